@@ -1,0 +1,103 @@
+/**
+ * What discovery learned about a host's web stack, parsed from check output. The classifier
+ * reads this together with the raw check results. All fields are optional in spirit: a host
+ * may run no php-fpm at all (that is the finding), or a check may not have run.
+ */
+
+export interface ProcessRow {
+  pid: number;
+  ppid: number;
+  user: string;
+  rssKb: number;
+  args: string;
+}
+
+/** One `fastcgi_pass` / `proxy_pass` / `uwsgi_pass` of nginx's effective config. */
+export interface NginxUpstreamRef {
+  kind: 'fastcgi' | 'proxy' | 'uwsgi';
+  /** As written after the directive, without the `;`: `unix:/run/php/php8.2-fpm.sock`, `127.0.0.1:9000`, `http://127.0.0.1:3000`. */
+  target: string;
+  /** The config file it is in (from `nginx -T`'s `# configuration file` markers). */
+  file?: string;
+  /** The directive line itself, trimmed, for evidence. */
+  line: string;
+}
+
+/** A directive from nginx -T that matters to 502s (timeouts, buffers, SCRIPT_FILENAME). */
+export interface NginxDirective {
+  name: string;
+  value: string;
+  file?: string;
+  line: string;
+}
+
+export interface NginxPicture {
+  running: boolean;
+  masterPid?: number;
+  /** The `user` directive, i.e. who the workers run as (what must be able to open the socket). */
+  workerUser?: string;
+  errorLogs: string[];
+  accessLogs: string[];
+  /** Ports of `listen` directives. */
+  listenPorts: number[];
+  upstreams: NginxUpstreamRef[];
+  /** fastcgi_read_timeout, proxy_read_timeout, fastcgi_buffer_size, proxy_buffer_size, fastcgi_param SCRIPT_FILENAME, … */
+  directives: NginxDirective[];
+  /** True when `nginx -T` output was available and parsed. */
+  configRead: boolean;
+}
+
+export interface FpmPool {
+  name: string;
+  file?: string;
+  /** `listen` as written: `/run/php/php8.2-fpm.sock` or `127.0.0.1:9000` or `9000`. */
+  listen?: string;
+  listenOwner?: string;
+  listenGroup?: string;
+  listenMode?: string;
+  user?: string;
+  group?: string;
+  pm?: string;
+  maxChildren?: number;
+  statusPath?: string;
+  /** php_admin_value[memory_limit] / php_value[memory_limit] of the pool, as written (e.g. "256M"). */
+  memoryLimit?: string;
+  /** Directive lines as written, keyed by directive name, for evidence. */
+  lines: Record<string, string>;
+}
+
+export interface FpmPicture {
+  running: boolean;
+  masterPid?: number;
+  masterUser?: string;
+  workers: ProcessRow[];
+  /** The master's config file, from its process title or facts. */
+  conf?: string;
+  pools: FpmPool[];
+  errorLog?: string;
+  pidFile?: string;
+  /** memory_limit from php.ini, as written. */
+  iniMemoryLimit?: string;
+  /** True when the php-fpm configuration was read. */
+  configRead: boolean;
+}
+
+export interface HostPicture {
+  nginx: NginxPicture;
+  fpm: FpmPicture;
+  processes: ProcessRow[];
+  systemd?: boolean;
+  /** systemd units seen: name → active state ("active", "failed", "inactive"). */
+  units: Record<string, string>;
+  memTotalBytes?: number;
+  memAvailableBytes?: number;
+  /** The host's own clock, ISO 8601 with its UTC offset, e.g. 2026-11-23T22:30:01+0100. */
+  hostTime?: string;
+}
+
+export const emptyPicture = (): HostPicture => ({
+  nginx: { running: false, errorLogs: [], accessLogs: [], listenPorts: [], upstreams: [], directives: [], configRead: false },
+  fpm: { running: false, workers: [], pools: [], configRead: false },
+  processes: [],
+  units: {},
+});

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+/**
+ * Host facts: where things live on one host. Discovered from the running nginx and php-fpm
+ * master processes and their configs; an inventory's `facts` override what discovery finds.
+ *
+ * Every value that can reach a command line is typed here, and the types are narrow on
+ * purpose: a path is an absolute path of ordinary characters, never something a shell could
+ * read as syntax. The command builder quotes anyway; this is the first of two walls.
+ */
+
+/** Characters allowed in a path fact: no whitespace, quotes, `;`, `$`, backticks, `|`, `&`, `<`, `>`, `*`, newlines. */
+export const SAFE_PATH = /^\/(?:[A-Za-z0-9._@%+=:,~-]+\/?)*$/;
+
+export const FactPath = z
+  .string()
+  .max(4096)
+  .regex(SAFE_PATH, 'must be an absolute path of letters, digits and ._@%+=:,~- (no spaces, quotes or shell syntax)')
+  .refine((p) => !p.split('/').includes('..'), 'must not contain ".." segments');
+
+export const FactUnit = z
+  .string()
+  .regex(/^[A-Za-z0-9@._:\\-]{1,200}$/, 'must be a systemd unit name such as php8.2-fpm.service');
+
+export const FactUrl = z
+  .string()
+  .max(2048)
+  .regex(/^https?:\/\/[A-Za-z0-9.[\]:-]+(?::\d{1,5})?(?:\/[A-Za-z0-9._~%/?=&+,:@-]*)?$/, 'must be an http(s) URL of ordinary characters')
+  .refine((u) => URL.canParse(u), 'must be a valid URL');
+
+export const FactPid = z.number().int().min(2).max(4_194_304);
+
+/** A program and its arguments, run without a shell. Only used by `start_php_fpm` where there is no systemd. */
+export const FactArgv = z.array(z.string().min(1).max(4096)).min(1).max(16);
+
+export const Facts = z.strictObject({
+  systemd: z.boolean().optional(),
+  nginx: z
+    .strictObject({
+      binary: FactPath.optional(),
+      conf: FactPath.optional(),
+      prefix: FactPath.optional(),
+      errorLog: FactPath.optional(),
+      accessLog: FactPath.optional(),
+      pid: FactPid.optional(),
+      pidFile: FactPath.optional(),
+      unit: FactUnit.optional(),
+      /** The unix socket of the first `fastcgi_pass unix:…`, to compare with php-fpm's `listen`. */
+      upstreamSocket: FactPath.optional(),
+    })
+    .optional(),
+  fpm: z
+    .strictObject({
+      binary: FactPath.optional(),
+      conf: FactPath.optional(),
+      pid: FactPid.optional(),
+      pidFile: FactPath.optional(),
+      errorLog: FactPath.optional(),
+      unit: FactUnit.optional(),
+      socket: FactPath.optional(),
+      phpIni: FactPath.optional(),
+      /** The folder of the pool files included by the master config (Debian: pool.d). */
+      poolDir: FactPath.optional(),
+      statusUrl: FactUrl.optional(),
+      startCommand: FactArgv.optional(),
+    })
+    .optional(),
+  site: z.strictObject({ probeUrl: FactUrl.optional() }).optional(),
+  kernel: z.strictObject({ log: FactPath.optional() }).optional(),
+});
+
+export type Facts = z.infer<typeof Facts>;
+
+/** The dotted names a playbook template may use, with the validator of each. */
+export const TEMPLATE_FACTS = {
+  'nginx.binary': FactPath,
+  'nginx.conf': FactPath,
+  'nginx.prefix': FactPath,
+  'nginx.errorLog': FactPath,
+  'nginx.accessLog': FactPath,
+  'nginx.pid': FactPid,
+  'nginx.unit': FactUnit,
+  'nginx.upstreamSocket': FactPath,
+  'fpm.binary': FactPath,
+  'fpm.conf': FactPath,
+  'fpm.pid': FactPid,
+  'fpm.pidFile': FactPath,
+  'fpm.errorLog': FactPath,
+  'fpm.unit': FactUnit,
+  'fpm.socket': FactPath,
+  'fpm.phpIni': FactPath,
+  'fpm.poolDir': FactPath,
+  'fpm.statusUrl': FactUrl,
+  'site.probeUrl': FactUrl,
+  'kernel.log': FactPath,
+} as const;
+
+export type TemplateFact = keyof typeof TEMPLATE_FACTS;
+
+export const isTemplateFact = (name: string): name is TemplateFact => Object.hasOwn(TEMPLATE_FACTS, name);
+
+/** Reads a dotted fact; undefined when unknown. */
+export function factValue(facts: Facts, name: TemplateFact): string | number | undefined {
+  const [group, key] = name.split('.') as [keyof Facts, string];
+  const section = facts[group];
+  if (section === undefined || typeof section !== 'object' || section === null) return undefined;
+  const value = (section as Record<string, unknown>)[key];
+  return typeof value === 'string' || typeof value === 'number' ? value : undefined;
+}
+
+/**
+ * Overlays facts: `override` wins key by key (inventory over discovery).
+ */
+export function mergeFacts(base: Facts, override: Facts): Facts {
+  const out: Facts = { ...base };
+  if (override.systemd !== undefined) out.systemd = override.systemd;
+  for (const group of ['nginx', 'fpm', 'site', 'kernel'] as const) {
+    const o = override[group];
+    if (o !== undefined) {
+      (out as Record<string, unknown>)[group] = { ...(base[group] ?? {}), ...o };
+    }
+  }
+  return out;
+}

@@ -1,0 +1,43 @@
+import type { CauseId, RemediationId, Severity } from './causes.ts';
+
+/** One explained problem (or the all-clear) found on a host. */
+export interface Finding {
+  cause: CauseId;
+  severity: Severity;
+  /** One line, e.g. "PHP-FPM is not running". */
+  title: string;
+  /** The exact lines (from logs, configs, command output) that support the finding; secrets redacted. */
+  evidence: string[];
+  /** Why this explains the 502, in the seed's spirit ("fix the upstream, not nginx"). */
+  explanation: string;
+  /** What a person should do next, most useful first. */
+  nextSteps: string[];
+  /** Contract remediation ids that apply, safest first. */
+  remediations: RemediationId[];
+  /** False when the finding rests only on evidence older than the current window. */
+  current: boolean;
+}
+
+/** A check that could not run, which makes the diagnosis incomplete. */
+export interface Gap {
+  check: string;
+  reason: string;
+}
+
+export interface Diagnosis {
+  host: string;
+  playbook: string;
+  /** ISO time the diagnosis started (the worker's clock). */
+  startedAt: string;
+  durationMs: number;
+  /** The first finding's cause and title. */
+  verdict: { cause: CauseId; title: string };
+  findings: Finding[];
+  /** True when some check could not run: the verdict is then never `healthy`. */
+  incomplete: boolean;
+  gaps: Gap[];
+  /** Compact summary of what discovery found (paths, listen, pm), for the report. */
+  facts: Record<string, unknown>;
+  /** Per check: id, status, duration; the raw output stays on the worker. */
+  checks: { id: string; status: string; durationMs: number; truncated: boolean }[];
+}

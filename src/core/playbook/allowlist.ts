@@ -1,0 +1,181 @@
+import { SAFE_PATH } from '../facts.ts';
+
+/**
+ * The read-only allowlist. A check's command is accepted only when its program is listed
+ * here and every argument matches one of the forms listed for that program. Anything else
+ * (an unknown flag, a write mode such as `dmesg -c`, `find -delete`, `curl -d`, `tail -f`,
+ * a redirection, a shell) is refused. It is a list of what is allowed, never of what is not.
+ */
+
+type ValueCheck = (value: string) => boolean;
+
+interface ProgramSpec {
+  /** Flags that take no value; for `combinable`, letters that may be combined as `-tlnp`. */
+  flags?: readonly string[];
+  combinable?: string;
+  /** Flags that take one value (as the next argument or `--flag=value`). */
+  options?: Readonly<Record<string, ValueCheck>>;
+  /** Positional arguments: each must pass; `maxPositional` bounds their count. */
+  positional?: ValueCheck;
+  maxPositional?: number;
+  minPositional?: number;
+  /** Extra whole-command rule, e.g. systemctl's verb. Returns an error or null. */
+  whole?: (positionals: string[]) => string | null;
+}
+
+const isPath: ValueCheck = (v) => SAFE_PATH.test(v) && !v.split('/').includes('..');
+const isCount: ValueCheck = (v) => /^\+?\d{1,9}$/.test(v);
+const isSeconds: ValueCheck = (v) => /^\d{1,4}(\.\d{1,3})?$/.test(v);
+const isUnit: ValueCheck = (v) => /^[A-Za-z0-9@._:\\*-]{1,200}$/.test(v) && !v.startsWith('-');
+const isFormat: ValueCheck = (v) => /^[A-Za-z0-9%{}_,:=+ ./\\-]{1,200}$/.test(v);
+const oneOf =
+  (...values: string[]): ValueCheck =>
+  (v) =>
+    values.includes(v);
+const isLoopbackOrSiteUrl: ValueCheck = (v) =>
+  /^https?:\/\/[A-Za-z0-9.[\]:-]+(?::\d{1,5})?(?:\/[A-Za-z0-9._~%/?=&+,:@-]*)?$/.test(v) && URL.canParse(v);
+const isGlobName: ValueCheck = (v) => /^[A-Za-z0-9._*?[\]-]{1,100}$/.test(v);
+const isGrepPattern: ValueCheck = (v) => v.length > 0 && v.length <= 300 && !v.includes('\n') && !v.startsWith('-');
+
+const SPECS: Readonly<Record<string, ProgramSpec>> = {
+  cat: { flags: ['--'], positional: isPath, minPositional: 1, maxPositional: 64 },
+  tail: { flags: ['--', '-q', '-v'], options: { '-n': isCount, '-c': isCount }, positional: isPath, minPositional: 1, maxPositional: 64 },
+  head: { flags: ['--'], options: { '-n': isCount, '-c': isCount }, positional: isPath, minPositional: 1, maxPositional: 64 },
+  grep: {
+    flags: ['-E', '-F', '-i', '-n', '-h', '-H', '-v', '-c', '-s', '-r', '--'],
+    options: { '-e': isGrepPattern, '-m': isCount, '--include': isGlobName },
+    positional: (v) => isPath(v) || isGrepPattern(v),
+    minPositional: 1,
+    maxPositional: 65,
+  },
+  ps: {
+    flags: ['-e', '-A', '-f', '-l', '-w', '-ww', '--no-headers'],
+    options: { '-o': isFormat, '-eo': isFormat, '-Ao': isFormat, '-C': isGlobName, '-p': (v) => /^\d{1,7}(,\d{1,7})*$/.test(v), '--sort': isFormat },
+    maxPositional: 0,
+  },
+  ss: { combinable: 'ltuxnpaeHmoi', flags: ['--no-header'], maxPositional: 0 },
+  stat: { flags: ['-L', '--'], options: { '-c': isFormat, '--format': isFormat }, positional: isPath, minPositional: 1, maxPositional: 32 },
+  ls: { combinable: 'ladLnhi', flags: ['--'], positional: isPath, minPositional: 1, maxPositional: 32 },
+  find: {
+    // find's actions that write or run (-exec, -delete, -fprint, -ok) are not listed, so refused.
+    options: { '-maxdepth': isCount, '-mindepth': isCount, '-name': isGlobName, '-type': oneOf('f', 'd', 's', 'l') },
+    positional: isPath,
+    minPositional: 1,
+    maxPositional: 1,
+  },
+  nginx: {
+    // Only the configuration dump; -s (signals) and -t alone are not read-only checks.
+    flags: ['-T', '-q'],
+    options: { '-c': isPath, '-p': isPath },
+    maxPositional: 0,
+    whole: () => null,
+  },
+  systemctl: {
+    flags: ['--no-pager', '--plain', '--no-legend', '--all', '--full', '--value', '-a', '-l'],
+    options: { '--type': oneOf('service', 'socket'), '-p': isFormat, '--property': isFormat, '--lines': isCount, '-n': isCount, '--state': isFormat },
+    positional: isUnit,
+    minPositional: 1,
+    maxPositional: 16,
+    whole: (pos) =>
+      ['status', 'show', 'is-active', 'is-failed', 'list-units', 'cat'].includes(pos[0] ?? '')
+        ? null
+        : `systemctl verb "${pos[0] ?? ''}" is not read-only (allowed: status, show, is-active, is-failed, list-units, cat)`,
+  },
+  journalctl: {
+    flags: ['-k', '--dmesg', '--no-pager', '-q', '--quiet', '-b', '--utc', '-r', '--reverse', '--no-hostname'],
+    options: { '-u': isUnit, '--unit': isUnit, '-n': isCount, '--lines': isCount, '-o': oneOf('short', 'short-iso', 'short-iso-precise', 'cat'), '--output': oneOf('short', 'short-iso', 'short-iso-precise', 'cat'), '--since': isFormat, '-S': isFormat, '-g': isGrepPattern, '--grep': isGrepPattern },
+    maxPositional: 0,
+  },
+  dmesg: {
+    // dmesg -c/-C clear the ring buffer and -n/-E/-D change the console: none are listed.
+    flags: ['-T', '--ctime', '-x', '--decode', '-k', '--kernel', '--nopager', '-P'],
+    options: { '--time-format': oneOf('iso', 'ctime', 'reltime', 'delta', 'notime'), '-l': isFormat, '--level': isFormat },
+    maxPositional: 0,
+  },
+  free: { flags: ['-b', '-k', '-m', '-g', '-h', '-w', '--wide', '-t'], maxPositional: 0 },
+  curl: {
+    // Only GET/HEAD probes: no -d/-F/-T/-X, no -o except /dev/null, no -K config files.
+    flags: ['-s', '-S', '-sS', '-I', '--head', '-k', '--insecure', '-L', '--http1.1', '--compressed', '-f', '-i'],
+    options: {
+      '-o': oneOf('/dev/null'),
+      '--output': oneOf('/dev/null'),
+      '-w': isFormat,
+      '--write-out': isFormat,
+      '-m': isSeconds,
+      '--max-time': isSeconds,
+      '--connect-timeout': isSeconds,
+      '--max-filesize': isCount,
+      '-H': (v) => /^Host: [A-Za-z0-9.-]{1,253}$/.test(v),
+    },
+    positional: isLoopbackOrSiteUrl,
+    minPositional: 1,
+    maxPositional: 1,
+  },
+  date: { flags: ['-u', '-R', '--utc'], positional: (v) => /^\+[A-Za-z0-9%:_ ./-]{1,100}$/.test(v), maxPositional: 1 },
+  uname: { combinable: 'anrsm', maxPositional: 0 },
+  hostname: { maxPositional: 0 },
+  uptime: { maxPositional: 0 },
+  id: { flags: ['-u', '-n', '-g', '-G'], maxPositional: 0 },
+};
+
+/** Program names a check may run. */
+export const READ_ONLY_PROGRAMS: readonly string[] = Object.keys(SPECS);
+
+/**
+ * Returns null when `argv` is an allowed read-only command, otherwise why it is not.
+ * argv[0] is a bare program name or an absolute path whose base name is a listed program.
+ */
+export function checkReadOnly(argv: readonly string[]): string | null {
+  const [program, ...args] = argv;
+  if (program === undefined || program === '') return 'empty command';
+  let name = program;
+  if (program.includes('/')) {
+    if (!isPath(program)) return `program path "${program}" is not a plain absolute path`;
+    name = program.slice(program.lastIndexOf('/') + 1);
+  }
+  const spec = SPECS[name];
+  if (spec === undefined) {
+    return `program "${name}" is not on the read-only allowlist (${READ_ONLY_PROGRAMS.join(', ')})`;
+  }
+  const positionals: string[] = [];
+  let afterDashDash = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (/[\n\r\0]/.test(arg)) return `${name}: argument ${i + 1} contains a newline or NUL`;
+    if (!afterDashDash && arg.startsWith('-') && arg !== '-') {
+      if (arg === '--') {
+        if (!spec.flags?.includes('--')) return `${name}: "--" is not allowed`;
+        afterDashDash = true;
+        continue;
+      }
+      if (spec.flags?.includes(arg)) continue;
+      const eq = arg.indexOf('=');
+      if (arg.startsWith('--') && eq > 0) {
+        const check = spec.options?.[arg.slice(0, eq)];
+        if (check === undefined) return `${name}: option "${arg.slice(0, eq)}" is not allowed`;
+        if (!check(arg.slice(eq + 1))) return `${name}: value of "${arg.slice(0, eq)}" is not allowed: "${arg.slice(eq + 1)}"`;
+        continue;
+      }
+      const check = spec.options?.[arg];
+      if (check !== undefined) {
+        const value = args[i + 1];
+        if (value === undefined) return `${name}: option "${arg}" needs a value`;
+        if (!check(value)) return `${name}: value of "${arg}" is not allowed: "${value}"`;
+        i++;
+        continue;
+      }
+      if (spec.combinable !== undefined && /^-[A-Za-z]+$/.test(arg) && [...arg.slice(1)].every((c) => spec.combinable?.includes(c))) {
+        continue;
+      }
+      return `${name}: flag "${arg}" is not on the read-only allowlist`;
+    }
+    positionals.push(arg);
+  }
+  const max = spec.maxPositional ?? 0;
+  if (positionals.length > max) return `${name}: takes at most ${max} operand(s), got ${positionals.length}`;
+  if (positionals.length < (spec.minPositional ?? 0)) return `${name}: needs at least ${spec.minPositional} operand(s)`;
+  for (const p of positionals) {
+    if (spec.positional !== undefined && !spec.positional(p)) return `${name}: operand "${p}" is not allowed`;
+  }
+  return spec.whole?.(positionals) ?? null;
+}
