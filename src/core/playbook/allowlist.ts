@@ -27,7 +27,7 @@ const isPath: ValueCheck = (v) => SAFE_PATH.test(v) && !v.split('/').includes('.
 const isCount: ValueCheck = (v) => /^\+?\d{1,9}$/.test(v);
 const isSeconds: ValueCheck = (v) => /^\d{1,4}(\.\d{1,3})?$/.test(v);
 const isUnit: ValueCheck = (v) => /^[A-Za-z0-9@._:\\*-]{1,200}$/.test(v) && !v.startsWith('-');
-const isFormat: ValueCheck = (v) => /^[A-Za-z0-9%{}_,:=+ ./\\-]{1,200}$/.test(v);
+const isFormat: ValueCheck = (v) => /^[A-Za-z0-9%{}_,:=+ ./\\|-]{1,200}$/.test(v);
 const oneOf =
   (...values: string[]): ValueCheck =>
   (v) =>
