@@ -1,0 +1,38 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Playbook } from '../../core/playbook/playbook-schema.ts';
+import { parsePlaybook } from '../../core/playbook/parse-playbook.ts';
+import { MedicError } from '../../errors.ts';
+
+/** The playbooks shipped with the package. */
+export const DEFAULT_PLAYBOOKS_DIR = fileURLToPath(new URL('../../../playbooks/', import.meta.url));
+
+/**
+ * Loads every `*.yaml` playbook of a folder, keyed by name. One invalid playbook fails the
+ * whole load: a worker must not start with a playbook it would refuse later.
+ */
+export async function loadPlaybooks(dir: string = DEFAULT_PLAYBOOKS_DIR): Promise<Map<string, Playbook>> {
+  let entries: string[];
+  try {
+    entries = (await readdir(dir)).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort();
+  } catch (e) {
+    throw new MedicError('PLAYBOOK_UNKNOWN', `Playbook folder ${dir} cannot be read: ${(e as Error).message}`);
+  }
+  const out = new Map<string, Playbook>();
+  for (const file of entries) {
+    const path = join(dir, file);
+    const playbook = parsePlaybook(await readFile(path, 'utf8'), path);
+    if (out.has(playbook.name)) throw new MedicError('PLAYBOOK_INVALID', `${path}: playbook name "${playbook.name}" is used twice`);
+    out.set(playbook.name, playbook);
+  }
+  return out;
+}
+
+export function getPlaybook(playbooks: ReadonlyMap<string, Playbook>, name: string): Playbook {
+  const playbook = playbooks.get(name);
+  if (playbook === undefined) {
+    throw new MedicError('PLAYBOOK_UNKNOWN', `No playbook "${name}". Playbooks: ${[...playbooks.keys()].join(', ') || '(none)'}.`);
+  }
+  return playbook;
+}

@@ -1,0 +1,192 @@
+import type { CheckResult } from '../check-result.ts';
+import { mergeFacts, SAFE_PATH, type Facts } from '../facts.ts';
+import { emptyPicture, type HostPicture } from './host-picture.ts';
+import { parseFpmConfig } from './parse-fpm-config.ts';
+import { DEFAULT_NGINX_PREFIX, parseNginxDump, summarizeNginxConfig } from './parse-nginx-config.ts';
+import { findFpmMaster, findFpmWorkers, findNginxMaster, parseProcesses } from './parse-processes.ts';
+
+export interface Discovery {
+  picture: HostPicture;
+  /** Discovered facts with the inventory's facts laid over them. */
+  facts: Facts;
+  /** The host's clock and UTC offset, when the host_time check ran. */
+  hostNow?: Date;
+  utcOffsetMinutes?: number;
+}
+
+const usable = (r: CheckResult): boolean => r.status === 'ok' || (r.status === 'failed' && r.stdout.length > 0);
+
+/** Parses `date +%Y-%m-%dT%H:%M:%S%z` output. */
+export function parseHostTime(text: string): { now: Date; utcOffsetMinutes: number } | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})([+-])(\d{2})(\d{2})$/.exec(text.trim());
+  if (m === null) return undefined;
+  const [, y, mo, d, h, mi, s, sign, oh, om] = m as unknown as string[];
+  const offset = (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
+  const utcMs = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) - offset * 60_000;
+  return { now: new Date(utcMs), utcOffsetMinutes: offset };
+}
+
+/** Parses /proc/meminfo into bytes. */
+export function parseMeminfo(text: string): { totalBytes?: number; availableBytes?: number } {
+  const kb = (key: string): number | undefined => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m === null ? undefined : Number(m[1]) * 1024;
+  };
+  const out: { totalBytes?: number; availableBytes?: number } = {};
+  const total = kb('MemTotal');
+  const available = kb('MemAvailable');
+  if (total !== undefined) out.totalBytes = total;
+  if (available !== undefined) out.availableBytes = available;
+  return out;
+}
+
+/** `systemctl list-units --plain --no-legend` → unit → active state. */
+export function parseUnits(text: string): Record<string, string> {
+  const units: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*[●*]?\s*(\S+\.service)\s+\S+\s+(\S+)\s+(\S+)/.exec(line);
+    if (m !== null) units[m[1] as string] = m[2] as string;
+  }
+  return units;
+}
+
+const safePath = (p: string | undefined): string | undefined => (p !== undefined && SAFE_PATH.test(p) ? p : undefined);
+
+/** Where php.ini of the FPM SAPI lives: next to a Debian-style php-fpm.conf, else RHEL's. */
+function phpIniFor(conf: string | undefined, binary: string | undefined): string | undefined {
+  const debian = conf === undefined ? null : /^(\/etc\/php\/[^/]+\/fpm)\//.exec(conf);
+  if (debian !== null) return `${debian[1]}/php.ini`;
+  const version = binary === undefined ? null : /php-fpm(\d+\.\d+)$/.exec(binary);
+  if (version !== null) return `/etc/php/${version[1]}/fpm/php.ini`;
+  return conf === undefined ? undefined : '/etc/php.ini';
+}
+
+/**
+ * Turns the check results gathered so far into facts and a picture of the host. Pure; called
+ * after every round of checks, so that later checks can use what earlier ones discovered.
+ * Only values that pass the fact types survive: a hostile path in a config is dropped here,
+ * and refused again when a command is rendered.
+ */
+export function discover(results: readonly CheckResult[], overrides: Facts): Discovery {
+  const picture = emptyPicture();
+  const found: Facts = { nginx: {}, fpm: {}, site: {}, kernel: {} };
+  const nginxFacts = found.nginx as NonNullable<Facts['nginx']>;
+  const fpmFacts = found.fpm as NonNullable<Facts['fpm']>;
+  const byKind = (kind: CheckResult['parse']): CheckResult[] => results.filter((r) => r.parse === kind && usable(r));
+  const out: Discovery = { picture, facts: {} };
+
+  for (const r of byKind('processes')) picture.processes = parseProcesses(r.stdout);
+  const nginxMaster = findNginxMaster(picture.processes);
+  if (nginxMaster !== undefined) {
+    picture.nginx.running = true;
+    picture.nginx.masterPid = nginxMaster.pid;
+    nginxFacts.pid = nginxMaster.pid;
+    nginxFacts.binary = safePath(nginxMaster.binary) ?? '/usr/sbin/nginx';
+    nginxFacts.conf = safePath(nginxMaster.conf) ?? '/etc/nginx/nginx.conf';
+    const prefix = safePath(nginxMaster.prefix);
+    if (prefix !== undefined) nginxFacts.prefix = prefix;
+  }
+  const fpmMaster = findFpmMaster(picture.processes);
+  if (fpmMaster !== undefined) {
+    picture.fpm.running = true;
+    picture.fpm.masterPid = fpmMaster.pid;
+    picture.fpm.masterUser = fpmMaster.user;
+    fpmFacts.pid = fpmMaster.pid;
+    const conf = safePath(fpmMaster.conf);
+    if (conf !== undefined) fpmFacts.conf = conf;
+  }
+  picture.fpm.workers = findFpmWorkers(picture.processes, fpmMaster?.pid);
+
+  for (const r of results.filter((x) => x.parse === 'systemd_probe' && x.status !== 'skipped')) {
+    if (r.status === 'ok') found.systemd = true;
+    else if (r.status === 'failed') found.systemd = false;
+  }
+  for (const r of byKind('units')) picture.units = { ...picture.units, ...parseUnits(r.stdout) };
+  const unitNames = Object.keys(picture.units);
+  const fpmUnit = unitNames.find((u) => /php.*fpm/.test(u));
+  const nginxUnit = unitNames.find((u) => /^nginx/.test(u));
+  if (fpmUnit !== undefined) fpmFacts.unit = fpmUnit;
+  if (nginxUnit !== undefined) nginxFacts.unit = nginxUnit;
+
+  for (const r of byKind('host_time')) {
+    const t = parseHostTime(r.stdout);
+    if (t !== undefined) {
+      out.hostNow = t.now;
+      out.utcOffsetMinutes = t.utcOffsetMinutes;
+      picture.hostTime = r.stdout.trim();
+    }
+  }
+  for (const r of byKind('memory')) {
+    const m = parseMeminfo(r.stdout);
+    if (m.totalBytes !== undefined) picture.memTotalBytes = m.totalBytes;
+    if (m.availableBytes !== undefined) picture.memAvailableBytes = m.availableBytes;
+  }
+
+  // nginx -T: logs, listens, upstreams, timeouts, buffers.
+  const nginxDump = byKind('nginx_config')[0];
+  let statusLocations: string[] = [];
+  if (nginxDump !== undefined) {
+    const prefix = overrides.nginx?.prefix ?? nginxFacts.prefix ?? DEFAULT_NGINX_PREFIX;
+    const summary = summarizeNginxConfig(parseNginxDump(nginxDump.stdout), prefix);
+    Object.assign(picture.nginx, {
+      configRead: true,
+      errorLogs: summary.errorLogs,
+      accessLogs: summary.accessLogs,
+      listenPorts: summary.listenPorts,
+      upstreams: summary.upstreams,
+      directives: summary.directives,
+    });
+    if (summary.workerUser !== undefined) picture.nginx.workerUser = summary.workerUser;
+    statusLocations = summary.locations;
+    const errorLog = safePath(summary.errorLogs[0]);
+    const accessLog = safePath(summary.accessLogs[0]);
+    if (errorLog !== undefined) nginxFacts.errorLog = errorLog;
+    if (accessLog !== undefined) nginxFacts.accessLog = accessLog;
+    const pidFile = safePath(summary.pidFile);
+    if (pidFile !== undefined) nginxFacts.pidFile = pidFile;
+    const unixPass = summary.upstreams.find((u) => u.kind === 'fastcgi' && u.target.startsWith('unix:'));
+    const upstreamSocket = safePath(unixPass?.target.slice('unix:'.length));
+    if (upstreamSocket !== undefined) nginxFacts.upstreamSocket = upstreamSocket;
+    const port = summary.listenPorts[0];
+    if (port !== undefined) found.site = { probeUrl: `http://127.0.0.1${port === 80 ? '' : `:${port}`}/` };
+  }
+
+  // php-fpm: master config, pools, php.ini.
+  const fpmText = byKind('fpm_config').map((r) => r.stdout).join('\n');
+  if (fpmText.trim() !== '') {
+    const summary = parseFpmConfig(fpmText);
+    picture.fpm.configRead = summary.pools.length > 0 || summary.includes.length > 0 || summary.errorLog !== undefined;
+    picture.fpm.pools = summary.pools;
+    if (summary.errorLog !== undefined) picture.fpm.errorLog = summary.errorLog;
+    if (summary.pidFile !== undefined) picture.fpm.pidFile = summary.pidFile;
+    if (summary.iniMemoryLimit !== undefined) picture.fpm.iniMemoryLimit = summary.iniMemoryLimit;
+    const errorLog = safePath(summary.errorLog);
+    if (errorLog !== undefined) fpmFacts.errorLog = errorLog;
+    const pidFile = safePath(summary.pidFile);
+    if (pidFile !== undefined) fpmFacts.pidFile = pidFile;
+    const include = summary.includes[0];
+    if (include !== undefined) {
+      const dir = safePath(include.slice(0, include.lastIndexOf('/')) || undefined);
+      if (dir !== undefined) fpmFacts.poolDir = dir;
+    }
+    // The pool nginx talks to, else the first one with a unix socket.
+    const wanted = nginxFacts.upstreamSocket;
+    const unixPools = summary.pools.filter((p) => p.listen?.startsWith('/'));
+    const pool = unixPools.find((p) => p.listen === wanted) ?? unixPools[0];
+    const socket = safePath(pool?.listen);
+    if (socket !== undefined) fpmFacts.socket = socket;
+    const statusPool = summary.pools.find((p) => p.statusPath !== undefined && statusLocations.some((l) => l.includes(p.statusPath as string)));
+    const port = picture.nginx.listenPorts[0];
+    if (statusPool?.statusPath !== undefined && port !== undefined && /^\/[A-Za-z0-9._/-]*$/.test(statusPool.statusPath)) {
+      fpmFacts.statusUrl = `http://127.0.0.1${port === 80 ? '' : `:${port}`}${statusPool.statusPath}?full`;
+    }
+  }
+
+  const merged0 = mergeFacts(found, overrides);
+  if (merged0.fpm?.conf !== undefined && picture.fpm.conf === undefined) picture.fpm.conf = merged0.fpm.conf;
+  const ini = safePath(phpIniFor(merged0.fpm?.conf, merged0.fpm?.binary));
+  if (ini !== undefined) fpmFacts.phpIni = ini;
+  out.facts = mergeFacts(found, overrides);
+  if (out.facts.systemd !== undefined) picture.systemd = out.facts.systemd;
+  return out;
+}

@@ -1,0 +1,100 @@
+import type { RemediationId } from '../causes.ts';
+import type { HostPicture } from '../discovery/host-picture.ts';
+import { SAFE_PATH, type Facts } from '../facts.ts';
+
+/** One command of a remediation. `gate`: when it fails, nothing after it runs. */
+export interface RemediationStep {
+  argv: string[];
+  gate: boolean;
+  /** What it does, for people and the audit trail. */
+  purpose: string;
+}
+
+export type RemediationPlan = { ok: true; steps: RemediationStep[] } | { ok: false; reason: string };
+
+const FPM_START_ARGS_WITH_PATH = new Set(['--fpm-config', '-y', '-c', '--php-ini', '--pid', '-g', '-p', '--prefix']);
+const FPM_START_FLAGS = new Set(['-R', '--allow-to-run-as-root', '-D', '--daemonize']);
+
+/**
+ * The start command comes from the inventory, so it is held to the same standard as a
+ * playbook: a php-fpm binary, and only options that choose config, pid and prefix. `-F`
+ * (stay in the foreground) is refused: it would hold the SSH channel until the timeout.
+ */
+export function checkFpmStartCommand(argv: readonly string[]): string | null {
+  const [binary, ...args] = argv;
+  if (binary === undefined || !SAFE_PATH.test(binary) || !/\/php-fpm[0-9.]*$/.test(binary)) {
+    return `fpm.startCommand must start with the absolute path of a php-fpm binary (got ${JSON.stringify(binary ?? '')})`;
+  }
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (FPM_START_FLAGS.has(a)) continue;
+    if (FPM_START_ARGS_WITH_PATH.has(a)) {
+      const v = args[++i];
+      if (v === undefined || !SAFE_PATH.test(v)) return `fpm.startCommand: option ${a} needs an absolute path`;
+      continue;
+    }
+    return `fpm.startCommand: argument ${JSON.stringify(a)} is not allowed (allowed: ${[...FPM_START_ARGS_WITH_PATH, ...FPM_START_FLAGS].join(', ')})`;
+  }
+  return null;
+}
+
+/**
+ * Plans one contract remediation for a host as it is now. Pure. The host's own service
+ * manager is used where there is one; otherwise signals to the master pid seen by the
+ * diagnosis that preceded it, or the configured start command.
+ */
+export function planRemediation(id: RemediationId, picture: HostPicture, facts: Facts): RemediationPlan {
+  const systemd = facts.systemd === true;
+  switch (id) {
+    case 'reload_php_fpm': {
+      if (!picture.fpm.running || picture.fpm.masterPid === undefined) {
+        return { ok: false, reason: 'php-fpm is not running, so it cannot be reloaded: use start_php_fpm' };
+      }
+      if (systemd && facts.fpm?.unit !== undefined) {
+        return { ok: true, steps: [{ argv: ['systemctl', 'reload', facts.fpm.unit], gate: true, purpose: `graceful reload of ${facts.fpm.unit}` }] };
+      }
+      return { ok: true, steps: [{ argv: ['kill', '-USR2', String(picture.fpm.masterPid)], gate: true, purpose: `graceful reload (USR2) of php-fpm master ${picture.fpm.masterPid}` }] };
+    }
+    case 'start_php_fpm': {
+      if (picture.fpm.running) return { ok: false, reason: `php-fpm is already running (master pid ${picture.fpm.masterPid ?? '?'}): use reload_php_fpm` };
+      if (systemd && facts.fpm?.unit !== undefined) {
+        return { ok: true, steps: [{ argv: ['systemctl', 'start', facts.fpm.unit], gate: true, purpose: `start ${facts.fpm.unit}` }] };
+      }
+      const start = facts.fpm?.startCommand;
+      if (start === undefined) {
+        return { ok: false, reason: 'no systemd unit for php-fpm was found and the inventory sets no fpm.startCommand: set facts.fpm.startCommand for this host' };
+      }
+      const problem = checkFpmStartCommand(start);
+      if (problem !== null) return { ok: false, reason: problem };
+      return { ok: true, steps: [{ argv: [...start], gate: true, purpose: 'start php-fpm with the configured start command' }] };
+    }
+    case 'reload_nginx': {
+      if (!picture.nginx.running || picture.nginx.masterPid === undefined) return { ok: false, reason: 'nginx is not running, so it cannot be reloaded' };
+      const binary = facts.nginx?.binary ?? '/usr/sbin/nginx';
+      const test: RemediationStep = {
+        argv: facts.nginx?.conf === undefined ? [binary, '-t'] : [binary, '-t', '-c', facts.nginx.conf],
+        gate: true,
+        purpose: 'test the nginx configuration; nothing is reloaded if it fails',
+      };
+      if (systemd && facts.nginx?.unit !== undefined) {
+        return { ok: true, steps: [test, { argv: ['systemctl', 'reload', facts.nginx.unit], gate: true, purpose: `graceful reload of ${facts.nginx.unit}` }] };
+      }
+      return { ok: true, steps: [test, { argv: ['kill', '-HUP', String(picture.nginx.masterPid)], gate: true, purpose: `graceful reload (HUP) of nginx master ${picture.nginx.masterPid}` }] };
+    }
+  }
+}
+
+/**
+ * The complete list of host-changing command shapes the product may run. Every remediation
+ * step is checked against it just before it runs, whatever produced it.
+ */
+export function isAllowedRemediationCommand(argv: readonly string[]): boolean {
+  const [p, a, b, c, ...rest] = argv;
+  if (p === 'systemctl') return (a === 'reload' || a === 'start') && b !== undefined && /^[A-Za-z0-9@._:-]+$/.test(b) && c === undefined;
+  if (p === 'kill') return (a === '-USR2' || a === '-HUP') && b !== undefined && /^\d{1,7}$/.test(b) && c === undefined;
+  if (p !== undefined && /\/nginx$/.test(p) && SAFE_PATH.test(p)) {
+    return a === '-t' && ((b === undefined && c === undefined) || (b === '-c' && c !== undefined && SAFE_PATH.test(c) && rest.length === 0));
+  }
+  if (p !== undefined && /\/php-fpm[0-9.]*$/.test(p)) return checkFpmStartCommand(argv) === null;
+  return false;
+}

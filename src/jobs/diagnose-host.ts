@@ -1,0 +1,180 @@
+import type { CheckResult } from '../core/check-result.ts';
+import { classify } from '../core/classifier/classify.ts';
+import { discover, type Discovery } from '../core/discovery/discover.ts';
+import { parseDuration } from '../core/duration.ts';
+import type { Facts } from '../core/facts.ts';
+import type { Diagnosis } from '../core/finding.ts';
+import { checkReadOnly } from '../core/playbook/allowlist.ts';
+import type { Playbook, PlaybookCheck } from '../core/playbook/playbook-schema.ts';
+import { renderArgv } from '../core/playbook/template.ts';
+import type { CommandRunner, JobDeps, TargetHost } from './ports.ts';
+import { runCommand } from './run-command.ts';
+
+export interface DiagnoseRequest {
+  host: TargetHost;
+  playbook: Playbook;
+  /**
+   * Count only log lines newer than this as current (instead of the playbook's window):
+   * a verification right after a remediation must not be fooled by the lines that led to it.
+   */
+  since?: Date;
+}
+
+export interface DiagnoseOutcome {
+  diagnosis: Diagnosis;
+  results: CheckResult[];
+  discovery: Discovery;
+}
+
+type Attempt = { kind: 'argv'; argv: string[] } | { kind: 'missing'; facts: string[] } | { kind: 'invalid'; reason: string };
+
+function attempts(check: PlaybookCheck, facts: Facts): Attempt[] {
+  return [check.run, ...(check.fallback ?? [])].map((argv) => {
+    const r = renderArgv(argv, facts);
+    if (r.ok) {
+      // The playbook was checked when it loaded; the rendered command is checked again here.
+      const problem = checkReadOnly(r.argv);
+      return problem === null ? { kind: 'argv', argv: r.argv } : { kind: 'invalid', reason: `refused: ${problem}` };
+    }
+    return 'missing' in r ? { kind: 'missing', facts: r.missing } : { kind: 'invalid', reason: r.invalid };
+  });
+}
+
+function conditionHolds(check: PlaybookCheck, facts: Facts): boolean | undefined {
+  if (check.when === undefined) return true;
+  if (facts.systemd === undefined) return undefined;
+  return check.when === 'systemd' ? facts.systemd : !facts.systemd;
+}
+
+const skipped = (check: PlaybookCheck, reason: string): CheckResult => ({
+  id: check.id,
+  parse: check.parse,
+  command: '',
+  status: 'skipped',
+  exitCode: null,
+  stdout: '',
+  stderr: '',
+  truncated: false,
+  durationMs: 0,
+  reason,
+});
+
+/** Runs a check's command, then its fallbacks in order while they fail. */
+async function runCheck(check: PlaybookCheck, tries: Attempt[], host: TargetHost, playbook: Playbook, runner: CommandRunner): Promise<CheckResult> {
+  const timeoutMs = parseDuration(check.timeout ?? playbook.defaultTimeout) ?? 10_000;
+  let last: CheckResult | undefined;
+  for (const attempt of tries) {
+    if (attempt.kind === 'invalid') {
+      last = { ...skipped(check, attempt.reason), status: 'error' };
+      continue;
+    }
+    if (attempt.kind === 'missing') continue;
+    last = await runCommand(runner, { id: check.id, parse: check.parse, argv: attempt.argv, sudo: check.sudo === true && host.sudo, timeoutMs });
+    if (last.status === 'ok' || (last.status === 'failed' && last.stdout.trim() !== '')) return last;
+  }
+  return last ?? skipped(check, 'no command could be rendered');
+}
+
+/**
+ * Diagnoses one host: runs the playbook's read-only checks over one SSH connection, in rounds
+ * (a check waits until the facts it needs are discovered by earlier ones), then classifies.
+ * Throws MedicError SSH_* when the host cannot be reached.
+ */
+export async function diagnoseHost(request: DiagnoseRequest, deps: JobDeps): Promise<Diagnosis> {
+  return (await diagnoseHostDetailed(request, deps)).diagnosis;
+}
+
+export async function diagnoseHostDetailed(request: DiagnoseRequest, deps: JobDeps, openRunner?: CommandRunner): Promise<DiagnoseOutcome> {
+  const { host, playbook } = request;
+  const started = deps.now();
+  const t0 = performance.now();
+  const progress = deps.onProgress ?? (() => {});
+  let runner = openRunner;
+  if (runner === undefined) {
+    progress({ kind: 'connecting', host: host.name });
+    runner = await deps.connector.connect(host);
+    progress({ kind: 'connected', host: host.name });
+  }
+  try {
+    const results: CheckResult[] = [];
+    let pending = [...playbook.checks];
+    let discovery = discover(results, host.facts);
+    let finalRound = false;
+    for (;;) {
+      const ready: { check: PlaybookCheck; tries: Attempt[] }[] = [];
+      for (const check of pending) {
+        const cond = conditionHolds(check, discovery.facts);
+        if (cond === undefined && !finalRound) continue;
+        if (cond !== true) continue;
+        const tries = attempts(check, discovery.facts);
+        const primary = tries[0] as Attempt;
+        // A fallback is only used once discovery can no longer supply the primary's facts.
+        if (primary.kind !== 'missing' || (finalRound && tries.some((t) => t.kind !== 'missing'))) ready.push({ check, tries });
+      }
+      if (ready.length === 0) {
+        if (finalRound) break;
+        finalRound = true;
+        continue;
+      }
+      finalRound = false;
+      const round = await Promise.all(
+        ready.map(async ({ check, tries }) => {
+          progress({ kind: 'check-started', host: host.name, check: check.id });
+          const result = await runCheck(check, tries, host, playbook, runner as CommandRunner);
+          progress({ kind: 'check-finished', host: host.name, check: check.id, status: result.status, durationMs: result.durationMs });
+          deps.logger.debug({ check: check.id, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs, command: result.command }, 'check finished');
+          return result;
+        }),
+      );
+      results.push(...round);
+      const done = new Set(ready.map((r) => r.check.id));
+      pending = pending.filter((c) => !done.has(c.id));
+      discovery = discover(results, host.facts);
+    }
+    for (const check of pending) {
+      const cond = conditionHolds(check, discovery.facts);
+      if (cond === false) results.push(skipped(check, check.when === 'systemd' ? 'the host does not run systemd' : 'the host runs systemd'));
+      else if (cond === undefined) results.push(skipped(check, 'could not tell whether the host runs systemd'));
+      else {
+        const missing = attempts(check, discovery.facts).flatMap((t) => (t.kind === 'missing' ? t.facts : []));
+        results.push(skipped(check, `needs ${[...new Set(missing)].join(', ')}, which discovery did not find`));
+      }
+    }
+
+    progress({ kind: 'classifying', host: host.name });
+    const now = discovery.hostNow ?? deps.now();
+    const windowMs = request.since !== undefined ? Math.max(0, now.getTime() - request.since.getTime()) : (parseDuration(playbook.window) ?? 900_000);
+    const classification = classify({ picture: discovery.picture, results, now, utcOffsetMinutes: discovery.utcOffsetMinutes ?? 0, windowMs });
+    const verdict = classification.findings[0];
+    const diagnosis: Diagnosis = {
+      host: host.name,
+      playbook: playbook.name,
+      startedAt: started.toISOString(),
+      durationMs: Math.round(performance.now() - t0),
+      verdict: verdict === undefined ? { cause: 'unknown_502', title: 'No finding' } : { cause: verdict.cause, title: verdict.title },
+      findings: classification.findings,
+      incomplete: classification.incomplete,
+      gaps: classification.gaps,
+      facts: summarizeFacts(discovery),
+      checks: results.map((r) => ({ id: r.id, status: r.status, durationMs: r.durationMs, truncated: r.truncated })),
+    };
+    return { diagnosis, results, discovery };
+  } finally {
+    if (openRunner === undefined) await runner.close().catch(() => {});
+  }
+}
+
+function summarizeFacts({ picture, facts }: Discovery): Record<string, unknown> {
+  return {
+    systemd: facts.systemd,
+    nginx: { running: picture.nginx.running, conf: facts.nginx?.conf, errorLog: facts.nginx?.errorLog, upstreams: picture.nginx.upstreams.map((u) => `${u.kind}_pass ${u.target}`) },
+    fpm: {
+      running: picture.fpm.running,
+      conf: facts.fpm?.conf,
+      errorLog: facts.fpm?.errorLog,
+      pools: picture.fpm.pools.map((p) => ({ name: p.name, listen: p.listen, pm: p.pm, maxChildren: p.maxChildren })),
+      workers: picture.fpm.workers.length,
+    },
+    memTotalBytes: picture.memTotalBytes,
+  };
+}

@@ -1,0 +1,37 @@
+import type { CheckResult, ParserKind } from '../core/check-result.ts';
+import { shellQuote } from '../core/playbook/shell-quote.ts';
+import type { CommandRunner } from './ports.ts';
+
+/** Programs missing on the host, sudo refusing, or a shell error: the check could not run. */
+function couldNotRun(exitCode: number | null, stderr: string): string | undefined {
+  if (exitCode === 127) return `command not found on the host: ${firstLine(stderr)}`;
+  if (exitCode === 126) return `command not executable on the host: ${firstLine(stderr)}`;
+  if (/sudo: (a password is required|a terminal is required|.*not allowed to execute|.*may not run sudo)/.test(stderr)) {
+    return `sudo refused: ${firstLine(stderr)} (give the login user passwordless sudo for this command, or set sudo: false and grant read access)`;
+  }
+  if (/Permission denied/.test(stderr) && exitCode !== 0) return `permission denied: ${firstLine(stderr)}`;
+  return undefined;
+}
+
+const firstLine = (text: string): string => (text.split('\n').find((l) => l.trim() !== '') ?? '').slice(0, 300);
+
+/**
+ * Runs one argv (already rendered and allowlisted) on a host and turns what came back into a
+ * CheckResult. `sudo` wraps it in `sudo -n --`, so a missing sudo rule fails at once rather
+ * than waiting for a password.
+ */
+export async function runCommand(
+  runner: CommandRunner,
+  spec: { id: string; parse: ParserKind; argv: readonly string[]; sudo: boolean; timeoutMs: number; maxBytes?: number },
+): Promise<CheckResult> {
+  const argv = spec.sudo ? ['sudo', '-n', '--', ...spec.argv] : [...spec.argv];
+  const command = shellQuote(argv);
+  const out = await runner.run(command, spec.maxBytes === undefined ? { timeoutMs: spec.timeoutMs } : { timeoutMs: spec.timeoutMs, maxBytes: spec.maxBytes });
+  const base = { id: spec.id, parse: spec.parse, command, exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr, truncated: out.truncated, durationMs: out.durationMs };
+  if (out.timedOut) return { ...base, status: 'timeout', reason: `timed out after ${spec.timeoutMs} ms` };
+  if (out.exitCode === 0) return { ...base, status: 'ok' };
+  const reason = couldNotRun(out.exitCode, out.stderr);
+  if (reason !== undefined) return { ...base, status: 'error', reason };
+  if (out.exitCode === null) return { ...base, status: 'error', reason: `killed by ${out.signal ?? 'a signal'}` };
+  return { ...base, status: 'failed', reason: `exit ${out.exitCode}${out.stderr.trim() ? `: ${firstLine(out.stderr)}` : ''}` };
+}
