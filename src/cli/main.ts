@@ -1,0 +1,111 @@
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { isMedicError, MedicError } from '../errors.ts';
+import type { CliIo } from './cli-io.ts';
+import { EXIT } from './cli-io.ts';
+import { diagnoseCommand } from './commands/diagnose.ts';
+import { hostsCommand } from './commands/hosts.ts';
+import { playbooksCommand } from './commands/playbooks.ts';
+import { remediateCommand } from './commands/remediate.ts';
+import { serveCommand } from './commands/serve.ts';
+
+const USAGE = `medic — diagnose Nginx 502/504s over SSH with read-only checks
+
+Usage:
+  medic diagnose <host> [--inventory FILE] [--json] [--playbook NAME]
+  medic remediate <host> <remediation-id> [--inventory FILE] [--yes] [--json]
+  medic hosts [--inventory FILE] [--json]
+  medic playbooks [--json]
+  medic start | bot | worker
+
+Commands:
+  diagnose    run the playbook's read-only checks on one host and print the findings
+  remediate   run one remediation (reload_php_fpm, start_php_fpm, reload_nginx), then verify
+  hosts       list the inventory's hosts and groups
+  playbooks   list the playbooks and their checks
+  start       run the Slack bot, the webhook receivers and a worker in one process
+  bot         run the Slack bot and webhook receivers only
+  worker      run a worker only (any number, on any machines sharing one Redis)
+
+The inventory is --inventory FILE, else $MEDIC_INVENTORY, else ./inventory.yaml.
+Run "medic <command> --help" for a command's options and exit codes.
+`;
+
+export interface CliContext {
+  env: Readonly<Record<string, string | undefined>>;
+  io: CliIo;
+  logger: pino.Logger;
+}
+
+/**
+ * The `medic` command line. Returns the exit status; never calls process.exit, so that tests
+ * drive it in-process.
+ */
+export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  const verbose = rest.includes('--verbose') || rest.includes('-v');
+  const logger = pino({ level: verbose ? 'debug' : 'warn', base: undefined }, pino.destination({ fd: 2, sync: true }));
+  const ctx: CliContext = { env, io, logger };
+  const args = rest.filter((a) => a !== '--verbose' && a !== '-v');
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(USAGE);
+        return command === undefined ? EXIT.USAGE : EXIT.OK;
+      case '--version':
+        io.stdout('gateway-medic 0.1.0\n');
+        return EXIT.OK;
+      case 'diagnose':
+        return await diagnoseCommand(args, ctx);
+      case 'remediate':
+        return await remediateCommand(args, ctx);
+      case 'hosts':
+        return await hostsCommand(args, ctx);
+      case 'playbooks':
+        return await playbooksCommand(args, ctx);
+      case 'start':
+      case 'bot':
+      case 'worker':
+        return await serveCommand(command, args, ctx);
+      default:
+        io.stderr(`medic: unknown command "${command}"\n\n${USAGE}`);
+        return EXIT.USAGE;
+    }
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+export function reportError(e: unknown, io: CliIo): number {
+  if (isMedicError(e)) {
+    io.stderr(`medic: ${e.message}\n  (${e.code}) ${e.hint}\n`);
+    return e.code.startsWith('SSH_') ? EXIT.UNREACHABLE : e.code === 'REMEDIATION_FAILED' ? EXIT.FAILED : EXIT.USAGE;
+  }
+  if (e instanceof UsageError) {
+    io.stderr(`medic: ${e.message}\n`);
+    return EXIT.USAGE;
+  }
+  io.stderr(`medic: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return EXIT.FAILED;
+}
+
+export class UsageError extends Error {}
+
+/** parseArgs with errors turned into usage errors that name the command. */
+export function parseCommandArgs<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(
+  command: string,
+  args: readonly string[],
+  options: T,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: [...args], options: options ?? {}, allowPositionals: true, strict: true });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
+  } catch (e) {
+    throw new UsageError(`${command}: ${(e as Error).message}. Run "medic ${command} --help".`);
+  }
+}
+
+export { MedicError };
