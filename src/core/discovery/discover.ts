@@ -76,7 +76,7 @@ export function discover(results: readonly CheckResult[], overrides: Facts): Dis
   const out: Discovery = { picture, facts: {} };
 
   for (const r of byKind('processes')) picture.processes = parseProcesses(r.stdout);
-  const nginxMaster = findNginxMaster(picture.processes);
+  const nginxMaster = findNginxMaster(picture.processes, overrides.nginx?.conf);
   if (nginxMaster !== undefined) {
     picture.nginx.running = true;
     picture.nginx.masterPid = nginxMaster.pid;
@@ -86,7 +86,7 @@ export function discover(results: readonly CheckResult[], overrides: Facts): Dis
     const prefix = safePath(nginxMaster.prefix);
     if (prefix !== undefined) nginxFacts.prefix = prefix;
   }
-  const fpmMaster = findFpmMaster(picture.processes);
+  const fpmMaster = findFpmMaster(picture.processes, overrides.fpm?.conf);
   if (fpmMaster !== undefined) {
     picture.fpm.running = true;
     picture.fpm.masterPid = fpmMaster.pid;

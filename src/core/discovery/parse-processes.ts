@@ -18,10 +18,18 @@ export interface NginxMasterInfo {
   prefix?: string;
 }
 
-/** nginx keeps its command line in its title: `nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf`. */
-export function findNginxMaster(rows: readonly ProcessRow[]): NginxMasterInfo | undefined {
-  const master = rows.find((r) => r.args.startsWith('nginx: master process'));
-  if (master === undefined) return undefined;
+/**
+ * nginx keeps its command line in its title: `nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf`.
+ * A host may run several nginx instances: when the config is known (an inventory fact), only
+ * the master started with that config counts, and none found means this nginx is not running.
+ */
+export function findNginxMaster(rows: readonly ProcessRow[], conf?: string): NginxMasterInfo | undefined {
+  const masters = rows.filter((r) => r.args.startsWith('nginx: master process')).map((master) => parseNginxMaster(master));
+  if (conf === undefined) return masters[0];
+  return masters.find((m) => m.conf === conf) ?? (conf === '/etc/nginx/nginx.conf' ? masters.find((m) => m.conf === undefined) : undefined);
+}
+
+function parseNginxMaster(master: ProcessRow): NginxMasterInfo {
   const words = master.args.slice('nginx: master process'.length).trim().split(/\s+/);
   const info: NginxMasterInfo = { pid: master.pid };
   if (words[0]?.startsWith('/')) info.binary = words[0];
@@ -42,12 +50,15 @@ export interface FpmMasterInfo {
   conf?: string;
 }
 
-/** php-fpm's title: `php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)`. */
-export function findFpmMaster(rows: readonly ProcessRow[]): FpmMasterInfo | undefined {
-  const master = rows.find((r) => /^php-fpm[0-9.]*: master process/.test(r.args));
-  if (master === undefined) return undefined;
-  const conf = /\((\/[^)]+)\)/.exec(master.args)?.[1];
-  return conf === undefined ? { pid: master.pid, user: master.user } : { pid: master.pid, user: master.user, conf };
+/** php-fpm's title: `php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)`. With a known config, only its master counts. */
+export function findFpmMaster(rows: readonly ProcessRow[], conf?: string): FpmMasterInfo | undefined {
+  const masters = rows
+    .filter((r) => /^php-fpm[0-9.]*: master process/.test(r.args))
+    .map((r): FpmMasterInfo => {
+      const c = /\((\/[^)]+)\)/.exec(r.args)?.[1];
+      return c === undefined ? { pid: r.pid, user: r.user } : { pid: r.pid, user: r.user, conf: c };
+    });
+  return conf === undefined ? masters[0] : masters.find((m) => m.conf === conf);
 }
 
 export function findFpmWorkers(rows: readonly ProcessRow[], masterPid?: number): ProcessRow[] {
