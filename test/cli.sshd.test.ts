@@ -1,0 +1,138 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSshd, type SshdHandle } from '../src/lab/sshd.ts';
+import { medic } from './helpers/run-cli.ts';
+import { closedPort } from './helpers/ssh-target.ts';
+
+// The command line's contract (exit codes, --json, --help) against a real sshd on loopback.
+let sshd: SshdHandle;
+let dir: string;
+let inventory: string;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  dir = await mkdtemp(join(tmpdir(), 'medic-cli-'));
+  inventory = join(dir, 'inventory.yaml');
+  const refused = await closedPort();
+  await writeFile(
+    inventory,
+    [
+      'hosts:',
+      `  web-01: { address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, privateKeyPath: ${sshd.clientKeyPath}, knownHostsPath: ${sshd.knownHostsPath},`,
+      // Pinned to configs that do not exist here, so no other nginx on this machine is mistaken for this host's.
+      `           facts: { nginx: { conf: ${dir}/nginx.conf }, fpm: { conf: ${dir}/php-fpm.conf }, kernel: { log: ${dir}/kern.log } } }`,
+      `  web-02: { address: 127.0.0.1, port: ${refused}, user: ${sshd.user}, privateKeyPath: ${sshd.clientKeyPath}, knownHostsPath: ${sshd.knownHostsPath} }`,
+      `  web-03: { address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, privateKeyPath: ${sshd.clientKeyPath}, knownHostsPath: ${dir}/empty_known_hosts }`,
+      'groups:',
+      '  web: [web-01, web-02]',
+    ].join('\n'),
+  );
+  await writeFile(join(dir, 'empty_known_hosts'), '');
+  await writeFile(join(dir, 'kern.log'), '');
+});
+
+afterAll(async () => {
+  await sshd?.stop();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+describe('medic diagnose', () => {
+  it('--json prints exactly one JSON object with the contract fields, exit 0', async () => {
+    const r = await medic(['diagnose', 'web-01', '--inventory', inventory, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ host: 'web-01', verdict: { cause: expect.any(String), title: expect.any(String) }, durationMs: expect.any(Number) });
+    expect(out.findings.length).toBeGreaterThan(0);
+    for (const f of out.findings) {
+      expect(f).toEqual(expect.objectContaining({ cause: expect.any(String), severity: expect.stringMatching(/^(critical|warning|info)$/), title: expect.any(String), evidence: expect.any(Array), remediations: expect.any(Array) }));
+    }
+    // Nothing serves this host's site: it must not be called healthy.
+    expect(out.verdict.cause).not.toBe('healthy');
+  });
+
+  it('exit 3 when the host refuses the connection, naming host and port', async () => {
+    const r = await medic(['diagnose', 'web-02', '--inventory', inventory, '--json']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/SSH_CONNECTION_REFUSED/);
+  });
+
+  it('exit 3 when the host key is unknown, with the fingerprint to verify', async () => {
+    const r = await medic(['diagnose', 'web-03', '--inventory', inventory]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/SSH_HOST_KEY_UNKNOWN/);
+    expect(r.stderr).toMatch(/SHA256:/);
+  });
+
+  it('exit 2 for an unknown host, listing the hosts that exist', async () => {
+    const r = await medic(['diagnose', 'web-99', '--inventory', inventory]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/No host, group or pattern "web-99".*web-01, web-02, web-03/);
+  });
+
+  it('exit 2 for a group: the command line takes one host', async () => {
+    const r = await medic(['diagnose', 'web', '--inventory', inventory]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/group or pattern/);
+  });
+
+  it('exit 2 for a missing or invalid inventory, naming the file and field', async () => {
+    const missing = await medic(['diagnose', 'web-01', '--inventory', join(dir, 'nope.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/INVENTORY_NOT_FOUND/);
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, 'hosts:\n  web-01: { address: "x; reboot", user: u, privateKeyPath: k, knownHostsPath: kh }\n');
+    const invalid = await medic(['diagnose', 'web-01', '--inventory', bad]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain(`${bad} is invalid`);
+    expect(invalid.stderr).toMatch(/host web-01, field address/);
+  });
+
+  it('uses MEDIC_INVENTORY when --inventory is not given', async () => {
+    const r = await medic(['hosts', '--json'], { MEDIC_INVENTORY: inventory });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).hosts.map((h: { name: string }) => h.name)).toEqual(['web-01', 'web-02', 'web-03']);
+  });
+
+  it('exit 2 on unknown options', async () => {
+    const r = await medic(['diagnose', 'web-01', '--jsn']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--jsn/);
+  });
+});
+
+describe('medic remediate', () => {
+  it('refuses to run without --yes when there is no terminal, and runs nothing', async () => {
+    const r = await medic(['remediate', 'web-01', 'reload_php_fpm', '--inventory', inventory]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/NOT_CONFIRMED/);
+  });
+  it('refuses an unknown remediation id', async () => {
+    const r = await medic(['remediate', 'web-01', 'restart_everything', '--inventory', inventory, '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/No remediation "restart_everything".*reload_php_fpm, start_php_fpm, reload_nginx/);
+  });
+  it('refuses a remediation that does not apply (php-fpm is not running here)', async () => {
+    const r = await medic(['remediate', 'web-01', 'reload_php_fpm', '--inventory', inventory, '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/REMEDIATION_NOT_APPLICABLE.*php-fpm is not running/s);
+  });
+});
+
+describe('help', () => {
+  it.each(['diagnose', 'remediate', 'hosts', 'playbooks', 'start', 'bot', 'worker'])('medic %s --help', async (cmd) => {
+    const r = await medic([cmd, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: medic/);
+  });
+
+  it('the installed bin runs (tsx shim) and lists the playbooks', async () => {
+    const { stdout } = await promisify(execFile)(join(process.cwd(), 'bin/medic.js'), ['playbooks']);
+    expect(stdout).toMatch(/^nginx-502 — Nginx 502\/504 Bad Gateway \(19 checks/);
+  });
+});
