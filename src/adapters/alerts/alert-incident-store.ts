@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { AlertSource } from '../../core/alerts/alert-instance.ts';
+import type { AlertIncident } from '../../core/alerts/plan-alert-incident.ts';
+
+export interface AlertIncidentStoreOptions {
+  redis: Redis;
+  /** Key prefix shared with the queue and audit (MEDIC_QUEUE_PREFIX). @defaultValue "medic" */
+  prefix?: string;
+  /** How long an incident and its fingerprints are kept after their last change. @defaultValue 7 days */
+  retentionMs?: number;
+  /** A lock not released within this long (a crashed process) expires. @defaultValue 15 s */
+  lockTtlMs?: number;
+  /** How long `withLock` waits for another holder before giving up. @defaultValue 20 s */
+  lockWaitMs?: number;
+}
+
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/**
+ * Incidents (host → report, thread, firing alerts) and fingerprints (alert → host) in Redis, so
+ * that a restart or a second bot process continues the same threads instead of reporting again.
+ */
+export class AlertIncidentStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #retentionMs: number;
+  readonly #lockTtlMs: number;
+  readonly #lockWaitMs: number;
+
+  constructor(options: AlertIncidentStoreOptions) {
+    this.#redis = options.redis;
+    this.#prefix = `${options.prefix ?? 'medic'}:alerts`;
+    this.#retentionMs = options.retentionMs ?? 7 * 86_400_000;
+    this.#lockTtlMs = options.lockTtlMs ?? 15_000;
+    this.#lockWaitMs = options.lockWaitMs ?? 20_000;
+  }
+
+  #incidentKey(key: string): string {
+    return `${this.#prefix}:incident:${key}`;
+  }
+
+  async get(key: string): Promise<AlertIncident | undefined> {
+    const raw = await this.#redis.get(this.#incidentKey(key));
+    return raw === null ? undefined : (JSON.parse(raw) as AlertIncident);
+  }
+
+  async save(incident: AlertIncident): Promise<void> {
+    await this.#redis.set(this.#incidentKey(incident.key), JSON.stringify(incident), 'PX', this.#retentionMs);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#redis.del(this.#incidentKey(key));
+  }
+
+  /** The incident keys last recorded for these fingerprints (undefined where none). */
+  async keysForFingerprints(source: AlertSource, fingerprints: readonly string[]): Promise<(string | undefined)[]> {
+    if (fingerprints.length === 0) return [];
+    const values = await this.#redis.mget(fingerprints.map((f) => `${this.#prefix}:fp:${source}:${f}`));
+    return values.map((v) => v ?? undefined);
+  }
+
+  async rememberFingerprints(source: AlertSource, fingerprints: readonly string[], key: string): Promise<void> {
+    if (fingerprints.length === 0) return;
+    const pipeline = this.#redis.pipeline();
+    for (const f of fingerprints) pipeline.set(`${this.#prefix}:fp:${source}:${f}`, key, 'PX', this.#retentionMs);
+    await pipeline.exec();
+  }
+
+  /**
+   * Runs `fn` while holding the host's lock, so that two deliveries for one host (Alertmanager
+   * sends groups in parallel, and several bot processes may run) decide one after the other.
+   */
+  async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const lock = `${this.#prefix}:lock:${key}`;
+    const token = randomUUID();
+    const deadline = Date.now() + this.#lockWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      const got = await this.#redis.set(lock, token, 'PX', this.#lockTtlMs, 'NX');
+      if (got === 'OK') break;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the alert lock of ${key}`);
+      await new Promise((r) => setTimeout(r, Math.min(5 + attempt * 5, 50) + Math.random() * 10));
+    }
+    try {
+      return await fn();
+    } finally {
+      await this.#redis.eval(RELEASE, 1, lock, token);
+    }
+  }
+}

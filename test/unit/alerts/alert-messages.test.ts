@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { codeBlock, escapeMrkdwn, formatSpan, resolvedText, stillFiringText, unknownHostText } from '../../../src/core/alerts/alert-messages.ts';
+import type { AlertIncident } from '../../../src/core/alerts/plan-alert-incident.ts';
+
+const incident: AlertIncident = {
+  key: 'web-01',
+  host: 'web-01',
+  channel: '#alerts',
+  reportedAt: 0,
+  lastUpdateAt: 0,
+  heldBack: 0,
+  firing: ['a', 'b'],
+  alertNames: ['NginxHigh502Rate', '<!channel>'],
+};
+
+describe('escaping', () => {
+  it('disarms mentions, links and special mentions', () => {
+    const text = escapeMrkdwn('<!channel> <@U123> <https://evil.example|click> @here a&b');
+    expect(text).not.toMatch(/[<>]/);
+    expect(text).toContain('&lt;!channel&gt;');
+    expect(text).toContain('a&amp;b');
+    expect(text).not.toMatch(/@here/);
+  });
+
+  it('keeps a code block closed whatever the content', () => {
+    const block = codeBlock('x```<!here>```y');
+    expect(block.startsWith('```')).toBe(true);
+    expect(block.endsWith('```')).toBe(true);
+    expect(block.slice(3, -3)).not.toContain('```');
+    expect(block).not.toContain('<!here>');
+  });
+
+  it('cuts long content and says how much', () => {
+    expect(codeBlock('x'.repeat(3000), 100)).toContain('2900 more characters');
+  });
+});
+
+describe('texts', () => {
+  it('still firing: counts, names escaped, when the next diagnosis may start', () => {
+    const text = stillFiringText(incident, { firing: 2, newlyFiring: 1, resolved: 0, notifications: 40, refired: false }, 600_000, 120_000);
+    expect(text).toContain('Still firing');
+    expect(text).toContain('2 alerts');
+    expect(text).toContain('1 new');
+    expect(text).toContain('40 notifications');
+    expect(text).toContain('8m');
+    expect(text).toContain('&lt;!channel&gt;');
+  });
+
+  it('resolved: says how long after the report', () => {
+    expect(resolvedText(incident, 125_000)).toMatch(/Resolved.*2m after the report/);
+  });
+
+  it('unknown host: names the candidate and label, shows labels escaped', () => {
+    const text = unknownHostText(
+      { source: 'alertmanager', fingerprint: 'f', status: 'firing', alertName: 'X', labels: { instance: 'cache-9:6379', note: '<!here> <http://x|y>' }, annotations: {}, summary: 'cache down' },
+      { kind: 'unknown', candidate: 'cache-9', label: 'instance' },
+    );
+    expect(text).toContain('`cache-9`');
+    expect(text).toContain('not in the inventory');
+    expect(text).toContain('instance="cache-9:6379"');
+    expect(text).not.toMatch(/<!here>|<http/);
+  });
+
+  it.each([
+    [0, '0s'],
+    [59_000, '59s'],
+    [600_000, '10m'],
+    [3_900_000, '1h 5m'],
+  ])('formatSpan(%i) = %s', (ms, want) => {
+    expect(formatSpan(ms)).toBe(want);
+  });
+});
