@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import { appendFile, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { fpmStartCommand, labLayout, FPM_BINARY, type LabLayout } from './lab-layout.ts';
+import { writeLabState, type LabState } from './lab-state.ts';
+import { readRecordedOom, replayOom } from './kernel-oom.ts';
+import { renderFpmConf, renderNginxConf, renderPool, type LabEnv } from './render-configs.ts';
+import { HEALTHY_SETTINGS, scenario, type LabLog, type LabSettings, type ScenarioName } from './scenarios.ts';
+import { killFpmLikeOom, startBackend, startFpm, startNginx, stopBackend, stopFpm, stopNginx } from './services.ts';
+import { removeSudoers } from './sudoers.ts';
+import { sendTraffic, type TrafficReport } from './traffic.ts';
+import { lookupUser, type UnixUser } from './lab-users.ts';
+import { isAlive, livePid, sleep, stopPid } from './pids.ts';
+
+/** What applying a scenario did: the traffic's answers and the real lines it made the servers write. */
+export interface ScenarioOutcome {
+  scenario: ScenarioName;
+  traffic: TrafficReport;
+  /** The first line of each log that matched the scenario's expectations, in `expect` order. */
+  lines: string[];
+}
+
+export interface LabStatus {
+  scenario: ScenarioName;
+  nginx?: number;
+  fpm?: number;
+  backend?: number;
+  sshd?: number;
+}
+
+/**
+ * A running lab, driven from the state file: any process can switch scenarios or stop it, since
+ * every server is found by its pid file (never by name).
+ */
+export class Lab {
+  readonly layout: LabLayout;
+  private state: LabState;
+  private readonly onStop: (() => Promise<void>) | undefined;
+
+  constructor(state: LabState, onStop?: () => Promise<void>) {
+    this.state = state;
+    this.layout = labLayout(state.dir);
+    this.onStop = onStop;
+  }
+
+  get id(): string {
+    return this.state.id;
+  }
+  get dir(): string {
+    return this.state.dir;
+  }
+  get nginxPort(): number {
+    return this.state.nginxPort;
+  }
+  get inventoryPath(): string {
+    return this.layout.inventory;
+  }
+  get loginUser(): string {
+    return this.state.loginUser;
+  }
+  get current(): ScenarioName {
+    return this.state.scenario;
+  }
+  get snapshot(): LabState {
+    return { ...this.state };
+  }
+
+  private get env(): LabEnv {
+    return {
+      layout: this.layout,
+      nginxPort: this.state.nginxPort,
+      backendPort: this.state.backendPort,
+      tcpPort: this.state.tcpPort,
+      webUser: this.state.webUser,
+      memTotalBytes: this.state.memTotalBytes,
+    };
+  }
+
+  /** The path of one of the lab's logs. */
+  logPath(log: LabLog): string {
+    const l = this.layout;
+    return { nginxError: l.nginxErrorLog, nginxAccess: l.nginxAccessLog, fpmLog: l.fpmLog, kernelLog: l.kernelLog }[log];
+  }
+
+  /**
+   * Puts the stack in the scenario's state and sends its traffic, then waits until the servers
+   * have written the scenario's lines. Logs are emptied first (truncated, not written to), so
+   * that every line in them is current.
+   */
+  async applyScenario(name: ScenarioName): Promise<ScenarioOutcome> {
+    const spec = scenario(name);
+    const s = spec.settings;
+    await this.writeConfigs(s);
+    for (const log of ['nginxError', 'nginxAccess', 'fpmLog', 'kernelLog'] as const) await truncate(this.logPath(log), 0);
+
+    await stopNginx(this.layout);
+    await stopFpm(this.layout);
+    if (s.fpm !== 'stopped') await startFpm(this.layout);
+    if (s.fpm === 'oom-killed') {
+      const pid = await killFpmLikeOom(this.layout);
+      await appendFile(this.layout.kernelLog, replayOom(await readRecordedOom(), new Date(), pid ?? 5324));
+    }
+    await startNginx(this.layout, this.state.nginxPort, (await this.user(this.state.loginUser)).gid);
+    const backendUp = (await livePid(this.layout.backendPidFile)) !== undefined;
+    if (s.backend === 'stopped' && backendUp) await stopBackend(this.layout);
+    if (s.backend === 'running' && !backendUp) await this.startBackend();
+
+    const traffic = await sendTraffic(this.state.nginxPort, spec.traffic);
+    const lines: string[] = [];
+    for (const e of spec.expect) lines.push(await this.waitForLine(e.log, e.pattern, traffic));
+    await this.save({ scenario: name });
+    return { scenario: name, traffic, lines };
+  }
+
+  /**
+   * Fixes one side's config file the way an operator would before asking the bot to reload,
+   * without reloading anything: that is the remediation's job.
+   */
+  async repair(side: 'nginx' | 'pool'): Promise<void> {
+    if (side === 'nginx') await writeFile(this.layout.nginxConf, renderNginxConf(this.env, HEALTHY_SETTINGS));
+    else await writeFile(this.layout.fpmPoolConf, renderPool(this.env, HEALTHY_SETTINGS.pool));
+  }
+
+  /** The first line of a log matching `pattern`, waiting up to `timeoutMs` for the server to write it. */
+  async waitForLine(log: LabLog, pattern: RegExp, traffic?: TrafficReport, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const text = await readFile(this.logPath(log), 'utf8');
+      const line = text.split('\n').find((l) => pattern.test(l));
+      if (line !== undefined) return line;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `${this.state.scenario}: no line matching ${pattern} in ${this.logPath(log)} after ${timeoutMs} ms.\n` +
+            `Traffic: ${JSON.stringify(traffic ?? {})}\nLog:\n${text.slice(-4000)}`,
+        );
+      }
+      await sleep(100);
+    }
+  }
+
+  async status(): Promise<LabStatus> {
+    const out: LabStatus = { scenario: this.state.scenario };
+    const nginx = await livePid(this.layout.nginxPidFile);
+    const fpm = await livePid(this.layout.fpmPidFile);
+    const backend = await livePid(this.layout.backendPidFile);
+    if (nginx !== undefined) out.nginx = nginx;
+    if (fpm !== undefined) out.fpm = fpm;
+    if (backend !== undefined) out.backend = backend;
+    if (isAlive(this.state.sshd.pid)) out.sshd = this.state.sshd.pid;
+    return out;
+  }
+
+  /** Stops every server by pid and removes the sudo rules. The users stay: other labs may share them. */
+  async stop(options: { removeDir?: boolean } = {}): Promise<void> {
+    await stopNginx(this.layout);
+    await stopFpm(this.layout);
+    await stopBackend(this.layout);
+    if (this.onStop !== undefined) await this.onStop();
+    else if (isAlive(this.state.sshd.pid)) await stopPid(this.state.sshd.pid);
+    await removeSudoers(this.state.id);
+    if (options.removeDir === true) await rm(this.state.dir, { recursive: true, force: true });
+  }
+
+  /** Writes nginx.conf and the pool for `settings`; the master config never changes. */
+  async writeConfigs(settings: LabSettings): Promise<void> {
+    await writeFile(this.layout.fpmConf, renderFpmConf(this.env));
+    await writeFile(this.layout.fpmPoolConf, renderPool(this.env, settings.pool));
+    await writeFile(this.layout.nginxConf, renderNginxConf(this.env, settings));
+  }
+
+  async startBackend(): Promise<void> {
+    await startBackend(this.layout, this.state.backendPort, await this.user(this.state.webUser));
+  }
+
+  private async user(name: string): Promise<UnixUser> {
+    const user = await lookupUser(name);
+    if (user === undefined) throw new Error(`the lab's user ${name} is gone (deleted while the lab ran?)`);
+    return user;
+  }
+
+  async save(patch: Partial<LabState>): Promise<void> {
+    this.state = { ...this.state, ...patch };
+    await writeLabState(this.layout.state, this.state);
+  }
+
+  /** The facts the inventory gives: what discovery cannot see on this non-standard layout. */
+  inventoryFacts(): Record<string, unknown> {
+    return {
+      nginx: { conf: this.layout.nginxConf },
+      fpm: { conf: this.layout.fpmConf, binary: FPM_BINARY, startCommand: fpmStartCommand(this.layout) },
+      kernel: { log: this.layout.kernelLog },
+      site: { probeUrl: `http://127.0.0.1:${this.state.nginxPort}/` },
+    };
+  }
+}
+
+export const newLabId = (): string => randomBytes(5).toString('hex');

@@ -1,0 +1,157 @@
+import type { LabLayout } from './lab-layout.ts';
+import type { LabSettings, PoolSettings } from './scenarios.ts';
+
+/** What the config files of one lab depend on besides the scenario. */
+export interface LabEnv {
+  layout: LabLayout;
+  nginxPort: number;
+  backendPort: number;
+  /** Where `fastcgi_pass` points in the TCP scenario: 9000 when free, as in the seed. */
+  tcpPort: number;
+  /** nginx workers, the php-fpm pool and the Node backend run as this unprivileged user. */
+  webUser: string;
+  /** The host's MemTotal, to size the overcommitted memory_limit. */
+  memTotalBytes: number;
+}
+
+/**
+ * The lab's nginx.conf. Every path is absolute so that `nginx -T -c <conf>` (what the diagnosis
+ * runs, without `-p`) reads exactly what the running master read.
+ */
+export function renderNginxConf(env: LabEnv, s: LabSettings): string {
+  const { layout: l } = env;
+  const pass =
+    s.fastcgiPass === 'socket'
+      ? `unix:${l.fpmSocket}`
+      : s.fastcgiPass === 'old-socket'
+        ? `unix:${l.oldFpmSocket}`
+        : `127.0.0.1:${env.tcpPort}`;
+  // In split containers PHP lives elsewhere than nginx's root; this path exists nowhere here.
+  const scriptRoot = s.scriptRoot === 'docroot' ? '$document_root' : '/srv/php-app/public';
+  const tmp = (name: string): string => `${l.nginxTempDir}/${name}`;
+  return `# gateway-medic lab: written by src/lab, rewritten by every scenario.
+user ${env.webUser} ${env.webUser};
+worker_processes 1;
+pid ${l.nginxPidFile};
+error_log ${l.nginxErrorLog} error;
+
+events {
+    worker_connections 256;
+}
+
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log ${l.nginxAccessLog} combined;
+    client_body_temp_path ${tmp('client_body')};
+    proxy_temp_path ${tmp('proxy')};
+    fastcgi_temp_path ${tmp('fastcgi')};
+    uwsgi_temp_path ${tmp('uwsgi')};
+    scgi_temp_path ${tmp('scgi')};
+
+    server {
+        listen 127.0.0.1:${env.nginxPort};
+        server_name web-01;
+        root ${l.docroot};
+        index index.php;
+${s.fastcgiReadTimeout === undefined ? '' : `        fastcgi_read_timeout ${s.fastcgiReadTimeout};\n`}
+        location ~ \\.php$ {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME ${scriptRoot}$fastcgi_script_name;
+            fastcgi_pass ${pass};
+        }
+
+        location = /fpm-status {
+            allow 127.0.0.1;
+            deny all;
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME ${scriptRoot}$fastcgi_script_name;
+            fastcgi_pass ${pass};
+        }
+
+        location /api/ {
+            proxy_pass http://127.0.0.1:${env.backendPort};
+        }
+    }
+}
+`;
+}
+
+/** The php-fpm master config: daemonizes, so the start command returns once php-fpm is ready. */
+export function renderFpmConf(env: LabEnv): string {
+  const { layout: l } = env;
+  return `; gateway-medic lab: php-fpm master config, written by src/lab.
+[global]
+pid = ${l.fpmPidFile}
+error_log = ${l.fpmLog}
+daemonize = yes
+include = ${l.fpmPoolDir}/*.conf
+`;
+}
+
+/** The `www` pool. */
+export function renderPool(env: LabEnv, p: PoolSettings): string {
+  const { layout: l } = env;
+  const owner = p.socketAccess === 'web' ? env.webUser : 'root';
+  const mode = p.socketAccess === 'web' ? '0660' : '0600';
+  const lines = [
+    '; gateway-medic lab: the www pool, rewritten by every scenario.',
+    '[www]',
+    `user = ${env.webUser}`,
+    `group = ${env.webUser}`,
+    `listen = ${l.fpmSocket}`,
+    `listen.owner = ${owner}`,
+    `listen.group = ${owner}`,
+    `listen.mode = ${mode}`,
+    `pm = ${p.pm}`,
+    `pm.max_children = ${p.maxChildren}`,
+    `pm.start_servers = ${p.startServers}`,
+    `pm.min_spare_servers = ${p.minSpare}`,
+    `pm.max_spare_servers = ${p.maxSpare}`,
+    'pm.status_path = /fpm-status',
+  ];
+  if (p.memoryLimit === 'host-overcommit') {
+    lines.push(`php_admin_value[memory_limit] = ${overcommitLimitMb(env.memTotalBytes, p.maxChildren)}M`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A memory_limit (MiB, a multiple of 256) such that × maxChildren is at least 4× the host's RAM. */
+export function overcommitLimitMb(memTotalBytes: number, maxChildren: number): number {
+  const mb = Math.ceil((4 * memTotalBytes) / (1024 * 1024) / maxChildren);
+  return Math.ceil(mb / 256) * 256;
+}
+
+/** The docroot: a fast page and the three misbehaving scripts of the scenarios. */
+export const PHP_SCRIPTS: Readonly<Record<string, string>> = {
+  'index.php': `<?php
+header('Content-Type: text/plain');
+echo "gateway-medic lab: ok\\n";
+`,
+  'slow.php': `<?php
+// Sleeps ?s= seconds (at most 10): slower than fastcgi_read_timeout, or long enough to keep workers busy.
+$s = min(10.0, max(0.0, (float) ($_GET['s'] ?? 3)));
+usleep((int) ($s * 1000000));
+echo "slow: {$s}s\\n";
+`,
+  'kill.php': `<?php
+// Dies the way a segfault or the OOM killer ends a worker: mid-request, without a response.
+posix_kill(getmypid(), 9);
+`,
+  'big-header.php': `<?php
+// 32 KiB of one header: beyond fastcgi_buffer_size (4k/8k by default).
+header('X-Medic-Lab-Padding: ' . str_repeat('x', 32 * 1024));
+echo "big header\\n";
+`,
+};
+
+/** The proxy_pass backend: a tiny Node HTTP server, stopped for proxy_upstream_down. */
+export const BACKEND_SCRIPT = `// gateway-medic lab: the proxy_pass backend (a small Node.js API).
+import { createServer } from 'node:http';
+const port = Number(process.argv[2]);
+createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ ok: true, path: req.url }) + '\\n');
+}).listen(port, '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
+`;

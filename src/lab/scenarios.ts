@@ -1,0 +1,237 @@
+import type { CauseId } from '../core/causes.ts';
+
+/**
+ * The lab's failure modes, one per case of the seed's playbook. Each is a desired state of the
+ * stack (configs and which processes run) plus bounded real traffic that makes nginx and php-fpm
+ * write their own log lines. Pure data: `lab.ts` applies it, the tests and docs/lab.md read it.
+ */
+
+export const SCENARIO_NAMES = [
+  'healthy',
+  'php_fpm_down',
+  'socket_mismatch',
+  'tcp_mismatch',
+  'socket_permission',
+  'upstream_timeout',
+  'upstream_reset',
+  'max_children_exhausted',
+  'script_filename_wrong',
+  'header_too_big',
+  'proxy_upstream_down',
+  'oom_killed',
+  'memory_overcommit',
+] as const;
+
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export const isScenarioName = (s: string): s is ScenarioName => (SCENARIO_NAMES as readonly string[]).includes(s);
+
+/** The stack as a scenario wants it. */
+export interface LabSettings {
+  /** Where nginx's `fastcgi_pass` points: php-fpm's socket, the PHP 7.4 socket of before the upgrade, or TCP where nothing listens. */
+  fastcgiPass: 'socket' | 'old-socket' | 'tcp';
+  /** `SCRIPT_FILENAME` under nginx's docroot, or under a path only a split PHP container would have. */
+  scriptRoot: 'docroot' | 'elsewhere';
+  /** `fastcgi_read_timeout`, when the scenario shortens it. */
+  fastcgiReadTimeout?: string;
+  pool: PoolSettings;
+  /** `oom-killed`: master and workers killed with SIGKILL, as the OOM killer does, leaving the socket and pid file behind. */
+  fpm: 'running' | 'stopped' | 'oom-killed';
+  backend: 'running' | 'stopped';
+}
+
+export interface PoolSettings {
+  /** `web`: owned by the web user, 0660. `root-only`: root:root 0600, which nginx's workers cannot open. */
+  socketAccess: 'web' | 'root-only';
+  pm: 'dynamic' | 'static';
+  maxChildren: number;
+  startServers: number;
+  minSpare: number;
+  maxSpare: number;
+  /** `host-overcommit`: php_admin_value[memory_limit] sized so that × max_children is ~4× the host's RAM. */
+  memoryLimit: 'default' | 'host-overcommit';
+}
+
+/** One batch of requests the lab sends to its nginx. */
+export interface Traffic {
+  path: string;
+  count: number;
+  /** How many at once. @defaultValue 1 */
+  concurrency?: number;
+}
+
+export type LabLog = 'nginxError' | 'nginxAccess' | 'fpmLog' | 'kernelLog';
+
+/** A real line the scenario must make appear; the lab waits for it, the tests look for it in the evidence. */
+export interface ExpectedLine {
+  log: LabLog;
+  pattern: RegExp;
+}
+
+export interface Scenario {
+  name: ScenarioName;
+  /** One line for people (CLI, docs). */
+  summary: string;
+  /** The verdict the bot must give. */
+  cause: CauseId;
+  settings: LabSettings;
+  traffic: Traffic[];
+  /** The first entry is the line the verdict's evidence must hold. */
+  expect: ExpectedLine[];
+}
+
+const HEALTHY_POOL: PoolSettings = {
+  socketAccess: 'web',
+  pm: 'dynamic',
+  maxChildren: 5,
+  startServers: 2,
+  minSpare: 1,
+  maxSpare: 3,
+  memoryLimit: 'default',
+};
+
+const HEALTHY: LabSettings = {
+  fastcgiPass: 'socket',
+  scriptRoot: 'docroot',
+  pool: HEALTHY_POOL,
+  fpm: 'running',
+  backend: 'running',
+};
+
+const home: Traffic = { path: '/', count: 3 };
+
+const scenarios: Scenario[] = [
+  {
+    name: 'healthy',
+    summary: 'everything runs and answers 200',
+    cause: 'healthy',
+    settings: HEALTHY,
+    traffic: [home, { path: '/api/', count: 2 }],
+    expect: [{ log: 'nginxAccess', pattern: /"GET \/ HTTP\/1\.1" 200 / }],
+  },
+  {
+    name: 'php_fpm_down',
+    summary: 'php-fpm is stopped (its socket is gone)',
+    cause: 'php_fpm_down',
+    settings: { ...HEALTHY, fpm: 'stopped' },
+    traffic: [home],
+    expect: [{ log: 'nginxError', pattern: /connect\(\) to unix:\S+php8\.2-fpm\.sock failed \(2: No such file or directory\)/ }],
+  },
+  {
+    name: 'socket_mismatch',
+    summary: 'after a "PHP upgrade" nginx still points at the php7.4 socket; php-fpm listens on php8.2',
+    cause: 'socket_mismatch',
+    settings: { ...HEALTHY, fastcgiPass: 'old-socket' },
+    traffic: [home],
+    expect: [{ log: 'nginxError', pattern: /connect\(\) to unix:\S+php7\.4-fpm\.sock failed \(2: No such file or directory\)/ }],
+  },
+  {
+    name: 'tcp_mismatch',
+    summary: 'nginx uses fastcgi_pass 127.0.0.1:9000 (TCP) while php-fpm listens on a unix socket',
+    cause: 'socket_mismatch',
+    settings: { ...HEALTHY, fastcgiPass: 'tcp' },
+    traffic: [home],
+    expect: [
+      {
+        log: 'nginxError',
+        pattern: /connect\(\) failed \(111: Connection refused\) while connecting to upstream.*upstream: "fastcgi:\/\/127\.0\.0\.1:\d+"/,
+      },
+    ],
+  },
+  {
+    name: 'socket_permission',
+    summary: "php-fpm's socket is root:root 0600 (listen.owner/mode), nginx's workers may not open it",
+    cause: 'socket_permission',
+    settings: { ...HEALTHY, pool: { ...HEALTHY_POOL, socketAccess: 'root-only' } },
+    traffic: [home],
+    expect: [{ log: 'nginxError', pattern: /connect\(\) to unix:\S+php8\.2-fpm\.sock failed \(13: Permission denied\)/ }],
+  },
+  {
+    name: 'upstream_timeout',
+    summary: 'a 3 s script behind fastcgi_read_timeout 1s (504)',
+    cause: 'upstream_timeout',
+    settings: { ...HEALTHY, fastcgiReadTimeout: '1s' },
+    traffic: [{ path: '/slow.php?s=3', count: 2, concurrency: 2 }],
+    expect: [{ log: 'nginxError', pattern: /upstream timed out \(110: Connection timed out\) while reading response header from upstream/ }],
+  },
+  {
+    name: 'upstream_reset',
+    summary: 'a PHP worker is killed (SIGKILL) in the middle of a request',
+    cause: 'upstream_reset',
+    settings: HEALTHY,
+    traffic: [{ path: '/kill.php', count: 3 }],
+    expect: [
+      {
+        log: 'nginxError',
+        pattern: /(?:recv\(\) failed \(104: Connection reset by peer\)|upstream prematurely closed (?:FastCGI stdout|connection)) while reading response header from upstream/,
+      },
+      { log: 'fpmLog', pattern: /child \d+ exited on signal 9 \(SIGKILL\)/ },
+    ],
+  },
+  {
+    name: 'max_children_exhausted',
+    summary: 'pm.max_children = 2 under 12 concurrent slow requests',
+    cause: 'max_children_exhausted',
+    settings: { ...HEALTHY, pool: { ...HEALTHY_POOL, maxChildren: 2, startServers: 1, minSpare: 1, maxSpare: 1 } },
+    traffic: [{ path: '/slow.php?s=0.5', count: 12, concurrency: 12 }],
+    expect: [{ log: 'fpmLog', pattern: /server reached pm\.max_children setting \(2\), consider raising it/ }],
+  },
+  {
+    name: 'script_filename_wrong',
+    summary: 'SCRIPT_FILENAME points under a docroot php-fpm cannot see (split containers)',
+    cause: 'script_filename_wrong',
+    settings: { ...HEALTHY, scriptRoot: 'elsewhere' },
+    traffic: [home],
+    expect: [{ log: 'nginxError', pattern: /FastCGI sent in stderr: "Primary script unknown"/ }],
+  },
+  {
+    name: 'header_too_big',
+    summary: "a script sends a 32 KiB header, more than fastcgi_buffer_size",
+    cause: 'upstream_header_too_big',
+    settings: HEALTHY,
+    traffic: [{ path: '/big-header.php', count: 3 }],
+    expect: [{ log: 'nginxError', pattern: /upstream sent too big header while reading response header from upstream/ }],
+  },
+  {
+    name: 'proxy_upstream_down',
+    summary: 'the Node.js backend behind proxy_pass (/api/) is stopped',
+    cause: 'proxy_upstream_down',
+    settings: { ...HEALTHY, backend: 'stopped' },
+    traffic: [{ path: '/api/', count: 3 }],
+    expect: [
+      {
+        log: 'nginxError',
+        pattern: /connect\(\) failed \(111: Connection refused\) while connecting to upstream.*upstream: "http:\/\/127\.0\.0\.1:\d+\/api\/"/,
+      },
+    ],
+  },
+  {
+    name: 'oom_killed',
+    summary: 'php-fpm killed with SIGKILL as the OOM killer would, plus a recorded real kernel OOM line (timestamp set to now)',
+    cause: 'oom_killed',
+    settings: { ...HEALTHY, fpm: 'oom-killed' },
+    traffic: [home],
+    expect: [
+      { log: 'kernelLog', pattern: /Out of memory: Killed process \d+ \(php-fpm8\.2\)/ },
+      { log: 'nginxError', pattern: /connect\(\) to unix:\S+php8\.2-fpm\.sock failed \(111: Connection refused\)/ },
+    ],
+  },
+  {
+    name: 'memory_overcommit',
+    summary: "memory_limit × pm.max_children is ~4× the host's RAM; the site still answers",
+    cause: 'memory_overcommit',
+    settings: { ...HEALTHY, pool: { ...HEALTHY_POOL, maxChildren: 64, memoryLimit: 'host-overcommit' } },
+    traffic: [home],
+    expect: [{ log: 'nginxAccess', pattern: /"GET \/ HTTP\/1\.1" 200 / }],
+  },
+];
+
+export const SCENARIOS: ReadonlyMap<ScenarioName, Scenario> = new Map(scenarios.map((s) => [s.name, s]));
+
+export function scenario(name: ScenarioName): Scenario {
+  const found = SCENARIOS.get(name);
+  if (found === undefined) throw new Error(`no scenario ${name}`);
+  return found;
+}
+
+export const HEALTHY_SETTINGS = HEALTHY;

@@ -1,0 +1,150 @@
+import { chmod, chown, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { Inventory } from '../core/inventory/inventory-schema.ts';
+import { Lab, newLabId } from './lab.ts';
+import { labLayout, type LabLayout } from './lab-layout.ts';
+import { ensureLoginUser, ensureUser, type UnixUser } from './lab-users.ts';
+import { writeLabState, type LabState } from './lab-state.ts';
+import { BACKEND_SCRIPT, PHP_SCRIPTS } from './render-configs.ts';
+import { freePort } from './free-port.ts';
+import { portOpen } from './services.ts';
+import { startSshd } from './sshd.ts';
+import { installSudoers, removeSudoers, renderSudoers } from './sudoers.ts';
+
+/** Options of {@link startLab}. */
+export interface StartLabOptions {
+  /** Where the lab lives (configs, logs, sockets, keys, inventory, state). @defaultValue a new `/tmp/medic-lab-*` */
+  dir?: string;
+  /** The SSH login user the bot connects as: reads logs and configs, runs only the remediations through sudo. @defaultValue `medic-lab` */
+  loginUser?: string;
+  /** Who nginx's workers, the php-fpm pool and the Node backend run as. @defaultValue `medic-web` */
+  webUser?: string;
+  /** The inventory's host name. @defaultValue `web-01` */
+  hostName?: string;
+  /** Recorded in the state so that `npm run lab -- down` can stop the process that owns sshd. */
+  daemonPid?: number;
+}
+
+export const LAB_HOST = 'web-01';
+
+/**
+ * Starts the lab: nginx, php-fpm 8.2, a Node backend and sshd on 127.0.0.1, as plain processes
+ * with their own configs under one directory, in the `healthy` scenario; writes the inventory
+ * and the state file. Needs root (nginx's and php-fpm's masters run as root, as on a server).
+ */
+export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
+  if (process.getuid?.() !== 0) {
+    throw new Error('the lab needs root: it creates Unix users, sudo rules and runs nginx and php-fpm masters as root (run it with sudo)');
+  }
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'medic-lab-')));
+  const layout = labLayout(dir);
+  const login = await ensureLoginUser(options.loginUser ?? 'medic-lab');
+  const web = await ensureUser(options.webUser ?? 'medic-web', '/usr/sbin/nologin');
+  await prepareTree(layout, login);
+
+  const tcpPort = (await portOpen(9000)) ? await freePort() : 9000;
+  const state0 = {
+    id: newLabId(),
+    dir,
+    nginxPort: await freePort(),
+    backendPort: await freePort(),
+    tcpPort,
+    loginUser: login.name,
+    webUser: web.name,
+    memTotalBytes: totalmem(),
+    scenario: 'healthy' as const,
+    startedAt: new Date().toISOString(),
+    ...(options.daemonPid === undefined ? {} : { daemonPid: options.daemonPid }),
+  };
+  await installSudoers(state0.id, renderSudoers(login.name, layout));
+
+  let sshd: Awaited<ReturnType<typeof startSshd>> | undefined;
+  let lab: Lab | undefined;
+  try {
+    sshd = await startSshd({ user: login.name, dir: layout.sshDir });
+    const handle = sshd;
+    const state: LabState = {
+      ...state0,
+      sshd: { pid: handle.pid, port: handle.port, clientKeyPath: handle.clientKeyPath, knownHostsPath: handle.knownHostsPath },
+    };
+    lab = new Lab(state, () => handle.stop());
+    await writeLabState(layout.state, state);
+    await lab.startBackend();
+    await lab.applyScenario('healthy');
+    await writeInventory(lab, options.hostName ?? LAB_HOST);
+    return lab;
+  } catch (e) {
+    if (lab !== undefined) await lab.stop().catch(() => undefined);
+    else {
+      await sshd?.stop().catch(() => undefined);
+      await removeSudoers(state0.id);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Directories and files with the modes that let the login user read every log and config, and
+ * run `nginx -T -c <conf>` without root (nginx opens its logs for appending even when testing).
+ */
+async function prepareTree(l: LabLayout, login: UnixUser): Promise<void> {
+  const dirs: [string, number, boolean][] = [
+    [l.dir, 0o755, false],
+    [l.nginxPrefix, 0o755, false],
+    [l.nginxTempDir, 0o755, false],
+    [l.runDir, 0o755, false],
+    [l.logDir, 0o750, true],
+    [join(l.logDir, 'nginx'), 0o750, true],
+    [join(l.dir, 'php'), 0o750, true],
+    [l.fpmPoolDir, 0o750, true],
+    [l.docroot, 0o755, false],
+    [join(l.dir, 'backend'), 0o755, false],
+  ];
+  for (const [path, mode, group] of dirs) {
+    await mkdir(path, { recursive: true });
+    await chmod(path, mode);
+    await chown(path, 0, group ? login.gid : 0);
+  }
+  for (const [path, mode] of [
+    [l.nginxErrorLog, 0o660],
+    [l.nginxAccessLog, 0o660],
+    [l.fpmLog, 0o640],
+    [l.kernelLog, 0o640],
+    [l.backendLog, 0o640],
+  ] as const) {
+    await writeFile(path, '', { flag: 'a' });
+    await chmod(path, mode);
+    await chown(path, 0, login.gid);
+  }
+  for (const [name, text] of Object.entries(PHP_SCRIPTS)) await writeFile(join(l.docroot, name), text, { mode: 0o644 });
+  await writeFile(l.backendScript, BACKEND_SCRIPT, { mode: 0o644 });
+  // Configs are rewritten by every scenario; create them now so that their group and mode stick.
+  for (const path of [l.nginxConf, l.fpmConf, l.fpmPoolConf]) {
+    await writeFile(path, '', { flag: 'a' });
+    await chmod(path, 0o640);
+    await chown(path, 0, login.gid);
+  }
+}
+
+async function writeInventory(lab: Lab, hostName: string): Promise<void> {
+  const s = lab.snapshot;
+  const inventory = {
+    hosts: {
+      [hostName]: {
+        address: '127.0.0.1',
+        port: s.sshd.port,
+        user: s.loginUser,
+        privateKeyPath: s.sshd.clientKeyPath,
+        knownHostsPath: s.sshd.knownHostsPath,
+        sudo: false,
+        facts: lab.inventoryFacts(),
+      },
+    },
+  };
+  // Refuse to write what `medic` would refuse to read.
+  Inventory.parse(inventory);
+  const header = `# Written by the gateway-medic lab (src/lab) for the stack under ${s.dir}.\n# Try: npx medic diagnose ${hostName} --inventory ${lab.inventoryPath}\n`;
+  await writeFile(lab.inventoryPath, header + stringify(inventory), { mode: 0o644 });
+}
