@@ -20,7 +20,10 @@ export interface StartSshdOptions {
   user?: string;
   /** Where config, keys and known_hosts go; its parents must be traversable by `user`. @defaultValue a new temp dir */
   dir?: string;
-  /** More sshd_config lines, appended after ours (e.g. `MaxSessions 2`). */
+  /**
+   * More sshd_config lines (e.g. `MaxSessions 2`). sshd keeps the first value of a keyword, so
+   * these go before ours and override them; from a `Match` line on, they go last.
+   */
   extraConfig?: string[];
   /** How long to wait for the banner. @defaultValue 10000 */
   startTimeoutMs?: number;
@@ -119,7 +122,11 @@ interface LaunchArgs {
 async function launch(a: LaunchArgs): Promise<SshdHandle> {
   const configPath = join(a.dir, 'sshd_config');
   const pidFile = join(a.dir, 'sshd.pid');
+  const extra = a.options.extraConfig ?? [];
+  const matchAt = extra.findIndex((l) => /^\s*Match\s/i.test(l));
+  const [overrides, matchBlocks] = matchAt === -1 ? [extra, []] : [extra.slice(0, matchAt), extra.slice(matchAt)];
   const config = [
+    ...overrides,
     'ListenAddress 127.0.0.1',
     `Port ${a.port}`,
     `HostKey ${a.hostKey.privateKeyPath}`,
@@ -136,7 +143,7 @@ async function launch(a: LaunchArgs): Promise<SshdHandle> {
     'LogLevel VERBOSE',
     'PrintMotd no',
     'Subsystem sftp internal-sftp',
-    ...(a.options.extraConfig ?? []),
+    ...matchBlocks,
   ];
   await writeFile(configPath, `${config.join('\n')}\n`);
   const knownHostsPath = join(a.dir, 'known_hosts');

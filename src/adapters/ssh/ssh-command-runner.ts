@@ -1,0 +1,241 @@
+import type { NodeSSH } from 'node-ssh';
+import type { Logger } from 'pino';
+import type { Client, ClientChannel } from 'ssh2';
+import { MedicError } from '../../errors.ts';
+import type { CommandRunner, RunOptions, RunOutput } from '../../jobs/ports.ts';
+import { CappedOutput } from './capped-output.ts';
+import { ChannelSlots } from './channel-slots.ts';
+
+export interface SshCommandRunnerOptions {
+  /** `user@host:port`, for messages. */
+  where: string;
+  maxChannels: number;
+  defaultMaxBytes: number;
+  /** When the connection became ready (after authentication). */
+  connectedAt: Date;
+  /** From the start of connect() to ready: TCP, key exchange and authentication. */
+  connectMs: number;
+  logger?: Logger;
+}
+
+/** How long to wait for the connection to confirm it closed. */
+const CLOSE_GRACE_MS = 2000;
+/**
+ * How long a stopped command keeps its slot while the server has not confirmed the close. sshd
+ * holds a session until its process exits, and it cannot signal processes of root logins or ones
+ * run through sudo; past this, a new channel may be refused and is then retried.
+ */
+const SLOT_GRACE_MS = 5000;
+const OPEN_RETRIES = 3;
+
+/**
+ * Runs commands over one authenticated SSH connection: one exec channel per command, at most
+ * `maxChannels` at a time (OpenSSH refuses sessions beyond its MaxSessions, 10 by default), the
+ * rest wait their turn.
+ */
+export class SshCommandRunner implements CommandRunner {
+  readonly connectedAt: Date;
+  readonly connectMs: number;
+  private readonly client: Client;
+  private readonly slots: ChannelSlots;
+  private lost: MedicError | undefined;
+  private closing = false;
+  /** Fails every command still running when the connection goes. */
+  private readonly running = new Set<(e: MedicError) => void>();
+
+  constructor(
+    private readonly ssh: NodeSSH,
+    private readonly o: SshCommandRunnerOptions,
+  ) {
+    if (!ssh.connection) throw new Error('SshCommandRunner needs a connected NodeSSH');
+    this.client = ssh.connection;
+    this.connectedAt = o.connectedAt;
+    this.connectMs = o.connectMs;
+    this.slots = new ChannelSlots(o.maxChannels);
+    let reason = '';
+    // After 'ready' node-ssh no longer listens for errors; without ours an error would crash the process.
+    this.client.on('error', (e: Error) => {
+      reason = e.message;
+    });
+    this.client.on('close', () => this.onConnectionGone(reason));
+  }
+
+  async run(command: string, options: RunOptions): Promise<RunOutput> {
+    this.throwIfGone();
+    const release = await this.slots.acquire();
+    let handedOver = false;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        this.throwIfGone();
+        const opened = await this.openExec(command, (channel) => {
+          handedOver = true;
+          return this.collect(channel, options, release);
+        }).catch(async (e: unknown) => {
+          if (this.lost || this.closing || attempt >= OPEN_RETRIES) throw this.channelError(e);
+          // A server still tearing down closed channels may refuse a new one for a moment.
+          await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+          return undefined;
+        });
+        if (opened) return await opened.result;
+      }
+    } finally {
+      if (!handedOver) release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.lost) {
+      // Already gone: there is no 'close' event left to wait for.
+      this.ssh.dispose();
+      return;
+    }
+    const closed = new Promise<void>((resolve) => {
+      this.client.once('close', () => resolve());
+      setTimeout(resolve, CLOSE_GRACE_MS).unref();
+    });
+    this.ssh.dispose();
+    await closed;
+  }
+
+  private throwIfGone(): void {
+    if (this.lost) throw this.lost;
+    if (this.closing) throw new MedicError('SSH_LOST', `The SSH connection to ${this.o.where} was already closed by medic.`);
+  }
+
+  private onConnectionGone(reason: string): void {
+    this.lost ??= new MedicError(
+      'SSH_LOST',
+      this.closing
+        ? `The SSH connection to ${this.o.where} was closed by medic while a command was running.`
+        : `The SSH connection to ${this.o.where} dropped${reason ? ` (${reason})` : ''}. Retry; if it recurs, check the host and the network path.`,
+    );
+    if (!this.closing) this.o.logger?.warn(`ssh connection lost: ${this.o.where}${reason ? `: ${reason}` : ''}`);
+    for (const fail of this.running) fail(this.lost);
+    this.running.clear();
+    this.slots.fail(this.lost);
+  }
+
+  private channelError(e: unknown): MedicError {
+    if (this.lost) return this.lost;
+    const message = e instanceof Error ? e.message : String(e);
+    return new MedicError(
+      'SSH_LOST',
+      `${this.o.where} refused a new SSH session channel (${message}). Its sshd MaxSessions may be below medic's maxChannels (${this.o.maxChannels}).`,
+      { cause: e },
+    );
+  }
+
+  /**
+   * Opens an exec channel and hands it to `onOpen` inside ssh2's callback: a quick command's data,
+   * 'exit' and close can arrive in the same read as the open confirmation and are emitted right
+   * after the callback returns, so listeners attached one await later would miss the exit status.
+   */
+  private openExec<T>(command: string, onOpen: (channel: ClientChannel) => T): Promise<{ result: T }> {
+    return new Promise((resolve, reject) => {
+      try {
+        this.client.exec(command, (err, channel) => (err ? reject(err) : resolve({ result: onOpen(channel) })));
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  }
+
+  private collect(channel: ClientChannel, options: RunOptions, release: () => void): Promise<RunOutput> {
+    const maxBytes = options.maxBytes ?? this.o.defaultMaxBytes;
+    const started = performance.now();
+    const stdout = new CappedOutput(maxBytes);
+    const stderr = new CappedOutput(maxBytes);
+    let exitCode: number | null = null;
+    let signal: string | undefined;
+    let timedOut = false;
+    let stopping = false;
+    let settled = false;
+    let slotTimer: NodeJS.Timeout | undefined;
+    const freeSlot = (): void => {
+      clearTimeout(slotTimer);
+      release();
+    };
+
+    // Commands get no input: one that reads stdin sees EOF instead of hanging until the timeout.
+    channel.eof();
+
+    return new Promise<RunOutput>((resolve, reject) => {
+      const finish = (): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.running.delete(fail);
+        resolve({
+          exitCode,
+          ...(signal ? { signal } : {}),
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          truncated: stdout.overflowed || stderr.overflowed,
+          timedOut,
+          durationMs: Math.round(performance.now() - started),
+        });
+      };
+      const fail = (e: MedicError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(e);
+      };
+      // Kill the remote process, drop the channel and answer now: output already cut or late is
+      // incomplete either way, and the host may be struggling.
+      const stop = (): void => {
+        if (stopping) return;
+        stopping = true;
+        signalRemote(channel, 'KILL');
+        channel.close();
+        slotTimer = setTimeout(freeSlot, SLOT_GRACE_MS);
+        slotTimer.unref();
+        finish();
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        stop();
+      }, options.timeoutMs);
+      this.running.add(fail);
+
+      channel.on('data', (chunk: Buffer) => {
+        if (!stdout.push(chunk)) stop();
+      });
+      channel.stderr.on('data', (chunk: Buffer) => {
+        if (!stderr.push(chunk)) stop();
+      });
+      channel.on('exit', (code: number | null, sig?: string) => {
+        exitCode = code;
+        if (sig) signal = sig;
+      });
+      // The server's close frees its session slot; only then may another command take ours.
+      channel.once('close', () => {
+        freeSlot();
+        finish();
+      });
+    });
+  }
+}
+
+/**
+ * Sends an SSH "signal" request. ssh2's `channel.signal()` is a no-op once stdin got EOF (it
+ * checks that the channel is still writable), so after `eof()` the protocol is asked directly.
+ */
+function signalRemote(channel: ClientChannel, name: string): void {
+  const c = channel as unknown as {
+    outgoing?: { id?: number; state?: string };
+    _client?: { _protocol?: { signal?: (id: number, signal: string) => void } };
+  };
+  try {
+    const protocol = c._client?._protocol;
+    if (c.outgoing?.state === 'eof' && typeof c.outgoing.id === 'number' && typeof protocol?.signal === 'function') {
+      protocol.signal(c.outgoing.id, name);
+    } else {
+      channel.signal(name);
+    }
+  } catch {
+    // The channel or connection is already gone; closing it is all that is left to do.
+  }
+}
