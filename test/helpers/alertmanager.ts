@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
+
+export interface AlertmanagerOptions {
+  /** Where the webhook receiver posts (the bot's /alerts/alertmanager). */
+  webhookUrl: string;
+  /** Sent as `Authorization: Bearer <token>` via http_config.authorization. */
+  token: string;
+  /** @defaultValue ['alertname'] */
+  groupBy?: string[];
+  /** @defaultValue '1s' */
+  groupWait?: string;
+  /** @defaultValue '1s' */
+  groupInterval?: string;
+  /** @defaultValue '1h' */
+  repeatInterval?: string;
+  /** Alerts per notification; 0 is unlimited. @defaultValue 0 */
+  maxAlerts?: number;
+}
+
+/** An alert as Alertmanager's API v2 takes it (POST /api/v2/alerts). */
+export interface PostableAlert {
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt?: string;
+  endsAt?: string;
+  generatorURL?: string;
+}
+
+export interface AlertmanagerHandle {
+  url: string;
+  pid: number;
+  dir: string;
+  /** Posts alerts to the API; throws unless Alertmanager answers 200. */
+  postAlerts(alerts: PostableAlert[]): Promise<void>;
+  /** The alerts Alertmanager holds now (GET /api/v2/alerts). */
+  alerts(): Promise<{ labels: Record<string, string>; status: { state: string } }[]>;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function configYaml(o: AlertmanagerOptions): string {
+  // JSON is YAML; it spares us quoting the URL and the token by hand.
+  return JSON.stringify(
+    {
+      route: {
+        receiver: 'medic',
+        group_by: o.groupBy ?? ['alertname'],
+        group_wait: o.groupWait ?? '1s',
+        group_interval: o.groupInterval ?? '1s',
+        repeat_interval: o.repeatInterval ?? '1h',
+      },
+      receivers: [
+        {
+          name: 'medic',
+          webhook_configs: [
+            {
+              url: o.webhookUrl,
+              send_resolved: true,
+              max_alerts: o.maxAlerts ?? 0,
+              http_config: { authorization: { type: 'Bearer', credentials: o.token } },
+            },
+          ],
+        },
+      ],
+    },
+    null,
+    2,
+  );
+}
+
+/**
+ * Starts the Debian package's Alertmanager on 127.0.0.1 and a free port, clustering off, its
+ * config and storage in a temp dir, with one webhook receiver pointing at the bot.
+ */
+export async function startAlertmanager(options: AlertmanagerOptions): Promise<AlertmanagerHandle> {
+  const dir = await mkdtemp(join(tmpdir(), 'medic-am-'));
+  await writeFile(join(dir, 'alertmanager.yml'), configYaml(options), { mode: 0o600 });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    ALERTMANAGER,
+    [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--web.external-url=${url}`,
+      '--cluster.listen-address=',
+      '--log.level=debug',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  const keep = (c: Buffer): void => void (log = (log + c.toString()).slice(-65_536));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const pid = child.pid as number;
+  const onExit = (): void => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', onExit);
+
+  const stop = async (): Promise<void> => {
+    process.removeListener('exit', onExit);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  let dead = false;
+  void exited.then(() => (dead = true));
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (dead || Date.now() > deadline) {
+      await stop();
+      throw new Error(`alertmanager did not become ready${dead ? ' (exited)' : ''}:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  return {
+    url,
+    pid,
+    dir,
+    log: () => log,
+    stop,
+    async postAlerts(alerts) {
+      const res = await fetch(`${url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
+      if (res.status !== 200) throw new Error(`alertmanager refused the alerts: ${res.status} ${await res.text()}`);
+    },
+    async alerts() {
+      const res = await fetch(`${url}/api/v2/alerts`);
+      return (await res.json()) as { labels: Record<string, string>; status: { state: string } }[];
+    },
+  };
+}
