@@ -29,8 +29,10 @@ describe('docker-compose.yml', () => {
     expect(JSON.stringify(bot.ports)).toMatch(/3000/);
   });
 
-  it('keeps the lab out of a plain `up`', async () => {
-    const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yml', 'config', '--services'], { env: { PATH: process.env.PATH ?? '' } });
-    expect(stdout.trim().split('\n').sort()).toEqual(['bot', 'redis', 'worker']);
+  it('keeps the lab behind its profile, out of a plain `up`', async () => {
+    const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'lab', 'config'], { env: { PATH: process.env.PATH ?? '' } });
+    const services = (parse(stdout) as { services: Record<string, { profiles?: string[] }> }).services;
+    expect(services.lab?.profiles).toEqual(['lab']);
+    for (const name of ['redis', 'bot', 'worker']) expect(services[name]?.profiles).toBeUndefined();
   });
 });
