@@ -76,6 +76,8 @@ export interface Scenario {
   cause: CauseId;
   settings: LabSettings;
   traffic: Traffic[];
+  /** What every request of the traffic gets back from nginx. */
+  status: number;
   /** The first entry is the line the verdict's evidence must hold. */
   expect: ExpectedLine[];
 }
@@ -107,6 +109,7 @@ const scenarios: Scenario[] = [
     cause: 'healthy',
     settings: HEALTHY,
     traffic: [home, { path: '/api/', count: 2 }],
+    status: 200,
     expect: [{ log: 'nginxAccess', pattern: /"GET \/ HTTP\/1\.1" 200 / }],
   },
   {
@@ -115,6 +118,7 @@ const scenarios: Scenario[] = [
     cause: 'php_fpm_down',
     settings: { ...HEALTHY, fpm: 'stopped' },
     traffic: [home],
+    status: 502,
     expect: [{ log: 'nginxError', pattern: /connect\(\) to unix:\S+php8\.2-fpm\.sock failed \(2: No such file or directory\)/ }],
   },
   {
@@ -123,6 +127,7 @@ const scenarios: Scenario[] = [
     cause: 'socket_mismatch',
     settings: { ...HEALTHY, fastcgiPass: 'old-socket' },
     traffic: [home],
+    status: 502,
     expect: [{ log: 'nginxError', pattern: /connect\(\) to unix:\S+php7\.4-fpm\.sock failed \(2: No such file or directory\)/ }],
   },
   {
@@ -131,6 +136,7 @@ const scenarios: Scenario[] = [
     cause: 'socket_mismatch',
     settings: { ...HEALTHY, fastcgiPass: 'tcp' },
     traffic: [home],
+    status: 502,
     expect: [
       {
         log: 'nginxError',
@@ -144,6 +150,7 @@ const scenarios: Scenario[] = [
     cause: 'socket_permission',
     settings: { ...HEALTHY, pool: { ...HEALTHY_POOL, socketAccess: 'root-only' } },
     traffic: [home],
+    status: 502,
     expect: [{ log: 'nginxError', pattern: /connect\(\) to unix:\S+php8\.2-fpm\.sock failed \(13: Permission denied\)/ }],
   },
   {
@@ -152,6 +159,7 @@ const scenarios: Scenario[] = [
     cause: 'upstream_timeout',
     settings: { ...HEALTHY, fastcgiReadTimeout: '1s' },
     traffic: [{ path: '/slow.php?s=3', count: 2, concurrency: 2 }],
+    status: 504,
     expect: [{ log: 'nginxError', pattern: /upstream timed out \(110: Connection timed out\) while reading response header from upstream/ }],
   },
   {
@@ -160,6 +168,7 @@ const scenarios: Scenario[] = [
     cause: 'upstream_reset',
     settings: HEALTHY,
     traffic: [{ path: '/kill.php', count: 3 }],
+    status: 502,
     expect: [
       {
         log: 'nginxError',
@@ -174,6 +183,7 @@ const scenarios: Scenario[] = [
     cause: 'max_children_exhausted',
     settings: { ...HEALTHY, pool: { ...HEALTHY_POOL, maxChildren: 2, startServers: 1, minSpare: 1, maxSpare: 1 } },
     traffic: [{ path: '/slow.php?s=0.5', count: 12, concurrency: 12 }],
+    status: 200,
     expect: [{ log: 'fpmLog', pattern: /server reached pm\.max_children setting \(2\), consider raising it/ }],
   },
   {
@@ -182,6 +192,7 @@ const scenarios: Scenario[] = [
     cause: 'script_filename_wrong',
     settings: { ...HEALTHY, scriptRoot: 'elsewhere' },
     traffic: [home],
+    status: 404,
     expect: [{ log: 'nginxError', pattern: /FastCGI sent in stderr: "Primary script unknown"/ }],
   },
   {
@@ -190,6 +201,7 @@ const scenarios: Scenario[] = [
     cause: 'upstream_header_too_big',
     settings: HEALTHY,
     traffic: [{ path: '/big-header.php', count: 3 }],
+    status: 502,
     expect: [{ log: 'nginxError', pattern: /upstream sent too big header while reading response header from upstream/ }],
   },
   {
@@ -198,6 +210,7 @@ const scenarios: Scenario[] = [
     cause: 'proxy_upstream_down',
     settings: { ...HEALTHY, backend: 'stopped' },
     traffic: [{ path: '/api/', count: 3 }],
+    status: 502,
     expect: [
       {
         log: 'nginxError',
@@ -211,6 +224,7 @@ const scenarios: Scenario[] = [
     cause: 'oom_killed',
     settings: { ...HEALTHY, fpm: 'oom-killed' },
     traffic: [home],
+    status: 502,
     expect: [
       { log: 'kernelLog', pattern: /Out of memory: Killed process \d+ \(php-fpm8\.2\)/ },
       { log: 'nginxError', pattern: /connect\(\) to unix:\S+php8\.2-fpm\.sock failed \(111: Connection refused\)/ },
@@ -222,6 +236,7 @@ const scenarios: Scenario[] = [
     cause: 'memory_overcommit',
     settings: { ...HEALTHY, pool: { ...HEALTHY_POOL, maxChildren: 64, memoryLimit: 'host-overcommit' } },
     traffic: [home],
+    status: 200,
     expect: [{ log: 'nginxAccess', pattern: /"GET \/ HTTP\/1\.1" 200 / }],
   },
 ];
