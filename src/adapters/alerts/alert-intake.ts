@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AlertInstance } from '../../core/alerts/alert-instance.ts';
-import { resolvedText, stillFiringText, supersededText, unknownHostResolvedText, unknownHostText } from '../../core/alerts/alert-messages.ts';
+import { alertStateNote, resolvedText, stillFiringText, supersededText, unknownHostResolvedText, unknownHostText } from '../../core/alerts/alert-messages.ts';
 import { routeAlert, type AlertRoute } from '../../core/alerts/alert-routes.ts';
 import { DEFAULT_HOST_LABELS, mapAlertToHost, type HostMatch } from '../../core/alerts/map-alert-host.ts';
 import { planAlertIncident, type AlertIncident, type AlertPlan } from '../../core/alerts/plan-alert-incident.ts';
@@ -204,7 +204,7 @@ export class AlertIntake {
       await reporter.updateNotice(incident.channel, incident.rootTs, text);
       return;
     }
-    await reporter.markAlertState(refOf(incident), state, state === 'resolved' ? resolvedText(incident, now) : ':rotating_light: Firing again');
+    await reporter.markAlertState(refOf(incident), state, alertStateNote(incident, state, now));
   }
 }
 

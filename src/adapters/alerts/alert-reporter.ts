@@ -36,8 +36,11 @@ export interface AlertReporter {
   }>;
   /** A short reply in the report's thread. */
   postInThread(ref: ReportRef, text: string): Promise<void>;
-  /** Shows the alert state on the report's root message (the verdict stays). */
-  markAlertState(ref: ReportRef, state: 'firing' | 'resolved', text: string): Promise<void>;
+  /**
+   * Shows the alert state on the report's root message (the verdict stays). `note` is plain,
+   * unescaped text: the report renderer escapes it.
+   */
+  markAlertState(ref: ReportRef, state: 'firing' | 'resolved', note: string): Promise<void>;
   /** A root message of its own: alerts for hosts the inventory does not have. */
   postNotice(channel: string, text: string): Promise<{ channel: string; ts: string }>;
   /** Replaces the text of a notice posted by `postNotice`. */

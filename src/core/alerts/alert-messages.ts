@@ -65,6 +65,17 @@ export function resolvedText(incident: AlertIncident, now: number): string {
   return `:white_check_mark: *Resolved*: every alert for this host stopped firing (${names(incident)}), ${formatSpan(now - incident.reportedAt)} after the report.`;
 }
 
+/**
+ * Plain (unescaped) one-liners for the report's root message; the report renderer escapes
+ * them and adds its own icon for the state.
+ */
+export function alertStateNote(incident: AlertIncident, state: 'firing' | 'resolved', now: number): string {
+  const shown = incident.alertNames.slice(0, 5).join(', ') + (incident.alertNames.length > 5 ? ', …' : '');
+  return state === 'resolved'
+    ? `Alert resolved (${shown}) ${formatSpan(now - incident.reportedAt)} after the report`
+    : `Alert firing again (${shown})`;
+}
+
 /** Said in the old thread when a long-firing incident gets a fresh diagnosis. */
 export function supersededText(windowMs: number): string {
   return `:repeat: Still firing after ${formatSpan(windowMs)}: a new diagnosis was started in a new report.`;
