@@ -42,9 +42,22 @@ export async function ensureLoginUser(name: string): Promise<UnixUser> {
   await chown(home, user.uid, user.gid);
   await chmod(home, 0o750);
   const shadow = await run('/usr/bin/getent', ['shadow', name]).then((r) => r.stdout.split(':')[1] ?? '', () => '');
-  if (user.home !== home) await run('/usr/sbin/usermod', ['--home', home, name]);
-  if (shadow.startsWith('!')) await run('/usr/sbin/usermod', ['--password', '*', name]);
+  if (user.home !== home) await usermod(['--home', home, name]);
+  if (shadow.startsWith('!')) await usermod(['--password', '*', name]);
   return { ...user, home };
+}
+
+/** usermod fails while another useradd/usermod holds /etc/passwd's lock; two labs starting at once do that. */
+async function usermod(args: string[]): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await run('/usr/sbin/usermod', args);
+      return;
+    } catch (e) {
+      if (attempt >= 20) throw new Error(`usermod ${args.join(' ')} failed: ${(e as Error).message}`, { cause: e });
+      await sleep(100);
+    }
+  }
 }
 
 export async function lookupUser(name: string): Promise<UnixUser | undefined> {

@@ -35,11 +35,17 @@ export class Lab {
   readonly layout: LabLayout;
   private state: LabState;
   private readonly onStop: (() => Promise<void>) | undefined;
+  private readonly removeDirOnStop: boolean;
 
-  constructor(state: LabState, onStop?: () => Promise<void>) {
+  /**
+   * @param onStop - stops what this process owns (the sshd handle); without it sshd is stopped by pid.
+   * @param removeDirOnStop - the default of `stop({ removeDir })`: true when the lab made a temp dir for itself.
+   */
+  constructor(state: LabState, onStop?: () => Promise<void>, removeDirOnStop = false) {
     this.state = state;
     this.layout = labLayout(state.dir);
     this.onStop = onStop;
+    this.removeDirOnStop = removeDirOnStop;
   }
 
   get id(): string {
@@ -113,11 +119,12 @@ export class Lab {
 
   /**
    * Fixes one side's config file the way an operator would before asking the bot to reload,
-   * without reloading anything: that is the remediation's job.
+   * without reloading anything: that is the remediation's job. `pool-tcp` makes the pool listen
+   * where the TCP scenario's nginx points instead (fixing that mismatch on php-fpm's side).
    */
-  async repair(side: 'nginx' | 'pool'): Promise<void> {
+  async repair(side: 'nginx' | 'pool' | 'pool-tcp'): Promise<void> {
     if (side === 'nginx') await writeFile(this.layout.nginxConf, renderNginxConf(this.env, HEALTHY_SETTINGS));
-    else await writeFile(this.layout.fpmPoolConf, renderPool(this.env, HEALTHY_SETTINGS.pool));
+    else await writeFile(this.layout.fpmPoolConf, renderPool(this.env, { ...HEALTHY_SETTINGS.pool, listen: side === 'pool-tcp' ? 'tcp' : 'socket' }));
   }
 
   /** The first line of a log matching `pattern`, waiting up to `timeoutMs` for the server to write it. */
@@ -149,7 +156,10 @@ export class Lab {
     return out;
   }
 
-  /** Stops every server by pid and removes the sudo rules. The users stay: other labs may share them. */
+  /**
+   * Stops every server by pid and removes the sudo rules; removes the directory too when asked
+   * (by default when it is a temp dir the lab made). The users stay: other labs may share them.
+   */
   async stop(options: { removeDir?: boolean } = {}): Promise<void> {
     await stopNginx(this.layout);
     await stopFpm(this.layout);
@@ -157,7 +167,7 @@ export class Lab {
     if (this.onStop !== undefined) await this.onStop();
     else if (isAlive(this.state.sshd.pid)) await stopPid(this.state.sshd.pid);
     await removeSudoers(this.state.id);
-    if (options.removeDir === true) await rm(this.state.dir, { recursive: true, force: true });
+    if (options.removeDir ?? this.removeDirOnStop) await rm(this.state.dir, { recursive: true, force: true });
   }
 
   /** Writes nginx.conf and the pool for `settings`; the master config never changes. */

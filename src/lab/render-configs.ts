@@ -99,7 +99,7 @@ export function renderPool(env: LabEnv, p: PoolSettings): string {
     '[www]',
     `user = ${env.webUser}`,
     `group = ${env.webUser}`,
-    `listen = ${l.fpmSocket}`,
+    `listen = ${p.listen === 'tcp' ? `127.0.0.1:${env.tcpPort}` : l.fpmSocket}`,
     `listen.owner = ${owner}`,
     `listen.group = ${owner}`,
     `listen.mode = ${mode}`,

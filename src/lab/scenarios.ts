@@ -41,6 +41,8 @@ export interface LabSettings {
 }
 
 export interface PoolSettings {
+  /** `tcp`: 127.0.0.1 on the port of the TCP scenario, i.e. a pool fixed to match nginx's `fastcgi_pass 127.0.0.1:9000`. @defaultValue `socket` */
+  listen?: 'socket' | 'tcp';
   /** `web`: owned by the web user, 0660. `root-only`: root:root 0600, which nginx's workers cannot open. */
   socketAccess: 'web' | 'root-only';
   pm: 'dynamic' | 'static';

@@ -15,7 +15,7 @@ import { installSudoers, removeSudoers, renderSudoers } from './sudoers.ts';
 
 /** Options of {@link startLab}. */
 export interface StartLabOptions {
-  /** Where the lab lives (configs, logs, sockets, keys, inventory, state). @defaultValue a new `/tmp/medic-lab-*` */
+  /** Where the lab lives (configs, logs, sockets, keys, inventory, state). @defaultValue a new `/tmp/medic-lab-*`, removed by `stop()` */
   dir?: string;
   /** The SSH login user the bot connects as: reads logs and configs, runs only the remediations through sudo. @defaultValue `medic-lab` */
   loginUser?: string;
@@ -69,7 +69,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       ...state0,
       sshd: { pid: handle.pid, port: handle.port, clientKeyPath: handle.clientKeyPath, knownHostsPath: handle.knownHostsPath },
     };
-    lab = new Lab(state, () => handle.stop());
+    lab = new Lab(state, () => handle.stop(), options.dir === undefined);
     await writeLabState(layout.state, state);
     await lab.startBackend();
     await lab.applyScenario('healthy');
