@@ -13,7 +13,6 @@ import type { AlertReporter } from '../src/adapters/alerts/alert-reporter.ts';
 import { createAlertRoutes } from '../src/adapters/alerts/alert-webhook-handler.ts';
 import { SlackAlertNotices } from '../src/adapters/alerts/slack-alert-notices.ts';
 import { signAlertRequest } from '../src/adapters/alerts/verify-alert-request.ts';
-import { escapeMrkdwn } from '../src/core/alerts/alert-messages.ts';
 import { parseAlertRoutes } from '../src/core/alerts/alert-routes.ts';
 import { Inventory } from '../src/core/inventory/inventory-schema.ts';
 import { SlackStandIn } from '../src/dev/slack-stand-in.ts';
@@ -50,7 +49,7 @@ function webApiReporter(notices: SlackAlertNotices, requested: string[]): AlertR
       await notices.post(ref.channel, text, ref.rootTs);
     },
     async markAlertState(ref, _state, text) {
-      await notices.update(ref.channel, ref.rootTs as string, `${roots.get(ref.rootTs as string) ?? ''}\n${escapeMrkdwn(text)}`);
+      await notices.update(ref.channel, ref.rootTs as string, `${roots.get(ref.rootTs as string) ?? ''}\n${text}`);
     },
     postNotice: (channel, text) => notices.post(channel, text),
     updateNotice: (channel, ts, text) => notices.update(channel, ts, text),

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AlertInstance } from '../../core/alerts/alert-instance.ts';
-import { alertStateNote, resolvedText, stillFiringText, supersededText, unknownHostResolvedText, unknownHostText } from '../../core/alerts/alert-messages.ts';
+import { alertStateNote, escapeMrkdwn, resolvedText, stillFiringText, supersededText, unknownHostResolvedText, unknownHostText } from '../../core/alerts/alert-messages.ts';
 import { routeAlert, type AlertRoute } from '../../core/alerts/alert-routes.ts';
 import { DEFAULT_HOST_LABELS, mapAlertToHost, type HostMatch } from '../../core/alerts/map-alert-host.ts';
 import { planAlertIncident, type AlertIncident, type AlertPlan } from '../../core/alerts/plan-alert-incident.ts';
@@ -168,20 +168,18 @@ export class AlertIntake {
           const posted = await reporter.postNotice(plan.incident.channel, text);
           return { ...plan.incident, channel: posted.channel, rootTs: posted.ts, noticeText: text };
         }
-        const firing = group.alerts.filter((a) => a.status === 'firing');
         const res = await reporter.requestDiagnosis({
           host: group.host as string,
           channel: plan.incident.channel,
-          requestedBy: {
-            kind: 'alert',
-            source: first.source,
-            alertName: first.alertName,
-            summary: first.summary,
-            labels: first.labels,
-            alertCount: firing.length,
-          },
+          requestedBy: { kind: 'alert', source: first.source, alertName: first.alertName, labels: first.labels },
+          reason: first.summary,
         });
-        return { ...plan.incident, diagnosisId: res.diagnosisId, ...(res.rootTs !== undefined ? { rootTs: res.rootTs } : {}) };
+        return {
+          ...plan.incident,
+          diagnosisId: res.diagnosisId,
+          ...(res.channel !== undefined ? { channel: res.channel } : {}),
+          ...(res.rootTs !== undefined ? { rootTs: res.rootTs } : {}),
+        };
       }
       case 'update': {
         const ref = refOf(plan.incident);
@@ -204,7 +202,7 @@ export class AlertIntake {
       await reporter.updateNotice(incident.channel, incident.rootTs, text);
       return;
     }
-    await reporter.markAlertState(refOf(incident), state, alertStateNote(incident, state, now));
+    await reporter.markAlertState(refOf(incident), state, escapeMrkdwn(alertStateNote(incident, state, now)));
   }
 }
 

@@ -65,10 +65,7 @@ export function resolvedText(incident: AlertIncident, now: number): string {
   return `:white_check_mark: *Resolved*: every alert for this host stopped firing (${names(incident)}), ${formatSpan(now - incident.reportedAt)} after the report.`;
 }
 
-/**
- * Plain (unescaped) one-liners for the report's root message; the report renderer escapes
- * them and adds its own icon for the state.
- */
+/** A plain (unescaped) one-liner for the report's root message; escape it before sending. */
 export function alertStateNote(incident: AlertIncident, state: 'firing' | 'resolved', now: number): string {
   const shown = incident.alertNames.slice(0, 5).join(', ') + (incident.alertNames.length > 5 ? ', …' : '');
   return state === 'resolved'
