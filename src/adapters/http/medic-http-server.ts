@@ -1,0 +1,111 @@
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { MedicMetrics } from './medic-metrics.ts';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** One readiness probe (Redis, Slack…): throws or returns false when not ready. */
+export type ReadinessCheck = () => Promise<boolean>;
+
+export interface MedicHttpServerOptions {
+  logger: Logger;
+  metrics: MedicMetrics;
+  /** Named checks behind GET /readyz. */
+  readiness?: Record<string, ReadinessCheck>;
+}
+
+const json = (res: ServerResponse, status: number, body: unknown): void => {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+};
+
+/**
+ * The process' one HTTP server: Slack's events (Bolt's listener, HTTP mode), the alert
+ * webhooks (routes added by the alert receivers), /healthz, /readyz and /metrics. Bolt does not
+ * own the server, so all of these share one port.
+ */
+export class MedicHttpServer {
+  private readonly routes = new Map<string, RouteHandler>();
+  private server: Server | undefined;
+  private draining = false;
+
+  constructor(private readonly o: MedicHttpServerOptions) {
+    this.route('GET', '/healthz', (_req, res) => json(res, this.draining ? 503 : 200, { ok: !this.draining }));
+    this.route('GET', '/readyz', async (_req, res) => {
+      const checks: Record<string, boolean> = {};
+      await Promise.all(
+        Object.entries(this.o.readiness ?? {}).map(async ([name, check]) => {
+          checks[name] = await Promise.race([check().catch(() => false), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+        }),
+      );
+      const ok = !this.draining && Object.values(checks).every(Boolean);
+      json(res, ok ? 200 : 503, { ok, checks, ...(this.draining ? { draining: true } : {}) });
+    });
+    this.route('GET', '/metrics', async (_req, res) => {
+      const body = await this.o.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': this.o.metrics.registry.contentType });
+      res.end(body);
+    });
+  }
+
+  /** Adds a route; `path` is exact (`/alerts/grafana`). Alert receivers plug in here. */
+  route(method: string, path: string, handler: RouteHandler): this {
+    this.routes.set(`${method.toUpperCase()} ${path}`, handler);
+    return this;
+  }
+
+  /** HTTP mode: Bolt's request listener answers POST /slack/events. */
+  mountSlack(listener: RequestListener): this {
+    return this.route('POST', '/slack/events', (req, res) => listener(req, res));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const handler = this.routes.get(`${(req.method ?? 'GET').toUpperCase()} ${path}`);
+    if (handler === undefined) {
+      const known = [...this.routes.keys()].some((k) => k.endsWith(` ${path}`));
+      return json(res, known ? 405 : 404, { ok: false, error: known ? 'method_not_allowed' : 'not_found' });
+    }
+    try {
+      await handler(req, res);
+    } catch (e) {
+      this.o.logger.error({ err: e, path }, 'request handler failed');
+      if (!res.headersSent) json(res, 500, { ok: false, error: 'internal_error' });
+      else res.end();
+    }
+  }
+
+  async listen(port: number, host: string): Promise<{ port: number; url: string }> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    // Slack waits 3 s for an ack; a client that sends nothing for long is dropped.
+    server.requestTimeout = 30_000;
+    server.headersTimeout = 10_000;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    const bound = (server.address() as AddressInfo).port;
+    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    return { port: bound, url: `http://${shown}:${bound}` };
+  }
+
+  /** /healthz and /readyz answer 503 from now on, so load balancers stop sending work. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server === undefined) return;
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), 5000);
+    await closed;
+    clearTimeout(timer);
+  }
+}

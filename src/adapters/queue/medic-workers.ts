@@ -1,0 +1,105 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { isMedicError } from '../../errors.ts';
+import { JOBS, type DiagnoseJobData, type RemediateJobData } from '../../jobs/job-names.ts';
+
+/** What a job handler sees of a BullMQ job. */
+export interface JobContext<T> {
+  id: string;
+  data: T;
+  /** 1 on the first attempt. */
+  attempt: number;
+  /** True when a failure now will not be retried. */
+  finalAttempt: boolean;
+  progress(value: Record<string, unknown>): Promise<void>;
+}
+
+export type JobHandler<T> = (job: JobContext<T>) => Promise<unknown>;
+
+export interface MedicWorkersOptions {
+  /** Makes a new blocking connection (`maxRetriesPerRequest: null`) per worker. */
+  connect: () => Redis;
+  prefix: string;
+  /** Jobs run at once per queue. @defaultValue 4 */
+  concurrency?: number;
+  /**
+   * The job lock: if a worker dies, its job goes back to the queue this long after, for
+   * another worker. The stalled check runs as often.
+   * @defaultValue 30000
+   */
+  lockMs?: number;
+  handlers: { diagnose: JobHandler<DiagnoseJobData>; remediate: JobHandler<RemediateJobData> };
+  logger: Logger;
+  /** Worker name stored on each job it takes (shown in dashboards). */
+  name?: string;
+  onJobDone?: (queue: 'diagnose' | 'remediate', outcome: 'completed' | 'failed' | 'retried') => void;
+}
+
+export interface MedicWorkers {
+  workers: Worker[];
+  /** Stops taking jobs and waits for the running ones; after `graceMs`, hands them back (they stall and go to another worker). */
+  close(graceMs?: number): Promise<void>;
+}
+
+function wrap<T>(queue: 'diagnose' | 'remediate', handler: JobHandler<T>, logger: Logger): (job: Job<T>) => Promise<unknown> {
+  return async (job) => {
+    const attempts = job.opts.attempts ?? 1;
+    const ctx: JobContext<T> = {
+      id: job.id ?? '?',
+      data: job.data,
+      attempt: job.attemptsMade + 1,
+      finalAttempt: job.attemptsMade + 1 >= attempts,
+      progress: async (value) => {
+        await job.updateProgress(value);
+      },
+    };
+    try {
+      return await handler(ctx);
+    } catch (e) {
+      // Unrecoverable causes (bad host key, unknown host) fail at once instead of retrying.
+      if (isMedicError(e) && !e.retryable) throw new UnrecoverableError(`${e.code}: ${e.message}`);
+      logger.warn({ err: e, queue, jobId: job.id, attempt: ctx.attempt }, 'job failed');
+      throw e;
+    }
+  };
+}
+
+/** The consumer side: one BullMQ worker per queue, closed gracefully. */
+export function startWorkers(o: MedicWorkersOptions): MedicWorkers {
+  const lockDuration = o.lockMs ?? 30_000;
+  const common = {
+    prefix: o.prefix,
+    lockDuration,
+    stalledInterval: lockDuration,
+    maxStalledCount: 1,
+    concurrency: o.concurrency ?? 4,
+    ...(o.name !== undefined ? { name: o.name } : {}),
+  };
+  const connections = [o.connect(), o.connect()] as const;
+  const diagnose = new Worker<DiagnoseJobData>(JOBS.diagnose.queue, wrap('diagnose', o.handlers.diagnose, o.logger), { ...common, connection: connections[0] });
+  const remediate = new Worker<RemediateJobData>(JOBS.remediate.queue, wrap('remediate', o.handlers.remediate, o.logger), { ...common, connection: connections[1] });
+  const workers = [diagnose, remediate] as Worker[];
+  for (const [queue, w] of [['diagnose', diagnose], ['remediate', remediate]] as const) {
+    w.on('error', (err) => o.logger.error({ err, queue }, 'worker error'));
+    w.on('completed', () => o.onJobDone?.(queue, 'completed'));
+    w.on('failed', (job) => o.onJobDone?.(queue, job !== undefined && job.attemptsMade < (job.opts.attempts ?? 1) ? 'retried' : 'failed'));
+    w.on('stalled', (jobId) => o.logger.warn({ queue, jobId }, 'job stalled: its worker stopped; another worker takes it'));
+  }
+  return {
+    workers,
+    close: async (graceMs = 25_000) => {
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+      const outcome = await Promise.race([graceful.then(() => 'closed' as const), timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        o.logger.warn({ graceMs }, 'jobs still running at shutdown: handing them back to the queue');
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+      // BullMQ leaves connections it was given open; they are ours to close.
+      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}

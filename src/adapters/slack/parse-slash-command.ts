@@ -1,0 +1,47 @@
+import { escapeMrkdwn } from '../../core/report/escape-mrkdwn.ts';
+
+/** What `/502 …` asked for (`message` is escaped mrkdwn). The text only ever selects; it never reaches a shell. */
+export type SlashCommand =
+  | { kind: 'diagnose'; target: string; reason?: string }
+  | { kind: 'hosts' }
+  | { kind: 'history'; host: string }
+  | { kind: 'help' }
+  | { kind: 'invalid'; message: string };
+
+const TARGET = /^[A-Za-z0-9._*?-]{1,100}$/;
+const SUBCOMMANDS = ['diagnose', 'hosts', 'history', 'help'] as const;
+
+/** What the user typed, shown back to them: cut, quoted and escaped (the messages are mrkdwn). */
+const quote = (s: string): string => escapeMrkdwn(JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s));
+
+export function parseSlashCommand(text: string): SlashCommand {
+  const words = text.trim().split(/\s+/).filter((w) => w !== '');
+  const [sub, arg, ...rest] = words;
+  if (sub === undefined) return { kind: 'help' };
+  switch (sub.toLowerCase()) {
+    case 'help':
+    case '-h':
+    case '--help':
+      return { kind: 'help' };
+    case 'hosts':
+    case 'list':
+      return { kind: 'hosts' };
+    case 'diagnose':
+    case 'diag': {
+      if (arg === undefined) return { kind: 'invalid', message: 'Which host? Try `/502 diagnose <host|group|pattern>`, e.g. `/502 diagnose web-01`.' };
+      if (!TARGET.test(arg)) return { kind: 'invalid', message: `${quote(arg)} is not a host, group or pattern: use letters, digits, \`.\`, \`_\`, \`-\` and the wildcards \`*\` \`?\`.` };
+      const reason = rest.join(' ').slice(0, 500);
+      return reason === '' ? { kind: 'diagnose', target: arg } : { kind: 'diagnose', target: arg, reason };
+    }
+    case 'history': {
+      if (arg === undefined) return { kind: 'invalid', message: 'Whose history? Try `/502 history <host>`.' };
+      if (!TARGET.test(arg) || arg.includes('*') || arg.includes('?')) return { kind: 'invalid', message: `${quote(arg)} is not a host name.` };
+      return { kind: 'history', host: arg };
+    }
+    default: {
+      // A bare host name is the most common slip: say what would have worked.
+      const hint = TARGET.test(sub) ? ` To diagnose a host, try \`/502 diagnose ${sub}\`.` : '';
+      return { kind: 'invalid', message: `Unknown command ${quote(sub)}. Commands: ${SUBCOMMANDS.map((c) => `\`${c}\``).join(', ')}.${hint}` };
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import { LogLevel, WebClient, type Logger as SlackLogger } from '@slack/web-api';
+import type { Logger } from 'pino';
+
+export interface SlackWebClientOptions {
+  token: string;
+  /** SLACK_API_URL: Slack, GovSlack, a proxy, or the local stand-in. */
+  apiUrl: string;
+  logger: Logger;
+  /** Retries of a failed call (network errors, 5xx, rate limits). @defaultValue 3 */
+  retries?: number;
+}
+
+/** Slack's client logs through our pino logger, so its lines are redacted and structured too. */
+export function slackLoggerFrom(logger: Logger): SlackLogger {
+  const log = logger.child({ component: 'slack' });
+  let level = LogLevel.INFO;
+  return {
+    debug: (...msg: unknown[]) => log.debug(msg.map(String).join(' ')),
+    info: (...msg: unknown[]) => log.info(msg.map(String).join(' ')),
+    warn: (...msg: unknown[]) => log.warn(msg.map(String).join(' ')),
+    error: (...msg: unknown[]) => log.error(msg.map(String).join(' ')),
+    setLevel: (l: LogLevel) => void (level = l),
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+/** The Web API client of a worker (the bot uses Bolt's, built with the same options). */
+export function createSlackWebClient(options: SlackWebClientOptions): WebClient {
+  return new WebClient(options.token, {
+    slackApiUrl: options.apiUrl,
+    logger: slackLoggerFrom(options.logger),
+    retryConfig: { retries: options.retries ?? 3, factor: 2, minTimeout: 200, maxTimeout: 5000 },
+    // Never follow an absolute URL given as a method name: only SLACK_API_URL is called.
+    allowAbsoluteUrls: false,
+  });
+}

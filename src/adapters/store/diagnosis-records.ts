@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Diagnosis } from '../../core/finding.ts';
+import type { RemediationView, Requester, RootNote, RootView } from '../../core/report/render-blocks.ts';
+import type { RedisKeys } from './redis-keys.ts';
+
+/** One diagnosis request and what became of it; the root message is rendered from this. */
+export interface DiagnosisRecord {
+  id: string;
+  host: string;
+  playbook: string;
+  channel: string;
+  /** ts of the root message, once posted. */
+  rootTs?: string;
+  requestedBy: Requester;
+  requestedAt: string;
+  reason?: string;
+  status: RootView['status'];
+  diagnosis?: Diagnosis;
+  error?: { code?: string; message: string; hint?: string };
+  joiners: Requester[];
+  notes: RootNote[];
+  /** The remediation approved from this diagnosis, if any. */
+  remediation?: Pick<RemediationView, 'remediation' | 'approvedBy' | 'status'> & { recovered?: boolean };
+}
+
+export interface OpenResult {
+  record: DiagnosisRecord;
+  /** True when the host already had a diagnosis running or just finished, and this request shares it. */
+  joined: boolean;
+}
+
+/** How long a record (and its buttons' context) is kept. */
+const RECORD_TTL_MS = 14 * 24 * 3600 * 1000;
+/** The longest a diagnosis may hold the dedup slot of a host while queued or running. */
+const RUNNING_DEDUP_MS = 10 * 60 * 1000;
+
+const JSON_FIELDS = ['requestedBy', 'diagnosis', 'error', 'remediation'] as const;
+
+export const newDiagnosisId = (): string => `d-${randomBytes(10).toString('hex')}`;
+
+/**
+ * Diagnosis requests in Redis: the dedup slot of each host, the record behind each root
+ * message, the host's latest diagnosis (which decides whether a button is still current).
+ */
+export class DiagnosisRecords {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  /**
+   * Opens a diagnosis for a host, or joins the one running or finished within the dedup window.
+   * Atomic across processes: SET NX GET on the host's dedup slot.
+   */
+  async open(input: Omit<DiagnosisRecord, 'id' | 'status' | 'joiners' | 'notes' | 'rootTs'>, options: { id?: string } = {}): Promise<OpenResult> {
+    const id = options.id ?? newDiagnosisId();
+    const record: DiagnosisRecord = { ...input, id, status: 'queued', joiners: [], notes: [] };
+    // Written before the slot is taken, so whoever finds the slot always finds its record.
+    await this.write(record);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const existing = await this.redis.set(this.keys.dedup(input.host), id, 'PX', RUNNING_DEDUP_MS, 'NX', 'GET');
+      if (existing === null) return { record, joined: false };
+      const found = await this.get(existing);
+      if (found !== undefined) {
+        await this.redis.del(this.keys.diagnosis(id));
+        await this.redis.multi().rpush(this.keys.joiners(existing), JSON.stringify(input.requestedBy)).pexpire(this.keys.joiners(existing), RECORD_TTL_MS).exec();
+        found.joiners.push(input.requestedBy);
+        return { record: found, joined: true };
+      }
+      // The slot names a record that is gone (expired): take the slot over.
+      await this.redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`, 1, this.keys.dedup(input.host), existing);
+    }
+    throw new Error(`could not open a diagnosis for ${input.host}`);
+  }
+
+  private async write(record: DiagnosisRecord): Promise<void> {
+    const key = this.keys.diagnosis(record.id);
+    const fields: Record<string, string> = {};
+    for (const [k, v] of Object.entries(record)) {
+      if (v === undefined || k === 'joiners' || k === 'notes') continue;
+      fields[k] = (JSON_FIELDS as readonly string[]).includes(k) ? JSON.stringify(v) : String(v);
+    }
+    await this.redis.multi().hset(key, fields).pexpire(key, RECORD_TTL_MS).exec();
+  }
+
+  async get(id: string): Promise<DiagnosisRecord | undefined> {
+    const [[, hash], [, joiners], [, notes]] = (await this.redis
+      .multi()
+      .hgetall(this.keys.diagnosis(id))
+      .lrange(this.keys.joiners(id), 0, 200)
+      .lrange(this.keys.notes(id), 0, 200)
+      .exec()) as [[null, Record<string, string>], [null, string[]], [null, string[]]];
+    if (hash.id === undefined) return undefined;
+    const record: Record<string, unknown> = { ...hash };
+    for (const k of JSON_FIELDS) if (hash[k] !== undefined) record[k] = JSON.parse(hash[k]);
+    record.joiners = joiners.map((j) => JSON.parse(j) as Requester);
+    record.notes = notes.map((n) => JSON.parse(n) as RootNote);
+    return record as unknown as DiagnosisRecord;
+  }
+
+  /** Where the root message went; Slack answers with the channel id even when given a name. */
+  async setRoot(id: string, ts: string, channel: string): Promise<void> {
+    await this.redis.hset(this.keys.diagnosis(id), { rootTs: ts, channel });
+  }
+
+  async markRunning(id: string): Promise<void> {
+    // Only a queued record becomes running: a re-delivered job must not undo `done`.
+    await this.redis.eval(
+      `if redis.call('HGET', KEYS[1], 'status') == 'queued' then redis.call('HSET', KEYS[1], 'status', 'running') end return 1`,
+      1,
+      this.keys.diagnosis(id),
+    );
+  }
+
+  /**
+   * Stores the outcome, once: the first worker to finish wins, so a job that ran twice (its
+   * worker stalled but lived on) cannot swap the diagnosis under a report already posted.
+   * A diagnosis becomes the host's latest (only the latest's buttons are current), and the
+   * dedup slot shrinks to the window so requests within it still share it.
+   * Returns false when another run had already finished it.
+   */
+  async complete(record: DiagnosisRecord, diagnosis: Diagnosis, dedupWindowMs: number): Promise<boolean> {
+    return this.finish(record, { status: 'done', diagnosis: JSON.stringify(diagnosis) }, true, dedupWindowMs);
+  }
+
+  async fail(record: DiagnosisRecord, error: NonNullable<DiagnosisRecord['error']>, dedupWindowMs: number): Promise<boolean> {
+    return this.finish(record, { status: 'failed', error: JSON.stringify(error) }, false, dedupWindowMs);
+  }
+
+  private async finish(record: DiagnosisRecord, fields: Record<string, string>, latest: boolean, dedupWindowMs: number): Promise<boolean> {
+    const script = `
+      local s = redis.call('HGET', KEYS[1], 'status')
+      if s == 'done' or s == 'failed' then return 0 end
+      redis.call('HSET', KEYS[1], 'status', ARGV[3], ARGV[4], ARGV[5])
+      if ARGV[6] == '1' then redis.call('SET', KEYS[2], ARGV[1]) end
+      if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
+      return 1`;
+    const [field, value] = Object.entries(fields).find(([k]) => k !== 'status') as [string, string];
+    const out = await this.redis.eval(
+      script,
+      3,
+      this.keys.diagnosis(record.id),
+      this.keys.latest(record.host),
+      this.keys.dedup(record.host),
+      record.id,
+      String(Math.max(1, dedupWindowMs)),
+      fields.status as string,
+      field,
+      value,
+      latest ? '1' : '0',
+    );
+    return out === 1;
+  }
+
+  /** Gives the host's dedup slot back (the request could not even be queued). */
+  async release(record: DiagnosisRecord): Promise<void> {
+    await this.redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`, 1, this.keys.dedup(record.host), record.id);
+  }
+
+  async setRemediation(id: string, remediation: NonNullable<DiagnosisRecord['remediation']>): Promise<void> {
+    await this.redis.hset(this.keys.diagnosis(id), 'remediation', JSON.stringify(remediation));
+  }
+
+  async addNote(id: string, note: RootNote): Promise<void> {
+    await this.redis.multi().rpush(this.keys.notes(id), JSON.stringify(note)).ltrim(this.keys.notes(id), -50, -1).pexpire(this.keys.notes(id), RECORD_TTL_MS).exec();
+  }
+
+  /** The diagnosis currently holding the host's dedup slot (running, or finished within the window). */
+  async active(host: string): Promise<DiagnosisRecord | undefined> {
+    const id = await this.redis.get(this.keys.dedup(host));
+    return id === null ? undefined : this.get(id);
+  }
+
+  async latestId(host: string): Promise<string | undefined> {
+    return (await this.redis.get(this.keys.latest(host))) ?? undefined;
+  }
+
+  /** Finding index → ts of the thread replies already posted. */
+  async postedReplies(id: string): Promise<Map<number, string>> {
+    const hash = await this.redis.hgetall(this.keys.posted(id));
+    return new Map(Object.entries(hash).map(([k, v]) => [Number(k), v]));
+  }
+
+  async markReplyPosted(id: string, index: number, ts: string): Promise<void> {
+    await this.redis.multi().hset(this.keys.posted(id), String(index), ts).pexpire(this.keys.posted(id), RECORD_TTL_MS).exec();
+  }
+
+  async addFanout(id: string, fanoutId: string): Promise<void> {
+    await this.redis.multi().sadd(this.keys.fanoutsOf(id), fanoutId).pexpire(this.keys.fanoutsOf(id), RECORD_TTL_MS).exec();
+  }
+
+  async fanoutsOf(id: string): Promise<string[]> {
+    return this.redis.smembers(this.keys.fanoutsOf(id));
+  }
+}

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+export interface LockOptions {
+  /** The lock frees itself after this long if its holder died. @defaultValue 15000 */
+  ttlMs?: number;
+  /** Give up waiting after this long. @defaultValue 20000 */
+  waitMs?: number;
+}
+
+/**
+ * Runs `fn` while holding a Redis lock (SET NX PX with a random token, released only by its
+ * holder). Used to serialise read-render-update of one Slack message between processes, so an
+ * older render never overwrites a newer one.
+ */
+export async function withRedisLock<T>(redis: Redis, key: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const token = randomBytes(8).toString('hex');
+  const ttl = options.ttlMs ?? 15_000;
+  const deadline = Date.now() + (options.waitMs ?? 20_000);
+  let delay = 10;
+  while ((await redis.set(key, token, 'PX', ttl, 'NX')) !== 'OK') {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${key}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 200);
+  }
+  try {
+    return await fn();
+  } finally {
+    await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+  }
+}

@@ -1,0 +1,133 @@
+import type { Logger } from 'pino';
+import type { AuditTrail } from '../adapters/store/audit-trail.ts';
+import type { DiagnosisRecord, DiagnosisRecords } from '../adapters/store/diagnosis-records.ts';
+import type { Diagnosis } from '../core/finding.ts';
+import type { Inventory } from '../core/inventory/inventory-schema.ts';
+import type { Playbook } from '../core/playbook/playbook-schema.ts';
+import { isMedicError, MedicError } from '../errors.ts';
+import { jobLogger } from '../logger.ts';
+import { diagnoseHost } from './diagnose-host.ts';
+import { DiagnoseJobData } from './job-names.ts';
+import type { HostConnector, TargetHost } from './ports.ts';
+
+/** What posting a report needs; the Slack reporter implements it. */
+export interface ReportPublisher {
+  refreshRoot(diagnosisId: string): Promise<void>;
+  publish(diagnosisId: string): Promise<void>;
+}
+
+export interface DiagnoseJobDeps {
+  records: DiagnosisRecords;
+  audit: AuditTrail;
+  reporter: ReportPublisher;
+  inventory: () => Inventory;
+  playbooks: ReadonlyMap<string, Playbook>;
+  connector: HostConnector;
+  logger: Logger;
+  now: () => Date;
+  /** MEDIC_DEDUP_WINDOW: a finished diagnosis is shared with requests this long after. */
+  dedupWindowMs: number;
+  /** Called with each finished diagnosis (metrics). */
+  onDiagnosis?: (d: Diagnosis) => void;
+  onError?: (code: string) => void;
+}
+
+export interface DiagnoseJobResult {
+  diagnosisId: string;
+  status: 'done' | 'failed' | 'already-finished';
+  cause?: string;
+}
+
+/** The job as a worker sees it (a subset of BullMQ's). */
+export interface DiagnoseJob {
+  id: string;
+  data: unknown;
+  finalAttempt: boolean;
+  progress(value: Record<string, unknown>): Promise<void>;
+}
+
+export function targetHost(inventory: Inventory, name: string): TargetHost {
+  const host = Object.hasOwn(inventory.hosts, name) ? inventory.hosts[name] : undefined;
+  if (host === undefined) throw new MedicError('HOST_UNKNOWN', `${name} is no longer in the inventory`);
+  return { ...host, name };
+}
+
+export function pickPlaybook(playbooks: ReadonlyMap<string, Playbook>, name: string): Playbook {
+  const playbook = playbooks.get(name);
+  if (playbook === undefined) throw new MedicError('PLAYBOOK_UNKNOWN', `No playbook "${name}". Playbooks: ${[...playbooks.keys()].join(', ') || '(none)'}.`);
+  return playbook;
+}
+
+/**
+ * The `diagnose` job: runs the playbook over SSH, stores the diagnosis, posts the report.
+ * Safe to run again for the same diagnosis (a stalled job handed to another worker, a retry
+ * after Slack failed): a finished diagnosis is not run twice, and the report's replies are
+ * posted once (the reporter's guard).
+ */
+export function createDiagnoseJob(deps: DiagnoseJobDeps): (job: DiagnoseJob) => Promise<DiagnoseJobResult> {
+  return async (job) => {
+    const data = DiagnoseJobData.parse(job.data);
+    const log = jobLogger(deps.logger, { jobId: job.id, host: data.host, playbook: data.playbook, queue: 'diagnose' });
+    const record = await deps.records.get(data.diagnosisId);
+    if (record === undefined) throw new MedicError('HOST_UNKNOWN', `diagnosis ${data.diagnosisId} has no record (expired?)`);
+    if (record.status === 'done' || record.status === 'failed') {
+      log.info({ diagnosisId: record.id }, 'diagnosis already finished: making sure its report is complete');
+      await deps.reporter.publish(record.id);
+      return { diagnosisId: record.id, status: 'already-finished' };
+    }
+    await deps.records.markRunning(record.id);
+    await deps.reporter.refreshRoot(record.id).catch((e: unknown) => log.warn({ err: e }, 'could not show the diagnosis as running'));
+
+    let diagnosis: Diagnosis;
+    try {
+      const host = targetHost(deps.inventory(), data.host);
+      const playbook = pickPlaybook(deps.playbooks, data.playbook);
+      diagnosis = await diagnoseHost(
+        { host, playbook },
+        {
+          connector: deps.connector,
+          logger: log,
+          now: deps.now,
+          onProgress: (event) => {
+            if (event.kind === 'check-finished') {
+              void deps.audit.record({ kind: 'check', host: data.host, diagnosisId: record.id, detail: `${event.check}: ${event.status} in ${event.durationMs} ms`, data: { check: event.check, status: event.status } });
+            }
+            void job.progress({ ...event }).catch(() => undefined);
+          },
+        },
+      );
+    } catch (e) {
+      const retryable = !isMedicError(e) || e.retryable;
+      if (retryable && !job.finalAttempt) throw e;
+      await failed(deps, record, e, log);
+      return { diagnosisId: record.id, status: 'failed' };
+    }
+    if (!(await deps.records.complete(record, diagnosis, deps.dedupWindowMs))) {
+      log.warn({ diagnosisId: record.id }, 'another run of this diagnosis finished first; keeping its result');
+      await deps.reporter.publish(record.id);
+      return { diagnosisId: record.id, status: 'already-finished' };
+    }
+    deps.onDiagnosis?.(diagnosis);
+    await deps.audit.record({
+      kind: 'result',
+      host: data.host,
+      diagnosisId: record.id,
+      detail: `${diagnosis.verdict.cause}: ${diagnosis.verdict.title} (${diagnosis.findings.length} finding(s), ${diagnosis.durationMs} ms${diagnosis.incomplete ? ', incomplete' : ''})`,
+      data: { cause: diagnosis.verdict.cause, findings: diagnosis.findings.length, durationMs: diagnosis.durationMs, incomplete: diagnosis.incomplete },
+    });
+    await deps.reporter.publish(record.id);
+    return { diagnosisId: record.id, status: 'done', cause: diagnosis.verdict.cause };
+  };
+}
+
+async function failed(deps: DiagnoseJobDeps, record: DiagnosisRecord, e: unknown, log: Logger): Promise<void> {
+  const error = isMedicError(e) ? { code: e.code, message: e.message, hint: e.hint } : { message: e instanceof Error ? e.message : String(e) };
+  deps.onError?.(error.code ?? 'INTERNAL');
+  log.warn({ err: e, diagnosisId: record.id }, 'diagnosis could not run');
+  if (!(await deps.records.fail(record, error, deps.dedupWindowMs))) {
+    await deps.reporter.publish(record.id);
+    return;
+  }
+  await deps.audit.record({ kind: 'failed', host: record.host, diagnosisId: record.id, detail: `${error.code ?? 'error'}: ${error.message}` });
+  await deps.reporter.publish(record.id);
+}

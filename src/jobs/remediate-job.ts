@@ -1,0 +1,113 @@
+import type { Logger } from 'pino';
+import type { ApprovalStore } from '../adapters/store/approval-store.ts';
+import type { AuditTrail } from '../adapters/store/audit-trail.ts';
+import type { DiagnosisRecords } from '../adapters/store/diagnosis-records.ts';
+import type { Inventory } from '../core/inventory/inventory-schema.ts';
+import type { Playbook } from '../core/playbook/playbook-schema.ts';
+import type { RemediationResultView } from '../core/report/render-blocks.ts';
+import { escapeMrkdwn } from '../core/report/escape-mrkdwn.ts';
+import { isMedicError } from '../errors.ts';
+import { jobLogger } from '../logger.ts';
+import { pickPlaybook, targetHost } from './diagnose-job.ts';
+import { RemediateJobData } from './job-names.ts';
+import type { HostConnector } from './ports.ts';
+import { remediateHost } from './remediate-host.ts';
+
+/** What showing a remediation needs; the Slack reporter implements it. */
+export interface RemediationPublisher {
+  refreshFinding(approvalId: string): Promise<void>;
+  refreshRoot(diagnosisId: string): Promise<void>;
+  postInThread(diagnosisId: string, mrkdwn: string): Promise<string | undefined>;
+}
+
+export interface RemediateJobDeps {
+  approvals: ApprovalStore;
+  records: DiagnosisRecords;
+  audit: AuditTrail;
+  reporter: RemediationPublisher;
+  inventory: () => Inventory;
+  playbooks: ReadonlyMap<string, Playbook>;
+  connector: HostConnector;
+  logger: Logger;
+  now: () => Date;
+  onRemediation?: (remediation: string, outcome: 'recovered' | 'not_recovered' | 'failed') => void;
+}
+
+export interface RemediateJob {
+  id: string;
+  data: unknown;
+}
+
+/**
+ * The `remediate` job: runs one approved remediation and its verification, then shows the
+ * result in place. Runs the commands at most once per approval, even if the job is delivered
+ * again after its worker died (Redis SET NX before the first command).
+ */
+export function createRemediateJob(deps: RemediateJobDeps): (job: RemediateJob) => Promise<{ status: string }> {
+  return async (job) => {
+    const data = RemediateJobData.parse(job.data);
+    const log = jobLogger(deps.logger, { jobId: job.id, host: data.host, queue: 'remediate' });
+    const approval = await deps.approvals.get(data.approvalId);
+    if (approval?.approvedBy === undefined) {
+      log.error({ approvalId: data.approvalId }, 'remediation job without an approval: refused');
+      return { status: 'refused' };
+    }
+    if (!(await deps.approvals.markStarted(approval.id))) {
+      if (approval.status === 'succeeded' || approval.status === 'failed') return { status: 'already-finished' };
+      // Delivered again after its worker died mid-run: the host may have changed; never run twice.
+      const result: RemediationResultView = { ok: false, steps: [], recovered: false, durationMs: 0, error: 'The worker running this remediation stopped before it finished, so it was not run again. Diagnose the host again to see its state.' };
+      await finish(deps, approval.id, data, 'failed', result, log);
+      return { status: 'interrupted' };
+    }
+    let result: RemediationResultView;
+    try {
+      const host = targetHost(deps.inventory(), data.host);
+      const record = await deps.records.get(data.diagnosisId);
+      const playbook = pickPlaybook(deps.playbooks, record?.playbook ?? host.playbook);
+      const outcome = await remediateHost({ host, playbook, remediation: data.remediation, approvedBy: data.approvedBy }, { connector: deps.connector, logger: log, now: deps.now });
+      for (const step of outcome.steps) {
+        await deps.audit.record({ kind: 'command', host: data.host, actor: data.approvedBy, approvalId: approval.id, diagnosisId: data.diagnosisId, detail: `${step.command} → exit ${step.exitCode ?? 'none'}`, data: { exitCode: step.exitCode ?? -1, remediation: data.remediation } });
+      }
+      result = {
+        ok: outcome.ok,
+        steps: outcome.steps.map((s) => ({ command: s.command, exitCode: s.exitCode, stdout: s.stdout, stderr: s.stderr })),
+        verification: outcome.verification,
+        recovered: outcome.recovered,
+        durationMs: outcome.durationMs,
+        ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+      };
+    } catch (e) {
+      log.warn({ err: e }, 'remediation could not run');
+      const message = isMedicError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+      result = { ok: false, steps: [], recovered: false, durationMs: 0, error: message };
+    }
+    await finish(deps, approval.id, data, result.ok ? 'succeeded' : 'failed', result, log);
+    return { status: result.ok ? (result.recovered ? 'recovered' : 'not-recovered') : 'failed' };
+  };
+}
+
+async function finish(deps: RemediateJobDeps, approvalId: string, data: RemediateJobData, status: 'succeeded' | 'failed', result: RemediationResultView, log: Logger): Promise<void> {
+  await deps.approvals.finish(approvalId, status, result);
+  await deps.records.setRemediation(data.diagnosisId, { remediation: data.remediation, approvedBy: data.approvedBy, status, recovered: result.recovered });
+  const verification = result.verification === undefined ? 'no verification' : `verification: ${result.verification.verdict.cause}`;
+  deps.onRemediation?.(data.remediation, !result.ok ? 'failed' : result.recovered ? 'recovered' : 'not_recovered');
+  await deps.audit.record({
+    kind: 'remediation',
+    host: data.host,
+    actor: data.approvedBy,
+    approvalId,
+    diagnosisId: data.diagnosisId,
+    detail: `${data.remediation} ${status}${result.recovered ? ', host recovered' : ''}; ${verification}${result.error !== undefined ? `; ${result.error.split('\n')[0]}` : ''}`,
+    data: { remediation: data.remediation, ok: result.ok, recovered: result.recovered },
+  });
+  try {
+    await deps.reporter.refreshFinding(approvalId);
+    await deps.reporter.refreshRoot(data.diagnosisId);
+    const icon = !result.ok ? ':x:' : result.recovered ? ':white_check_mark:' : ':warning:';
+    const what = !result.ok ? 'failed' : result.recovered ? 'done; the host recovered' : 'done, but the verification still finds a problem';
+    const verdict = result.verification === undefined ? '' : ` Verification: ${escapeMrkdwn(result.verification.verdict.title)} (\`${result.verification.verdict.cause}\`).`;
+    await deps.reporter.postInThread(data.diagnosisId, `${icon} \`${data.remediation}\` approved by <@${data.approvedBy}>: ${what}.${verdict}`);
+  } catch (e) {
+    log.error({ err: e }, 'remediation finished but Slack could not be updated');
+  }
+}
