@@ -1,0 +1,238 @@
+import type { WebClient } from '@slack/web-api';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { MedicHttpServer } from './adapters/http/medic-http-server.ts';
+import { MedicMetrics } from './adapters/http/medic-metrics.ts';
+import { createQueues, type MedicQueues } from './adapters/queue/medic-queues.ts';
+import { startWorkers, type MedicWorkers } from './adapters/queue/medic-workers.ts';
+import { ApproverDirectory } from './adapters/slack/approver-directory.ts';
+import { createBoltApp, type BoltHandle } from './adapters/slack/create-bolt-app.ts';
+import { DiagnosisService } from './adapters/slack/diagnosis-service.ts';
+import { registerRemediationAction } from './adapters/slack/remediation-action-listener.ts';
+import { SlackReporter, type ChatApi } from './adapters/slack/slack-reporter.ts';
+import { createSlackWebClient } from './adapters/slack/slack-web-client.ts';
+import { registerSlashCommand } from './adapters/slack/slash-command-listener.ts';
+import { ApprovalStore } from './adapters/store/approval-store.ts';
+import { AuditTrail } from './adapters/store/audit-trail.ts';
+import { DiagnosisRecords } from './adapters/store/diagnosis-records.ts';
+import { FanoutRecords } from './adapters/store/fanout-records.ts';
+import { createRedis } from './adapters/store/redis-client.ts';
+import { RedisKeys } from './adapters/store/redis-keys.ts';
+import { slackMode, type Config } from './config.ts';
+import type { Inventory } from './core/inventory/inventory-schema.ts';
+import type { Playbook } from './core/playbook/playbook-schema.ts';
+import { createDiagnoseJob } from './jobs/diagnose-job.ts';
+import type { HostConnector } from './jobs/ports.ts';
+import { createRemediateJob } from './jobs/remediate-job.ts';
+
+export type ProcessRole = 'all' | 'bot' | 'worker';
+
+/** What alert receivers (and other HTTP extensions) get to plug themselves in. */
+export interface AppExtensionContext {
+  http: MedicHttpServer;
+  service: DiagnosisService;
+  config: Config;
+  logger: Logger;
+  redis: Redis;
+  metrics: MedicMetrics;
+  inventory: () => Inventory;
+}
+
+export interface AppDeps {
+  config: Config;
+  role: ProcessRole;
+  logger: Logger;
+  inventory: () => Inventory;
+  playbooks: ReadonlyMap<string, Playbook>;
+  /** How workers reach hosts (the SSH connector); required unless the role is `bot`. */
+  connector?: HostConnector;
+  /** @defaultValue () => new Date() */
+  now?: () => Date;
+  /** Called once the bot side is built, before listening: alert routes go here. */
+  extensions?: ((ctx: AppExtensionContext) => void | Promise<void>)[];
+  /** Worker name stored on jobs (dashboards); @defaultValue `medic-<pid>` */
+  workerName?: string;
+}
+
+export interface MedicApp {
+  http: MedicHttpServer;
+  metrics: MedicMetrics;
+  redis: Redis;
+  queues: MedicQueues;
+  /** Bot roles only. */
+  service?: DiagnosisService;
+  bolt?: BoltHandle;
+  /** Worker roles only. */
+  workers?: MedicWorkers;
+  /** Checks Slack, starts listening (HTTP server, Socket Mode) and taking jobs. */
+  start(): Promise<{ url: string; port: number }>;
+  /** Stops taking requests and jobs, lets running jobs finish (or hands them back), closes everything. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires adapters to the jobs and the core. No process.env, no signals: main.ts does those.
+ * The bot side only talks to Slack and Redis; the worker side does the SSH work.
+ */
+export async function buildApp(deps: AppDeps): Promise<MedicApp> {
+  const { config, logger, role } = deps;
+  const now = deps.now ?? (() => new Date());
+  const wantsBot = role !== 'worker';
+  const wantsWorker = role !== 'bot';
+  const token = config.SLACK_BOT_TOKEN;
+  if (token === undefined) throw new Error('SLACK_BOT_TOKEN is required (requireSlack should have said so)');
+  if (wantsWorker && deps.connector === undefined) throw new Error('a worker needs a host connector');
+
+  const redis = createRedis(config.REDIS_URL, { name: `medic-${role}` });
+  redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
+  const keys = new RedisKeys(config.MEDIC_QUEUE_PREFIX);
+  const queues = createQueues(redis, config.MEDIC_QUEUE_PREFIX);
+  const metrics = new MedicMetrics({
+    queueDepth: async () => ({
+      diagnose: await queues.diagnose.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+      remediate: await queues.remediate.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+    }),
+  });
+  const audit = new AuditTrail(redis, { keys, logger, now, limit: config.MEDIC_HISTORY_LIMIT });
+  const records = new DiagnosisRecords(redis, keys);
+  const approvals = new ApprovalStore(redis, keys);
+  const fanouts = new FanoutRecords(redis, keys);
+
+  let bolt: BoltHandle | undefined;
+  let client: WebClient;
+  if (wantsBot) {
+    const mode = slackMode(config);
+    bolt =
+      mode === 'socket'
+        ? createBoltApp({ mode: 'socket', botToken: token, appToken: config.SLACK_APP_TOKEN as string, apiUrl: config.SLACK_API_URL, logger })
+        : createBoltApp({ mode: 'http', botToken: token, signingSecret: config.SLACK_SIGNING_SECRET as string, apiUrl: config.SLACK_API_URL, logger });
+    client = bolt.app.client;
+  } else {
+    client = createSlackWebClient({ token, apiUrl: config.SLACK_API_URL, logger });
+  }
+  const chat = client as unknown as ChatApi;
+  const reporter = new SlackReporter({ client: chat, redis, keys, records, approvals, fanouts, logger, now, approvalTtlMs: config.MEDIC_APPROVAL_TTL });
+
+  let slackOk: { at: number; ok: boolean } | undefined;
+  const http = new MedicHttpServer({
+    logger,
+    metrics,
+    readiness: {
+      redis: async () => (await redis.ping()) === 'PONG',
+      // auth.test at most every 30 s: a probe every few seconds must not spend Slack's rate limit.
+      slack: async () => {
+        if (slackOk !== undefined && Date.now() - slackOk.at < 30_000) return slackOk.ok;
+        const ok = await client.auth.test().then((r) => r.ok === true).catch(() => false);
+        slackOk = { at: Date.now(), ok };
+        return ok;
+      },
+    },
+  });
+
+  let service: DiagnosisService | undefined;
+  if (wantsBot && bolt !== undefined) {
+    service = new DiagnosisService({ records, fanouts, audit, reporter, client: chat, queues, inventory: deps.inventory, logger, now });
+    const approvers = new ApproverDirectory({
+      client,
+      users: config.MEDIC_APPROVERS.users,
+      groups: config.MEDIC_APPROVERS.groups,
+      cacheMs: config.MEDIC_USERGROUP_CACHE,
+      now,
+      logger,
+    });
+    if (!approvers.configured) logger.warn('MEDIC_APPROVERS is empty: nobody can approve remediations');
+    registerSlashCommand(bolt.app, { service, audit, inventory: deps.inventory, logger, onCommand: (s) => metrics.commands.inc({ subcommand: s }) });
+    registerRemediationAction(bolt.app, {
+      approvals,
+      records,
+      approvers,
+      audit,
+      reporter,
+      queues,
+      logger,
+      now,
+      twoPersonRule: config.MEDIC_TWO_PERSON_RULE,
+      onRefusal: (reason) => metrics.refusals.inc({ reason }),
+      onApproval: (remediation) => metrics.approvals.inc({ remediation }),
+    });
+    bolt.app.error(async (error) => {
+      logger.error({ err: error }, 'Slack listener failed');
+    });
+    if (bolt.requestListener !== undefined) http.mountSlack(bolt.requestListener);
+    for (const extend of deps.extensions ?? []) await extend({ http, service, config, logger, redis, metrics, inventory: deps.inventory });
+  }
+
+  let workers: MedicWorkers | undefined;
+  const startWorking = (): MedicWorkers => {
+    const connector = deps.connector as HostConnector;
+    const diagnose = createDiagnoseJob({
+      records,
+      audit,
+      reporter,
+      inventory: deps.inventory,
+      playbooks: deps.playbooks,
+      connector,
+      logger,
+      now,
+      dedupWindowMs: config.MEDIC_DEDUP_WINDOW,
+      onDiagnosis: (d) => metrics.diagnosisDuration.observe({ cause: d.verdict.cause }, d.durationMs / 1000),
+      onError: (code) => {
+        if (code.startsWith('SSH_')) metrics.sshErrors.inc({ code });
+      },
+    });
+    const remediate = createRemediateJob({
+      approvals,
+      records,
+      audit,
+      reporter,
+      inventory: deps.inventory,
+      playbooks: deps.playbooks,
+      connector,
+      logger,
+      now,
+      onRemediation: (remediation, outcome) => metrics.remediations.inc({ remediation, outcome }),
+    });
+    return startWorkers({
+      connect: () => createRedis(config.REDIS_URL, { kind: 'blocking', name: `medic-worker-${process.pid}` }),
+      prefix: config.MEDIC_QUEUE_PREFIX,
+      concurrency: config.MEDIC_WORKER_CONCURRENCY,
+      lockMs: config.MEDIC_JOB_LOCK,
+      name: deps.workerName ?? `medic-${process.pid}`,
+      logger,
+      handlers: { diagnose: (job) => diagnose(job), remediate: (job) => remediate(job) },
+      onJobDone: (queue, outcome) => metrics.jobs.inc({ queue, outcome }),
+    });
+  };
+
+  let stopped = false;
+  return {
+    http,
+    metrics,
+    redis,
+    queues,
+    ...(service !== undefined ? { service } : {}),
+    ...(bolt !== undefined ? { bolt } : {}),
+    get workers() {
+      return workers;
+    },
+    async start() {
+      if (bolt !== undefined) await bolt.start();
+      if (wantsWorker) workers = startWorking();
+      const where = await http.listen(config.PORT, config.MEDIC_LISTEN_HOST);
+      logger.info({ role, port: where.port, slack: wantsBot ? slackMode(config) : 'client-only', prefix: config.MEDIC_QUEUE_PREFIX }, 'gateway-medic started');
+      return where;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      http.drain();
+      // Stop taking Slack requests first, then let workers finish (or hand back) what they run.
+      await bolt?.stop().catch((e: unknown) => logger.warn({ err: e }, 'stopping Socket Mode failed'));
+      await http.close();
+      await workers?.close(Math.max(1000, config.MEDIC_JOB_LOCK - 5000));
+      await queues.close();
+      await redis.quit().catch(() => redis.disconnect());
+      logger.info({ role }, 'gateway-medic stopped');
+    },
+  };
+}
