@@ -84,6 +84,7 @@ export function registerRemediationAction(app: BoltApp, deps: RemediationActionD
     await deps.audit.record({ kind: 'approval', host: approval.host, actor: userId, approvalId: approval.id, diagnosisId: approval.diagnosisId, detail: `${approval.remediation} approved`, data: { remediation: approval.remediation } });
     await deps.records.setRemediation(approval.diagnosisId, { remediation: approval.remediation, approvedBy: userId, status: 'running' });
     await enqueueRemediate(deps.queues, { approvalId: approval.id, diagnosisId: approval.diagnosisId, host: approval.host, remediation: approval.remediation, approvedBy: userId });
+    await respond({ response_type: 'ephemeral', replace_original: false, text: `:white_check_mark: Approved: \`${approval.remediation}\` on *${escapeMrkdwn(approval.host)}* is queued; the message shows its progress and verification.` });
     try {
       await deps.reporter.refreshFinding(approval.id);
       await deps.reporter.refreshRoot(approval.diagnosisId);

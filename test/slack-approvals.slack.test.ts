@@ -1,0 +1,133 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPlaybooks } from '../src/adapters/files/load-playbooks.ts';
+import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
+import { parseInventory } from '../src/core/inventory/parse-inventory.ts';
+import { SlackStandIn, type StoredMessage } from '../src/dev/slack-stand-in.ts';
+import type { Lab } from '../src/lab/lab.ts';
+import { startLab } from '../src/lab/start-lab.ts';
+import { startRedis, type RedisHandle } from './helpers/redis.ts';
+import { BOT_TOKEN, blockText, buttonsOf, CHANNEL, eventually, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
+
+const START = 'remediate:start_php_fpm';
+
+/**
+ * Approval buttons end to end: the real lab host with php-fpm stopped, a real diagnosis, real
+ * clicks signed like Slack's, and the remediation really run over SSH. Approvers: U0ALICE by id,
+ * the members of user group S0ONCALL (U0BOB, U0CAROL) through usergroups.users.list. Two-person
+ * rule on. The steps build on each other, in order.
+ */
+describe('remediation approvals', () => {
+  let redis: RedisHandle;
+  let lab: Lab;
+  let standIn: SlackStandIn;
+  let h: SlackHarness;
+  let clock = 0;
+  let report: StoredMessage;
+
+  /** The thread reply of the latest report that carries the start_php_fpm button. */
+  async function diagnoseAndFindButton(user = 'U0ALICE'): Promise<StoredMessage> {
+    const before = roots(standIn).length;
+    await h.command('diagnose web-01', user);
+    const root = await standIn.waitFor(() => roots(standIn)[before], 10_000, 'a new report');
+    return standIn.waitFor(() => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => buttonsOf(m).some((b) => b.actionId === START)), 30_000, 'the start_php_fpm button');
+  }
+
+  /** The ephemeral answer Slack would show the clicker. */
+  const answerTo = (responseUrlId: string | undefined) => standIn.waitFor(() => standIn.responseUrlPosts.find((p) => p.id === responseUrlId), 5000, 'the ephemeral answer').then((p) => String(p.body.text));
+
+  beforeAll(async () => {
+    [redis, lab] = await Promise.all([startRedis(), startLab()]);
+    standIn = await new SlackStandIn({ botToken: BOT_TOKEN, userGroups: { S0ONCALL: ['U0BOB', 'U0CAROL'] } }).start();
+    const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
+    h = await startSlackHarness({
+      redisUrl: redis.url,
+      inventory,
+      playbooks: await loadPlaybooks(),
+      connector: new SshConnector(),
+      standIn,
+      env: { MEDIC_APPROVERS: 'U0ALICE,S0ONCALL', MEDIC_TWO_PERSON_RULE: 'true', MEDIC_DEDUP_WINDOW: '1ms', MEDIC_APPROVAL_TTL: '10m' },
+      now: () => new Date(Date.now() + clock),
+    });
+    await lab.applyScenario('php_fpm_down');
+  });
+
+  afterAll(async () => {
+    await h?.stop();
+    await standIn?.stop();
+    await lab?.stop({ removeDir: true });
+    await redis?.stop();
+  });
+
+  it('refuses, explains and audits a click by someone who is not an approver', async () => {
+    report = await diagnoseAndFindButton('U0ALICE');
+    const click = await h.click(report, START, 'U0MALLORY');
+    expect(click.status).toBe(200);
+    const text = await answerTo(click.responseUrlId);
+    expect(text).toContain('not allowed to approve');
+    expect(text).toContain('<@U0ALICE>');
+    expect(text).toContain('S0ONCALL');
+    // Audited twice over: a pino line and the host's Redis stream.
+    expect(h.logs.audit('refused').some((l) => l.actor === 'U0MALLORY' && String(l.msg).includes('not_approver'))).toBe(true);
+    const history = await h.app.redis.xrevrange(`${h.prefix}:audit:web-01`, '+', '-', 'COUNT', 50);
+    expect(history.some(([, f]) => f.join(' ').includes('U0MALLORY') && f.join(' ').includes('not_approver'))).toBe(true);
+    expect(await h.app.queues.remediate.count()).toBe(0);
+    expect(buttonsOf(standIn.message(report.channel, report.ts) as StoredMessage)).not.toEqual([]);
+  });
+
+  it('enforces the two-person rule: the requester cannot approve their own diagnosis', async () => {
+    const click = await h.click(report, START, 'U0ALICE');
+    expect(await answerTo(click.responseUrlId)).toContain('Two-person rule');
+    expect(await h.app.queues.remediate.getJobCounts('waiting', 'active', 'completed', 'failed')).toEqual({ waiting: 0, active: 0, completed: 0, failed: 0 });
+  });
+
+  it('runs exactly one remediation for 20 concurrent clicks, and updates the message in place', async () => {
+    const clickers = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'U0BOB' : 'U0CAROL'));
+    const clicks = await Promise.all(clickers.map((u) => h.click(report, START, u)));
+    expect(clicks.every((c) => c.status === 200)).toBe(true);
+    const answers = await Promise.all(clicks.map((c) => answerTo(c.responseUrlId)));
+    expect(answers.filter((a) => a.includes('Already approved by'))).toHaveLength(19);
+    expect(answers.filter((a) => a.includes('Approved: `start_php_fpm`'))).toHaveLength(1);
+    expect(h.logs.audit('approval')).toHaveLength(1);
+
+    const done = await standIn.waitFor(() => {
+      const m = standIn.message(report.channel, report.ts);
+      return m !== undefined && blockText(m).includes('Verification:') ? m : undefined;
+    }, 60_000, 'the remediation result in the message');
+    const text = blockText(done);
+    expect(text).toMatch(/approved by <@U0(BOB|CAROL)>/);
+    expect(text).toContain('done, and the host recovered');
+    expect(buttonsOf(done)).toEqual([]);
+    const counts = await h.app.queues.remediate.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
+    expect(counts).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 1, failed: 0 });
+    // The commands ran and are audited; the thread says how it went.
+    expect(h.logs.audit('command').length).toBeGreaterThanOrEqual(1);
+    expect(h.logs.audit('remediation')).toHaveLength(1);
+    expect(standIn.messages({ channel: CHANNEL, threadTs: report.threadTs as string }).some((m) => blockText(m).includes('`start_php_fpm` approved by'))).toBe(true);
+    expect(standIn.calls.filter((c) => c.response.ok !== true)).toEqual([]);
+  });
+
+  it('refuses a click on a button already used', async () => {
+    const again = await h.click(report, START, 'U0BOB');
+    expect(await answerTo(again.responseUrlId)).toContain('Already approved');
+  });
+
+  it('refuses a stale button: the host was diagnosed again since', async () => {
+    await lab.applyScenario('php_fpm_down');
+    const older = await diagnoseAndFindButton('U0ALICE');
+    await diagnoseAndFindButton('U0ALICE');
+    const click = await h.click(older, START, 'U0BOB');
+    expect(await answerTo(click.responseUrlId)).toContain('no longer current');
+    expect(h.logs.audit('refused').some((l) => String(l.msg).includes('stale'))).toBe(true);
+  });
+
+  it('refuses an expired button', async () => {
+    const latest = await diagnoseAndFindButton('U0ALICE');
+    clock = 11 * 60 * 1000;
+    const click = await h.click(latest, START, 'U0BOB');
+    expect(await answerTo(click.responseUrlId)).toContain('expired');
+    clock = 0;
+    await eventually(async () => (await h.app.queues.remediate.count()) === 0, 1000, 'no new remediation');
+    expect((await h.app.queues.remediate.getJobCounts('completed')).completed).toBe(1);
+  });
+});

@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPlaybooks } from '../src/adapters/files/load-playbooks.ts';
+import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
+import type { Inventory } from '../src/core/inventory/inventory-schema.ts';
+import { parseInventory } from '../src/core/inventory/parse-inventory.ts';
+import type { Playbook } from '../src/core/playbook/playbook-schema.ts';
+import type { Lab } from '../src/lab/lab.ts';
+import { startLab } from '../src/lab/start-lab.ts';
+import { startRedis, type RedisHandle } from './helpers/redis.ts';
+import { blockText, buttonsOf, CHANNEL, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
+
+/**
+ * `/502 diagnose` end to end: a signed slash command to the real Bolt app, a real BullMQ worker,
+ * the real diagnosis over SSH of the lab's real nginx/php-fpm, the report posted to the Slack
+ * stand-in (which refuses anything Slack would refuse).
+ */
+describe('/502 diagnose posts a threaded report of a real host', () => {
+  let redis: RedisHandle;
+  let lab: Lab;
+  let inventory: Inventory;
+  let playbooks: Map<string, Playbook>;
+  let h: SlackHarness;
+
+  beforeAll(async () => {
+    [redis, lab] = await Promise.all([startRedis(), startLab()]);
+    const base = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
+    const web01 = base.hosts['web-01'];
+    if (web01 === undefined) throw new Error('the lab inventory has no web-01');
+    // The same lab host under a second name, so that a group fans out over two hosts.
+    inventory = { hosts: { 'web-01': web01, 'web-02': web01 }, groups: { web: ['web-*'] } };
+    playbooks = await loadPlaybooks();
+    h = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks, connector: new SshConnector() });
+    await lab.applyScenario('php_fpm_down');
+  });
+
+  afterAll(async () => {
+    await h?.stop();
+    await lab?.stop({ removeDir: true });
+    await redis?.stop();
+  });
+
+  it('acks at once, posts the verdict on a root message and one thread reply per finding', async () => {
+    const ack = await h.command('diagnose web-01');
+    expect(ack.status).toBe(200);
+    expect(ack.ackMs).toBeLessThan(3000);
+
+    const root = await h.standIn.waitFor(() => roots(h.standIn).find((m) => blockText(m).includes('PHP-FPM is down')), 20_000, 'the verdict on the root message');
+    expect(root.updates).toBeGreaterThanOrEqual(1);
+    const text = blockText(root);
+    expect(text).toContain('`php_fpm_down`');
+    expect(text).toContain('<@U0ALICE>');
+
+    const replies = await h.standIn.waitFor(() => {
+      const r = h.standIn.messages({ channel: CHANNEL, threadTs: root.ts });
+      return r.length > 0 ? r : undefined;
+    }, 10_000);
+    const first = replies[0];
+    if (first === undefined) throw new Error('no reply');
+    expect(blockText(first)).toContain('php_fpm_down');
+    expect(blockText(first)).toContain('```');
+    expect(buttonsOf(first).map((b) => b.actionId)).toContain('remediate:start_php_fpm');
+
+    // Every call the bot made was accepted by the stand-in's Slack rules.
+    const rejected = h.standIn.calls.filter((c) => c.response.ok !== true);
+    expect(rejected).toEqual([]);
+    expect(h.standIn.calls.some((c) => c.args.link_names !== undefined)).toBe(false);
+
+    // The requester was told, ephemerally, through response_url.
+    expect(h.standIn.responseUrlPosts.some((p) => p.id === ack.responseUrlId && String(p.body.text).includes('web-01'))).toBe(true);
+  });
+});

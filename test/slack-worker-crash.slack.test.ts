@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPlaybooks } from '../src/adapters/files/load-playbooks.ts';
+import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
+import { parseInventory } from '../src/core/inventory/parse-inventory.ts';
+import { SlackStandIn } from '../src/dev/slack-stand-in.ts';
+import type { Lab } from '../src/lab/lab.ts';
+import { startLab } from '../src/lab/start-lab.ts';
+import { freshPrefix, startRedis, type RedisHandle } from './helpers/redis.ts';
+import { BOT_TOKEN, blockText, CHANNEL, eventually, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
+
+const WORKER_SCRIPT = fileURLToPath(new URL('./helpers/slack-worker-process.ts', import.meta.url));
+
+/** Resolves when the child prints `line`. */
+function waitForLine(child: ChildProcess, line: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`worker did not print ${line} within ${timeoutMs} ms; stdout: ${out}`)), timeoutMs);
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.split('\n').includes(line)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before printing ${line}; stdout: ${out}`)));
+  });
+}
+
+/**
+ * A worker process SIGKILLed in the middle of a diagnosis: BullMQ's stalled-job check hands the
+ * job to another worker, which runs the real diagnosis over SSH; the report appears once.
+ */
+describe('a worker killed mid-diagnosis', () => {
+  let redis: RedisHandle;
+  let lab: Lab;
+  let standIn: SlackStandIn;
+  let bot: SlackHarness;
+  let rescuer: SlackHarness | undefined;
+  let doomed: ChildProcess | undefined;
+  const prefix = freshPrefix('crash');
+  const lock = { MEDIC_JOB_LOCK: '2s' };
+
+  beforeAll(async () => {
+    [redis, lab] = await Promise.all([startRedis(), startLab()]);
+    standIn = await new SlackStandIn({ botToken: BOT_TOKEN }).start();
+    await lab.applyScenario('php_fpm_down');
+    const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
+    bot = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks: await loadPlaybooks(), role: 'bot', standIn, prefix, env: lock });
+    // The rescuer is built now but its worker only starts once the doomed one holds the job.
+    rescuer = undefined;
+  });
+
+  afterAll(async () => {
+    if (doomed !== undefined && doomed.exitCode === null && doomed.signalCode === null) doomed.kill('SIGKILL');
+    await rescuer?.stop();
+    await bot?.stop();
+    await standIn?.stop();
+    await lab?.stop({ removeDir: true });
+    await redis?.stop();
+  });
+
+  it('is picked up by another worker, and the report is posted exactly once', async () => {
+    const env = {
+      REDIS_URL: redis.url,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: standIn.apiUrl,
+      PORT: '0',
+      MEDIC_LISTEN_HOST: '127.0.0.1',
+      MEDIC_QUEUE_PREFIX: prefix,
+      INVENTORY_PATH: lab.inventoryPath,
+      ...lock,
+    };
+    doomed = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify(env)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await waitForLine(doomed, 'READY', 30_000);
+
+    await bot.command('diagnose web-01');
+    await waitForLine(doomed, 'HANGING', 30_000);
+    const [job] = await bot.app.queues.diagnose.getJobs(['active']);
+    expect(job?.data.host).toBe('web-01');
+
+    doomed.kill('SIGKILL');
+    await new Promise<void>((resolve) => doomed?.once('exit', () => resolve()));
+
+    const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
+    rescuer = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks: await loadPlaybooks(), role: 'worker', connector: new SshConnector(), standIn, prefix, env: lock });
+
+    const root = await standIn.waitFor(() => roots(standIn).find((m) => blockText(m).includes('PHP-FPM is down')), 60_000, 'the verdict');
+    const record = await eventually(async () => {
+      const done = await bot.app.queues.diagnose.getJobs(['completed']);
+      return done.length === 1 ? done[0] : undefined;
+    }, 20_000, 'the job completed');
+    expect(record?.id).toBe(job?.id);
+    expect(rescuer.logs.lines.some((l) => l.audit === 'result')).toBe(true);
+
+    // Let any straggling duplicate show itself before counting.
+    await new Promise((r) => setTimeout(r, 2500));
+    const replies = standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding'));
+    const findings = Number(/(\d+) \(in the thread\)/.exec(blockText(root))?.[1]);
+    expect(findings).toBeGreaterThan(0);
+    expect(replies).toHaveLength(findings);
+    expect(new Set(replies.map((m) => m.text)).size).toBe(findings);
+    expect(roots(standIn)).toHaveLength(1);
+    expect(standIn.calls.filter((c) => c.response.ok !== true)).toEqual([]);
+  });
+});
