@@ -1,5 +1,6 @@
 import { DEFAULT_PLAYBOOKS_DIR, loadPlaybooks } from './adapters/files/load-playbooks.ts';
 import { loadInventory } from './adapters/files/load-inventory.ts';
+import { alertWebhooks } from './adapters/alerts/alert-webhooks.ts';
 import { SshConnector } from './adapters/ssh/ssh-connector.ts';
 import { buildApp, type AppExtensionContext, type ProcessRole } from './app.ts';
 import { loadConfig, requireSlack, type LoadConfigOptions } from './config.ts';
@@ -38,7 +39,8 @@ export async function startProcess(role: ProcessRole, env: NodeJS.ProcessEnv = p
     inventory: () => inventory,
     playbooks,
     ...(role !== 'bot' ? { connector: new SshConnector({ logger }) } : {}),
-    ...(options.extensions !== undefined ? { extensions: options.extensions } : {}),
+    // The contract's alert webhooks are always served by the bot; callers may add more routes.
+    extensions: [alertWebhooks(), ...(options.extensions ?? [])],
   });
   let where: { url: string; port: number };
   try {
