@@ -3,15 +3,17 @@
  * `.lab/` of the current directory; everything is stopped by pid, never by name.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { lstat, mkdir, readFile, readlink, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab } from './lab.ts';
 import { labLayout } from './lab-layout.ts';
 import { readLabState } from './lab-state.ts';
 import { isAlive, sleep, stopPid, waitFor } from './pids.ts';
-import { LAB_HOST } from './start-lab.ts';
+import { LAB_HOST, untraversable } from './start-lab.ts';
 import { SCENARIO_NAMES, SCENARIOS, isScenarioName } from './scenarios.ts';
 
 const HELP = `The 502 lab: nginx, php-fpm 8.2, a Node backend and sshd on 127.0.0.1, broken on demand.
@@ -36,13 +38,38 @@ nginx's and php-fpm's masters as root, as on a server.
 const out = (t: string): void => void process.stdout.write(t.endsWith('\n') ? t : `${t}\n`);
 const err = (t: string): void => void process.stderr.write(t.endsWith('\n') ? t : `${t}\n`);
 
-const labDir = resolve(process.cwd(), '.lab');
-const layout = labLayout(labDir);
+/** `.lab/` in the current directory: the lab itself, or a link to it (see {@link labHome}). */
+const linkDir = resolve(process.cwd(), '.lab');
+const stateFile = join(linkDir, 'state.json');
+const inventoryLink = join(linkDir, 'inventory.yaml');
 const shown = (p: string): string => relative(process.cwd(), p) || '.';
 
+/**
+ * Where `up` puts the lab: `.lab/` itself when the lab's users can reach it; otherwise (a
+ * checkout under /root, say) a directory in /tmp named after the checkout, linked from `.lab`.
+ */
+async function labHome(): Promise<string> {
+  if (untraversable(process.cwd()) === undefined) {
+    await mkdir(linkDir, { recursive: true });
+    return linkDir;
+  }
+  const home = join(tmpdir(), `medic-lab-${createHash('sha256').update(process.cwd()).digest('hex').slice(0, 12)}`);
+  await rm(home, { recursive: true, force: true });
+  await mkdir(home, { recursive: true });
+  await symlink(home, linkDir);
+  return home;
+}
+
+/** Removes `.lab`, and the directory it links to when it is a link. */
+async function removeLabHome(): Promise<void> {
+  const link = await lstat(linkDir).catch(() => undefined);
+  if (link?.isSymbolicLink() === true) await rm(await readlink(linkDir), { recursive: true, force: true });
+  await rm(linkDir, { recursive: true, force: true });
+}
+
 async function runningLab(): Promise<Lab | undefined> {
-  if (!existsSync(layout.state)) return undefined;
-  return new Lab(await readLabState(layout.state));
+  if (!existsSync(stateFile)) return undefined;
+  return new Lab(await readLabState(stateFile));
 }
 
 async function up(): Promise<number> {
@@ -57,11 +84,11 @@ async function up(): Promise<number> {
     // A lab whose owner died: stop what is left of it by pid before starting afresh.
     await existing.stop();
   }
-  await rm(labDir, { recursive: true, force: true });
-  await mkdir(labDir, { recursive: true });
-  const logPath = resolve(labDir, 'daemon.log');
+  await removeLabHome();
+  const home = await labHome();
+  const logPath = join(home, 'daemon.log');
   const log = openSync(logPath, 'a');
-  const daemon = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./lab-daemon.ts', import.meta.url)), labDir], {
+  const daemon = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./lab-daemon.ts', import.meta.url)), home], {
     detached: true,
     stdio: ['ignore', log, log],
   });
@@ -73,17 +100,17 @@ async function up(): Promise<number> {
   try {
     await waitFor('the lab to start', () => {
       if (!isAlive(pid)) throw new Error('the lab daemon exited');
-      return existsSync(layout.inventory) ? true : undefined;
+      return existsSync(labLayout(home).inventory) ? true : undefined;
     }, 60_000);
   } catch (e) {
-    err(`The lab did not start: ${(e as Error).message}. ${shown(logPath)}:`);
+    err(`The lab did not start: ${(e as Error).message}. ${logPath}:`);
     err((await readFile(logPath, 'utf8')).slice(-3000));
     if (isAlive(pid)) await stopPid(pid);
     return 1;
   }
   const lab = await runningLab();
   if (lab === undefined) return 1;
-  out(`The lab runs (scenario healthy); state in ${shown(layout.state)}.`);
+  out(`The lab runs (scenario healthy) in ${home === linkDir ? '.lab' : `${home} (linked from .lab)`}; state in ${shown(stateFile)}.`);
   printHowTo(lab);
   return 0;
 }
@@ -92,9 +119,9 @@ function printHowTo(lab: Lab): void {
   const s = lab.snapshot;
   out(`  site:      http://127.0.0.1:${s.nginxPort}/   (Node backend behind /api/)`);
   out(`  ssh:       ${s.loginUser}@127.0.0.1 port ${s.sshd.port}`);
-  out(`  inventory: ${shown(lab.inventoryPath)}`);
+  out(`  inventory: ${shown(inventoryLink)}`);
   out('');
-  out(`Diagnose:  npx medic diagnose ${LAB_HOST} --inventory ${shown(lab.inventoryPath)}`);
+  out(`Diagnose:  npx medic diagnose ${LAB_HOST} --inventory ${shown(inventoryLink)}`);
   out('Break it:  npm run lab -- scenario php_fpm_down   (npm run lab -- --help lists them all)');
   out('Stop:      npm run lab -- down');
 }
@@ -118,7 +145,7 @@ async function scenarioCommand(name: string | undefined): Promise<number> {
   out('Real lines the servers wrote:');
   for (const line of outcome.lines) out(`  ${line.length > 300 ? `${line.slice(0, 300)}…` : line}`);
   out(`Expected verdict: ${spec?.cause ?? '?'}`);
-  out(`Diagnose: npx medic diagnose ${LAB_HOST} --inventory ${shown(lab.inventoryPath)}`);
+  out(`Diagnose: npx medic diagnose ${LAB_HOST} --inventory ${shown(inventoryLink)}`);
   return 0;
 }
 
@@ -131,12 +158,12 @@ async function status(): Promise<number> {
   const st = await lab.status();
   const s = lab.snapshot;
   const pid = (p: number | undefined): string => (p === undefined ? 'stopped' : `pid ${p}`);
-  out(`Lab ${s.id} in ${shown(s.dir)}, scenario ${st.scenario}, started ${s.startedAt}`);
+  out(`Lab ${s.id} in ${s.dir === linkDir ? '.lab' : s.dir}, scenario ${st.scenario}, started ${s.startedAt}`);
   out(`  nginx        ${pid(st.nginx)}  http://127.0.0.1:${s.nginxPort}/`);
   out(`  php-fpm      ${pid(st.fpm)}  ${shown(lab.layout.fpmSocket)}`);
   out(`  node backend ${pid(st.backend)}  http://127.0.0.1:${s.backendPort}/`);
   out(`  sshd         ${pid(st.sshd)}  ${s.loginUser}@127.0.0.1:${s.sshd.port}`);
-  out(`  inventory    ${shown(lab.inventoryPath)}`);
+  out(`  inventory    ${shown(inventoryLink)}`);
   return 0;
 }
 
@@ -153,8 +180,8 @@ async function down(): Promise<number> {
   }
   // Whatever the daemon left (or if it had died): stop by pid, remove the sudo rules.
   await lab.stop();
-  await rm(layout.state, { force: true });
-  out(`The lab is down (logs and configs stay in ${shown(labDir)}).`);
+  await rm(stateFile, { force: true });
+  out(`The lab is down (logs and configs stay in ${shown(linkDir)}).`);
   return 0;
 }
 

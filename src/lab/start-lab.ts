@@ -1,6 +1,7 @@
 import { chmod, chown, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { totalmem, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { Inventory } from '../core/inventory/inventory-schema.ts';
 import { Lab, newLabId } from './lab.ts';
@@ -39,6 +40,10 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     throw new Error('the lab needs root: it creates Unix users, sudo rules and runs nginx and php-fpm masters as root (run it with sudo)');
   }
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'medic-lab-')));
+  const blocked = untraversable(dirname(dir));
+  if (blocked !== undefined) {
+    throw new Error(`the lab's directory ${dir} is under ${blocked}, which other users cannot enter: nginx's workers, php-fpm's pool and the SSH login user must reach it`);
+  }
   const layout = labLayout(dir);
   const login = await ensureLoginUser(options.loginUser ?? 'medic-lab');
   const web = await ensureUser(options.webUser ?? 'medic-web', '/usr/sbin/nologin');
@@ -82,6 +87,14 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       await removeSudoers(state0.id);
     }
     throw e;
+  }
+}
+
+/** The first ancestor of `dir` (itself included) that users other than root cannot enter, if any. */
+export function untraversable(dir: string): string | undefined {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return d;
+    if (d === dirname(d)) return undefined;
   }
 }
 
