@@ -9,9 +9,12 @@ export interface AlertIncidentStoreOptions {
   prefix?: string;
   /** How long an incident and its fingerprints are kept after their last change. @defaultValue 7 days */
   retentionMs?: number;
-  /** A lock not released within this long (a crashed process) expires. @defaultValue 15 s */
+  /**
+   * A lock not released within this long (a crashed process) expires. Longer than a report
+   * takes to request under Slack rate limiting, so a slow holder is not overtaken. @defaultValue 60 s
+   */
   lockTtlMs?: number;
-  /** How long `withLock` waits for another holder before giving up. @defaultValue 20 s */
+  /** How long `withLock` waits for another holder before giving up (the sender retries). @defaultValue 30 s */
   lockWaitMs?: number;
 }
 
@@ -32,8 +35,8 @@ export class AlertIncidentStore {
     this.#redis = options.redis;
     this.#prefix = `${options.prefix ?? 'medic'}:alerts`;
     this.#retentionMs = options.retentionMs ?? 7 * 86_400_000;
-    this.#lockTtlMs = options.lockTtlMs ?? 15_000;
-    this.#lockWaitMs = options.lockWaitMs ?? 20_000;
+    this.#lockTtlMs = options.lockTtlMs ?? 60_000;
+    this.#lockWaitMs = options.lockWaitMs ?? 30_000;
   }
 
   #incidentKey(key: string): string {

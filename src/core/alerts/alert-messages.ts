@@ -1,24 +1,14 @@
+import { escapeCode, escapeMrkdwn, inlineCode } from '../report/escape-mrkdwn.ts';
 import type { AlertInstance } from './alert-instance.ts';
 import type { HostMatch } from './map-alert-host.ts';
 import type { AlertIncident, IncidentUpdate } from './plan-alert-incident.ts';
 
-/**
- * Makes text from an alert inert in Slack mrkdwn: `<!channel>`, `<@U…>` and `<http://…|x>`
- * all start with `<`, so escaping `& < >` (Slack's own rule) disarms them; `@here` written
- * plainly is broken with a zero-width joiner in case a client links names.
- */
-export function escapeMrkdwn(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replace(/@(channel|here|everyone)\b/gi, '@\u200d$1');
-}
+export { escapeMrkdwn };
 
 /** A fenced block whose content cannot close the fence, cut at `maxChars`. */
 export function codeBlock(text: string, maxChars = 2500): string {
   const cut = text.length > maxChars ? `${text.slice(0, maxChars)}\n… (${text.length - maxChars} more characters)` : text;
-  return '```' + escapeMrkdwn(cut).replaceAll('```', '`\u200b`\u200b`') + '```';
+  return '```' + escapeCode(cut) + '```';
 }
 
 /** Labels one per line, sorted, for a code block. */
@@ -82,7 +72,7 @@ export function supersededText(windowMs: number): string {
 export function unknownHostText(alert: AlertInstance, match: HostMatch & { kind: 'unknown' }): string {
   const who =
     match.candidate !== undefined
-      ? `for host \`${escapeMrkdwn(match.candidate)}\` (label \`${escapeMrkdwn(match.label ?? '')}\`), which is not in the inventory`
+      ? `for host ${inlineCode(match.candidate)} (label ${inlineCode(match.label ?? '')}), which is not in the inventory`
       : 'with no host label the bot knows (set MEDIC_ALERT_HOST_LABELS), so no host to diagnose';
   return [
     `:warning: ${alertOrigin(alert)} *${escapeMrkdwn(alert.alertName)}* ${who}. Nothing was diagnosed.`,
