@@ -1,7 +1,7 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { parse as parseQuery } from 'node:querystring';
 
 /*
@@ -11,7 +11,9 @@ import { parse as parseQuery } from 'node:querystring';
  *    conversation, and REJECTING what Slack would reject (Block Kit limits, invalid blocks,
  *    too-long text, missing channel) with Slack's own error shapes;
  *  - the client that sends the bot signed slash commands and button clicks, exactly as Slack
- *    does (form bodies, `v0` HMAC signature and timestamp headers).
+ *    does (form bodies, `v0` HMAC signature and timestamp headers), or, in Socket Mode, as
+ *    envelopes over the WebSocket the bot opened (apps.connections.open, a minimal RFC 6455
+ *    server: text frames, ping/pong, close).
  * It is a stand-in at the Web API boundary only: the bot under test runs unmodified.
  */
 
@@ -188,15 +190,18 @@ export interface SlackStandInOptions {
   botUserId?: string;
 }
 
-export interface SendOptions {
-  /** Where the bot receives Slack's requests, e.g. http://127.0.0.1:3000/slack/events */
-  url: string;
-  signingSecret: string;
-  /** Override the timestamp (seconds) to replay an old request. */
-  timestampSec?: number;
-  /** Send this signature instead of the right one, to forge a request. */
-  signature?: string;
-}
+/** How a request reaches the bot: signed HTTP (HTTP mode) or the bot's Socket Mode connection. */
+export type SendOptions =
+  | {
+      /** Where the bot receives Slack's requests, e.g. http://127.0.0.1:3000/slack/events */
+      url: string;
+      signingSecret: string;
+      /** Override the timestamp (seconds) to replay an old request. */
+      timestampSec?: number;
+      /** Send this signature instead of the right one, to forge a request. */
+      signature?: string;
+    }
+  | { via: 'socket'; timeoutMs?: number };
 
 export interface SlashCommandInput {
   text: string;
@@ -241,6 +246,7 @@ export class SlackStandIn extends EventEmitter {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on('upgrade', (req, socket) => this.upgrade(req, socket as Socket));
     await new Promise<void>((resolve, reject) => {
       this.server?.once('error', reject);
       this.server?.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
@@ -254,6 +260,7 @@ export class SlackStandIn extends EventEmitter {
     const server = this.server;
     this.server = undefined;
     if (server === undefined) return;
+    for (const socket of this.sockets) socket.destroy();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -312,7 +319,7 @@ export class SlackStandIn extends EventEmitter {
   /** Sends the bot a signed slash command, as Slack does, with a fresh response_url. */
   async sendSlashCommand(input: SlashCommandInput, send: SendOptions): Promise<SendResult> {
     const responseUrlId = randomBytes(6).toString('hex');
-    const body = new URLSearchParams({
+    const fields = {
       token: 'deprecated-verification-token',
       team_id: this.teamId,
       team_domain: 'standin',
@@ -326,8 +333,8 @@ export class SlackStandIn extends EventEmitter {
       is_enterprise_install: 'false',
       response_url: `${this.baseUrl}/response/${responseUrlId}`,
       trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
-    }).toString();
-    const result = await this.post(body, send);
+    };
+    const result = 'via' in send ? await this.sendEnvelope('slash_commands', fields, send.timeoutMs) : await this.post(new URLSearchParams(fields).toString(), send);
     this.recordAck(result, input.channelId, input.userId);
     return { ...result, responseUrlId };
   }
@@ -359,13 +366,12 @@ export class SlackStandIn extends EventEmitter {
       response_url: `${this.baseUrl}/response/${responseUrlId}`,
       actions: [{ ...found.element, block_id: found.block.block_id, action_ts: `${(Date.now() / 1000).toFixed(6)}` }],
     };
-    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-    const result = await this.post(body, send);
+    const result = 'via' in send ? await this.sendEnvelope('interactive', payload, send.timeoutMs) : await this.post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), send);
     this.recordAck(result, input.channel, input.userId);
     return { ...result, responseUrlId };
   }
 
-  private async post(body: string, send: SendOptions): Promise<Omit<SendResult, 'responseUrlId'>> {
+  private async post(body: string, send: Extract<SendOptions, { url: string }>): Promise<Omit<SendResult, 'responseUrlId'>> {
     const ts = send.timestampSec ?? Math.floor(Date.now() / 1000);
     const headers = signSlackRequest(send.signingSecret, body, ts);
     if (send.signature !== undefined) headers['x-slack-signature'] = send.signature;
@@ -388,6 +394,83 @@ export class SlackStandIn extends EventEmitter {
     const b = result.body;
     this.store.push({ channel, ts: this.nextTs(), text: String(b.text ?? ''), blocks: Array.isArray(b.blocks) ? b.blocks : [], updates: 0, visibleTo: userId, viaResponseUrl: false });
     this.emit('call', { method: '(ack)', args: b, response: { ok: true }, at: Date.now() });
+  }
+
+  // ------------------------------------------------ Socket Mode
+
+  private readonly sockets = new Set<Socket>();
+  private readonly pendingAcks = new Map<string, (payload: unknown) => void>();
+
+  /** True once a bot holds a Socket Mode connection (it got the `hello`). */
+  get socketConnected(): boolean {
+    return this.sockets.size > 0;
+  }
+
+  /** Sends an envelope over the bot's WebSocket and waits for its ack, as Slack does. */
+  private async sendEnvelope(type: string, payload: unknown, timeoutMs = 3000): Promise<Omit<SendResult, 'responseUrlId'>> {
+    const [socket] = this.sockets;
+    if (socket === undefined) throw new Error('Slack stand-in: no Socket Mode connection');
+    const envelopeId = randomBytes(8).toString('hex');
+    const t0 = performance.now();
+    const acked = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingAcks.delete(envelopeId);
+        reject(new Error(`Slack stand-in: envelope ${envelopeId} not acked within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pendingAcks.set(envelopeId, (p) => {
+        clearTimeout(timer);
+        resolve(p);
+      });
+    });
+    wsSend(socket, JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api' }));
+    const body = await acked;
+    return { status: 200, body: isObj(body) && Object.keys(body).length > 0 ? body : '', ackMs: performance.now() - t0 };
+  }
+
+  private upgrade(req: IncomingMessage, socket: Socket): void {
+    const key = req.headers['sec-websocket-key'];
+    if (!(req.url ?? '').startsWith('/socket') || typeof key !== 'string') {
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    this.sockets.add(socket);
+    const ping = setInterval(() => wsFrame(socket, 0x9, Buffer.from('ping')), 10_000);
+    socket.on('close', () => {
+      clearInterval(ping);
+      this.sockets.delete(socket);
+    });
+    socket.on('error', () => socket.destroy());
+    let buffered = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      for (;;) {
+        const frame = readFrame(buffered);
+        if (frame === undefined) break;
+        buffered = buffered.subarray(frame.length);
+        if (frame.opcode === 0x8) {
+          wsFrame(socket, 0x8, Buffer.alloc(0));
+          socket.end();
+        } else if (frame.opcode === 0x9) wsFrame(socket, 0xa, frame.payload);
+        else if (frame.opcode === 0x1) this.onSocketMessage(frame.payload.toString('utf8'));
+      }
+    });
+    wsSend(socket, JSON.stringify({ type: 'hello', num_connections: this.sockets.size, debug_info: { host: 'slack-stand-in' }, connection_info: { app_id: 'A0STANDIN' } }));
+    this.emit('call', { method: '(socket hello)', args: {}, response: { ok: true }, at: Date.now() });
+  }
+
+  private onSocketMessage(text: string): void {
+    try {
+      const msg = JSON.parse(text) as Json;
+      const resolve = typeof msg.envelope_id === 'string' ? this.pendingAcks.get(msg.envelope_id) : undefined;
+      if (resolve !== undefined) {
+        this.pendingAcks.delete(msg.envelope_id as string);
+        resolve(msg.payload);
+      }
+    } catch {
+      // not JSON: Slack ignores it too
+    }
   }
 
   // ------------------------------------------------ bot → Slack (Web API)
@@ -431,6 +514,11 @@ export class SlackStandIn extends EventEmitter {
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : '';
     delete args.token;
     let response: Json;
+    if (method === 'apps.connections.open') {
+      response = token.startsWith('xapp-') ? { ok: true, url: `${this.baseUrl.replace('http://', 'ws://')}/socket?ticket=${randomBytes(6).toString('hex')}` } : { ok: false, error: 'not_allowed_token_type' };
+      this.record(method, args, response);
+      return reply(200, response);
+    }
     if (token === '') response = { ok: false, error: 'not_authed' };
     else if (this.options.botToken !== undefined ? token !== this.options.botToken : !token.startsWith('xoxb-')) response = { ok: false, error: 'invalid_auth' };
     else response = this.dispatch(method, args);
@@ -518,4 +606,47 @@ export class SlackStandIn extends EventEmitter {
 
 function slackError(error: string, errors: string[]): Json {
   return { ok: false, error, errors, response_metadata: { messages: errors.map((e) => `[ERROR] ${e}`) } };
+}
+
+// ---------------------------------------------------------------- WebSocket frames (RFC 6455)
+
+function wsFrame(socket: Socket, opcode: number, payload: Buffer): void {
+  const len = payload.length;
+  const head = len < 126 ? Buffer.from([0x80 | opcode, len]) : len < 65_536 ? Buffer.alloc(4) : Buffer.alloc(10);
+  if (len >= 126 && len < 65_536) {
+    head[0] = 0x80 | opcode;
+    head[1] = 126;
+    head.writeUInt16BE(len, 2);
+  } else if (len >= 65_536) {
+    head[0] = 0x80 | opcode;
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(len), 2);
+  }
+  if (!socket.destroyed) socket.write(Buffer.concat([head, payload]));
+}
+
+const wsSend = (socket: Socket, text: string): void => wsFrame(socket, 0x1, Buffer.from(text, 'utf8'));
+
+/** One complete frame from the start of `buf` (clients always mask), or undefined if more bytes are needed. */
+function readFrame(buf: Buffer): { opcode: number; payload: Buffer; length: number } | undefined {
+  if (buf.length < 2) return undefined;
+  const opcode = (buf[0] as number) & 0x0f;
+  const masked = ((buf[1] as number) & 0x80) !== 0;
+  let len = (buf[1] as number) & 0x7f;
+  let offset = 2;
+  if (len === 126) {
+    if (buf.length < 4) return undefined;
+    len = buf.readUInt16BE(2);
+    offset = 4;
+  } else if (len === 127) {
+    if (buf.length < 10) return undefined;
+    len = Number(buf.readBigUInt64BE(2));
+    offset = 10;
+  }
+  const maskLen = masked ? 4 : 0;
+  if (buf.length < offset + maskLen + len) return undefined;
+  const mask = buf.subarray(offset, offset + maskLen);
+  const payload = Buffer.from(buf.subarray(offset + maskLen, offset + maskLen + len));
+  if (masked) for (let i = 0; i < payload.length; i++) payload[i] = (payload[i] as number) ^ (mask[i % 4] as number);
+  return { opcode, payload, length: offset + maskLen + len };
 }

@@ -44,6 +44,8 @@ export interface SlackHarnessOptions {
   standIn?: SlackStandIn;
   prefix?: string;
   now?: () => Date;
+  /** `socket`: Socket Mode (SLACK_APP_TOKEN) through the stand-in's WebSocket. @defaultValue 'http' */
+  mode?: 'http' | 'socket';
 }
 
 export interface SlackHarness {
@@ -76,6 +78,7 @@ export async function startSlackHarness(o: SlackHarnessOptions): Promise<SlackHa
       MEDIC_LISTEN_HOST: '127.0.0.1',
       MEDIC_QUEUE_PREFIX: prefix,
       MEDIC_APPROVERS: 'U0ALICE,U0BOB',
+      ...(o.mode === 'socket' ? { SLACK_APP_TOKEN: 'xapp-1-A0STANDIN-test' } : {}),
       ...o.env,
     },
     { envFile: false },
@@ -93,7 +96,7 @@ export async function startSlackHarness(o: SlackHarnessOptions): Promise<SlackHa
   });
   const { url } = await app.start();
   const eventsUrl = `${url}/slack/events`;
-  const send = { url: eventsUrl, signingSecret: SIGNING_SECRET };
+  const send = o.mode === 'socket' ? { via: 'socket' as const } : { url: eventsUrl, signingSecret: SIGNING_SECRET };
   return {
     standIn,
     app,
