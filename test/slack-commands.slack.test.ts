@@ -127,6 +127,8 @@ describe('the /502 command (bot only, real Bolt, real Redis)', () => {
     const [summary, ...reports] = roots(h.standIn);
     expect(summary && blockText(summary)).toContain('502 diagnosis: web (3 hosts)');
     expect(reports.map((r) => blockText(r).match(/web-0\d: queued/)?.[0])).toEqual(['web-01: queued', 'web-02: queued', 'web-03: queued']);
+    await eventually(async () => (await h.app.queues.diagnose.count()) === 3, 5000, 'three jobs');
+    await new Promise((r) => setTimeout(r, 200));
     expect(await h.app.queues.diagnose.count()).toBe(3);
   });
 

@@ -1,10 +1,9 @@
-import bolt from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import { slackLoggerFrom } from './slack-web-client.ts';
 
-const { App, HTTPReceiver, SocketModeReceiver } = bolt;
-export type BoltApp = InstanceType<typeof App>;
+export type BoltApp = App;
 
 export type BoltAppOptions =
   | {

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Inventory } from '../../core/inventory/inventory-schema.ts';
 import { resolveHosts, unknownHostMessage } from '../../core/inventory/resolve-hosts.ts';
-import { defuseBroadcasts, escapeMrkdwn } from '../../core/report/escape-mrkdwn.ts';
-import { capEscaped, describeRequester, SLACK_LIMITS, type Requester } from '../../core/report/render-blocks.ts';
+import { defuseBroadcasts } from '../../core/report/escape-mrkdwn.ts';
+import { capEscaped, SLACK_LIMITS, type Requester } from '../../core/report/render-blocks.ts';
 import { MedicError } from '../../errors.ts';
 import { enqueueDiagnose, type MedicQueues } from '../queue/medic-queues.ts';
 import type { AuditTrail } from '../store/audit-trail.ts';
@@ -89,7 +89,7 @@ export class DiagnosisService {
     if (request.fanoutId !== undefined) await this.o.records.addFanout(record.id, request.fanoutId);
     if (joined) {
       await this.o.audit.record({ kind: 'joined', host: request.host, actor, diagnosisId: record.id, detail: `shares diagnosis ${record.id} (${record.status})` });
-      await this.announceJoiner(record, request.requestedBy);
+      await this.announceJoiner(record);
       return this.ticket(record, true);
     }
     await this.o.audit.record({ kind: 'request', host: request.host, actor, diagnosisId: record.id, detail: `diagnose ${request.host} in ${request.channel}${request.reason ? `: ${request.reason.slice(0, 200)}` : ''}` });
@@ -130,14 +130,19 @@ export class DiagnosisService {
     return { hosts, tickets, fanoutId };
   }
 
-  private async announceJoiner(record: DiagnosisRecord, who: Requester): Promise<void> {
-    try {
-      await this.o.reporter.refreshRoot(record.id);
-      const state = record.status === 'queued' || record.status === 'running' ? 'while it runs' : 'within the dedup window';
-      await this.o.reporter.postInThread(record.id, `:raising_hand: ${describeRequester(who)} asked for *${escapeMrkdwn(record.host)}* too (${state}); this diagnosis is shared.`);
-    } catch (e) {
-      this.o.logger.warn({ err: e, diagnosisId: record.id }, 'could not name the joiner on the report');
-    }
+  private readonly refreshing = new Set<string>();
+
+  /**
+   * Names the joiner on the shared report's root ("Also asked"). Coalesced: a burst of requests
+   * for one host (an alert storm, a channel all typing at once) costs one chat.update, not one each.
+   */
+  private async announceJoiner(record: DiagnosisRecord): Promise<void> {
+    if (this.refreshing.has(record.id)) return;
+    this.refreshing.add(record.id);
+    setTimeout(() => {
+      this.refreshing.delete(record.id);
+      this.o.reporter.refreshRoot(record.id).catch((e: unknown) => this.o.logger.warn({ err: e, diagnosisId: record.id }, 'could not name the joiner on the report'));
+    }, 300).unref();
   }
 
   private ticket(record: DiagnosisRecord, joined: boolean): DiagnosisTicket {
