@@ -1,0 +1,129 @@
+import type { CauseId } from '../causes.ts';
+import type { FpmPool } from '../discovery/host-picture.ts';
+import type { Finding } from '../finding.ts';
+import { sanitizeLine } from '../report/sanitize.ts';
+import { isCurrent, type ClassifierContext } from './context.ts';
+import { buildEvidence, located, newest, type Dated } from './evidence.ts';
+import type { NginxErrorEntry } from './parse/nginx-error-log.ts';
+import { ago } from './time.ts';
+import { formatEndpoint, parseNginxTarget, sameEndpoint, type Endpoint } from './upstream-address.ts';
+
+/** Shared pieces of the rules: splitting old from current, config lines for evidence, the commands people run. */
+
+export function splitByTime<T extends Dated>(ctx: ClassifierContext, items: readonly T[]): { current: T[]; old: T[] } {
+  const current: T[] = [];
+  const old: T[] = [];
+  for (const i of items) (isCurrent(ctx, i) ? current : old).push(i);
+  return { current, old };
+}
+
+/** Errnos of a failed connect(): no such socket file, refused, no route, network unreachable. */
+const CONNECT_ERRNOS = new Set([2, 101, 111, 113]);
+
+/** nginx could not connect at all (not a timeout, not a permission problem, not a full backlog). */
+export const isConnectFailure = (e: NginxErrorEntry): boolean =>
+  (/^connect\(\)/.test(e.message) && e.errno !== undefined && CONNECT_ERRNOS.has(e.errno)) || /^no live upstreams/.test(e.message);
+
+/** Safe for a title: one line, no controls, secrets redacted, short. */
+export const clean = (text: string, max = 300): string => sanitizeLine(text, max);
+
+/** The distinct upstreams of some entries, most recent first: `unix:/run/php/php8.2-fpm.sock`, `127.0.0.1:3000`. */
+export function endpointsOf(entries: readonly NginxErrorEntry[]): string[] {
+  const sorted = [...entries].sort((a, b) => (b.at ?? 0) - (a.at ?? 0));
+  const out: string[] = [];
+  for (const e of sorted) {
+    const name = e.endpoint === undefined ? e.upstream : formatEndpoint(e.endpoint);
+    if (name !== undefined && !out.includes(name)) out.push(name);
+  }
+  return out.map((n) => clean(n, 200));
+}
+
+/** "a", "a and b", "a, b and 2 more". */
+export function listOf(items: readonly string[], max = 2): string {
+  if (items.length <= 1) return items[0] ?? '';
+  if (items.length <= max) return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+  return `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}
+
+export const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+/** nginx directive lines (from nginx -T) with the names given, as `file: line`. */
+export function directiveLines(ctx: ClassifierContext, names: readonly string[]): string[] {
+  return ctx.picture.nginx.directives.filter((d) => names.includes(d.name)).map((d) => located(d.line, d.file));
+}
+
+/** The `fastcgi_pass` / `proxy_pass` lines whose target is `endpoint` (all of that kind when none matches). */
+export function passLines(ctx: ClassifierContext, kind: 'fastcgi' | 'proxy', endpoint?: Endpoint): string[] {
+  const refs = ctx.picture.nginx.upstreams.filter((u) => (kind === 'fastcgi' ? u.kind === 'fastcgi' : u.kind !== 'fastcgi'));
+  const same = endpoint === undefined ? [] : refs.filter((u) => {
+    const t = parseNginxTarget(u.target);
+    return t !== undefined && (sameEndpoint(t, endpoint) || (t.kind === 'unix' && endpoint.kind === 'unix' && t.path === endpoint.path));
+  });
+  return (same.length > 0 ? same : refs).map((u) => located(u.line, u.file));
+}
+
+/** The pool listening where nginx connects. */
+export function poolFor(ctx: ClassifierContext, endpoint: Endpoint | undefined): FpmPool | undefined {
+  if (endpoint === undefined) return undefined;
+  return ctx.poolListens.find((p) => sameEndpoint(endpoint, p.endpoint))?.pool;
+}
+
+/** Pool directive lines as written (`listen.mode = 0600`), located in the pool's file. */
+export function poolLines(pool: FpmPool, keys: readonly string[]): string[] {
+  return keys.flatMap((k) => {
+    const line = pool.lines[k];
+    return line === undefined ? [] : [located(line, pool.file)];
+  });
+}
+
+export const poolName = (pool: FpmPool): string => `pool ${clean(pool.name, 80)}${pool.file === undefined ? '' : ` in ${clean(pool.file, 200)}`}`;
+
+/** The php-fpm systemd unit, when known. */
+export function fpmUnit(ctx: ClassifierContext): string | undefined {
+  return ctx.fpmService?.unit ?? Object.keys(ctx.picture.units).find((u) => /php.*fpm/.test(u));
+}
+
+const usesSystemd = (ctx: ClassifierContext): boolean => ctx.picture.systemd === true || fpmUnit(ctx) !== undefined;
+
+export const commands = {
+  startFpm(ctx: ClassifierContext): string {
+    const unit = fpmUnit(ctx);
+    if (usesSystemd(ctx)) return `sudo systemctl start ${clean(unit ?? 'php8.2-fpm', 120)}`;
+    const conf = ctx.picture.fpm.conf;
+    return `Start php-fpm with its usual command${conf === undefined ? '' : `, e.g. sudo php-fpm --fpm-config ${clean(conf, 200)}`}`;
+  },
+  reloadFpm(ctx: ClassifierContext): string {
+    if (usesSystemd(ctx)) return `sudo systemctl reload ${clean(fpmUnit(ctx) ?? 'php8.2-fpm', 120)}`;
+    const pid = ctx.picture.fpm.masterPid;
+    return pid === undefined ? 'sudo kill -USR2 <php-fpm master pid>' : `sudo kill -USR2 ${pid}`;
+  },
+  reloadNginx(ctx: ClassifierContext): string {
+    return usesSystemd(ctx) ? 'sudo nginx -t && sudo systemctl reload nginx' : 'sudo nginx -t && sudo nginx -s reload';
+  },
+  fpmLogs(ctx: ClassifierContext): string {
+    const unit = fpmUnit(ctx);
+    if (unit !== undefined) return `sudo journalctl -u ${clean(unit, 120)} --since "1 hour ago" --no-pager`;
+    const log = ctx.picture.fpm.errorLog;
+    return `sudo tail -n 100 ${clean(log ?? '/var/log/php-fpm.log', 200)}`;
+  },
+  oomCheck: "sudo dmesg --time-format iso | grep -i -E 'out of memory|oom-kill|oom_reaper'",
+};
+
+/**
+ * A cause seen only in lines older than the window: history, never today's verdict.
+ * E.g. "Last seen 3 days ago: nginx could not connect to PHP-FPM at unix:/run/php/php8.2-fpm.sock".
+ */
+export function historyFinding(ctx: ClassifierContext, cause: CauseId, what: string, lines: readonly Dated[], supporting: readonly string[] = []): Finding {
+  const last = newest(lines);
+  const when = last === undefined ? 'at an unknown time' : ago(ctx.now - last);
+  return {
+    cause,
+    severity: 'info',
+    title: `Last seen ${when}: ${what}`,
+    evidence: buildEvidence(lines, supporting),
+    explanation: 'These lines are older than the diagnosis window, so they do not explain a 502 happening now; they show what went wrong before.',
+    nextSteps: [],
+    remediations: [],
+    current: false,
+  };
+}

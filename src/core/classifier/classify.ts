@@ -1,0 +1,94 @@
+import type { CheckResult } from '../check-result.ts';
+import type { HostPicture } from '../discovery/host-picture.ts';
+import type { Finding, Gap } from '../finding.ts';
+import { clean } from './advice.ts';
+import { buildContext, type ClassifierContext } from './context.ts';
+import { findGaps } from './gaps.ts';
+import type { NginxErrorEntry } from './parse/nginx-error-log.ts';
+import { rank } from './rank.ts';
+import type { Rule } from './rule.ts';
+import { allClear } from './rules/healthy.ts';
+import { maxChildrenExhausted } from './rules/max-children-exhausted.ts';
+import { memoryOvercommit } from './rules/memory-overcommit.ts';
+import { oomKilled } from './rules/oom-killed.ts';
+import { phpFpmDown } from './rules/php-fpm-down.ts';
+import { proxyUpstreamDown } from './rules/proxy-upstream-down.ts';
+import { scriptFilenameWrong } from './rules/script-filename-wrong.ts';
+import { socketMismatch } from './rules/socket-mismatch.ts';
+import { socketPermission } from './rules/socket-permission.ts';
+import { explainsNow, gatewayCounts, unknown502 } from './rules/unknown-502.ts';
+import { upstreamHeaderTooBig } from './rules/upstream-header-too-big.ts';
+import { upstreamReset } from './rules/upstream-reset.ts';
+import { upstreamTimeout } from './rules/upstream-timeout.ts';
+import { span } from './time.ts';
+
+export interface ClassifierInput {
+  /** What discovery learned about the host (processes, nginx and php-fpm configs, memory). */
+  picture: HostPicture;
+  /** Every check's raw output; the classifier dispatches on each result's `parse` kind, not on its id. */
+  results: CheckResult[];
+  /** The host's current time (an absolute instant). */
+  now: Date;
+  /** The host's UTC offset in minutes east of UTC, to read log timestamps written in host local time. */
+  utcOffsetMinutes: number;
+  /** Lines newer than `now - windowMs` are the current incident; older lines are history. */
+  windowMs: number;
+}
+
+export interface Classification {
+  /** Ranked; the first is the verdict. Never empty. */
+  findings: Finding[];
+  /** True when some check could not do its job; the verdict is then never `healthy`. */
+  incomplete: boolean;
+  gaps: Gap[];
+}
+
+/**
+ * Who gets a look-alike nginx error line first. Specific errnos and messages before the generic
+ * connect() failures; among those, a running php-fpm listening elsewhere (socket_mismatch)
+ * before php_fpm_down, and http:// upstreams go to proxy_upstream_down.
+ */
+const CLAIM_ORDER: readonly Rule[] = [
+  socketPermission,
+  maxChildrenExhausted,
+  scriptFilenameWrong,
+  upstreamHeaderTooBig,
+  upstreamTimeout,
+  upstreamReset,
+  proxyUpstreamDown,
+  socketMismatch,
+  phpFpmDown,
+];
+
+const RULES: readonly Rule[] = [...CLAIM_ORDER, oomKilled, memoryOvercommit];
+
+/** The verdict says how many requests it cost, when the access log shows them. */
+function withImpact(ctx: ClassifierContext, findings: Finding[]): Finding[] {
+  const verdict = findings[0];
+  if (verdict === undefined || !explainsNow(verdict)) return findings;
+  const { text } = gatewayCounts(ctx);
+  if (text === '') return findings;
+  const annotated = { ...verdict, explanation: `${verdict.explanation} In the last ${span(ctx.windowMs)} nginx answered ${text}.` };
+  return [annotated, ...findings.slice(1)];
+}
+
+/**
+ * Check results → ranked findings. Pure: no I/O, no clock (time is `input.now`), no logger.
+ * Each nginx error line is explained by at most one rule; lines no rule explains are
+ * `unknown_502`'s, and shown as they are.
+ */
+export function classify(input: ClassifierInput): Classification {
+  const ctx = buildContext(input);
+  const gaps = findGaps(input.results).map((g) => ({ check: clean(g.check, 100), reason: clean(g.reason, 300) }));
+  const claimed = new Map<Rule, NginxErrorEntry[]>(RULES.map((r) => [r, []]));
+  const leftovers: NginxErrorEntry[] = [];
+  for (const entry of ctx.errors) {
+    const rule = CLAIM_ORDER.find((r) => r.claims?.(entry, ctx) === true);
+    if (rule === undefined) leftovers.push(entry);
+    else claimed.get(rule)?.push(entry);
+  }
+  const findings = RULES.flatMap((r) => r.evaluate(ctx, claimed.get(r) ?? []));
+  findings.push(...unknown502(ctx, leftovers, findings, gaps));
+  findings.push(...allClear(ctx, findings, gaps.length > 0));
+  return { findings: withImpact(ctx, rank(findings)), incomplete: gaps.length > 0, gaps };
+}

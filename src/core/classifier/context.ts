@@ -1,0 +1,108 @@
+import type { CheckResult } from '../check-result.ts';
+import type { HostPicture } from '../discovery/host-picture.ts';
+import type { Dated } from './evidence.ts';
+import { readable } from './gaps.ts';
+import { parseFpmLog, type FpmLogEntry } from './parse/fpm-log.ts';
+import { parseFpmService, type FpmService } from './parse/fpm-service.ts';
+import { parseFpmStatus, type FpmStatus } from './parse/fpm-status.ts';
+import { parseHttpProbe, type HttpProbe } from './parse/http-probe.ts';
+import { parseKernelLog, type KernelEntry } from './parse/kernel-log.ts';
+import { outputLines } from './parse/lines.ts';
+import { parseMeminfo, type MemInfo } from './parse/meminfo.ts';
+import { parseNginxAccessLog, type AccessEntry } from './parse/nginx-access-log.ts';
+import { parseNginxErrorLog, type NginxErrorEntry } from './parse/nginx-error-log.ts';
+import { parseSocketFile, type SocketFile } from './parse/socket-file.ts';
+import { parseSockets, type ListeningSocket } from './parse/sockets.ts';
+import { parseFpmListen, type Endpoint } from './upstream-address.ts';
+
+/** Whether a php-fpm master runs; `unknown` when the process list could not be read. */
+export type FpmState = 'running' | 'down' | 'unknown';
+
+/** Everything the rules read: the host picture plus every check's output, parsed once. */
+export interface ClassifierContext {
+  picture: HostPicture;
+  now: number;
+  windowMs: number;
+  /** Lines at or after this instant are the current incident; older ones are history. */
+  cutoff: number;
+  errors: NginxErrorEntry[];
+  access: AccessEntry[];
+  fpmLog: FpmLogEntry[];
+  kernel: KernelEntry[];
+  /** Undefined when `ss` did not run: "not listening" cannot be told from "not looked". */
+  sockets?: ListeningSocket[];
+  socketFiles: SocketFile[];
+  fpmStatus: FpmStatus[];
+  probe?: HttpProbe;
+  memory?: MemInfo;
+  fpmService?: FpmService;
+  fpmState: FpmState;
+  /** `grep -H` lines of the php-fpm configs and php.ini, for evidence. */
+  configLines: string[];
+  /** Where the pools listen, parsed. */
+  poolListens: { pool: HostPicture['fpm']['pools'][number]; endpoint: Endpoint }[];
+  /** Whether the pools' `listen` lines are known, so that "matches no pool" means something. */
+  poolsKnown: boolean;
+}
+
+export interface ContextInput {
+  picture: HostPicture;
+  results: readonly CheckResult[];
+  now: Date;
+  utcOffsetMinutes: number;
+  windowMs: number;
+}
+
+export const isCurrent = (ctx: ClassifierContext, d: Dated): boolean => d.at !== undefined && d.at >= ctx.cutoff;
+
+function fpmStateOf(picture: HostPicture, results: readonly CheckResult[], service: FpmService | undefined): FpmState {
+  if (picture.fpm.running) return 'running';
+  if (results.some((r) => r.parse === 'processes' && r.status === 'ok' && r.stdout.trim() !== '')) return 'down';
+  if (service?.active === 'active') return 'running';
+  if (service !== undefined && (service.active === 'inactive' || service.active === 'failed')) return 'down';
+  return 'unknown';
+}
+
+/** Parses every result by its parser kind (never by check id: a playbook may name checks as it likes). */
+export function buildContext(input: ContextInput): ClassifierContext {
+  const { picture, results, utcOffsetMinutes } = input;
+  const now = input.now.getTime();
+  const of = (kind: CheckResult['parse']): CheckResult[] => results.filter((r) => r.parse === kind && readable(r));
+  const ok = (kind: CheckResult['parse']): CheckResult[] => of(kind).filter((r) => r.status === 'ok');
+
+  const socketResults = ok('sockets');
+  const service = of('fpm_service')
+    .map((r) => parseFpmService(r.stdout, r.stderr))
+    .find((s) => s !== undefined);
+  const memory = ok('memory').map((r) => parseMeminfo(r.stdout))[0];
+  const probe = of('http_probe')
+    .map((r) => parseHttpProbe(r.stdout, r.stderr))
+    .find((p) => p !== undefined);
+
+  const poolListens = picture.fpm.pools.flatMap((pool) => {
+    const endpoint = pool.listen === undefined ? undefined : parseFpmListen(pool.listen);
+    return endpoint === undefined ? [] : [{ pool, endpoint }];
+  });
+
+  const ctx: ClassifierContext = {
+    picture,
+    now,
+    windowMs: input.windowMs,
+    cutoff: now - input.windowMs,
+    errors: of('nginx_error_log').flatMap((r) => parseNginxErrorLog(r.stdout, utcOffsetMinutes)),
+    access: of('nginx_access_log').flatMap((r) => parseNginxAccessLog(r.stdout)),
+    fpmLog: of('fpm_log').flatMap((r) => parseFpmLog(r.stdout, utcOffsetMinutes, now)),
+    kernel: of('kernel_log').flatMap((r) => parseKernelLog(r.stdout, now, utcOffsetMinutes)),
+    socketFiles: of('socket_file').flatMap((r) => parseSocketFile(r.stdout, r.stderr)),
+    fpmStatus: of('fpm_status').flatMap((r) => parseFpmStatus(r.stdout) ?? []),
+    fpmState: fpmStateOf(picture, results, service),
+    configLines: of('fpm_config').flatMap((r) => outputLines(r.stdout)),
+    poolListens,
+    poolsKnown: poolListens.length > 0,
+  };
+  if (socketResults.length > 0) ctx.sockets = socketResults.flatMap((r) => parseSockets(r.stdout));
+  if (service !== undefined) ctx.fpmService = service;
+  if (memory !== undefined) ctx.memory = memory;
+  if (probe !== undefined) ctx.probe = probe;
+  return ctx;
+}

@@ -1,0 +1,59 @@
+import type { Dated } from '../evidence.ts';
+import { localToEpoch, monthIndex, syslogToEpoch } from '../time.ts';
+import { outputLines } from './lines.ts';
+
+export type FpmEvent =
+  | { kind: 'max_children'; pool: string; maxChildren: number }
+  | { kind: 'signal'; pool: string; child: number; signal: string }
+  | { kind: 'terminated'; pool: string; child: number }
+  | { kind: 'busy'; pool: string }
+  | { kind: 'other' };
+
+export interface FpmLogEntry extends Dated {
+  level: string;
+  event: FpmEvent;
+}
+
+// [23-Nov-2026 22:54:01] WARNING: …   (php-fpm's own log file, local time)
+const FPM_STAMP = /^\[(\d{2})-(\w{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\] (\w+): /;
+// Nov 23 22:54:01 host php-fpm8.2[598]: [WARNING] …   (syslog / journal)
+const SYSLOG_STAMP = /^(\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) \S+ [^:]+: (?:\[(\w+)\] )?/;
+
+function event(message: string): FpmEvent {
+  let m = /\[pool ([^\]]+)\] server reached (?:pm\.)?max_children setting \((\d+)\)/.exec(message);
+  if (m !== null) return { kind: 'max_children', pool: m[1] as string, maxChildren: Number(m[2]) };
+  m = /\[pool ([^\]]+)\] child (\d+) exited on signal \d+ \((SIG\w+)/.exec(message);
+  if (m !== null) return { kind: 'signal', pool: m[1] as string, child: Number(m[2]), signal: m[3] as string };
+  // request_terminate_timeout: the master kills a worker in the middle of its request.
+  m = /\[pool ([^\]]+)\] child (\d+), script '[^']*' \(request: "[^"]*"\) execution timed out/.exec(message);
+  if (m !== null) return { kind: 'terminated', pool: m[1] as string, child: Number(m[2]) };
+  m = /\[pool ([^\]]+)\] seems busy/.exec(message);
+  if (m !== null) return { kind: 'busy', pool: m[1] as string };
+  return { kind: 'other' };
+}
+
+/** Reads php-fpm's log (its file, or syslog lines); times are the host's local time. */
+export function parseFpmLog(text: string, utcOffsetMinutes: number, now: number): FpmLogEntry[] {
+  const out: FpmLogEntry[] = [];
+  for (const line of outputLines(text)) {
+    let at: number | undefined;
+    let level = '';
+    let rest = line;
+    const f = FPM_STAMP.exec(line);
+    const s = f === null ? SYSLOG_STAMP.exec(line) : null;
+    if (f !== null) {
+      const month = monthIndex(f[2] as string);
+      if (month !== undefined) at = localToEpoch(Number(f[3]), month, Number(f[1]), Number(f[4]), Number(f[5]), Number(f[6]), utcOffsetMinutes);
+      level = f[7] as string;
+      rest = line.slice(f[0].length);
+    } else if (s !== null) {
+      at = syslogToEpoch(s[1] as string, Number(s[2]), Number(s[3]), Number(s[4]), Number(s[5]), now, utcOffsetMinutes);
+      level = s[6] ?? '';
+      rest = line.slice(s[0].length);
+    }
+    const entry: FpmLogEntry = { text: line, level, event: event(rest) };
+    if (at !== undefined) entry.at = at;
+    out.push(entry);
+  }
+  return out;
+}

@@ -1,0 +1,33 @@
+import type { CauseId, Severity } from '../causes.ts';
+import type { Finding } from '../finding.ts';
+
+/**
+ * Order among current findings of the same severity: a root cause before its symptoms (the OOM
+ * killer before "php-fpm is down" and "connection reset"; a full pool before timeouts), and a
+ * state that breaks every request (php-fpm down, wrong socket) before one that breaks some.
+ */
+export const PRIORITY: readonly CauseId[] = [
+  'oom_killed',
+  'php_fpm_down',
+  'socket_mismatch',
+  'socket_permission',
+  'max_children_exhausted',
+  'upstream_reset',
+  'upstream_timeout',
+  'proxy_upstream_down',
+  'script_filename_wrong',
+  'upstream_header_too_big',
+  'unknown_502',
+  'memory_overcommit',
+  'healthy',
+];
+
+const SEVERITY: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+
+/** Current before history, then by severity, then by PRIORITY. The first finding is the verdict. */
+export function rank(findings: readonly Finding[]): Finding[] {
+  return [...findings].sort(
+    (a, b) =>
+      Number(b.current) - Number(a.current) || SEVERITY[a.severity] - SEVERITY[b.severity] || PRIORITY.indexOf(a.cause) - PRIORITY.indexOf(b.cause),
+  );
+}

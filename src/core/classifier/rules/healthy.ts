@@ -1,0 +1,45 @@
+import type { Finding } from '../../finding.ts';
+import type { ClassifierContext } from '../context.ts';
+import { buildEvidence } from '../evidence.ts';
+import { probeAnswered } from '../parse/http-probe.ts';
+import { span } from '../time.ts';
+
+/**
+ * `healthy` only with nothing current to report, a complete diagnosis, and a probe that got an
+ * answer (404 is an answer, not a 502). Without a probe there is no all-clear: the verdict then
+ * says the site was not probed.
+ */
+export function allClear(ctx: ClassifierContext, others: readonly Finding[], incomplete: boolean): Finding[] {
+  if (incomplete || others.some((f) => f.current && f.severity !== 'info')) return [];
+  const window = span(ctx.windowMs);
+  const probe = ctx.probe;
+  if (probe !== undefined && probeAnswered(probe.code)) {
+    return [
+      {
+        cause: 'healthy',
+        severity: 'info',
+        title: `The site answers ${probe.code} and nginx logged no 502/504 in the last ${window}`,
+        evidence: buildEvidence([], [probe.line]),
+        explanation: 'Nothing points at a current 502/504: PHP-FPM and the backends answer, and the logs of the window are clean.',
+        nextSteps: [],
+        remediations: [],
+        current: true,
+      },
+    ];
+  }
+  if (probe === undefined) {
+    return [
+      {
+        cause: 'unknown_502',
+        severity: 'info',
+        title: `No 502/504 evidence in the last ${window}, but the site was not probed`,
+        evidence: [],
+        explanation: 'The logs of the window are clean, but without an HTTP probe medic cannot confirm that the site answers.',
+        nextSteps: ["Set the site's URL in the inventory (facts.site.probeUrl) so that medic probes it from the host"],
+        remediations: [],
+        current: true,
+      },
+    ];
+  }
+  return [];
+}

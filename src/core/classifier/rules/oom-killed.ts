@@ -1,0 +1,57 @@
+import type { Finding } from '../../finding.ts';
+import { commands, historyFinding, listOf, splitByTime } from '../advice.ts';
+import { isCurrent, type ClassifierContext } from '../context.ts';
+import { buildEvidence } from '../evidence.ts';
+import { isPhpProcess, type KernelEntry } from '../parse/kernel-log.ts';
+import type { Rule } from '../rule.ts';
+
+/** How far apart the lines of one OOM report may be. */
+const REPORT_SPAN_MS = 10_000;
+
+/** The kernel lines of the OOM reports whose victim is php-fpm: the kill, the reaper, and what invoked the killer. */
+export function phpOomLines(ctx: ClassifierContext): KernelEntry[] {
+  const victims = ctx.kernel.filter((k) => k.victim !== undefined && isPhpProcess(k.victim.process));
+  const invoked = ctx.kernel.filter(
+    (k) => k.invoked === true && k.at !== undefined && victims.some((v) => v.at !== undefined && Math.abs(v.at - (k.at as number)) <= REPORT_SPAN_MS),
+  );
+  return [...victims, ...invoked];
+}
+
+/** `oom_killed`: the kernel OOM killer terminated php-fpm. */
+export const oomKilled: Rule = {
+  cause: 'oom_killed',
+  evaluate(ctx) {
+    const lines = phpOomLines(ctx);
+    const { current, old } = splitByTime(ctx, lines);
+    const serviceOom = ctx.fpmService?.result === 'oom-kill';
+    const findings: Finding[] = [];
+    if (current.length > 0 || serviceOom) {
+      const pids = [...new Set(current.flatMap((k) => (k.victim?.pid === undefined ? [] : [String(k.victim.pid)])))];
+      const signals = ctx.fpmLog.filter((l) => isCurrent(ctx, l) && l.event.kind === 'signal' && l.event.signal === 'SIGKILL').map((l) => l.text);
+      const memory = ['MemTotal', 'MemAvailable'].flatMap((k) => ctx.memory?.lines[k] ?? []);
+      const down = ctx.fpmState !== 'running';
+      findings.push({
+        cause: 'oom_killed',
+        severity: 'critical',
+        title:
+          current.length > 0
+            ? `The kernel OOM killer killed php-fpm (pid ${listOf(pids, 3)})${down ? ', and PHP-FPM is not running' : ''}`
+            : 'systemd reports that PHP-FPM was killed by the OOM killer',
+        evidence: buildEvidence(current, [...(ctx.fpmService?.lines ?? []), ...signals.reverse(), ...memory]),
+        explanation:
+          'The host ran out of memory and the kernel killed PHP-FPM, silently from PHP-FPM\'s point of view; nginx then finds nothing to connect to, or a connection cut mid-request, and answers 502. ' +
+          'Starting or reloading PHP-FPM buys time; the fix is to make PHP fit in RAM: lower pm.max_children or memory_limit, add RAM, and keep cron and CLI jobs out of the web pool.',
+        nextSteps: [
+          down ? commands.startFpm(ctx) : commands.reloadFpm(ctx),
+          'See what uses the memory: free -h; ps aux --sort=-%mem | head -20',
+          'Size the pool to the RAM: pm.max_children = (RAM left for PHP) / memory_limit (or / the average worker RSS under load)',
+        ],
+        remediations: down ? ['start_php_fpm'] : ['reload_php_fpm'],
+        current: true,
+      });
+    } else if (old.length > 0) {
+      findings.push(historyFinding(ctx, 'oom_killed', 'the kernel OOM killer killed php-fpm', old));
+    }
+    return findings;
+  },
+};

@@ -1,0 +1,111 @@
+import type { Finding } from '../../finding.ts';
+import { clean, commands, endpointsOf, historyFinding, isConnectFailure, listOf, passLines, plural, poolFor, poolName, splitByTime } from '../advice.ts';
+import { isCurrent, type ClassifierContext } from '../context.ts';
+import { buildEvidence } from '../evidence.ts';
+import { isFastcgi, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
+import type { Rule } from '../rule.ts';
+import { span } from '../time.ts';
+import { isLocalEndpoint, sameEndpoint } from '../upstream-address.ts';
+
+/** Lines in php-fpm's own log that say why it stopped. */
+const STOPPING = /exiting, bye-bye|Finishing \.\.\.|ERROR: |ALERT: |FPM initialization failed|failed to/;
+
+function supportingLines(ctx: ClassifierContext, entries: readonly NginxErrorEntry[]): string[] {
+  const paths = new Set(entries.flatMap((e) => (e.endpoint?.kind === 'unix' ? [e.endpoint.path] : [])));
+  const service = ctx.fpmService !== undefined && ctx.fpmService.active !== 'active' ? ctx.fpmService.lines : [];
+  const sockets = ctx.socketFiles.filter((f) => f.missing && paths.has(f.path)).map((f) => f.line);
+  const fpmLog = ctx.fpmLog.filter((l) => isCurrent(ctx, l) && STOPPING.test(l.text)).map((l) => l.text).reverse();
+  return [...service, ...sockets, ...fpmLog];
+}
+
+const explanation = (where: string): string =>
+  `Nginx is just the messenger: it hands PHP requests to PHP-FPM at ${where}, and nothing answers there, so every PHP request gets 502 Bad Gateway. ` +
+  'Fix the upstream, not nginx: start PHP-FPM, then find out why it stopped (its log, the journal, the OOM killer).';
+
+/** `php_fpm_down`: nginx cannot connect to php-fpm and no php-fpm master runs. */
+export const phpFpmDown: Rule = {
+  cause: 'php_fpm_down',
+  // socket_mismatch claims first the failures that a running php-fpm explains by listening elsewhere.
+  claims: (e) => isFastcgi(e) && isConnectFailure(e),
+  evaluate(ctx, claimed) {
+    const { current, old } = splitByTime(ctx, claimed);
+    const listens = ctx.poolListens.map((p) => p.endpoint);
+    const remote = current.filter((e) => e.endpoint !== undefined && e.endpoint.kind === 'tcp' && !isLocalEndpoint(e.endpoint, listens));
+    const local = current.filter((e) => !remote.includes(e));
+    const findings: Finding[] = [];
+    const window = span(ctx.windowMs);
+
+    if (remote.length > 0) {
+      const where = listOf(endpointsOf(remote));
+      findings.push({
+        cause: 'php_fpm_down',
+        severity: 'critical',
+        title: `The FastCGI backend ${where} refuses connections (${plural(remote.length, 'failure')} in the last ${window})`,
+        evidence: buildEvidence(remote, passLines(ctx, 'fastcgi', remote[0]?.endpoint)),
+        explanation: `${explanation(where)} That PHP-FPM runs on another machine (or container), so this host's own php-fpm cannot be compared with it.`,
+        nextSteps: [
+          `Check PHP-FPM on the machine behind ${where}: is it running, and does it listen on that address (listen = …) and allow this host (listen.allowed_clients)?`,
+          'Then look at its log for why it stopped.',
+        ],
+        remediations: [],
+        current: true,
+      });
+    }
+
+    const usesFastcgi = ctx.picture.nginx.upstreams.some((u) => u.kind === 'fastcgi');
+    const serviceDown = ctx.fpmService !== undefined && ['inactive', 'failed'].includes(ctx.fpmService.active ?? '');
+    const where = listOf(endpointsOf(local)) || listOf(ctx.picture.nginx.upstreams.filter((u) => u.kind === 'fastcgi').map((u) => clean(u.target, 200))) || 'its socket';
+    const steps = [commands.startFpm(ctx), `Find out why it stopped: ${commands.fpmLogs(ctx)}`, `Check whether the kernel killed it: ${commands.oomCheck}`];
+
+    if (ctx.fpmState === 'down' && (local.length > 0 || usesFastcgi || serviceDown)) {
+      const failures = local.length > 0 ? `: nginx could not connect to ${where} (${plural(local.length, 'time')} in the last ${window})` : '';
+      findings.push({
+        cause: 'php_fpm_down',
+        severity: 'critical',
+        title: `PHP-FPM is not running${failures}`,
+        evidence: buildEvidence(local, supportingLines(ctx, [...local, ...old])),
+        explanation: explanation(where),
+        nextSteps: steps,
+        remediations: ['start_php_fpm'],
+        current: true,
+      });
+    } else if (local.length > 0 && ctx.fpmState === 'unknown') {
+      findings.push({
+        cause: 'php_fpm_down',
+        severity: 'critical',
+        title: `nginx cannot connect to PHP-FPM at ${where} (${plural(local.length, 'failure')} in the last ${window})`,
+        evidence: buildEvidence(local, supportingLines(ctx, local)),
+        explanation: `${explanation(where)} The process list could not be read, so whether a php-fpm master runs is not confirmed.`,
+        nextSteps: [`Check whether php-fpm runs: ps -eo pid,user,args | grep '[p]hp-fpm'`, ...steps],
+        remediations: ['start_php_fpm'],
+        current: true,
+      });
+    } else if (local.length > 0) {
+      // A master runs and one of its pools listens exactly where nginx connects: it was down, or
+      // its socket was gone, while these lines were written.
+      const endpoint = local[0]?.endpoint;
+      const listening = endpoint !== undefined && ctx.sockets?.some((s) => s.endpoint !== undefined && sameEndpoint(endpoint, s.endpoint));
+      const pool = poolFor(ctx, endpoint);
+      const notListening = ctx.sockets !== undefined && !listening;
+      findings.push({
+        cause: 'php_fpm_down',
+        severity: notListening ? 'critical' : 'warning',
+        title: notListening
+          ? `PHP-FPM runs but nothing listens on ${where}: nginx could not connect ${plural(local.length, 'time')} in the last ${window}`
+          : `nginx could not connect to PHP-FPM at ${where} ${plural(local.length, 'time')} in the last ${window}; PHP-FPM runs again now`,
+        evidence: buildEvidence(local, supportingLines(ctx, local)),
+        explanation: notListening
+          ? `A php-fpm master runs${pool === undefined ? '' : ` and ${poolName(pool)} is configured to listen on ${where}`}, but the socket is not listening: the pool failed to start or its socket file was removed (another PHP version's package, a cleanup job).`
+          : 'PHP-FPM was down (or restarting) when these requests came in, and runs now. If it stops again, its log and the kernel log say why.',
+        nextSteps: notListening ? [commands.reloadFpm(ctx), `Read why the pool did not bind: ${commands.fpmLogs(ctx)}`] : [`Read why it stopped: ${commands.fpmLogs(ctx)}`, `Check for the OOM killer: ${commands.oomCheck}`],
+        remediations: notListening ? ['reload_php_fpm'] : [],
+        current: true,
+      });
+    }
+
+    if (current.length === 0 && old.length > 0) {
+      findings.push(historyFinding(ctx, 'php_fpm_down', `nginx could not connect to PHP-FPM at ${listOf(endpointsOf(old))}`, old));
+    }
+    return findings;
+  },
+};

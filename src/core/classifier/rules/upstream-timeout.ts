@@ -1,0 +1,59 @@
+import type { Finding } from '../../finding.ts';
+import { commands, directiveLines, endpointsOf, historyFinding, listOf, plural, splitByTime } from '../advice.ts';
+import { buildEvidence } from '../evidence.ts';
+import { isFastcgi } from '../parse/nginx-error-log.ts';
+import type { Rule } from '../rule.ts';
+import { span } from '../time.ts';
+
+const TIMEOUT_DIRECTIVES = [
+  'fastcgi_read_timeout',
+  'fastcgi_connect_timeout',
+  'fastcgi_send_timeout',
+  'proxy_read_timeout',
+  'proxy_connect_timeout',
+  'proxy_send_timeout',
+  'uwsgi_read_timeout',
+];
+
+/** `upstream_timeout`: the backend is alive but did not answer in time (504). */
+export const upstreamTimeout: Rule = {
+  cause: 'upstream_timeout',
+  claims: (e) => /upstream timed out/.test(e.message) || (e.errno === 110 && /upstream/.test(e.message)),
+  evaluate(ctx, claimed) {
+    const { current, old } = splitByTime(ctx, claimed);
+    const findings: Finding[] = [];
+    const directives = directiveLines(ctx, TIMEOUT_DIRECTIVES);
+    if (current.length > 0) {
+      const fastcgi = current.some(isFastcgi);
+      const connecting = current.every((e) => /while connecting to upstream/.test(e.message));
+      const prefix = fastcgi ? 'fastcgi' : 'proxy';
+      findings.push({
+        cause: 'upstream_timeout',
+        severity: 'critical',
+        title: connecting
+          ? `nginx timed out connecting to ${listOf(endpointsOf(current))} (${plural(current.length, 'request')} in the last ${span(ctx.windowMs)})`
+          : `The backend is too slow: ${plural(current.length, 'request')} to ${listOf(endpointsOf(current))} timed out in the last ${span(ctx.windowMs)}`,
+        evidence: buildEvidence(current, directives),
+        explanation: connecting
+          ? 'nginx could not even open a connection in time: the backend is not accepting (its listen backlog is full, every worker is busy) or the network path drops packets.'
+          : `The backend accepted the request but did not answer within ${prefix}_read_timeout${directives.length === 0 ? ' (60s by default)' : ''}, so nginx gave up with 504. ` +
+            'Raising the timeout only delays the error: find what makes these requests slow (unindexed queries, external calls without timeouts, a saturated pool).',
+        nextSteps: fastcgi
+          ? [
+              `Find the slow scripts: set request_slowlog_timeout = 5s and slowlog = /var/log/php-fpm-slow.log in the pool, then ${commands.reloadFpm(ctx)} and read the slow log`,
+              'Look at the requests in the evidence for slow database queries or external API calls',
+              'Raise fastcgi_read_timeout only for routes that legitimately run long, e.g. location = /admin/export { fastcgi_read_timeout 300s; }',
+            ]
+          : [
+              "Check the application's own logs and latency for the requests in the evidence",
+              'Raise proxy_read_timeout only for routes that legitimately run long',
+            ],
+        remediations: [],
+        current: true,
+      });
+    } else if (old.length > 0) {
+      findings.push(historyFinding(ctx, 'upstream_timeout', `requests to ${listOf(endpointsOf(old))} timed out`, old));
+    }
+    return findings;
+  },
+};

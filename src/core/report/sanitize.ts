@@ -1,0 +1,134 @@
+/**
+ * Makes text read from a host safe to show people: host output is untrusted (a log line is
+ * whatever a client put in its request), and it ends up in terminals, JSON and Slack.
+ *
+ * - ANSI escape sequences are removed, other control characters shown as `\xNN`, so a log line
+ *   cannot move a terminal's cursor, retitle its window or hide text;
+ * - bidirectional overrides are shown as `\uNNNN` (they can make text read differently than it is);
+ * - secrets are redacted (passwords, tokens, API keys, Authorization values, Slack and AWS keys,
+ *   PEM private keys, passwords in URLs);
+ * - each line is capped.
+ *
+ * Everything here is idempotent: sanitizing twice gives the same text, so each layer may
+ * sanitize again without mangling. Slack's `<`, `>`, `&` are left alone: escaping them is the
+ * Slack renderer's job, and the terminal and JSON have no such syntax.
+ */
+
+/** Longest line kept whole; nginx error lines with a long request and referrer run to several hundred characters. */
+export const MAX_LINE_CHARS = 1000;
+
+export const REDACTED = '[REDACTED]';
+
+// CSI (incl. 8-bit), OSC (terminated by BEL or ST), and two-character ESC sequences.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const ANSI = /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-Z\\-_]/g;
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+const PEM_INLINE = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
+const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+const PEM_END = /-----END [A-Z0-9 ]*PRIVATE KEY-----/;
+
+const SECRET_WORD = '(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?)';
+
+interface Redaction {
+  pattern: RegExp;
+  replace: string | ((substring: string, ...args: string[]) => string);
+}
+
+const REDACTIONS: Redaction[] = [
+  { pattern: PEM_INLINE, replace: '[REDACTED PRIVATE KEY]' },
+  // Authorization: Bearer abc / Proxy-Authorization: Basic abc / authorization=abc
+  {
+    pattern: /\b((?:proxy-)?authorization)(\s*[:=]\s*["']?)((?:bearer|basic|digest|token|negotiate)\s+)?([^\s"',;]+)/gi,
+    replace: (_m, name: string, sep: string, scheme: string | undefined) => `${name}${sep}${scheme ?? ''}${REDACTED}`,
+  },
+  { pattern: /\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*/gi, replace: `$1 ${REDACTED}` },
+  { pattern: /\bxox[abprs]-[A-Za-z0-9-]+/g, replace: REDACTED },
+  { pattern: /\bxapp-[A-Za-z0-9-]+/g, replace: REDACTED },
+  { pattern: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, replace: REDACTED },
+  // password=x, "api_key": "x", token: x, ?access_token=x&, DB_PASSWORD='x y'
+  {
+    pattern: new RegExp(`([A-Za-z0-9_.-]*${SECRET_WORD}[A-Za-z0-9_.-]*)("?\\s*[:=]\\s*)("[^"]*"|'[^']*'|[^\\s&,;"'<>]+)`, 'gi'),
+    replace: (_m, key: string, sep: string, value: string) => {
+      const quote = value.startsWith('"') || value.startsWith("'") ? (value[0] as string) : '';
+      return `${key}${sep}${quote}${REDACTED}${quote}`;
+    },
+  },
+  // scheme://user:password@host
+  { pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]+):(?!\[REDACTED\]@)[^\s@/]+@/gi, replace: `$1:${REDACTED}@` },
+];
+
+/** Redacts secrets in one piece of text (which may span lines). */
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const { pattern, replace } of REDACTIONS) {
+    out = typeof replace === 'string' ? out.replace(pattern, replace) : out.replace(pattern, replace);
+  }
+  return out;
+}
+
+/**
+ * Redacts PEM private key blocks that span lines of a whole command output. Run it on raw
+ * output before splitting it into lines: a lone line of base64 cannot be recognised later.
+ */
+export function redactPemBlocks(text: string): string {
+  if (!PEM_BEGIN.test(text)) return text;
+  const out: string[] = [];
+  let inside = false;
+  for (const line of text.split('\n')) {
+    if (!inside && PEM_BEGIN.test(line)) {
+      inside = !PEM_END.test(line.slice(line.search(PEM_BEGIN)));
+      out.push(line.replace(PEM_INLINE, '[REDACTED PRIVATE KEY]'));
+      continue;
+    }
+    if (inside) {
+      if (PEM_END.test(line)) {
+        inside = false;
+        out.push(line.slice(line.search(PEM_END)).replace(PEM_END, '[REDACTED PRIVATE KEY]'));
+      } else {
+        out.push('[REDACTED PRIVATE KEY]');
+      }
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
+const hex = (c: string): string => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+const uni = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** Removes terminal escapes and makes every other control or direction character visible. */
+export function stripControls(text: string): string {
+  return text
+    .replace(LONE_SURROGATE, '\ufffd')
+    .replace(ANSI, '')
+    .replace(/\r?\n/g, '\\n')
+    .replace(/\t/g, ' ')
+    .replace(/\r/g, '\\r')
+    .replace(CONTROL, hex)
+    .replace(BIDI, uni);
+}
+
+/** Cuts text longer than `max` characters, saying how much was cut; the result is at most `max` long. */
+export function capLine(text: string, max = MAX_LINE_CHARS): string {
+  if (text.length <= max) return text;
+  const keep = Math.max(0, max - 40);
+  return `${text.slice(0, keep)}… [${text.length - keep} more characters cut]`;
+}
+
+/** One line of evidence, made safe: no escapes or controls (a newline becomes `\n`), secrets redacted, capped. */
+export function sanitizeLine(text: string, max = MAX_LINE_CHARS): string {
+  // Redact before cutting, so that a cut never leaves half a secret behind.
+  return capLine(stripControls(redactSecrets(text)), max);
+}
+
+/** Sanitizes the lines of one output in order; PEM blocks spanning lines are redacted whole. */
+export function sanitizeLines(lines: readonly string[], max = MAX_LINE_CHARS): string[] {
+  return redactPemBlocks(lines.join('\n'))
+    .split('\n')
+    .map((l) => sanitizeLine(l, max));
+}
