@@ -24,6 +24,8 @@ describe('remediation approvals', () => {
   let h: SlackHarness;
   let clock = 0;
   let report: StoredMessage;
+  /** The report's reply as clients showed it before the remediation replaced its buttons. */
+  let seen: StoredMessage;
 
   /** The thread reply of the latest report that carries the start_php_fpm button. */
   async function diagnoseAndFindButton(user = 'U0ALICE'): Promise<StoredMessage> {
@@ -82,6 +84,7 @@ describe('remediation approvals', () => {
   });
 
   it('runs exactly one remediation for 20 concurrent clicks, and updates the message in place', async () => {
+    seen = structuredClone(report);
     const clickers = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'U0BOB' : 'U0CAROL'));
     const clicks = await Promise.all(clickers.map((u) => h.click(report, START, u)));
     expect(clicks.every((c) => c.status === 200)).toBe(true);
@@ -98,6 +101,7 @@ describe('remediation approvals', () => {
     expect(text).toMatch(/approved by <@U0(BOB|CAROL)>/);
     expect(text).toContain('done, and the host recovered');
     expect(buttonsOf(done)).toEqual([]);
+    await eventually(async () => (await h.app.queues.remediate.getJobCounts('completed')).completed === 1, 10_000, 'the job completed');
     const counts = await h.app.queues.remediate.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
     expect(counts).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 1, failed: 0 });
     // The commands ran and are audited; the thread says how it went.
@@ -107,8 +111,8 @@ describe('remediation approvals', () => {
     expect(standIn.calls.filter((c) => c.response.ok !== true)).toEqual([]);
   });
 
-  it('refuses a click on a button already used', async () => {
-    const again = await h.click(report, START, 'U0BOB');
+  it('refuses a click on a button already used (from a client still showing it)', async () => {
+    const again = await h.click(report, START, 'U0BOB', seen);
     expect(await answerTo(again.responseUrlId)).toContain('Already approved');
   });
 

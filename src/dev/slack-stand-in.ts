@@ -169,6 +169,8 @@ export interface StoredMessage {
   visibleTo?: string;
   /** Set when the message came through a response_url. */
   viaResponseUrl?: boolean;
+  /** Which response_url (`SendResult.responseUrlId`) it came through, to tell whose answer it is. */
+  responseUrlId?: string;
 }
 
 export interface ResponseUrlPost {
@@ -339,9 +341,13 @@ export class SlackStandIn extends EventEmitter {
     return { ...result, responseUrlId };
   }
 
-  /** Clicks a button of a stored message, as Slack does (a signed `block_actions` payload). */
-  async clickButton(input: { channel: string; ts: string; actionId: string; userId: string; userName?: string }, send: SendOptions): Promise<SendResult> {
-    const message = this.message(input.channel, input.ts);
+  /**
+   * Clicks a button of a stored message, as Slack does (a signed `block_actions` payload).
+   * `asSeen` is the message as a user's client still shows it (a copy taken before an update):
+   * Slack delivers clicks on buttons that have since been replaced, and so does this.
+   */
+  async clickButton(input: { channel: string; ts: string; actionId: string; userId: string; userName?: string; asSeen?: StoredMessage }, send: SendOptions): Promise<SendResult> {
+    const message = input.asSeen ?? this.message(input.channel, input.ts);
     if (message === undefined) throw new Error(`Slack stand-in: no message ${input.channel}/${input.ts}`);
     let found: { block: Json; element: Json } | undefined;
     for (const block of message.blocks as Json[]) {
@@ -503,7 +509,7 @@ export class SlackStandIn extends EventEmitter {
       const at = Date.now();
       this.responseUrlPosts.push({ id, body: args, at });
       if (response.ok === true && args.delete_original !== true) {
-        this.store.push({ channel: '(response_url)', ts: this.nextTs(), text: String(args.text ?? ''), blocks: Array.isArray(args.blocks) ? args.blocks : [], updates: 0, viaResponseUrl: true, visibleTo: args.response_type === 'in_channel' ? undefined : '(requester)' });
+        this.store.push({ channel: '(response_url)', ts: this.nextTs(), text: String(args.text ?? ''), blocks: Array.isArray(args.blocks) ? args.blocks : [], updates: 0, viaResponseUrl: true, responseUrlId: id, visibleTo: args.response_type === 'in_channel' ? undefined : '(requester)' });
       }
       this.record('(response_url)', args, response);
       return reply(response.ok === true ? 200 : 400, response);

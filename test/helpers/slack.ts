@@ -58,8 +58,8 @@ export interface SlackHarness {
   prefix: string;
   /** Types `/502 <text>` as `userId` in `channel`, signed like Slack. */
   command(text: string, userId?: string, channel?: string): Promise<SendResult>;
-  /** Clicks a button of a message, signed like Slack. */
-  click(message: StoredMessage, actionId: string, userId: string): Promise<SendResult>;
+  /** Clicks a button of a message, signed like Slack; pass a copy of an older rendering to click a button since replaced. */
+  click(message: StoredMessage, actionId: string, userId: string, asSeen?: StoredMessage): Promise<SendResult>;
   stop(): Promise<void>;
 }
 
@@ -106,7 +106,7 @@ export async function startSlackHarness(o: SlackHarnessOptions): Promise<SlackHa
     logs,
     prefix,
     command: (text, userId = 'U0ALICE', channel = CHANNEL) => standIn.sendSlashCommand({ text, userId, channelId: channel }, send),
-    click: (message, actionId, userId) => standIn.clickButton({ channel: message.channel, ts: message.ts, actionId, userId }, send),
+    click: (message, actionId, userId, asSeen) => standIn.clickButton({ channel: message.channel, ts: message.ts, actionId, userId, ...(asSeen !== undefined ? { asSeen } : {}) }, send),
     stop: async () => {
       await app.stop();
       if (ownStandIn) await standIn.stop();
