@@ -1,10 +1,17 @@
 import { readFile } from 'node:fs/promises';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
+import type { Diagnosis } from '../src/core/finding.ts';
 import { parseInventory } from '../src/core/inventory/parse-inventory.ts';
+import { parsePlaybook } from '../src/core/playbook/parse-playbook.ts';
+import type { Playbook } from '../src/core/playbook/playbook-schema.ts';
 import { shellQuote } from '../src/core/playbook/shell-quote.ts';
-import type { CommandRunner, TargetHost } from '../src/jobs/ports.ts';
+import { diagnoseHost } from '../src/jobs/diagnose-host.ts';
+import type { CommandRunner, JobDeps, TargetHost } from '../src/jobs/ports.ts';
+import { remediateHost } from '../src/jobs/remediate-host.ts';
 import type { Lab } from '../src/lab/lab.ts';
+import { overcommitLimitMb } from '../src/lab/render-configs.ts';
 import { SCENARIOS, type ScenarioName } from '../src/lab/scenarios.ts';
 import { LAB_HOST, startLab } from '../src/lab/start-lab.ts';
 
@@ -14,16 +21,23 @@ const title = (name: ScenarioName): string =>
     ? 'oom_killed: php-fpm SIGKILLed by pid + a RECORDED real kernel OOM line (timestamp set to now) in the lab kernel log'
     : `${name}: ${SCENARIOS.get(name)?.summary ?? ''}`;
 
-describe('the 502 lab: every scenario on real nginx, php-fpm and sshd', () => {
+const describeDiagnosis = (d: Diagnosis): string =>
+  JSON.stringify({ verdict: d.verdict, findings: d.findings.map((f) => ({ cause: f.cause, evidence: f.evidence })), gaps: d.gaps }, null, 2);
+
+describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and sshd', () => {
   let lab: Lab;
   let host: TargetHost;
+  let playbook: Playbook;
+  let deps: JobDeps;
   let runner: CommandRunner;
 
   beforeAll(async () => {
     lab = await startLab();
     const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
     host = { ...(inventory.hosts[LAB_HOST] as NonNullable<(typeof inventory.hosts)[string]>), name: LAB_HOST };
-    runner = await new SshConnector().connect(host);
+    playbook = parsePlaybook(await readFile('playbooks/nginx-502.yaml', 'utf8'), 'playbooks/nginx-502.yaml');
+    deps = { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() };
+    runner = await deps.connector.connect(host);
   });
 
   afterAll(async () => {
@@ -35,12 +49,89 @@ describe('the 502 lab: every scenario on real nginx, php-fpm and sshd', () => {
     it(title(name), async () => {
       const outcome = await lab.applyScenario(name);
       for (const statuses of Object.values(outcome.traffic)) expect(Object.keys(statuses)).toEqual([String(spec.status)]);
-      expect(outcome.lines).toHaveLength(spec.expect.length);
       // The login user sees the very lines the servers wrote, over SSH.
       for (const [i, e] of spec.expect.entries()) {
         const r = await runner.run(shellQuote(['tail', '-n', '3000', lab.logPath(e.log)]), { timeoutMs: 10_000 });
         expect(r.stdout.split('\n')).toContain(outcome.lines[i]);
       }
+
+      const diagnosis = await diagnoseHost({ host, playbook }, deps);
+      expect(diagnosis.verdict.cause, describeDiagnosis(diagnosis)).toBe(spec.cause);
+      expect(diagnosis.incomplete, describeDiagnosis(diagnosis)).toBe(false);
+      const evidence = diagnosis.findings[0]?.evidence ?? [];
+      for (const line of evidenceLines(name, outcome.lines)) {
+        expect(evidence.some((e) => e.includes(line)), `evidence holds ${line}\n${describeDiagnosis(diagnosis)}`).toBe(true);
+      }
     });
   }
+
+  /** What the verdict's evidence must quote: the scenario's first real log line, or for the causes without one what the host says. */
+  function evidenceLines(name: ScenarioName, lines: string[]): string[] {
+    if (name === 'healthy') return ['http_code=200'];
+    if (name === 'memory_overcommit') {
+      const limit = overcommitLimitMb(lab.snapshot.memTotalBytes, 64);
+      return [`${lab.layout.fpmPoolConf}: pm.max_children = 64`, `${lab.layout.fpmPoolConf}: php_admin_value[memory_limit] = ${limit}M`];
+    }
+    return [lines[0] as string];
+  }
+
+  describe('remediations through the lab sudo rules, verified by the bot', () => {
+    it('php_fpm_down → start_php_fpm runs fpm.startCommand through sudo; the site answers 200 again', async () => {
+      await lab.applyScenario('php_fpm_down');
+      const outcome = await remediateHost({ host, playbook, remediation: 'start_php_fpm' }, deps);
+      expect(outcome.ok, outcome.error).toBe(true);
+      expect(outcome.steps.map((s) => s.command)).toEqual([shellQuote(['sudo', '-n', '--', '/usr/sbin/php-fpm8.2', '--fpm-config', lab.layout.fpmConf])]);
+      expect(outcome.recovered, describeDiagnosis(outcome.verification)).toBe(true);
+      expect(outcome.probeStatus).toBe(200);
+      expect(outcome.verification.facts).toMatchObject({ fpm: { running: true } });
+    });
+
+    it('socket_mismatch, nginx config fixed → reload_nginx (nginx -t, then HUP) through sudo; 200 again', async () => {
+      await lab.applyScenario('socket_mismatch');
+      await lab.repair('nginx');
+      const outcome = await remediateHost({ host, playbook, remediation: 'reload_nginx' }, deps);
+      expect(outcome.ok, outcome.error).toBe(true);
+      expect(outcome.steps[0]?.command).toBe(shellQuote(['sudo', '-n', '--', '/usr/sbin/nginx', '-t', '-c', lab.layout.nginxConf]));
+      expect(outcome.steps[1]?.command).toMatch(/^sudo -n -- kill -HUP \d+$/);
+      expect(outcome.recovered, describeDiagnosis(outcome.verification)).toBe(true);
+      expect(outcome.probeStatus).toBe(200);
+    });
+
+    it('tcp_mismatch, pool fixed to listen where nginx points → reload_php_fpm (USR2) through sudo; 200 again', async () => {
+      await lab.applyScenario('tcp_mismatch');
+      await lab.repair('pool-tcp');
+      const outcome = await remediateHost({ host, playbook, remediation: 'reload_php_fpm' }, deps);
+      expect(outcome.ok, outcome.error).toBe(true);
+      expect(outcome.steps.map((s) => s.command)).toEqual([expect.stringMatching(/^sudo -n -- kill -USR2 \d+$/)]);
+      expect(outcome.recovered, describeDiagnosis(outcome.verification)).toBe(true);
+      expect(outcome.probeStatus).toBe(200);
+    });
+
+    it('socket_permission, pool listen.owner/mode fixed → reload_php_fpm does NOT recover: php-fpm keeps its inherited socket on USR2', async () => {
+      await lab.applyScenario('socket_permission');
+      await lab.repair('pool');
+      const outcome = await remediateHost({ host, playbook, remediation: 'reload_php_fpm', verifyWithinMs: 1500 }, deps);
+      expect(outcome.ok, outcome.error).toBe(true);
+      expect(outcome.recovered).toBe(false);
+      expect(outcome.probeStatus).toBe(502);
+      expect(outcome.verification.verdict.cause).toBe('socket_permission');
+      expect(await readFile(lab.layout.fpmLog, 'utf8')).toMatch(/NOTICE: using inherited socket fd=\d+, "[^"]+php8\.2-fpm\.sock"/);
+    });
+  });
+
+  it('docs/lab.md lists every scenario with the status and verdict asserted here', async () => {
+    const doc = await readFile('docs/lab.md', 'utf8');
+    const table = doc.slice(doc.indexOf('<!-- lab-scenarios-table')).split('\n\n')[0] ?? '';
+    const rows = new Map<string, string[]>();
+    for (const line of table.split('\n')) {
+      const m = /^\| `([a-z_]+)` \|(.*)\|$/.exec(line);
+      if (m !== null) rows.set(m[1] as string, (m[2] as string).split(' | ').map((c) => c.trim()));
+    }
+    for (const [name, spec] of SCENARIOS) {
+      const cells = rows.get(name);
+      expect(cells, `docs/lab.md has a row for ${name}`).toBeDefined();
+      expect(cells?.at(-1)).toBe(`\`${spec.cause}\``);
+      expect(cells?.at(-2)?.startsWith(String(spec.status))).toBe(true);
+    }
+  });
 });

@@ -12,7 +12,8 @@ if (dir === undefined || !dir.startsWith('/')) {
 }
 
 try {
-  const lab = await startLab({ dir, daemonPid: process.pid });
+  // The seed's TCP example is 127.0.0.1:9000: the lab a person drives uses it when it is free.
+  const lab = await startLab({ dir, daemonPid: process.pid, fastcgiTcpPort: 9000 });
   process.stdout.write(`${new Date().toISOString()} lab ${lab.id} up in ${lab.dir}\n`);
   const keepAlive = setInterval(() => {}, 60_000);
   let stopping = false;

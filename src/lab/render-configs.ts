@@ -6,7 +6,7 @@ export interface LabEnv {
   layout: LabLayout;
   nginxPort: number;
   backendPort: number;
-  /** Where `fastcgi_pass` points in the TCP scenario: 9000 when free, as in the seed. */
+  /** Where `fastcgi_pass` points in the TCP scenario (the seed's 9000 for the CLI lab, else a free port). */
   tcpPort: number;
   /** nginx workers, the php-fpm pool and the Node backend run as this unprivileged user. */
   webUser: string;

@@ -134,7 +134,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'tcp_mismatch',
-    summary: 'nginx uses fastcgi_pass 127.0.0.1:9000 (TCP) while php-fpm listens on a unix socket',
+    summary: 'nginx uses fastcgi_pass 127.0.0.1:9000 (TCP; a free port in tests) while php-fpm listens on a unix socket',
     cause: 'socket_mismatch',
     settings: { ...HEALTHY, fastcgiPass: 'tcp' },
     traffic: [home],

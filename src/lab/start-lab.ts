@@ -24,6 +24,12 @@ export interface StartLabOptions {
   webUser?: string;
   /** The inventory's host name. @defaultValue `web-01` */
   hostName?: string;
+  /**
+   * Where `fastcgi_pass` points in the `tcp_mismatch` scenario, when nothing listens there (the
+   * CLI asks for the seed's 9000). Tests leave it to a free port: two labs sharing 9000 would
+   * meet when one of them makes php-fpm listen there. @defaultValue a free port
+   */
+  fastcgiTcpPort?: number;
   /** Recorded in the state so that `npm run lab -- down` can stop the process that owns sshd. */
   daemonPid?: number;
 }
@@ -49,7 +55,8 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   const web = await ensureUser(options.webUser ?? 'medic-web', '/usr/sbin/nologin');
   await prepareTree(layout, login);
 
-  const tcpPort = (await portOpen(9000)) ? await freePort() : 9000;
+  const wanted = options.fastcgiTcpPort;
+  const tcpPort = wanted !== undefined && !(await portOpen(wanted)) ? wanted : await freePort();
   const state0 = {
     id: newLabId(),
     dir,
