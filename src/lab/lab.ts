@@ -96,11 +96,14 @@ export class Lab {
     const spec = scenario(name);
     const s = spec.settings;
     await this.writeConfigs(s);
-    for (const log of ['nginxError', 'nginxAccess', 'fpmLog', 'kernelLog'] as const) await truncate(this.logPath(log), 0);
-
     await stopNginx(this.layout);
     await stopFpm(this.layout);
-    if (s.fpm !== 'stopped') await startFpm(this.layout);
+    // After the previous scenario's servers stopped, so that their shutdown is not in the new logs.
+    for (const log of ['nginxError', 'nginxAccess', 'fpmLog', 'kernelLog'] as const) await truncate(this.logPath(log), 0);
+
+    await startFpm(this.layout);
+    // A php-fpm that ran and was stopped, as on a host: its log ends with its own shutdown lines.
+    if (s.fpm === 'stopped') await stopFpm(this.layout);
     if (s.fpm === 'oom-killed') {
       const pid = await killFpmLikeOom(this.layout);
       await appendFile(this.layout.kernelLog, replayOom(await readRecordedOom(), new Date(), pid ?? 5324));
