@@ -125,7 +125,8 @@ export function planAlertIncident(input: PlanInput): AlertPlan {
     }
     if (isResolved) {
       const { resolvedAt: _resolvedAt, ...open } = incident;
-      const next: AlertIncident = { ...open, firing: firingNow, lastUpdateAt: now, heldBack: 0, alertNames: mergeNames(incident.alertNames, alerts) };
+      // What fires now, not what fired before the resolution.
+      const next: AlertIncident = { ...open, firing: firingNow, lastUpdateAt: now, heldBack: 0, alertNames: mergeNames([], alerts) };
       const update: IncidentUpdate = { firing: firingNow.length, newlyFiring: firingNow.length, resolved: 0, notifications: incident.heldBack + 1, refired: true };
       return { action: 'update', incident: next, update };
     }

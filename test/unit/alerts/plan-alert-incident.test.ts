@@ -103,6 +103,15 @@ describe('planAlertIncident', () => {
     expect(p?.action === 'update' && p.incident.resolvedAt).toBeUndefined();
   });
 
+  it('firing again names only what fires now', () => {
+    const plans = run([
+      { at: 0, alerts: [alert('a', 'firing', 'Old')] },
+      { at: MIN, alerts: [alert('a', 'resolved', 'Old')] },
+      { at: 2 * MIN, alerts: [alert('b', 'firing', 'New')] },
+    ]);
+    expect(plans[2]?.action === 'update' && plans[2].incident.alertNames).toEqual(['New']);
+  });
+
   it('after the window a still-firing host is diagnosed again, superseding the old incident', () => {
     const plans = run([
       { at: 0, alerts: [alert('a')] },
