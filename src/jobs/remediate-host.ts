@@ -87,7 +87,7 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
 
     // The host's clock decides which log lines are new; carry its offset from the first diagnosis.
     const skewMs = before.discovery.hostNow === undefined ? 0 : before.discovery.hostNow.getTime() - new Date(before.diagnosis.startedAt).getTime();
-    const since = new Date(deps.now().getTime() + skewMs - 1000);
+    const hostNow = (): number => deps.now().getTime() + skewMs;
 
     const steps: RemediationStepOutcome[] = [];
     let ok = true;
@@ -103,10 +103,13 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
       }
     }
 
+    // nginx and php-fpm stamp lines to the second: only lines from the first whole second after
+    // the remediation are new, or the 502s the diagnosis itself provoked would count against it.
+    const since = new Date(Math.ceil(hostNow() / 1000) * 1000);
+    await sleep(Math.max(300, since.getTime() - hostNow() + 300));
     const deadline = performance.now() + (request.verifyWithinMs ?? 8000);
     let verification: DiagnoseOutcome;
     let recovered = false;
-    await sleep(300);
     for (;;) {
       verification = await diagnoseHostDetailed({ host, playbook, since }, deps, runner);
       recovered = ok && hasRecovered(remediation, verification);
