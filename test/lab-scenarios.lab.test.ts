@@ -83,6 +83,8 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       expect(outcome.steps.map((s) => s.command)).toEqual([shellQuote(['sudo', '-n', '--', '/usr/sbin/php-fpm8.2', '--fpm-config', lab.layout.fpmConf])]);
       expect(outcome.recovered, describeDiagnosis(outcome.verification)).toBe(true);
       expect(outcome.probeStatus).toBe(200);
+      // Only lines written after the remediation count: the 502s before it are history now.
+      expect(outcome.verification.verdict.cause, describeDiagnosis(outcome.verification)).toBe('healthy');
       expect(outcome.verification.facts).toMatchObject({ fpm: { running: true } });
     });
 
@@ -95,6 +97,8 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       expect(outcome.steps[1]?.command).toMatch(/^sudo -n -- kill -HUP \d+$/);
       expect(outcome.recovered, describeDiagnosis(outcome.verification)).toBe(true);
       expect(outcome.probeStatus).toBe(200);
+      // Only lines written after the remediation count: the 502s before it are history now.
+      expect(outcome.verification.verdict.cause, describeDiagnosis(outcome.verification)).toBe('healthy');
     });
 
     it('tcp_mismatch, pool fixed to listen where nginx points → reload_php_fpm (USR2) through sudo; 200 again', async () => {
@@ -105,6 +109,8 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       expect(outcome.steps.map((s) => s.command)).toEqual([expect.stringMatching(/^sudo -n -- kill -USR2 \d+$/)]);
       expect(outcome.recovered, describeDiagnosis(outcome.verification)).toBe(true);
       expect(outcome.probeStatus).toBe(200);
+      // Only lines written after the remediation count: the 502s before it are history now.
+      expect(outcome.verification.verdict.cause, describeDiagnosis(outcome.verification)).toBe('healthy');
     });
 
     it('socket_permission, pool listen.owner/mode fixed → reload_php_fpm does NOT recover: php-fpm keeps its inherited socket on USR2', async () => {
