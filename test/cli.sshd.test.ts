@@ -120,7 +120,8 @@ describe('medic remediate', () => {
   it('refuses a remediation that does not apply (php-fpm is not running here)', async () => {
     const r = await medic(['remediate', 'web-01', 'reload_php_fpm', '--inventory', inventory, '--yes']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/REMEDIATION_NOT_APPLICABLE.*php-fpm is not running/s);
+    expect(r.stderr).toMatch(/reload_php_fpm on web-01: php-fpm is not running, so it cannot be reloaded: use start_php_fpm/);
+    expect(r.stderr).toMatch(/\(REMEDIATION_NOT_APPLICABLE\)/);
   });
 });
 
