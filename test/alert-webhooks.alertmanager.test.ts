@@ -71,8 +71,8 @@ const deliveries: { names: Set<string>; summary: IntakeSummary }[] = [];
 let windowMs = 600_000;
 let updateIntervalMs = 2_000;
 
-function makeIntake(): AlertIntake {
-  const notices = new SlackAlertNotices(new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }));
+function makeIntake(slackApiUrl = slack.apiUrl): AlertIntake {
+  const notices = new SlackAlertNotices(new WebClient('xoxb-test', { slackApiUrl, retryConfig: { retries: 0 } }));
   const routes = parseAlertRoutes('team=payments:#payments-oncall');
   return new AlertIntake({
     store: new AlertIncidentStore({ redis, prefix }),
@@ -327,6 +327,27 @@ describe('state survives a restart', () => {
     expect(await resolved.json()).toMatchObject({ resolved: ['web-03'] });
     expect(slack.message(CHANNEL, root.ts)?.text).toMatch(/Alert resolved/);
     expect(requested).toEqual(['web-03']);
+  });
+
+  it('Slack unreachable: 503, nothing remembered, and the next delivery reports', async () => {
+    const dead = createServer();
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+    const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}/api/`;
+    await new Promise<void>((r) => dead.close(() => r()));
+    intake = makeIntake(deadUrl);
+    const alertname = uniqueName('SlackDown');
+    const body = JSON.stringify({ alerts: [{ host: 'web-01', alertname }, { host: 'web-02', alertname }] });
+    const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const failed = await fetch(`${botUrl}/alerts/generic`, { method: 'POST', headers: auth, body });
+    expect(failed.status).toBe(503);
+    expect(await failed.json()).toMatchObject({ ok: false, error: 'failed' });
+    expect(await redis.keys(`${prefix}:alerts:incident:*`)).toEqual([]);
+
+    intake = makeIntake();
+    const again = await fetch(`${botUrl}/alerts/generic`, { method: 'POST', headers: auth, body });
+    expect(again.status).toBe(202);
+    expect(await again.json()).toMatchObject({ reported: ['web-01', 'web-02'] });
+    expect(roots().filter((m) => m.text.includes(alertname))).toHaveLength(2);
   });
 
   it('Grafana alerts map through instance and are reported', async () => {

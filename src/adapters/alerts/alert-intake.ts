@@ -78,10 +78,16 @@ export class AlertIntake {
     const summary: IntakeSummary = { alerts: alerts.length, reported: [], updated: [], held: [], resolved: [], unknownHosts: [] };
     const groups = [...(await this.#group(alerts)).values()];
     const queue = [...groups];
+    const failures: unknown[] = [];
     const worker = async (): Promise<void> => {
-      for (let g = queue.shift(); g !== undefined; g = queue.shift()) await this.#handle(g, summary);
+      for (let g = queue.shift(); g !== undefined; g = queue.shift()) {
+        // One host failing (Slack down, a lock timeout) must not stop the others of this call.
+        await this.#handle(g, summary).catch((e: unknown) => void failures.push(e));
+      }
     };
     await Promise.all(Array.from({ length: Math.min(this.#o.concurrency, groups.length) }, worker));
+    // The sender delivers again; hosts already handled then see their incident and only update.
+    if (failures.length > 0) throw failures[0];
     for (const list of Object.values(summary)) if (Array.isArray(list)) list.sort();
     return summary;
   }
