@@ -3,11 +3,6 @@ import { pino } from 'pino';
 import { isMedicError, MedicError } from '../errors.ts';
 import type { CliIo } from './cli-io.ts';
 import { EXIT } from './cli-io.ts';
-import { diagnoseCommand } from './commands/diagnose.ts';
-import { hostsCommand } from './commands/hosts.ts';
-import { playbooksCommand } from './commands/playbooks.ts';
-import { remediateCommand } from './commands/remediate.ts';
-import { serveCommand } from './commands/serve.ts';
 
 const USAGE = `medic — diagnose Nginx 502/504s over SSH with read-only checks
 
@@ -58,18 +53,19 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
       case '--version':
         io.stdout('gateway-medic 0.1.0\n');
         return EXIT.OK;
+      // Each command loads only what it needs: start-up time is part of every `medic` call.
       case 'diagnose':
-        return await diagnoseCommand(args, ctx);
+        return await (await import('./commands/diagnose.ts')).diagnoseCommand(args, ctx);
       case 'remediate':
-        return await remediateCommand(args, ctx);
+        return await (await import('./commands/remediate.ts')).remediateCommand(args, ctx);
       case 'hosts':
-        return await hostsCommand(args, ctx);
+        return await (await import('./commands/hosts.ts')).hostsCommand(args, ctx);
       case 'playbooks':
-        return await playbooksCommand(args, ctx);
+        return await (await import('./commands/playbooks.ts')).playbooksCommand(args, ctx);
       case 'start':
       case 'bot':
       case 'worker':
-        return await serveCommand(command, args, ctx);
+        return await (await import('./commands/serve.ts')).serveCommand(command, args, ctx);
       default:
         io.stderr(`medic: unknown command "${command}"\n\n${USAGE}`);
         return EXIT.USAGE;
