@@ -77,8 +77,20 @@ export function startWorkers(o: MedicWorkersOptions): MedicWorkers {
     ...(o.name !== undefined ? { name: o.name } : {}),
   };
   const connections = [o.connect(), o.connect()] as const;
-  const diagnose = new Worker<DiagnoseJobData>(JOBS.diagnose.queue, wrap('diagnose', o.handlers.diagnose, o.logger), { ...common, connection: connections[0] });
-  const remediate = new Worker<RemediateJobData>(JOBS.remediate.queue, wrap('remediate', o.handlers.remediate, o.logger), { ...common, connection: connections[1] });
+  // Jobs running in this process: shutdown waits for this to reach 0, or hands them back.
+  let active = 0;
+  const counted =
+    <T>(run: (job: Job<T>) => Promise<unknown>) =>
+    async (job: Job<T>): Promise<unknown> => {
+      active += 1;
+      try {
+        return await run(job);
+      } finally {
+        active -= 1;
+      }
+    };
+  const diagnose = new Worker<DiagnoseJobData>(JOBS.diagnose.queue, counted(wrap('diagnose', o.handlers.diagnose, o.logger)), { ...common, connection: connections[0] });
+  const remediate = new Worker<RemediateJobData>(JOBS.remediate.queue, counted(wrap('remediate', o.handlers.remediate, o.logger)), { ...common, connection: connections[1] });
   const workers = [diagnose, remediate] as Worker[];
   for (const [queue, w] of [['diagnose', diagnose], ['remediate', remediate]] as const) {
     w.on('error', (err) => o.logger.error({ err, queue }, 'worker error'));
@@ -89,15 +101,15 @@ export function startWorkers(o: MedicWorkersOptions): MedicWorkers {
   return {
     workers,
     close: async (graceMs = 25_000) => {
-      const graceful = Promise.all(workers.map((w) => w.close()));
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
-      const outcome = await Promise.race([graceful.then(() => 'closed' as const), timeout]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') {
-        o.logger.warn({ graceMs }, 'jobs still running at shutdown: handing them back to the queue');
-        await Promise.all(workers.map((w) => w.close(true)));
-      }
+      // No new jobs from now on; the running ones carry on. (close() cannot be used for this:
+      // once it runs, a later close(true) only waits for it, and the hand-back never happens.)
+      await Promise.all(workers.map((w) => w.pause(true)));
+      const deadline = Date.now() + graceMs;
+      while (active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const handBack = active > 0;
+      // Forced, the locks are no longer renewed: the jobs stall and another worker takes them.
+      if (handBack) o.logger.warn({ graceMs, jobs: active }, 'jobs still running at shutdown: handing them back to the queue');
+      await Promise.all(workers.map((w) => w.close(handBack)));
       // BullMQ leaves connections it was given open; they are ours to close.
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
     },

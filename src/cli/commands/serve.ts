@@ -24,5 +24,8 @@ export async function serveCommand(role: 'start' | 'bot' | 'worker', args: reado
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  // A job handed back at shutdown may still hold an SSH session here; another worker owns it
+  // now, so nothing it does may keep this process alive.
+  setTimeout(() => process.exit(EXIT.OK), 1000).unref();
   return EXIT.OK;
 }
