@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '../config.ts';
 import { isMedicError } from '../errors.ts';
-import { SCENARIO_NAMES, isScenarioName, type ScenarioName } from '../lab/scenarios.ts';
+import { SCENARIO_NAMES, SCENARIOS, isScenarioName, type ScenarioName } from '../lab/scenarios.ts';
 import { hostFacts, missingRequirements, planPackages, runInstall } from './packages.ts';
 import { redisGiven, startDemo, type Demo } from './start-demo.ts';
 
@@ -113,7 +113,7 @@ function banner(demo: Demo, approvers: string): void {
     out(`  In Slack   /502 diagnose ${demo.host}   in a channel the app is in`);
     out(`  Approvers  ${approvers === '' ? 'none: set MEDIC_APPROVERS=U… in .env to approve remediations' : approvers}`);
   }
-  out(`  Lab host   ${demo.host}, scenario ${demo.scenario}: its site http://127.0.0.1:${lab.nginxPort}/ answers as that scenario says`);
+  out(`  Lab host   ${demo.host}, nginx at http://127.0.0.1:${lab.nginxPort}/, broken as ${demo.scenario}: ${SCENARIOS.get(demo.scenario)?.summary ?? ''}`);
   out(`  Inventory  ${inventory}`);
   out(`  Bot        ${demo.botUrl}   (/healthz, /readyz, /metrics)`);
   out(`  Redis      ${demo.redisUrl}${demo.ownRedis ? '   (a redis-server of its own, stopped with the demo)' : ''}`);
@@ -121,7 +121,8 @@ function banner(demo: Demo, approvers: string): void {
   out('');
   out('From another terminal:');
   out(`  npx medic diagnose ${demo.host} --inventory ${inventory}`);
-  if (demo.labLink !== undefined) out('  sudo npm run lab -- scenario socket_mismatch      (breaks it another way; npm run lab -- --help lists them)');
+  const other = demo.scenario === 'socket_mismatch' ? 'php_fpm_down' : 'socket_mismatch';
+  if (demo.labLink !== undefined) out(`  sudo npm run lab -- scenario ${other}      (breaks it another way; npm run lab -- --help lists them all)`);
   else out("  .lab holds another lab, so npm run lab drives that one; switch this lab's scenario on the page instead.");
   if (demo.alertToken !== undefined) {
     const alert = JSON.stringify({ host: demo.host, status: 'firing', alertname: 'Site502', summary: 'the site answers 502' });
@@ -146,15 +147,16 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   const failed = await preflight(env);
   if (failed !== undefined) return failed;
 
-  let stopRequested = false;
+  let stopRequested = 0;
   let demo: Demo | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (signal: string): void => {
-    if (stopping !== undefined || stopRequested) {
-      out(`(${signal} again: still stopping, by pid, so that nothing is left behind)`);
+    if (stopRequested !== 0) {
+      // Ctrl-C reaches both tsx and this process, and tsx relays it: one keypress, two signals.
+      if (Date.now() - stopRequested > 1000) out(`(${signal} again: still stopping, by pid, so that nothing is left behind)`);
       return;
     }
-    stopRequested = true;
+    stopRequested = Date.now();
     if (demo === undefined) {
       out(`\n${signal}: stopping as soon as the start finishes…`);
       return;
@@ -180,7 +182,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     err(`The demo did not start: ${isMedicError(e) ? e.message : ((e as Error).stack ?? String(e))}`);
     return 1;
   }
-  if (stopRequested) stopping = demo.stop();
+  if (stopRequested !== 0) stopping = demo.stop();
   else {
     banner(demo, approvers);
     await new Promise<void>((resolve) => {

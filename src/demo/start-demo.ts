@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { lstat, readlink, rm, symlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import { Redis } from 'ioredis';
 import { loadConfig, slackMode, type LoadConfigOptions } from '../config.ts';
 import { SlackStandIn } from '../dev/slack-stand-in.ts';
 import type { Lab, LabStatus } from '../lab/lab.ts';
@@ -64,6 +65,8 @@ export interface Demo {
   redisUrl: string;
   /** True when the demo started this Redis itself (and stops it). */
   ownRedis: boolean;
+  /** MEDIC_QUEUE_PREFIX: in a Redis it was given, its keys are removed by `stop()`. */
+  keyPrefix: string;
   redisNote?: string;
   inventoryPath: string;
   /** The path linked to the lab's directory, when `labLink` could be created. */
@@ -135,6 +138,10 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
       });
     }
 
+    // Someone else's Redis gets a prefix no deployment uses, and its keys are removed at the end.
+    const prefix = redis !== undefined ? 'demo' : `demo-${randomBytes(4).toString('hex')}`;
+    if (redis === undefined) undo.push(() => deleteKeys(redisUrl, prefix));
+
     let standIn: SlackStandIn | undefined;
     const secret = randomBytes(24).toString('hex');
     const alertToken = randomBytes(16).toString('hex');
@@ -144,7 +151,7 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
       MEDIC_LISTEN_HOST: '127.0.0.1',
       // A person switches scenarios and asks again within a minute; they must get a fresh diagnosis.
       MEDIC_DEDUP_WINDOW: '3s',
-      MEDIC_QUEUE_PREFIX: redis !== undefined ? 'demo' : `demo-${randomBytes(3).toString('hex')}`,
+      MEDIC_QUEUE_PREFIX: prefix,
       LOG_LEVEL: options.logLevel ?? 'warn',
       LOG_FORMAT: options.logFormat ?? 'json',
     };
@@ -188,6 +195,7 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
       ...(mode === 'stand-in' ? { alertToken } : {}),
       redisUrl,
       ownRedis: redis !== undefined,
+      keyPrefix: prefix,
       ...(redisNote !== undefined ? { redisNote } : {}),
       inventoryPath: lab.inventoryPath,
       ...(labLink !== undefined ? { labLink } : {}),
@@ -213,4 +221,20 @@ export function redisGiven(env: NodeJS.ProcessEnv, envFile: string | false): boo
   if (envFile === false || !existsSync(envFile)) return false;
   // loadConfig has already read and validated this file; only the key's presence is asked here.
   return (parseEnv(readFileSync(envFile, 'utf8')).REDIS_URL ?? '').trim() !== '';
+}
+
+/** Removes every key under `prefix:` (BullMQ's queues, the audit trail, approvals). */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await client.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
 }
