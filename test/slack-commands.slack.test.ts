@@ -145,4 +145,14 @@ describe('the /502 command (bot only, real Bolt, real Redis)', () => {
     const unknown = await h.command('history nope');
     expect(JSON.stringify(unknown.body)).toContain('Hosts: db-01, web-01');
   });
+
+  it('counts commands and queue depth in /metrics, and reports ready', async () => {
+    await h.command('diagnose web-02');
+    await eventually(async () => (await h.app.queues.diagnose.count()) === 1, 5000, 'the job');
+    const metrics = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    expect(metrics).toContain('medic_slash_commands_total{subcommand="diagnose"} 1');
+    expect(metrics).toMatch(/medic_queue_depth\{queue="diagnose",state="waiting"\} 1/);
+    expect((await fetch(`${h.baseUrl}/readyz`)).status).toBe(200);
+    expect((await fetch(`${h.baseUrl}/nope`)).status).toBe(404);
+  });
 });

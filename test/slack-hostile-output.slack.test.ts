@@ -1,4 +1,4 @@
-import { appendFile, readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPlaybooks } from '../src/adapters/files/load-playbooks.ts';
 import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
@@ -44,7 +44,8 @@ describe('hostile host output', () => {
   });
 
   it('is posted escaped and within limits', async () => {
-    const outcome = await lab.applyScenario('php_fpm_down');
+    // A scenario whose evidence quotes nginx's error log, where a client controls the request line.
+    const outcome = await lab.applyScenario('socket_permission');
     const real = outcome.lines[0] as string;
     expect(real).toContain('request: "');
     // The very line nginx wrote, with what a client controls (the request line) made hostile.
@@ -53,16 +54,22 @@ describe('hostile host output', () => {
       hostile('GET /<!channel> HTTP/1.1'),
       hostile('GET /<http://evil.example/phish|Click to fix the outage> HTTP/1.1'),
       hostile('GET /<@U0123ABCD> <!here> @everyone ``` HTTP/1.1'),
-      hostile(`GET /${'A'.repeat(1024 * 1024)} HTTP/1.1`),
+      // 1 MB (10^6 bytes): just under the SSH output cap of 1 MiB, so the check reads it all.
+      hostile(`GET /${'A'.repeat(1_000_000)} HTTP/1.1`),
     ];
-    await appendFile(lab.logPath('nginxError'), `${lines.join('\n')}\n`);
+    // Only these lines: the evidence shows the newest few, and they must be among them.
+    await writeFile(lab.logPath('nginxError'), `${lines.join('\n')}\n`);
 
     await h.command('diagnose web-01');
-    const root = await h.standIn.waitFor(() => roots(h.standIn).find((m) => blockText(m).includes('PHP-FPM is down')), 30_000, 'the verdict');
+    const root = await h.standIn.waitFor(() => roots(h.standIn).find((m) => blockText(m).includes('Socket permission denied')), 30_000, 'the verdict').catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${roots(h.standIn).map(blockText).join('\n---\n')}`);
+    });
     const replies = await h.standIn.waitFor(() => {
       const r = h.standIn.messages({ channel: CHANNEL, threadTs: root.ts });
       return r.length > 0 && r.some((m) => blockText(m).includes('channel&gt;')) ? r : undefined;
-    }, 10_000, 'the evidence');
+    }, 10_000, 'the evidence').catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${h.standIn.messages({ channel: CHANNEL, threadTs: root.ts }).map(blockText).join('\n---\n')}`);
+    });
 
     // Every call was accepted: nothing over a limit, nothing Slack would call invalid_blocks.
     expect(h.standIn.calls.filter((c) => c.response.ok !== true)).toEqual([]);

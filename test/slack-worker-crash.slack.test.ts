@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPlaybooks } from '../src/adapters/files/load-playbooks.ts';
@@ -12,6 +14,7 @@ import { freshPrefix, startRedis, type RedisHandle } from './helpers/redis.ts';
 import { BOT_TOKEN, blockText, CHANNEL, eventually, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./helpers/slack-worker-process.ts', import.meta.url));
+const MEDIC_BIN = fileURLToPath(new URL('../bin/medic.js', import.meta.url));
 
 /** Resolves when the child prints `line`. */
 function waitForLine(child: ChildProcess, line: string, timeoutMs: number): Promise<void> {
@@ -33,7 +36,7 @@ function waitForLine(child: ChildProcess, line: string, timeoutMs: number): Prom
  * A worker process SIGKILLed in the middle of a diagnosis: BullMQ's stalled-job check hands the
  * job to another worker, which runs the real diagnosis over SSH; the report appears once.
  */
-describe('a worker killed mid-diagnosis', () => {
+describe('workers that stop mid-diagnosis', () => {
   let redis: RedisHandle;
   let lab: Lab;
   let standIn: SlackStandIn;
@@ -41,7 +44,7 @@ describe('a worker killed mid-diagnosis', () => {
   let rescuer: SlackHarness | undefined;
   let doomed: ChildProcess | undefined;
   const prefix = freshPrefix('crash');
-  const lock = { MEDIC_JOB_LOCK: '2s' };
+  const lock = { MEDIC_JOB_LOCK: '2s', MEDIC_DEDUP_WINDOW: '1ms' };
 
   beforeAll(async () => {
     [redis, lab] = await Promise.all([startRedis(), startLab()]);
@@ -62,7 +65,7 @@ describe('a worker killed mid-diagnosis', () => {
     await redis?.stop();
   });
 
-  it('is picked up by another worker, and the report is posted exactly once', async () => {
+  it('SIGKILL: the job is picked up by another worker, and the report is posted exactly once', async () => {
     const env = {
       REDIS_URL: redis.url,
       SLACK_BOT_TOKEN: BOT_TOKEN,
@@ -104,5 +107,46 @@ describe('a worker killed mid-diagnosis', () => {
     expect(new Set(replies.map((m) => m.text)).size).toBe(findings);
     expect(roots(standIn)).toHaveLength(1);
     expect(standIn.calls.filter((c) => c.response.ok !== true)).toEqual([]);
+  });
+  it('SIGTERM: `medic worker` finishes the diagnosis it runs, posts it once, and exits 0', async () => {
+    await rescuer?.stop();
+    rescuer = undefined;
+    const before = roots(standIn).length;
+    const cwd = await mkdtemp(join(tmpdir(), 'medic-worker-cwd-'));
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      REDIS_URL: redis.url,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: standIn.apiUrl,
+      PORT: '0',
+      MEDIC_LISTEN_HOST: '127.0.0.1',
+      MEDIC_QUEUE_PREFIX: prefix,
+      MEDIC_INVENTORY: lab.inventoryPath,
+      LOG_LEVEL: 'info',
+      ...lock,
+    };
+    const worker = spawn(process.execPath, [MEDIC_BIN, 'worker'], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    worker.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+    try {
+      await eventually(() => out.includes('gateway-medic started'), 30_000, 'the worker to start');
+      await bot.command('diagnose web-01');
+      // SIGTERM the moment the job is taken: mid-diagnosis.
+      await eventually(async () => (await bot.app.queues.diagnose.getJobs(['active'])).length === 1, 10_000, 'the job to be taken', 5);
+      worker.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).toContain('gateway-medic stopped');
+      const completed = await bot.app.queues.diagnose.getJobs(['completed']);
+      expect(completed).toHaveLength(2);
+      const root = await standIn.waitFor(() => roots(standIn)[before], 5000, 'the new report');
+      expect(blockText(root)).toContain('PHP-FPM is down');
+      const findings = Number(/(\d+) \(in the thread\)/.exec(blockText(root))?.[1]);
+      expect(standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding'))).toHaveLength(findings);
+    } finally {
+      if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
+      await rm(cwd, { recursive: true, force: true });
+    }
   });
 });
