@@ -23,10 +23,18 @@ const SECRET_NAMES = [
   'MEDIC_ALERT_HMAC_SECRET',
   'hmacSecret',
   'REDIS_URL',
-  '"x-slack-signature"',
+  'x-slack-signature',
+  'x-medic-signature',
+  'x-grafana-alerting-signature',
 ];
 
-export const REDACT_PATHS: string[] = SECRET_NAMES.flatMap((name) => [name, `*.${name}`, `*.*.${name}`, `*.*.*.${name}`]);
+/** `a.b` for plain names, `a["b-c"]` for names that are not identifiers (HTTP headers). */
+const step = (name: string): string => (/^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `["${name}"]`);
+
+export const REDACT_PATHS: string[] = SECRET_NAMES.flatMap((name) => {
+  const s = step(name);
+  return [s.startsWith('.') ? name : s, `*${s}`, `*.*${s}`, `*.*.*${s}`];
+});
 
 export interface CreateLoggerOptions {
   /** @defaultValue 'info' */

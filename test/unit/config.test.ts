@@ -1,9 +1,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_KEYS, loadConfig, requireSlack, slackMode } from '../../src/config.ts';
 import { MedicError } from '../../src/errors.ts';
+import { createLogger, jobLogger } from '../../src/logger.ts';
 
 const load = (env: Record<string, string>) => loadConfig(env, { envFile: false });
 
@@ -93,5 +95,28 @@ describe('config', () => {
     expect(() => requireSlack(load({ SLACK_BOT_TOKEN: 'xoxb-1' }), 'bot')).toThrow(/SLACK_SIGNING_SECRET/);
     expect(() => requireSlack(load({ SLACK_BOT_TOKEN: 'xoxb-1' }), 'worker')).not.toThrow();
     expect(() => requireSlack(load({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }), 'bot')).not.toThrow();
+  });
+});
+
+describe('the logger and the configuration', () => {
+  it('never writes a secret of the configuration, however it is logged', () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write: (chunk: Buffer, _e, done) => {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'info', destination });
+    const config = load({ SLACK_BOT_TOKEN: 'xoxb-very-secret', SLACK_SIGNING_SECRET: 'signing-very-secret', SLACK_APP_TOKEN: 'xapp-very-secret', MEDIC_ALERT_TOKEN: 'alert-token-very-secret', REDIS_URL: 'redis://:pw-very-secret@127.0.0.1:6379' });
+    logger.info({ config }, 'starting');
+    logger.info({ nested: { config } }, 'nested');
+    logger.info({ req: { headers: { authorization: 'Bearer very-secret', 'x-slack-signature': 'v0=very-secret' } } }, 'request');
+    jobLogger(logger, { jobId: 'd-1', host: 'web-01', playbook: 'nginx-502' }).info({ token: 'very-secret' }, 'job');
+    const text = lines.join('');
+    expect(text).not.toContain('very-secret');
+    expect(text).toContain('[redacted]');
+    const job = JSON.parse(lines[3] as string) as Record<string, unknown>;
+    expect(job).toMatchObject({ jobId: 'd-1', host: 'web-01', playbook: 'nginx-502', msg: 'job' });
   });
 });
