@@ -14,17 +14,20 @@ export const MAX_SUPPORTING_LINES = 6;
 
 const moreMarker = (n: number): string => `… and ${n} more similar line${n === 1 ? '' : 's'}`;
 
-/** Sanitized, exact duplicates dropped, in the order given. */
-function unique(lines: readonly string[]): string[] {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const raw of lines) {
-    const line = sanitizeLine(raw);
-    if (line.trim() === '' || seen.has(line)) continue;
-    seen.add(line);
-    out.push(line);
+/**
+ * At most `max` sanitized lines, exact duplicates dropped, in the order given, and how many
+ * distinct lines were left out. Only what is shown is sanitized: a log may hold thousands.
+ */
+function pick(lines: readonly string[], max: number, exclude: readonly string[] = []): { shown: string[]; more: number } {
+  const distinct = [...new Set(lines)];
+  const shown: string[] = [];
+  let i = 0;
+  for (; i < distinct.length && shown.length < max; i++) {
+    const line = sanitizeLine(distinct[i] as string);
+    // Two raw lines may sanitize to one (their secrets both become [REDACTED]).
+    if (line.trim() !== '' && !shown.includes(line) && !exclude.includes(line)) shown.push(line);
   }
-  return out;
+  return { shown, more: distinct.slice(i).filter((l) => l.trim() !== '').length };
 }
 
 /**
@@ -34,13 +37,16 @@ function unique(lines: readonly string[]): string[] {
  */
 export function buildEvidence(primary: readonly Dated[], supporting: readonly string[] = []): string[] {
   const sorted = [...primary].sort((a, b) => (b.at ?? -Infinity) - (a.at ?? -Infinity));
-  const lines = unique(sorted.map((d) => d.text));
-  const shown = lines.slice(0, MAX_PRIMARY_LINES);
-  if (lines.length > shown.length) shown.push(moreMarker(lines.length - shown.length));
-  const support = unique(supporting).filter((l) => !shown.includes(l));
-  const extra = support.slice(0, MAX_SUPPORTING_LINES);
-  if (support.length > extra.length) extra.push(`… and ${support.length - extra.length} more`);
-  return [...shown, ...extra];
+  const main = pick(
+    sorted.map((d) => d.text),
+    MAX_PRIMARY_LINES,
+  );
+  const lines = [...main.shown];
+  if (main.more > 0) lines.push(moreMarker(main.more));
+  const extra = pick(supporting, MAX_SUPPORTING_LINES, main.shown);
+  lines.push(...extra.shown);
+  if (extra.more > 0) lines.push(`… and ${extra.more} more`);
+  return lines;
 }
 
 /** `file: line` when the file is known, as `grep -H` would show it. */

@@ -51,14 +51,15 @@ const REDACTIONS: Redaction[] = [
   { pattern: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, replace: REDACTED },
   // password=x, "api_key": "x", token: x, ?access_token=x&, DB_PASSWORD='x y'
   {
-    pattern: new RegExp(`([A-Za-z0-9_.-]*${SECRET_WORD}[A-Za-z0-9_.-]*)("?\\s*[:=]\\s*)("[^"]*"|'[^']*'|[^\\s&,;"'<>]+)`, 'gi'),
+    // Bounded key parts: an unbounded `[…]*` before the word would make this quadratic on long lines.
+    pattern: new RegExp(`([A-Za-z0-9_.-]{0,64}${SECRET_WORD}[A-Za-z0-9_.-]{0,64})("?\\s*[:=]\\s*)("[^"]*"|'[^']*'|[^\\s&,;"'<>]+)`, 'gi'),
     replace: (_m, key: string, sep: string, value: string) => {
       const quote = value.startsWith('"') || value.startsWith("'") ? (value[0] as string) : '';
       return `${key}${sep}${quote}${REDACTED}${quote}`;
     },
   },
   // scheme://user:password@host
-  { pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]+):(?!\[REDACTED\]@)[^\s@/]+@/gi, replace: `$1:${REDACTED}@` },
+  { pattern: /\b([a-z][a-z0-9+.-]{0,30}:\/\/[^\s:@/]{1,256}):(?!\[REDACTED\]@)[^\s@/]{1,256}@/gi, replace: `$1:${REDACTED}@` },
 ];
 
 /** Redacts secrets in one piece of text (which may span lines). */
@@ -123,7 +124,12 @@ export function capLine(text: string, max = MAX_LINE_CHARS): string {
 /** One line of evidence, made safe: no escapes or controls (a newline becomes `\n`), secrets redacted, capped. */
 export function sanitizeLine(text: string, max = MAX_LINE_CHARS): string {
   // Redact before cutting, so that a cut never leaves half a secret behind.
-  return capLine(stripControls(redactSecrets(text)), max);
+  if (text.length <= max * 3) return capLine(stripControls(redactSecrets(text)), max);
+  // A huge line: only its head can be shown, so only its head is worth redacting (the
+  // patterns are linear, but a megabyte per line adds up).
+  const keep = Math.max(0, max - 40);
+  const shown = stripControls(redactSecrets(text.slice(0, max * 3))).slice(0, keep);
+  return `${shown}… [${text.length - shown.length} more characters cut]`;
 }
 
 /** Sanitizes the lines of one output in order; PEM blocks spanning lines are redacted whole. */

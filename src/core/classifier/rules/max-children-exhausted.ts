@@ -1,12 +1,12 @@
 import type { FpmPool } from '../../discovery/host-picture.ts';
 import type { Finding } from '../../finding.ts';
 import { clean, commands, historyFinding, plural, poolLines, splitByTime } from '../advice.ts';
-import type { ClassifierContext } from '../context.ts';
-import { buildEvidence, type Dated } from '../evidence.ts';
+import { isCurrent, type ClassifierContext } from '../context.ts';
+import { buildEvidence } from '../evidence.ts';
 import type { ListeningSocket } from '../parse/sockets.ts';
 import type { Rule } from '../rule.ts';
 import { span } from '../time.ts';
-import { sameEndpoint } from '../upstream-address.ts';
+import { sameEndpoint, type Endpoint } from '../upstream-address.ts';
 
 const MB = 1024 * 1024;
 
@@ -64,33 +64,45 @@ export const maxChildrenExhausted: Rule = {
       'Find what keeps workers busy: request_slowlog_timeout = 5s and slowlog in the pool show the slow scripts',
     ];
     const findings: Finding[] = [];
-    const primary: Dated[] = [...logNow, ...eagain];
+    // Timeouts on a saturated pool's socket: the requests waited for a worker, not for slow code.
+    const saturated = ctx.poolListens.filter((p) => poolNames.includes(p.pool.name)).map((p) => p.endpoint);
+    const starved = ctx.errors.filter(
+      (e) => isCurrent(ctx, e) && /upstream timed out/.test(e.message) && e.endpoint !== undefined && saturated.some((l) => sameEndpoint(e.endpoint as Endpoint, l)),
+    );
+    const window = span(ctx.windowMs);
+    const explanation =
+      'Every worker of the pool is busy, so new requests wait in the listen queue; when it overflows nginx gets refused (502) or gives up waiting (504). ' +
+      'PHP-FPM is running, which makes this the "silent 502". The default pm.max_children = 5 is a placeholder, not a production value; slow requests make it worse.';
+    const base = { cause: 'max_children_exhausted' as const, explanation, nextSteps: steps, remediations: ['reload_php_fpm' as const], current: true };
+    const name = `${poolText} ${limit === undefined ? 'is at pm.max_children' : `is at pm.max_children (${limit})`}`;
 
-    if (primary.length > 0 || queued.length > 0 || backlog.length > 0) {
-      const refusing = eagain.length > 0 ? `; ${plural(eagain.length, 'connection')} refused (backlog full) in the last ${span(ctx.windowMs)}` : '';
+    if (eagain.length > 0 || queued.length > 0 || backlog.length > 0 || starved.length > 0) {
+      const effects = [
+        eagain.length > 0 ? `${plural(eagain.length, 'connection')} refused (backlog full)` : '',
+        starved.length > 0 ? `${plural(starved.length, 'request')} timed out waiting` : '',
+      ].filter((t) => t !== '');
       findings.push({
-        cause: 'max_children_exhausted',
+        ...base,
         severity: 'critical',
-        title: `${poolText} is at pm.max_children${limit === undefined ? '' : ` (${limit})`}: requests queue${refusing}`,
-        evidence: buildEvidence(primary, supporting),
-        explanation:
-          'Every worker of the pool is busy, so new requests wait in the listen queue; when it overflows nginx gets refused (502) or gives up waiting (504). ' +
-          'PHP-FPM is running, which makes this the "silent 502". The default pm.max_children = 5 is a placeholder, not a production value; slow requests make it worse.',
-        nextSteps: steps,
-        remediations: ['reload_php_fpm'],
-        current: true,
+        title: `${name}: requests queue${effects.length > 0 ? `; ${effects.join(', ')} in the last ${window}` : ' right now'}`,
+        evidence: buildEvidence([...logNow, ...eagain, ...starved], supporting),
+      });
+    } else if (logNow.length > 0) {
+      // Requests queued but were served: slow, not failing (yet).
+      findings.push({
+        ...base,
+        severity: 'warning',
+        title: `${poolText} reached pm.max_children${limit === undefined ? '' : ` (${limit})`} in the last ${window}: requests had to queue`,
+        evidence: buildEvidence(logNow, supporting),
       });
     } else if (counted.length > 0) {
       const s = counted[0] as (typeof counted)[number];
       findings.push({
-        cause: 'max_children_exhausted',
+        ...base,
         severity: 'warning',
         title: `${poolText} has reached pm.max_children ${plural(s.maxChildrenReached ?? 0, 'time')} since it started (nothing queued right now)`,
         evidence: buildEvidence([], supporting),
-        explanation: 'The status page counts the times every worker was busy since the pool started. Nothing waits now, but under the next peak requests will queue and then fail.',
-        nextSteps: steps,
-        remediations: ['reload_php_fpm'],
-        current: true,
+        explanation: `The status page counts the times every worker was busy since the pool started. Nothing waits now, but under the next peak requests will queue and then fail. ${explanation}`,
       });
     } else if (logOld.length > 0 || oldEagain.length > 0) {
       findings.push(historyFinding(ctx, 'max_children_exhausted', `${poolText} reached pm.max_children`, [...logOld, ...oldEagain]));

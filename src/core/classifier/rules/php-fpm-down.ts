@@ -5,13 +5,18 @@ import { buildEvidence } from '../evidence.ts';
 import { isFastcgi, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
 import type { Rule } from '../rule.ts';
 import { span } from '../time.ts';
-import { isLocalEndpoint, sameEndpoint } from '../upstream-address.ts';
+import { isLocalEndpoint, parseNginxTarget, sameEndpoint } from '../upstream-address.ts';
 
 /** Lines in php-fpm's own log that say why it stopped. */
 const STOPPING = /exiting, bye-bye|Finishing \.\.\.|ERROR: |ALERT: |FPM initialization failed|failed to/;
 
 function supportingLines(ctx: ClassifierContext, entries: readonly NginxErrorEntry[]): string[] {
-  const paths = new Set(entries.flatMap((e) => (e.endpoint?.kind === 'unix' ? [e.endpoint.path] : [])));
+  // The sockets nginx connected to, or would connect to, and where the pools listen.
+  const paths = new Set(
+    [...entries.map((e) => e.endpoint), ...ctx.picture.nginx.upstreams.map((u) => parseNginxTarget(u.target)), ...ctx.poolListens.map((p) => p.endpoint)].flatMap((e) =>
+      e?.kind === 'unix' ? [e.path] : [],
+    ),
+  );
   const service = ctx.fpmService !== undefined && ctx.fpmService.active !== 'active' ? ctx.fpmService.lines : [];
   const sockets = ctx.socketFiles.filter((f) => f.missing && paths.has(f.path)).map((f) => f.line);
   const fpmLog = ctx.fpmLog.filter((l) => isCurrent(ctx, l) && STOPPING.test(l.text)).map((l) => l.text).reverse();

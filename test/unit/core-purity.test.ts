@@ -1,0 +1,98 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * src/core is pure (STYLE.md habit 1): no I/O, no clock, no environment, no logger. This guard
+ * reads every core source file and fails on an import of an I/O module or a use of the clock,
+ * the environment or the console.
+ */
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CORE = join(ROOT, 'src/core');
+
+/**
+ * Dev tools that happen to live in src/core and run on their own (`npm run schema`); no core
+ * module may import them, which the last test checks.
+ */
+const DEV_TOOLS = new Set(['src/core/playbook/write-json-schema.ts']);
+
+/** Modules outside src/core that the core may use; they are held to the same rules below. */
+const SHARED_PURE = ['src/errors.ts'];
+
+const IO_BUILTINS = ['fs', 'fs/promises', 'child_process', 'net', 'tls', 'http', 'https', 'http2', 'dgram', 'dns', 'os', 'readline', 'worker_threads', 'cluster', 'process', 'inspector'];
+const IO_PACKAGES = ['pino', 'pino-pretty', 'ioredis', 'bullmq', 'node-ssh', 'ssh2', 'prom-client', 'playwright-core'];
+
+export function isForbidden(specifier: string): boolean {
+  const bare = specifier.replace(/^node:/, '');
+  if (IO_BUILTINS.includes(bare)) return true;
+  if (specifier.startsWith('@slack/')) return true;
+  return IO_PACKAGES.some((p) => specifier === p || specifier.startsWith(`${p}/`));
+}
+
+export function importsOf(source: string): string[] {
+  const found: string[] = [];
+  const patterns = [/\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g, /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g];
+  for (const p of patterns) for (const m of source.matchAll(p)) found.push(m[1] as string);
+  return found;
+}
+
+/** Uses of the clock, the environment, randomness or the console (not in comments). */
+export function impurities(source: string): string[] {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  const patterns = [/\bprocess\.\w+/g, /\bDate\.now\s*\(/g, /\bnew Date\s*\(\s*\)/g, /\bMath\.random\s*\(/g, /\bperformance\.now\s*\(/g, /\bconsole\.\w+/g, /\bglobalThis\.fetch\b|\bfetch\s*\(/g];
+  return patterns.flatMap((p) => [...code.matchAll(p)].map((m) => m[0]));
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(path);
+    return e.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+const files = [...sourceFiles(CORE), ...SHARED_PURE.map((n) => join(ROOT, n))].map((path) => ({ path, name: relative(ROOT, path), source: readFileSync(path, 'utf8') }));
+const pure = files.filter((f) => !DEV_TOOLS.has(f.name));
+
+describe('src/core is pure', () => {
+  it('the guard itself recognises what it forbids', () => {
+    expect(importsOf("import { readFile } from 'node:fs/promises';\nimport type { Logger } from 'pino';\nconst m = await import('node:child_process');")).toEqual([
+      'node:fs/promises',
+      'pino',
+      'node:child_process',
+    ]);
+    expect(['node:fs', 'fs/promises', 'net', 'node:child_process', 'ioredis', 'bullmq', 'node-ssh', '@slack/bolt', '@slack/web-api', 'pino'].every(isForbidden)).toBe(true);
+    expect(['zod', 'yaml', '../causes.ts', 'node:url', 'node:path'].some(isForbidden)).toBe(false);
+    expect(impurities('const t = Date.now(); // new Date()\nconst e = process.env.X;')).toEqual(['process.env', 'Date.now(']);
+  });
+
+  it('finds the core sources', () => {
+    expect(pure.length).toBeGreaterThan(20);
+    expect(pure.map((f) => f.name)).toContain('src/core/classifier/classify.ts');
+  });
+
+  it.each(pure.map((f) => [f.name, f] as const))(`%s imports no I/O module, and nothing outside src/core but ${SHARED_PURE.join(', ')}`, (_name, f) => {
+    const specifiers = importsOf(f.source);
+    expect(specifiers.filter(isForbidden)).toEqual([]);
+    const outside = specifiers
+      .filter((s) => s.startsWith('.'))
+      .map((s) => resolve(dirname(f.path), s))
+      .filter((p) => !p.startsWith(`${CORE}/`) && !SHARED_PURE.includes(relative(ROOT, p)));
+    expect(outside).toEqual([]);
+  });
+
+  it.each(pure.map((f) => [f.name, f] as const))('%s reads no clock, environment, randomness or console', (_name, f) => {
+    expect(impurities(f.source)).toEqual([]);
+  });
+
+  it('no core module imports a dev tool', () => {
+    for (const f of pure) {
+      const targets = importsOf(f.source)
+        .filter((s) => s.startsWith('.'))
+        .map((s) => relative(ROOT, resolve(dirname(f.path), s)));
+      expect(targets.filter((t) => DEV_TOOLS.has(t)), f.name).toEqual([]);
+    }
+  });
+});
