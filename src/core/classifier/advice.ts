@@ -55,10 +55,13 @@ export function directiveLines(ctx: ClassifierContext, names: readonly string[])
 /** The `fastcgi_pass` / `proxy_pass` lines whose target is `endpoint` (all of that kind when none matches). */
 export function passLines(ctx: ClassifierContext, kind: 'fastcgi' | 'proxy', endpoint?: Endpoint): string[] {
   const refs = ctx.picture.nginx.upstreams.filter((u) => (kind === 'fastcgi' ? u.kind === 'fastcgi' : u.kind !== 'fastcgi'));
-  const same = endpoint === undefined ? [] : refs.filter((u) => {
-    const t = parseNginxTarget(u.target);
-    return t !== undefined && (sameEndpoint(t, endpoint) || (t.kind === 'unix' && endpoint.kind === 'unix' && t.path === endpoint.path));
-  });
+  const same =
+    endpoint === undefined
+      ? []
+      : refs.filter((u) => {
+          const t = parseNginxTarget(u.target);
+          return t !== undefined && sameEndpoint(t, endpoint);
+        });
   return (same.length > 0 ? same : refs).map((u) => located(u.line, u.file));
 }
 
