@@ -129,6 +129,25 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
     const noRedis = await fetch(`${bot2.url}/readyz`);
     expect(noRedis.status).toBe(503);
     expect(((await noRedis.json()) as { checks: Record<string, boolean> }).checks.redis).toBe(false);
+    await bot2.stop();
+    await bot.stop();
+  });
+
+  it('counts diagnoses that could not reach their host in medic_ssh_errors_total, by code', async () => {
+    const broken = join(lab.dir, 'broken-inventory.yaml');
+    const inventory = parse(await readFile(inventoryPath, 'utf8')) as { hosts: Record<string, Record<string, unknown>> };
+    inventory.hosts['web-01'] = { ...inventory.hosts['web-01'], privateKeyPath: join(lab.dir, 'no-such-key') };
+    await writeFile(broken, stringify(inventory));
+    const medic = await startProcess('all', env(freshPrefix('ssherr'), { MEDIC_INVENTORY: broken, LOG_LEVEL: 'silent' }), { envFile: false });
+    handles.push(medic);
+    const before = roots(standIn).length;
+    expect((await diagnose(medic.url)).status).toBe(200);
+    await standIn.waitFor(() => reportsSince(before).find((m) => blockText(m).includes('could not diagnose')), 20_000, 'the failed report');
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`${medic.url}/metrics`)).text();
+      return text.includes('medic_ssh_errors_total{code="SSH_KEY_UNREADABLE"} 1') ? text : undefined;
+    }, 5000, 'the SSH error in /metrics');
+    expect(metrics).not.toContain('medic_diagnosis_duration_seconds_count');
   });
 
   it('finishes the diagnosis in flight before exiting, and takes no new work meanwhile', async () => {
@@ -159,9 +178,9 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
   it('hands a job that outlasts the grace period back to the queue, where another worker finishes it', async () => {
     const prefix = freshPrefix('handback');
     const before = roots(standIn).length;
-    // A 6 s job lock gives a 1 s grace at shutdown; the host takes longer than that to answer.
-    const lock = { MEDIC_JOB_LOCK: '6s' };
-    relay.delayMs = 8000;
+    // A 4 s job lock gives a 1 s grace at shutdown; the host takes longer than that to answer.
+    const lock = { MEDIC_JOB_LOCK: '4s' };
+    relay.delayMs = 6000;
     const medic = await medicStart(env(prefix, lock));
     children.push(medic.child);
     const connections = relay.connections;
@@ -171,7 +190,7 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
     medic.child.kill('SIGTERM');
     const stoppedAt = Date.now();
     expect(await medic.exited).toBe(0);
-    expect(Date.now() - stoppedAt, medic.output()).toBeLessThan(6000);
+    expect(Date.now() - stoppedAt, medic.output()).toBeLessThan(4500);
     expect(medic.output()).toContain('handing them back to the queue');
     expect(reportsSince(before).map(blockText).join()).not.toContain('PHP-FPM is down');
 

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import { request } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type Demo } from '../src/demo/start-demo.ts';
@@ -142,6 +143,18 @@ describe('the demo page in a browser', () => {
     expect(metrics).toMatch(/^# TYPE medic_ssh_errors_total counter$/m);
   });
 
+  it('breaks the lab another way from the page, and the next report says so', async () => {
+    await page.selectOption('#scenario', 'socket_mismatch');
+    await page.click('#apply-scenario');
+    await page.locator('#lab-status', { hasText: 'Now: socket_mismatch' }).waitFor({ timeout: 20_000 });
+    await page.fill('#composer', '/502 diagnose web-01');
+    await page.press('#composer', 'Enter');
+    await page.locator('#messages .message .bk-header', { hasText: 'web-01: Socket mismatch' }).waitFor({ timeout: 20_000 });
+    // The thread that opened is the new report's.
+    await page.locator('#thread-messages button[data-action-id="remediate:reload_nginx"]').waitFor();
+    expect(await page.locator('#thread-messages .bk-header').textContent()).toBe('web-01: Socket mismatch');
+  });
+
   it('renders hostile mrkdwn as text: entities decoded, no markup from the message', async () => {
     const input = '*bold* a&amp;b &lt;script&gt;alert(1)&lt;/script&gt; `&lt;img src=x onerror=alert(1)&gt;`\n```&lt;b&gt;not bold&lt;/b&gt;\n*not bold either*```<https://example.com/x?a=1&amp;b=2|a link> <javascript:alert(1)|bad> <@U0ALICE> x*y*z';
     // A string, not a function: the test's transform must not rewrite the browser's import().
@@ -158,6 +171,19 @@ describe('the demo page in a browser', () => {
     expect(html.text).toContain('<javascript:alert(1)|bad>');
     expect(html.text).toContain('x*y*z');
     expect(html.text).toContain('@U0ALICE');
+  });
+
+  it('takes orders from its own page only: JSON, addressed to 127.0.0.1', async () => {
+    const form = await fetch(new URL('/api/command', demo.url), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ text: '/502 diagnose web-01' }) });
+    expect(form.status).toBe(415);
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const req = request(new URL('/api/state', demo.url), { headers: { host: 'attacker.example:80' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject).end();
+    });
+    expect(rebound).toBe(421);
   });
 
   it('stops everything it started, by pid', async () => {

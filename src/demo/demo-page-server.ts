@@ -137,6 +137,11 @@ export class DemoPageServer {
     const url = new URL(req.url ?? '/', 'http://x');
     const route = `${req.method ?? 'GET'} ${url.pathname}`;
     try {
+      // Another site open in the same browser must not drive the demo: no cross-site form posts
+      // (JSON needs a CORS preflight, never granted), no DNS rebinding (the Host is checked).
+      const port = (this.server?.address() as AddressInfo | null)?.port;
+      if (req.headers.host !== `127.0.0.1:${port}` && req.headers.host !== `localhost:${port}`) return json(res, 421, { ok: false, error: 'wrong_host' });
+      if (req.method === 'POST' && !String(req.headers['content-type'] ?? '').startsWith('application/json')) return json(res, 415, { ok: false, error: 'json_only' });
       const asset = req.method === 'GET' ? STATIC[url.pathname] : undefined;
       if (asset !== undefined) {
         const body = await readFile(new URL(asset[0], PAGE_DIR));
