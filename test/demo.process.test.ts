@@ -95,6 +95,10 @@ describe('npm run demo as a process', () => {
       const diagnosis = await run(process.execPath, [MEDIC, 'diagnose', 'web-01', '--inventory', '.lab/inventory.yaml', '--json'], { cwd, env: cleanEnv() });
       expect(JSON.parse(diagnosis.stdout).verdict.cause).toBe('socket_mismatch');
 
+      // Broken another way from the command line, the page follows.
+      await run(TSX, [LAB_CLI, 'scenario', 'php_fpm_down'], { cwd });
+      await eventually(async () => ((await (await fetch(`${page}api/state`)).json()) as { lab: { scenario: string } }).lab.scenario === 'php_fpm_down', 5000, 'the page to show the new scenario');
+
       // Everything it runs: its own process tree (tsx, node, redis-server, sshd) and the lab's daemons.
       const labPids = [...status.stdout.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
       const labDir = (/in (\/tmp\/medic-lab-[^,\s]+)/.exec(status.stdout)?.[1]) as string;

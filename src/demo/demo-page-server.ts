@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { SlackStandIn } from '../dev/slack-stand-in.ts';
 import type { Lab } from '../lab/lab.ts';
-import { SCENARIO_NAMES, SCENARIOS, isScenarioName } from '../lab/scenarios.ts';
+import { readLabState } from '../lab/lab-state.ts';
+import { SCENARIO_NAMES, SCENARIOS, isScenarioName, type ScenarioName } from '../lab/scenarios.ts';
 import { conversationView, type ResponseUrlOwner } from './conversation-view.ts';
 import type { DemoUser } from './demo-workspace.ts';
 
@@ -62,10 +63,15 @@ export class DemoPageServer {
   private pending: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private labBusy: string | undefined;
+  /** The lab's scenario as its state file says: `npm run lab -- scenario` changes it from outside. */
+  private labScenario: ScenarioName;
+  private labWatch: NodeJS.Timeout | undefined;
   private readonly onCall = (): void => this.changed();
   url = '';
 
-  constructor(private readonly o: DemoPageServerOptions) {}
+  constructor(private readonly o: DemoPageServerOptions) {
+    this.labScenario = o.lab.current;
+  }
 
   async listen(port: number): Promise<string> {
     const server = createServer((req, res) => void this.handle(req, res));
@@ -89,12 +95,23 @@ export class DemoPageServer {
     this.heartbeat = setInterval(() => {
       for (const s of this.streams) s.res.write(': keep-alive\n\n');
     }, 15_000);
+    this.labWatch = setInterval(() => {
+      void readLabState(this.o.lab.layout.state).then(
+        (st) => {
+          if (st.scenario === this.labScenario) return;
+          this.labScenario = st.scenario;
+          this.changed();
+        },
+        () => undefined,
+      );
+    }, 1000);
     return this.url;
   }
 
   async close(): Promise<void> {
     this.o.standIn.off('call', this.onCall);
     clearInterval(this.heartbeat);
+    clearInterval(this.labWatch);
     clearTimeout(this.pending);
     for (const s of this.streams) s.res.end();
     this.streams.clear();
@@ -107,14 +124,14 @@ export class DemoPageServer {
 
   /** The whole state one person's page shows. */
   state(viewer: string): Record<string, unknown> {
-    const { standIn, channel, users, lab, host } = this.o;
+    const { standIn, channel, users, host } = this.o;
     return {
       channel,
       host,
       viewer,
       bot: { id: standIn.botUserId, name: 'medic' },
       users,
-      lab: { scenario: lab.current, busy: this.labBusy ?? null, scenarios: SCENARIO_NAMES.map((n) => ({ name: n, summary: SCENARIOS.get(n)?.summary ?? '' })) },
+      lab: { scenario: this.labScenario, busy: this.labBusy ?? null, scenarios: SCENARIO_NAMES.map((n) => ({ name: n, summary: SCENARIOS.get(n)?.summary ?? '' })) },
       ...conversationView(standIn.messages(), { channel: channel.id, viewer, botUserId: standIn.botUserId, owners: this.owners }),
     };
   }
@@ -217,6 +234,7 @@ export class DemoPageServer {
     this.changed();
     try {
       const outcome = await this.o.lab.applyScenario(name);
+      this.labScenario = name;
       return { ok: true, scenario: name, lines: outcome.lines };
     } finally {
       this.labBusy = undefined;

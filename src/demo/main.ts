@@ -195,7 +195,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     });
   }
   await stopping;
-  out('Stopped: the page, the bot and worker, the lab and Redis are down.');
+  out('Stopped: nothing the demo started is still running.');
   return 0;
 }
 
