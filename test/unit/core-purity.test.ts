@@ -12,12 +12,6 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CORE = join(ROOT, 'src/core');
 
-/**
- * Dev tools that happen to live in src/core and run on their own (`npm run schema`); no core
- * module may import them, which the last test checks.
- */
-const DEV_TOOLS = new Set(['src/core/playbook/write-json-schema.ts']);
-
 /** Modules outside src/core that the core may use; they are held to the same rules below. */
 const SHARED_PURE = ['src/errors.ts'];
 
@@ -54,7 +48,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 const files = [...sourceFiles(CORE), ...SHARED_PURE.map((n) => join(ROOT, n))].map((path) => ({ path, name: relative(ROOT, path), source: readFileSync(path, 'utf8') }));
-const pure = files.filter((f) => !DEV_TOOLS.has(f.name));
+const pure = files;
 
 describe('src/core is pure', () => {
   it('the guard itself recognises what it forbids', () => {
@@ -85,14 +79,5 @@ describe('src/core is pure', () => {
 
   it.each(pure.map((f) => [f.name, f] as const))('%s reads no clock, environment, randomness or console', (_name, f) => {
     expect(impurities(f.source)).toEqual([]);
-  });
-
-  it('no core module imports a dev tool', () => {
-    for (const f of pure) {
-      const targets = importsOf(f.source)
-        .filter((s) => s.startsWith('.'))
-        .map((s) => relative(ROOT, resolve(dirname(f.path), s)));
-      expect(targets.filter((t) => DEV_TOOLS.has(t)), f.name).toEqual([]);
-    }
   });
 });
