@@ -64,7 +64,8 @@ export const socketMismatch: Rule = {
         evidence: buildEvidence(current, [...passLines(ctx, 'fastcgi', current[0]?.endpoint), ...listenLines(ctx)]),
         explanation: EXPLANATION,
         nextSteps: steps,
-        remediations: ['reload_nginx'],
+        // Either side can be fixed: nginx's fastcgi_pass, or the pool's listen.
+        remediations: ['reload_nginx', 'reload_php_fpm'],
         current: true,
       });
     } else {
@@ -85,7 +86,7 @@ export const socketMismatch: Rule = {
           evidence: buildEvidence([], [...dead.map((u) => located(u.line, u.file)), ...listenLines(ctx)]),
           explanation: `${EXPLANATION} No request has failed in the window yet, but every PHP request through this fastcgi_pass will.`,
           nextSteps: steps,
-          remediations: ['reload_nginx'],
+          remediations: ['reload_nginx', 'reload_php_fpm'],
           current: true,
         });
       }
