@@ -104,9 +104,13 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
     }
 
     // nginx and php-fpm stamp lines to the second: only lines from the first whole second after
-    // the remediation are new, or the 502s the diagnosis itself provoked would count against it.
-    const since = new Date(Math.ceil(hostNow() / 1000) * 1000);
-    await sleep(Math.max(300, since.getTime() - hostNow() + 300));
+    // a moment are newer than it, or the 502s the diagnosis itself provoked would count.
+    const nextSecond = async (): Promise<Date> => {
+      const since = new Date(Math.ceil(hostNow() / 1000) * 1000);
+      await sleep(Math.max(300, since.getTime() - hostNow() + 300));
+      return since;
+    };
+    let since = await nextSecond();
     const deadline = performance.now() + (request.verifyWithinMs ?? 8000);
     let verification: DiagnoseOutcome;
     let recovered = false;
@@ -115,6 +119,13 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
       recovered = ok && hasRecovered(remediation, verification);
       if (recovered || !ok || performance.now() > deadline) break;
       await sleep(500);
+    }
+    if (recovered && verification.diagnosis.verdict.cause !== 'healthy') {
+      // The site answers, but the verification's own requests may have met the service while it
+      // was still coming up (php-fpm re-executes on a reload): judge once more from now on.
+      since = await nextSecond();
+      verification = await diagnoseHostDetailed({ host, playbook, since }, deps, runner);
+      recovered = hasRecovered(remediation, verification);
     }
     const status = probeStatus(verification.results);
     const outcome: RemediationOutcome = {
