@@ -34,7 +34,8 @@ export interface BoltHandle {
 /**
  * The Bolt app in either transport. Receivers only move bytes (HTTP with the signing secret,
  * or Socket Mode with the app token); the listeners registered on `app` are the same for both.
- * Bolt's Web API client goes to SLACK_API_URL.
+ * Bolt's Web API client goes to SLACK_API_URL. No conversation store: the bot keeps its state
+ * in Redis, and the store's per-request middleware would only slow the ack.
  */
 export function createBoltApp(o: BoltAppOptions): BoltHandle {
   const slackLogger = slackLoggerFrom(o.logger);
@@ -47,7 +48,7 @@ export function createBoltApp(o: BoltAppOptions): BoltHandle {
       // Ack first, work after: listeners call ack() before queueing anything.
       processBeforeResponse: false,
     });
-    const app = new App({ receiver, token: o.botToken, logger: slackLogger, clientOptions, deferInitialization: true });
+    const app = new App({ receiver, token: o.botToken, logger: slackLogger, clientOptions, deferInitialization: true, convoStore: false });
     return {
       app,
       mode: 'http',
@@ -59,7 +60,7 @@ export function createBoltApp(o: BoltAppOptions): BoltHandle {
     };
   }
   const receiver = new SocketModeReceiver({ appToken: o.appToken, logger: slackLogger, installerOptions: { clientOptions } });
-  const app = new App({ receiver, token: o.botToken, logger: slackLogger, clientOptions, deferInitialization: true });
+  const app = new App({ receiver, token: o.botToken, logger: slackLogger, clientOptions, deferInitialization: true, convoStore: false });
   return {
     app,
     mode: 'socket',

@@ -14,11 +14,17 @@ export interface SlackWebClientOptions {
 export function slackLoggerFrom(logger: Logger): SlackLogger {
   const log = logger.child({ component: 'slack' });
   let level = LogLevel.INFO;
+  // Bolt logs at debug on every request: build the line only when someone will read it.
+  const at =
+    (lvl: 'debug' | 'info' | 'warn' | 'error') =>
+    (...msg: unknown[]): void => {
+      if (log.isLevelEnabled(lvl)) log[lvl](msg.map(String).join(' '));
+    };
   return {
-    debug: (...msg: unknown[]) => log.debug(msg.map(String).join(' ')),
-    info: (...msg: unknown[]) => log.info(msg.map(String).join(' ')),
-    warn: (...msg: unknown[]) => log.warn(msg.map(String).join(' ')),
-    error: (...msg: unknown[]) => log.error(msg.map(String).join(' ')),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
     setLevel: (l: LogLevel) => void (level = l),
     getLevel: () => level,
     setName: () => undefined,

@@ -20,6 +20,12 @@ export interface SlashCommandDeps {
 }
 
 type Reply = SlackMessage & { response_type: 'ephemeral' };
+
+/**
+ * After an ack, the work waits for the I/O already pending: under a burst of commands, the acks
+ * of requests that have arrived go out before the Redis and Slack work of the first ones.
+ */
+const yieldToPendingRequests = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const ephemeral = (m: SlackMessage): Reply => ({ ...m, response_type: 'ephemeral' });
 
 /** What the requester is told once the work is queued (ephemeral, via response_url). */
@@ -62,6 +68,7 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
       case 'history': {
         if (!Object.hasOwn(inventory.hosts, parsed.host)) return ack(ephemeral(renderNotice(escapeMrkdwn(unknownHostMessage(inventory, parsed.host)))));
         await ack();
+        await yieldToPendingRequests();
         const entries = await deps.audit.history(parsed.host, 25, ['check']);
         await respond(ephemeral(renderHistory(parsed.host, entries)));
         return;
@@ -76,6 +83,7 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
           return deps.audit.record({ kind: 'refused', actor: command.user_id, detail: `diagnose ${parsed.target}: not in the inventory` });
         }
         await ack();
+        await yieldToPendingRequests();
         try {
           const { tickets } = await deps.service.requestTarget({
             target: parsed.target,

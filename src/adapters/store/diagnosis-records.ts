@@ -39,6 +39,26 @@ const JSON_FIELDS = ['requestedBy', 'diagnosis', 'error', 'remediation'] as cons
 
 export const newDiagnosisId = (): string => `d-${randomBytes(10).toString('hex')}`;
 
+/*
+ * KEYS: dedup slot, new record. ARGV: new id, slot TTL, record TTL, requester JSON, key prefix,
+ * record fields... The joined record's keys can only be named once the slot is read, so they
+ * are built from the prefix (a single Redis, not a cluster, is what BullMQ asks for anyway).
+ * A live slot whose record is gone (expired) is taken over rather than joined.
+ */
+const OPEN = `
+local cur = redis.call('GET', KEYS[1])
+if cur and redis.call('EXISTS', ARGV[5] .. ':diag:' .. cur) == 1 then
+  local joiners = ARGV[5] .. ':diag:' .. cur .. ':joiners'
+  redis.call('RPUSH', joiners, ARGV[4])
+  redis.call('PEXPIRE', joiners, ARGV[3])
+  return cur
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
+`;
+
 /**
  * Diagnosis requests in Redis: the dedup slot of each host, the record behind each root
  * message, the host's latest diagnosis (which decides whether a button is still current).
@@ -51,37 +71,38 @@ export class DiagnosisRecords {
 
   /**
    * Opens a diagnosis for a host, or joins the one running or finished within the dedup window.
-   * Atomic across processes: SET NX GET on the host's dedup slot.
+   * One atomic Redis step (a script), so that of any number of simultaneous requests for a
+   * host exactly one opens it, and a joiner always finds the record behind the slot.
    */
   async open(input: Omit<DiagnosisRecord, 'id' | 'status' | 'joiners' | 'notes' | 'rootTs'>, options: { id?: string } = {}): Promise<OpenResult> {
     const id = options.id ?? newDiagnosisId();
     const record: DiagnosisRecord = { ...input, id, status: 'queued', joiners: [], notes: [] };
-    // Written before the slot is taken, so whoever finds the slot always finds its record.
-    await this.write(record);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const existing = await this.redis.set(this.keys.dedup(input.host), id, 'PX', RUNNING_DEDUP_MS, 'NX', 'GET');
-      if (existing === null) return { record, joined: false };
-      const found = await this.get(existing);
-      if (found !== undefined) {
-        await this.redis.del(this.keys.diagnosis(id));
-        await this.redis.multi().rpush(this.keys.joiners(existing), JSON.stringify(input.requestedBy)).pexpire(this.keys.joiners(existing), RECORD_TTL_MS).exec();
-        found.joiners.push(input.requestedBy);
-        return { record: found, joined: true };
-      }
-      // The slot names a record that is gone (expired): take the slot over.
-      await this.redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`, 1, this.keys.dedup(input.host), existing);
-    }
-    throw new Error(`could not open a diagnosis for ${input.host}`);
+    const fields = Object.entries(this.fields(record)).flat();
+    const existing = (await this.redis.eval(
+      OPEN,
+      2,
+      this.keys.dedup(input.host),
+      this.keys.diagnosis(id),
+      id,
+      String(RUNNING_DEDUP_MS),
+      String(RECORD_TTL_MS),
+      JSON.stringify(input.requestedBy),
+      this.keys.prefix,
+      ...fields,
+    )) as string | null;
+    if (existing === null) return { record, joined: false };
+    const found = await this.get(existing);
+    if (found === undefined) throw new Error(`diagnosis ${existing} holds ${input.host}'s slot but has no record`);
+    return { record: found, joined: true };
   }
 
-  private async write(record: DiagnosisRecord): Promise<void> {
-    const key = this.keys.diagnosis(record.id);
+  private fields(record: DiagnosisRecord): Record<string, string> {
     const fields: Record<string, string> = {};
     for (const [k, v] of Object.entries(record)) {
       if (v === undefined || k === 'joiners' || k === 'notes') continue;
       fields[k] = (JSON_FIELDS as readonly string[]).includes(k) ? JSON.stringify(v) : String(v);
     }
-    await this.redis.multi().hset(key, fields).pexpire(key, RECORD_TTL_MS).exec();
+    return fields;
   }
 
   async get(id: string): Promise<DiagnosisRecord | undefined> {
