@@ -26,7 +26,7 @@ describe('parseInventory', () => {
   });
 
   it.each([
-    ['hosts:\n  web-01: { address: x, user: u, privateKeyPath: k, knownHostsPath: kh, port: 99999 }', /inv\.yaml is invalid:\n  - host web-01, field port: /],
+    ['hosts:\n  web-01: { address: x, user: u, privateKeyPath: k, knownHostsPath: kh, port: 99999 }', /inv\.yaml is invalid:\n {2}- host web-01, field port: /],
     ['hosts:\n  web-01: { address: x, privateKeyPath: k, knownHostsPath: kh }', /host web-01, field user/],
     ['hosts:\n  web-01: { address: x, user: u, privateKeyPath: k, knownHostsPath: kh, sudoo: true }', /host web-01: .*sudoo/],
     ['hosts:\n  web-01: { address: "x; rm -rf /", user: u, privateKeyPath: k, knownHostsPath: kh }', /host web-01, field address/],
