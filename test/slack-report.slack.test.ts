@@ -69,4 +69,18 @@ describe('/502 diagnose posts a threaded report of a real host', () => {
     // The requester was told, ephemerally, through response_url.
     expect(h.standIn.responseUrlPosts.some((p) => p.id === ack.responseUrlId && String(p.body.text).includes('web-01'))).toBe(true);
   });
+  it('fans a group out: a summary that fills in each verdict, and a report per host', async () => {
+    const before = roots(h.standIn).length;
+    await h.command('diagnose web');
+    const summary = await h.standIn.waitFor(() => roots(h.standIn).slice(before).find((m) => blockText(m).includes('502 diagnosis: web (2 hosts)')), 10_000, 'the summary');
+    await h.standIn.waitFor(() => (blockText(summary).includes('2/2 finished') ? summary : undefined), 30_000, 'both verdicts in the summary');
+    const text = blockText(summary);
+    expect(text).toMatch(/\*web-01\*: :red_circle: `php_fpm_down`/);
+    expect(text).toMatch(/\*web-02\*: :red_circle: `php_fpm_down`/);
+    // web-01 was diagnosed moments ago by the first test: that diagnosis is shared, not run again.
+    expect(text).toContain('shared a diagnosis already running');
+    const reports = roots(h.standIn).slice(before).filter((m) => m !== summary);
+    expect(reports.map((r) => blockText(r).match(/web-0\d: PHP-FPM is down/)?.[0])).toEqual(['web-02: PHP-FPM is down']);
+    expect(h.standIn.calls.filter((c) => c.response.ok !== true)).toEqual([]);
+  });
 });
