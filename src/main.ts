@@ -26,7 +26,8 @@ export interface ProcessHandle {
  * caller's (the CLI stops on SIGINT/SIGTERM through `stop()`), so tests can start several
  * processes' worth of roles in one.
  */
-export async function startProcess(role: ProcessRole, env: NodeJS.ProcessEnv = process.env, options: StartOptions = {}): Promise<ProcessHandle> {
+export async function startProcess(role: ProcessRole, env?: NodeJS.ProcessEnv, options: StartOptions = {}): Promise<ProcessHandle> {
+  // Without `env`, config.ts reads process.env: it is the only file that does.
   const config = loadConfig(env, options.envFile !== undefined ? { envFile: options.envFile } : {});
   requireSlack(config, role === 'worker' ? 'worker' : 'bot');
   const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, base: { role } });
