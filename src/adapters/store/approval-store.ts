@@ -84,7 +84,8 @@ export class ApprovalStore {
       await this.redis
         .multi()
         .hset(key, fields)
-        .pexpireat(key, expiresAtMs + KEEP_AFTER_EXPIRY_MS)
+        // Relative to the record's own times: Redis' clock need not agree with the worker's.
+        .pexpire(key, Math.max(0, expiresAtMs - Date.parse(record.createdAt)) + KEEP_AFTER_EXPIRY_MS)
         .exec();
       return record;
     }
