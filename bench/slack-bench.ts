@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,13 @@ import { type Row, median, ms } from './bench-table.ts';
 const SECRET = 'bench-signing-secret-0123456789';
 const TOKEN = 'xoxb-bench';
 const MEDIC_BIN = fileURLToPath(new URL('../bin/medic.js', import.meta.url));
+
+/** CPU time (user + system) a process has used, in ms, from /proc (clock ticks of 10 ms). */
+async function cpuMs(pid: number | undefined): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = (stat.split(') ')[1] ?? '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
 
 const percentile = (xs: readonly number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -83,8 +90,14 @@ export async function benchSlack(lab: Lab, options: { rounds?: number; concurren
   const previous = lab.current;
   try {
     await lab.applyScenario('php_fpm_down');
-    /** All reports finished: every root message shows a verdict. */
-    const settled = (): Promise<unknown> => standIn.waitFor(() => standIn.messages({ rootsOnly: true }).every((m) => m.visibleTo !== undefined || !/^(Queued|Diagnosing) /.test(m.text)) || undefined, 30_000, 'the reports to settle');
+    /** All reports finished (every root shows a verdict) and Slack quiet for 300 ms: the next burst starts from rest. */
+    const settled = async (): Promise<void> => {
+      await standIn.waitFor(() => standIn.messages({ rootsOnly: true }).every((m) => m.visibleTo !== undefined || !/^(Queued|Diagnosing) /.test(m.text)) || undefined, 30_000, 'the reports to settle');
+      for (let seen = -1; seen !== standIn.calls.length; ) {
+        seen = standIn.calls.length;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    };
 
     /** Slash command → first finding posted in the report's thread. */
     const toFindings = async (): Promise<number> => {
@@ -112,15 +125,18 @@ export async function benchSlack(lab: Lab, options: { rounds?: number; concurren
     }
 
     const acks: number[] = [];
+    let botCpu = 0;
     // Round 0 warms up (connections, JIT) and is not counted: Slack's traffic is steady state.
     for (let round = 0; round < 4; round++) {
+      const cpu0 = await cpuMs(medic.child.pid);
       const results = await Promise.all(
         Array.from({ length: concurrency }, (_, i) => standIn.sendSlashCommand({ text: 'diagnose web-01', userId: `U0B${round}X${i}`, channelId: 'C0BENCH' }, send)),
       );
       if (results.some((r) => r.status !== 200)) throw new Error('a slash command was not acked with 200');
       if (round > 0) acks.push(...results.map((r) => r.ackMs));
-      if (process.env.BENCH_DEBUG) console.log(round, [1, 50, 90, 95, 99, 100].map((p) => percentile(results.map((r) => r.ackMs), p).toFixed(0)).join(" "));
       await settled();
+      if (round > 0) botCpu += (await cpuMs(medic.child.pid)) - cpu0;
+      if (process.env.BENCH_DEBUG) console.log(round, [1, 50, 90, 95, 99, 100].map((p) => percentile(results.map((r) => r.ackMs), p).toFixed(0)).join(' '));
     }
 
     const p50 = percentile(acks, 50);
@@ -134,6 +150,13 @@ export async function benchSlack(lab: Lab, options: { rounds?: number; concurren
         baseline: "3000 ms (Slack's ack deadline)",
         ratio: `${(3000 / p99).toFixed(0)}x under`,
         target: `p99 < 50 ms: ${p99 < 50 ? 'met' : 'MISSED'}`,
+      },
+      {
+        measure: '  bot CPU per /502 diagnose in those bursts (ack, dedup, audit, answer; from /proc)',
+        medic: `${(botCpu / (3 * concurrency)).toFixed(2)} ms`,
+        baseline: '',
+        ratio: '',
+        target: '',
       },
       {
         measure: `/502 diagnose web-01 → findings in the thread (median of ${rounds})`,
