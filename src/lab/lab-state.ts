@@ -24,6 +24,8 @@ export const LabState = z.strictObject({
   }),
   /** The process that owns sshd when the lab was started by the CLI. */
   daemonPid: z.number().int().optional(),
+  /** The process that started the lab (the CLI's daemon, a test worker, the demo): when it is gone, so should the lab be. */
+  ownerPid: z.number().int().optional(),
   scenario: z.enum(SCENARIO_NAMES),
   startedAt: z.string(),
 });

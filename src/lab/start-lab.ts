@@ -11,6 +11,7 @@ import { writeLabState, type LabState } from './lab-state.ts';
 import { BACKEND_SCRIPT, PHP_SCRIPTS } from './render-configs.ts';
 import { freePort } from './free-port.ts';
 import { portOpen } from './services.ts';
+import { reapOrphanedLabs } from './reap-labs.ts';
 import { startSshd } from './sshd.ts';
 import { installSudoers, removeSudoers, renderSudoers } from './sudoers.ts';
 
@@ -45,6 +46,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   if (process.getuid?.() !== 0) {
     throw new Error('the lab needs root: it creates Unix users, sudo rules and runs nginx and php-fpm masters as root (run it with sudo)');
   }
+  await reapOrphanedLabs();
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'medic-lab-')));
   const blocked = untraversable(dirname(dir));
   if (blocked !== undefined) {
@@ -68,6 +70,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     memTotalBytes: totalmem(),
     scenario: 'healthy' as const,
     startedAt: new Date().toISOString(),
+    ownerPid: options.daemonPid ?? process.pid,
     ...(options.daemonPid === undefined ? {} : { daemonPid: options.daemonPid }),
   };
   await installSudoers(state0.id, renderSudoers(login.name, layout));
