@@ -30,6 +30,9 @@ export async function runCommand(
   const base = { id: spec.id, parse: spec.parse, command, exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr, truncated: out.truncated, durationMs: out.durationMs };
   if (out.timedOut) return { ...base, status: 'timeout', reason: `timed out after ${spec.timeoutMs} ms` };
   if (out.exitCode === 0) return { ...base, status: 'ok' };
+  // The executor closes the channel once output passes its cap, so there is no exit code: the
+  // command did run, and what was kept (the head of it, marked) is evidence like any other.
+  if (out.truncated && out.exitCode === null) return { ...base, status: 'ok', reason: 'output cut at the size cap' };
   const reason = couldNotRun(out.exitCode, out.stderr);
   if (reason !== undefined) return { ...base, status: 'error', reason };
   if (out.exitCode === null) return { ...base, status: 'error', reason: `killed by ${out.signal ?? 'a signal'}` };
