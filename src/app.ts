@@ -165,15 +165,10 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
   let workers: MedicWorkers | undefined;
   const startWorking = (): MedicWorkers => {
     const connector = deps.connector as HostConnector;
+    // What both job handlers need from the app; each adds its own hooks.
+    const shared = { records, audit, reporter, inventory: deps.inventory, playbooks: deps.playbooks, connector, logger, now };
     const diagnose = createDiagnoseJob({
-      records,
-      audit,
-      reporter,
-      inventory: deps.inventory,
-      playbooks: deps.playbooks,
-      connector,
-      logger,
-      now,
+      ...shared,
       dedupWindowMs: config.MEDIC_DEDUP_WINDOW,
       onDiagnosis: (d) => metrics.diagnosisDuration.observe({ cause: d.verdict.cause }, d.durationMs / 1000),
       onError: (code) => {
@@ -181,15 +176,8 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
       },
     });
     const remediate = createRemediateJob({
+      ...shared,
       approvals,
-      records,
-      audit,
-      reporter,
-      inventory: deps.inventory,
-      playbooks: deps.playbooks,
-      connector,
-      logger,
-      now,
       onRemediation: (remediation, outcome) => metrics.remediations.inc({ remediation, outcome }),
     });
     return startWorkers({
