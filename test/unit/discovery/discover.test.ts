@@ -128,3 +128,48 @@ describe('small parsers', () => {
     });
   });
 });
+
+describe('RHEL layout', () => {
+  // Stock Rocky/RHEL 9 php-fpm: /etc/php-fpm.conf including /etc/php-fpm.d/*.conf, php.ini at
+  // /etc/php.ini, the unit php-fpm.service, nginx from /etc/nginx/nginx.conf run by systemd.
+  const fpm = [
+    '/etc/php-fpm.conf:include=/etc/php-fpm.d/*.conf',
+    '/etc/php-fpm.conf:[global]',
+    '/etc/php-fpm.conf:pid = /run/php-fpm/php-fpm.pid',
+    '/etc/php-fpm.conf:error_log = /var/log/php-fpm/error.log',
+    '/etc/php-fpm.conf:daemonize = yes',
+    '/etc/php-fpm.d/www.conf:[www]',
+    '/etc/php-fpm.d/www.conf:user = apache',
+    '/etc/php-fpm.d/www.conf:group = apache',
+    '/etc/php-fpm.d/www.conf:listen = /run/php-fpm/www.sock',
+    '/etc/php-fpm.d/www.conf:listen.acl_users = apache,nginx',
+    '/etc/php-fpm.d/www.conf:pm = dynamic',
+    '/etc/php-fpm.d/www.conf:pm.max_children = 50',
+    '/etc/php-fpm.d/www.conf:php_admin_value[error_log] = /var/log/php-fpm/www-error.log',
+    '/etc/php.ini:memory_limit = 128M',
+  ].join('\n');
+  const ps = [
+    '  812     1 root     21000 php-fpm: master process (/etc/php-fpm.conf)',
+    '  813   812 apache   15000 php-fpm: pool www',
+    '  900     1 root      2000 nginx: master process /usr/sbin/nginx',
+    '  901   900 nginx     4000 nginx: worker process',
+  ].join('\n');
+  const results = [
+    result('processes', 'processes', ps),
+    result('systemd', 'systemd_probe', '/run/systemd/system\n'),
+    result('units', 'units', 'nginx.service loaded active running The nginx HTTP and reverse proxy server\nphp-fpm.service loaded active running The PHP FastCGI Process Manager\n'),
+    result('fpm_config', 'fpm_config', fpm),
+  ];
+
+  it('finds the RHEL paths, units and pool', () => {
+    const d = discover(results, {});
+    expect(d.facts).toMatchObject({
+      systemd: true,
+      nginx: { pid: 900, binary: '/usr/sbin/nginx', conf: '/etc/nginx/nginx.conf', unit: 'nginx.service' },
+      fpm: { pid: 812, conf: '/etc/php-fpm.conf', unit: 'php-fpm.service', poolDir: '/etc/php-fpm.d', errorLog: '/var/log/php-fpm/error.log', pidFile: '/run/php-fpm/php-fpm.pid', socket: '/run/php-fpm/www.sock', phpIni: '/etc/php.ini' },
+    });
+    expect(d.picture.fpm.pools[0]).toMatchObject({ name: 'www', user: 'apache', listen: '/run/php-fpm/www.sock', maxChildren: 50 });
+    expect(d.picture.fpm.iniMemoryLimit).toBe('128M');
+    expect(d.picture.fpm.workers.map((w) => w.user)).toEqual(['apache']);
+  });
+});
