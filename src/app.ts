@@ -86,7 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
   const redis = createRedis(config.REDIS_URL, { name: `medic-${role}` });
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
   const keys = new RedisKeys(config.MEDIC_QUEUE_PREFIX);
-  const queues = createQueues(redis, config.MEDIC_QUEUE_PREFIX);
+  const queues = createQueues(redis, config.MEDIC_QUEUE_PREFIX, (err, queue) => logger.warn({ err, queue }, 'queue connection error'));
   const metrics = new MedicMetrics({
     queueDepth: async () => ({
       diagnose: await queues.diagnose.getJobCounts('waiting', 'active', 'delayed', 'failed'),

@@ -12,7 +12,7 @@ export interface MedicQueues {
  * The producer side of the two queues. Job ids come from the diagnosis and approval ids, so
  * adding the same work twice is a no-op in BullMQ: part of the "runs once" guarantee.
  */
-export function createQueues(connection: Redis, prefix: string): MedicQueues {
+export function createQueues(connection: Redis, prefix: string, onError: (err: Error, queue: string) => void = () => {}): MedicQueues {
   const diagnose = new Queue<DiagnoseJobData>(JOBS.diagnose.queue, {
     connection,
     prefix,
@@ -34,6 +34,10 @@ export function createQueues(connection: Redis, prefix: string): MedicQueues {
       removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
     },
   });
+  // Without a listener, a queue's connection errors (Redis restarting) surface as raw stack
+  // traces on stderr; with one, they are logged and ioredis reconnects.
+  diagnose.on('error', (err) => onError(err, JOBS.diagnose.queue));
+  remediate.on('error', (err) => onError(err, JOBS.remediate.queue));
   return {
     diagnose,
     remediate,
