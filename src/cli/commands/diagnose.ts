@@ -1,4 +1,5 @@
 import { renderJson } from '../../core/report/render-json.ts';
+import { shellQuote } from '../../core/playbook/shell-quote.ts';
 import { renderTerminal } from '../../core/report/render-terminal.ts';
 import { diagnoseHost } from '../../jobs/diagnose-host.ts';
 import { EXIT } from '../cli-io.ts';
@@ -39,6 +40,10 @@ export async function diagnoseCommand(args: readonly string[], ctx: CliContext):
   const playbook = await loadHostPlaybook(host, values.playbook);
   const diagnosis = await diagnoseHost({ host, playbook }, jobDeps(ctx, values.json === true ? undefined : progressPrinter(ctx, playbook.checks.length)));
   if (values.json === true) ctx.io.stdout(`${renderJson(diagnosis)}\n`);
-  else ctx.io.stdout(renderTerminal(diagnosis, { color: ctx.io.interactive && values['no-color'] !== true && ctx.env.NO_COLOR === undefined }));
+  else {
+    const color = ctx.io.interactive && values['no-color'] !== true && ctx.env.NO_COLOR === undefined;
+    const remediateArgs = typeof values.inventory === 'string' ? ['--inventory', shellQuote([values.inventory])] : [];
+    ctx.io.stdout(renderTerminal(diagnosis, { color, remediateArgs }));
+  }
   return EXIT.OK;
 }

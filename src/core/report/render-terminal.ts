@@ -6,6 +6,8 @@ import { sanitizeLine } from './sanitize.ts';
 export interface TerminalOptions {
   /** Use ANSI colors (only when writing to a terminal that wants them; NO_COLOR is the caller's to honour). */
   color: boolean;
+  /** Extra arguments for the `npx medic remediate` hints, e.g. the `--inventory FILE` the diagnosis used. */
+  remediateArgs?: readonly string[];
 }
 
 const CODES = { red: '31', yellow: '33', green: '32', cyan: '36', dim: '2', bold: '1' } as const;
@@ -62,7 +64,8 @@ export function renderTerminal(d: Diagnosis, opts: TerminalOptions): string {
     }
     if (f.remediations.length > 0) {
       out.push('   Remediate (asks before it runs):');
-      for (const r of f.remediations) out.push(paint('cyan', `     npx medic remediate ${host} ${s(r)}`));
+      const extra = (opts.remediateArgs ?? []).map((a) => ` ${s(a)}`).join('');
+      for (const r of f.remediations) out.push(paint('cyan', `     npx medic remediate ${host} ${s(r)}${extra}`));
     }
   });
   return `${out.join('\n')}\n`;

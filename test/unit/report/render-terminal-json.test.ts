@@ -42,6 +42,11 @@ describe('renderTerminal', () => {
     expect(text.endsWith('\n')).toBe(true);
   });
 
+  it('carries the inventory the diagnosis used into the remediate hints', () => {
+    const text = renderTerminal(fpmDown(), { color: false, remediateArgs: ['--inventory', '.lab/inventory.yaml'] });
+    expect(text).toContain('     npx medic remediate web-01 start_php_fpm --inventory .lab/inventory.yaml\n');
+  });
+
   it('colors only when asked', () => {
     expect(renderTerminal(fpmDown(), { color: false })).not.toContain('\u001b');
     expect(renderTerminal(fpmDown(), { color: true })).toContain('\u001b[31m');
