@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -167,11 +167,14 @@ async function launch(a: LaunchArgs): Promise<SshdHandle> {
 
   const stop = async (): Promise<void> => {
     process.removeListener('exit', onExit);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    killTree(pid, 'SIGTERM');
-    const timer = setTimeout(() => killTree(pid, 'SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) {
+      killTree(pid, 'SIGTERM');
+      const timer = setTimeout(() => killTree(pid, 'SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    }
+    // A directory made here (keys, config) is ours to remove; one the caller gave (the lab's) is theirs.
+    if (a.options.dir === undefined) await rm(a.dir, { recursive: true, force: true });
   };
 
   try {
