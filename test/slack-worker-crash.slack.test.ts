@@ -11,7 +11,8 @@ import { SlackStandIn } from '../src/dev/slack-stand-in.ts';
 import type { Lab } from '../src/lab/lab.ts';
 import { startLab } from '../src/lab/start-lab.ts';
 import { freshPrefix, startRedis, type RedisHandle } from './helpers/redis.ts';
-import { BOT_TOKEN, blockText, CHANNEL, eventually, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
+import { livePid } from '../src/lab/pids.ts';
+import { BOT_TOKEN, blockText, buttonsOf, CHANNEL, eventually, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./helpers/slack-worker-process.ts', import.meta.url));
 const MEDIC_BIN = fileURLToPath(new URL('../bin/medic.js', import.meta.url));
@@ -36,7 +37,7 @@ function waitForLine(child: ChildProcess, line: string, timeoutMs: number): Prom
  * A worker process SIGKILLed in the middle of a diagnosis: BullMQ's stalled-job check hands the
  * job to another worker, which runs the real diagnosis over SSH; the report appears once.
  */
-describe('workers that stop mid-diagnosis', () => {
+describe('workers that stop mid-job', () => {
   let redis: RedisHandle;
   let lab: Lab;
   let standIn: SlackStandIn;
@@ -148,5 +149,54 @@ describe('workers that stop mid-diagnosis', () => {
       if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
       await rm(cwd, { recursive: true, force: true });
     }
+  });
+
+  it('SIGKILL mid-remediation: the approved remediation is not run a second time; the message says it was interrupted', async () => {
+    const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
+    const playbooks = await loadPlaybooks();
+    const worker = () => startSlackHarness({ redisUrl: redis.url, inventory, playbooks, role: 'worker', connector: new SshConnector(), standIn, prefix, env: lock });
+
+    // No worker but the ones started here.
+    await rescuer?.stop();
+    // A fresh report with its start_php_fpm button, from a healthy worker.
+    rescuer = await worker();
+    const before = roots(standIn).length;
+    await bot.command('diagnose web-01');
+    const root = await standIn.waitFor(() => roots(standIn)[before], 30_000, 'a new report');
+    const START = 'remediate:start_php_fpm';
+    const finding = await standIn.waitFor(() => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => buttonsOf(m).some((b) => b.actionId === START)), 30_000, 'the start_php_fpm button');
+    await rescuer.stop();
+    rescuer = undefined;
+
+    // The only worker left hangs on its first command on the host: it dies holding the job.
+    const env = { REDIS_URL: redis.url, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: standIn.apiUrl, PORT: '0', MEDIC_LISTEN_HOST: '127.0.0.1', MEDIC_QUEUE_PREFIX: prefix, INVENTORY_PATH: lab.inventoryPath, ...lock };
+    doomed = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify(env)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await waitForLine(doomed, 'READY', 30_000);
+    const hanging = waitForLine(doomed, 'HANGING', 30_000);
+    const click = await bot.click(finding, START, 'U0ALICE');
+    expect(click.status).toBe(200);
+    await hanging;
+    const [job] = await bot.app.queues.remediate.getJobs(['active']);
+    expect(job?.data.remediation).toBe('start_php_fpm');
+    doomed.kill('SIGKILL');
+    await new Promise<void>((resolve) => doomed?.once('exit', () => resolve()));
+
+    // Another worker gets the stalled job back and must not run it.
+    rescuer = await worker();
+    const updated = await standIn.waitFor(
+      () => {
+        const m = standIn.message(finding.channel, finding.ts);
+        return m !== undefined && blockText(m).includes('stopped before it finished') ? m : undefined;
+      },
+      30_000,
+      'the interrupted remediation in the message',
+    );
+    expect(buttonsOf(updated)).toEqual([]);
+    const done = await eventually(async () => (await bot.app.queues.remediate.getJobs(['completed']))[0], 10_000, 'the job to complete');
+    expect(done?.id).toBe(job?.id);
+    expect(done?.returnvalue).toEqual({ status: 'interrupted' });
+    // Nothing ran on the host: php-fpm is still down, and no remediation command was audited.
+    expect(await livePid(lab.layout.fpmPidFile)).toBeUndefined();
+    expect(rescuer.logs.lines.filter((l) => l.audit === 'command')).toEqual([]);
   });
 });

@@ -35,7 +35,7 @@ const inventory = await loadInventory(inventoryPath);
 const app = await buildApp({
   config,
   role: 'worker',
-  logger: pino({ level: 'warn' }, pino.destination(2)),
+  logger: pino({ level: process.env.DOOMED_LOG ?? 'warn' }, pino.destination(2)),
   inventory: () => inventory,
   playbooks: await loadPlaybooks(),
   connector: hanging,
