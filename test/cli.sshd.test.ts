@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -122,6 +122,18 @@ describe('medic remediate', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/reload_php_fpm on web-01: php-fpm is not running, so it cannot be reloaded: use start_php_fpm/);
     expect(r.stderr).toMatch(/\(REMEDIATION_NOT_APPLICABLE\)/);
+  });
+});
+
+describe('medic playbooks', () => {
+  it('refuses a playbook folder holding a write command, naming the file and the check (exit 2)', async () => {
+    const pbDir = join(dir, 'playbooks');
+    await mkdir(pbDir, { recursive: true });
+    await writeFile(join(pbDir, 'evil.yaml'), 'name: evil\ntitle: Evil\nchecks:\n  - { id: wipe_logs, title: x, parse: raw, run: [find, /var/log/nginx, -delete] }\n');
+    const r = await medic(['playbooks'], { MEDIC_PLAYBOOKS_DIR: pbDir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${join(pbDir, 'evil.yaml')}: check "wipe_logs" is not read-only`);
+    expect(r.stdout).toBe('');
   });
 });
 

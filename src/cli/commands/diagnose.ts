@@ -37,7 +37,7 @@ export async function diagnoseCommand(args: readonly string[], ctx: CliContext):
   }
   if (positionals.length !== 1) throw new UsageError(`diagnose takes exactly one host.\n\n${HELP}`);
   const { host } = await loadTarget(positionals[0] as string, values.inventory, ctx);
-  const playbook = await loadHostPlaybook(host, values.playbook);
+  const playbook = await loadHostPlaybook(host, values.playbook, ctx);
   const diagnosis = await diagnoseHost({ host, playbook }, jobDeps(ctx, values.json === true ? undefined : progressPrinter(ctx, playbook.checks.length)));
   if (values.json === true) ctx.io.stdout(`${renderJson(diagnosis)}\n`);
   else {

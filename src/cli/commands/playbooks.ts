@@ -2,10 +2,12 @@ import { loadPlaybooks } from '../../adapters/files/load-playbooks.ts';
 import { EXIT } from '../cli-io.ts';
 import type { CliContext } from '../main.ts';
 import { parseCommandArgs } from '../main.ts';
+import { playbooksDir } from './shared.ts';
 
 const HELP = `Usage: medic playbooks [--json]
 
-Lists the playbooks in playbooks/ and their read-only checks. Every playbook is validated
+Lists the playbooks ($MEDIC_PLAYBOOKS_DIR, else the shipped playbooks/) and their read-only
+checks. Every playbook is validated
 (schema and read-only allowlist) as it loads: an invalid one is reported with the file, the
 check and the reason, and the command exits 2.
 `;
@@ -16,7 +18,7 @@ export async function playbooksCommand(args: readonly string[], ctx: CliContext)
     ctx.io.stdout(HELP);
     return EXIT.OK;
   }
-  const playbooks = [...(await loadPlaybooks()).values()];
+  const playbooks = [...(await loadPlaybooks(playbooksDir(ctx))).values()];
   if (values.json === true) {
     ctx.io.stdout(`${JSON.stringify(playbooks.map((p) => ({ name: p.name, title: p.title, window: p.window, checks: p.checks.map((c) => ({ id: c.id, title: c.title, run: c.run, sudo: c.sudo === true })) })))}\n`);
     return EXIT.OK;

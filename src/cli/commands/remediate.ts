@@ -44,7 +44,7 @@ export async function remediateCommand(args: readonly string[], ctx: CliContext)
   if (hostName === undefined || id === undefined || positionals.length !== 2) throw new UsageError(`remediate takes a host and a remediation id.\n\n${HELP}`);
   if (!isRemediationId(id)) throw new MedicError('REMEDIATION_UNKNOWN', `No remediation "${id}". Remediations: ${REMEDIATION_IDS.join(', ')}.`);
   const { host } = await loadTarget(hostName, values.inventory, ctx);
-  const playbook = await loadHostPlaybook(host, undefined);
+  const playbook = await loadHostPlaybook(host, undefined, ctx);
   if (values.yes !== true) {
     if (ctx.io.confirm === undefined) throw new MedicError('NOT_CONFIRMED', `remediate ${id} on ${hostName} changes the host: pass --yes to run it without a terminal.`);
     if (!(await ctx.io.confirm(`Run ${id} on ${hostName} (${host.address})? [y/N] `))) {

@@ -23,8 +23,11 @@ export async function loadTarget(name: string, inventoryFlag: string | boolean |
   return { inventory, host: { name, ...(inventory.hosts[name] as Inventory['hosts'][string]) } };
 }
 
-export async function loadHostPlaybook(host: TargetHost, flag: string | boolean | undefined): Promise<Playbook> {
-  const playbooks = await loadPlaybooks();
+/** The playbooks folder: $MEDIC_PLAYBOOKS_DIR when set (as for `medic start`), else the shipped one. */
+export const playbooksDir = (ctx: CliContext): string | undefined => (ctx.env.MEDIC_PLAYBOOKS_DIR ? ctx.env.MEDIC_PLAYBOOKS_DIR : undefined);
+
+export async function loadHostPlaybook(host: TargetHost, flag: string | boolean | undefined, ctx: CliContext): Promise<Playbook> {
+  const playbooks = await loadPlaybooks(playbooksDir(ctx));
   return getPlaybook(playbooks, typeof flag === 'string' ? flag : host.playbook);
 }
 
