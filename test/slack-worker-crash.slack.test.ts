@@ -47,6 +47,25 @@ describe('workers that stop mid-job', () => {
   const prefix = freshPrefix('crash');
   const lock = { MEDIC_JOB_LOCK: '2s', MEDIC_DEDUP_WINDOW: '1ms' };
 
+  /** What every worker of these tests is configured with: this test's Redis, stand-in and queue prefix. */
+  const workerEnv = (): Record<string, string> => ({
+    REDIS_URL: redis.url,
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_API_URL: standIn.apiUrl,
+    PORT: '0',
+    MEDIC_LISTEN_HOST: '127.0.0.1',
+    MEDIC_QUEUE_PREFIX: prefix,
+    ...lock,
+  });
+
+  /** A worker process whose first command on a host never returns, ready to be killed holding a job. */
+  async function startDoomedWorker(): Promise<ChildProcess> {
+    const env = { ...workerEnv(), INVENTORY_PATH: lab.inventoryPath };
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify(env)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await waitForLine(child, 'READY', 30_000);
+    return child;
+  }
+
   beforeAll(async () => {
     [redis, lab] = await Promise.all([startRedis(), startLab()]);
     standIn = await new SlackStandIn({ botToken: BOT_TOKEN }).start();
@@ -67,18 +86,7 @@ describe('workers that stop mid-job', () => {
   });
 
   it('SIGKILL: the job is picked up by another worker, and the report is posted exactly once', async () => {
-    const env = {
-      REDIS_URL: redis.url,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_API_URL: standIn.apiUrl,
-      PORT: '0',
-      MEDIC_LISTEN_HOST: '127.0.0.1',
-      MEDIC_QUEUE_PREFIX: prefix,
-      INVENTORY_PATH: lab.inventoryPath,
-      ...lock,
-    };
-    doomed = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify(env)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await waitForLine(doomed, 'READY', 30_000);
+    doomed = await startDoomedWorker();
 
     await bot.command('diagnose web-01');
     await waitForLine(doomed, 'HANGING', 30_000);
@@ -114,19 +122,7 @@ describe('workers that stop mid-job', () => {
     rescuer = undefined;
     const before = roots(standIn).length;
     const cwd = await mkdtemp(join(tmpdir(), 'medic-worker-cwd-'));
-    const env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      REDIS_URL: redis.url,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_API_URL: standIn.apiUrl,
-      PORT: '0',
-      MEDIC_LISTEN_HOST: '127.0.0.1',
-      MEDIC_QUEUE_PREFIX: prefix,
-      MEDIC_INVENTORY: lab.inventoryPath,
-      LOG_LEVEL: 'info',
-      ...lock,
-    };
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...workerEnv(), MEDIC_INVENTORY: lab.inventoryPath, LOG_LEVEL: 'info' };
     const worker = spawn(process.execPath, [MEDIC_BIN, 'worker'], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     worker.stdout?.on('data', (c: Buffer) => (out += c.toString()));
@@ -169,9 +165,7 @@ describe('workers that stop mid-job', () => {
     rescuer = undefined;
 
     // The only worker left hangs on its first command on the host: it dies holding the job.
-    const env = { REDIS_URL: redis.url, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: standIn.apiUrl, PORT: '0', MEDIC_LISTEN_HOST: '127.0.0.1', MEDIC_QUEUE_PREFIX: prefix, INVENTORY_PATH: lab.inventoryPath, ...lock };
-    doomed = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify(env)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await waitForLine(doomed, 'READY', 30_000);
+    doomed = await startDoomedWorker();
     const hanging = waitForLine(doomed, 'HANGING', 30_000);
     const click = await bot.click(finding, START, 'U0ALICE');
     expect(click.status).toBe(200);
