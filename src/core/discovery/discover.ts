@@ -182,11 +182,12 @@ export function discover(results: readonly CheckResult[], overrides: Facts): Dis
     }
   }
 
-  const merged0 = mergeFacts(found, overrides);
-  if (merged0.fpm?.conf !== undefined && picture.fpm.conf === undefined) picture.fpm.conf = merged0.fpm.conf;
-  const ini = safePath(phpIniFor(merged0.fpm?.conf, merged0.fpm?.binary));
-  if (ini !== undefined) fpmFacts.phpIni = ini;
   out.facts = mergeFacts(found, overrides);
+  const fpm = out.facts.fpm ?? {};
+  if (fpm.conf !== undefined) picture.fpm.conf = fpm.conf;
+  // php.ini is derived from where php-fpm's config (or binary) turned out to be, unless the inventory says.
+  const ini = fpm.phpIni === undefined ? safePath(phpIniFor(fpm.conf, fpm.binary)) : undefined;
+  if (ini !== undefined) out.facts.fpm = { ...fpm, phpIni: ini };
   if (out.facts.systemd !== undefined) picture.systemd = out.facts.systemd;
   return out;
 }
