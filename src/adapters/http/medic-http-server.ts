@@ -26,6 +26,9 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
  * webhooks (routes added by the alert receivers), /healthz, /readyz and /metrics. Bolt does not
  * own the server, so all of these share one port.
  */
+/** Answered while draining, so load balancers and Prometheus see the shutdown. */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
 export class MedicHttpServer {
   private readonly routes = new Map<string, RouteHandler>();
   private server: Server | undefined;
@@ -63,6 +66,11 @@ export class MedicHttpServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (this.draining) {
+      // Keep-alive sockets outlive server.close(): refuse new work on them too, and close them.
+      res.setHeader('connection', 'close');
+      if (!PROBES.has(path)) return json(res, 503, { ok: false, error: 'shutting_down' });
+    }
     const handler = this.routes.get(`${(req.method ?? 'GET').toUpperCase()} ${path}`);
     if (handler === undefined) {
       const known = [...this.routes.keys()].some((k) => k.endsWith(` ${path}`));
@@ -92,7 +100,7 @@ export class MedicHttpServer {
     return { port: bound, url: `http://${shown}:${bound}` };
   }
 
-  /** /healthz and /readyz answer 503 from now on, so load balancers stop sending work. */
+  /** From now on /healthz and /readyz answer 503 and every other route 503 `shutting_down`, so load balancers and Slack retries go elsewhere. */
   drain(): void {
     this.draining = true;
   }
