@@ -8,6 +8,7 @@ import { startWorkers, type MedicWorkers } from './adapters/queue/medic-workers.
 import { ApproverDirectory } from './adapters/slack/approver-directory.ts';
 import { createBoltApp, type BoltHandle } from './adapters/slack/create-bolt-app.ts';
 import { DiagnosisService } from './adapters/slack/diagnosis-service.ts';
+import { AfterAcks } from './adapters/slack/after-acks.ts';
 import { registerRemediationAction } from './adapters/slack/remediation-action-listener.ts';
 import { SlackReporter, type ChatApi } from './adapters/slack/slack-reporter.ts';
 import { createSlackWebClient } from './adapters/slack/slack-web-client.ts';
@@ -141,8 +142,11 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
       logger,
     });
     if (!approvers.configured) logger.warn('MEDIC_APPROVERS is empty: nobody can approve remediations');
-    registerSlashCommand(bolt.app, { service, audit, inventory: deps.inventory, logger, onCommand: (s) => metrics.commands.inc({ subcommand: s }) });
+    // One for both listeners: a burst of commands and clicks is acked before any of its work starts.
+    const afterAcks = new AfterAcks();
+    registerSlashCommand(bolt.app, { service, audit, inventory: deps.inventory, logger, afterAcks, onCommand: (s) => metrics.commands.inc({ subcommand: s }) });
     registerRemediationAction(bolt.app, {
+      afterAcks,
       approvals,
       records,
       approvers,

@@ -321,6 +321,17 @@ export class SlackStandIn extends EventEmitter {
 
   /** Sends the bot a signed slash command, as Slack does, with a fresh response_url. */
   async sendSlashCommand(input: SlashCommandInput, send: SendOptions): Promise<SendResult> {
+    const { fields, responseUrlId } = this.slashCommandFields(input);
+    const result = 'via' in send ? await this.sendEnvelope('slash_commands', fields, send.timeoutMs) : await this.post(new URLSearchParams(fields).toString(), send);
+    this.recordAck(result, input.channelId, input.userId);
+    return { ...result, responseUrlId };
+  }
+
+  /**
+   * The form Slack posts for a slash command, with a fresh response_url on this stand-in. For
+   * senders of their own (the benchmark's, in another thread); sign it with `signSlackRequest`.
+   */
+  slashCommandFields(input: SlashCommandInput): { fields: Record<string, string>; responseUrlId: string } {
     const responseUrlId = randomBytes(6).toString('hex');
     const fields = {
       token: 'deprecated-verification-token',
@@ -337,9 +348,7 @@ export class SlackStandIn extends EventEmitter {
       response_url: `${this.baseUrl}/response/${responseUrlId}`,
       trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
     };
-    const result = 'via' in send ? await this.sendEnvelope('slash_commands', fields, send.timeoutMs) : await this.post(new URLSearchParams(fields).toString(), send);
-    this.recordAck(result, input.channelId, input.userId);
-    return { ...result, responseUrlId };
+    return { fields, responseUrlId };
   }
 
   /**

@@ -5,6 +5,7 @@ import { enqueueRemediate, type MedicQueues } from '../queue/medic-queues.ts';
 import type { ApprovalRecord, ApprovalStore } from '../store/approval-store.ts';
 import type { AuditTrail } from '../store/audit-trail.ts';
 import type { DiagnosisRecords } from '../store/diagnosis-records.ts';
+import { AfterAcks } from './after-acks.ts';
 import type { ApproverDirectory } from './approver-directory.ts';
 import type { BoltApp } from './create-bolt-app.ts';
 import type { SlackReporter } from './slack-reporter.ts';
@@ -22,6 +23,8 @@ export interface RemediationActionDeps {
   twoPersonRule: boolean;
   onRefusal?: (reason: RefusalReason) => void;
   onApproval?: (remediation: string) => void;
+  /** Where work waits until a burst of requests has been acked. @defaultValue a fresh AfterAcks */
+  afterAcks?: AfterAcks;
 }
 
 export type RefusalReason = 'not_approver' | 'own_request' | 'missing' | 'expired' | 'stale' | 'used' | 'malformed';
@@ -57,8 +60,10 @@ function explain(reason: RefusalReason, approval: ApprovalRecord | undefined, ex
  * so even a second enqueue would be a no-op). Refusals are explained to the clicker and audited.
  */
 export function registerRemediationAction(app: BoltApp, deps: RemediationActionDeps): void {
+  const afterAcks = deps.afterAcks ?? new AfterAcks();
   app.action(ACTION, async ({ ack, body, action, respond }) => {
     await ack();
+    await afterAcks.wait();
     const userId = body.user.id;
     const approvalId = action.type === 'button' ? action.value : undefined;
     const refuse = async (reason: RefusalReason, approval?: ApprovalRecord, extra: { approvers?: string; approvedBy?: string } = {}): Promise<void> => {

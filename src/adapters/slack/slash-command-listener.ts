@@ -5,6 +5,7 @@ import { escapeMrkdwn } from '../../core/report/escape-mrkdwn.ts';
 import { renderHelp, renderHistory, renderHosts, renderNotice, type SlackMessage } from '../../core/report/render-blocks.ts';
 import { isMedicError } from '../../errors.ts';
 import type { AuditTrail } from '../store/audit-trail.ts';
+import { AfterAcks } from './after-acks.ts';
 import type { BoltApp } from './create-bolt-app.ts';
 import type { DiagnosisService, DiagnosisTicket } from './diagnosis-service.ts';
 import { parseSlashCommand } from './parse-slash-command.ts';
@@ -17,15 +18,12 @@ export interface SlashCommandDeps {
   /** @defaultValue '/502' */
   command?: string;
   onCommand?: (subcommand: string) => void;
+  /** Where work waits until a burst of commands has been acked. @defaultValue a fresh AfterAcks */
+  afterAcks?: AfterAcks;
 }
 
 type Reply = SlackMessage & { response_type: 'ephemeral' };
 
-/**
- * After an ack, the work waits for the I/O already pending: under a burst of commands, the acks
- * of requests that have arrived go out before the Redis and Slack work of the first ones.
- */
-const yieldToPendingRequests = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const ephemeral = (m: SlackMessage): Reply => ({ ...m, response_type: 'ephemeral' });
 
 /** What the requester is told once the work is queued (ephemeral, via response_url). */
@@ -52,6 +50,7 @@ function slackProblem(e: unknown): string | undefined {
  * ack and answers through response_url. The text only ever selects an inventory host.
  */
 export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void {
+  const afterAcks = deps.afterAcks ?? new AfterAcks();
   app.command(deps.command ?? '/502', async ({ command, ack, respond }) => {
     const parsed = parseSlashCommand(command.text ?? '');
     deps.onCommand?.(parsed.kind);
@@ -68,7 +67,7 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
       case 'history': {
         if (!Object.hasOwn(inventory.hosts, parsed.host)) return ack(ephemeral(renderNotice(escapeMrkdwn(unknownHostMessage(inventory, parsed.host)))));
         await ack();
-        await yieldToPendingRequests();
+        await afterAcks.wait();
         const entries = await deps.audit.history(parsed.host, 25, ['check']);
         await respond(ephemeral(renderHistory(parsed.host, entries)));
         return;
@@ -83,7 +82,7 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
           return deps.audit.record({ kind: 'refused', actor: command.user_id, detail: `diagnose ${parsed.target}: not in the inventory` });
         }
         await ack();
-        await yieldToPendingRequests();
+        await afterAcks.wait();
         try {
           const { tickets } = await deps.service.requestTarget({
             target: parsed.target,
