@@ -81,6 +81,13 @@ describe('/502 diagnose posts a threaded report of a real host', () => {
     expect(text).toContain('shared a diagnosis already running');
     const reports = roots(h.standIn).slice(before).filter((m) => m !== summary);
     expect(reports.map((r) => blockText(r).match(/web-0\d: PHP-FPM is down/)?.[0])).toEqual(['web-02: PHP-FPM is down']);
+    // Each line links that host's report: web-02's new one, and the shared web-01 one from before.
+    const links = [...text.matchAll(/\*(web-0\d)\*: [^\n]*<([^|>]+)\|report>/g)].map((m) => [m[1], m[2]]);
+    const web01 = roots(h.standIn).slice(0, before).filter((m) => blockText(m).includes('web-01: PHP-FPM is down')).at(-1);
+    expect(Object.fromEntries(links)).toEqual({
+      'web-01': `${h.standIn.apiUrl.replace(/\/api\/$/, '')}/archives/${CHANNEL}/p${web01?.ts.replace('.', '')}`,
+      'web-02': `${h.standIn.apiUrl.replace(/\/api\/$/, '')}/archives/${CHANNEL}/p${reports[0]?.ts.replace('.', '')}`,
+    });
     expect(h.standIn.calls.filter((c) => c.response.ok !== true)).toEqual([]);
   });
 });

@@ -24,6 +24,7 @@ export interface ChatApi {
     postMessage(args: { channel: string; text: string; blocks?: Block[]; thread_ts?: string; unfurl_links?: boolean; unfurl_media?: boolean }): Promise<{ ok?: boolean; ts?: string; channel?: string }>;
     update(args: { channel: string; ts: string; text: string; blocks?: Block[] }): Promise<{ ok?: boolean }>;
     postEphemeral(args: { channel: string; user: string; text: string; blocks?: Block[]; thread_ts?: string }): Promise<{ ok?: boolean }>;
+    getPermalink(args: { channel: string; message_ts: string }): Promise<{ ok?: boolean; permalink?: string }>;
   };
 }
 
@@ -46,6 +47,9 @@ export interface SlackReporterOptions {
  * with an older one; thread replies are posted once (guarded by a Redis hash of what was posted).
  */
 export class SlackReporter {
+  /** channel/ts → permalink: a message's link never changes, and a summary is refreshed per host. */
+  private readonly permalinks = new Map<string, string>();
+
   constructor(private readonly o: SlackReporterOptions) {}
 
   rootView(record: DiagnosisRecord): RootView {
@@ -211,6 +215,10 @@ export class SlackReporter {
       const record = h.diagnosisId === undefined ? undefined : await this.o.records.get(h.diagnosisId);
       const view: FanoutHostView = { host: h.host, status: record?.status ?? 'queued' };
       if (h.joined === true) view.joined = true;
+      if (record?.rootTs !== undefined) {
+        const link = await this.permalink(record.channel, record.rootTs);
+        if (link !== undefined) view.link = link;
+      }
       if (record?.diagnosis !== undefined) {
         view.cause = record.diagnosis.verdict.cause;
         view.title = record.diagnosis.verdict.title;
@@ -218,6 +226,23 @@ export class SlackReporter {
       hosts.push(view);
     }
     return renderFanout({ target: fanout.target, requestedBy: fanout.requestedBy, requestedAt: fanout.requestedAt, hosts });
+  }
+
+  /** The message's permalink (chat.getPermalink), or undefined when Slack will not say: the summary then goes without. */
+  private async permalink(channel: string, ts: string): Promise<string | undefined> {
+    const key = `${channel}/${ts}`;
+    const known = this.permalinks.get(key);
+    if (known !== undefined) return known;
+    try {
+      const res = await this.o.client.chat.getPermalink({ channel, message_ts: ts });
+      if (res.permalink === undefined) return undefined;
+      if (this.permalinks.size >= 1000) this.permalinks.clear();
+      this.permalinks.set(key, res.permalink);
+      return res.permalink;
+    } catch (e) {
+      this.o.logger.warn({ err: e, channel, ts }, 'chat.getPermalink failed; the summary links to no report');
+      return undefined;
+    }
   }
 
   private async update(channel: string, ts: string, message: SlackMessage): Promise<void> {

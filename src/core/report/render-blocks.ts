@@ -453,7 +453,12 @@ export interface FanoutHostView {
   title?: string;
   /** True when this host shared a diagnosis already running. */
   joined?: boolean;
+  /** Permalink of the host's report (its root message), from Slack. */
+  link?: string;
 }
+
+/** Only a plain http(s) URL becomes a link: nothing in it may close or retarget Slack's `<url|text>`. */
+const SAFE_LINK = /^https?:\/\/[^\s<>|]+$/;
 
 export function renderFanout(view: { target: string; requestedBy: Requester; requestedAt: string; hosts: FanoutHostView[] }): SlackMessage {
   const done = view.hosts.filter((h) => h.status === 'done' || h.status === 'failed').length;
@@ -464,11 +469,12 @@ export function renderFanout(view: { target: string; requestedBy: Requester; req
         : h.status === 'failed'
           ? ':x: could not diagnose'
           : ':hourglass_flowing_sand: running…';
-    return `• *${escapeMrkdwn(h.host)}*: ${state}${h.joined === true ? ' _(shared a diagnosis already running)_' : ''}`;
+    const report = h.link !== undefined && SAFE_LINK.test(h.link) ? ` · <${h.link}|report>` : '';
+    return `• *${escapeMrkdwn(h.host)}*: ${state}${h.joined === true ? ' _(shared a diagnosis already running)_' : ''}${report}`;
   });
   const blocks: Block[] = [{ type: 'header', text: plain(`502 diagnosis: ${view.target} (${view.hosts.length} hosts)`, SLACK_LIMITS.headerText) }];
   for (const chunk of chunkLines(lines, SLACK_LIMITS.sectionText - 100)) blocks.push(section(chunk));
-  blocks.push(context(`Requested by ${describeRequester(view.requestedBy)} ${slackDate(view.requestedAt, '{time}')} · ${done}/${view.hosts.length} finished · one thread per host below`));
+  blocks.push(context(`Requested by ${describeRequester(view.requestedBy)} ${slackDate(view.requestedAt, '{time}')} · ${done}/${view.hosts.length} finished · one report per host, linked once posted`));
   return { text: fallbackText(`502 diagnosis of ${escapeMrkdwn(view.target)}: ${done}/${view.hosts.length} finished`), blocks: limitBlocks(blocks) };
 }
 
