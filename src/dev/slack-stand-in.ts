@@ -236,6 +236,8 @@ export class SlackStandIn extends EventEmitter {
 
   constructor(options: SlackStandInOptions = {}) {
     super();
+    // Every waitFor() listens for calls while it waits; tests and the demo page wait on many at once.
+    this.setMaxListeners(0);
     this.options = options;
     this.teamId = options.teamId ?? 'T0STANDIN';
     this.botUserId = options.botUserId ?? 'U0MEDICBOT';
