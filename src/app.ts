@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { MedicHttpServer } from './adapters/http/medic-http-server.ts';
 import { MedicMetrics } from './adapters/http/medic-metrics.ts';
+import { clusterScrape, inClusterWorker } from './cluster.ts';
 import { createQueues, type MedicQueues } from './adapters/queue/medic-queues.ts';
 import { startWorkers, type MedicWorkers } from './adapters/queue/medic-workers.ts';
 import { ApproverDirectory } from './adapters/slack/approver-directory.ts';
@@ -118,6 +119,8 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
   const http = new MedicHttpServer({
     logger,
     metrics,
+    // One of several processes sharing the port: a scrape shows the sum over all of them.
+    ...(inClusterWorker() ? { scrape: clusterScrape(metrics.registry) } : {}),
     readiness: {
       redis: async () => (await redis.ping()) === 'PONG',
       // auth.test at most every 30 s: a probe every few seconds must not spend Slack's rate limit.

@@ -13,6 +13,8 @@ export interface MedicHttpServerOptions {
   metrics: MedicMetrics;
   /** Named checks behind GET /readyz. */
   readiness?: Record<string, ReadinessCheck>;
+  /** What GET /metrics answers. @defaultValue this process' registry */
+  scrape?: () => Promise<string>;
 }
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
@@ -47,7 +49,7 @@ export class MedicHttpServer {
       json(res, ok ? 200 : 503, { ok, checks, ...(this.draining ? { draining: true } : {}) });
     });
     this.route('GET', '/metrics', async (_req, res) => {
-      const body = await this.o.metrics.registry.metrics();
+      const body = await (this.o.scrape ?? (() => this.o.metrics.registry.metrics()))();
       res.writeHead(200, { 'content-type': this.o.metrics.registry.contentType });
       res.end(body);
     });

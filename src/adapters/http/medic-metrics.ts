@@ -14,7 +14,8 @@ export class MedicMetrics {
     buckets: [0.25, 0.5, 1, 2, 5, 10, 20, 30, 60],
     registers: [this.registry],
   });
-  readonly queueDepth = new Gauge({ name: 'medic_queue_depth', help: 'Jobs per queue and state, read from Redis at scrape time.', labelNames: ['queue', 'state'] as const, registers: [this.registry] });
+  // Every process reads the same Redis: summed over processes sharing a port, it would count N times.
+  readonly queueDepth = new Gauge({ name: 'medic_queue_depth', help: 'Jobs per queue and state, read from Redis at scrape time.', labelNames: ['queue', 'state'] as const, registers: [this.registry], aggregator: 'max' });
   readonly remediations = new Counter({ name: 'medic_remediations_total', help: 'Remediations run, by id and outcome (recovered, not_recovered, failed).', labelNames: ['remediation', 'outcome'] as const, registers: [this.registry] });
   readonly approvals = new Counter({ name: 'medic_approvals_total', help: 'Remediation clicks accepted, by remediation id.', labelNames: ['remediation'] as const, registers: [this.registry] });
   readonly refusals = new Counter({ name: 'medic_refusals_total', help: 'Clicks and requests refused, by reason.', labelNames: ['reason'] as const, registers: [this.registry] });
