@@ -218,6 +218,39 @@ describe('Alertmanager → bot', () => {
   });
 });
 
+describe('many hosts the inventory does not have', () => {
+  it('an alert firing for 30 unknown hosts is one notice listing them, not 30; resolving all of them says so once', async () => {
+    const alertname = uniqueName('PodCrashLooping');
+    const alerts = Array.from({ length: 30 }, (_, i) => ({ labels: { alertname, instance: `pod-${String(i).padStart(2, '0')}:8080`, job: 'k8s' }, annotations: { summary: 'crash looping' } }));
+    await am.postAlerts(alerts);
+    const notice = await slack.waitFor(() => roots().find((m) => m.text.includes(alertname)), 15_000, 'the notice');
+    await sleep(1500); // every notification of this group has arrived by now
+    expect(roots().filter((m) => m.text.includes(alertname))).toHaveLength(1);
+    expect(notice.text).toContain('fires for 30 hosts that are not in the inventory (label `instance`)');
+    expect(notice.text).toContain('`pod-00`, `pod-01`');
+    expect(notice.text).toContain('`pod-19` and 10 more');
+    expect(notice.text).not.toContain('`pod-20`');
+    expect(requested).toEqual([]);
+    const summary = deliveries.filter((d) => d.names.has(alertname)).at(0)?.summary;
+    expect(summary?.unknownHosts).toEqual([`?*${alertname}`]);
+
+    await am.postAlerts(alerts.map((a) => ({ ...a, endsAt: new Date(Date.now() - 1000).toISOString() })));
+    await slack.waitFor(() => thread(CHANNEL, notice.ts).find((m) => m.text.includes('Resolved')), 15_000, 'the resolution in the thread');
+    await sleep(500);
+    expect(thread(CHANNEL, notice.ts).filter((m) => m.text.includes('Resolved'))).toHaveLength(1);
+    expect(slack.message(CHANNEL, notice.ts)?.text).toMatch(/Resolved after/);
+  });
+
+  it('five unknown hosts still get a notice each', async () => {
+    const alertname = uniqueName('DiskFull');
+    await am.postAlerts(Array.from({ length: 5 }, (_, i) => ({ labels: { alertname, instance: `db-${i}:9100` }, annotations: { summary: 'disk full' } })));
+    await slack.waitFor(() => roots().filter((m) => m.text.includes(alertname)).length >= 5 || undefined, 15_000, 'five notices');
+    await sleep(1000);
+    const notices = roots().filter((m) => m.text.includes(alertname));
+    expect(notices.map((m) => /for host `(db-\d)`/.exec(m.text)?.[1]).sort()).toEqual(['db-0', 'db-1', 'db-2', 'db-3', 'db-4']);
+  });
+});
+
 describe('refusals never queue anything', () => {
   const body = readFileSync(new URL('./unit/alerts/fixtures/alertmanager-v4-firing.json', import.meta.url), 'utf8');
   const post = (path: string, payload: string, headers: Record<string, string>) =>

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { AlertInstance } from '../../core/alerts/alert-instance.ts';
-import { alertStateNote, escapeMrkdwn, resolvedText, stillFiringText, supersededText, unknownHostResolvedText, unknownHostText } from '../../core/alerts/alert-messages.ts';
+import { alertStateNote, escapeMrkdwn, resolvedText, stillFiringText, supersededText, unknownHostResolvedText, unknownHostsText, unknownHostText } from '../../core/alerts/alert-messages.ts';
 import { routeAlert, type AlertRoute } from '../../core/alerts/alert-routes.ts';
-import { DEFAULT_HOST_LABELS, mapAlertToHost, type HostMatch } from '../../core/alerts/map-alert-host.ts';
+import { DEFAULT_HOST_LABELS, mapAlertToHost, UNKNOWN_HOSTS_PER_NOTICE, unknownFleetKey, type HostMatch } from '../../core/alerts/map-alert-host.ts';
 import { planAlertIncident, type AlertIncident, type AlertPlan } from '../../core/alerts/plan-alert-incident.ts';
 import type { Inventory } from '../../core/inventory/inventory-schema.ts';
 import type { AlertIncidentStore } from './alert-incident-store.ts';
@@ -51,6 +51,8 @@ interface Group {
   host?: string;
   match: HostMatch;
   alerts: AlertInstance[];
+  /** One notice for many unknown hosts: the host names it stands for. */
+  fleet?: string[];
 }
 
 /**
@@ -124,7 +126,7 @@ export class AlertIntake {
       }
       group.alerts.push(alert);
     }
-    return groups;
+    return collapseUnknownHosts(groups);
   }
 
   async #handle(group: Group, summary: IntakeSummary): Promise<void> {
@@ -170,7 +172,7 @@ export class AlertIntake {
         }
         if (group.match.kind === 'unknown') {
           this.#o.metrics?.action('unknown_host');
-          const text = unknownHostText(first, group.match);
+          const text = group.fleet !== undefined ? unknownHostsText(first, group.fleet, group.match.label) : unknownHostText(first, group.match);
           const posted = await reporter.postNotice(plan.incident.channel, text);
           return { ...plan.incident, channel: posted.channel, rootTs: posted.ts, noticeText: text };
         }
@@ -210,6 +212,35 @@ export class AlertIntake {
     }
     await reporter.markAlertState(refOf(incident), state, escapeMrkdwn(alertStateNote(incident, state, now)));
   }
+}
+
+/**
+ * When more than UNKNOWN_HOSTS_PER_NOTICE hosts the inventory does not have fire in one call,
+ * their firing alerts are regrouped per alert name: one notice (and one incident, with its
+ * "still firing" updates and resolution) per alert name instead of one per host. Resolutions
+ * keep the key they fired under, found from their fingerprints.
+ */
+function collapseUnknownHosts(groups: Map<string, Group>): Map<string, Group> {
+  const unknown = [...groups.values()].filter((g) => g.host === undefined && g.match.kind === 'unknown' && g.match.candidate !== undefined && g.alerts.some((a) => a.status === 'firing'));
+  if (unknown.length <= UNKNOWN_HOSTS_PER_NOTICE) return groups;
+  for (const g of unknown) {
+    const resolved = g.alerts.filter((a) => a.status !== 'firing');
+    if (resolved.length > 0) groups.set(g.key, { ...g, alerts: resolved });
+    else groups.delete(g.key);
+    const candidate = g.match.kind === 'unknown' ? (g.match.candidate as string) : g.key.slice(1);
+    for (const alert of g.alerts.filter((a) => a.status === 'firing')) {
+      const key = unknownFleetKey(alert.alertName);
+      let fleet = groups.get(key);
+      if (fleet === undefined) {
+        fleet = { key, match: g.match, alerts: [], fleet: [] };
+        groups.set(key, fleet);
+      }
+      fleet.alerts.push(alert);
+      if (!fleet.fleet?.includes(candidate)) fleet.fleet?.push(candidate);
+    }
+  }
+  for (const g of groups.values()) g.fleet?.sort();
+  return groups;
 }
 
 function refOf(incident: AlertIncident): ReportRef {

@@ -1,6 +1,6 @@
 import { escapeCode, escapeMrkdwn, inlineCode } from '../report/escape-mrkdwn.ts';
 import type { AlertInstance } from './alert-instance.ts';
-import type { HostMatch } from './map-alert-host.ts';
+import { unknownFleetKey, type HostMatch } from './map-alert-host.ts';
 import type { AlertIncident, IncidentUpdate } from './plan-alert-incident.ts';
 
 export { escapeMrkdwn };
@@ -52,7 +52,8 @@ export function stillFiringText(incident: AlertIncident, update: IncidentUpdate,
 }
 
 export function resolvedText(incident: AlertIncident, now: number): string {
-  return `:white_check_mark: *Resolved*: every alert for this host stopped firing (${names(incident)}), ${formatSpan(now - incident.reportedAt)} after the report.`;
+  const whose = incident.key.startsWith(unknownFleetKey('')) ? 'these hosts' : 'this host';
+  return `:white_check_mark: *Resolved*: every alert for ${whose} stopped firing (${names(incident)}), ${formatSpan(now - incident.reportedAt)} after the report.`;
 }
 
 /** A plain (unescaped) one-liner for the report's root message; escape it before sending. */
@@ -76,6 +77,20 @@ export function unknownHostText(alert: AlertInstance, match: HostMatch & { kind:
       : 'with no host label the bot knows (set MEDIC_ALERT_HOST_LABELS), so no host to diagnose';
   return [
     `:warning: ${alertOrigin(alert)} *${escapeMrkdwn(alert.alertName)}* ${who}. Nothing was diagnosed.`,
+    `> ${escapeMrkdwn(alert.summary)}`,
+    codeBlock(formatLabels(alert.labels)),
+  ].join('\n');
+}
+
+/** At most this many host names are listed in a notice about many unknown hosts. */
+const LISTED_HOSTS = 20;
+
+/** The root line of one alert firing for many hosts the inventory does not have; nothing is diagnosed. */
+export function unknownHostsText(alert: AlertInstance, candidates: readonly string[], label: string | undefined): string {
+  const listed = candidates.slice(0, LISTED_HOSTS).map(inlineCode).join(', ');
+  const more = candidates.length > LISTED_HOSTS ? ` and ${candidates.length - LISTED_HOSTS} more` : '';
+  return [
+    `:warning: ${alertOrigin(alert)} *${escapeMrkdwn(alert.alertName)}* fires for ${plural(candidates.length, 'host')} that are not in the inventory${label !== undefined ? ` (label ${inlineCode(label)})` : ''}: ${listed}${more}. Nothing was diagnosed; one notice for all of them.`,
     `> ${escapeMrkdwn(alert.summary)}`,
     codeBlock(formatLabels(alert.labels)),
   ].join('\n');

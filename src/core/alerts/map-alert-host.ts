@@ -10,6 +10,15 @@ export type HostMatch =
   /** `candidate` is the first host-like value found (port and scheme removed), if any. */
   | { kind: 'unknown'; candidate?: string; label?: string };
 
+/**
+ * More hosts than this that the inventory does not have, firing in one webhook call (a
+ * fleet-wide alert, a rule over pods), are told in one notice per alert name, not one each.
+ */
+export const UNKNOWN_HOSTS_PER_NOTICE = 5;
+
+/** The incident key of such a notice: `*` is in no host name, so it meets no single host's key. */
+export const unknownFleetKey = (alertName: string): string => `?*${alertName}`;
+
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 /**

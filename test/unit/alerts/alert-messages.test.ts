@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codeBlock, escapeMrkdwn, formatSpan, resolvedText, stillFiringText, unknownHostText } from '../../../src/core/alerts/alert-messages.ts';
+import { codeBlock, escapeMrkdwn, formatSpan, resolvedText, stillFiringText, unknownHostsText, unknownHostText } from '../../../src/core/alerts/alert-messages.ts';
 import type { AlertIncident } from '../../../src/core/alerts/plan-alert-incident.ts';
 
 const incident: AlertIncident = {
@@ -59,6 +59,19 @@ describe('texts', () => {
     expect(text).toContain('not in the inventory');
     expect(text).toContain('instance="cache-9:6379"');
     expect(text).not.toMatch(/<!here>|<http/);
+  });
+
+  it('many unknown hosts: lists 20 of them escaped, counts the rest; the resolution speaks of these hosts', () => {
+    const candidates = ['<!channel>', 'pod-`x`', ...Array.from({ length: 23 }, (_, i) => `pod-${i}`)];
+    const text = unknownHostsText({ source: 'grafana', fingerprint: 'f', status: 'firing', alertName: '<@U123>', labels: { job: 'k8s' }, annotations: {}, summary: 'crash <!here>' }, candidates, 'instance');
+    expect(text).toContain('Grafana alert');
+    expect(text).toContain('fires for 25 hosts that are not in the inventory (label `instance`)');
+    expect(text).toContain('`pod-17` and 5 more');
+    expect(text).not.toContain('pod-18');
+    expect(text).not.toMatch(/<!channel>|<!here>|<@U123>/);
+    const { host: _host, ...unknown } = incident;
+    expect(resolvedText({ ...unknown, key: '?*PodCrashLooping' }, 60_000)).toContain('every alert for these hosts stopped firing');
+    expect(resolvedText(incident, 60_000)).toContain('every alert for this host stopped firing');
   });
 
   it.each([
