@@ -14,7 +14,7 @@ import type { Lab } from '../src/lab/lab.ts';
 import { startLab } from '../src/lab/start-lab.ts';
 import { startAlertmanager, type AlertmanagerHandle, type PostableAlert } from './helpers/alertmanager.ts';
 import { freshPrefix, startRedis, type RedisHandle } from './helpers/redis.ts';
-import { BOT_TOKEN, blockText, LogCapture, SIGNING_SECRET } from './helpers/slack.ts';
+import { BOT_TOKEN, blockText, LogCapture, loopbackEnv } from './helpers/slack.ts';
 
 /*
  * Alert-triggered reports end to end: a real Prometheus Alertmanager posts to the real bot
@@ -45,12 +45,7 @@ beforeAll(async () => {
   const inventory: Inventory = { hosts: { 'web-01': web01, 'web-02': web01, 'web-03': web01 }, groups: {} };
   const config = loadConfig(
     {
-      REDIS_URL: redis.url,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: standIn.apiUrl,
-      PORT: '0',
-      MEDIC_LISTEN_HOST: '127.0.0.1',
+      ...loopbackEnv(redis.url, standIn),
       MEDIC_QUEUE_PREFIX: freshPrefix('alerts'),
       MEDIC_ALERT_TOKEN: TOKEN,
       MEDIC_ALERT_HMAC_SECRET: SECRET,

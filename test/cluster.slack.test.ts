@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlackStandIn, signSlackRequest } from '../src/dev/slack-stand-in.ts';
 import { freshPrefix, startRedis, type RedisHandle } from './helpers/redis.ts';
-import { BOT_TOKEN, CHANNEL, SIGNING_SECRET, eventually } from './helpers/slack.ts';
+import { BOT_TOKEN, CHANNEL, SIGNING_SECRET, eventually, loopbackEnv } from './helpers/slack.ts';
 
 const MEDIC = new URL('../bin/medic.js', import.meta.url).pathname;
 
@@ -59,12 +59,7 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', () => {
   const env = (more: Record<string, string> = {}): NodeJS.ProcessEnv => ({
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/root',
-    REDIS_URL: redis.url,
-    SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: standIn.apiUrl,
-    PORT: '0',
-    MEDIC_LISTEN_HOST: '127.0.0.1',
+    ...loopbackEnv(redis.url, standIn),
     MEDIC_INVENTORY: inventoryPath,
     MEDIC_QUEUE_PREFIX: freshPrefix('cluster'),
     MEDIC_HTTP_PROCESSES: '2',

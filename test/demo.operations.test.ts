@@ -9,7 +9,7 @@ import type { Lab } from '../src/lab/lab.ts';
 import { startLab } from '../src/lab/start-lab.ts';
 import { startProcess, type ProcessHandle } from '../src/main.ts';
 import { freshPrefix, startRedis, type RedisHandle } from './helpers/redis.ts';
-import { BOT_TOKEN, CHANNEL, SIGNING_SECRET, blockText, eventually, roots } from './helpers/slack.ts';
+import { BOT_TOKEN, CHANNEL, SIGNING_SECRET, blockText, eventually, loopbackEnv, roots } from './helpers/slack.ts';
 
 const MEDIC = new URL('../bin/medic.js', import.meta.url).pathname;
 
@@ -96,12 +96,7 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
   });
 
   const env = (prefix: string, more: Record<string, string> = {}): Record<string, string> => ({
-    REDIS_URL: redis.url,
-    SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: standIn.apiUrl,
-    PORT: '0',
-    MEDIC_LISTEN_HOST: '127.0.0.1',
+    ...loopbackEnv(redis.url, standIn),
     MEDIC_INVENTORY: inventoryPath,
     MEDIC_QUEUE_PREFIX: prefix,
     MEDIC_DEDUP_WINDOW: '1ms',

@@ -64,18 +64,23 @@ export interface SlackHarness {
 }
 
 /** The real Bolt app and (for role `all`) real BullMQ workers on a real Redis, talking to the Slack stand-in. */
+/** The environment of a medic process on loopback, talking to the stand-in with the test credentials. */
+export const loopbackEnv = (redisUrl: string, standIn: SlackStandIn): Record<string, string> => ({
+  REDIS_URL: redisUrl,
+  SLACK_BOT_TOKEN: BOT_TOKEN,
+  SLACK_SIGNING_SECRET: SIGNING_SECRET,
+  SLACK_API_URL: standIn.apiUrl,
+  PORT: '0',
+  MEDIC_LISTEN_HOST: '127.0.0.1',
+});
+
 export async function startSlackHarness(o: SlackHarnessOptions): Promise<SlackHarness> {
   const ownStandIn = o.standIn === undefined;
   const standIn = o.standIn ?? (await new SlackStandIn({ botToken: BOT_TOKEN }).start());
   const prefix = o.prefix ?? freshPrefix('slack');
   const config = loadConfig(
     {
-      REDIS_URL: o.redisUrl,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: standIn.apiUrl,
-      PORT: '0',
-      MEDIC_LISTEN_HOST: '127.0.0.1',
+      ...loopbackEnv(o.redisUrl, standIn),
       MEDIC_QUEUE_PREFIX: prefix,
       MEDIC_APPROVERS: 'U0ALICE,U0BOB',
       ...(o.mode === 'socket' ? { SLACK_APP_TOKEN: 'xapp-1-A0STANDIN-test' } : {}),
