@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// The `medic` command line. The sources are TypeScript run through tsx, so a checkout
-// needs no build step: `npm ci` and `npx medic` are enough.
-import { register } from 'tsx/esm/api';
+// The `medic` command line: the precompiled dist/cli/ when it is up to date (`npm ci` builds
+// it), else the TypeScript sources through tsx, so that an edit is never run stale.
 import { createInterface } from 'node:readline/promises';
+import { chooseEntry } from './entry.js';
 
-register();
-const { runCli } = await import('../src/cli/main.ts');
+const entry = chooseEntry(new URL('..', import.meta.url));
+if (entry.kind === 'source') (await import('tsx/esm/api')).register();
+const { runCli } = await import(entry.url);
 const io = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),

@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSshd, type SshdHandle } from '../src/lab/sshd.ts';
 import { medic } from './helpers/run-cli.ts';
 import { closedPort } from './helpers/ssh-target.ts';
+// @ts-expect-error plain JavaScript (bin/ runs before any TypeScript loader); typed by its JSDoc
+import { chooseEntry as chooseEntryJs } from '../bin/entry.js';
+
+const chooseEntry = chooseEntryJs as (root: URL) => { kind: 'built' | 'source'; url: string };
 
 // The command line's contract (exit codes, --json, --help) against a real sshd on loopback.
 let sshd: SshdHandle;
@@ -144,8 +148,16 @@ describe('help', () => {
     expect(r.stdout).toMatch(/^Usage: medic/);
   });
 
-  it('the installed bin runs (tsx shim) and lists the playbooks', async () => {
-    const { stdout } = await promisify(execFile)(join(process.cwd(), 'bin/medic.js'), ['playbooks']);
+  it('the installed bin runs and lists the playbooks; on a fresh install (CI) it runs the precompiled dist/cli/', async () => {
+    const bin = join(process.cwd(), 'bin/medic.js');
+    const { stdout } = await promisify(execFile)(bin, ['playbooks']);
     expect(stdout).toMatch(/^nginx-502 — Nginx 502\/504 Bad Gateway \(19 checks/);
+    // The whole diagnose path through it: SSH, the playbook found from the package root, JSON out.
+    const diagnosed = await promisify(execFile)(bin, ['diagnose', 'web-01', '--inventory', inventory, '--json']);
+    expect(JSON.parse(diagnosed.stdout)).toMatchObject({ host: 'web-01', playbook: 'nginx-502', verdict: { cause: expect.any(String) } });
+    // Exit codes survive the bin: an unknown host is 2.
+    await expect(promisify(execFile)(bin, ['diagnose', 'web-99', '--inventory', inventory])).rejects.toMatchObject({ code: 2 });
+    // `npm ci` built dist/cli/ after the checkout: every command-line test here ran that build.
+    if (process.env.CI === 'true') expect(chooseEntry(new URL('../', import.meta.url)).kind).toBe('built');
   });
 });

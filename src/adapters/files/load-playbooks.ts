@@ -1,12 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Playbook } from '../../core/playbook/playbook-schema.ts';
 import { parsePlaybook } from '../../core/playbook/parse-playbook.ts';
 import { MedicError } from '../../errors.ts';
+import { packageRoot } from './package-root.ts';
 
 /** The playbooks shipped with the package. */
-export const DEFAULT_PLAYBOOKS_DIR = fileURLToPath(new URL('../../../playbooks/', import.meta.url));
+export const DEFAULT_PLAYBOOKS_DIR = join(packageRoot(), 'playbooks');
 
 /**
  * Loads every `*.yaml` playbook of a folder, keyed by name. One invalid playbook fails the

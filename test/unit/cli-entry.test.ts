@@ -1,0 +1,47 @@
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+// @ts-expect-error plain JavaScript (bin/ runs before any TypeScript loader); typed by its JSDoc
+import { chooseEntry } from '../../bin/entry.js';
+
+const choose = chooseEntry as (root: URL) => { kind: 'built' | 'source'; url: string };
+
+describe('which code `medic` runs', () => {
+  let root: string;
+  const at = (path: string, seconds: number) => utimes(join(root, path), seconds, seconds);
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'medic-entry-'));
+    await mkdir(join(root, 'src', 'cli'), { recursive: true });
+    await mkdir(join(root, 'src', 'core', 'report'), { recursive: true });
+    await writeFile(join(root, 'src', 'cli', 'main.ts'), '');
+    await writeFile(join(root, 'src', 'core', 'report', 'render.ts'), '');
+    await at('src/cli/main.ts', 1000);
+    await at('src/core/report/render.ts', 1000);
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+  const url = () => new URL(`${pathToFileURL(root).href}/`);
+
+  it('runs the sources when nothing was built', () => {
+    expect(choose(url())).toEqual({ kind: 'source', url: `${url().href}src/cli/main.ts` });
+  });
+
+  it('runs the precompiled command line while it is newer than every source file', async () => {
+    await mkdir(join(root, 'dist', 'cli'), { recursive: true });
+    await writeFile(join(root, 'dist', 'cli', 'main.js'), '');
+    await at('dist/cli/main.js', 2000);
+    expect(choose(url())).toEqual({ kind: 'built', url: `${url().href}dist/cli/main.js` });
+  });
+
+  it('runs the sources again once any source file, however deep, is newer than the build', async () => {
+    await mkdir(join(root, 'dist', 'cli'), { recursive: true });
+    await writeFile(join(root, 'dist', 'cli', 'main.js'), '');
+    await at('dist/cli/main.js', 2000);
+    await at('src/core/report/render.ts', 3000);
+    expect(choose(url()).kind).toBe('source');
+  });
+});
