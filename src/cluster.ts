@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
  *
  * The primary only supervises: it starts the processes, reports once all listen, replaces one
  * that dies (giving up on a crash loop), sums their metrics for /metrics, and on SIGTERM or
- * SIGINT asks each to stop gracefully, then exits when all have.
+ * SIGINT asks each to stop gracefully, then exits when all have; a second signal kills them.
  */
 
 const READY = 'medic:ready';
@@ -96,9 +96,16 @@ export async function runClusterPrimary(o: ClusterOptions): Promise<number> {
     logger.info({ processes: Object.keys(cluster.workers ?? {}).length, why }, 'stopping the cluster: each process finishes or hands back its jobs');
     for (const w of Object.values(cluster.workers ?? {})) {
       if (w === undefined) continue;
-      if (w.isConnected()) w.send({ type: STOP });
+      // A process still starting has nothing to finish, and does not listen for the request yet.
+      if (ready.has(w.id) && w.isConnected()) w.send({ type: STOP });
       else w.process.kill('SIGTERM');
     }
+  };
+  /** A second signal, as in a single process: stop now; running jobs go back to the queue after MEDIC_JOB_LOCK. */
+  const killAll = (): void => {
+    logger.warn('second signal: killing every process now; their jobs go back to the queue after MEDIC_JOB_LOCK');
+    exitCode = 1;
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
   };
 
   cluster.on('message', (worker, m: unknown) => {
@@ -146,7 +153,7 @@ export async function runClusterPrimary(o: ClusterOptions): Promise<number> {
     });
   });
 
-  const onSignal = (signal: NodeJS.Signals): void => stopAll(signal, 0);
+  const onSignal = (signal: NodeJS.Signals): void => (stopping ? killAll() : stopAll(signal, 0));
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   for (let i = 0; i < o.processes; i++) fork();

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -122,6 +123,26 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', () => {
     expect(lines(medic.output()).at(-1)?.msg).toBe('gateway-medic stopped');
     expect(now.length).toBe(3); // two at the start, one replacement
     await eventually(() => now.every((pid) => !alive(pid)), 5000, 'every process to be gone');
+  });
+
+  it('a second signal stops at once, as in a single process', async () => {
+    const medic = start(env());
+    const started = await eventually(() => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'), 30_000, 'the cluster to listen');
+    // A request that never finishes: the graceful stop of the process holding it waits for it.
+    const hanging = createConnection(started.port as number, '127.0.0.1');
+    await new Promise((resolve) => hanging.once('connect', resolve));
+    hanging.write('POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    medic.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(medic.child.exitCode).toBe(null); // still stopping gracefully
+    const second = Date.now();
+    medic.child.kill('SIGTERM');
+    expect(await medic.exited).toBe(1);
+    expect(Date.now() - second).toBeLessThan(3000);
+    expect(medic.output()).toContain('second signal');
+    await eventually(() => (started.pids ?? []).every((pid) => !alive(pid)), 5000, 'every process to be gone');
+    hanging.destroy();
   });
 
   it('checks the configuration once, before starting any process', async () => {
