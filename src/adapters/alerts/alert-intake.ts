@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { AlertInstance } from '../../core/alerts/alert-instance.ts';
 import { alertStateNote, escapeMrkdwn, resolvedText, stillFiringText, supersededText, unknownHostResolvedText, unknownHostsText, unknownHostText } from '../../core/alerts/alert-messages.ts';
 import { routeAlert, type AlertRoute } from '../../core/alerts/alert-routes.ts';
-import { DEFAULT_HOST_LABELS, mapAlertToHost, UNKNOWN_HOSTS_PER_NOTICE, unknownFleetKey, type HostMatch } from '../../core/alerts/map-alert-host.ts';
+import { firedUnderKey, groupAlerts, type AlertGroup } from '../../core/alerts/group-alerts.ts';
+import { DEFAULT_HOST_LABELS } from '../../core/alerts/map-alert-host.ts';
 import { planAlertIncident, type AlertIncident, type AlertPlan } from '../../core/alerts/plan-alert-incident.ts';
 import type { Inventory } from '../../core/inventory/inventory-schema.ts';
 import type { AlertIncidentStore } from './alert-incident-store.ts';
@@ -46,14 +47,6 @@ export interface IntakeSummary {
   unknownHosts: string[];
 }
 
-interface Group {
-  key: string;
-  host?: string;
-  match: HostMatch;
-  alerts: AlertInstance[];
-  /** One notice for many unknown hosts: the host names it stands for. */
-  fleet?: string[];
-}
 
 /**
  * Turns validated alerts into reports: maps each to a host, groups them per host, and for
@@ -78,7 +71,7 @@ export class AlertIntake {
 
   async ingest(alerts: readonly AlertInstance[]): Promise<IntakeSummary> {
     const summary: IntakeSummary = { alerts: alerts.length, reported: [], updated: [], held: [], resolved: [], unknownHosts: [] };
-    const groups = [...(await this.#group(alerts)).values()];
+    const groups = await this.#group(alerts);
     const queue = [...groups];
     const failures: unknown[] = [];
     const worker = async (): Promise<void> => {
@@ -94,42 +87,22 @@ export class AlertIntake {
     return summary;
   }
 
-  async #group(alerts: readonly AlertInstance[]): Promise<Map<string, Group>> {
-    const inventory = this.#o.inventory();
+  async #group(alerts: readonly AlertInstance[]): Promise<AlertGroup[]> {
     // A resolution follows the alert to the incident it fired into, even if labels or the inventory changed since.
     const resolved = alerts.filter((a) => a.status === 'resolved');
-    const known = new Map<string, string>();
+    const firedUnder = new Map<string, string>();
     for (const source of new Set(resolved.map((a) => a.source))) {
       const fps = resolved.filter((a) => a.source === source).map((a) => a.fingerprint);
       const keys = await this.#o.store.keysForFingerprints(source, fps);
       fps.forEach((f, i) => {
         const k = keys[i];
-        if (k !== undefined) known.set(`${source}:${f}`, k);
+        if (k !== undefined) firedUnder.set(firedUnderKey(source, f), k);
       });
     }
-    const groups = new Map<string, Group>();
-    for (const alert of alerts) {
-      const match = mapAlertToHost(alert.labels, inventory, this.#o.hostLabels);
-      const mapped = match.kind === 'inventory' ? match.host : `?${match.candidate ?? `alert:${alert.alertName}`}`;
-      const key = (alert.status === 'resolved' ? known.get(`${alert.source}:${alert.fingerprint}`) : undefined) ?? mapped;
-      let group = groups.get(key);
-      if (group === undefined) {
-        const host = key.startsWith('?') ? undefined : key;
-        const groupMatch: HostMatch =
-          host !== undefined
-            ? { kind: 'inventory', host, label: match.kind === 'inventory' ? match.label : '', value: match.kind === 'inventory' ? match.value : '' }
-            : match.kind === 'unknown'
-              ? match
-              : { kind: 'unknown', candidate: key.slice(1) };
-        group = { key, ...(host !== undefined ? { host } : {}), match: groupMatch, alerts: [] };
-        groups.set(key, group);
-      }
-      group.alerts.push(alert);
-    }
-    return collapseUnknownHosts(groups);
+    return groupAlerts(alerts, { inventory: this.#o.inventory(), hostLabels: this.#o.hostLabels, firedUnder });
   }
 
-  async #handle(group: Group, summary: IntakeSummary): Promise<void> {
+  async #handle(group: AlertGroup, summary: IntakeSummary): Promise<void> {
     const { store, logger } = this.#o;
     const first = group.alerts.find((a) => a.status === 'firing') ?? (group.alerts[0] as AlertInstance);
     const channel = routeAlert(first.labels, this.#o.routes, this.#o.defaultChannel);
@@ -158,7 +131,7 @@ export class AlertIntake {
     });
   }
 
-  async #act(plan: AlertPlan, group: Group, first: AlertInstance): Promise<AlertIncident | undefined> {
+  async #act(plan: AlertPlan, group: AlertGroup, first: AlertInstance): Promise<AlertIncident | undefined> {
     const { reporter } = this.#o;
     const now = this.#o.now();
     switch (plan.action) {
@@ -212,35 +185,6 @@ export class AlertIntake {
     }
     await reporter.markAlertState(refOf(incident), state, escapeMrkdwn(alertStateNote(incident, state, now)));
   }
-}
-
-/**
- * When more than UNKNOWN_HOSTS_PER_NOTICE hosts the inventory does not have fire in one call,
- * their firing alerts are regrouped per alert name: one notice (and one incident, with its
- * "still firing" updates and resolution) per alert name instead of one per host. Resolutions
- * keep the key they fired under, found from their fingerprints.
- */
-function collapseUnknownHosts(groups: Map<string, Group>): Map<string, Group> {
-  const unknown = [...groups.values()].filter((g) => g.host === undefined && g.match.kind === 'unknown' && g.match.candidate !== undefined && g.alerts.some((a) => a.status === 'firing'));
-  if (unknown.length <= UNKNOWN_HOSTS_PER_NOTICE) return groups;
-  for (const g of unknown) {
-    const resolved = g.alerts.filter((a) => a.status !== 'firing');
-    if (resolved.length > 0) groups.set(g.key, { ...g, alerts: resolved });
-    else groups.delete(g.key);
-    const candidate = g.match.kind === 'unknown' ? (g.match.candidate as string) : g.key.slice(1);
-    for (const alert of g.alerts.filter((a) => a.status === 'firing')) {
-      const key = unknownFleetKey(alert.alertName);
-      let fleet = groups.get(key);
-      if (fleet === undefined) {
-        fleet = { key, match: g.match, alerts: [], fleet: [] };
-        groups.set(key, fleet);
-      }
-      fleet.alerts.push(alert);
-      if (!fleet.fleet?.includes(candidate)) fleet.fleet?.push(candidate);
-    }
-  }
-  for (const g of groups.values()) g.fleet?.sort();
-  return groups;
 }
 
 function refOf(incident: AlertIncident): ReportRef {
