@@ -31,9 +31,8 @@ export interface NginxDirective {
   line: string;
 }
 
-export interface NginxPicture {
-  running: boolean;
-  masterPid?: number;
+/** What nginx's effective config (`nginx -T`) says about the 502s: both the parser's summary and the picture hold it. */
+export interface NginxConfigFacts {
   /** The `user` directive, i.e. who the workers run as (what must be able to open the socket). */
   workerUser?: string;
   errorLogs: string[];
@@ -43,6 +42,11 @@ export interface NginxPicture {
   upstreams: NginxUpstreamRef[];
   /** fastcgi_read_timeout, proxy_read_timeout, fastcgi_buffer_size, proxy_buffer_size, fastcgi_param SCRIPT_FILENAME, … */
   directives: NginxDirective[];
+}
+
+export interface NginxPicture extends NginxConfigFacts {
+  running: boolean;
+  masterPid?: number;
   /** True when `nginx -T` output was available and parsed. */
   configRead: boolean;
 }

@@ -1,4 +1,4 @@
-import type { NginxDirective, NginxUpstreamRef } from './host-picture.ts';
+import type { NginxConfigFacts } from './host-picture.ts';
 
 /** One simple directive of nginx's config with its arguments and where it stands. */
 export interface NginxStatement {
@@ -97,13 +97,7 @@ const INTERESTING = new Set([
   'root',
 ]);
 
-export interface NginxConfigSummary {
-  workerUser?: string;
-  errorLogs: string[];
-  accessLogs: string[];
-  listenPorts: number[];
-  upstreams: NginxUpstreamRef[];
-  directives: NginxDirective[];
+export interface NginxConfigSummary extends NginxConfigFacts {
   /** `location` arguments, e.g. "= /fpm-status". */
   locations: string[];
   pidFile?: string;
