@@ -105,6 +105,16 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
   });
   const diagnose = (url: string) => standIn.sendSlashCommand({ text: 'diagnose web-01', userId: 'U0ALICE', channelId: CHANNEL }, { url: `${url}/slack/events`, signingSecret: SIGNING_SECRET });
   const reportsSince = (n: number) => roots(standIn).slice(n);
+  /** `medic start` with a diagnosis of web-01 running: its worker is connected to a host that answers after `hostDelayMs`. */
+  const diagnosisInFlight = async (e: Record<string, string>, hostDelayMs: number): Promise<Awaited<ReturnType<typeof medicStart>>> => {
+    relay.delayMs = hostDelayMs;
+    const medic = await medicStart(e);
+    children.push(medic.child);
+    const connections = relay.connections;
+    expect((await diagnose(medic.url)).status).toBe(200);
+    await eventually(() => relay.connections > connections, 10_000, 'the worker to connect to the host');
+    return medic;
+  };
 
   it('GET /readyz is 503, naming the check, when Slack or Redis cannot be reached; /healthz stays 200', async () => {
     const gone = await new SlackStandIn({ botToken: BOT_TOKEN }).start();
@@ -148,12 +158,7 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
   it('finishes the diagnosis in flight before exiting, and takes no new work meanwhile', async () => {
     const prefix = freshPrefix('term');
     const before = roots(standIn).length;
-    relay.delayMs = 2500;
-    const medic = await medicStart(env(prefix));
-    children.push(medic.child);
-    const connections = relay.connections;
-    expect((await diagnose(medic.url)).status).toBe(200);
-    await eventually(() => relay.connections > connections, 10_000, 'the worker to connect to the host');
+    const medic = await diagnosisInFlight(env(prefix), 2500);
 
     medic.child.kill('SIGTERM');
     const stoppedAt = Date.now();
@@ -179,12 +184,7 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
     const before = roots(standIn).length;
     // A 4 s job lock gives a 1 s grace at shutdown; the host takes longer than that to answer.
     const lock = { MEDIC_JOB_LOCK: '4s' };
-    relay.delayMs = 6000;
-    const medic = await medicStart(env(prefix, lock));
-    children.push(medic.child);
-    const connections = relay.connections;
-    expect((await diagnose(medic.url)).status).toBe(200);
-    await eventually(() => relay.connections > connections, 10_000, 'the worker to connect to the host');
+    const medic = await diagnosisInFlight(env(prefix, lock), 6000);
 
     medic.child.kill('SIGTERM');
     const stoppedAt = Date.now();
