@@ -12,6 +12,7 @@ export async function serveCommand(role: 'start' | 'bot' | 'worker', args: reado
     ctx.io.stdout(HELP[role]);
     return EXIT.OK;
   }
+  const processRole = role === 'start' ? 'all' : role;
   const cluster = await import('../../cluster.ts');
   if (role !== 'worker' && !cluster.inClusterWorker()) {
     // Checked here, once, so that a bad configuration fails before any process is started.
@@ -20,12 +21,12 @@ export async function serveCommand(role: 'start' | 'bot' | 'worker', args: reado
     if (config.MEDIC_HTTP_PROCESSES > 1) {
       requireSlack(config, 'bot');
       const { createLogger } = await import('../../logger.ts');
-      const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, base: { role: role === 'start' ? 'all' : role, cluster: 'primary' } });
-      return (await cluster.runClusterPrimary({ processes: config.MEDIC_HTTP_PROCESSES, logger, startedFields: { role: role === 'start' ? 'all' : role } })) === 0 ? EXIT.OK : EXIT.FAILED;
+      const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, base: { role: processRole, cluster: 'primary' } });
+      return (await cluster.runClusterPrimary({ processes: config.MEDIC_HTTP_PROCESSES, logger, startedFields: { role: processRole } })) === 0 ? EXIT.OK : EXIT.FAILED;
     }
   }
   const { startProcess } = await import('../../main.ts');
-  const handle = await startProcess(role === 'start' ? 'all' : role, ctx.env);
+  const handle = await startProcess(processRole, ctx.env);
   // Stop taking work on the first signal; in-flight jobs finish or go back to the queue.
   await new Promise<void>((resolve) => {
     let stopping = false;
