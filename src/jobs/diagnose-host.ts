@@ -28,12 +28,16 @@ export interface DiagnoseOutcome {
 
 type Attempt = { kind: 'argv'; argv: string[] } | { kind: 'missing'; facts: string[] } | { kind: 'invalid'; reason: string };
 
-function attempts(check: PlaybookCheck, facts: Facts): Attempt[] {
+/** Program paths a person wrote in the inventory; the only ones outside the system folders that may run. */
+const inventoryPrograms = (inventory: Facts): string[] =>
+  [inventory.nginx?.binary, inventory.fpm?.binary].filter((p): p is string => p !== undefined);
+
+function attempts(check: PlaybookCheck, facts: Facts, inventory: Facts): Attempt[] {
   return [check.run, ...(check.fallback ?? [])].map((argv) => {
     const r = renderArgv(argv, facts);
     if (r.ok) {
       // The playbook was checked when it loaded; the rendered command is checked again here.
-      const problem = checkReadOnly(r.argv);
+      const problem = checkReadOnly(r.argv, { trustedPrograms: inventoryPrograms(inventory) });
       return problem === null ? { kind: 'argv', argv: r.argv } : { kind: 'invalid', reason: `refused: ${problem}` };
     }
     return 'missing' in r ? { kind: 'missing', facts: r.missing } : { kind: 'invalid', reason: r.invalid };
@@ -106,7 +110,7 @@ export async function diagnoseHostDetailed(request: DiagnoseRequest, deps: JobDe
         const cond = conditionHolds(check, discovery.facts);
         if (cond === undefined && !finalRound) continue;
         if (cond !== true) continue;
-        const tries = attempts(check, discovery.facts);
+        const tries = attempts(check, discovery.facts, host.facts);
         const primary = tries[0] as Attempt;
         // A fallback is only used once discovery can no longer supply the primary's facts.
         if (primary.kind !== 'missing' || (finalRound && tries.some((t) => t.kind !== 'missing'))) ready.push({ check, tries });
@@ -136,7 +140,7 @@ export async function diagnoseHostDetailed(request: DiagnoseRequest, deps: JobDe
       if (cond === false) results.push(skipped(check, check.when === 'systemd' ? 'the host does not run systemd' : 'the host runs systemd'));
       else if (cond === undefined) results.push(skipped(check, 'could not tell whether the host runs systemd'));
       else {
-        const missing = attempts(check, discovery.facts).flatMap((t) => (t.kind === 'missing' ? t.facts : []));
+        const missing = attempts(check, discovery.facts, host.facts).flatMap((t) => (t.kind === 'missing' ? t.facts : []));
         results.push(skipped(check, `needs ${[...new Set(missing)].join(', ')}, which discovery did not find`));
       }
     }

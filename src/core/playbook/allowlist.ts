@@ -1,4 +1,4 @@
-import { SAFE_PATH } from '../facts.ts';
+import { pathProblem } from '../facts.ts';
 
 /**
  * The read-only allowlist. A check's command is accepted only when its program is listed
@@ -21,9 +21,13 @@ interface ProgramSpec {
   minPositional?: number;
   /** Extra whole-command rule, e.g. systemctl's verb. Returns an error or null. */
   whole?: (positionals: string[]) => string | null;
+  /** Extra rule over all arguments, e.g. nginx's mode flag. Returns an error or null. */
+  wholeArgs?: (args: readonly string[]) => string | null;
 }
 
-const isPath: ValueCheck = (v) => SAFE_PATH.test(v) && !v.split('/').includes('..');
+const isPath: ValueCheck = (v) => pathProblem(v) === null;
+/** The one file under /proc a check reads: a fixed path in the playbook, never a fact (facts are refused there). */
+const isPathOrMeminfo: ValueCheck = (v) => v === '/proc/meminfo' || isPath(v);
 const isCount: ValueCheck = (v) => /^\+?\d{1,9}$/.test(v);
 const isSeconds: ValueCheck = (v) => /^\d{1,4}(\.\d{1,3})?$/.test(v);
 const isUnit: ValueCheck = (v) => /^[A-Za-z0-9@._:\\*-]{1,200}$/.test(v) && !v.startsWith('-');
@@ -35,10 +39,50 @@ const oneOf =
 const isLoopbackOrSiteUrl: ValueCheck = (v) =>
   /^https?:\/\/[A-Za-z0-9.[\]:-]+(?::\d{1,5})?(?:\/[A-Za-z0-9._~%/?=&+,:@-]*)?$/.test(v) && URL.canParse(v);
 const isGlobName: ValueCheck = (v) => /^[A-Za-z0-9._*?[\]-]{1,100}$/.test(v);
+
+/**
+ * curl's `-w` variables a probe may print. `%output{file}` writes a file, `-w @file` reads one,
+ * `%{stderr}`/`%{stdout}` switch streams and `%{json}`/`%header{}` dump more than a probe needs:
+ * none are listed, so all are refused.
+ */
+const CURL_WRITE_OUT_VARIABLES = new Set([
+  'http_code',
+  'response_code',
+  'http_version',
+  'time_total',
+  'time_namelookup',
+  'time_connect',
+  'time_appconnect',
+  'time_pretransfer',
+  'time_starttransfer',
+  'size_download',
+  'size_header',
+  'num_redirects',
+  'remote_ip',
+  'remote_port',
+  'scheme',
+  'ssl_verify_result',
+  'content_type',
+  'exitcode',
+  'errormsg',
+]);
+
+/** A write-out format: literal text of plain characters and `%{variable}`s of the fixed set; nothing else. */
+const isCurlWriteOut: ValueCheck = (v) => {
+  if (v.length === 0 || v.length > 300 || v.startsWith('@')) return false;
+  for (const m of v.matchAll(/%(?:\{([a-z_]{1,40})\}|(.?))/g)) {
+    if (m[1] === undefined || !CURL_WRITE_OUT_VARIABLES.has(m[1])) return false;
+  }
+  return /^[A-Za-z0-9%{}_,:=+ ./|-]*(?:\\n[A-Za-z0-9%{}_,:=+ ./|-]*)*$/.test(v);
+};
+
+/** nginx without one of these would start a server (or signal one with -s): a check must name one. */
+const NGINX_MODES = ['-T', '-t', '-V'] as const;
+
 const isGrepPattern: ValueCheck = (v) => v.length > 0 && v.length <= 300 && !v.includes('\n') && !v.startsWith('-');
 
 const SPECS: Readonly<Record<string, ProgramSpec>> = {
-  cat: { flags: ['--'], positional: isPath, minPositional: 1, maxPositional: 64 },
+  cat: { flags: ['--'], positional: isPathOrMeminfo, minPositional: 1, maxPositional: 64 },
   tail: { flags: ['--', '-q', '-v'], options: { '-n': isCount, '-c': isCount }, positional: isPath, minPositional: 1, maxPositional: 64 },
   head: { flags: ['--'], options: { '-n': isCount, '-c': isCount }, positional: isPath, minPositional: 1, maxPositional: 64 },
   grep: {
@@ -64,11 +108,22 @@ const SPECS: Readonly<Record<string, ProgramSpec>> = {
     maxPositional: 1,
   },
   nginx: {
-    // Only the configuration dump; -s (signals) and -t alone are not read-only checks.
-    flags: ['-T', '-q'],
+    // Exactly one of -T (dump the config), -t (test it) or -V (version); -s (signals) is never listed.
+    flags: [...NGINX_MODES, '-q'],
     options: { '-c': isPath, '-p': isPath },
     maxPositional: 0,
-    whole: () => null,
+    wholeArgs: (args) => {
+      const modes = args.filter((a) => (NGINX_MODES as readonly string[]).includes(a));
+      if (modes.length !== 1) return `nginx: exactly one of ${NGINX_MODES.join(', ')} is required (without one nginx starts a server)`;
+      if (modes[0] === '-V' && args.length !== 1) return 'nginx: -V takes no other argument';
+      return null;
+    },
+  },
+  'php-fpm': {
+    // `-i` prints what php-fpm reports about itself (the php.ini it loads); nothing else it does is read-only.
+    flags: ['-i'],
+    maxPositional: 0,
+    wholeArgs: (args) => (args.length === 1 && args[0] === '-i' ? null : 'php-fpm: only "-i" (PHP information) is allowed'),
   },
   systemctl: {
     flags: ['--no-pager', '--plain', '--no-legend', '--all', '--full', '--value', '-a', '-l'],
@@ -99,8 +154,8 @@ const SPECS: Readonly<Record<string, ProgramSpec>> = {
     options: {
       '-o': oneOf('/dev/null'),
       '--output': oneOf('/dev/null'),
-      '-w': isFormat,
-      '--write-out': isFormat,
+      '-w': isCurlWriteOut,
+      '--write-out': isCurlWriteOut,
       '-m': isSeconds,
       '--max-time': isSeconds,
       '--connect-timeout': isSeconds,
@@ -121,18 +176,40 @@ const SPECS: Readonly<Record<string, ProgramSpec>> = {
 /** Program names a check may run. */
 export const READ_ONLY_PROGRAMS: readonly string[] = Object.keys(SPECS);
 
+/** Where a program named by its path may live: root's own folders, never a path a host reported. */
+export const SYSTEM_PROGRAM_DIRS: readonly string[] = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
+
+/** Options of {@link checkReadOnly}. */
+export interface ReadOnlyOptions {
+  /**
+   * Program paths outside {@link SYSTEM_PROGRAM_DIRS} that may run: the inventory's own facts
+   * (`nginx.binary`, `fpm.binary`), which a person wrote. Never what discovery found.
+   * @defaultValue none
+   */
+  trustedPrograms?: readonly string[];
+}
+
+/** `php-fpm8.2`, `php-fpm82` and `php-fpm` share one spec. */
+const specName = (name: string): string => (/^php-fpm[0-9.]{0,8}$/.test(name) ? 'php-fpm' : name);
+
 /**
  * Returns null when `argv` is an allowed read-only command, otherwise why it is not.
- * argv[0] is a bare program name or an absolute path whose base name is a listed program.
+ * argv[0] is a bare program name, or an absolute path in a system folder (or given by the
+ * inventory) whose base name is a listed program.
  */
-export function checkReadOnly(argv: readonly string[]): string | null {
+export function checkReadOnly(argv: readonly string[], options: ReadOnlyOptions = {}): string | null {
   const [program, ...args] = argv;
   if (program === undefined || program === '') return 'empty command';
   let name = program;
   if (program.includes('/')) {
     if (!isPath(program)) return `program path "${program}" is not a plain absolute path`;
+    const dir = program.slice(0, program.lastIndexOf('/'));
+    if (!SYSTEM_PROGRAM_DIRS.includes(dir) && !(options.trustedPrograms ?? []).includes(program)) {
+      return `program path "${program}" is neither in a system folder (${SYSTEM_PROGRAM_DIRS.join(', ')}) nor set in the inventory's facts`;
+    }
     name = program.slice(program.lastIndexOf('/') + 1);
   }
+  name = specName(name);
   const spec = SPECS[name];
   if (spec === undefined) {
     return `program "${name}" is not on the read-only allowlist (${READ_ONLY_PROGRAMS.join(', ')})`;
@@ -177,5 +254,5 @@ export function checkReadOnly(argv: readonly string[]): string | null {
   for (const p of positionals) {
     if (spec.positional !== undefined && !spec.positional(p)) return `${name}: operand "${p}" is not allowed`;
   }
-  return spec.whole?.(positionals) ?? null;
+  return spec.wholeArgs?.(args) ?? spec.whole?.(positionals) ?? null;
 }

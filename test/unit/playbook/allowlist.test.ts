@@ -16,6 +16,13 @@ describe('read-only allowlist', () => {
     [['grep', '-r', '-H', '--include=*.conf', '-v', '-e', '^\\s*;', '/etc/php/8.2/fpm/pool.d']],
     [['free', '-b']],
     [['date', '+%Y-%m-%dT%H:%M:%S%z']],
+    [['nginx', '-t']],
+    [['/usr/sbin/nginx', '-t', '-q', '-c', '/etc/nginx/nginx.conf']],
+    [['/usr/local/sbin/nginx', '-V']],
+    [['/usr/sbin/php-fpm8.2', '-i']],
+    [['php-fpm', '-i']],
+    [['cat', '/proc/meminfo']],
+    [['curl', '-sS', '-o', '/dev/null', '-w', 'http_code=%{http_code} time_total=%{time_total}\\n', 'http://127.0.0.1/']],
   ])('accepts %j', (argv) => {
     expect(checkReadOnly(argv)).toBeNull();
   });
@@ -33,7 +40,6 @@ describe('read-only allowlist', () => {
     [['systemctl', 'restart', 'nginx'], /not read-only/],
     [['systemctl', 'stop', 'php8.2-fpm'], /not read-only/],
     [['nginx', '-s', 'reload'], /flag "-s"/],
-    [['nginx', '-t'], /flag "-t"/],
     [['curl', '-d', 'x=1', 'http://127.0.0.1/'], /flag "-d"/],
     [['curl', '-X', 'DELETE', 'http://127.0.0.1/'], /flag "-X"/],
     [['curl', '-o', '/etc/passwd', 'http://127.0.0.1/'], /value of "-o"/],
@@ -45,10 +51,94 @@ describe('read-only allowlist', () => {
     [['cat', '/var/log/../../etc/shadow'], /operand/],
     [['tail', '-n', '10', 'relative/path'], /operand/],
     [['cat', '/tmp/a\nb'], /newline/],
-    [['/tmp/evil/nginx-wrapper', '-T'], /not on the read-only allowlist/],
+    [['/tmp/evil/nginx-wrapper', '-T'], /neither in a system folder/],
     [['date', '-s', '2020-01-01'], /flag "-s"/],
     [['ls', '-R', '/'], /flag "-R"/],
   ])('refuses %j', (argv, why) => {
     expect(checkReadOnly(argv)).toMatch(why);
+  });
+
+  describe('a program path is a system folder or the inventory', () => {
+    it.each(['/tmp/x/nginx', '/home/mallory/nginx', '/usr/sbin/../../tmp/nginx', '/usr/sbin//nginx', '/opt/nginx/sbin/nginx', '/usr/sbin/x/nginx'])(
+      'refuses %s -T',
+      (program) => {
+        expect(checkReadOnly([program, '-T', '-c', '/etc/nginx/nginx.conf'])).toMatch(/system folder|plain absolute path/);
+      },
+    );
+
+    it('accepts a path outside the system folders only when the inventory names it', () => {
+      const argv = ['/opt/nginx/sbin/nginx', '-T', '-c', '/opt/nginx/conf/nginx.conf'];
+      expect(checkReadOnly(argv, { trustedPrograms: ['/opt/nginx/sbin/nginx'] })).toBeNull();
+      expect(checkReadOnly(argv, { trustedPrograms: ['/opt/other/nginx'] })).toMatch(/system folder/);
+    });
+  });
+
+  describe('nginx runs only to dump, test or print its version', () => {
+    it.each([
+      [['nginx'], /exactly one of -T, -t, -V/],
+      [['/usr/sbin/nginx', '-c', '/etc/nginx/nginx.conf'], /exactly one of/],
+      [['nginx', '-q'], /exactly one of/],
+      [['nginx', '-p', '/etc/nginx/'], /exactly one of/],
+      [['nginx', '-T', '-t'], /exactly one of/],
+      [['nginx', '-V', '-c', '/etc/nginx/nginx.conf'], /-V takes no other/],
+      [['nginx', '-g', 'daemon off;'], /flag "-g"/],
+      [['nginx', '-T', '-e', '/tmp/x'], /flag "-e"/],
+    ])('refuses %j', (argv, why) => {
+      expect(checkReadOnly(argv)).toMatch(why);
+    });
+  });
+
+  describe('php-fpm only reports about itself', () => {
+    it.each([[['php-fpm8.2']], [['/usr/sbin/php-fpm8.2', '-t']], [['php-fpm8.2', '-y', '/etc/x.conf', '-i']], [['php-fpm8.2', '-i', '-i']], [['php-fpm8.2', '-D']]])(
+      'refuses %j',
+      (argv) => {
+        expect(checkReadOnly(argv)).not.toBeNull();
+      },
+    );
+  });
+
+  describe("curl's write-out is a fixed set of variables", () => {
+    it.each([
+      '@/etc/shadow',
+      '@-',
+      '%output{/tmp/pwned}%{http_code}',
+      '%output{>>/tmp/pwned}',
+      '%{stderr}%{http_code}',
+      '%{json}',
+      '%header{set-cookie}',
+      '%{http_code}%',
+      '100%',
+      '%%{http_code}',
+      '%{HTTP_CODE}',
+      '%{url_effective}\t',
+      '',
+    ])('refuses -w %j', (format) => {
+      expect(checkReadOnly(['curl', '-sS', '-w', format, 'http://127.0.0.1/'])).toMatch(/value of "-w"/);
+      expect(checkReadOnly(['curl', '-sS', `--write-out=${format}`, 'http://127.0.0.1/'])).toMatch(/value of "--write-out"/);
+    });
+  });
+
+  describe('paths are absolute, normalised and outside /dev, /proc and /sys', () => {
+    it.each([
+      ['tail', '/dev/zero'],
+      ['tail', '/dev/kmsg'],
+      ['cat', '/proc/self/environ'],
+      ['cat', '/proc/1/environ'],
+      ['tail', '/proc/meminfo'],
+      ['cat', '/sys/kernel/debug/x'],
+      ['cat', '/proc'],
+      ['tail', '//var/log/nginx/error.log'],
+      ['tail', '/var/log/./nginx/error.log'],
+      ['tail', '/var/log/nginx/..'],
+      ['stat', 'var/log/nginx/error.log'],
+    ])('%s %s is refused', (program, path) => {
+      expect(checkReadOnly([program, path])).toMatch(/operand/);
+    });
+
+    it('a folder with a trailing slash and names that merely start like /dev are fine', () => {
+      expect(checkReadOnly(['ls', '-d', '/etc/php/8.2/fpm/pool.d/'])).toBeNull();
+      expect(checkReadOnly(['tail', '/devops/error.log'])).toBeNull();
+      expect(checkReadOnly(['cat', '/system/x'])).toBeNull();
+    });
   });
 });
