@@ -47,6 +47,8 @@ export const PARSER_KINDS = [
   'host_time',
   'systemd_probe',
   'units',
+  'unit_pids',
+  'php_info',
   'raw',
 ] as const;
 

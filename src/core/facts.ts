@@ -58,6 +58,9 @@ export const FactUrl = z
 
 export const FactPid = z.number().int().min(2).max(4_194_304);
 
+/** A Unix user name, e.g. the user a master runs as when it is not root. */
+export const FactUser = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'must be a Unix user name');
+
 /** A program and its arguments, run without a shell. Only used by `start_php_fpm` where there is no systemd. */
 export const FactArgv = z.array(z.string().min(1).max(4096)).min(1).max(16);
 
@@ -73,6 +76,8 @@ export const Facts = z.strictObject({
       pid: FactPid.optional(),
       pidFile: FactPath.optional(),
       unit: FactUnit.optional(),
+      /** Who the master runs as when not root (inventory only): a master owned by anyone else is not trusted. */
+      masterUser: FactUser.optional(),
       /** The unix socket of the first `fastcgi_pass unix:…`, to compare with php-fpm's `listen`. */
       upstreamSocket: FactPath.optional(),
     })
@@ -85,6 +90,8 @@ export const Facts = z.strictObject({
       pidFile: FactPath.optional(),
       errorLog: FactPath.optional(),
       unit: FactUnit.optional(),
+      /** Who the master runs as when not root (inventory only): a master owned by anyone else is not trusted. */
+      masterUser: FactUser.optional(),
       socket: FactPath.optional(),
       phpIni: FactPath.optional(),
       /** The folder of the pool files included by the master config (Debian: pool.d). */

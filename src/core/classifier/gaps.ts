@@ -20,6 +20,8 @@ export const WHAT_IT_READS: Record<ParserKind, string> = {
   host_time: "the host's clock",
   systemd_probe: 'whether systemd runs',
   units: 'the systemd units',
+  unit_pids: "the systemd units' main pids",
+  php_info: 'what php-fpm reports about itself (php-fpm -i)',
   raw: 'a check',
 };
 

@@ -1,9 +1,11 @@
 import type { CheckResult } from '../check-result.ts';
-import { mergeFacts, SAFE_PATH, type Facts } from '../facts.ts';
+import { isSafePath, mergeFacts, type Facts } from '../facts.ts';
+import { SYSTEM_PROGRAM_DIRS } from '../playbook/allowlist.ts';
 import { emptyPicture, type HostPicture } from './host-picture.ts';
 import { parseFpmConfig } from './parse-fpm-config.ts';
 import { DEFAULT_NGINX_PREFIX, parseNginxDump, summarizeNginxConfig } from './parse-nginx-config.ts';
-import { findFpmMaster, findFpmWorkers, findNginxMaster, parseProcesses } from './parse-processes.ts';
+import { findFpmWorkers, parseProcesses, psColumns } from './parse-processes.ts';
+import { pickMaster, sortMasters } from './trust-masters.ts';
 
 export interface Discovery {
   picture: HostPicture;
@@ -50,15 +52,58 @@ export function parseUnits(text: string): Record<string, string> {
   return units;
 }
 
-const safePath = (p: string | undefined): string | undefined => (p !== undefined && SAFE_PATH.test(p) ? p : undefined);
+const safePath = (p: string | undefined): string | undefined => (isSafePath(p) ? p : undefined);
 
-/** Where php.ini of the FPM SAPI lives: next to a Debian-style php-fpm.conf, else RHEL's. */
-function phpIniFor(conf: string | undefined, binary: string | undefined): string | undefined {
-  const debian = conf === undefined ? null : /^(\/etc\/php\/[^/]+\/fpm)\//.exec(conf);
+/** `systemctl show -p Id,MainPID …` → the main pids of the units (0, a unit not running, is left out). */
+export function parseUnitPids(text: string): Set<number> {
+  const pids = new Set<number>();
+  for (const m of text.matchAll(/^MainPID=(\d{1,7})$/gm)) if (Number(m[1]) > 1) pids.add(Number(m[1]));
+  return pids;
+}
+
+/**
+ * The program to run as nginx: the title's claim only when it names the one in a system folder,
+ * which the allowlist would take anyway; otherwise the distribution's. A title is never a program.
+ */
+function nginxProgram(claimed: string | undefined): string {
+  return claimed !== undefined && SYSTEM_PROGRAM_DIRS.some((d) => claimed === `${d}/nginx`) ? claimed : '/usr/sbin/nginx';
+}
+
+/** php-fpm's program from its config's place: Debian's /etc/php/8.2/fpm/php-fpm.conf is /usr/sbin/php-fpm8.2, RHEL's /etc/php-fpm.conf is /usr/sbin/php-fpm. */
+function fpmProgram(conf: string | undefined): string | undefined {
+  const debian = conf === undefined ? null : /^\/etc\/php\/(\d+\.\d+)\/fpm\/php-fpm\.conf$/.exec(conf);
+  if (debian !== null) return `/usr/sbin/php-fpm${debian[1]}`;
+  return conf === '/etc/php-fpm.conf' ? '/usr/sbin/php-fpm' : undefined;
+}
+
+/**
+ * Where php.ini of the FPM SAPI lives, by the layout of the distribution that the config's place
+ * or the binary's name gives away: Debian (/etc/php/8.2/fpm/, php-fpm8.2), RHEL (/etc/php-fpm.conf),
+ * Alpine (/etc/php82/, php-fpm82). Nothing when the layout is none of those: another
+ * distribution's guess would read the wrong file and report its memory_limit as this one's.
+ */
+export function phpIniFor(conf: string | undefined, binary: string | undefined): string | undefined {
+  const debian = conf === undefined ? null : /^(\/etc\/php\/\d+\.\d+\/fpm)\/php-fpm\.conf$/.exec(conf);
   if (debian !== null) return `${debian[1]}/php.ini`;
-  const version = binary === undefined ? null : /php-fpm(\d+\.\d+)$/.exec(binary);
-  if (version !== null) return `/etc/php/${version[1]}/fpm/php.ini`;
-  return conf === undefined ? undefined : '/etc/php.ini';
+  const alpine = conf === undefined ? null : /^\/etc\/php(\d+)\/php-fpm\.conf$/.exec(conf);
+  if (alpine !== null) return `/etc/php${alpine[1]}/php.ini`;
+  if (conf === '/etc/php-fpm.conf') return '/etc/php.ini';
+  const name = binary?.slice(binary.lastIndexOf('/') + 1);
+  const debianBinary = name === undefined ? null : /^php-fpm(\d+\.\d+)$/.exec(name);
+  if (debianBinary !== null) return `/etc/php/${debianBinary[1]}/fpm/php.ini`;
+  const alpineBinary = name === undefined ? null : /^php-fpm(\d{2,3})$/.exec(name);
+  if (alpineBinary !== null) return `/etc/php${alpineBinary[1]}/php.ini`;
+  return undefined;
+}
+
+/** `php-fpm -i`: the php.ini it loads ("(none)" when none) and the effective memory_limit. */
+export function parsePhpInfo(text: string): { loadedIni?: string; memoryLimit?: string } {
+  const out: { loadedIni?: string; memoryLimit?: string } = {};
+  const ini = /^Loaded Configuration File => (\S+)\s*$/m.exec(text)?.[1];
+  if (ini !== undefined && ini !== '(none)') out.loadedIni = ini;
+  const limit = /^memory_limit => (\S+) => \S+\s*$/m.exec(text)?.[1];
+  if (limit !== undefined) out.memoryLimit = limit;
+  return out;
 }
 
 /**
@@ -75,18 +120,22 @@ export function discover(results: readonly CheckResult[], overrides: Facts): Dis
   const byKind = (kind: CheckResult['parse']): CheckResult[] => results.filter((r) => r.parse === kind && usable(r));
   const out: Discovery = { picture, facts: {} };
 
-  for (const r of byKind('processes')) picture.processes = parseProcesses(r.stdout);
-  const nginxMaster = findNginxMaster(picture.processes, overrides.nginx?.conf);
+  for (const r of byKind('processes')) picture.processes = parseProcesses(r.stdout, psColumns(r.command));
+  const mainPids = new Set(byKind('unit_pids').flatMap((r) => [...parseUnitPids(r.stdout)]));
+  const serviceUsers = { ...(overrides.nginx?.masterUser === undefined ? {} : { nginx: overrides.nginx.masterUser }), ...(overrides.fpm?.masterUser === undefined ? {} : { fpm: overrides.fpm.masterUser }) };
+  const masters = sortMasters(picture.processes, { serviceUsers, mainPids });
+  picture.untrustedMasters = masters.untrusted;
+  const nginxMaster = pickMaster(masters.nginx, overrides.nginx?.conf, '/etc/nginx/nginx.conf');
   if (nginxMaster !== undefined) {
     picture.nginx.running = true;
     picture.nginx.masterPid = nginxMaster.pid;
     nginxFacts.pid = nginxMaster.pid;
-    nginxFacts.binary = safePath(nginxMaster.binary) ?? '/usr/sbin/nginx';
+    nginxFacts.binary = nginxProgram(nginxMaster.claimedBinary);
     nginxFacts.conf = safePath(nginxMaster.conf) ?? '/etc/nginx/nginx.conf';
     const prefix = safePath(nginxMaster.prefix);
     if (prefix !== undefined) nginxFacts.prefix = prefix;
   }
-  const fpmMaster = findFpmMaster(picture.processes, overrides.fpm?.conf);
+  const fpmMaster = pickMaster(masters.fpm, overrides.fpm?.conf);
   if (fpmMaster !== undefined) {
     picture.fpm.running = true;
     picture.fpm.masterPid = fpmMaster.pid;
@@ -94,6 +143,8 @@ export function discover(results: readonly CheckResult[], overrides: Facts): Dis
     fpmFacts.pid = fpmMaster.pid;
     const conf = safePath(fpmMaster.conf);
     if (conf !== undefined) fpmFacts.conf = conf;
+    const program = fpmProgram(conf);
+    if (program !== undefined) fpmFacts.binary = program;
   }
   picture.fpm.workers = findFpmWorkers(picture.processes, fpmMaster?.pid);
 
@@ -185,8 +236,13 @@ export function discover(results: readonly CheckResult[], overrides: Facts): Dis
   out.facts = mergeFacts(found, overrides);
   const fpm = out.facts.fpm ?? {};
   if (fpm.conf !== undefined) picture.fpm.conf = fpm.conf;
-  // php.ini is derived from where php-fpm's config (or binary) turned out to be, unless the inventory says.
-  const ini = fpm.phpIni === undefined ? safePath(phpIniFor(fpm.conf, fpm.binary)) : undefined;
+  // php.ini: what php-fpm itself reports it loads, else the layout of its distribution, unless
+  // the inventory says. While `php-fpm -i` can still run, wait for it rather than guess.
+  const info = results.find((r) => r.parse === 'php_info');
+  const reported = info !== undefined && usable(info) ? parsePhpInfo(info.stdout) : {};
+  if (reported.memoryLimit !== undefined && picture.fpm.iniMemoryLimit === undefined) picture.fpm.iniMemoryLimit = reported.memoryLimit;
+  const waitForInfo = info === undefined && fpm.binary !== undefined && picture.fpm.running;
+  const ini = fpm.phpIni === undefined && !waitForInfo ? safePath(reported.loadedIni ?? phpIniFor(fpm.conf, fpm.binary)) : undefined;
   if (ini !== undefined) out.facts.fpm = { ...fpm, phpIni: ini };
   if (out.facts.systemd !== undefined) picture.systemd = out.facts.systemd;
   return out;

@@ -1,3 +1,5 @@
+import type { UntrustedMaster } from './trust-masters.ts';
+
 /**
  * What discovery learned about a host's web stack, parsed from check output. The classifier
  * reads this together with the raw check results. All fields are optional in spirit: a host
@@ -10,6 +12,11 @@ export interface ProcessRow {
   user: string;
   rssKb: number;
   args: string;
+  /** The owner's uid, where the process list has it (a name alone can be truncated by ps). */
+  uid?: number;
+  /** pid and mount namespaces (inode numbers), where ps could read them: root's processes need root to read. */
+  pidns?: string;
+  mntns?: string;
 }
 
 /** One `fastcgi_pass` / `proxy_pass` / `uwsgi_pass` of nginx's effective config. */
@@ -97,6 +104,8 @@ export interface HostPicture {
   memAvailableBytes?: number;
   /** The host's own clock, ISO 8601 with its UTC offset, e.g. 2026-11-23T22:30:01+0100. */
   hostTime?: string;
+  /** Processes titled like masters that were not used: look-alikes nobody can vouch for, and containers'. */
+  untrustedMasters: UntrustedMaster[];
 }
 
 export const emptyPicture = (): HostPicture => ({
@@ -104,4 +113,5 @@ export const emptyPicture = (): HostPicture => ({
   fpm: { running: false, workers: [], pools: [], configRead: false },
   processes: [],
   units: {},
+  untrustedMasters: [],
 });

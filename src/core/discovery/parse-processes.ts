@@ -1,64 +1,54 @@
 import type { ProcessRow } from './host-picture.ts';
 
-/** Parses `ps -eo pid=,ppid=,user=,rss=,args=` output. Malformed lines are skipped. */
-export function parseProcesses(text: string): ProcessRow[] {
-  const rows: ProcessRow[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(.*)$/.exec(line);
-    if (m === null) continue;
-    rows.push({ pid: Number(m[1]), ppid: Number(m[2]), user: m[3] as string, rssKb: Number(m[4]), args: (m[5] as string).trimEnd() });
-  }
-  return rows;
-}
+/** The columns of the playbook's `ps -eo …` before `args`, in the order `ps` prints them. */
+const DEFAULT_COLUMNS = ['pid', 'ppid', 'user', 'rss'] as const;
 
-export interface NginxMasterInfo {
-  pid: number;
-  binary?: string;
-  conf?: string;
-  prefix?: string;
+/**
+ * The columns a `ps -eo pid=,ppid=,uid=,user:64=,rss=,pidns=,mntns=,args=` command asks for,
+ * read from the command line itself so that the parser follows the playbook. `args` must be last.
+ */
+export function psColumns(command: string): string[] {
+  const m = /(?:^|\s)'?-[eA]?o'?\s+'?([a-z0-9:=,]+)'?/.exec(command);
+  if (m === null) return [...DEFAULT_COLUMNS];
+  const cols = (m[1] as string).split(',').map((c) => c.replace(/[:=].*$/, ''));
+  return cols.at(-1) === 'args' ? cols.slice(0, -1) : [...DEFAULT_COLUMNS];
 }
 
 /**
- * nginx keeps its command line in its title: `nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf`.
- * A host may run several nginx instances: when the config is known (an inventory fact), only
- * the master started with that config counts, and none found means this nginx is not running.
+ * Parses `ps -eo <columns>,args=` output. Every column but `args` is one word (`-` where ps
+ * may not read it, e.g. another user's namespaces); malformed lines are skipped.
  */
-export function findNginxMaster(rows: readonly ProcessRow[], conf?: string): NginxMasterInfo | undefined {
-  const masters = rows.filter((r) => r.args.startsWith('nginx: master process')).map((master) => parseNginxMaster(master));
-  if (conf === undefined) return masters[0];
-  return masters.find((m) => m.conf === conf) ?? (conf === '/etc/nginx/nginx.conf' ? masters.find((m) => m.conf === undefined) : undefined);
-}
-
-function parseNginxMaster(master: ProcessRow): NginxMasterInfo {
-  const words = master.args.slice('nginx: master process'.length).trim().split(/\s+/);
-  const info: NginxMasterInfo = { pid: master.pid };
-  if (words[0]?.startsWith('/')) info.binary = words[0];
-  for (let i = 1; i < words.length; i++) {
-    if (words[i] === '-c') info.conf = words[i + 1];
-    if (words[i] === '-p') info.prefix = words[i + 1];
+export function parseProcesses(text: string, columns: readonly string[] = DEFAULT_COLUMNS): ProcessRow[] {
+  const rows: ProcessRow[] = [];
+  for (const line of text.split('\n')) {
+    const words: string[] = [];
+    let rest = line.trimStart();
+    for (let i = 0; i < columns.length; i++) {
+      const sp = rest.search(/\s/);
+      if (sp <= 0) break;
+      words.push(rest.slice(0, sp));
+      rest = rest.slice(sp).trimStart();
+    }
+    if (words.length !== columns.length) continue;
+    const col = (name: string): string | undefined => words[columns.indexOf(name)];
+    const num = (name: string): number | undefined => {
+      const v = col(name);
+      return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+    };
+    const pid = num('pid');
+    const ppid = num('ppid');
+    const user = col('user') ?? (num('uid') === undefined ? undefined : String(num('uid')));
+    if (pid === undefined || ppid === undefined || user === undefined) continue;
+    const row: ProcessRow = { pid, ppid, user, rssKb: num('rss') ?? 0, args: rest.trimEnd() };
+    const uid = num('uid');
+    if (uid !== undefined) row.uid = uid;
+    const pidns = num('pidns');
+    if (pidns !== undefined) row.pidns = String(pidns);
+    const mntns = num('mntns');
+    if (mntns !== undefined) row.mntns = String(mntns);
+    rows.push(row);
   }
-  return info;
-}
-
-export function findNginxWorkers(rows: readonly ProcessRow[]): ProcessRow[] {
-  return rows.filter((r) => r.args.startsWith('nginx: worker process'));
-}
-
-export interface FpmMasterInfo {
-  pid: number;
-  user: string;
-  conf?: string;
-}
-
-/** php-fpm's title: `php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)`. With a known config, only its master counts. */
-export function findFpmMaster(rows: readonly ProcessRow[], conf?: string): FpmMasterInfo | undefined {
-  const masters = rows
-    .filter((r) => /^php-fpm[0-9.]*: master process/.test(r.args))
-    .map((r): FpmMasterInfo => {
-      const c = /\((\/[^)]+)\)/.exec(r.args)?.[1];
-      return c === undefined ? { pid: r.pid, user: r.user } : { pid: r.pid, user: r.user, conf: c };
-    });
-  return conf === undefined ? masters[0] : masters.find((m) => m.conf === conf);
+  return rows;
 }
 
 export function findFpmWorkers(rows: readonly ProcessRow[], masterPid?: number): ProcessRow[] {

@@ -70,6 +70,7 @@ describe('discover', () => {
     result('nginx_config', 'nginx_config', fixture('nginx-T-debian.txt')),
     result('fpm_config', 'fpm_config', fixture('fpm-config-debian.txt')),
     result('memory', 'memory', 'MemTotal:       24576000 kB\nMemFree:  100 kB\nMemAvailable:   20000000 kB\n'),
+    result('php_info', 'php_info', fixture('php-fpm-i-debian.txt')),
   ];
 
   it('derives the facts later checks need', () => {
@@ -159,6 +160,7 @@ describe('RHEL layout', () => {
     result('systemd', 'systemd_probe', '/run/systemd/system\n'),
     result('units', 'units', 'nginx.service loaded active running The nginx HTTP and reverse proxy server\nphp-fpm.service loaded active running The PHP FastCGI Process Manager\n'),
     result('fpm_config', 'fpm_config', fpm),
+    result('php_info', 'php_info', '', 'error'),
   ];
 
   it('finds the RHEL paths, units and pool', () => {

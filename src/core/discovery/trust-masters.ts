@@ -1,0 +1,125 @@
+import type { ProcessRow } from './host-picture.ts';
+
+/**
+ * Any local user can set its own process title, so a title that reads `nginx: master process
+ * /tmp/x/nginx -c /etc/nginx/nginx.conf` proves nothing. A master is used only when the kernel's
+ * own facts about it say a service manager started it as root (or as the service user the
+ * inventory states): its owner, its parent, or systemd naming it a unit's main pid. A look-alike
+ * that fails is reported, never used; one in another pid namespace is a container's, whose paths
+ * are not this host's.
+ */
+
+export type MasterKind = 'nginx' | 'fpm';
+
+export interface MasterProcess {
+  kind: MasterKind;
+  pid: number;
+  user: string;
+  /** From the title: only ever compared with facts, never run or read. */
+  conf?: string;
+  prefix?: string;
+  /** The program the title claims; informative only (what runs comes from the inventory or the system folders). */
+  claimedBinary?: string;
+}
+
+/** A master that could not be trusted or belongs to a container: shown to people, never used. */
+export interface UntrustedMaster {
+  kind: MasterKind;
+  pid: number;
+  user: string;
+  /** The title as ps printed it (clean it before showing). */
+  args: string;
+  /** `suspicious`: looks like a master but is not one a service manager runs as root. `container`: in another pid namespace. */
+  status: 'suspicious' | 'container';
+  why: string;
+}
+
+export interface TrustOptions {
+  /** Users besides root that the inventory says run these masters (`facts.nginx.user`, `facts.fpm.user`). */
+  serviceUsers?: Partial<Record<MasterKind, string>>;
+  /** systemd units' MainPID values, when systemd runs. */
+  mainPids?: ReadonlySet<number>;
+}
+
+export interface SortedMasters {
+  /** In ps order. */
+  nginx: MasterProcess[];
+  fpm: MasterProcess[];
+  untrusted: UntrustedMaster[];
+}
+
+const NGINX_TITLE = 'nginx: master process';
+const FPM_TITLE = /^php-fpm[0-9.]*: master process/;
+
+/** Parents that start services: init systems and supervisors (their own owner is checked too). */
+const SERVICE_MANAGER = /^(?:\/\S*\/)?(?:systemd|init|runsv|s6-supervise|supervisord|openrc-run|start-stop-daemon)(?:\s|$)/;
+
+/** The host's own pid namespace: that of pid 1, else that of the kernel threads (children of pid 2). */
+function hostPidNamespace(rows: readonly ProcessRow[]): string | undefined {
+  return rows.find((r) => r.pid === 1)?.pidns ?? rows.find((r) => (r.pid === 2 || r.ppid === 2) && r.pidns !== undefined)?.pidns;
+}
+
+function parseNginxTitle(row: ProcessRow): MasterProcess {
+  const words = row.args.slice(NGINX_TITLE.length).trim().split(/\s+/);
+  const m: MasterProcess = { kind: 'nginx', pid: row.pid, user: row.user };
+  if (words[0] !== undefined && words[0] !== '') m.claimedBinary = words[0];
+  for (let i = 1; i < words.length; i++) {
+    if (words[i] === '-c' && words[i + 1] !== undefined) m.conf = words[i + 1] as string;
+    if (words[i] === '-p' && words[i + 1] !== undefined) m.prefix = words[i + 1] as string;
+  }
+  return m;
+}
+
+function parseFpmTitle(row: ProcessRow): MasterProcess {
+  const conf = /\((\/[^)]+)\)/.exec(row.args)?.[1];
+  const m: MasterProcess = { kind: 'fpm', pid: row.pid, user: row.user };
+  if (conf !== undefined) m.conf = conf;
+  return m;
+}
+
+const isRoot = (r: ProcessRow): boolean => (r.uid !== undefined ? r.uid === 0 : r.user === 'root');
+
+/** Why a master-looking process cannot be trusted, or null when it can. */
+function distrust(row: ProcessRow, kind: MasterKind, byPid: ReadonlyMap<number, ProcessRow>, options: TrustOptions): string | null {
+  const serviceUser = options.serviceUsers?.[kind];
+  if (!isRoot(row) && row.user !== serviceUser) {
+    return `owned by ${row.user}${row.uid !== undefined ? ` (uid ${row.uid})` : ''}, not root${serviceUser === undefined ? '' : ` or ${serviceUser}`}`;
+  }
+  if (options.mainPids?.has(row.pid) === true || row.ppid === 1) return null;
+  const parent = byPid.get(row.ppid);
+  if (parent !== undefined && isRoot(parent) && SERVICE_MANAGER.test(parent.args)) return null;
+  return `its parent (pid ${row.ppid}${parent === undefined ? '' : `, ${parent.args.slice(0, 60)}`}) is neither init nor a service manager, and no systemd unit names it`;
+}
+
+/** Sorts every process whose title looks like an nginx or php-fpm master into trusted, suspicious and containers'. */
+export function sortMasters(rows: readonly ProcessRow[], options: TrustOptions = {}): SortedMasters {
+  const out: SortedMasters = { nginx: [], fpm: [], untrusted: [] };
+  const byPid = new Map(rows.map((r) => [r.pid, r]));
+  const hostNs = hostPidNamespace(rows);
+  for (const row of rows) {
+    const kind: MasterKind | undefined = row.args.startsWith(NGINX_TITLE) ? 'nginx' : FPM_TITLE.test(row.args) ? 'fpm' : undefined;
+    if (kind === undefined) continue;
+    const base = { kind, pid: row.pid, user: row.user, args: row.args };
+    const name = kind === 'nginx' ? 'nginx' : 'php-fpm';
+    if (hostNs !== undefined && row.pidns !== undefined && row.pidns !== hostNs) {
+      out.untrusted.push({ ...base, status: 'container', why: `${name} in a container (pid namespace ${row.pidns}): its paths are not this host's, so nothing of it is read` });
+      continue;
+    }
+    const why = distrust(row, kind, byPid, options);
+    if (why !== null) {
+      out.untrusted.push({ ...base, status: 'suspicious', why: `looks like a ${name} master but is ${why}: ignored` });
+      continue;
+    }
+    out[kind].push(kind === 'nginx' ? parseNginxTitle(row) : parseFpmTitle(row));
+  }
+  return out;
+}
+
+/**
+ * The master of one service among the trusted: with a config pinned by the inventory, only the
+ * master started with it (none found means this service is not running); else the first.
+ */
+export function pickMaster(masters: readonly MasterProcess[], conf: string | undefined, defaultConf?: string): MasterProcess | undefined {
+  if (conf === undefined) return masters[0];
+  return masters.find((m) => m.conf === conf) ?? (conf === defaultConf ? masters.find((m) => m.conf === undefined) : undefined);
+}
