@@ -18,10 +18,18 @@ export interface Finding {
   current: boolean;
 }
 
-/** A check that could not run, which makes the diagnosis incomplete. */
+/**
+ * A check that could not do its job. A gap in core evidence (nginx's logs and config, the
+ * process list, the probe) makes the diagnosis incomplete and forbids `healthy`; a gap in a
+ * supplementary check (kernel log, php.ini, the status page…) is listed with what it could hide.
+ */
 export interface Gap {
   check: string;
   reason: string;
+  /** True for a supplementary check: `healthy` stays possible. */
+  supplementary?: boolean;
+  /** What the missing check could hide, for people: "an OOM kill of php-fpm". */
+  couldHide?: string;
 }
 
 export interface Diagnosis {

@@ -38,8 +38,9 @@ export interface ClassifierInput {
 export interface Classification {
   /** Ranked; the first is the verdict. Never empty. */
   findings: Finding[];
-  /** True when some check could not do its job; the verdict is then never `healthy`. */
+  /** True when a check of core evidence could not do its job; the verdict is then never `healthy`. */
   incomplete: boolean;
+  /** Every check that could not do its job, core and supplementary. */
   gaps: Gap[];
 }
 
@@ -79,7 +80,8 @@ function withImpact(ctx: ClassifierContext, findings: Finding[]): Finding[] {
  */
 export function classify(input: ClassifierInput): Classification {
   const ctx = buildContext(input);
-  const gaps = findGaps(input.results).map((g) => ({ check: clean(g.check, 100), reason: clean(g.reason, 300) }));
+  const gaps = findGaps(input.results).map((g) => ({ ...g, check: clean(g.check, 100), reason: clean(g.reason, 300) }));
+  const coreGaps = gaps.filter((g) => g.supplementary !== true);
   const claimed = new Map<Rule, NginxErrorEntry[]>(RULES.map((r) => [r, []]));
   const leftovers: NginxErrorEntry[] = [];
   for (const entry of ctx.errors) {
@@ -88,7 +90,7 @@ export function classify(input: ClassifierInput): Classification {
     else claimed.get(rule)?.push(entry);
   }
   const findings = RULES.flatMap((r) => r.evaluate(ctx, claimed.get(r) ?? []));
-  findings.push(...unknown502(ctx, leftovers, findings, gaps));
-  findings.push(...allClear(ctx, findings, gaps.length > 0));
-  return { findings: withImpact(ctx, rank(findings)), incomplete: gaps.length > 0, gaps };
+  findings.push(...unknown502(ctx, leftovers, findings, coreGaps));
+  findings.push(...allClear(ctx, findings, coreGaps.length > 0, gaps.filter((g) => g.supplementary === true)));
+  return { findings: withImpact(ctx, rank(findings)), incomplete: coreGaps.length > 0, gaps };
 }

@@ -54,6 +54,30 @@ function firstLine(text: string): string | undefined {
   return line?.trim();
 }
 
+/**
+ * Core evidence: without any one of these a clean result proves nothing, so `healthy` is
+ * forbidden. Everything else is supplementary: it explains causes but cannot hide a current 502
+ * from nginx's own logs and the probe.
+ */
+export const CORE_EVIDENCE: ReadonlySet<ParserKind> = new Set(['nginx_error_log', 'nginx_access_log', 'nginx_config', 'http_probe', 'processes']);
+
+/** What a supplementary check that could not run may hide. */
+const COULD_HIDE: Partial<Record<ParserKind, string>> = {
+  kernel_log: 'an OOM kill of php-fpm by the kernel (oom_killed)',
+  fpm_config: "php-fpm's pools: a socket that does not match nginx, its owner and mode, pm.max_children, memory_limit",
+  fpm_log: 'pm.max_children warnings and workers killed by signals',
+  fpm_status: 'a full listen queue or max children reached right now',
+  fpm_service: 'a php-fpm unit that systemd reports failed',
+  sockets: "whether php-fpm's socket or port is listening",
+  socket_file: "whether php-fpm's socket exists and who may open it",
+  memory: 'memory overcommit (memory_limit × pm.max_children against the RAM)',
+  host_time: "which log lines are current (the worker's clock is used instead)",
+  php_info: "which php.ini php-fpm loads (the distribution's layout is used instead)",
+  units: 'which services systemd runs',
+  unit_pids: 'which masters systemd started (only root masters adopted by init are trusted)',
+  systemd_probe: 'whether systemd runs',
+};
+
 /** Checks that could not do their job; `skipped` ones are not gaps (the engine decided they do not apply). */
 export function findGaps(results: readonly CheckResult[]): Gap[] {
   const gaps: Gap[] = [];
@@ -64,7 +88,12 @@ export function findGaps(results: readonly CheckResult[]): Gap[] {
       r.reason ??
       firstLine(r.stderr) ??
       (r.status === 'timeout' ? 'timed out' : r.exitCode === null ? r.status : `exit status ${r.exitCode}`);
-    gaps.push({ check: r.id, reason: `could not read ${WHAT_IT_READS[r.parse]}: ${why}` });
+    const what = r.id === 'php_ini' ? 'php.ini' : WHAT_IT_READS[r.parse];
+    if (CORE_EVIDENCE.has(r.parse)) gaps.push({ check: r.id, reason: `could not read ${what}: ${why}` });
+    else {
+      const couldHide = r.id === 'php_ini' ? "memory_limit of php.ini, i.e. memory overcommit" : (COULD_HIDE[r.parse] ?? 'a cause this check explains');
+      gaps.push({ check: r.id, reason: `could not read ${what}: ${why}`, supplementary: true, couldHide });
+    }
   }
   return gaps;
 }

@@ -226,10 +226,17 @@ export function renderRoot(view: RootView): SlackMessage {
         { type: 'mrkdwn', text: `*Findings*\n${d.findings.length} (in the thread)` },
       ],
     });
-    if (d.incomplete) {
-      const gaps = d.gaps.slice(0, 8).map((g) => `• ${inlineCode(g.check)}: ${escapeMrkdwn(g.reason)}`);
-      const more = d.gaps.length > 8 ? `\n…and ${d.gaps.length - 8} more` : '';
-      blocks.push(section(`:warning: *The diagnosis is incomplete*: ${d.gaps.length} check(s) could not run, so this verdict may miss a cause.\n${gaps.join('\n')}${more}`));
+    const core = d.gaps.filter((g) => g.supplementary !== true);
+    const supplementary = d.gaps.filter((g) => g.supplementary === true);
+    if (d.incomplete || core.length > 0) {
+      const gaps = core.slice(0, 8).map((g) => `• ${inlineCode(g.check)}: ${escapeMrkdwn(g.reason)}`);
+      const more = core.length > 8 ? `\n…and ${core.length - 8} more` : '';
+      blocks.push(section(`:warning: *The diagnosis is incomplete*: ${core.length} check(s) of core evidence could not run, so this verdict may miss a cause.\n${gaps.join('\n')}${more}`));
+    }
+    if (supplementary.length > 0) {
+      const lines = supplementary.slice(0, 8).map((g) => `• ${inlineCode(g.check)}: ${escapeMrkdwn(g.reason)}; could hide ${escapeMrkdwn(g.couldHide ?? 'a cause')}`);
+      const more = supplementary.length > 8 ? `\n…and ${supplementary.length - 8} more` : '';
+      blocks.push(section(`:information_source: *Not read* (supplementary checks; the verdict stands):\n${lines.join('\n')}${more}`));
     }
     text = `${view.host}: ${escapeMrkdwn(d.verdict.title)} (${d.verdict.cause})`;
   } else if (view.status === 'failed') {

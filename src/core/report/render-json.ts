@@ -25,7 +25,11 @@ export function renderJson(d: Diagnosis): string {
       })),
       durationMs: d.durationMs,
       incomplete: d.incomplete,
-      gaps: d.gaps.map((g) => ({ check: g.check, reason: s(g.reason) })),
+      gaps: d.gaps.map((g) => ({
+        check: g.check,
+        reason: s(g.reason),
+        ...(g.supplementary === true ? { supplementary: true, couldHide: s(g.couldHide ?? '') } : {}),
+      })),
       startedAt: d.startedAt,
       playbook: d.playbook,
       facts: d.facts,

@@ -43,10 +43,17 @@ export function renderTerminal(d: Diagnosis, opts: TerminalOptions): string {
   out.push(paint('bold', paint(verdictTone, `${mark} ${s(d.verdict.cause)}: ${s(d.verdict.title)}`)));
   out.push(paint('dim', `  host ${host} · playbook ${s(d.playbook)} · ${formatDuration(d.durationMs)} · started ${s(d.startedAt)}`));
 
-  if (d.incomplete) {
+  const core = d.gaps.filter((g) => g.supplementary !== true);
+  const supplementary = d.gaps.filter((g) => g.supplementary === true);
+  if (d.incomplete || core.length > 0) {
     out.push('');
-    out.push(paint('bold', paint('yellow', `  INCOMPLETE: ${d.gaps.length === 1 ? '1 check' : `${d.gaps.length} checks`} could not run; this is not a clean bill of health`)));
-    for (const g of d.gaps) out.push(paint('yellow', `    - ${s(g.check)}: ${s(g.reason)}`));
+    out.push(paint('bold', paint('yellow', `  INCOMPLETE: ${core.length === 1 ? '1 check' : `${core.length} checks`} of core evidence could not run; this is not a clean bill of health`)));
+    for (const g of core) out.push(paint('yellow', `    - ${s(g.check)}: ${s(g.reason)}`));
+  }
+  if (supplementary.length > 0) {
+    out.push('');
+    out.push(paint('dim', `  Not read (supplementary; the verdict stands, but these could hide a cause):`));
+    for (const g of supplementary) out.push(paint('dim', `    - ${s(g.check)}: ${s(g.reason)} (could hide ${s(g.couldHide ?? 'a cause')})`));
   }
 
   d.findings.forEach((f, i) => {

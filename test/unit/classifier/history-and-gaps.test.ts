@@ -91,21 +91,34 @@ describe('an incomplete diagnosis is never healthy', () => {
     expect(r.findings[0]?.severity).toBe('critical');
   });
 
-  it('a cause found with what could be read is still the verdict, and the diagnosis says it is incomplete', () => {
+  it('a cause found with what could be read is still the verdict; an unread kernel log is listed with what it could hide', () => {
     const r = run({ picture: picture({ fpmRunning: false }), results: [...baseResults('fpm-down'), errorLog('fpm-stopped.error.log'), { ...result('kernel_log', ''), status: 'timeout', exitCode: null, reason: 'timed out after 10s' }] });
     expect(r.findings[0]?.cause).toBe('php_fpm_down');
+    expect(r.incomplete).toBe(false);
+    expect(r.gaps).toEqual([{ check: 'kernel_log', reason: 'could not read the kernel log: timed out after 10s', supplementary: true, couldHide: expect.stringMatching(/OOM kill/) }]);
+  });
+
+  it.each([
+    ['error', { status: 'error', exitCode: null, reason: 'sudo: a password is required' }],
+    ['timeout', { status: 'timeout', exitCode: null }],
+    ['failed with Permission denied', { status: 'failed', exitCode: 1, stderr: "tail: cannot open '/var/log/nginx/access.log' for reading: Permission denied" }],
+  ] as const)('a core check that %s is a gap that forbids healthy', (_name, extra) => {
+    const r = run({ results: [...baseResults('ok'), errorLog('fpm-running.error.log'), result('nginx_access_log', '', extra)] });
     expect(r.incomplete).toBe(true);
-    expect(r.gaps).toEqual([{ check: 'kernel_log', reason: 'could not read the kernel log: timed out after 10s' }]);
+    expect(r.gaps[0]?.supplementary).toBeUndefined();
+    expect(r.findings[0]?.cause).not.toBe('healthy');
   });
 
   it.each([
     ['error', { status: 'error', exitCode: null, reason: 'sudo: a password is required' }],
     ['timeout', { status: 'timeout', exitCode: null }],
     ['failed with Permission denied', { status: 'failed', exitCode: 1, stderr: 'cat: /proc/meminfo: Permission denied' }],
-  ] as const)('a check that %s is a gap', (_name, extra) => {
-    const r = run({ results: [...baseResults('ok'), result('memory', '', extra)] });
-    expect(r.incomplete).toBe(true);
-    expect(r.findings[0]?.cause).not.toBe('healthy');
+  ] as const)('a supplementary check that %s is listed, and healthy stays possible', (_name, extra) => {
+    const r = run({ results: [...baseResults('ok'), errorLog('fpm-running.error.log'), accessLog('fpm-running.access.log'), result('memory', '', extra)], now: NOW });
+    expect(r.incomplete).toBe(false);
+    expect(r.gaps).toEqual([expect.objectContaining({ check: 'memory', supplementary: true, couldHide: expect.stringMatching(/overcommit/) })]);
+    expect(r.findings[0]?.cause).toBe('healthy');
+    expect(r.findings[0]?.explanation).toMatch(/Not read, which could hide .*memory \(memory overcommit/);
   });
 
   it.each([
@@ -132,14 +145,32 @@ describe('an incomplete diagnosis is never healthy', () => {
     expect(findings[0]?.title).toMatch(/the site was not probed$/);
   });
 
-  it('healthy needs a complete diagnosis: any gap turns a healthy verdict into unknown_502', () => {
+  it('healthy needs all the core evidence: a gap in any of it turns a healthy verdict into unknown_502', () => {
     const clean = [...baseResults('ok'), errorLog('fpm-running.error.log'), accessLog('fpm-running.access.log')];
     expect(run({ results: clean, now: NOW }).findings[0]?.cause).toBe('healthy');
-    for (const parse of ['nginx_error_log', 'nginx_access_log', 'kernel_log', 'fpm_log', 'sockets', 'processes', 'nginx_config'] as const) {
+    for (const parse of ['nginx_error_log', 'nginx_access_log', 'processes', 'nginx_config', 'http_probe'] as const) {
       const gap = result(parse, '', { status: 'error', exitCode: null, reason: 'connection lost' });
-      const r = run({ results: [...clean, gap] });
+      const r = run({ results: [...clean.filter((c) => c.parse !== parse), gap], now: NOW });
       expect(r.incomplete, parse).toBe(true);
       expect(r.findings.map((f) => f.cause), parse).not.toContain('healthy');
     }
+  });
+
+  it('a gap in supplementary checks (kernel log, php.ini, status page, php-fpm log, sockets) leaves healthy possible and names each', () => {
+    const clean = [...baseResults('ok'), errorLog('fpm-running.error.log'), accessLog('fpm-running.access.log')];
+    const lost = { status: 'error', exitCode: null, reason: 'connection lost' } as const;
+    const gaps = [
+      result('kernel_log', '', lost),
+      { ...result('fpm_config', '', { status: 'failed', exitCode: 2, stderr: 'grep: /etc/php/8.2/fpm/php.ini: Permission denied' }), id: 'php_ini' },
+      result('fpm_status', '', { status: 'timeout', exitCode: null }),
+      result('fpm_log', '', lost),
+      result('sockets', '', lost),
+    ];
+    const r = run({ results: [...clean, ...gaps], now: NOW });
+    expect(r.incomplete).toBe(false);
+    expect(r.findings[0]?.cause).toBe('healthy');
+    expect(r.gaps.map((g) => [g.check, g.supplementary])).toEqual([['kernel_log', true], ['php_ini', true], ['fpm_status', true], ['fpm_log', true], ['sockets', true]]);
+    expect(r.gaps.find((g) => g.check === 'php_ini')).toMatchObject({ reason: expect.stringMatching(/^could not read php\.ini: grep: .*Permission denied/), couldHide: expect.stringMatching(/memory_limit/) });
+    expect(r.findings[0]?.explanation).toMatch(/kernel_log \(an OOM kill/);
   });
 });

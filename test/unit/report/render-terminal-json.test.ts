@@ -25,7 +25,12 @@ const fpmDown = () =>
   diagnosis(
     run({
       picture: picture({ fpmRunning: false }),
-      results: [...baseResults('fpm-down'), result('nginx_error_log', log('fpm-stopped.error.log')), { ...result('kernel_log', ''), status: 'timeout', exitCode: null, reason: 'timed out after 10s' }],
+      results: [
+        ...baseResults('fpm-down'),
+        result('nginx_error_log', log('fpm-stopped.error.log')),
+        { ...result('nginx_access_log', ''), status: 'error', exitCode: null, reason: 'sudo: a password is required' },
+        { ...result('kernel_log', ''), status: 'timeout', exitCode: null, reason: 'timed out after 10s' },
+      ],
     }),
   );
 
@@ -35,7 +40,10 @@ describe('renderTerminal', () => {
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^✖ php_fpm_down: PHP-FPM is not running: nginx could not connect to unix:\S+ \(3 times in the last 15 min\)$/);
     expect(lines[1]).toBe('  host web-01 · playbook nginx-502 · 2.3 s · started 2026-11-23T23:09:51.000Z');
-    expect(text).toContain('  INCOMPLETE: 1 check could not run; this is not a clean bill of health\n    - kernel_log: could not read the kernel log: timed out after 10s');
+    expect(text).toContain('  INCOMPLETE: 1 check of core evidence could not run; this is not a clean bill of health\n    - nginx_access_log: could not read the nginx access log: sudo: a password is required');
+    expect(text).toContain(
+      '  Not read (supplementary; the verdict stands, but these could hide a cause):\n    - kernel_log: could not read the kernel log: timed out after 10s (could hide an OOM kill of php-fpm by the kernel (oom_killed))',
+    );
     expect(text).toMatch(/\n {3}Evidence:\n {5}\d{4}\/\d{2}\/\d{2} [\d:]+ \[crit\] .*\(2: No such file or directory\)/);
     expect(text).toContain('   Next steps:\n     - ');
     expect(text).toContain('   Remediate (asks before it runs):\n     npx medic remediate web-01 start_php_fpm');
@@ -88,7 +96,10 @@ describe('renderJson', () => {
       verdict: { cause: 'php_fpm_down', title: expect.stringMatching(/^PHP-FPM is not running/) },
       durationMs: 2345,
       incomplete: true,
-      gaps: [{ check: 'kernel_log', reason: 'could not read the kernel log: timed out after 10s' }],
+      gaps: [
+        { check: 'nginx_access_log', reason: 'could not read the nginx access log: sudo: a password is required' },
+        { check: 'kernel_log', reason: 'could not read the kernel log: timed out after 10s', supplementary: true, couldHide: 'an OOM kill of php-fpm by the kernel (oom_killed)' },
+      ],
       playbook: 'nginx-502',
       startedAt: '2026-11-23T23:09:51.000Z',
       facts: { nginx: { running: true } },

@@ -1,15 +1,16 @@
-import type { Finding } from '../../finding.ts';
+import type { Finding, Gap } from '../../finding.ts';
 import type { ClassifierContext } from '../context.ts';
 import { buildEvidence } from '../evidence.ts';
 import { probeAnswered } from '../parse/http-probe.ts';
 import { span } from '../time.ts';
 
 /**
- * `healthy` only with nothing current to report, a complete diagnosis, and a probe that got an
- * answer (404 is an answer, not a 502). Without a probe there is no all-clear: the verdict then
- * says the site was not probed.
+ * `healthy` only with nothing current to report, all the core evidence read, and a probe that got
+ * an answer (404 is an answer, not a 502). Without a probe there is no all-clear: the verdict then
+ * says the site was not probed. Supplementary checks that could not run are named, with what they
+ * could hide, but do not forbid it.
  */
-export function allClear(ctx: ClassifierContext, others: readonly Finding[], incomplete: boolean): Finding[] {
+export function allClear(ctx: ClassifierContext, others: readonly Finding[], incomplete: boolean, unread: readonly Gap[] = []): Finding[] {
   if (incomplete || others.some((f) => f.current && f.severity !== 'info')) return [];
   const window = span(ctx.windowMs);
   const probe = ctx.probe;
@@ -20,8 +21,10 @@ export function allClear(ctx: ClassifierContext, others: readonly Finding[], inc
         severity: 'info',
         title: `The site answers ${probe.code} and nginx logged no 502/504 in the last ${window}`,
         evidence: buildEvidence([], [probe.line]),
-        explanation: 'Nothing points at a current 502/504: PHP-FPM and the backends answer, and the logs of the window are clean.',
-        nextSteps: [],
+        explanation:
+          'Nothing points at a current 502/504: PHP-FPM and the backends answer, and the logs of the window are clean.' +
+          (unread.length === 0 ? '' : ` Not read, which could hide a cause that is not a 502 yet: ${unread.map((g) => `${g.check} (${g.couldHide ?? 'a cause'})`).join('; ')}.`),
+        nextSteps: unread.length === 0 ? [] : ['Give medic what it could not read (see the supplementary checks) to rule those out as well'],
         remediations: [],
         current: true,
       },
