@@ -7,10 +7,13 @@ import { parseInventory } from '../src/core/inventory/parse-inventory.ts';
 import { parsePlaybook } from '../src/core/playbook/parse-playbook.ts';
 import type { Playbook } from '../src/core/playbook/playbook-schema.ts';
 import { shellQuote } from '../src/core/playbook/shell-quote.ts';
-import { diagnoseHost } from '../src/jobs/diagnose-host.ts';
+import { diagnoseHost, diagnoseHostDetailed } from '../src/jobs/diagnose-host.ts';
 import type { CommandRunner, JobDeps, TargetHost } from '../src/jobs/ports.ts';
 import { remediateHost } from '../src/jobs/remediate-host.ts';
+import { existsSync } from 'node:fs';
+import { intruderLayout } from '../src/lab/intruders.ts';
 import type { Lab } from '../src/lab/lab.ts';
+import { readPidFile } from '../src/lab/pids.ts';
 import { overcommitLimitMb } from '../src/lab/render-configs.ts';
 import { SCENARIOS, type ScenarioName } from '../src/lab/scenarios.ts';
 import { LAB_HOST, startLab } from '../src/lab/start-lab.ts';
@@ -74,6 +77,30 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     }
     return [lines[0] as string];
   }
+
+  it('fake_masters: look-alike masters of an unprivileged user are reported, never run or read, and the verdict and its remediation stay right', async () => {
+    await lab.applyScenario('fake_masters');
+    const intruder = intruderLayout(lab.layout);
+    const pids = await Promise.all(intruder.pidFiles.map((f) => readPidFile(f)));
+    const { diagnosis, results } = await diagnoseHostDetailed({ host, playbook }, deps);
+    expect(diagnosis.verdict.cause, describeDiagnosis(diagnosis)).toBe('php_fpm_down');
+    expect(diagnosis.findings[0]?.remediations).toEqual(['start_php_fpm']);
+    expect(diagnosis.untrustedMasters?.map((u) => [u.pid, u.user, u.status])).toEqual(pids.map((pid) => [pid, lab.snapshot.webUser, 'suspicious']));
+    expect(diagnosis.untrustedMasters?.[0]?.why).toMatch(/^looks like an nginx master but is owned by medic-web \(uid \d+\), not root/);
+    // The real nginx config was read with the system nginx, and nothing the intruder named was run.
+    const nginxConfig = results.find((r) => r.id === 'nginx_config');
+    expect(nginxConfig?.status).toBe('ok');
+    expect(nginxConfig?.command).toBe(shellQuote(['/usr/sbin/nginx', '-T', '-c', lab.layout.nginxConf]));
+    for (const r of results) expect(r.command).not.toContain(intruder.dir);
+    expect(existsSync(intruder.marker)).toBe(false);
+
+    // The look-alike php-fpm master does not block starting the real one.
+    const outcome = await remediateHost({ host, playbook, remediation: 'start_php_fpm' }, deps);
+    expect(outcome.ok, outcome.error).toBe(true);
+    expect(outcome.recovered, describeDiagnosis(outcome.verification)).toBe(true);
+    expect(outcome.verification.verdict.cause, describeDiagnosis(outcome.verification)).toBe('healthy');
+    expect(existsSync(intruder.marker)).toBe(false);
+  });
 
   describe('remediations through the lab sudo rules, verified by the bot', () => {
     it('php_fpm_down → start_php_fpm runs fpm.startCommand through sudo; the site answers 200 again', async () => {

@@ -44,6 +44,11 @@ export interface Diagnosis {
   /** True when some check could not run: the verdict is then never `healthy`. */
   incomplete: boolean;
   gaps: Gap[];
+  /**
+   * Processes titled like nginx or php-fpm masters that were not used: look-alikes nobody can
+   * vouch for (owner, parent) and containers' masters. For people; absent when there were none.
+   */
+  untrustedMasters?: { pid: number; user: string; status: 'suspicious' | 'container'; title: string; why: string }[];
   /** Compact summary of what discovery found (paths, listen, pm), for the report. */
   facts: Record<string, unknown>;
   /** Per check: id, status, duration; the raw output stays on the worker. */

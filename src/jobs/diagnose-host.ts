@@ -7,6 +7,7 @@ import type { Diagnosis } from '../core/finding.ts';
 import { checkReadOnly } from '../core/playbook/allowlist.ts';
 import type { Playbook, PlaybookCheck } from '../core/playbook/playbook-schema.ts';
 import { renderArgv } from '../core/playbook/template.ts';
+import { sanitizeLine } from '../core/report/sanitize.ts';
 import type { CommandRunner, JobDeps, TargetHost } from './ports.ts';
 import { runCommand } from './run-command.ts';
 
@@ -159,6 +160,9 @@ export async function diagnoseHostDetailed(request: DiagnoseRequest, deps: JobDe
       findings: classification.findings,
       incomplete: classification.incomplete,
       gaps: classification.gaps,
+      ...(discovery.picture.untrustedMasters.length === 0
+        ? {}
+        : { untrustedMasters: discovery.picture.untrustedMasters.map((u) => ({ pid: u.pid, user: u.user, status: u.status, title: sanitizeLine(u.args, 300), why: sanitizeLine(u.why, 300) })) }),
       facts: summarizeFacts(discovery),
       checks: results.map((r) => ({ id: r.id, status: r.status, durationMs: r.durationMs, truncated: r.truncated })),
     };

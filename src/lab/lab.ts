@@ -10,6 +10,7 @@ import { removeSudoers } from './sudoers.ts';
 import { sendTraffic, type TrafficReport } from './traffic.ts';
 import { lookupUser, type UnixUser } from './lab-users.ts';
 import { isAlive, livePid, sleep, stopPid } from './pids.ts';
+import { startIntruders, stopIntruders } from './intruders.ts';
 
 /** What applying a scenario did: the traffic's answers and the real lines it made the servers write. */
 export interface ScenarioOutcome {
@@ -98,6 +99,9 @@ export class Lab {
     await this.writeConfigs(s);
     await stopNginx(this.layout);
     await stopFpm(this.layout);
+    await stopIntruders(this.layout);
+    // Before the real masters start, so that the look-alikes have lower pids and come first in ps.
+    if (s.intruders === true) await startIntruders(this.layout, await this.user(this.state.webUser));
     // After the previous scenario's servers stopped, so that their shutdown is not in the new logs.
     for (const log of ['nginxError', 'nginxAccess', 'fpmLog', 'kernelLog'] as const) await truncate(this.logPath(log), 0);
 
@@ -167,6 +171,7 @@ export class Lab {
     await stopNginx(this.layout);
     await stopFpm(this.layout);
     await stopBackend(this.layout);
+    await stopIntruders(this.layout);
     if (this.onStop !== undefined) await this.onStop();
     else if (isAlive(this.state.sshd.pid)) await stopPid(this.state.sshd.pid);
     await removeSudoers(this.state.id);

@@ -20,6 +20,7 @@ export const SCENARIO_NAMES = [
   'proxy_upstream_down',
   'oom_killed',
   'memory_overcommit',
+  'fake_masters',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -38,6 +39,8 @@ export interface LabSettings {
   /** `oom-killed`: master and workers killed with SIGKILL, as the OOM killer does, leaving the socket and pid file behind. */
   fpm: 'running' | 'stopped' | 'oom-killed';
   backend: 'running' | 'stopped';
+  /** The unprivileged web user runs processes titled like nginx's and php-fpm's masters, started before the real ones. */
+  intruders?: boolean;
 }
 
 export interface PoolSettings {
@@ -240,6 +243,16 @@ const scenarios: Scenario[] = [
     traffic: [home],
     status: 200,
     expect: [{ log: 'nginxAccess', pattern: /"GET \/ HTTP\/1\.1" 200 / }],
+  },
+  {
+    name: 'fake_masters',
+    summary:
+      'php-fpm is stopped, while the unprivileged web user runs look-alike nginx and php-fpm masters (sorting first in ps) whose titles name the real configs and a program that would leave a marker file',
+    cause: 'php_fpm_down',
+    settings: { ...HEALTHY, fpm: 'stopped', intruders: true },
+    traffic: [home],
+    status: 502,
+    expect: [{ log: 'nginxError', pattern: /connect\(\) to unix:\S+php8\.2-fpm\.sock failed \(2: No such file or directory\)/ }],
   },
 ];
 

@@ -107,7 +107,7 @@ export function sortMasters(rows: readonly ProcessRow[], options: TrustOptions =
     }
     const why = distrust(row, kind, byPid, options);
     if (why !== null) {
-      out.untrusted.push({ ...base, status: 'suspicious', why: `looks like a ${name} master but is ${why}: ignored` });
+      out.untrusted.push({ ...base, status: 'suspicious', why: `looks like ${kind === 'nginx' ? 'an nginx' : 'a php-fpm'} master but is ${why}: ignored` });
       continue;
     }
     out[kind].push(kind === 'nginx' ? parseNginxTitle(row) : parseFpmTitle(row));

@@ -238,6 +238,10 @@ export function renderRoot(view: RootView): SlackMessage {
       const more = supplementary.length > 8 ? `\n…and ${supplementary.length - 8} more` : '';
       blocks.push(section(`:information_source: *Not read* (supplementary checks; the verdict stands):\n${lines.join('\n')}${more}`));
     }
+    if (d.untrustedMasters !== undefined && d.untrustedMasters.length > 0) {
+      const lines = d.untrustedMasters.slice(0, 5).map((u) => `• pid ${u.pid} (${escapeMrkdwn(u.user)}) ${inlineCode(u.title)}: ${escapeMrkdwn(u.why)}`);
+      blocks.push(section(`:rotating_light: *Ignored look-alike masters* (nothing of them was run or read):\n${lines.join('\n')}`));
+    }
     text = `${view.host}: ${escapeMrkdwn(d.verdict.title)} (${d.verdict.cause})`;
   } else if (view.status === 'failed') {
     blocks.push({ type: 'header', text: plain(`${view.host}: could not diagnose`, SLACK_LIMITS.headerText) });

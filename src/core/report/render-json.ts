@@ -30,6 +30,7 @@ export function renderJson(d: Diagnosis): string {
         reason: s(g.reason),
         ...(g.supplementary === true ? { supplementary: true, couldHide: s(g.couldHide ?? '') } : {}),
       })),
+      ...(d.untrustedMasters === undefined ? {} : { untrustedMasters: d.untrustedMasters.map((u) => ({ ...u, user: s(u.user), title: s(u.title), why: s(u.why) })) }),
       startedAt: d.startedAt,
       playbook: d.playbook,
       facts: d.facts,

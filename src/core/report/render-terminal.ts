@@ -56,6 +56,12 @@ export function renderTerminal(d: Diagnosis, opts: TerminalOptions): string {
     for (const g of supplementary) out.push(paint('dim', `    - ${s(g.check)}: ${s(g.reason)} (could hide ${s(g.couldHide ?? 'a cause')})`));
   }
 
+  if (d.untrustedMasters !== undefined && d.untrustedMasters.length > 0) {
+    out.push('');
+    out.push(paint('bold', paint('yellow', '  Ignored processes that look like masters (nothing of them was run or read):')));
+    for (const u of d.untrustedMasters) out.push(paint('yellow', `    - pid ${u.pid} (${s(u.user)}) "${s(u.title)}": ${s(u.why)}`));
+  }
+
   d.findings.forEach((f, i) => {
     out.push('');
     const history = f.current ? '' : ' (history)';
