@@ -25,7 +25,7 @@ export interface SlackBudgetOptions {
   now?: () => number;
 }
 
-/** Refills continuously up to `burst`; a 429 empties it until Slack's Retry-After has passed. */
+/** Refills continuously up to `burst`; a 429 shuts it until Slack's Retry-After has passed. */
 class TokenBucket {
   private tokens: number;
   private at: number;
@@ -60,10 +60,11 @@ class TokenBucket {
     this.tokens -= 1;
   }
 
+  /** Shut until `until`; then one call may go (the one Slack refused), the rest at the sustained rate. */
   block(until: number): void {
     this.blockedUntil = Math.max(this.blockedUntil, until);
-    this.tokens = 0;
-    this.at = Math.max(this.at, until);
+    this.tokens = 1;
+    this.at = Math.max(this.at, this.blockedUntil);
   }
 }
 
