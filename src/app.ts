@@ -11,7 +11,8 @@ import { createBoltApp, type BoltHandle } from './adapters/slack/create-bolt-app
 import { DiagnosisService } from './adapters/slack/diagnosis-service.ts';
 import { AfterAcks } from './adapters/slack/after-acks.ts';
 import { registerRemediationAction } from './adapters/slack/remediation-action-listener.ts';
-import { SlackReporter, type ChatApi } from './adapters/slack/slack-reporter.ts';
+import { SlackBudget, type SlackBudgetOptions } from './adapters/slack/slack-budget.ts';
+import { SlackReporter } from './adapters/slack/slack-reporter.ts';
 import { createSlackWebClient } from './adapters/slack/slack-web-client.ts';
 import { registerSlashCommand } from './adapters/slack/slash-command-listener.ts';
 import { ApprovalStore } from './adapters/store/approval-store.ts';
@@ -54,6 +55,8 @@ export interface AppDeps {
   extensions?: ((ctx: AppExtensionContext) => void | Promise<void>)[];
   /** Worker name stored on jobs (dashboards); @defaultValue `medic-<pid>` */
   workerName?: string;
+  /** The pace of Slack calls; tests run Slack's limits faster with `speedup`. @defaultValue Slack's own limits */
+  slackBudget?: Pick<SlackBudgetOptions, 'speedup' | 'concurrency'>;
 }
 
 export interface MedicApp {
@@ -66,6 +69,9 @@ export interface MedicApp {
   bolt?: BoltHandle;
   /** Worker roles only. */
   workers?: MedicWorkers;
+  /** Every Web API call of the reports goes through it (order, pace, 429s). */
+  slackBudget: SlackBudget;
+  reporter: SlackReporter;
   /** Checks Slack, starts listening (HTTP server, Socket Mode) and taking jobs. */
   start(): Promise<{ url: string; port: number }>;
   /** Stops taking requests and jobs, lets running jobs finish (or hands them back), closes everything. */
@@ -112,8 +118,22 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
   } else {
     client = createSlackWebClient({ token, apiUrl: config.SLACK_API_URL, logger });
   }
-  const chat = client as unknown as ChatApi;
-  const reporter = new SlackReporter({ client: chat, redis, keys, records, approvals, fanouts, logger, now, approvalTtlMs: config.MEDIC_APPROVAL_TTL });
+  const webClient = client;
+  const slackBudget = new SlackBudget({ send: (method, args) => webClient.apiCall(method, args), logger: logger.child({ component: 'slack-budget' }), ...deps.slackBudget });
+  let workspace: Promise<string | undefined> | undefined;
+  // The workspace URL never changes: one auth.test per process builds every message link.
+  const workspaceUrl = (): Promise<string | undefined> => {
+    workspace ??= slackBudget.call<{ url?: string }>('auth.test', {}, 'normal').then(
+      (r) => (typeof r.url === 'string' && /^https?:\/\//.test(r.url) ? r.url : undefined),
+      (e: unknown) => {
+        workspace = undefined;
+        logger.warn({ err: e }, 'auth.test failed: the fan-out summary links no report for now');
+        return undefined;
+      },
+    );
+    return workspace;
+  };
+  const reporter = new SlackReporter({ slack: (p) => slackBudget.chat(p), workspaceUrl, redis, keys, records, approvals, fanouts, logger, now, approvalTtlMs: config.MEDIC_APPROVAL_TTL });
 
   let slackOk: { at: number; ok: boolean } | undefined;
   const http = new MedicHttpServer({
@@ -135,7 +155,8 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
 
   let service: DiagnosisService | undefined;
   if (wantsBot && bolt !== undefined) {
-    service = new DiagnosisService({ records, fanouts, audit, reporter, client: chat, queues, inventory: deps.inventory, logger, now });
+    // The service's own calls are alert notices and replies: they may trail what people wait for.
+    service = new DiagnosisService({ records, fanouts, audit, reporter, client: slackBudget.chat('bulk'), queues, inventory: deps.inventory, logger, now });
     const approvers = new ApproverDirectory({
       client,
       users: config.MEDIC_APPROVERS.users,
@@ -205,6 +226,8 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
     metrics,
     redis,
     queues,
+    slackBudget,
+    reporter,
     ...(service !== undefined ? { service } : {}),
     ...(bolt !== undefined ? { bolt } : {}),
     get workers() {
@@ -225,6 +248,9 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
       await bolt?.stop().catch((e: unknown) => logger.warn({ err: e }, 'stopping Socket Mode failed'));
       await http.close();
       await workers?.close(Math.max(1000, config.MEDIC_JOB_LOCK - 5000));
+      // Reports and summaries still on their way to Slack are sent before Redis goes.
+      await reporter.idle().catch((e: unknown) => logger.warn({ err: e }, 'reports were left unposted'));
+      await slackBudget.idle();
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());
       logger.info({ role }, 'gateway-medic stopped');

@@ -8,6 +8,7 @@ import type { Playbook } from '../src/core/playbook/playbook-schema.ts';
 import type { Lab } from '../src/lab/lab.ts';
 import { startLab } from '../src/lab/start-lab.ts';
 import { startRedis, type RedisHandle } from './helpers/redis.ts';
+import type { StoredMessage } from '../src/dev/slack-stand-in.ts';
 import { blockText, buttonsOf, CHANNEL, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
 
 /**
@@ -69,25 +70,27 @@ describe('/502 diagnose posts a threaded report of a real host', () => {
     // The requester was told, ephemerally, through response_url.
     expect(h.standIn.responseUrlPosts.some((p) => p.id === ack.responseUrlId && String(p.body.text).includes('web-01'))).toBe(true);
   });
-  it('fans a group out: a summary that fills in each verdict, and a report per host', async () => {
+  it('fans a group out: one summary grouped by verdict, each report in its thread', async () => {
     const before = roots(h.standIn).length;
     await h.command('diagnose web');
     const summary = await h.standIn.waitFor(() => roots(h.standIn).slice(before).find((m) => blockText(m).includes('502 diagnosis: web (2 hosts)')), 10_000, 'the summary');
     await h.standIn.waitFor(() => (blockText(summary).includes('2/2 finished') ? summary : undefined), 30_000, 'both verdicts in the summary');
     const text = blockText(summary);
-    expect(text).toMatch(/\*web-01\*: :red_circle: `php_fpm_down`/);
-    expect(text).toMatch(/\*web-02\*: :red_circle: `php_fpm_down`/);
-    // web-01 was diagnosed moments ago by the first test: that diagnosis is shared, not run again.
-    expect(text).toContain('shared a diagnosis already running');
-    const reports = roots(h.standIn).slice(before).filter((m) => m !== summary);
-    expect(reports.map((r) => blockText(r).match(/web-0\d: PHP-FPM is down/)?.[0])).toEqual(['web-02: PHP-FPM is down']);
-    // Each line links that host's report: web-02's new one, and the shared web-01 one from before.
-    const links = [...text.matchAll(/\*(web-0\d)\*: [^\n]*<([^|>]+)\|report>/g)].map((m) => [m[1], m[2]]);
+    expect(text).toContain('2/2 finished:* 2 × `php_fpm_down`');
+    // web-01 was diagnosed moments ago by the first test: that diagnosis is shared, not run again,
+    // and linked, built from the workspace URL (no chat.getPermalink).
     const web01 = roots(h.standIn).slice(0, before).filter((m) => blockText(m).includes('web-01: PHP-FPM is down')).at(-1);
-    expect(Object.fromEntries(links)).toEqual({
-      'web-01': `${h.standIn.apiUrl.replace(/\/api\/$/, '')}/archives/${CHANNEL}/p${web01?.ts.replace('.', '')}`,
-      'web-02': `${h.standIn.apiUrl.replace(/\/api\/$/, '')}/archives/${CHANNEL}/p${reports[0]?.ts.replace('.', '')}`,
-    });
+    const link = `${h.standIn.apiUrl.replace(/\/api\/$/, '')}/archives/${CHANNEL}/p${web01?.ts.replace('.', '')}`;
+    expect(text).toContain(`<${link}|web-01> _(shared)_, web-02`);
+    expect(h.standIn.callsOf('chat.getPermalink')).toEqual([]);
+    // No root message per host: web-02's report is in the summary's thread, root then findings.
+    expect(roots(h.standIn).slice(before)).toEqual([summary]);
+    await h.app.reporter.idle();
+    const thread = h.standIn.messages({ channel: CHANNEL, threadTs: summary.ts });
+    expect(blockText(thread[0] ?? { text: '', blocks: [] })).toContain('web-02: PHP-FPM is down');
+    expect(thread.length).toBeGreaterThanOrEqual(2);
+    expect(thread.slice(1).every((m) => m.text.startsWith('web-02 finding'))).toBe(true);
+    expect(buttonsOf(thread[1] as StoredMessage).map((b) => b.actionId)).toContain('remediate:start_php_fpm');
     expect(h.standIn.calls.filter((c) => c.response.ok !== true)).toEqual([]);
   });
 });

@@ -3,13 +3,15 @@ import { EventEmitter } from 'node:events';
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parse as parseQuery } from 'node:querystring';
+import { SlackRateLimiter, type SlackRateLimitOptions } from './slack-rate-limiter.ts';
 
 /*
  * A local stand-in for Slack, for tests and the demo. It plays both of Slack's roles:
  *  - the Web API the bot calls (chat.postMessage, chat.update, chat.postEphemeral,
  *    usergroups.users.list, auth.test, response_url posts), recording every call, keeping the
  *    conversation, and REJECTING what Slack would reject (Block Kit limits, invalid blocks,
- *    too-long text, missing channel) with Slack's own error shapes;
+ *    too-long text, missing channel) with Slack's own error shapes, and holding the bot to
+ *    Slack's rate limits (429 with Retry-After; slack-rate-limiter.ts);
  *  - the client that sends the bot signed slash commands and button clicks, exactly as Slack
  *    does (form bodies, `v0` HMAC signature and timestamp headers), or, in Socket Mode, as
  *    envelopes over the WebSocket the bot opened (apps.connections.open, a minimal RFC 6455
@@ -190,6 +192,12 @@ export interface SlackStandInOptions {
   userGroups?: Record<string, string[]>;
   teamId?: string;
   botUserId?: string;
+  /**
+   * Slack's rate limits (method tiers, one message per second per channel): past them a call
+   * gets 429 with Retry-After, as from Slack. `false` turns them off; `speedup` runs them faster.
+   * @defaultValue Slack's own figures
+   */
+  rateLimits?: false | SlackRateLimitOptions;
 }
 
 /** How a request reaches the bot: signed HTTP (HTTP mode) or the bot's Socket Mode connection. */
@@ -226,6 +234,9 @@ export interface SendResult {
 export class SlackStandIn extends EventEmitter {
   readonly calls: RecordedCall[] = [];
   readonly responseUrlPosts: ResponseUrlPost[] = [];
+  /** Calls answered with 429 (they are in `calls` too, with error `ratelimited`). */
+  rateLimited = 0;
+  private readonly limiter: SlackRateLimiter | undefined;
   private readonly store: StoredMessage[] = [];
   private server: Server | undefined;
   private baseUrl = '';
@@ -241,6 +252,7 @@ export class SlackStandIn extends EventEmitter {
     this.options = options;
     this.teamId = options.teamId ?? 'T0STANDIN';
     this.botUserId = options.botUserId ?? 'U0MEDICBOT';
+    this.limiter = options.rateLimits === false ? undefined : new SlackRateLimiter(options.rateLimits ?? {});
   }
 
   /** The Web API base URL to give the bot as SLACK_API_URL. */
@@ -550,7 +562,17 @@ export class SlackStandIn extends EventEmitter {
     }
     if (token === '') response = { ok: false, error: 'not_authed' };
     else if (this.options.botToken !== undefined ? token !== this.options.botToken : !token.startsWith('xoxb-')) response = { ok: false, error: 'invalid_auth' };
-    else response = this.dispatch(method, args);
+    else {
+      const retryAfter = this.limiter?.admit(method, typeof args.channel === 'string' ? args.channel : undefined);
+      if (retryAfter !== undefined) {
+        this.rateLimited += 1;
+        this.record(method, args, { ok: false, error: 'ratelimited' });
+        res.writeHead(429, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(retryAfter) });
+        res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+        return;
+      }
+      response = this.dispatch(method, args);
+    }
     this.record(method, args, response);
     reply(200, response);
   }
@@ -564,7 +586,8 @@ export class SlackStandIn extends EventEmitter {
   private dispatch(method: string, args: Json): Json {
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://standin.slack.com/', team: 'Stand-in', user: 'medic', team_id: this.teamId, user_id: this.botUserId, bot_id: 'B0STANDIN', is_enterprise_install: false };
+        // Slack's workspace URL: message links are built on it (archives/<channel>/p<ts>).
+        return { ok: true, url: `${this.baseUrl}/`, team: 'Stand-in', user: 'medic', team_id: this.teamId, user_id: this.botUserId, bot_id: 'B0STANDIN', is_enterprise_install: false };
       case 'chat.postMessage':
       case 'chat.postEphemeral': {
         const problem = this.checkMessage(args);

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { buildApp, type MedicApp, type ProcessRole } from '../../src/app.ts';
+import { buildApp, type AppDeps, type MedicApp, type ProcessRole } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Inventory } from '../../src/core/inventory/inventory-schema.ts';
 import type { Playbook } from '../../src/core/playbook/playbook-schema.ts';
@@ -46,6 +46,8 @@ export interface SlackHarnessOptions {
   now?: () => Date;
   /** `socket`: Socket Mode (SLACK_APP_TOKEN) through the stand-in's WebSocket. @defaultValue 'http' */
   mode?: 'http' | 'socket';
+  /** The bot's pace of Slack calls (pair `speedup` with the stand-in's). */
+  slackBudget?: AppDeps['slackBudget'];
 }
 
 export interface SlackHarness {
@@ -97,6 +99,7 @@ export async function startSlackHarness(o: SlackHarnessOptions): Promise<SlackHa
     playbooks: o.playbooks,
     ...(o.connector !== undefined ? { connector: o.connector } : {}),
     ...(o.now !== undefined ? { now: o.now } : {}),
+    ...(o.slackBudget !== undefined ? { slackBudget: o.slackBudget } : {}),
     workerName: `test-${prefix}`,
   });
   const { url } = await app.start();

@@ -6,7 +6,7 @@ export interface SlackWebClientOptions {
   /** SLACK_API_URL: Slack, GovSlack, a proxy, or the local stand-in. */
   apiUrl: string;
   logger: Logger;
-  /** Retries of a failed call (network errors, 5xx, rate limits). @defaultValue 3 */
+  /** Retries of a failed call (network errors, 5xx; rate limits are the budget's). @defaultValue 3 */
   retries?: number;
 }
 
@@ -37,6 +37,8 @@ export function createSlackWebClient(options: SlackWebClientOptions): WebClient 
     slackApiUrl: options.apiUrl,
     logger: slackLoggerFrom(options.logger),
     retryConfig: { retries: options.retries ?? 3, factor: 2, minTimeout: 200, maxTimeout: 5000 },
+    // 429s go to the budget (slack-budget.ts), which waits Retry-After without counting a failure.
+    rejectRateLimitedCalls: true,
     // Never follow an absolute URL given as a method name: only SLACK_API_URL is called.
     allowAbsoluteUrls: false,
   });

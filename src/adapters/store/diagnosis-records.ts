@@ -12,6 +12,8 @@ export interface DiagnosisRecord {
   channel: string;
   /** ts of the root message, once posted. */
   rootTs?: string;
+  /** Set when the root is itself a reply (a fan-out host's report in the summary's thread): the thread its findings go to. */
+  threadTs?: string;
   requestedBy: Requester;
   requestedAt: string;
   reason?: string;
@@ -74,7 +76,7 @@ export class DiagnosisRecords {
    * One atomic Redis step (a script), so that of any number of simultaneous requests for a
    * host exactly one opens it, and a joiner always finds the record behind the slot.
    */
-  async open(input: Omit<DiagnosisRecord, 'id' | 'status' | 'joiners' | 'notes' | 'rootTs'>, options: { id?: string } = {}): Promise<OpenResult> {
+  async open(input: Omit<DiagnosisRecord, 'id' | 'status' | 'joiners' | 'notes' | 'rootTs' | 'threadTs'>, options: { id?: string } = {}): Promise<OpenResult> {
     const id = options.id ?? newDiagnosisId();
     const record: DiagnosisRecord = { ...input, id, status: 'queued', joiners: [], notes: [] };
     const fields = Object.entries(this.fields(record)).flat();
@@ -121,8 +123,8 @@ export class DiagnosisRecords {
   }
 
   /** Where the root message went; Slack answers with the channel id even when given a name. */
-  async setRoot(id: string, ts: string, channel: string): Promise<void> {
-    await this.redis.hset(this.keys.diagnosis(id), { rootTs: ts, channel });
+  async setRoot(id: string, ts: string, channel: string, threadTs?: string): Promise<void> {
+    await this.redis.hset(this.keys.diagnosis(id), { rootTs: ts, channel, ...(threadTs !== undefined ? { threadTs } : {}) });
   }
 
   async markRunning(id: string): Promise<void> {

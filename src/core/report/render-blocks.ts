@@ -77,7 +77,7 @@ export type Requester =
 /** The button value (an approval id) and action id of one remediation button. */
 export const REMEDIATE_ACTION_PREFIX = 'remediate:';
 
-const CAUSE_LABEL: Record<CauseId, string> = {
+export const CAUSE_LABEL: Record<CauseId, string> = {
   php_fpm_down: 'PHP-FPM is down',
   socket_mismatch: 'Socket mismatch',
   socket_permission: 'Socket permission denied',
@@ -93,7 +93,7 @@ const CAUSE_LABEL: Record<CauseId, string> = {
   healthy: 'Healthy',
 };
 
-const SEVERITY_ICON: Record<Severity, string> = { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':large_blue_circle:' };
+export const SEVERITY_ICON: Record<Severity, string> = { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':large_blue_circle:' };
 
 const REMEDIATION_LABEL: Record<RemediationId, string> = {
   reload_php_fpm: 'Reload PHP-FPM',
@@ -109,14 +109,14 @@ const REMEDIATION_EFFECT: Record<RemediationId, string> = {
 
 // ---------- small builders that enforce the limits ----------
 
-const plain = (text: string, max: number): PlainText => ({ type: 'plain_text', text: truncatePlain(text, max), emoji: true });
+export const plain = (text: string, max: number): PlainText => ({ type: 'plain_text', text: truncatePlain(text, max), emoji: true });
 
 /** A section of already-escaped mrkdwn, cut to the section limit with a marker. */
-function section(mrkdwn: string): Block {
+export function section(mrkdwn: string): Block {
   return { type: 'section', text: { type: 'mrkdwn', text: capEscaped(mrkdwn, SLACK_LIMITS.sectionText) } };
 }
 
-function context(...mrkdwn: string[]): Block {
+export function context(...mrkdwn: string[]): Block {
   return {
     type: 'context',
     elements: mrkdwn.slice(0, SLACK_LIMITS.contextElements).map((t) => ({ type: 'mrkdwn' as const, text: capEscaped(t, SLACK_LIMITS.contextText) })),
@@ -144,11 +144,11 @@ export function capEscaped(text: string, max: number): string {
 }
 
 /** Message text (notifications) of escaped mrkdwn, bounded well under the 40,000 limit. */
-function fallbackText(escaped: string): string {
+export function fallbackText(escaped: string): string {
   return capEscaped(escaped, 1000);
 }
 
-const slackDate = (iso: string, format = '{date_short_pretty} {time}'): string => {
+export const slackDate = (iso: string, format = '{date_short_pretty} {time}'): string => {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return escapeMrkdwn(iso);
   const fallback = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -455,39 +455,7 @@ function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
-// ---------- fan-out summary, lists, help ----------
-
-export interface FanoutHostView {
-  host: string;
-  status: RootView['status'];
-  cause?: CauseId;
-  title?: string;
-  /** True when this host shared a diagnosis already running. */
-  joined?: boolean;
-  /** Permalink of the host's report (its root message), from Slack. */
-  link?: string;
-}
-
-/** Only a plain http(s) URL becomes a link: nothing in it may close or retarget Slack's `<url|text>`. */
-const SAFE_LINK = /^https?:\/\/[^\s<>|]+$/;
-
-export function renderFanout(view: { target: string; requestedBy: Requester; requestedAt: string; hosts: FanoutHostView[] }): SlackMessage {
-  const done = view.hosts.filter((h) => h.status === 'done' || h.status === 'failed').length;
-  const lines = view.hosts.map((h) => {
-    const state =
-      h.status === 'done'
-        ? `${h.cause === 'healthy' ? ':large_green_circle:' : ':red_circle:'} ${inlineCode(h.cause ?? 'unknown_502')} ${escapeMrkdwn(h.title ?? '')}`
-        : h.status === 'failed'
-          ? ':x: could not diagnose'
-          : ':hourglass_flowing_sand: running…';
-    const report = h.link !== undefined && SAFE_LINK.test(h.link) ? ` · <${h.link}|report>` : '';
-    return `• *${escapeMrkdwn(h.host)}*: ${state}${h.joined === true ? ' _(shared a diagnosis already running)_' : ''}${report}`;
-  });
-  const blocks: Block[] = [{ type: 'header', text: plain(`502 diagnosis: ${view.target} (${view.hosts.length} hosts)`, SLACK_LIMITS.headerText) }];
-  for (const chunk of chunkLines(lines, SLACK_LIMITS.sectionText - 100)) blocks.push(section(chunk));
-  blocks.push(context(`Requested by ${describeRequester(view.requestedBy)} ${slackDate(view.requestedAt, '{time}')} · ${done}/${view.hosts.length} finished · one report per host, linked once posted`));
-  return { text: fallbackText(`502 diagnosis of ${escapeMrkdwn(view.target)}: ${done}/${view.hosts.length} finished`), blocks: limitBlocks(blocks) };
-}
+// ---------- lists, help (the fan-out summary is render-fanout.ts) ----------
 
 /** Groups lines into chunks of at most `max` characters (a longer single line is cut). */
 function chunkLines(lines: string[], max: number): string[] {
@@ -505,7 +473,7 @@ function chunkLines(lines: string[], max: number): string[] {
 }
 
 /** Keeps the message within 50 blocks, saying how much was left out. */
-function limitBlocks(blocks: Block[]): Block[] {
+export function limitBlocks(blocks: Block[]): Block[] {
   if (blocks.length <= SLACK_LIMITS.blocksPerMessage) return blocks;
   const kept = blocks.slice(0, SLACK_LIMITS.blocksPerMessage - 1);
   kept.push(context(`…${blocks.length - kept.length} more block(s) not shown (Slack allows ${SLACK_LIMITS.blocksPerMessage}).`));
