@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { startLab } from '../src/lab/start-lab.ts';
 import { type Row, printTable } from './bench-table.ts';
 import { benchDiagnose } from './diagnose-bench.ts';
+import { benchFanoutRows } from './fanout-bench.ts';
 
 const rows: Row[] = [];
 const lab = await startLab();
@@ -16,6 +17,7 @@ try {
     const { benchSlack } = (await import('./slack-bench.ts')) as { benchSlack: (lab: unknown) => Promise<Row[]> };
     rows.push(...(await benchSlack(lab)));
   }
+  rows.push(...(await benchFanoutRows(lab)));
 } finally {
   await lab.stop();
 }

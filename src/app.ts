@@ -158,7 +158,8 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
     // The service's own calls are alert notices and replies: they may trail what people wait for.
     service = new DiagnosisService({ records, fanouts, audit, reporter, client: slackBudget.chat('bulk'), queues, inventory: deps.inventory, logger, now });
     const approvers = new ApproverDirectory({
-      client,
+      // Through the budget too: a click waits for this answer, and a 429 is waited out, not a refusal.
+      client: { usergroups: { users: { list: (args) => slackBudget.call('usergroups.users.list', args, 'urgent') } } },
       users: config.MEDIC_APPROVERS.users,
       groups: config.MEDIC_APPROVERS.groups,
       cacheMs: config.MEDIC_USERGROUP_CACHE,

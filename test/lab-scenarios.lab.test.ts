@@ -70,7 +70,7 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
 
   /** What the verdict's evidence must quote: the scenario's first real log line, or for the causes without one what the host says. */
   function evidenceLines(name: ScenarioName, lines: string[]): string[] {
-    if (name === 'healthy') return ['http_code=200'];
+    if (SCENARIOS.get(name)?.cause === 'healthy') return ['http_code=200'];
     if (name === 'memory_overcommit') {
       const limit = overcommitLimitMb(lab.snapshot.memTotalBytes, 64);
       return [`${lab.layout.fpmPoolConf}: pm.max_children = 64`, `${lab.layout.fpmPoolConf}: php_admin_value[memory_limit] = ${limit}M`];
@@ -101,6 +101,32 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     expect(outcome.verification.verdict.cause, describeDiagnosis(outcome.verification)).toBe('healthy');
     expect(existsSync(intruder.marker)).toBe(false);
   });
+
+  for (const order of ['first', 'last'] as const) {
+    it(`two_stacks_broken_${order}: unpinned, each nginx is paired with its own php-fpm; the broken stack is the verdict, the healthy one is reported healthy, no button`, async () => {
+      await lab.applyScenario(`two_stacks_broken_${order}`);
+      const second = lab.secondLayout;
+      // The inventory without the facts that pin the lab's own stack (and its probe URL).
+      const unpinned: TargetHost = { ...host, facts: { kernel: { log: lab.layout.kernelLog } } };
+      const d = await diagnoseHost({ host: unpinned, playbook }, deps);
+      // Other labs may run on this machine too (each a stack of its own): look at this lab's two.
+      const broken = d.findings.filter((f) => f.stack === `nginx ${second.nginxConf}`);
+      const own = d.findings.filter((f) => f.stack === `nginx ${lab.layout.nginxConf} + php-fpm ${lab.layout.fpmConf}`);
+      expect(broken.map((f) => f.cause), describeDiagnosis(d)).toEqual(['php_fpm_down']);
+      expect(broken[0]?.title).toMatch(new RegExp(`^nginx ${second.nginxConf}: PHP-FPM is not running`));
+      expect(broken[0]?.evidence.join('\n')).toContain(`connect() to unix:${second.fpmSocket} failed (2: No such file or directory)`);
+      expect(own.map((f) => f.cause), describeDiagnosis(d)).toEqual(['healthy']);
+      // The verdict is the worst current finding of any stack, so never healthy here.
+      expect(d.verdict.cause).not.toBe('healthy');
+      expect(d.findings[0]?.severity).toBe('critical');
+      expect(d.findings.flatMap((f) => f.remediations)).toEqual([]);
+      await expect(remediateHost({ host: unpinned, playbook, remediation: 'start_php_fpm' }, deps)).rejects.toThrow(/several nginx or php-fpm masters/);
+
+      // Pinned by the inventory, the lab's own (healthy) stack is the one diagnosed.
+      const pinned = await diagnoseHost({ host, playbook }, deps);
+      expect(pinned.verdict.cause, describeDiagnosis(pinned)).toBe('healthy');
+    });
+  }
 
   describe('remediations through the lab sudo rules, verified by the bot', () => {
     it('php_fpm_down → start_php_fpm runs fpm.startCommand through sudo; the site answers 200 again', async () => {

@@ -1,4 +1,4 @@
-import { WebClient, type WebAPIPlatformError } from '@slack/web-api';
+import { WebClient, type WebAPIPlatformError, type WebAPIRateLimitedError } from '@slack/web-api';
 import { pino } from 'pino';
 import { slackLoggerFrom } from '../src/adapters/slack/slack-web-client.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,8 @@ describe('the Slack stand-in rejects what Slack rejects', () => {
   let client: WebClient;
 
   beforeAll(async () => {
-    standIn = await new SlackStandIn({ botToken: 'xoxb-right', userGroups: { S0ONCALL: ['U0BOB'] } }).start();
+    // This part is about what Slack refuses; its rate limits have their own tests below.
+    standIn = await new SlackStandIn({ botToken: 'xoxb-right', userGroups: { S0ONCALL: ['U0BOB'] }, rateLimits: false }).start();
     client = new WebClient('xoxb-right', { slackApiUrl: standIn.apiUrl, retryConfig: { retries: 0 }, logger: slackLoggerFrom(pino({ level: 'silent' })) });
   });
   afterAll(async () => {
@@ -71,6 +72,51 @@ describe('the Slack stand-in rejects what Slack rejects', () => {
   it('answers usergroups.users.list and auth.test', async () => {
     expect((await client.usergroups.users.list({ usergroup: 'S0ONCALL' })).users).toEqual(['U0BOB']);
     expect((await slackError(client.usergroups.users.list({ usergroup: 'S0NOPE' }))).error).toBe('no_such_subteam');
-    expect((await client.auth.test()).user_id).toBe(standIn.botUserId);
+    const auth = await client.auth.test();
+    expect(auth.user_id).toBe(standIn.botUserId);
+    // The workspace URL, on which message links are built, is the stand-in's own.
+    expect(auth.url).toBe(standIn.apiUrl.replace(/api\/$/, ''));
+  });
+});
+
+describe("the Slack stand-in holds callers to Slack's rate limits", () => {
+  let standIn: SlackStandIn;
+  let client: WebClient;
+
+  beforeAll(async () => {
+    // Refilling 100 times slower than Slack: however slow this machine, no token comes back mid-test.
+    standIn = await new SlackStandIn({ botToken: 'xoxb-right', rateLimits: { speedup: 0.01 } }).start();
+    client = new WebClient('xoxb-right', { slackApiUrl: standIn.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: slackLoggerFrom(pino({ level: 'silent' })) });
+  });
+  afterAll(async () => {
+    await standIn?.stop();
+  });
+
+  const retryAfter = async (p: Promise<unknown>): Promise<number> => {
+    try {
+      await p;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'slack_webapi_rate_limited_error') return (e as WebAPIRateLimitedError).retryAfter;
+      throw e;
+    }
+    throw new Error('expected a 429');
+  };
+
+  it('chat.postMessage: a burst of 5 per channel, then 429 with Retry-After; another channel is not held', async () => {
+    for (let i = 0; i < 5; i++) expect((await client.chat.postMessage({ channel: 'C1', text: `m${i}` })).ok).toBe(true);
+    // One message a second, 100 times slower: the next is about 100 s away, and Retry-After says so.
+    expect(await retryAfter(client.chat.postMessage({ channel: 'C1', text: 'one too many' }))).toBeGreaterThan(90);
+    expect((await client.chat.postMessage({ channel: 'C2', text: 'elsewhere' })).ok).toBe(true);
+    expect(standIn.rateLimited).toBe(1);
+    expect(standIn.calls.filter((c) => c.response.error === 'ratelimited').map((c) => c.args.text)).toEqual(['one too many']);
+    expect(standIn.messages({ channel: 'C1' }).map((m) => m.text)).not.toContain('one too many');
+  });
+
+  it('chat.update is Tier 3: a burst of 8, then 429 for all messages alike', async () => {
+    const res = await client.chat.postMessage({ channel: 'C3', text: 'v0' });
+    for (let i = 1; i <= 8; i++) await client.chat.update({ channel: 'C3', ts: res.ts as string, text: `v${i}` });
+    // Tier 3 refills 50 a minute (here 0.5): the next token is about 120 s away.
+    expect(await retryAfter(client.chat.update({ channel: 'C3', ts: res.ts as string, text: 'v9' }))).toBeGreaterThan(100);
+    expect(standIn.message('C3', res.ts as string)?.text).toBe('v8');
   });
 });

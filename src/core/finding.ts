@@ -16,6 +16,8 @@ export interface Finding {
   remediations: RemediationId[];
   /** False when the finding rests only on evidence older than the current window. */
   current: boolean;
+  /** On a host with several stacks, which one: "nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf". */
+  stack?: string;
 }
 
 /**

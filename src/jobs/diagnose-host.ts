@@ -1,9 +1,11 @@
 import type { CheckResult } from '../core/check-result.ts';
-import { classify } from '../core/classifier/classify.ts';
-import { discover, type Discovery } from '../core/discovery/discover.ts';
+import { classify, type Classification } from '../core/classifier/classify.ts';
+import { discover, type Discovery, type StackSelection } from '../core/discovery/discover.ts';
+import { pairStacks, type FpmSide, type NginxSide } from '../core/discovery/pair-stacks.ts';
+import { rank } from '../core/classifier/rank.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { Facts } from '../core/facts.ts';
-import type { Diagnosis } from '../core/finding.ts';
+import type { Diagnosis, Finding, Gap } from '../core/finding.ts';
 import { checkReadOnly } from '../core/playbook/allowlist.ts';
 import type { Playbook, PlaybookCheck } from '../core/playbook/playbook-schema.ts';
 import { renderArgv } from '../core/playbook/template.ts';
@@ -101,55 +103,17 @@ export async function diagnoseHostDetailed(request: DiagnoseRequest, deps: JobDe
     progress({ kind: 'connected', host: host.name });
   }
   try {
-    const results: CheckResult[] = [];
-    let pending = [...playbook.checks];
-    let discovery = discover(results, host.facts);
-    let finalRound = false;
-    for (;;) {
-      const ready: { check: PlaybookCheck; tries: Attempt[] }[] = [];
-      for (const check of pending) {
-        const cond = conditionHolds(check, discovery.facts);
-        if (cond === undefined && !finalRound) continue;
-        if (cond !== true) continue;
-        const tries = attempts(check, discovery.facts, host.facts);
-        const primary = tries[0] as Attempt;
-        // A fallback is only used once discovery can no longer supply the primary's facts.
-        if (primary.kind !== 'missing' || (finalRound && tries.some((t) => t.kind !== 'missing'))) ready.push({ check, tries });
-      }
-      if (ready.length === 0) {
-        if (finalRound) break;
-        finalRound = true;
-        continue;
-      }
-      finalRound = false;
-      const round = await Promise.all(
-        ready.map(async ({ check, tries }) => {
-          progress({ kind: 'check-started', host: host.name, check: check.id });
-          const result = await runCheck(check, tries, host, playbook, runner as CommandRunner);
-          progress({ kind: 'check-finished', host: host.name, check: check.id, status: result.status, durationMs: result.durationMs });
-          deps.logger.debug({ check: check.id, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs, command: result.command }, 'check finished');
-          return result;
-        }),
-      );
-      results.push(...round);
-      const done = new Set(ready.map((r) => r.check.id));
-      pending = pending.filter((c) => !done.has(c.id));
-      discovery = discover(results, host.facts);
+    const run: RoundsContext = { host, playbook, runner, deps };
+    // What runs on the host first: one stack or several decides how the rest is read.
+    const hostWide = await runRounds(run, playbook.checks.filter((c) => HOST_WIDE.has(c.parse)), host.facts);
+    const stacks = severalStacks(hostWide.discovery, host.facts);
+    if (stacks !== undefined) {
+      const outcome = await diagnoseStacks(run, request, hostWide, stacks);
+      return { ...outcome, diagnosis: { ...outcome.diagnosis, startedAt: started.toISOString(), durationMs: Math.round(performance.now() - t0) } };
     }
-    for (const check of pending) {
-      const cond = conditionHolds(check, discovery.facts);
-      if (cond === false) results.push(skipped(check, check.when === 'systemd' ? 'the host does not run systemd' : 'the host runs systemd'));
-      else if (cond === undefined) results.push(skipped(check, 'could not tell whether the host runs systemd'));
-      else {
-        const missing = attempts(check, discovery.facts, host.facts).flatMap((t) => (t.kind === 'missing' ? t.facts : []));
-        results.push(skipped(check, `needs ${[...new Set(missing)].join(', ')}, which discovery did not find`));
-      }
-    }
-
+    const { results, discovery } = await runRounds(run, playbook.checks, host.facts, undefined, hostWide.results);
     progress({ kind: 'classifying', host: host.name });
-    const now = discovery.hostNow ?? deps.now();
-    const windowMs = request.since !== undefined ? Math.max(0, now.getTime() - request.since.getTime()) : (parseDuration(playbook.window) ?? 900_000);
-    const classification = classify({ picture: discovery.picture, results, now, utcOffsetMinutes: discovery.utcOffsetMinutes ?? 0, windowMs });
+    const classification = classifyRun(request, deps, results, discovery);
     const verdict = classification.findings[0];
     const diagnosis: Diagnosis = {
       host: host.name,
@@ -160,9 +124,7 @@ export async function diagnoseHostDetailed(request: DiagnoseRequest, deps: JobDe
       findings: classification.findings,
       incomplete: classification.incomplete,
       gaps: classification.gaps,
-      ...(discovery.picture.untrustedMasters.length === 0
-        ? {}
-        : { untrustedMasters: discovery.picture.untrustedMasters.map((u) => ({ pid: u.pid, user: u.user, status: u.status, title: sanitizeLine(u.args, 300), why: sanitizeLine(u.why, 300) })) }),
+      ...untrusted(discovery),
       facts: summarizeFacts(discovery),
       checks: results.map((r) => ({ id: r.id, status: r.status, durationMs: r.durationMs, truncated: r.truncated })),
     };
@@ -170,6 +132,165 @@ export async function diagnoseHostDetailed(request: DiagnoseRequest, deps: JobDe
   } finally {
     if (openRunner === undefined) await runner.close().catch(() => {});
   }
+}
+
+interface RoundsContext {
+  host: TargetHost;
+  playbook: Playbook;
+  runner: CommandRunner;
+  deps: JobDeps;
+}
+
+/**
+ * Runs checks in rounds: a check waits until the facts it needs are discovered by earlier ones.
+ * `seed` results count as already run (their checks are not run again).
+ */
+async function runRounds(
+  { host, playbook, runner, deps }: RoundsContext,
+  checks: readonly PlaybookCheck[],
+  overrides: Facts,
+  selection?: StackSelection,
+  seed: readonly CheckResult[] = [],
+): Promise<{ results: CheckResult[]; discovery: Discovery }> {
+  const progress = deps.onProgress ?? (() => {});
+  const results: CheckResult[] = [...seed];
+  const seeded = new Set(seed.map((r) => r.id));
+  let pending = checks.filter((c) => !seeded.has(c.id));
+  let discovery = discover(results, overrides, selection);
+  let finalRound = false;
+  for (;;) {
+    const ready: { check: PlaybookCheck; tries: Attempt[] }[] = [];
+    for (const check of pending) {
+      const cond = conditionHolds(check, discovery.facts);
+      if (cond === undefined && !finalRound) continue;
+      if (cond !== true) continue;
+      const tries = attempts(check, discovery.facts, host.facts);
+      const primary = tries[0] as Attempt;
+      // A fallback is only used once discovery can no longer supply the primary's facts.
+      if (primary.kind !== 'missing' || (finalRound && tries.some((t) => t.kind !== 'missing'))) ready.push({ check, tries });
+    }
+    if (ready.length === 0) {
+      if (finalRound) break;
+      finalRound = true;
+      continue;
+    }
+    finalRound = false;
+    const round = await Promise.all(
+      ready.map(async ({ check, tries }) => {
+        progress({ kind: 'check-started', host: host.name, check: check.id });
+        const result = await runCheck(check, tries, host, playbook, runner);
+        progress({ kind: 'check-finished', host: host.name, check: check.id, status: result.status, durationMs: result.durationMs });
+        deps.logger.debug({ check: check.id, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs, command: result.command }, 'check finished');
+        return result;
+      }),
+    );
+    results.push(...round);
+    const done = new Set(ready.map((r) => r.check.id));
+    pending = pending.filter((c) => !done.has(c.id));
+    discovery = discover(results, overrides, selection);
+  }
+  for (const check of pending) {
+    const cond = conditionHolds(check, discovery.facts);
+    if (cond === false) results.push(skipped(check, check.when === 'systemd' ? 'the host does not run systemd' : 'the host runs systemd'));
+    else if (cond === undefined) results.push(skipped(check, 'could not tell whether the host runs systemd'));
+    else {
+      const missing = attempts(check, discovery.facts, host.facts).flatMap((t) => (t.kind === 'missing' ? t.facts : []));
+      results.push(skipped(check, `needs ${[...new Set(missing)].join(', ')}, which discovery did not find`));
+    }
+  }
+  return { results, discovery };
+}
+
+function classifyRun(request: DiagnoseRequest, deps: JobDeps, results: CheckResult[], discovery: Discovery): Classification {
+  const now = discovery.hostNow ?? deps.now();
+  const windowMs = request.since !== undefined ? Math.max(0, now.getTime() - request.since.getTime()) : (parseDuration(request.playbook.window) ?? 900_000);
+  return classify({ picture: discovery.picture, results, now, utcOffsetMinutes: discovery.utcOffsetMinutes ?? 0, windowMs });
+}
+
+function untrusted(discovery: Discovery): Pick<Diagnosis, 'untrustedMasters'> {
+  const list = discovery.picture.untrustedMasters;
+  if (list.length === 0) return {};
+  return { untrustedMasters: list.map((u) => ({ pid: u.pid, user: u.user, status: u.status, title: sanitizeLine(u.args, 300), why: sanitizeLine(u.why, 300) })) };
+}
+
+/**
+ * The host runs several nginx or php-fpm masters and the inventory pins none of them: the
+ * trusted masters, to be paired into stacks. Undefined when there is one stack (or it is pinned).
+ */
+export function severalStacks(discovery: Discovery, inventory: Facts): Discovery['picture']['trustedMasters'] | undefined {
+  if (inventory.nginx?.conf !== undefined || inventory.fpm?.conf !== undefined) return undefined;
+  const trusted = discovery.picture.trustedMasters;
+  return trusted.nginx.length > 1 || trusted.fpm.length > 1 ? trusted : undefined;
+}
+
+/** Results every stack shares: what runs on the host, its clock, its service manager. */
+const HOST_WIDE: ReadonlySet<string> = new Set(['processes', 'host_time', 'systemd_probe', 'units', 'unit_pids', 'memory', 'kernel_log', 'sockets']);
+
+/**
+ * Several stacks on one host: pair each nginx with the php-fpm that listens where it points
+ * (reading each one's config), diagnose each stack with only its own masters, and report the
+ * findings of all, each saying its stack; the verdict is the worst. Remediations are withheld:
+ * `medic remediate` acts on a host as the inventory pins it, so a button could hit the other stack.
+ */
+async function diagnoseStacks(
+  run: RoundsContext,
+  request: DiagnoseRequest,
+  first: { results: CheckResult[]; discovery: Discovery },
+  trusted: Discovery['picture']['trustedMasters'],
+): Promise<DiagnoseOutcome> {
+  const { host, playbook, deps } = run;
+  // Each stack is probed on its own nginx's port, not on one URL the inventory gives for the host.
+  const overrides: Facts = { ...host.facts, site: {} };
+  const seed = first.results.filter((r) => HOST_WIDE.has(r.parse));
+  const only = (kinds: string[]): PlaybookCheck[] => playbook.checks.filter((c) => kinds.includes(c.parse) && c.id !== 'php_ini');
+  const nginxSides: NginxSide[] = [];
+  for (const n of trusted.nginx) {
+    const scout = await runRounds(run, only(['nginx_config']), overrides, { nginxPid: n.pid, fpmPid: null }, seed);
+    nginxSides.push({ pid: n.pid, ...(n.conf === undefined ? {} : { conf: n.conf }), upstreams: scout.discovery.picture.nginx.upstreams });
+  }
+  const fpmSides: FpmSide[] = [];
+  for (const f of trusted.fpm) {
+    const scout = await runRounds(run, only(['fpm_config']), overrides, { nginxPid: null, fpmPid: f.pid }, seed);
+    fpmSides.push({ pid: f.pid, ...(f.conf === undefined ? {} : { conf: f.conf }), pools: scout.discovery.picture.fpm.pools });
+  }
+  const stacks = pairStacks(nginxSides, fpmSides);
+
+  const all: CheckResult[] = [...seed];
+  const findings: Finding[] = [];
+  const gaps: Gap[] = [];
+  let incomplete = false;
+  let discovery = first.discovery;
+  const summaries: Record<string, unknown>[] = [];
+  for (const [i, stack] of stacks.entries()) {
+    const r = await runRounds(run, playbook.checks, overrides, { nginxPid: stack.nginxPid, fpmPid: stack.fpmPid }, seed);
+    if (i === 0) discovery = r.discovery;
+    all.push(...r.results.filter((x) => !HOST_WIDE.has(x.parse)).map((x) => ({ ...x, id: `${x.id}@${stack.nginxPid}` })));
+    const c = classifyRun(request, deps, r.results, r.discovery);
+    incomplete ||= c.incomplete;
+    const label = sanitizeLine(stack.label, 300);
+    const pin = `Several stacks run on this host: to act on this one, pin it in the inventory (facts.nginx.conf${stack.fpmPid === null ? '' : ' and facts.fpm.conf'}) and diagnose again`;
+    for (const f of c.findings) {
+      findings.push({ ...f, stack: label, title: `${label}: ${f.title}`, remediations: [], nextSteps: f.remediations.length === 0 ? f.nextSteps : [...f.nextSteps, pin] });
+    }
+    for (const g of c.gaps) if (!gaps.some((x) => x.check === g.check && x.reason === g.reason)) gaps.push({ ...g, check: `${g.check} (${label})` });
+    summaries.push({ stack: label, ...summarizeFacts(r.discovery) });
+  }
+  const ranked = rank(findings);
+  const verdict = ranked[0];
+  const diagnosis: Diagnosis = {
+    host: host.name,
+    playbook: playbook.name,
+    startedAt: '',
+    durationMs: 0,
+    verdict: verdict === undefined ? { cause: 'unknown_502', title: 'No finding' } : { cause: verdict.cause, title: verdict.title },
+    findings: ranked,
+    incomplete,
+    gaps,
+    ...untrusted(first.discovery),
+    facts: { ...summarizeFacts(first.discovery), stacks: summaries },
+    checks: all.map((r) => ({ id: r.id, status: r.status, durationMs: r.durationMs, truncated: r.truncated })),
+  };
+  return { diagnosis, results: all, discovery };
 }
 
 function summarizeFacts({ picture, facts }: Discovery): Record<string, unknown> {

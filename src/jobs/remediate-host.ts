@@ -4,7 +4,7 @@ import type { Diagnosis } from '../core/finding.ts';
 import type { Playbook } from '../core/playbook/playbook-schema.ts';
 import { isAllowedRemediationCommand, planRemediation } from '../core/remediation/plan-remediation.ts';
 import { MedicError } from '../errors.ts';
-import { diagnoseHostDetailed, type DiagnoseOutcome } from './diagnose-host.ts';
+import { diagnoseHostDetailed, severalStacks, type DiagnoseOutcome } from './diagnose-host.ts';
 import type { CommandRunner, JobDeps, TargetHost } from './ports.ts';
 import { runCommand } from './run-command.ts';
 
@@ -75,6 +75,12 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
   const runner: CommandRunner = await deps.connector.connect(host);
   try {
     const before = await diagnoseHostDetailed({ host, playbook }, deps, runner);
+    if (severalStacks(before.discovery, host.facts) !== undefined) {
+      throw new MedicError(
+        'REMEDIATION_NOT_APPLICABLE',
+        `${remediation} on ${host.name}: several nginx or php-fpm masters run on this host; pin the stack to act on in the inventory (facts.nginx.conf, facts.fpm.conf) so that nothing else is touched`,
+      );
+    }
     const plan = planRemediation(remediation, before.discovery.picture, before.discovery.facts);
     if (!plan.ok) throw new MedicError('REMEDIATION_NOT_APPLICABLE', `${remediation} on ${host.name}: ${plan.reason}`);
     for (const step of plan.steps) {

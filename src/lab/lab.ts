@@ -11,6 +11,9 @@ import { sendTraffic, type TrafficReport } from './traffic.ts';
 import { lookupUser, type UnixUser } from './lab-users.ts';
 import { isAlive, livePid, sleep, stopPid } from './pids.ts';
 import { startIntruders, stopIntruders } from './intruders.ts';
+import { join } from 'node:path';
+import { freePort } from './free-port.ts';
+import { prepareTree } from './prepare-tree.ts';
 
 /** What applying a scenario did: the traffic's answers and the real lines it made the servers write. */
 export interface ScenarioOutcome {
@@ -100,6 +103,8 @@ export class Lab {
     await stopNginx(this.layout);
     await stopFpm(this.layout);
     await stopIntruders(this.layout);
+    await this.stopSecondStack();
+    if (s.secondStack === 'broken-first') await this.startSecondStack();
     // Before the real masters start, so that the look-alikes have lower pids and come first in ps.
     if (s.intruders === true) await startIntruders(this.layout, await this.user(this.state.webUser));
     // After the previous scenario's servers stopped, so that their shutdown is not in the new logs.
@@ -116,6 +121,8 @@ export class Lab {
     const backendUp = (await livePid(this.layout.backendPidFile)) !== undefined;
     if (s.backend === 'stopped' && backendUp) await stopBackend(this.layout);
     if (s.backend === 'running' && !backendUp) await this.startBackend();
+
+    if (s.secondStack === 'broken-last') await this.startSecondStack();
 
     const traffic = await sendTraffic(this.state.nginxPort, spec.traffic);
     const lines: string[] = [];
@@ -172,6 +179,7 @@ export class Lab {
     await stopFpm(this.layout);
     await stopBackend(this.layout);
     await stopIntruders(this.layout);
+    await this.stopSecondStack();
     if (this.onStop !== undefined) await this.onStop();
     else if (isAlive(this.state.sshd.pid)) await stopPid(this.state.sshd.pid);
     await removeSudoers(this.state.id);
@@ -183,6 +191,43 @@ export class Lab {
     await writeFile(this.layout.fpmConf, renderFpmConf(this.env));
     await writeFile(this.layout.fpmPoolConf, renderPool(this.env, settings.pool));
     await writeFile(this.layout.nginxConf, renderNginxConf(this.env, settings));
+  }
+
+  /** The second stack's files: the same layout as the lab's, under `<lab>/second`. */
+  get secondLayout(): LabLayout {
+    return labLayout(join(this.state.dir, 'second'));
+  }
+
+  /**
+   * Starts a second, broken stack beside the lab's own: its php-fpm runs and stops (as one that
+   * crashed), its nginx serves a free port and logs real 502s for a few requests. Returns its port.
+   */
+  async startSecondStack(): Promise<number> {
+    const l = this.secondLayout;
+    const login = await this.user(this.state.loginUser);
+    await prepareTree(l, login);
+    const port = await freePort();
+    const env: LabEnv = { ...this.env, layout: l, nginxPort: port };
+    await writeFile(l.fpmConf, renderFpmConf(env));
+    await writeFile(l.fpmPoolConf, renderPool(env, HEALTHY_SETTINGS.pool));
+    await writeFile(l.nginxConf, renderNginxConf(env, HEALTHY_SETTINGS));
+    for (const log of [l.nginxErrorLog, l.nginxAccessLog, l.fpmLog]) await truncate(log, 0);
+    await startFpm(l);
+    await stopFpm(l);
+    await startNginx(l, port, login.gid);
+    await sendTraffic(port, [{ path: '/', count: 2 }]);
+    const deadline = Date.now() + 10_000;
+    while (!/connect\(\) to unix:\S+ failed \(2: No such file or directory\)/.test(await readFile(l.nginxErrorLog, 'utf8'))) {
+      if (Date.now() > deadline) throw new Error(`the second stack's nginx logged no 502 in ${l.nginxErrorLog}`);
+      await sleep(100);
+    }
+    return port;
+  }
+
+  async stopSecondStack(): Promise<void> {
+    const l = this.secondLayout;
+    await stopNginx(l);
+    await stopFpm(l);
   }
 
   async startBackend(): Promise<void> {

@@ -21,6 +21,8 @@ export const SCENARIO_NAMES = [
   'oom_killed',
   'memory_overcommit',
   'fake_masters',
+  'two_stacks_broken_first',
+  'two_stacks_broken_last',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -41,6 +43,11 @@ export interface LabSettings {
   backend: 'running' | 'stopped';
   /** The unprivileged web user runs processes titled like nginx's and php-fpm's masters, started before the real ones. */
   intruders?: boolean;
+  /**
+   * A second nginx + php-fpm stack under `<lab>/second`, on its own port, whose php-fpm ran and
+   * stopped (502s). `broken-first`: started before the lab's own masters (lower pids, first in ps).
+   */
+  secondStack?: 'broken-first' | 'broken-last';
 }
 
 export interface PoolSettings {
@@ -254,6 +261,17 @@ const scenarios: Scenario[] = [
     status: 502,
     expect: [{ log: 'nginxError', pattern: /connect\(\) to unix:\S+php8\.2-fpm\.sock failed \(2: No such file or directory\)/ }],
   },
+  ...(['first', 'last'] as const).map(
+    (order): Scenario => ({
+      name: `two_stacks_broken_${order}`,
+      summary: `a second nginx + php-fpm stack on its own port, whose php-fpm is stopped (502s), started ${order === 'first' ? 'before' : 'after'} the healthy lab stack; the inventory pins the healthy one`,
+      cause: 'healthy',
+      settings: { ...HEALTHY, secondStack: `broken-${order}` },
+      traffic: [home],
+      status: 200,
+      expect: [{ log: 'nginxAccess', pattern: /"GET \/ HTTP\/1\.1" 200 / }],
+    }),
+  ),
 ];
 
 export const SCENARIOS: ReadonlyMap<ScenarioName, Scenario> = new Map(scenarios.map((s) => [s.name, s]));

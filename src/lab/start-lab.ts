@@ -1,15 +1,15 @@
-import { chmod, chown, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { totalmem, tmpdir } from 'node:os';
 import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { Inventory } from '../core/inventory/inventory-schema.ts';
 import { Lab, newLabId } from './lab.ts';
-import { labLayout, type LabLayout } from './lab-layout.ts';
-import { ensureLoginUser, ensureUser, type UnixUser } from './lab-users.ts';
+import { labLayout } from './lab-layout.ts';
+import { ensureLoginUser, ensureUser } from './lab-users.ts';
 import { writeLabState, type LabState } from './lab-state.ts';
-import { BACKEND_SCRIPT, PHP_SCRIPTS } from './render-configs.ts';
 import { freePort } from './free-port.ts';
+import { prepareTree } from './prepare-tree.ts';
 import { portOpen } from './services.ts';
 import { reapOrphanedLabs } from './reap-labs.ts';
 import { startSshd } from './sshd.ts';
@@ -105,49 +105,6 @@ export function untraversable(dir: string): string | undefined {
   for (let d = resolve(dir); ; d = dirname(d)) {
     if ((statSync(d).mode & 0o001) === 0) return d;
     if (d === dirname(d)) return undefined;
-  }
-}
-
-/**
- * Directories and files with the modes that let the login user read every log and config, and
- * run `nginx -T -c <conf>` without root (nginx opens its logs for appending even when testing).
- */
-async function prepareTree(l: LabLayout, login: UnixUser): Promise<void> {
-  const dirs: [string, number, boolean][] = [
-    [l.dir, 0o755, false],
-    [l.nginxPrefix, 0o755, false],
-    [l.nginxTempDir, 0o755, false],
-    [l.runDir, 0o755, false],
-    [l.logDir, 0o750, true],
-    [join(l.logDir, 'nginx'), 0o750, true],
-    [join(l.dir, 'php'), 0o750, true],
-    [l.fpmPoolDir, 0o750, true],
-    [l.docroot, 0o755, false],
-    [join(l.dir, 'backend'), 0o755, false],
-  ];
-  for (const [path, mode, group] of dirs) {
-    await mkdir(path, { recursive: true });
-    await chmod(path, mode);
-    await chown(path, 0, group ? login.gid : 0);
-  }
-  for (const [path, mode] of [
-    [l.nginxErrorLog, 0o660],
-    [l.nginxAccessLog, 0o660],
-    [l.fpmLog, 0o640],
-    [l.kernelLog, 0o640],
-    [l.backendLog, 0o640],
-  ] as const) {
-    await writeFile(path, '', { flag: 'a' });
-    await chmod(path, mode);
-    await chown(path, 0, login.gid);
-  }
-  for (const [name, text] of Object.entries(PHP_SCRIPTS)) await writeFile(join(l.docroot, name), text, { mode: 0o644 });
-  await writeFile(l.backendScript, BACKEND_SCRIPT, { mode: 0o644 });
-  // Configs are rewritten by every scenario; create them now so that their group and mode stick.
-  for (const path of [l.nginxConf, l.fpmConf, l.fpmPoolConf]) {
-    await writeFile(path, '', { flag: 'a' });
-    await chmod(path, 0o640);
-    await chown(path, 0, login.gid);
   }
 }
 

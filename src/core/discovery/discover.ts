@@ -54,10 +54,14 @@ export function parseUnits(text: string): Record<string, string> {
 
 const safePath = (p: string | undefined): string | undefined => (isSafePath(p) ? p : undefined);
 
-/** `systemctl show -p Id,MainPID …` → the main pids of the units (0, a unit not running, is left out). */
-export function parseUnitPids(text: string): Set<number> {
-  const pids = new Set<number>();
-  for (const m of text.matchAll(/^MainPID=(\d{1,7})$/gm)) if (Number(m[1]) > 1) pids.add(Number(m[1]));
+/** `systemctl show -p Id,MainPID …` → main pid → unit (0, a unit not running, is left out). */
+export function parseUnitPids(text: string): Map<number, string> {
+  const pids = new Map<number, string>();
+  for (const block of text.split(/\n\s*\n/)) {
+    const pid = Number(/^MainPID=(\d{1,7})$/m.exec(block)?.[1] ?? 0);
+    const id = /^Id=(\S+)$/m.exec(block)?.[1];
+    if (pid > 1 && id !== undefined) pids.set(pid, id);
+  }
   return pids;
 }
 
@@ -112,7 +116,15 @@ export function parsePhpInfo(text: string): { loadedIni?: string; memoryLimit?: 
  * Only values that pass the fact types survive: a hostile path in a config is dropped here,
  * and refused again when a command is rendered.
  */
-export function discover(results: readonly CheckResult[], overrides: Facts): Discovery {
+/** Which masters one stack's diagnosis uses, when a host runs several (see pairStacks). */
+export interface StackSelection {
+  /** null: read no nginx (while scouting php-fpm masters). */
+  nginxPid: number | null;
+  /** null: no php-fpm of this stack runs; never borrow another stack's. */
+  fpmPid: number | null;
+}
+
+export function discover(results: readonly CheckResult[], overrides: Facts, selection?: StackSelection): Discovery {
   const picture = emptyPicture();
   const found: Facts = { nginx: {}, fpm: {}, site: {}, kernel: {} };
   const nginxFacts = found.nginx as NonNullable<Facts['nginx']>;
@@ -121,11 +133,14 @@ export function discover(results: readonly CheckResult[], overrides: Facts): Dis
   const out: Discovery = { picture, facts: {} };
 
   for (const r of byKind('processes')) picture.processes = parseProcesses(r.stdout, psColumns(r.command));
-  const mainPids = new Set(byKind('unit_pids').flatMap((r) => [...parseUnitPids(r.stdout)]));
+  const unitPids = new Map(byKind('unit_pids').flatMap((r) => [...parseUnitPids(r.stdout)]));
+  const mainPids = new Set(unitPids.keys());
   const serviceUsers = { ...(overrides.nginx?.masterUser === undefined ? {} : { nginx: overrides.nginx.masterUser }), ...(overrides.fpm?.masterUser === undefined ? {} : { fpm: overrides.fpm.masterUser }) };
   const masters = sortMasters(picture.processes, { serviceUsers, mainPids });
   picture.untrustedMasters = masters.untrusted;
-  const nginxMaster = pickMaster(masters.nginx, overrides.nginx?.conf, '/etc/nginx/nginx.conf');
+  picture.trustedMasters = { nginx: masters.nginx, fpm: masters.fpm };
+  const nginxMaster =
+    selection === undefined ? pickMaster(masters.nginx, overrides.nginx?.conf, '/etc/nginx/nginx.conf') : masters.nginx.find((m) => m.pid === selection.nginxPid && selection.nginxPid !== null);
   if (nginxMaster !== undefined) {
     picture.nginx.running = true;
     picture.nginx.masterPid = nginxMaster.pid;
@@ -135,7 +150,8 @@ export function discover(results: readonly CheckResult[], overrides: Facts): Dis
     const prefix = safePath(nginxMaster.prefix);
     if (prefix !== undefined) nginxFacts.prefix = prefix;
   }
-  const fpmMaster = pickMaster(masters.fpm, overrides.fpm?.conf);
+  const fpmMaster =
+    selection === undefined ? pickMaster(masters.fpm, overrides.fpm?.conf) : selection.fpmPid === null ? undefined : masters.fpm.find((m) => m.pid === selection.fpmPid);
   if (fpmMaster !== undefined) {
     picture.fpm.running = true;
     picture.fpm.masterPid = fpmMaster.pid;
@@ -154,8 +170,10 @@ export function discover(results: readonly CheckResult[], overrides: Facts): Dis
   }
   for (const r of byKind('units')) picture.units = { ...picture.units, ...parseUnits(r.stdout) };
   const unitNames = Object.keys(picture.units);
-  const fpmUnit = unitNames.find((u) => /php.*fpm/.test(u));
-  const nginxUnit = unitNames.find((u) => /^nginx/.test(u));
+  // With several stacks, a unit is this stack's only when systemd names its master as the unit's MainPID.
+  const unitOf = (pid: number | undefined): string | undefined => (pid === undefined ? undefined : unitPids.get(pid));
+  const fpmUnit = selection === undefined ? unitNames.find((u) => /php.*fpm/.test(u)) : unitOf(fpmMaster?.pid);
+  const nginxUnit = selection === undefined ? unitNames.find((u) => /^nginx/.test(u)) : unitOf(nginxMaster?.pid);
   if (fpmUnit !== undefined) fpmFacts.unit = fpmUnit;
   if (nginxUnit !== undefined) nginxFacts.unit = nginxUnit;
 

@@ -1,4 +1,4 @@
-import type { UntrustedMaster } from './trust-masters.ts';
+import type { MasterProcess, UntrustedMaster } from './trust-masters.ts';
 
 /**
  * What discovery learned about a host's web stack, parsed from check output. The classifier
@@ -106,6 +106,8 @@ export interface HostPicture {
   hostTime?: string;
   /** Processes titled like masters that were not used: look-alikes nobody can vouch for, and containers'. */
   untrustedMasters: UntrustedMaster[];
+  /** Every master that passed the trust checks, in ps order: more than one nginx or php-fpm means several stacks. */
+  trustedMasters: { nginx: MasterProcess[]; fpm: MasterProcess[] };
 }
 
 export const emptyPicture = (): HostPicture => ({
@@ -114,4 +116,5 @@ export const emptyPicture = (): HostPicture => ({
   processes: [],
   units: {},
   untrustedMasters: [],
+  trustedMasters: { nginx: [], fpm: [] },
 });

@@ -514,7 +514,7 @@ export function renderHosts(hosts: string[], groups: Record<string, string[]>): 
 
 export const HELP_TEXT = [
   '*`/502` finds out why nginx answers 502/504, with read-only checks over SSH.*',
-  '• `/502 diagnose <host|group|pattern>`: diagnose a host of the inventory, a group, or a pattern such as `web-*`. The report goes to this channel, one thread per host.',
+  '• `/502 diagnose <host|group|pattern>`: diagnose a host of the inventory, a group, or a pattern such as `web-*`. A host gets a report in this channel with its findings in the thread; a group or pattern gets one summary, with the report of each host in its thread.',
   '• `/502 hosts`: list the hosts and groups of the inventory.',
   '• `/502 history <host>`: what was asked, run, approved and refused for a host.',
   '• `/502 help`: this message.',
