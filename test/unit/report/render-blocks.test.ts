@@ -177,6 +177,22 @@ describe('renderRoot', () => {
     expect(text).toContain('<@U0ALICE>');
   });
 
+  it('lists unread supplementary checks with what they could hide, and ignored look-alike masters, escaped', () => {
+    const d = diagnosis([finding({ cause: 'healthy', severity: 'info', title: 'The site answers 200', remediations: [] })], {
+      gaps: [{ check: 'kernel_log', reason: 'could not read the kernel log: Operation not permitted <!here>', supplementary: true, couldHide: 'an OOM kill of php-fpm' }],
+      untrustedMasters: [{ pid: 4242, user: 'mallory', status: 'suspicious', title: 'nginx: master process /tmp/x/nginx <!channel>', why: 'looks like an nginx master but is owned by mallory' }],
+    });
+    const m = renderRoot({ host: 'web-01', status: 'done', requestedBy: { kind: 'user', userId: 'U0ALICE' }, requestedAt: '2026-01-01T10:00:00.000Z', diagnosis: d, joiners: [], notes: [] });
+    expectValid(m);
+    expect(rawTokens(m)).toEqual([]);
+    const text = allText(m);
+    expect(text).not.toContain('Incomplete diagnosis');
+    expect(text).toContain('*Not read* (supplementary checks; the verdict stands)');
+    expect(text).toContain('could hide an OOM kill of php-fpm');
+    expect(text).toContain('*Ignored look-alike masters*');
+    expect(text).toContain('pid 4242 (mallory)');
+  });
+
   it('says which alert asked, escaping its labels, and never calls an incomplete diagnosis healthy', () => {
     const d = diagnosis([finding({ cause: 'healthy', severity: 'info', title: 'No 502 evidence', remediations: [] })], { incomplete: true, gaps: [{ check: 'nginx_error_log', reason: 'Permission denied <!here>' }] });
     const m = renderRoot({
