@@ -109,6 +109,17 @@ describe('discover', () => {
     expect(d.facts.nginx?.accessLog).toBeUndefined();
   });
 
+  it('drops log paths a config points under /dev, /proc or /sys, or that are not normalised', () => {
+    const nginx = result('nginx_config', 'nginx_config', '# configuration file /etc/nginx/nginx.conf:\nerror_log /proc/self/environ;\naccess_log /var/log/nginx/../../../etc/shadow;\npid /dev/zero;\n');
+    const fpm = result('fpm_config', 'fpm_config', '/etc/php/8.2/fpm/php-fpm.conf:[global]\n/etc/php/8.2/fpm/php-fpm.conf:error_log = /dev/zero\n/etc/php/8.2/fpm/php-fpm.conf:pid = //run/php/x.pid\n');
+    const d = discover([all[0] as CheckResult, nginx, fpm], {});
+    expect(d.facts.nginx?.errorLog).toBeUndefined();
+    expect(d.facts.nginx?.accessLog).toBeUndefined();
+    expect(d.facts.nginx?.pidFile).toBeUndefined();
+    expect(d.facts.fpm?.errorLog).toBeUndefined();
+    expect(d.facts.fpm?.pidFile).toBeUndefined();
+  });
+
   it('lets inventory facts win over discovery', () => {
     const d = discover(all, { nginx: { errorLog: '/srv/log/nginx-error.log' } });
     expect(d.facts.nginx?.errorLog).toBe('/srv/log/nginx-error.log');
