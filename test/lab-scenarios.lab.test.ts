@@ -122,8 +122,8 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       expect(outcome.recovered).toBe(false);
       expect(outcome.probeStatus).toBe(502);
       expect(outcome.verification.verdict.cause).toBe('socket_permission');
-      // Hence no button for it: a reload cannot apply the fix.
-      expect(outcome.verification.findings[0]?.remediations).toEqual([]);
+      // Hence its button is restart_php_fpm, not a reload.
+      expect(outcome.verification.findings[0]?.remediations).toEqual(['restart_php_fpm']);
       expect(await readFile(lab.layout.fpmLog, 'utf8')).toMatch(/NOTICE: using inherited socket fd=\d+, "[^"]+php8\.2-fpm\.sock"/);
     });
 
