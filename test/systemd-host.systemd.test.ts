@@ -1,4 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
@@ -10,8 +15,12 @@ import { diagnoseHost, diagnoseHostDetailed } from '../src/jobs/diagnose-host.ts
 import type { JobDeps, TargetHost } from '../src/jobs/ports.ts';
 import { remediateHost } from '../src/jobs/remediate-host.ts';
 import { renderDeploySudoers } from '../src/lab/deploy-sudoers.ts';
+import { isAlive } from '../src/lab/pids.ts';
+import { LAB_HOST, startLab } from '../src/lab/start-lab.ts';
 import { FPM_UNIT, SYSTEMD_HOST, startSystemdHost, systemdLabUnsupported, type SystemdHost } from '../src/lab/systemd-host.ts';
 import { applySystemdScenario, OLD_SOCKET, repairSystemdConfig } from '../src/lab/systemd-scenarios.ts';
+
+const run = promisify(execFile);
 
 const describeDiagnosis = (d: Diagnosis): string =>
   JSON.stringify({ verdict: d.verdict, findings: d.findings.map((f) => ({ cause: f.cause, evidence: f.evidence, nextSteps: f.nextSteps })), gaps: d.gaps }, null, 2);
@@ -153,6 +162,43 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
     // No log file to tail: the check ran its fallback, the unit's journal, through the sudo rule.
     expect(results.find((r) => r.id === 'fpm_log')?.command).toBe(`sudo -n -- journalctl -u ${FPM_UNIT} --no-pager -n 3000`);
   });
+
+  it("the ordinary lab's diagnosis stays right while the container's nginx and php-fpm masters show in this machine's ps", async () => {
+    // The container's php-fpm master runs (it shows in ps with /etc/php/8.2/fpm/php-fpm.conf);
+    // the lab's own php-fpm is stopped: the verdict must still be php_fpm_down, not a mismatch.
+    await applySystemdScenario(host, 'healthy');
+    const lab = await startLab();
+    try {
+      await lab.applyScenario('php_fpm_down');
+      const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
+      const labHost = { ...(inventory.hosts[LAB_HOST] as NonNullable<(typeof inventory.hosts)[string]>), name: LAB_HOST };
+      const ps = await host.mustExec(['ps', '-eo', 'args']);
+      expect(ps).toMatch(/php-fpm: master process \(\/etc\/php\/8\.2\/fpm\/php-fpm\.conf\)/);
+      const d = await diagnoseHost({ host: labHost, playbook }, deps);
+      expect(d.verdict.cause, describeDiagnosis(d)).toBe('php_fpm_down');
+      expect(d.findings[0]?.remediations).toContain('start_php_fpm');
+    } finally {
+      await lab.stop({ removeDir: true });
+    }
+  });
+
+  it('npm run lab -- up|status|down --systemd: boots a second host, names its inventory, halts it by pid', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'medic-lab-cli-'));
+    try {
+      const cli = (args: string[]) => run(join(process.cwd(), 'node_modules/.bin/tsx'), [join(process.cwd(), 'src/lab/cli.ts'), ...args], { cwd, timeout: 300_000 });
+      const up = await cli(['up', '--systemd']);
+      expect(up.stdout).toMatch(/It runs \(booted in [\d.]+ s\)/);
+      expect(up.stdout).toContain('npx medic diagnose web-systemd --inventory .lab-systemd/inventory.yaml');
+      const state = JSON.parse(await readFile(join(cwd, '.lab-systemd/state.json'), 'utf8')) as { nspawnPid: number };
+      expect(isAlive(state.nspawnPid)).toBe(true);
+      expect((await cli(['status', '--systemd'])).stdout).toMatch(/php8\.2-fpm\.service\s+active/);
+      expect((await cli(['down', '--systemd'])).stdout).toContain('is down');
+      expect(isAlive(state.nspawnPid)).toBe(false);
+      expect(existsSync(join(cwd, '.lab-systemd'))).toBe(false);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it("writes exactly the README's Deploying sudo rules, and they refuse anything else", async () => {
     const readme = await readFile('README.md', 'utf8');
