@@ -83,7 +83,8 @@ export async function benchSlack(lab: Lab, options: { rounds?: number; concurren
   try {
     const redis = await startRedis();
     cleanup.push(() => redis.stop());
-    const standIn = await new SlackStandIn({ botToken: TOKEN }).start();
+    // These figures are the bot's own latency; Slack's pace has its own benchmark (fanout-bench.ts).
+    const standIn = await new SlackStandIn({ botToken: TOKEN, rateLimits: false }).start();
     cleanup.push(() => standIn.stop());
     const cwd = await mkdtemp(join(tmpdir(), 'medic-bench-'));
     cleanup.push(() => rm(cwd, { recursive: true, force: true }));

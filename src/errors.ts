@@ -19,7 +19,7 @@ export const ERROR_CODES = {
   SSH_HANDSHAKE_FAILED: 'The SSH server and medic share no key exchange, host key or cipher algorithm: update sshd or its algorithm settings.',
   SSH_KEY_UNREADABLE: 'The private key or known_hosts file cannot be read: check the paths in the inventory.',
   SSH_LOST: 'The SSH connection dropped during the diagnosis: retry; if it recurs, check the host.',
-  REMEDIATION_UNKNOWN: 'No such remediation: use one of reload_php_fpm, start_php_fpm, reload_nginx.',
+  REMEDIATION_UNKNOWN: 'No such remediation: use one of reload_php_fpm, start_php_fpm, reload_nginx, restart_php_fpm.',
   REMEDIATION_NOT_APPLICABLE: 'The remediation does not apply to the host as it is now: diagnose again.',
   REMEDIATION_FAILED: 'The remediation command failed: read its output in the message and the audit trail.',
   NOT_CONFIRMED: 'The remediation needs confirmation: answer the prompt or pass --yes.',

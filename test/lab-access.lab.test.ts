@@ -81,6 +81,7 @@ describe('lab host access for the login user (real sshd, nginx, php-fpm)', () =>
     const rule = [
       '/usr/bin/kill ^-USR2 [1-9][0-9]{0,6}$',
       '/usr/bin/kill ^-HUP [1-9][0-9]{0,6}$',
+      '/usr/bin/kill ^-TERM [1-9][0-9]{0,6}$',
       `/usr/sbin/nginx -t -c ${lab.layout.nginxConf}`,
       `/usr/sbin/php-fpm8.2 --fpm-config ${lab.layout.fpmConf}`,
     ].join(', ');
@@ -99,7 +100,9 @@ describe('lab host access for the login user (real sshd, nginx, php-fpm)', () =>
   it('is refused everything else through sudo', async () => {
     const pid = String(await livePid(lab.layout.fpmPidFile));
     const refused = [
-      ['kill', '-TERM', pid],
+      ['kill', '-KILL', pid],
+      ['kill', '-INT', pid],
+      ['kill', '-TERM', pid, '1'],
       ['kill', '-9', pid],
       ['kill', '-USR2', pid, '1'],
       ['/usr/sbin/nginx', '-t', '-c', '/etc/nginx/nginx.conf'],

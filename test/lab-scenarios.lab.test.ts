@@ -13,7 +13,7 @@ import { remediateHost } from '../src/jobs/remediate-host.ts';
 import { existsSync } from 'node:fs';
 import { intruderLayout } from '../src/lab/intruders.ts';
 import type { Lab } from '../src/lab/lab.ts';
-import { readPidFile } from '../src/lab/pids.ts';
+import { isAlive, livePid, readPidFile } from '../src/lab/pids.ts';
 import { overcommitLimitMb } from '../src/lab/render-configs.ts';
 import { SCENARIOS, type ScenarioName } from '../src/lab/scenarios.ts';
 import { LAB_HOST, startLab } from '../src/lab/start-lab.ts';
@@ -174,9 +174,32 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       expect(outcome.recovered).toBe(false);
       expect(outcome.probeStatus).toBe(502);
       expect(outcome.verification.verdict.cause).toBe('socket_permission');
-      // Hence no button for it: a reload cannot apply the fix.
-      expect(outcome.verification.findings[0]?.remediations).toEqual([]);
+      // Hence its button is restart_php_fpm, not a reload.
+      expect(outcome.verification.findings[0]?.remediations).toEqual(['restart_php_fpm']);
       expect(await readFile(lab.layout.fpmLog, 'utf8')).toMatch(/NOTICE: using inherited socket fd=\d+, "[^"]+php8\.2-fpm\.sock"/);
+    });
+
+    it('socket_permission, pool listen.owner/mode fixed → restart_php_fpm (TERM, wait, start command) through sudo; 200 again', async () => {
+      await lab.applyScenario('socket_permission');
+      const diagnosis = await diagnoseHost({ host, playbook }, deps);
+      expect(diagnosis.verdict.cause, describeDiagnosis(diagnosis)).toBe('socket_permission');
+      // The button the report offers: a restart, since a reload cannot apply the fix.
+      expect(diagnosis.findings[0]?.remediations).toEqual(['restart_php_fpm']);
+      await lab.repair('pool');
+      const oldMaster = await livePid(lab.layout.fpmPidFile);
+      if (oldMaster === undefined) throw new Error('php-fpm runs in socket_permission, with a pid file');
+      const outcome = await remediateHost({ host, playbook, remediation: 'restart_php_fpm' }, deps);
+      expect(outcome.ok, outcome.error).toBe(true);
+      expect(outcome.steps.map((s) => s.command)).toEqual([
+        `sudo -n -- kill -TERM ${oldMaster}`,
+        shellQuote(['sudo', '-n', '--', '/usr/sbin/php-fpm8.2', '--fpm-config', lab.layout.fpmConf]),
+      ]);
+      expect(outcome.recovered, describeDiagnosis(outcome.verification)).toBe(true);
+      expect(outcome.probeStatus).toBe(200);
+      expect(outcome.verification.verdict.cause, describeDiagnosis(outcome.verification)).toBe('healthy');
+      expect(isAlive(oldMaster)).toBe(false);
+      const newMaster = await livePid(lab.layout.fpmPidFile);
+      expect(newMaster).not.toBe(oldMaster);
     });
   });
 

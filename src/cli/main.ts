@@ -15,7 +15,7 @@ Usage:
 
 Commands:
   diagnose    run the playbook's read-only checks on one host and print the findings
-  remediate   run one remediation (reload_php_fpm, start_php_fpm, reload_nginx), then verify
+  remediate   run one remediation (reload_php_fpm, start_php_fpm, reload_nginx, restart_php_fpm), then verify
   hosts       list the inventory's hosts and groups
   playbooks   list the playbooks and their checks
   start       run the Slack bot, the webhook receivers and a worker in one process

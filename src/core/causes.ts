@@ -20,7 +20,7 @@ export const CAUSE_IDS = [
 
 export type CauseId = (typeof CAUSE_IDS)[number];
 
-export const REMEDIATION_IDS = ['reload_php_fpm', 'start_php_fpm', 'reload_nginx'] as const;
+export const REMEDIATION_IDS = ['reload_php_fpm', 'start_php_fpm', 'reload_nginx', 'restart_php_fpm'] as const;
 
 export type RemediationId = (typeof REMEDIATION_IDS)[number];
 

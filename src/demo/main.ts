@@ -18,6 +18,8 @@ Usage: sudo npm run demo [-- options]
   --port N          the page's port on 127.0.0.1 (default 8502, or any free one)
   --local           use the local page even when .env has Slack credentials
   --verbose         show the bot's and worker's logs (info level)
+  --systemd         also boot the systemd lab host web-systemd (a real Debian 12 under systemd,
+                    php8.2-fpm.service stopped; needs debootstrap and systemd-container)
   --help            this text
 
 Scenarios: ${SCENARIO_NAMES.join(', ')}
@@ -35,10 +37,11 @@ interface Args {
   port: number;
   local: boolean;
   verbose: boolean;
+  systemd: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args | { exit: number } {
-  const args: Args = { scenario: 'php_fpm_down', port: 8502, local: false, verbose: false };
+  const args: Args = { scenario: 'php_fpm_down', port: 8502, local: false, verbose: false, systemd: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -62,6 +65,7 @@ function parseArgs(argv: readonly string[]): Args | { exit: number } {
       args.port = v;
     } else if (flag === '--local') args.local = true;
     else if (flag === '--verbose') args.verbose = true;
+    else if (flag === '--systemd') args.systemd = true;
     else {
       err(`Unknown option "${a}".\n\n${HELP}`);
       return { exit: 2 };
@@ -100,7 +104,7 @@ async function preflight(env: NodeJS.ProcessEnv): Promise<number | undefined> {
 
 function banner(demo: Demo, approvers: string): void {
   const lab = demo.lab.snapshot;
-  const inventory = demo.labLink !== undefined ? '.lab/inventory.yaml' : demo.inventoryPath;
+  const inventory = demo.systemdHost === undefined && demo.labLink !== undefined ? '.lab/inventory.yaml' : demo.inventoryPath;
   out('');
   if (demo.mode === 'stand-in') {
     out('gateway-medic demo is running: local mode (a Slack stand-in and this page; nothing leaves this machine).');
@@ -114,6 +118,9 @@ function banner(demo: Demo, approvers: string): void {
     out(`  Approvers  ${approvers === '' ? 'none: set MEDIC_APPROVERS=U… in .env to approve remediations' : approvers}`);
   }
   out(`  Lab host   ${demo.host}, nginx at http://127.0.0.1:${lab.nginxPort}/, broken as ${demo.scenario}: ${SCENARIOS.get(demo.scenario)?.summary ?? ''}`);
+  if (demo.systemdHost !== undefined) {
+    out(`  systemd    web-systemd, a real Debian 12 under systemd (systemd-nspawn pid ${demo.systemdHost.state.nspawnPid}), php8.2-fpm.service stopped: /502 diagnose web-systemd`);
+  }
   out(`  Inventory  ${inventory}`);
   out(`  Bot        ${demo.botUrl}   (/healthz, /readyz, /metrics)`);
   out(`  Redis      ${demo.redisUrl}${demo.ownRedis ? '   (a redis-server of its own, stopped with the demo)' : ''}`);
@@ -177,6 +184,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       logLevel: args.verbose ? 'info' : 'warn',
       logFormat: process.stdout.isTTY ? 'pretty' : 'json',
       onStep: (t) => out(t),
+      systemd: args.systemd,
     });
   } catch (e) {
     err(`The demo did not start: ${isMedicError(e) ? e.message : ((e as Error).stack ?? String(e))}`);

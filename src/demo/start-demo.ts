@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { lstat, readlink, rm, symlink } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { lstat, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Redis } from 'ioredis';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadConfig, slackMode, type LoadConfigOptions } from '../config.ts';
 import { SlackStandIn } from '../dev/slack-stand-in.ts';
 import type { Lab, LabStatus } from '../lab/lab.ts';
 import type { ScenarioName } from '../lab/scenarios.ts';
 import { startLab, LAB_HOST } from '../lab/start-lab.ts';
+import { startSystemdHost, type SystemdHost } from '../lab/systemd-host.ts';
+import { applySystemdScenario } from '../lab/systemd-scenarios.ts';
 import { startProcess } from '../main.ts';
 import { DemoPageServer } from './demo-page-server.ts';
 import { DEMO_BOT, DEMO_CHANNEL, DEMO_USERS } from './demo-workspace.ts';
@@ -51,6 +54,11 @@ export interface StartDemoOptions {
   logFormat?: 'json' | 'pretty';
   /** Told each step as it starts ("Starting Redis…"), for people watching. */
   onStep?: (text: string) => void;
+  /**
+   * Also boot the systemd lab host (a real Debian 12 under systemd, `web-systemd` in the
+   * inventory, php8.2-fpm.service stopped), so the demo diagnoses and fixes it through systemctl.
+   */
+  systemd?: boolean;
 }
 
 /** A running demo. */
@@ -74,6 +82,8 @@ export interface Demo {
   host: string;
   scenario: ScenarioName;
   lab: Lab;
+  /** The systemd lab host, with `systemd: true`. */
+  systemdHost?: SystemdHost;
   standIn?: SlackStandIn;
   /** Processes the demo started, by pid (to check that `stop()` leaves none running). */
   pids(): Promise<number[]>;
@@ -128,6 +138,23 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
     step(`Breaking it: scenario ${scenario}…`);
     await lab.applyScenario(scenario);
 
+    let systemdHost: SystemdHost | undefined;
+    let inventoryPath = lab.inventoryPath;
+    if (options.systemd === true) {
+      step('Booting the systemd lab host (Debian 12 under systemd-nspawn; the first time, debootstrap builds its tree: minutes)…');
+      const sd = await startSystemdHost({ log: step });
+      systemdHost = sd;
+      undo.push(() => sd.stop());
+      step('Breaking it: php8.2-fpm.service stopped…');
+      await applySystemdScenario(sd, 'php_fpm_down');
+      // One inventory for both hosts: the lab's web-01 and web-systemd (which sets no facts).
+      const merged = parseYaml(await readFile(lab.inventoryPath, 'utf8')) as { hosts: Record<string, unknown> };
+      const extra = parseYaml(await readFile(sd.state.inventoryPath, 'utf8')) as { hosts: Record<string, unknown> };
+      merged.hosts = { ...merged.hosts, ...extra.hosts };
+      inventoryPath = join(lab.dir, 'inventory-with-systemd.yaml');
+      await writeFile(inventoryPath, stringifyYaml(merged));
+    }
+
     let labLink: string | undefined;
     if (options.labLink !== undefined && (await lstat(options.labLink).catch(() => undefined)) === undefined) {
       const link = resolve(options.labLink);
@@ -147,7 +174,7 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
     const alertToken = randomBytes(16).toString('hex');
     const overrides: Record<string, string> = {
       REDIS_URL: redisUrl,
-      MEDIC_INVENTORY: lab.inventoryPath,
+      MEDIC_INVENTORY: inventoryPath,
       MEDIC_LISTEN_HOST: '127.0.0.1',
       // A person switches scenarios and asks again within a minute; they must get a fresh diagnosis.
       MEDIC_DEDUP_WINDOW: '3s',
@@ -197,15 +224,16 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
       ownRedis: redis !== undefined,
       keyPrefix: prefix,
       ...(redisNote !== undefined ? { redisNote } : {}),
-      inventoryPath: lab.inventoryPath,
+      inventoryPath,
       ...(labLink !== undefined ? { labLink } : {}),
       host: LAB_HOST,
       scenario,
       lab,
+      ...(systemdHost !== undefined ? { systemdHost } : {}),
       ...(standIn !== undefined ? { standIn } : {}),
       pids: async () => {
         const st: LabStatus = await lab.status();
-        return [redis?.pid, st.nginx, st.fpm, st.backend, st.sshd].filter((p): p is number => p !== undefined);
+        return [redis?.pid, st.nginx, st.fpm, st.backend, st.sshd, systemdHost?.state.nspawnPid].filter((p): p is number => p !== undefined);
       },
       stop: () => (stopping ??= unwind()),
     };

@@ -63,6 +63,23 @@ function hasRecovered(remediation: RemediationId, outcome: DiagnoseOutcome): boo
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+const EXIT_WAIT_MS = 20_000;
+
+/**
+ * Waits until a stopped process is gone, asking the host with a read-only `ps -p` (exit 1 once
+ * there is no such pid). A master that is still finishing its children would otherwise make the
+ * next start fail on its socket and pid file.
+ */
+async function waitForExit(runner: CommandRunner, pid: number): Promise<boolean> {
+  const deadline = performance.now() + EXIT_WAIT_MS;
+  for (;;) {
+    const r = await runCommand(runner, { id: 'remediation.await_exit', parse: 'raw', argv: ['ps', '-o', 'pid=', '-p', String(pid)], sudo: false, timeoutMs: 5000 });
+    if (r.status === 'failed' && r.stdout.trim() === '') return true;
+    if (performance.now() > deadline) return false;
+    await sleep(200);
+  }
+}
+
 /**
  * Runs one contract remediation on a host, then verifies. The plan is made from a fresh
  * diagnosis (so pids and units are current and the remediation still applies), every command
@@ -106,6 +123,11 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
         ok = false;
         error = `${step.purpose}: ${r.reason ?? `exit ${r.exitCode}`}${r.stderr.trim() ? `\n${r.stderr.trim().slice(0, 2000)}` : ''}`;
         if (step.gate) break;
+      }
+      if (step.awaitExit !== undefined && !(await waitForExit(runner, step.awaitExit))) {
+        ok = false;
+        error = `${step.purpose}: process ${step.awaitExit} was still running after ${EXIT_WAIT_MS / 1000} s; nothing else was run`;
+        break;
       }
     }
 

@@ -15,6 +15,7 @@ import { readLabState } from './lab-state.ts';
 import { isAlive, sleep, stopPid, waitFor } from './pids.ts';
 import { LAB_HOST, untraversable } from './start-lab.ts';
 import { SCENARIO_NAMES, SCENARIOS, isScenarioName } from './scenarios.ts';
+import { SYSTEMD_HELP, systemdCommand } from './systemd-cli.ts';
 
 const HELP = `The 502 lab: nginx, php-fpm 8.2, a Node backend and sshd on 127.0.0.1, broken on demand.
 
@@ -31,6 +32,7 @@ ${SCENARIO_NAMES.map((n) => `  ${n.padEnd(24)} ${SCENARIOS.get(n)?.summary ?? ''
 
 Then: npx medic diagnose ${LAB_HOST} --inventory .lab/inventory.yaml
 
+${SYSTEMD_HELP}
 Needs root: it creates the users medic-lab and medic-web, a rule in /etc/sudoers.d, and runs
 nginx's and php-fpm's masters as root, as on a server.
 `;
@@ -199,6 +201,7 @@ async function main(argv: string[]): Promise<number> {
     err('The lab needs root: it creates Unix users and a sudo rule, and runs nginx and php-fpm masters as root. Run: sudo npm run lab -- ' + argv.join(' '));
     return 1;
   }
+  if (rest.includes('--systemd')) return systemdCommand(command, rest);
   switch (command) {
     case 'up':
       return up();

@@ -11,12 +11,12 @@ export const sudoersPath = (labId: string): string => `/etc/sudoers.d/medic-lab-
 const PID = '[1-9][0-9]{0,6}';
 
 /**
- * The lab login user's sudo rules: the contract's three remediations in their no-systemd form,
+ * The lab login user's sudo rules: the contract's remediations in their no-systemd form,
  * exactly as the bot runs them, and nothing else.
  *
- * - `kill -USR2 <pid>` (reload_php_fpm) and `kill -HUP <pid>` (reload_nginx): the masters' pids
- *   change on every start (and php-fpm's on every USR2 re-exec), so the rule takes any pid but
- *   only those two signals.
+ * - `kill -USR2 <pid>` (reload_php_fpm), `kill -HUP <pid>` (reload_nginx) and `kill -TERM <pid>`
+ *   (restart_php_fpm's stop): the masters' pids change on every start (and php-fpm's on every
+ *   USR2 re-exec), so the rule takes any pid but only those three signals.
  * - `nginx -t -c <this lab's nginx.conf>`, and the exact php-fpm start command: fixed argv.
  */
 export function renderSudoers(user: string, layout: LabLayout): string {
@@ -24,6 +24,7 @@ export function renderSudoers(user: string, layout: LabLayout): string {
   const rules = [
     `/usr/bin/kill ^-USR2 ${PID}$`,
     `/usr/bin/kill ^-HUP ${PID}$`,
+    `/usr/bin/kill ^-TERM ${PID}$`,
     cmd([NGINX_BINARY, '-t', '-c', layout.nginxConf]),
     cmd(fpmStartCommand(layout)),
   ];

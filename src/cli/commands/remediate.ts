@@ -16,6 +16,9 @@ recovered (the checks again, and the HTTP probe of the site).
   start_php_fpm    systemctl start <php-fpm unit>, else the inventory's fpm.startCommand
                    (only when php-fpm is down)
   reload_nginx     nginx -t, and only if that passes, systemctl reload nginx, else kill -HUP
+  restart_php_fpm  systemctl restart <php-fpm unit>, else kill -TERM <master pid>, wait for it
+                   to exit, then the inventory's fpm.startCommand. Drops requests in flight:
+                   for what a reload cannot fix (a socket's owner or mode)
 
 Commands run through sudo -n unless the login user is root. Nothing else that changes a host
 is ever run.

@@ -100,6 +100,11 @@ export const commands = {
     const pid = ctx.picture.fpm.masterPid;
     return pid === undefined ? 'sudo kill -USR2 <php-fpm master pid>' : `sudo kill -USR2 ${pid}`;
   },
+  restartFpm(ctx: ClassifierContext): string {
+    if (usesSystemd(ctx)) return `sudo systemctl restart ${clean(fpmUnit(ctx) ?? 'php8.2-fpm', 120)}`;
+    const pid = ctx.picture.fpm.masterPid;
+    return `sudo kill -TERM ${pid ?? '<php-fpm master pid>'}, then start php-fpm with its usual command`;
+  },
   reloadNginx(ctx: ClassifierContext): string {
     return usesSystemd(ctx) ? 'sudo nginx -t && sudo systemctl reload nginx' : 'sudo nginx -t && sudo nginx -s reload';
   },

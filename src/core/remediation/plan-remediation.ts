@@ -8,6 +8,11 @@ export interface RemediationStep {
   gate: boolean;
   /** What it does, for people and the audit trail. */
   purpose: string;
+  /**
+   * A process this step asks to stop: nothing after the step runs until that pid is gone
+   * (php-fpm cannot start while its old master still holds the socket and the pid file).
+   */
+  awaitExit?: number;
 }
 
 export type RemediationPlan = { ok: true; steps: RemediationStep[] } | { ok: false; reason: string };
@@ -68,6 +73,28 @@ export function planRemediation(id: RemediationId, picture: HostPicture, facts: 
       if (problem !== null) return { ok: false, reason: problem };
       return { ok: true, steps: [{ argv: [...start], gate: true, purpose: 'start php-fpm with the configured start command' }] };
     }
+    case 'restart_php_fpm': {
+      if (!picture.fpm.running || picture.fpm.masterPid === undefined) {
+        return { ok: false, reason: 'php-fpm is not running, so there is nothing to restart: use start_php_fpm' };
+      }
+      if (systemd && facts.fpm?.unit !== undefined) {
+        return { ok: true, steps: [{ argv: ['systemctl', 'restart', facts.fpm.unit], gate: true, purpose: `restart ${facts.fpm.unit} (requests in flight are dropped)` }] };
+      }
+      const start = facts.fpm?.startCommand;
+      if (start === undefined) {
+        return { ok: false, reason: 'no systemd unit for php-fpm was found and the inventory sets no fpm.startCommand, so php-fpm could be stopped but not started again: set facts.fpm.startCommand for this host' };
+      }
+      const problem = checkFpmStartCommand(start);
+      if (problem !== null) return { ok: false, reason: problem };
+      const pid = picture.fpm.masterPid;
+      return {
+        ok: true,
+        steps: [
+          { argv: ['kill', '-TERM', String(pid)], gate: true, purpose: `stop php-fpm master ${pid} (TERM: requests in flight are dropped)`, awaitExit: pid },
+          { argv: [...start], gate: true, purpose: 'start php-fpm again with the configured start command' },
+        ],
+      };
+    }
     case 'reload_nginx': {
       if (!picture.nginx.running || picture.nginx.masterPid === undefined) return { ok: false, reason: 'nginx is not running, so it cannot be reloaded' };
       const binary = facts.nginx?.binary ?? '/usr/sbin/nginx';
@@ -90,8 +117,9 @@ export function planRemediation(id: RemediationId, picture: HostPicture, facts: 
  */
 export function isAllowedRemediationCommand(argv: readonly string[]): boolean {
   const [p, a, b, c, ...rest] = argv;
-  if (p === 'systemctl') return (a === 'reload' || a === 'start') && b !== undefined && /^[A-Za-z0-9@._:-]+$/.test(b) && c === undefined;
-  if (p === 'kill') return (a === '-USR2' || a === '-HUP') && b !== undefined && /^\d{1,7}$/.test(b) && c === undefined;
+  // A unit name never starts with '-': systemctl would read it as an option.
+  if (p === 'systemctl') return (a === 'reload' || a === 'start' || a === 'restart') && b !== undefined && /^[A-Za-z0-9][A-Za-z0-9@._:-]*$/.test(b) && c === undefined;
+  if (p === 'kill') return (a === '-USR2' || a === '-HUP' || a === '-TERM') && b !== undefined && /^\d{1,7}$/.test(b) && c === undefined;
   if (p !== undefined && /\/nginx$/.test(p) && SAFE_PATH.test(p)) {
     return a === '-t' && ((b === undefined && c === undefined) || (b === '-c' && c !== undefined && SAFE_PATH.test(c) && rest.length === 0));
   }

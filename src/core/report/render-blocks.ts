@@ -99,12 +99,14 @@ const REMEDIATION_LABEL: Record<RemediationId, string> = {
   reload_php_fpm: 'Reload PHP-FPM',
   start_php_fpm: 'Start PHP-FPM',
   reload_nginx: 'Reload nginx',
+  restart_php_fpm: 'Restart PHP-FPM',
 };
 
 const REMEDIATION_EFFECT: Record<RemediationId, string> = {
   reload_php_fpm: 'gracefully reloads PHP-FPM (systemctl reload, else SIGUSR2 to the master)',
   start_php_fpm: 'starts PHP-FPM (systemctl start, else the configured start command)',
   reload_nginx: 'checks the config with nginx -t and only then reloads nginx',
+  restart_php_fpm: 'restarts PHP-FPM (systemctl restart, else stop and start): requests in flight are dropped',
 };
 
 // ---------- small builders that enforce the limits ----------

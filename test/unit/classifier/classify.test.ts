@@ -168,8 +168,8 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
         `${T}/php-fpm.conf: listen.owner = root`,
         `${T}/php-fpm.conf: listen.mode = 0600`,
       ],
-      // A reload keeps php-fpm's inherited socket (lab-proven): no button that cannot work.
-      remediations: [],
+      // A reload keeps php-fpm's inherited socket (lab-proven): only a restart applies the fix.
+      remediations: ['restart_php_fpm'],
     },
   },
   {

@@ -135,6 +135,24 @@ describe('renderFinding', () => {
     ]);
   });
 
+  it('labels restart_php_fpm "Restart PHP-FPM", and its confirm dialog says in-flight requests are dropped, even after a long title', () => {
+    const m = renderFinding({
+      host: 'web-01',
+      index: 0,
+      total: 1,
+      finding: finding({ cause: 'socket_permission', title: 'y'.repeat(5000), remediations: ['restart_php_fpm'] }),
+      buttons: [{ remediation: 'restart_php_fpm', approvalId: 'd-1.0.restart_php_fpm' }],
+      approvalExpiresAt: '2026-01-01T10:15:00.000Z',
+    });
+    expectValid(m);
+    const actions = m.blocks.find((b) => b.type === 'actions');
+    const button = actions?.type === 'actions' ? actions.elements[0] : undefined;
+    expect(button?.action_id).toBe('remediate:restart_php_fpm');
+    expect(button?.text.text).toBe('Restart PHP-FPM');
+    expect(button?.confirm?.title.text).toBe('Restart PHP-FPM on web-01?');
+    expect(button?.confirm?.text.text).toMatch(/^This restarts PHP-FPM \(systemctl restart, else stop and start\): requests in flight are dropped on \*web-01\*/);
+  });
+
   it('shows who approved, the result and the verification in place of the buttons', () => {
     const m = renderFinding({
       host: 'web-01',

@@ -39,13 +39,13 @@ export const socketPermission: Rule = {
         nextSteps: fastcgi
           ? [
               `In ${file} set listen.owner = ${user}, listen.group = ${user} and listen.mode = 0660 (or add ${user} to the socket's group)`,
-              `Then RESTART php-fpm by hand (e.g. sudo systemctl restart php-fpm): a reload (${commands.reloadFpm(ctx)}) keeps the socket it inherited, with its old owner and mode, so it does not apply this fix`,
+              `Then restart php-fpm (restart_php_fpm: ${commands.restartFpm(ctx)}): a reload (${commands.reloadFpm(ctx)}) keeps the socket it inherited, with its old owner and mode, so it does not apply this fix; a restart drops requests in flight`,
               `Check: sudo -u ${user} test -w ${clean(path ?? '<socket>', 200)} && echo ok`,
             ]
           : [`Give ${user} write access to ${clean(path ?? 'the socket', 200)} (owner, group or mode of the socket, set by the application that creates it)`],
-        // No button: reload_php_fpm cannot apply a listen.owner/mode change (php-fpm re-executes
-        // on USR2 and keeps its inherited socket, proven on the lab), and restart is not ours to run.
-        remediations: [],
+        // Not reload_php_fpm: php-fpm re-executes on USR2 and keeps its inherited socket (proven
+        // on the lab), so only a restart applies a listen.owner/mode change.
+        remediations: fastcgi ? ['restart_php_fpm'] : [],
         current: true,
       });
     } else if (old.length > 0) {
