@@ -1,5 +1,9 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { stringify } from 'yaml';
 import { pino } from 'pino';
 import { loadInventory } from '../src/adapters/files/load-inventory.ts';
 import { getPlaybook, loadPlaybooks } from '../src/adapters/files/load-playbooks.ts';
@@ -17,6 +21,34 @@ import { chooseEntry } from '../bin/entry.js';
 const entryKind = (): 'built' | 'source' => (chooseEntry as (root: URL) => { kind: 'built' | 'source' })(new URL('../', import.meta.url)).kind;
 
 const run = promisify(execFile);
+
+/**
+ * `medic diagnose web` over 100 inventory hosts that all point at the lab's sshd (one machine
+ * does the work of 100: the client, sshd and every command share its cores), with the defaults.
+ */
+async function benchFleet(lab: Lab, host: TargetHost, oneHostMs: number, count = 100): Promise<Row> {
+  const dir = await mkdtemp(join(tmpdir(), 'medic-bench-fleet-'));
+  try {
+    const fleet = join(dir, 'inventory.yaml');
+    const { name: _name, ...fields } = host;
+    const hosts = Object.fromEntries(Array.from({ length: count }, (_, i) => [`web-${String(i + 1).padStart(3, '0')}`, fields]));
+    await writeFile(fleet, stringify({ hosts, groups: { web: ['web-*'] } }, { aliasDuplicateObjects: false }));
+    let lines = 0;
+    const cost = await measure(lab.snapshot.sshd.pid, 1, async () => {
+      const { stdout } = await run(process.execPath, ['bin/medic.js', 'diagnose', 'web', '--inventory', fleet, '--json'], { maxBuffer: 256 * 1024 * 1024 });
+      lines = stdout.trimEnd().split('\n').length;
+    });
+    return {
+      measure: `\`medic diagnose web\`: ${count} hosts (all the lab's sshd, so this machine runs both ends), defaults, a new process (${lines} results)`,
+      medic: ms(cost.timeMs),
+      baseline: `${ms(oneHostMs)} (one host, a new process)`,
+      ratio: `${(cost.timeMs / oneHostMs).toFixed(1)}x one host`,
+      target: `<= 4x one host: ${verdict(cost.timeMs <= 4 * oneHostMs)}`,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** What one way of diagnosing cost, per run: wall time, CPU on the host, CPU here. */
 export interface Cost {
@@ -126,6 +158,8 @@ export async function benchDiagnose(lab: Lab, rounds = 9): Promise<Row[]> {
       target: '',
     },
   ];
+
+  rows.push(await benchFleet(lab, host, cli.timeMs));
 
   const ansible = await ansibleVersion();
   if (ansible === undefined) {

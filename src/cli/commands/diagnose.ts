@@ -7,7 +7,7 @@ import { type FleetOutcome, fleetProgressLine, isUnreachable, renderFleetJsonLin
 import { shellQuote } from '../../core/playbook/shell-quote.ts';
 import { renderTerminal } from '../../core/report/render-terminal.ts';
 import { isMedicError } from '../../errors.ts';
-import { diagnoseHost } from '../../jobs/diagnose-host.ts';
+import { diagnoseHost, diagnoseHostDetailed } from '../../jobs/diagnose-host.ts';
 import type { TargetHost } from '../../jobs/ports.ts';
 import { EXIT } from '../cli-io.ts';
 import type { CliContext } from '../main.ts';
@@ -58,15 +58,32 @@ export async function diagnoseCommand(args: readonly string[], ctx: CliContext):
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new UsageError('diagnose: --concurrency takes a whole number from 1 to 1000.');
   const inventory = await loadInventory(inventoryPath(values.inventory, ctx));
   const names = resolveHosts(inventory, target);
-  const playbooks = await loadPlaybooks(playbooksDir(ctx));
   const hostOf = (name: string): TargetHost => ({ name, ...(inventory.hosts[name] as Inventory['hosts'][string]) });
   const playbookName = typeof values.playbook === 'string' ? values.playbook : undefined;
   const color = ctx.io.interactive && values['no-color'] !== true && ctx.env.NO_COLOR === undefined;
 
   if (names.length === 1 && names[0] === target) {
     const host = hostOf(target);
-    const playbook = getPlaybook(playbooks, playbookName ?? host.playbook);
-    const diagnosis = await diagnoseHost({ host, playbook }, jobDeps(ctx, values.json === true ? undefined : progressPrinter(ctx, playbook.checks.length)));
+    const deps = jobDeps(ctx, values.json === true ? undefined : progressPrinter(ctx, 0));
+    // The SSH handshake mostly waits on the host: the playbooks are read and checked meanwhile.
+    deps.onProgress?.({ kind: 'connecting', host: host.name });
+    const connecting = deps.connector.connect(host);
+    // Handled here too: a refusal that comes while the playbooks load is not an unhandled rejection.
+    connecting.catch(() => undefined);
+    let playbook;
+    try {
+      playbook = getPlaybook(await loadPlaybooks(playbooksDir(ctx)), playbookName ?? host.playbook);
+    } catch (e) {
+      void connecting.then((r) => r.close()).catch(() => undefined);
+      throw e;
+    }
+    const runner = await connecting;
+    let diagnosis;
+    try {
+      diagnosis = (await diagnoseHostDetailed({ host, playbook }, { ...deps, ...(values.json === true ? {} : { onProgress: progressPrinter(ctx, playbook.checks.length) }) }, runner)).diagnosis;
+    } finally {
+      await runner.close().catch(() => undefined);
+    }
     if (values.json === true) ctx.io.stdout(`${renderJson(diagnosis)}\n`);
     else {
       const remediateArgs = typeof values.inventory === 'string' ? ['--inventory', shellQuote([values.inventory])] : [];
@@ -75,6 +92,7 @@ export async function diagnoseCommand(args: readonly string[], ctx: CliContext):
     return EXIT.OK;
   }
 
+  const playbooks = await loadPlaybooks(playbooksDir(ctx));
   // A playbook that does not exist is a usage error for the whole run, not one per host.
   for (const name of names) getPlaybook(playbooks, playbookName ?? hostOf(name).playbook);
   // One connector for the whole run: its handshake gate spaces out connections to a shared sshd.
