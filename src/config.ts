@@ -139,7 +139,8 @@ export const ConfigSchema = z.object({
   MEDIC_DEDUP_WINDOW: DurationMs('2m'),
   /** BullMQ and audit keys start with this, so several deployments can share one Redis. */
   MEDIC_QUEUE_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,30}$/, 'lower-case letters, digits, "-" and "_"').default('medic'),
-  MEDIC_WORKER_CONCURRENCY: Int(4, 1, 64),
+  /** Diagnoses (and remediations) one worker process runs at once: SSH work waits on the network, so many fit one core. */
+  MEDIC_WORKER_CONCURRENCY: Int(32, 1, 256),
   /** `medic bot` / `medic start`: processes sharing the HTTP port (node:cluster), to ack bursts on several cores. */
   MEDIC_HTTP_PROCESSES: Int(1, 1, 32),
   /** A job whose worker stops renewing its lock for this long is handed to another worker. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSshd, type SshdHandle } from '../src/lab/sshd.ts';
+import { runCli } from '../src/cli/main.ts';
 import { medic } from './helpers/run-cli.ts';
 import { closedPort } from './helpers/ssh-target.ts';
 // @ts-expect-error plain JavaScript (bin/ runs before any TypeScript loader); typed by its JSDoc
@@ -33,6 +34,7 @@ beforeAll(async () => {
       `  web-03: { address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, privateKeyPath: ${sshd.clientKeyPath}, knownHostsPath: ${dir}/empty_known_hosts }`,
       'groups:',
       '  web: [web-01, web-02]',
+      '  reachable: [web-01]',
     ].join('\n'),
   );
   await writeFile(join(dir, 'empty_known_hosts'), '');
@@ -79,10 +81,46 @@ describe('medic diagnose', () => {
     expect(r.stderr).toMatch(/No host, group or pattern "web-99".*web-01, web-02, web-03/);
   });
 
-  it('exit 2 for a group: the command line takes one host', async () => {
+  it('a group fans out: one table of hosts, verdicts and times; exit 3 because one host could not be reached', async () => {
     const r = await medic(['diagnose', 'web', '--inventory', inventory]);
+    expect(r.code).toBe(3);
+    // No terminal: no progress line.
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^HOST\s+VERDICT\s+TIME\s+DETAIL$/);
+    const web01 = lines.find((l) => l.startsWith('web-01 '));
+    const web02 = lines.find((l) => l.startsWith('web-02 '));
+    expect(web01).toMatch(/^web-01\s+[a-z_0-9]+\s+\d+(\.\d)? m?s\s+\S/);
+    expect(web01).not.toMatch(/unreachable/);
+    expect(web02).toMatch(/^web-02\s+unreachable\s+.*SSH_CONNECTION_REFUSED/);
+    expect(r.stdout).toMatch(/\n2 hosts in .*1 unreachable/);
+  });
+
+  it('a pattern with --json prints one JSON object per host (NDJSON): the single-host object, or host and error', async () => {
+    const r = await medic(['diagnose', 'web-0*', '--inventory', inventory, '--json']);
+    expect(r.code).toBe(3);
+    const objects = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(objects.map((o) => o.host).sort()).toEqual(['web-01', 'web-02', 'web-03']);
+    const byHost = new Map(objects.map((o) => [o.host, o]));
+    expect(byHost.get('web-01')).toMatchObject({ verdict: { cause: expect.any(String), title: expect.any(String) }, findings: expect.any(Array), durationMs: expect.any(Number) });
+    expect(byHost.get('web-02')).toMatchObject({ error: { code: 'SSH_CONNECTION_REFUSED', message: expect.stringContaining('refused') } });
+    expect(byHost.get('web-03')).toMatchObject({ error: { code: 'SSH_HOST_KEY_UNKNOWN' } });
+  });
+
+  it('exit 0 when every host of the group was reached; a terminal gets a progress line on stderr', async () => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(['diagnose', 'reachable', '--inventory', inventory, '--json'], {}, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), interactive: true });
+    expect(code).toBe(0);
+    expect(stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect(JSON.parse(stdout)).toMatchObject({ host: 'web-01' });
+    expect(stderr).toContain('1/1 diagnosed');
+  });
+
+  it('--concurrency must be a whole number (exit 2)', async () => {
+    const r = await medic(['diagnose', 'web', '--inventory', inventory, '--concurrency', 'many']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/group or pattern/);
+    expect(r.stderr).toMatch(/--concurrency/);
   });
 
   it('exit 2 for a missing or invalid inventory, naming the file and field', async () => {

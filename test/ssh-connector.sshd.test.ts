@@ -294,6 +294,24 @@ describe('the connection going away', () => {
     }
   });
 
+  it('many connections to one sshd at once stay within its MaxStartups: the handshakes take turns, none is dropped', async () => {
+    // sshd drops every unauthenticated connection beyond 2 here; 12 connects are started together. The
+    // gate leaves one startup of room, as 8 does under the default 10: sshd counts a connection a
+    // moment past the client's authentication.
+    const tight = await startSshd({ user: sshd.user, extraConfig: ['MaxStartups 2'] });
+    try {
+      const gated = new SshConnector({ maxStartupsPerHost: 1 });
+      const settled = await Promise.allSettled(Array.from({ length: 12 }, () => gated.connect(targetFor(tight))));
+      expect(settled.filter((s) => s.status === 'rejected')).toEqual([]);
+      const runners = settled.map((s) => (s as PromiseFulfilledResult<SshCommandRunner>).value);
+      // Authenticated connections do not count against MaxStartups: all 12 are usable at once.
+      expect((await Promise.all(runners.map((r) => r.run('echo up', T)))).map((o) => o.stdout)).toEqual(Array(12).fill('up\n'));
+      await Promise.all(runners.map((r) => r.close()));
+    } finally {
+      await tight.stop();
+    }
+  });
+
   it('a server with MaxSessions below maxChannels: refused channels are retried, then reported', async () => {
     const tight = await startSshd({ user: sshd.user, extraConfig: ['MaxSessions 1'] });
     try {

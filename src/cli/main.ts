@@ -7,14 +7,14 @@ import { EXIT } from './cli-io.ts';
 const USAGE = `medic — diagnose Nginx 502/504s over SSH with read-only checks
 
 Usage:
-  medic diagnose <host> [--inventory FILE] [--json] [--playbook NAME]
+  medic diagnose <host|group|pattern> [--inventory FILE] [--json] [--playbook NAME]
   medic remediate <host> <remediation-id> [--inventory FILE] [--yes] [--json]
   medic hosts [--inventory FILE] [--json]
   medic playbooks [--json]
   medic start | bot | worker
 
 Commands:
-  diagnose    run the playbook's read-only checks on one host and print the findings
+  diagnose    run the playbook's read-only checks on a host (or every host of a group or pattern)
   remediate   run one remediation (reload_php_fpm, start_php_fpm, reload_nginx, restart_php_fpm), then verify
   hosts       list the inventory's hosts and groups
   playbooks   list the playbooks and their checks

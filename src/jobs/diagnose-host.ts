@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { CheckResult } from '../core/check-result.ts';
 import { classify, type Classification } from '../core/classifier/classify.ts';
 import { discover, type Discovery, type StackSelection } from '../core/discovery/discover.ts';
@@ -10,8 +11,10 @@ import { checkReadOnly } from '../core/playbook/allowlist.ts';
 import type { Playbook, PlaybookCheck } from '../core/playbook/playbook-schema.ts';
 import { renderArgv } from '../core/playbook/template.ts';
 import { sanitizeLine } from '../core/report/sanitize.ts';
+import { batchCommand, splitBatchOutput } from '../core/playbook/batch-command.ts';
+import { shellQuote } from '../core/playbook/shell-quote.ts';
 import type { CommandRunner, JobDeps, TargetHost } from './ports.ts';
-import { runCommand } from './run-command.ts';
+import { type CommandSpec, checkResult, hostArgv, runCommand } from './run-command.ts';
 
 export interface DiagnoseRequest {
   host: TargetHost;
@@ -66,20 +69,66 @@ const skipped = (check: PlaybookCheck, reason: string): CheckResult => ({
   reason,
 });
 
-/** Runs a check's command, then its fallbacks in order while they fail. */
-async function runCheck(check: PlaybookCheck, tries: Attempt[], host: TargetHost, playbook: Playbook, runner: CommandRunner): Promise<CheckResult> {
+const usable = (r: CheckResult): boolean => r.status === 'ok' || (r.status === 'failed' && r.stdout.trim() !== '');
+
+function commandSpec(check: PlaybookCheck, argv: string[], host: TargetHost, playbook: Playbook): CommandSpec {
   const timeoutMs = parseDuration(check.timeout ?? playbook.defaultTimeout) ?? 10_000;
-  let last: CheckResult | undefined;
-  for (const attempt of tries) {
-    if (attempt.kind === 'invalid') {
-      last = { ...skipped(check, attempt.reason), status: 'error' };
-      continue;
-    }
-    if (attempt.kind === 'missing') continue;
-    last = await runCommand(runner, { id: check.id, parse: check.parse, argv: attempt.argv, sudo: check.sudo === true && host.sudo, timeoutMs });
-    if (last.status === 'ok' || (last.status === 'failed' && last.stdout.trim() !== '')) return last;
-  }
-  return last ?? skipped(check, 'no command could be rendered');
+  return { id: check.id, parse: check.parse, argv, sudo: check.sudo === true && host.sudo, timeoutMs };
+}
+
+/**
+ * Runs a check's command; when it fails, its fallbacks all at once (not one after another),
+ * keeping the first usable one in the playbook's order. `first` is the primary's result when it
+ * already ran in a batch.
+ */
+async function runCheck(check: PlaybookCheck, tries: Attempt[], host: TargetHost, playbook: Playbook, runner: CommandRunner, first?: CheckResult): Promise<CheckResult> {
+  const outcome = async (attempt: Attempt): Promise<CheckResult | undefined> => {
+    if (attempt.kind === 'invalid') return { ...skipped(check, attempt.reason), status: 'error' };
+    if (attempt.kind === 'missing') return undefined;
+    return runCommand(runner, commandSpec(check, attempt.argv, host, playbook));
+  };
+  const primary = first ?? (await outcome(tries[0] as Attempt));
+  if (primary !== undefined && usable(primary)) return primary;
+  const rest = await Promise.all(tries.slice(1).map(outcome));
+  const results = [primary, ...rest].filter((r): r is CheckResult => r !== undefined);
+  return results.find(usable) ?? results.at(-1) ?? skipped(check, 'no command could be rendered');
+}
+
+/** Output a batch may keep per command: the runner's default cap for one command. */
+const BATCH_BYTES_PER_COMMAND = 1024 * 1024;
+
+type Ready = { check: PlaybookCheck; tries: Attempt[] };
+
+/**
+ * Runs one round of checks. The primaries that use the playbook's default timeout go to the
+ * host as one batch (one SSH session, one shell; see batchCommand); checks with a timeout of
+ * their own (network probes that may hang on a sick host) run beside it on channels of their
+ * own. A command the batch did not finish (timeout, output cap) runs again alone.
+ */
+async function runRound(ready: Ready[], host: TargetHost, playbook: Playbook, runner: CommandRunner, onResult: (r: CheckResult) => void): Promise<CheckResult[]> {
+  const alone = (r: Ready, first?: CheckResult): Promise<CheckResult> => runCheck(r.check, r.tries, host, playbook, runner, first).then((res) => (onResult(res), res));
+  const batchable = ready.filter((r) => r.check.timeout === undefined && r.tries[0]?.kind === 'argv');
+  if (batchable.length < 2) return Promise.all(ready.map((r) => alone(r)));
+  const others = ready.filter((r) => !batchable.includes(r));
+  const specs = batchable.map((r) => commandSpec(r.check, (r.tries[0] as { argv: string[] }).argv, host, playbook));
+  const batched = (async (): Promise<CheckResult[]> => {
+    const nonce = randomBytes(16).toString('hex');
+    const argvs = specs.map(hostArgv);
+    const timeoutMs = parseDuration(playbook.defaultTimeout) ?? 10_000;
+    const out = await runner.run(batchCommand(argvs, nonce), { timeoutMs, maxBytes: BATCH_BYTES_PER_COMMAND * specs.length });
+    const parts = splitBatchOutput(out.stdout, out.stderr, nonce, specs.length);
+    return Promise.all(
+      batchable.map((r, i) => {
+        const part = parts[i];
+        const spec = specs[i] as CommandSpec;
+        if (part === undefined) return alone(r);
+        const first = checkResult(spec, shellQuote(hostArgv(spec)), { ...part, truncated: false, timedOut: false, durationMs: out.durationMs });
+        return alone(r, first);
+      }),
+    );
+  })();
+  const [fromBatch, fromOthers] = await Promise.all([batched, Promise.all(others.map((r) => alone(r)))]);
+  return [...fromBatch, ...fromOthers];
 }
 
 /**
@@ -175,15 +224,11 @@ async function runRounds(
       continue;
     }
     finalRound = false;
-    const round = await Promise.all(
-      ready.map(async ({ check, tries }) => {
-        progress({ kind: 'check-started', host: host.name, check: check.id });
-        const result = await runCheck(check, tries, host, playbook, runner);
-        progress({ kind: 'check-finished', host: host.name, check: check.id, status: result.status, durationMs: result.durationMs });
-        deps.logger.debug({ check: check.id, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs, command: result.command }, 'check finished');
-        return result;
-      }),
-    );
+    for (const { check } of ready) progress({ kind: 'check-started', host: host.name, check: check.id });
+    const round = await runRound(ready, host, playbook, runner, (result) => {
+      progress({ kind: 'check-finished', host: host.name, check: result.id, status: result.status, durationMs: result.durationMs });
+      deps.logger.debug({ check: result.id, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs, command: result.command }, 'check finished');
+    });
     results.push(...round);
     const done = new Set(ready.map((r) => r.check.id));
     pending = pending.filter((c) => !done.has(c.id));

@@ -1,6 +1,6 @@
 import type { CheckResult, ParserKind } from '../core/check-result.ts';
 import { shellQuote } from '../core/playbook/shell-quote.ts';
-import type { CommandRunner } from './ports.ts';
+import type { CommandRunner, RunOutput } from './ports.ts';
 
 /** Programs missing on the host, sudo refusing, or a shell error: the check could not run. */
 function couldNotRun(exitCode: number | null, stderr: string): string | undefined {
@@ -15,18 +15,31 @@ function couldNotRun(exitCode: number | null, stderr: string): string | undefine
 
 const firstLine = (text: string): string => (text.split('\n').find((l) => l.trim() !== '') ?? '').slice(0, 300);
 
+/** What a check runs: an argv that was rendered and allowlisted, maybe through `sudo -n --`. */
+export interface CommandSpec {
+  id: string;
+  parse: ParserKind;
+  argv: readonly string[];
+  sudo: boolean;
+  timeoutMs: number;
+  maxBytes?: number;
+}
+
 /**
- * Runs one argv (already rendered and allowlisted) on a host and turns what came back into a
- * CheckResult. `sudo` wraps it in `sudo -n --`, so a missing sudo rule fails at once rather
- * than waiting for a password.
+ * The argv the host runs for a spec. `sudo` wraps it in `sudo -n --`, so a missing sudo rule
+ * fails at once rather than waiting for a password.
  */
-export async function runCommand(
-  runner: CommandRunner,
-  spec: { id: string; parse: ParserKind; argv: readonly string[]; sudo: boolean; timeoutMs: number; maxBytes?: number },
-): Promise<CheckResult> {
-  const argv = spec.sudo ? ['sudo', '-n', '--', ...spec.argv] : [...spec.argv];
-  const command = shellQuote(argv);
+export const hostArgv = (spec: CommandSpec): string[] => (spec.sudo ? ['sudo', '-n', '--', ...spec.argv] : [...spec.argv]);
+
+/** Runs one argv (already rendered and allowlisted) on a host and turns what came back into a CheckResult. */
+export async function runCommand(runner: CommandRunner, spec: CommandSpec): Promise<CheckResult> {
+  const command = shellQuote(hostArgv(spec));
   const out = await runner.run(command, spec.maxBytes === undefined ? { timeoutMs: spec.timeoutMs } : { timeoutMs: spec.timeoutMs, maxBytes: spec.maxBytes });
+  return checkResult(spec, command, out);
+}
+
+/** Turns what one command produced (alone, or as part of a batch) into a CheckResult. */
+export function checkResult(spec: CommandSpec, command: string, out: RunOutput): CheckResult {
   const base = { id: spec.id, parse: spec.parse, command, exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr, truncated: out.truncated, durationMs: out.durationMs };
   if (out.timedOut) return { ...base, status: 'timeout', reason: `timed out after ${spec.timeoutMs} ms` };
   if (out.exitCode === 0) return { ...base, status: 'ok' };

@@ -21,7 +21,7 @@ export interface MedicWorkersOptions {
   /** Makes a new blocking connection (`maxRetriesPerRequest: null`) per worker. */
   connect: () => Redis;
   prefix: string;
-  /** Jobs run at once per queue. @defaultValue 4 */
+  /** Jobs run at once per queue. @defaultValue 32 */
   concurrency?: number;
   /**
    * The job lock: if a worker dies, its job goes back to the queue this long after, for
@@ -73,7 +73,7 @@ export function startWorkers(o: MedicWorkersOptions): MedicWorkers {
     lockDuration,
     stalledInterval: lockDuration,
     maxStalledCount: 1,
-    concurrency: o.concurrency ?? 4,
+    concurrency: o.concurrency ?? 32,
     ...(o.name !== undefined ? { name: o.name } : {}),
   };
   const connections = [o.connect(), o.connect()] as const;

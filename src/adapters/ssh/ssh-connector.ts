@@ -8,6 +8,7 @@ import type { ConnectConfig } from 'ssh2';
 import { MedicError } from '../../errors.ts';
 import type { HostConnector, TargetHost } from '../../jobs/ports.ts';
 import { type ConnectTarget, mapConnectError } from './connect-error.ts';
+import { ChannelSlots } from './channel-slots.ts';
 import { HostKeyVerifier } from './host-key-verifier.ts';
 import { SshCommandRunner } from './ssh-command-runner.ts';
 
@@ -26,6 +27,14 @@ export interface SshConnectorOptions {
   keepaliveIntervalMs?: number;
   /** Unanswered keepalives before the connection counts as lost. @defaultValue 3 */
   keepaliveCountMax?: number;
+  /**
+   * Handshakes in flight at once to one address and port; more wait their turn. sshd drops new
+   * unauthenticated connections at random beyond its MaxStartups (10:30:100 by default), and a
+   * fleet diagnosed at once may reach one sshd many times (a bastion, a shared lab, a host in
+   * several groups). Authenticated connections do not count.
+   * @defaultValue 8
+   */
+  maxStartupsPerHost?: number;
   /** Connection-level events (lost connections) at warn, connects at debug. */
   logger?: Logger;
 }
@@ -36,6 +45,8 @@ export type SshTarget = Pick<TargetHost, 'address' | 'port' | 'user' | 'privateK
 /** Opens verified, key-authenticated SSH connections with node-ssh (ssh2). */
 export class SshConnector implements HostConnector {
   private readonly o: Required<Omit<SshConnectorOptions, 'logger'>> & { logger?: Logger };
+  /** Handshakes in flight per `address:port`; an entry goes when its last handshake ends. */
+  private readonly startups = new Map<string, { slots: ChannelSlots; users: number }>();
 
   constructor(options: SshConnectorOptions = {}) {
     this.o = {
@@ -44,6 +55,7 @@ export class SshConnector implements HostConnector {
       defaultMaxBytes: options.defaultMaxBytes ?? 1024 * 1024,
       keepaliveIntervalMs: options.keepaliveIntervalMs ?? 15_000,
       keepaliveCountMax: options.keepaliveCountMax ?? 3,
+      maxStartupsPerHost: options.maxStartupsPerHost ?? 8,
       ...(options.logger ? { logger: options.logger } : {}),
     };
   }
@@ -90,14 +102,18 @@ export class SshConnector implements HostConnector {
       ssh.connection?.destroy();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    const gate = `${host.address}:${port}`;
+    const release = await this.startupSlot(gate);
     const started = performance.now();
     try {
+      signal?.throwIfAborted();
       await ssh.connect(config);
     } catch (e) {
       ssh.connection?.destroy();
       signal?.throwIfAborted();
       throw verifier.rejection ?? mapConnectError(e, target);
     } finally {
+      release();
       signal?.removeEventListener('abort', onAbort);
     }
     const where = `${host.user}@${host.address}:${port}`;
@@ -111,6 +127,21 @@ export class SshConnector implements HostConnector {
       connectMs,
       ...(this.o.logger ? { logger: this.o.logger } : {}),
     });
+  }
+
+  private async startupSlot(key: string): Promise<() => void> {
+    let entry = this.startups.get(key);
+    if (entry === undefined) {
+      entry = { slots: new ChannelSlots(this.o.maxStartupsPerHost), users: 0 };
+      this.startups.set(key, entry);
+    }
+    entry.users++;
+    const release = await entry.slots.acquire();
+    const held = entry;
+    return () => {
+      release();
+      if (--held.users === 0 && this.startups.get(key) === held) this.startups.delete(key);
+    };
   }
 }
 

@@ -1,0 +1,78 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
+import { parsePlaybook } from '../src/core/playbook/parse-playbook.ts';
+import { diagnoseHostDetailed } from '../src/jobs/diagnose-host.ts';
+import type { CommandRunner, RunOptions, RunOutput, TargetHost } from '../src/jobs/ports.ts';
+import { startSshd, type SshdHandle } from '../src/lab/sshd.ts';
+import { targetFor } from './helpers/ssh-target.ts';
+import { sshTestUser } from './helpers/ssh-user.ts';
+
+// A round of checks goes to a real sshd as one batch; every result is still its own.
+let sshd: SshdHandle;
+let dir: string;
+
+beforeAll(async () => {
+  sshd = await startSshd({ user: await sshTestUser() });
+  dir = await mkdtemp(join(tmpdir(), 'medic-batch-'));
+  // The SSH login user is not the test's user: it must be able to enter and read.
+  await chmod(dir, 0o755);
+  await writeFile(join(dir, 'a.log'), 'line a\n');
+  await writeFile(join(dir, 'b.log'), 'line b\n');
+});
+
+afterAll(async () => {
+  await sshd?.stop();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+/** The real runner, with every command line it is given written down. */
+class RecordingRunner implements CommandRunner {
+  readonly commands: string[] = [];
+  constructor(private readonly inner: CommandRunner) {}
+  run(command: string, options: RunOptions): Promise<RunOutput> {
+    this.commands.push(command);
+    return this.inner.run(command, options);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+const playbook = (d: string): string => `
+name: batch-test
+title: Batch test
+checks:
+  - { id: host_time, title: clock, parse: host_time, run: [date, '+%Y-%m-%dT%H:%M:%S%z'] }
+  - { id: log_a, title: a, parse: raw, run: [cat, ${d}/a.log] }
+  - { id: log_b, title: b, parse: raw, run: [cat, ${d}/b.log] }
+  - { id: missing, title: missing file, parse: raw, run: [cat, ${d}/nope.log], fallback: [[cat, ${d}/also-nope.log], [cat, ${d}/b.log]] }
+  - { id: own_timeout, title: own timeout, parse: raw, timeout: 5s, run: [ls, -d, ${d}] }
+`;
+
+describe('diagnosis rounds as one batch over a real sshd', () => {
+  it('one command line for the round, its own channel for a check with its own timeout, fallbacks together; each result apart', async () => {
+    const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-test', facts: {} } as TargetHost;
+    const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
+    try {
+      const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(playbook(dir), 'batch.yaml') }, { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() }, runner);
+      const byId = new Map(out.results.map((r) => [r.id, r]));
+      expect(byId.get('log_a')).toMatchObject({ status: 'ok', stdout: 'line a\n', exitCode: 0, command: `cat ${dir}/a.log` });
+      expect(byId.get('log_b')).toMatchObject({ status: 'ok', stdout: 'line b\n' });
+      expect(byId.get('host_time')?.stdout).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+      // The primary failed inside the batch; the fallbacks ran, and the usable one in order won.
+      expect(byId.get('missing')).toMatchObject({ status: 'ok', stdout: 'line b\n', command: `cat ${dir}/b.log` });
+      expect(byId.get('own_timeout')).toMatchObject({ status: 'ok', stdout: `${dir}\n` });
+      // 1 batch (4 primaries) + the own-timeout check + 2 fallbacks.
+      const batches = runner.commands.filter((c) => c.includes('printf'));
+      expect(batches).toHaveLength(1);
+      for (const argv of [`cat ${dir}/a.log`, `cat ${dir}/b.log`, `cat ${dir}/nope.log`]) expect(batches[0]).toContain(argv);
+      expect(runner.commands.filter((c) => !c.includes('printf')).sort()).toEqual([`cat ${dir}/also-nope.log`, `cat ${dir}/b.log`, `ls -d ${dir}`].sort());
+    } finally {
+      await runner.close();
+    }
+  });
+});
