@@ -189,7 +189,7 @@ describe('help', () => {
   it('the installed bin runs and lists the playbooks; on a fresh install (CI) it runs the precompiled dist/cli/', async () => {
     const bin = join(process.cwd(), 'bin/medic.js');
     const { stdout } = await promisify(execFile)(bin, ['playbooks']);
-    expect(stdout).toMatch(/^nginx-502 — Nginx 502\/504 Bad Gateway \(19 checks/);
+    expect(stdout).toMatch(/^nginx-502 — Nginx 502\/504 Bad Gateway \(21 checks/);
     // The whole diagnose path through it: SSH, the playbook found from the package root, JSON out.
     const diagnosed = await promisify(execFile)(bin, ['diagnose', 'web-01', '--inventory', inventory, '--json']);
     expect(JSON.parse(diagnosed.stdout)).toMatchObject({ host: 'web-01', playbook: 'nginx-502', verdict: { cause: expect.any(String) } });
