@@ -266,6 +266,9 @@ export class SlackReporter {
   }
 
   private async postHostReport(diagnosisId: string, channel: string, threadTs: string): Promise<void> {
+    // Held while the report's messages wait their turn at Slack's pace (a second each, more
+    // after a 429): a longer lease than the default, or another process could post it twice.
+    const lease = { ttlMs: 60_000, waitMs: 90_000 };
     await withRedisLock(this.o.redis, this.o.keys.lock(`replies:${diagnosisId}`), async () => {
       const record = await this.o.records.get(diagnosisId);
       if (record === undefined || (record.status !== 'done' && record.status !== 'failed')) return;
@@ -283,7 +286,7 @@ export class SlackReporter {
         const ts = await this.postFinding(record, i, this.bulk);
         await this.o.records.markReplyPosted(diagnosisId, i, ts);
       }
-    });
+    }, lease);
   }
 
   private async fanoutMessage(fanout: FanoutRecord): Promise<SlackMessage> {
