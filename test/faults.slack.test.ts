@@ -165,7 +165,7 @@ describe('faults at each step of a request: Redis, then the host', () => {
     const client = createSlackWebClient({ token: BOT_TOKEN, apiUrl: standIn.apiUrl, logger }) as unknown as ChatApi;
     const fanouts = new FanoutRecords(conn, keys);
     const queues = createQueues(conn, prefix);
-    const reporter = new SlackReporter({ client, redis: conn, keys, records, approvals: new ApprovalStore(conn, keys), fanouts, logger, now, approvalTtlMs: 60_000 });
+    const reporter = new SlackReporter({ slack: () => client, workspaceUrl: async () => undefined, redis: conn, keys, records, approvals: new ApprovalStore(conn, keys), fanouts, logger, now, approvalTtlMs: 60_000 });
     const service = new DiagnosisService({ records, fanouts, audit: new AuditTrail(conn, { keys, logger, now, limit: 100 }), reporter, client, queues, inventory: () => inventory, logger, now });
     const before = roots(standIn).length;
     try {
