@@ -19,6 +19,7 @@ import { SlackStandIn, type StoredMessage } from '../src/dev/slack-stand-in.ts';
 import { isMedicError } from '../src/errors.ts';
 import type { CommandRunner, HostConnector } from '../src/jobs/ports.ts';
 import type { Lab } from '../src/lab/lab.ts';
+import { childrenOf, signalPid } from '../src/lab/pids.ts';
 import { startLab } from '../src/lab/start-lab.ts';
 import { freshPrefix, startPersistentRedis, type PersistentRedis } from './helpers/redis.ts';
 import { BOT_TOKEN, blockText, CHANNEL, eventually, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
@@ -67,7 +68,7 @@ describe('faults at each step of a request: Redis, then the host', () => {
   const prefix = freshPrefix('faults');
   const env = { MEDIC_DEDUP_WINDOW: '1ms' };
   /** Every request sent, and what it ended as. */
-  const outcomes: { step: string; outcome: 'reported' | 'refused' }[] = [];
+  const outcomes: { step: string; outcome: 'reported' | 'refused'; root: boolean }[] = [];
 
   const answerTo = (responseUrlId: string | undefined): Promise<string> =>
     standIn.waitFor(() => standIn.responseUrlPosts.find((p) => p.id === responseUrlId), 30_000, 'the ephemeral answer').then((p) => String(p.body.text));
@@ -96,7 +97,7 @@ describe('faults at each step of a request: Redis, then the host', () => {
     );
     const findings = Number(/(\d+) \(in the thread\)/.exec(blockText(done))?.[1]);
     await standIn.waitFor(() => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding')).length >= findings || undefined, 30_000, 'the findings');
-    outcomes.push({ step, outcome: 'reported' });
+    outcomes.push({ step, outcome: 'reported', root: true });
     return done;
   }
 
@@ -139,7 +140,7 @@ describe('faults at each step of a request: Redis, then the host', () => {
       // ioredis's own words stay in the log.
       expect(answer).not.toMatch(/retries per request|maxRetriesPerRequest/);
       expect(roots(standIn)).toHaveLength(before);
-      outcomes.push({ step: 'before the record', outcome: 'refused' });
+      outcomes.push({ step: 'before the record', outcome: 'refused', root: false });
     } finally {
       await restartRedis();
     }
@@ -173,15 +174,17 @@ describe('faults at each step of a request: Redis, then the host', () => {
       expect(isMedicError(e) && e.code).toBe('REDIS_UNAVAILABLE');
       expect((e as Error).message).toContain('the diagnosis was not queued');
       expect(roots(standIn)).toHaveLength(before);
-      outcomes.push({ step: 'between the record and the job', outcome: 'refused' });
+      outcomes.push({ step: 'between the record and the job', outcome: 'refused', root: false });
     } finally {
-      if (redis.pid === undefined) await restartRedis();
-      await queues.close().catch(() => undefined);
+      // That bot is gone before Redis is back (it cannot free the slot itself): the worst case.
       conn.disconnect();
+      await queues.close().catch(() => undefined);
+      if (redis.pid === undefined) await restartRedis();
     }
     // The slot came back from the append-only file with no job behind it; the next request takes it over.
     const slot = await bot.app.redis.get(`${prefix}:dedup:web-01`);
     expect(slot).not.toBeNull();
+    expect(await bot.app.redis.hget(`${prefix}:diag:${slot}`, 'pendingSince')).not.toBeNull();
     await diagnosedOnce('after: between the record and the job');
     expect(await bot.app.redis.get(`${prefix}:dedup:web-01`)).not.toBe(slot);
   });
@@ -206,7 +209,7 @@ describe('faults at each step of a request: Redis, then the host', () => {
       }, 10_000, 'the root message in a final state');
       expect(blockText(shown)).toContain('could not diagnose');
       expect(blockText(shown)).toContain('REDIS_UNAVAILABLE');
-      outcomes.push({ step: 'while the root message is posted', outcome: 'refused' });
+      outcomes.push({ step: 'while the root message is posted', outcome: 'refused', root: true });
     } finally {
       standIn.beforeAnswer = undefined;
       if (redis.pid === undefined) await restartRedis();
@@ -279,20 +282,73 @@ describe('faults at each step of a request: Redis, then the host', () => {
       expect(blockText(failed)).toContain('is not answering');
       // The handshake timeout (8 s) once, not retried; generous for a loaded machine.
       expect(took).toBeLessThan(30_000);
-      outcomes.push({ step: 'sshd stopped', outcome: 'reported' });
+      outcomes.push({ step: 'sshd stopped', outcome: 'reported', root: true });
     } finally {
       process.kill(sshd, 'SIGCONT');
     }
     await diagnosedOnce('after: sshd stopped');
   });
 
+  /** The lab sshd's per-connection processes and theirs: the sessions of running diagnoses. */
+  const sessions = async (): Promise<number[]> => {
+    const sshd = (await lab.status()).sshd;
+    if (sshd === undefined) throw new Error('the lab has no sshd running');
+    const out: number[] = [];
+    for (let next = childrenOf(sshd); next.length > 0; next = next.flatMap(childrenOf)) out.push(...next);
+    return out;
+  };
+
+  it('sshd session killed mid-diagnosis: SSH_LOST is retried on a new connection, and the report comes once', async () => {
+    let killed = 0;
+    connector.hold = async () => {
+      for (const pid of await sessions()) if (signalPid(pid, 'SIGKILL')) killed += 1;
+    };
+    const root = await diagnosedOnce('sshd session killed');
+    expect(killed).toBeGreaterThan(0);
+    const findings = Number(/(\d+) \(in the thread\)/.exec(blockText(root))?.[1]);
+    expect(standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding'))).toHaveLength(findings);
+    // The first attempt failed on the dropped connection; the retry made the report.
+    expect(worker.logs.lines.some((l) => l.msg === 'job failed' && (l.err as { code?: string } | undefined)?.code === 'SSH_LOST')).toBe(true);
+  });
+
+  it('sshd session stopped mid-diagnosis: cut at MEDIC_DIAGNOSIS_TIMEOUT, reported as DIAGNOSIS_TIMEOUT; the host is diagnosed again afterwards', async () => {
+    // A worker with a 2 s bound, shorter than the checks' and keepalives' own limits.
+    await worker.stop();
+    const bounded = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks: await loadPlaybooks(), role: 'worker', connector, standIn, prefix, env: { ...env, MEDIC_DIAGNOSIS_TIMEOUT: '2s' } });
+    let stopped: number[] = [];
+    try {
+      connector.hold = async () => {
+        stopped = await sessions();
+        for (const pid of stopped) signalPid(pid, 'SIGSTOP');
+      };
+      const before = roots(standIn).length;
+      const started = performance.now();
+      const ack = await bot.command('diagnose web-01');
+      expect(await answerTo(ack.responseUrlId)).toContain('diagnosis queued');
+      const root = await standIn.waitFor(() => roots(standIn)[before], 10_000, 'the report');
+      const failed = await standIn.waitFor(() => {
+        const m = standIn.message(root.channel, root.ts);
+        return m !== undefined && isFinal(m) ? m : undefined;
+      }, 30_000, 'the report in its final state');
+      expect(stopped.length).toBeGreaterThan(0);
+      expect(blockText(failed)).toContain('DIAGNOSIS_TIMEOUT');
+      expect(blockText(failed)).toContain('did not finish within 2 s');
+      expect(performance.now() - started).toBeLessThan(20_000);
+      outcomes.push({ step: 'sshd session stopped', outcome: 'reported', root: true });
+    } finally {
+      for (const pid of stopped) signalPid(pid, 'SIGCONT');
+      await bounded.stop();
+      worker = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks: await loadPlaybooks(), role: 'worker', connector, standIn, prefix, env });
+    }
+    await diagnosedOnce('after: sshd session stopped');
+  });
+
   it('afterwards: every message is final, no host is wedged, and no request was lost', async () => {
     expect(roots(standIn).filter((m) => !isFinal(m))).toEqual([]);
     const slot = await bot.app.redis.get(`${prefix}:dedup:web-01`);
     if (slot !== null) expect(await bot.app.redis.hget(`${prefix}:diag:${slot}`, 'status')).toMatch(/^(done|failed)$/);
-    // Each request was reported, or refused with a sentence: none vanished.
-    const reported = outcomes.filter((o) => o.outcome === 'reported' && o.step !== 'sshd stopped').length;
-    expect(roots(standIn).filter((m) => blockText(m).includes('PHP-FPM is down'))).toHaveLength(reported);
+    // Each request was reported, or refused with a sentence: none vanished, none has two reports.
+    expect(roots(standIn)).toHaveLength(outcomes.filter((o) => o.root).length);
     expect(outcomes.map((o) => o.step)).toEqual([
       'warm-up',
       'before the record',
@@ -305,6 +361,9 @@ describe('faults at each step of a request: Redis, then the host', () => {
       'while the result is posted',
       'sshd stopped',
       'after: sshd stopped',
+      'sshd session killed',
+      'sshd session stopped',
+      'after: sshd session stopped',
     ]);
   });
 });
