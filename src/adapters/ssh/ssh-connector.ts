@@ -93,13 +93,9 @@ export class SshConnector implements HostConnector {
       knownHostsMissing: knownHosts.missing,
     });
 
-    // TCP first, on its own clock, so that a port that never opens (SSH_CONNECT_TIMEOUT) and one
-    // that opens and never answers (SSH_NOT_ANSWERING) are told apart.
-    const sock = await openTcp(host.address, port, this.o.connectTimeoutMs, target, signal);
     const config: ConnectConfig & { privateKey: string } = {
       host: host.address,
       port,
-      sock,
       username: host.user,
       privateKey,
       readyTimeout: this.o.handshakeTimeoutMs,
@@ -112,8 +108,9 @@ export class SshConnector implements HostConnector {
     };
 
     const ssh = new NodeSSH();
+    let sock: Socket | undefined;
     const onAbort = (): void => {
-      sock.destroy();
+      sock?.destroy();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     const gate = `${host.address}:${port}`;
@@ -121,9 +118,13 @@ export class SshConnector implements HostConnector {
     const started = performance.now();
     try {
       signal?.throwIfAborted();
-      await ssh.connect(config);
+      // TCP first, on its own clock, so that a port that never opens (SSH_CONNECT_TIMEOUT) and one
+      // that opens and never answers (SSH_NOT_ANSWERING) are told apart. Opened once a start-up
+      // slot is free, so a waiting connection does not count against sshd's MaxStartups.
+      sock = await openTcp(host.address, port, this.o.connectTimeoutMs, target, signal);
+      await ssh.connect({ ...config, sock });
     } catch (e) {
-      sock.destroy();
+      sock?.destroy();
       signal?.throwIfAborted();
       throw verifier.rejection ?? mapConnectError(e, target);
     } finally {
