@@ -6,6 +6,7 @@ import { startLab } from '../src/lab/start-lab.ts';
 import { type Row, printTable } from './bench-table.ts';
 import { benchDiagnose } from './diagnose-bench.ts';
 import { benchFanoutRows } from './fanout-bench.ts';
+import { benchFaults } from './faults-bench.ts';
 
 const rows: Row[] = [];
 const lab = await startLab();
@@ -18,6 +19,7 @@ try {
     rows.push(...(await benchSlack(lab)));
   }
   rows.push(...(await benchFanoutRows(lab)));
+  rows.push(...(await benchFaults(lab)));
 } finally {
   await lab.stop();
 }

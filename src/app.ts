@@ -19,7 +19,7 @@ import { ApprovalStore } from './adapters/store/approval-store.ts';
 import { AuditTrail } from './adapters/store/audit-trail.ts';
 import { DiagnosisRecords } from './adapters/store/diagnosis-records.ts';
 import { FanoutRecords } from './adapters/store/fanout-records.ts';
-import { createRedis } from './adapters/store/redis-client.ts';
+import { createRedis, whenReady } from './adapters/store/redis-client.ts';
 import { RedisKeys } from './adapters/store/redis-keys.ts';
 import { slackMode, type Config } from './config.ts';
 import type { Inventory } from './core/inventory/inventory-schema.ts';
@@ -142,7 +142,8 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
     // One of several processes sharing the port: a scrape shows the sum over all of them.
     ...(inClusterWorker() ? { scrape: clusterScrape(metrics.registry) } : {}),
     readiness: {
-      redis: async () => (await redis.ping()) === 'PONG',
+      // A connection that is not up answers at once: a probe must not wait out the reconnection.
+      redis: async () => redis.status === 'ready' && (await redis.ping()) === 'PONG',
       // auth.test at most every 30 s: a probe every few seconds must not spend Slack's rate limit.
       slack: async () => {
         if (slackOk !== undefined && Date.now() - slackOk.at < 30_000) return slackOk.ok;
@@ -192,13 +193,26 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
   }
 
   let workers: MedicWorkers | undefined;
+  let jobRedis: Redis | undefined;
+  let jobReporterOf: SlackReporter | undefined;
   const startWorking = (): MedicWorkers => {
     const connector = deps.connector as HostConnector;
+    // Jobs wait out a Redis restart instead of failing (BullMQ's advice for workers): a diagnosis
+    // that ran keeps its result and posts it once Redis is back, rather than being lost or re-run.
+    const jr = createRedis(config.REDIS_URL, { kind: 'blocking', name: `medic-jobs-${process.pid}` });
+    jr.on('error', (err) => logger.warn({ err }, 'redis connection error (jobs)'));
+    jobRedis = jr;
+    const jobRecords = new DiagnosisRecords(jr, keys);
+    const jobApprovals = new ApprovalStore(jr, keys);
+    const jobReporter = new SlackReporter({ slack: (p) => slackBudget.chat(p), workspaceUrl, redis: jr, keys, records: jobRecords, approvals: jobApprovals, fanouts: new FanoutRecords(jr, keys), logger, now, approvalTtlMs: config.MEDIC_APPROVAL_TTL });
+    jobReporterOf = jobReporter;
+    const jobAudit = new AuditTrail(jr, { keys, logger, now, limit: config.MEDIC_HISTORY_LIMIT });
     // What both job handlers need from the app; each adds its own hooks.
-    const shared = { records, audit, reporter, inventory: deps.inventory, playbooks: deps.playbooks, connector, logger, now };
+    const shared = { records: jobRecords, audit: jobAudit, reporter: jobReporter, inventory: deps.inventory, playbooks: deps.playbooks, connector, logger, now };
     const diagnose = createDiagnoseJob({
       ...shared,
       dedupWindowMs: config.MEDIC_DEDUP_WINDOW,
+      timeoutMs: config.MEDIC_DIAGNOSIS_TIMEOUT,
       onDiagnosis: (d) => metrics.diagnosisDuration.observe({ cause: d.verdict.cause }, d.durationMs / 1000),
       onError: (code) => {
         if (code.startsWith('SSH_')) metrics.sshErrors.inc({ code });
@@ -206,7 +220,7 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
     });
     const remediate = createRemediateJob({
       ...shared,
-      approvals,
+      approvals: jobApprovals,
       onRemediation: (remediation, outcome) => metrics.remediations.inc({ remediation, outcome }),
     });
     return startWorkers({
@@ -217,6 +231,18 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
       name: deps.workerName ?? `medic-${process.pid}`,
       logger,
       handlers: { diagnose: (job) => diagnose(job), remediate: (job) => remediate(job) },
+      // A diagnosis BullMQ gave up on (stalled too often, or failed outside the handler) still
+      // gets a final message instead of "Diagnosing…" for ever.
+      onGaveUp: (queue, data, reason) => {
+        if (queue !== 'diagnose') return;
+        const id = (data as { diagnosisId?: unknown }).diagnosisId;
+        if (typeof id !== 'string') return;
+        void (async () => {
+          const record = await jobRecords.get(id);
+          if (record === undefined) return;
+          if (await jobRecords.fail(record, { message: `the diagnosis job stopped: ${reason.slice(0, 300)}. Diagnose again.` }, config.MEDIC_DEDUP_WINDOW)) await jobReporter.publish(id);
+        })().catch((e: unknown) => logger.warn({ err: e, diagnosisId: id }, 'could not mark the abandoned diagnosis'));
+      },
       onJobDone: (queue, outcome) => metrics.jobs.inc({ queue, outcome }),
     });
   };
@@ -235,6 +261,9 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
       return workers;
     },
     async start() {
+      // The bot's connection has no offline queue: its first requests must find it connected.
+      // Redis down at start-up is no reason not to start (/readyz says 503 until it is back).
+      if (!(await whenReady(redis, 10_000))) logger.warn('Redis is not answering yet; requests are refused until it does');
       if (bolt !== undefined) await bolt.start();
       if (wantsWorker) workers = startWorking();
       const where = await http.listen(config.PORT, config.MEDIC_LISTEN_HOST);
@@ -248,11 +277,13 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
       // Stop taking Slack requests first, then let workers finish (or hand back) what they run.
       await bolt?.stop().catch((e: unknown) => logger.warn({ err: e }, 'stopping Socket Mode failed'));
       await http.close();
-      await workers?.close(Math.max(1000, config.MEDIC_JOB_LOCK - 5000));
+      await workers?.close(config.MEDIC_SHUTDOWN_GRACE);
       // Reports and summaries still on their way to Slack are sent before Redis goes.
       await reporter.idle().catch((e: unknown) => logger.warn({ err: e }, 'reports were left unposted'));
+      await jobReporterOf?.idle().catch((e: unknown) => logger.warn({ err: e }, 'reports were left unposted'));
       await slackBudget.idle();
       await queues.close();
+      await jobRedis?.quit().catch(() => jobRedis?.disconnect());
       await redis.quit().catch(() => redis.disconnect());
       logger.info({ role }, 'gateway-medic stopped');
     },

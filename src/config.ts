@@ -143,8 +143,16 @@ export const ConfigSchema = z.object({
   MEDIC_WORKER_CONCURRENCY: Int(32, 1, 256),
   /** `medic bot` / `medic start`: processes sharing the HTTP port (node:cluster), to ack bursts on several cores. */
   MEDIC_HTTP_PROCESSES: Int(1, 1, 32),
-  /** A job whose worker stops renewing its lock for this long is handed to another worker. */
-  MEDIC_JOB_LOCK: DurationMs('30s'),
+  /**
+   * A job whose worker stops renewing its lock (renewed every half of it while the job runs) is
+   * handed to another worker: the lock lapses within this long, and the stalled check, run every
+   * third of it, hands it over. 6 s: a dead worker's job moves on within about 8 s.
+   */
+  MEDIC_JOB_LOCK: DurationMs('6s'),
+  /** On SIGTERM, running jobs get this long to finish before they are handed back to the queue. */
+  MEDIC_SHUTDOWN_GRACE: DurationMs('25s'),
+  /** The longest one diagnosis may take, connection and every check included; then it is reported as DIAGNOSIS_TIMEOUT. */
+  MEDIC_DIAGNOSIS_TIMEOUT: DurationMs('30s'),
   /** Audit entries kept per host. */
   MEDIC_HISTORY_LIMIT: Int(500, 10, 100_000),
   /** How long user group members are cached before usergroups.users.list is asked again. */

@@ -182,8 +182,8 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
   it('hands a job that outlasts the grace period back to the queue, where another worker finishes it', async () => {
     const prefix = freshPrefix('handback');
     const before = roots(standIn).length;
-    // A 4 s job lock gives a 1 s grace at shutdown; the host takes longer than that to answer.
-    const lock = { MEDIC_JOB_LOCK: '4s' };
+    // A 1 s grace at shutdown; the host takes longer than that to answer.
+    const lock = { MEDIC_JOB_LOCK: '4s', MEDIC_SHUTDOWN_GRACE: '1s' };
     const medic = await diagnosisInFlight(env(prefix, lock), 6000);
 
     medic.child.kill('SIGTERM');

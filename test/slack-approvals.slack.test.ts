@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPlaybooks } from '../src/adapters/files/load-playbooks.ts';
 import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
+import type { Inventory } from '../src/core/inventory/inventory-schema.ts';
 import { parseInventory } from '../src/core/inventory/parse-inventory.ts';
+import { livePid } from '../src/lab/pids.ts';
 import { SlackStandIn, type StoredMessage } from '../src/dev/slack-stand-in.ts';
 import type { Lab } from '../src/lab/lab.ts';
 import { startLab } from '../src/lab/start-lab.ts';
@@ -23,6 +25,8 @@ describe('remediation approvals', () => {
   let standIn: SlackStandIn;
   let h: SlackHarness;
   let clock = 0;
+  let inventory: Inventory;
+  const botEnv = { MEDIC_APPROVERS: 'U0ALICE,S0ONCALL', MEDIC_TWO_PERSON_RULE: 'true', MEDIC_DEDUP_WINDOW: '1ms', MEDIC_APPROVAL_TTL: '10m' };
   let report: StoredMessage;
   /** The report's reply as clients showed it before the remediation replaced its buttons. */
   let seen: StoredMessage;
@@ -41,14 +45,14 @@ describe('remediation approvals', () => {
   beforeAll(async () => {
     [redis, lab] = await Promise.all([startRedis(), startLab()]);
     standIn = await new SlackStandIn({ botToken: BOT_TOKEN, userGroups: { S0ONCALL: ['U0BOB', 'U0CAROL'] } }).start();
-    const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
+    inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
     h = await startSlackHarness({
       redisUrl: redis.url,
       inventory,
       playbooks: await loadPlaybooks(),
       connector: new SshConnector(),
       standIn,
-      env: { MEDIC_APPROVERS: 'U0ALICE,S0ONCALL', MEDIC_TWO_PERSON_RULE: 'true', MEDIC_DEDUP_WINDOW: '1ms', MEDIC_APPROVAL_TTL: '10m' },
+      env: botEnv,
       now: () => new Date(Date.now() + clock),
     });
     await lab.applyScenario('php_fpm_down');
@@ -83,15 +87,25 @@ describe('remediation approvals', () => {
     expect(await h.app.queues.remediate.getJobCounts('waiting', 'active', 'completed', 'failed')).toEqual({ waiting: 0, active: 0, completed: 0, failed: 0 });
   });
 
-  it('runs exactly one remediation for 20 concurrent clicks, and updates the message in place', async () => {
+  it('runs exactly one remediation for 20 concurrent clicks by two approvers and a non-approver, through two bot processes, and updates the message in place', async () => {
     seen = structuredClone(report);
-    const clickers = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'U0BOB' : 'U0CAROL'));
-    const clicks = await Promise.all(clickers.map((u) => h.click(report, START, u)));
-    expect(clicks.every((c) => c.status === 200)).toBe(true);
-    const answers = await Promise.all(clicks.map((c) => answerTo(c.responseUrlId)));
-    expect(answers.filter((a) => a.includes('Already approved by'))).toHaveLength(19);
-    expect(answers.filter((a) => a.includes('Approved: `start_php_fpm`'))).toHaveLength(1);
-    expect(h.logs.audit('approval')).toHaveLength(1);
+    const fpmLog = async (): Promise<number> => ((await readFile(lab.logPath('fpmLog'), 'utf8')).match(/NOTICE: fpm is running, pid/g) ?? []).length;
+    const startsBefore = await fpmLog();
+    // A second bot on the same Redis, as behind a load balancer: clicks land on either.
+    const other = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks: await loadPlaybooks(), role: 'bot', standIn, prefix: h.prefix, env: botEnv });
+    try {
+      const clickers = Array.from({ length: 20 }, (_, i) => (i % 7 === 3 ? 'U0MALLORY' : i % 2 === 0 ? 'U0BOB' : 'U0CAROL'));
+      const clicks = await Promise.all(clickers.map((u, i) => (i % 2 === 0 ? h : other).click(report, START, u)));
+      expect(clicks.every((c) => c.status === 200)).toBe(true);
+      const answers = await Promise.all(clicks.map((c) => answerTo(c.responseUrlId)));
+      const refused = clickers.filter((u) => u === 'U0MALLORY').length;
+      expect(answers.filter((a) => a.includes('not allowed to approve'))).toHaveLength(refused);
+      expect(answers.filter((a) => a.includes('Already approved by'))).toHaveLength(20 - refused - 1);
+      expect(answers.filter((a) => a.includes('Approved: `start_php_fpm`'))).toHaveLength(1);
+      expect([...h.logs.audit('approval'), ...other.logs.audit('approval')]).toHaveLength(1);
+    } finally {
+      await other.stop();
+    }
 
     const done = await standIn.waitFor(() => {
       const m = standIn.message(report.channel, report.ts);
@@ -109,6 +123,9 @@ describe('remediation approvals', () => {
     expect(h.logs.audit('remediation')).toHaveLength(1);
     expect(standIn.messages({ channel: CHANNEL, threadTs: report.threadTs as string }).some((m) => blockText(m).includes('`start_php_fpm` approved by'))).toBe(true);
     expect(standIn.calls.filter((c) => c.response.ok !== true)).toEqual([]);
+    // Counted on the host itself: php-fpm was started once, and one master runs.
+    expect((await fpmLog()) - startsBefore).toBe(1);
+    expect(await livePid(lab.layout.fpmPidFile)).toBeDefined();
   });
 
   it('refuses a click on a button already used (from a client still showing it)', async () => {

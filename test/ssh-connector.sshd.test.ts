@@ -217,14 +217,14 @@ describe('connection failures, each with its own code', () => {
     await r.close();
   });
 
-  it('handshake timeout against a server that accepts and never speaks', async () => {
+  it('a port that takes the connection and never speaks is SSH_NOT_ANSWERING, after the handshake timeout', async () => {
     const silent = await startSilentServer();
     try {
       const started = performance.now();
-      const e = await connectError(targetFor(sshd, { port: silent.port }), new SshConnector({ connectTimeoutMs: 500 }));
+      const e = await connectError(targetFor(sshd, { port: silent.port }), new SshConnector({ handshakeTimeoutMs: 500 }));
       expect(performance.now() - started).toBeLessThan(3000);
-      expect(e.code).toBe('SSH_CONNECT_TIMEOUT');
-      expect(e.message).toContain(`127.0.0.1:${silent.port}`);
+      expect(e.code).toBe('SSH_NOT_ANSWERING');
+      expect(e.message).toContain(`127.0.0.1:${silent.port} is not answering`);
       expect(e.message).toContain('500 ms');
     } finally {
       await silent.stop();
@@ -326,6 +326,66 @@ describe('the connection going away', () => {
       await r.close();
     } finally {
       await tight.stop();
+    }
+  });
+});
+
+/**
+ * A hung host, as an operator meets it: sshd stopped with SIGSTOP keeps its port open (the
+ * kernel still completes TCP handshakes into its backlog) and answers nothing.
+ */
+describe('a hung sshd', () => {
+  const stopTree = (handle: SshdHandle, signal: NodeJS.Signals): void => {
+    for (const pid of [handle.pid, ...sshdChildren(handle)]) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone already
+      }
+    }
+  };
+
+  it('the listener stopped: SSH_NOT_ANSWERING within the handshake timeout, and connecting works again once it runs', async () => {
+    const hung = await startSshd({ user: sshd.user });
+    const c = new SshConnector({ handshakeTimeoutMs: 1500 });
+    try {
+      process.kill(hung.pid, 'SIGSTOP');
+      const started = performance.now();
+      const e = await connectError(targetFor(hung), c);
+      const took = performance.now() - started;
+      expect(e.code).toBe('SSH_NOT_ANSWERING');
+      expect(e.retryable).toBe(false);
+      expect(e.message).toContain(`127.0.0.1:${hung.port} is not answering`);
+      expect(took).toBeGreaterThanOrEqual(1400);
+      expect(took).toBeLessThan(10_000);
+
+      process.kill(hung.pid, 'SIGCONT');
+      const r = await c.connect(targetFor(hung));
+      expect((await r.run('echo back', T)).stdout).toBe('back\n');
+      await r.close();
+    } finally {
+      stopTree(hung, 'SIGCONT');
+      await hung.stop();
+    }
+  });
+
+  it('its session stopped mid-diagnosis: the running command times out, the next ones fail SSH_NOT_ANSWERING once keepalives go unanswered', async () => {
+    const hung = await startSshd({ user: sshd.user });
+    try {
+      const r = await new SshConnector({ keepaliveIntervalMs: 300, keepaliveCountMax: 2 }).connect(targetFor(hung));
+      expect((await r.run('echo alive', T)).stdout).toBe('alive\n');
+      stopTree(hung, 'SIGSTOP');
+      const started = performance.now();
+      const running = await r.run('echo never', { timeoutMs: 500 }).catch((e: unknown) => e);
+      // Either the command's own timeout or the keepalive ends it; it never hangs.
+      if (running instanceof MedicError) expect(running.code).toBe('SSH_NOT_ANSWERING');
+      else expect(running).toMatchObject({ timedOut: true });
+      await expect.poll(() => r.run('echo later', T).catch((e: unknown) => (e as MedicError).code), { timeout: 10_000 }).toBe('SSH_NOT_ANSWERING');
+      expect(performance.now() - started).toBeLessThan(10_000);
+      await r.close();
+    } finally {
+      stopTree(hung, 'SIGCONT');
+      await hung.stop();
     }
   });
 });

@@ -244,6 +244,11 @@ export class SlackStandIn extends EventEmitter {
   private readonly options: SlackStandInOptions;
   readonly teamId: string;
   readonly botUserId: string;
+  /**
+   * Awaited before a Web API call is answered: a test can make something happen while the bot
+   * waits for Slack (stop Redis while a report is being posted). The call is answered after.
+   */
+  beforeAnswer: ((method: string, args: Record<string, unknown>) => Promise<void> | void) | undefined;
 
   constructor(options: SlackStandInOptions = {}) {
     super();
@@ -571,6 +576,7 @@ export class SlackStandIn extends EventEmitter {
         res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
         return;
       }
+      await this.beforeAnswer?.(method, args);
       response = this.dispatch(method, args);
     }
     this.record(method, args, response);

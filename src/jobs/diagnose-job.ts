@@ -8,7 +8,7 @@ import { isMedicError, MedicError } from '../errors.ts';
 import { jobLogger } from '../logger.ts';
 import { diagnoseHost } from './diagnose-host.ts';
 import { DiagnoseJobData } from './job-names.ts';
-import type { HostConnector, TargetHost } from './ports.ts';
+import type { CommandRunner, HostConnector, TargetHost } from './ports.ts';
 
 /** What posting a report needs; the Slack reporter implements it. */
 export interface ReportPublisher {
@@ -27,6 +27,17 @@ export interface DiagnoseJobDeps {
   now: () => Date;
   /** MEDIC_DEDUP_WINDOW: a finished diagnosis is shared with requests this long after. */
   dedupWindowMs: number;
+  /**
+   * The longest a diagnosis may take, connection and checks included (MEDIC_DIAGNOSIS_TIMEOUT).
+   * @defaultValue 30000
+   */
+  timeoutMs?: number;
+  /**
+   * A host that has not answered SSH after this long is said to be "not answering" on the
+   * report while medic keeps waiting, up to the connector's own timeouts.
+   * @defaultValue 3000
+   */
+  notAnsweringAfterMs?: number;
   /** Called with each finished diagnosis (metrics). */
   onDiagnosis?: (d: Diagnosis) => void;
   onError?: (code: string) => void;
@@ -82,19 +93,21 @@ export function createDiagnoseJob(deps: DiagnoseJobDeps): (job: DiagnoseJob) => 
     try {
       const host = targetHost(deps.inventory(), data.host);
       const playbook = pickPlaybook(deps.playbooks, data.playbook);
-      diagnosis = await diagnoseHost(
-        { host, playbook },
-        {
-          connector: deps.connector,
-          logger: log,
-          now: deps.now,
-          onProgress: (event) => {
-            if (event.kind === 'check-finished') {
-              void deps.audit.record({ kind: 'check', host: data.host, diagnosisId: record.id, detail: `${event.check}: ${event.status} in ${event.durationMs} ms`, data: { check: event.check, status: event.status } });
-            }
-            void job.progress({ ...event }).catch(() => undefined);
+      diagnosis = await bounded(deps, record, log, (connector) =>
+        diagnoseHost(
+          { host, playbook },
+          {
+            connector,
+            logger: log,
+            now: deps.now,
+            onProgress: (event) => {
+              if (event.kind === 'check-finished') {
+                void deps.audit.record({ kind: 'check', host: data.host, diagnosisId: record.id, detail: `${event.check}: ${event.status} in ${event.durationMs} ms`, data: { check: event.check, status: event.status } });
+              }
+              void job.progress({ ...event }).catch(() => undefined);
+            },
           },
-        },
+        ),
       );
     } catch (e) {
       const retryable = !isMedicError(e) || e.retryable;
@@ -118,6 +131,55 @@ export function createDiagnoseJob(deps: DiagnoseJobDeps): (job: DiagnoseJob) => 
     await deps.reporter.publish(record.id);
     return { diagnosisId: record.id, status: 'done', cause: diagnosis.verdict.cause };
   };
+}
+
+/**
+ * Runs a diagnosis within `timeoutMs` (then DIAGNOSIS_TIMEOUT, and its SSH connection is
+ * closed), and says on the report when the host has not answered after `notAnsweringAfterMs`.
+ */
+async function bounded<T>(deps: DiagnoseJobDeps, record: DiagnosisRecord, log: Logger, run: (connector: HostConnector) => Promise<T>): Promise<T> {
+  const timeoutMs = deps.timeoutMs ?? 30_000;
+  const controller = new AbortController();
+  const runners = new Set<CommandRunner>();
+  const connector: HostConnector = {
+    connect: async (host) => {
+      const slow = setTimeout(() => {
+        const after = Math.round((deps.notAnsweringAfterMs ?? 3000) / 1000);
+        void deps.records
+          .addNote(record.id, { at: deps.now().toISOString(), kind: 'info', text: `${host.name} is not answering SSH (nothing after ${after} s); waiting a few seconds more before giving up.` })
+          .then(() => deps.reporter.refreshRoot(record.id))
+          .catch((e: unknown) => log.warn({ err: e }, 'could not say the host is not answering'));
+      }, deps.notAnsweringAfterMs ?? 3000);
+      try {
+        const runner = await deps.connector.connect(host, { signal: controller.signal });
+        runners.add(runner);
+        if (controller.signal.aborted) void runner.close().catch(() => undefined);
+        return runner;
+      } finally {
+        clearTimeout(slow);
+      }
+    },
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      for (const r of runners) void r.close().catch(() => undefined);
+      reject(
+        new MedicError(
+          'DIAGNOSIS_TIMEOUT',
+          `The diagnosis of ${record.host} did not finish within ${Math.round(timeoutMs / 1000)} s (MEDIC_DIAGNOSIS_TIMEOUT): the host is overloaded or stopped answering. Check it, then diagnose again.`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  const work = run(connector);
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function failed(deps: DiagnoseJobDeps, record: DiagnosisRecord, e: unknown, log: Logger): Promise<void> {

@@ -42,9 +42,12 @@ describe('mapConnectError', () => {
   });
 
   it('maps ssh2 levels: handshake timeout, authentication, DNS lookup', () => {
+    // TCP was up (ssh2's timer starts with it): a hung sshd, not a connect timeout.
     const timeout = mapConnectError(raised('Timed out while waiting for handshake', { level: 'client-timeout' }), target);
-    expect(timeout.code).toBe('SSH_CONNECT_TIMEOUT');
+    expect(timeout.code).toBe('SSH_NOT_ANSWERING');
     expect(timeout.message).toContain('10000 ms');
+    expect(timeout.message).toContain('is not answering');
+    expect(timeout.retryable).toBe(false);
 
     const auth = mapConnectError(raised('All configured authentication methods failed', { level: 'client-authentication' }), target);
     expect(auth.code).toBe('SSH_AUTH_FAILED');

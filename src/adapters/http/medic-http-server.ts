@@ -28,6 +28,9 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
  * webhooks (routes added by the alert receivers), /healthz, /readyz and /metrics. Bolt does not
  * own the server, so all of these share one port.
  */
+/** The longest one readiness check may take before /readyz calls it down. */
+const READY_CHECK_MS = 700;
+
 /** Answered while draining, so load balancers and Prometheus see the shutdown. */
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -42,7 +45,10 @@ export class MedicHttpServer {
       const checks: Record<string, boolean> = {};
       await Promise.all(
         Object.entries(this.o.readiness ?? {}).map(async ([name, check]) => {
-          checks[name] = await Promise.race([check().catch(() => false), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+          // Probes commonly give up after 1 s: a check that has not answered by then counts as down.
+          let timer: NodeJS.Timeout | undefined;
+          checks[name] = await Promise.race([check().catch(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), READY_CHECK_MS)))]);
+          clearTimeout(timer);
         }),
       );
       const ok = !this.draining && Object.values(checks).every(Boolean);

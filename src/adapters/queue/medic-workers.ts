@@ -24,9 +24,11 @@ export interface MedicWorkersOptions {
   /** Jobs run at once per queue. @defaultValue 32 */
   concurrency?: number;
   /**
-   * The job lock: if a worker dies, its job goes back to the queue this long after, for
-   * another worker. The stalled check runs as often.
-   * @defaultValue 30000
+   * The job lock, renewed every half of it while a job runs. If a worker dies, its lock lapses
+   * within this long; the stalled check, run every third of it, then hands the job to another
+   * worker (a job counts as stalled when one check saw it active and the next finds no lock), so
+   * a dead worker's job moves on within about 1.3× this.
+   * @defaultValue 6000
    */
   lockMs?: number;
   handlers: { diagnose: JobHandler<DiagnoseJobData>; remediate: JobHandler<RemediateJobData> };
@@ -34,6 +36,8 @@ export interface MedicWorkersOptions {
   /** Worker name stored on each job it takes (shown in dashboards). */
   name?: string;
   onJobDone?: (queue: 'diagnose' | 'remediate', outcome: 'completed' | 'failed' | 'retried') => void;
+  /** A job failed for good (its handler threw on the last attempt, or it stalled too often). */
+  onGaveUp?: (queue: 'diagnose' | 'remediate', data: unknown, reason: string) => void;
 }
 
 export interface MedicWorkers {
@@ -67,11 +71,12 @@ function wrap<T>(queue: 'diagnose' | 'remediate', handler: JobHandler<T>, logger
 
 /** The consumer side: one BullMQ worker per queue, closed gracefully. */
 export function startWorkers(o: MedicWorkersOptions): MedicWorkers {
-  const lockDuration = o.lockMs ?? 30_000;
+  const lockDuration = o.lockMs ?? 6000;
   const common = {
     prefix: o.prefix,
     lockDuration,
-    stalledInterval: lockDuration,
+    // BullMQ's default checks as often as the lock lasts, which makes a handover take up to twice it.
+    stalledInterval: Math.max(500, Math.round(lockDuration / 3)),
     maxStalledCount: 1,
     concurrency: o.concurrency ?? 32,
     ...(o.name !== undefined ? { name: o.name } : {}),
@@ -95,7 +100,11 @@ export function startWorkers(o: MedicWorkersOptions): MedicWorkers {
   for (const [queue, w] of [['diagnose', diagnose], ['remediate', remediate]] as const) {
     w.on('error', (err) => o.logger.error({ err, queue }, 'worker error'));
     w.on('completed', () => o.onJobDone?.(queue, 'completed'));
-    w.on('failed', (job) => o.onJobDone?.(queue, job !== undefined && job.attemptsMade < (job.opts.attempts ?? 1) ? 'retried' : 'failed'));
+    w.on('failed', (job, err) => {
+      const retried = job !== undefined && job.attemptsMade < (job.opts.attempts ?? 1);
+      o.onJobDone?.(queue, retried ? 'retried' : 'failed');
+      if (!retried && job !== undefined) o.onGaveUp?.(queue, job.data, err.message);
+    });
     w.on('stalled', (jobId) => o.logger.warn({ queue, jobId }, 'job stalled: its worker stopped; another worker takes it'));
   }
   return {

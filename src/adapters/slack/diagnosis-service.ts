@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import type { Inventory } from '../../core/inventory/inventory-schema.ts';
 import { resolveHosts, unknownHostMessage } from '../../core/inventory/resolve-hosts.ts';
 import { defuseBroadcasts } from '../../core/report/escape-mrkdwn.ts';
-import { capEscaped, SLACK_LIMITS, type Requester } from '../../core/report/render-blocks.ts';
-import { MedicError } from '../../errors.ts';
+import { capEscaped, renderRoot, SLACK_LIMITS, type Requester } from '../../core/report/render-blocks.ts';
+import { asRedisError, isMedicError, MedicError } from '../../errors.ts';
 import { enqueueDiagnose, type MedicQueues } from '../queue/medic-queues.ts';
 import type { AuditTrail } from '../store/audit-trail.ts';
-import type { DiagnosisRecord, DiagnosisRecords } from '../store/diagnosis-records.ts';
+import { PENDING_SLOT_MS, type DiagnosisRecord, type DiagnosisRecords, type OpenResult } from '../store/diagnosis-records.ts';
 import { newFanoutId, type FanoutRecords } from '../store/fanout-records.ts';
 import type { ChatApi, SlackReporter } from './slack-reporter.ts';
 
@@ -54,11 +54,23 @@ export interface DiagnosisServiceOptions {
   now: () => Date;
 }
 
+/** Runs Redis work for a request; an outage becomes REDIS_UNAVAILABLE saying what did not happen. */
+async function redisStep<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw asRedisError(e, what);
+  }
+}
+
+const errorOf = (e: unknown): NonNullable<DiagnosisRecord['error']> =>
+  isMedicError(e) ? { code: e.code, message: e.message, hint: e.hint } : { message: `could not be queued: ${e instanceof Error ? e.message : String(e)}` };
+
 const actorOf = (r: Requester): string => (r.kind === 'user' ? r.userId : `alert:${r.source}/${r.alertName}`.slice(0, 200));
 
 /**
  * The one way a diagnosis gets requested, by a person (`/502 diagnose`) or by an alert
- * (issue 5's receivers): dedup, audit, the root message, the queued job. Never runs a diagnosis
+ * (the alert receivers): dedup, audit, the root message, the queued job. Never runs a diagnosis
  * inline. Also what alert receivers need to talk into a report's thread.
  */
 export class DiagnosisService {
@@ -78,32 +90,63 @@ export class DiagnosisService {
       throw new MedicError('HOST_UNKNOWN', unknownHostMessage(inventory, request.host));
     }
     const requestedAt = this.o.now().toISOString();
-    const { record, joined } = await this.o.records.open({
-      host: request.host,
-      playbook: request.playbook ?? inv.playbook,
-      channel: request.channel,
-      requestedBy: request.requestedBy,
-      requestedAt,
-      ...(request.reason !== undefined && request.reason !== '' ? { reason: request.reason.slice(0, 500) } : {}),
-    });
-    if (request.fanoutId !== undefined) await this.o.records.addFanout(record.id, request.fanoutId);
+    const open = (): Promise<OpenResult> =>
+      redisStep('the diagnosis was not queued', () =>
+        this.o.records.open({
+          host: request.host,
+          playbook: request.playbook ?? inv.playbook,
+          channel: request.channel,
+          requestedBy: request.requestedBy,
+          requestedAt,
+          ...(request.reason !== undefined && request.reason !== '' ? { reason: request.reason.slice(0, 500) } : {}),
+        }),
+      );
+    let { record, joined } = await open();
+    // Joined a diagnosis whose job is not confirmed queued yet: wait for it (milliseconds), so a
+    // joiner never shares one that a Redis outage cut short; past the grace, take the slot over.
+    if (joined && record.pendingSince !== undefined && !(await this.confirmedSoon(record.id))) ({ record, joined } = await open());
     if (joined) {
-      await this.o.audit.record({ kind: 'joined', host: request.host, actor, diagnosisId: record.id, detail: `shares diagnosis ${record.id} (${record.status})` });
+      await redisStep('the request was not recorded', async () => {
+        if (request.fanoutId !== undefined) await this.o.records.addFanout(record.id, request.fanoutId);
+        await this.o.audit.record({ kind: 'joined', host: request.host, actor, diagnosisId: record.id, detail: `shares diagnosis ${record.id} (${record.status})` });
+      });
       await this.announceJoiner(record);
       return this.ticket(record, true);
     }
-    await this.o.audit.record({ kind: 'request', host: request.host, actor, diagnosisId: record.id, detail: `diagnose ${request.host} in ${request.channel}${request.reason ? `: ${request.reason.slice(0, 200)}` : ''}` });
+    // The job goes in before anything is posted: a Redis outage here leaves no message behind
+    // (the requester is told, and the next request takes the unconfirmed slot over), and a
+    // message, once posted, always has a job that brings it to a final state.
     try {
-      const root = await this.o.reporter.postRoot(record);
-      record.rootTs = root.ts;
-      record.channel = root.channel;
-      await enqueueDiagnose(this.o.queues, { diagnosisId: record.id, host: record.host, playbook: record.playbook });
+      await redisStep('the diagnosis was not queued', async () => {
+        if (request.fanoutId !== undefined) await this.o.records.addFanout(record.id, request.fanoutId);
+        await this.o.audit.record({ kind: 'request', host: request.host, actor, diagnosisId: record.id, detail: `diagnose ${request.host} in ${request.channel}${request.reason ? `: ${request.reason.slice(0, 200)}` : ''}` });
+        await enqueueDiagnose(this.o.queues, { diagnosisId: record.id, host: record.host, playbook: record.playbook });
+        await this.o.records.confirmQueued(record);
+      });
     } catch (e) {
-      // Free the host's slot, or every request for it would join a diagnosis that never runs.
-      await this.o.records.release(record);
-      await this.o.records.fail(record, { message: `could not be queued: ${(e as Error).message}` }, 0).catch(() => undefined);
-      if (record.rootTs !== undefined) await this.o.reporter.refreshRoot(record.id).catch(() => undefined);
+      // A job that did get in must find the record finished and post nothing; the slot is freed.
+      this.settle(record, errorOf(e));
       throw e;
+    }
+    try {
+      await this.o.reporter.postRoot(record);
+    } catch (e) {
+      const err = asRedisError(e, 'the report could not be started');
+      // The queued job must not run a diagnosis nobody will see, nor hold the host's slot.
+      this.settle(record, errorOf(err));
+      // Posted, but Redis did not keep where: the message is finished from memory, so it
+      // does not say "Queued…" for ever.
+      if (record.rootTs !== undefined) {
+        const failed = renderRoot(this.o.reporter.rootView({ ...record, status: 'failed', error: errorOf(err) }));
+        await this.o.client.chat.update({ channel: record.channel, ts: record.rootTs, ...failed }).catch((u: unknown) => this.o.logger.warn({ err: u, diagnosisId: record.id }, 'could not finish the report message'));
+      }
+      throw err;
+    }
+    // The worker may have got further while the root was being posted, and found no message to
+    // update: bring the message to where the record is now.
+    const now = await this.o.records.get(record.id).catch(() => undefined);
+    if (now !== undefined && now.status !== 'queued') {
+      await this.o.reporter.publish(record.id).catch((e: unknown) => this.o.logger.warn({ err: e, diagnosisId: record.id }, 'could not bring the report up to date'));
     }
     return this.ticket(record, false);
   }
@@ -118,7 +161,7 @@ export class DiagnosisService {
     if (hosts.length === 1) return { hosts, tickets: [await this.requestDiagnosis({ ...base, host: hosts[0] as string })] };
     const fanoutId = newFanoutId();
     const fanout = { id: fanoutId, target: input.target, channel: input.channel, requestedBy: input.requestedBy, requestedAt: this.o.now().toISOString(), hosts: hosts.map((host) => ({ host })) };
-    await this.o.fanouts.create(fanout);
+    await redisStep('nothing was queued', () => this.o.fanouts.create(fanout));
     await this.o.reporter.postFanout(fanout);
     const tickets: DiagnosisTicket[] = [];
     for (const host of hosts) {
@@ -128,6 +171,43 @@ export class DiagnosisService {
     }
     await this.o.reporter.refreshFanout(fanoutId);
     return { hosts, tickets, fanoutId };
+  }
+
+  /**
+   * Marks a request that could not be completed as failed and frees the host's slot, now or,
+   * when Redis is away, as soon as it is back (tried for a minute). If its job ran meanwhile
+   * and finished, the report it made is shown on the message instead.
+   */
+  private settle(record: DiagnosisRecord, error: NonNullable<DiagnosisRecord['error']>): void {
+    const deadline = Date.now() + 60_000;
+    const attempt = async (): Promise<void> => {
+      if (!(await this.o.records.fail(record, error, 0))) {
+        if (record.rootTs !== undefined) {
+          await this.o.records.setRoot(record.id, record.rootTs, record.channel);
+          await this.o.reporter.publish(record.id);
+        }
+      }
+      await this.o.records.release(record);
+    };
+    const retry = (): void => {
+      attempt().catch((e: unknown) => {
+        if (Date.now() < deadline) setTimeout(retry, 500).unref();
+        else this.o.logger.warn({ err: e, diagnosisId: record.id }, 'could not mark the request that Redis interrupted');
+      });
+    };
+    retry();
+  }
+
+  /** Waits up to the pending grace for a diagnosis's job to be confirmed queued. */
+  private async confirmedSoon(id: string): Promise<boolean> {
+    const deadline = Date.now() + PENDING_SLOT_MS + 200;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      const record = await redisStep('the diagnosis was not queued', () => this.o.records.get(id));
+      if (record === undefined) return false;
+      if (record.pendingSince === undefined) return true;
+    }
+    return false;
   }
 
   private readonly refreshing = new Set<string>();

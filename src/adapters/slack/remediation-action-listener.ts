@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { escapeMrkdwn } from '../../core/report/escape-mrkdwn.ts';
+import { asRedisError, isMedicError } from '../../errors.ts';
 import { REMEDIATE_ACTION_PREFIX } from '../../core/report/render-blocks.ts';
 import { enqueueRemediate, type MedicQueues } from '../queue/medic-queues.ts';
 import type { ApprovalRecord, ApprovalStore } from '../store/approval-store.ts';
@@ -78,17 +79,29 @@ export function registerRemediationAction(app: BoltApp, deps: RemediationActionD
       await respond({ response_type: 'ephemeral', replace_original: false, text: explain(reason, approval, extra) });
     };
     if (approvalId === undefined || approvalId === '') return refuse('malformed');
-    const approval = await deps.approvals.get(approvalId);
-    if (approval === undefined) return refuse('missing');
-    if (!(await deps.approvers.isApprover(userId))) return refuse('not_approver', approval, { approvers: deps.approvers.describe() });
-    if (deps.twoPersonRule && approval.requestedBy === userId) return refuse('own_request', approval);
-    const claim = await deps.approvals.claim(approval.id, approval.host, userId, deps.now());
-    if (!claim.ok) return refuse(claim.reason, approval, claim.reason === 'used' ? { approvedBy: claim.approvedBy } : {});
+    let claimed: ApprovalRecord | undefined;
+    try {
+      const approval = await deps.approvals.get(approvalId);
+      if (approval === undefined) return refuse('missing');
+      if (!(await deps.approvers.isApprover(userId))) return refuse('not_approver', approval, { approvers: deps.approvers.describe() });
+      if (deps.twoPersonRule && approval.requestedBy === userId) return refuse('own_request', approval);
+      const claim = await deps.approvals.claim(approval.id, approval.host, userId, deps.now());
+      if (!claim.ok) return refuse(claim.reason, approval, claim.reason === 'used' ? { approvedBy: claim.approvedBy } : {});
 
-    deps.onApproval?.(approval.remediation);
-    await deps.audit.record({ kind: 'approval', host: approval.host, actor: userId, approvalId: approval.id, diagnosisId: approval.diagnosisId, detail: `${approval.remediation} approved`, data: { remediation: approval.remediation } });
-    await deps.records.setRemediation(approval.diagnosisId, { remediation: approval.remediation, approvedBy: userId, status: 'running' });
-    await enqueueRemediate(deps.queues, { approvalId: approval.id, diagnosisId: approval.diagnosisId, host: approval.host, remediation: approval.remediation, approvedBy: userId });
+      claimed = approval;
+      deps.onApproval?.(approval.remediation);
+      await deps.audit.record({ kind: 'approval', host: approval.host, actor: userId, approvalId: approval.id, diagnosisId: approval.diagnosisId, detail: `${approval.remediation} approved`, data: { remediation: approval.remediation } });
+      await deps.records.setRemediation(approval.diagnosisId, { remediation: approval.remediation, approvedBy: userId, status: 'running' });
+      await enqueueRemediate(deps.queues, { approvalId: approval.id, diagnosisId: approval.diagnosisId, host: approval.host, remediation: approval.remediation, approvedBy: userId });
+    } catch (e) {
+      const err = asRedisError(e, claimed === undefined ? 'the click was not taken' : 'the approved remediation was not queued');
+      deps.logger.error({ err: e, approvalId }, 'could not take the click');
+      const what = isMedicError(err) ? `\`${err.code}\` ${escapeMrkdwn(err.message)}` : 'The click could not be taken.';
+      const next = claimed === undefined ? ' Click again once it is back.' : ` Run \`/502 diagnose ${escapeMrkdwn(claimed.host)}\` for fresh buttons once it is back.`;
+      await respond({ response_type: 'ephemeral', replace_original: false, text: `:x: ${what}${next}` }).catch(() => undefined);
+      return;
+    }
+    const approval = claimed;
     await respond({ response_type: 'ephemeral', replace_original: false, text: `:white_check_mark: Approved: \`${approval.remediation}\` on *${escapeMrkdwn(approval.host)}* is queued; the message shows its progress and verification.` });
     try {
       await deps.reporter.refreshFinding(approval.id);

@@ -89,6 +89,9 @@ export class SlackReporter {
     const res = await this.urgent.chat.postMessage({ channel: record.channel, ...message, unfurl_links: false, unfurl_media: false });
     if (res.ts === undefined) throw new Error('chat.postMessage returned no ts');
     const channel = res.channel ?? record.channel;
+    // Known before Redis is asked to keep it: if that fails, the caller can still finish the message.
+    record.rootTs = res.ts;
+    record.channel = channel;
     await this.o.records.setRoot(record.id, res.ts, channel);
     return { channel, ts: res.ts };
   }

@@ -93,7 +93,9 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
           await respond(ephemeral(renderNotice(queuedAnswer(tickets, command.channel_id))));
         } catch (e) {
           deps.logger.error({ err: e, target: parsed.target }, 'could not queue the diagnosis');
-          const hint = slackProblem(e) ?? `Could not queue the diagnosis: ${escapeMrkdwn(e instanceof Error ? e.message : String(e))}`;
+          const hint =
+            slackProblem(e) ??
+            (isMedicError(e) ? `\`${e.code}\` ${escapeMrkdwn(e.message)}` : `Could not queue the diagnosis: ${escapeMrkdwn(e instanceof Error ? e.message : String(e))}`);
           await respond(ephemeral(renderNotice(`:x: ${hint}`)));
         }
         return;

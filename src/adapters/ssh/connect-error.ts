@@ -6,7 +6,10 @@ export interface ConnectTarget {
   port: number;
   user: string;
   privateKeyPath: string;
+  /** For the TCP connection. */
   connectTimeoutMs: number;
+  /** For the SSH handshake once TCP is up. @defaultValue connectTimeoutMs */
+  handshakeTimeoutMs?: number;
 }
 
 const UNREACHABLE = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL']);
@@ -47,10 +50,19 @@ export function mapConnectError(error: unknown, t: ConnectTarget): MedicError {
       cause,
     );
   }
-  if (level === 'client-timeout' || (code === 'ETIMEDOUT' && level === 'client-socket')) {
+  if (code === 'ETIMEDOUT' && level === 'client-socket') {
     return new MedicError(
       'SSH_CONNECT_TIMEOUT',
-      `No SSH handshake with ${where} within ${t.connectTimeoutMs} ms. Check that the host is up, that a firewall lets this worker reach port ${t.port}, and that it is an SSH port.`,
+      `No TCP connection to ${where} within ${t.connectTimeoutMs} ms. Check that the host is up and that a firewall lets this worker reach port ${t.port}.`,
+      cause,
+    );
+  }
+  // ssh2's timeouts (handshake, keepalive) run once TCP is up: the port took the connection and
+  // nothing answered on it, which is a hung host or sshd, not a network that drops packets.
+  if (level === 'client-timeout') {
+    return new MedicError(
+      'SSH_NOT_ANSWERING',
+      `${where} is not answering: the TCP connection opened, but no SSH handshake within ${t.handshakeTimeoutMs ?? t.connectTimeoutMs} ms (sshd or the whole host is hung or overloaded). Check the host from its console or provider, then diagnose again.`,
       cause,
     );
   }

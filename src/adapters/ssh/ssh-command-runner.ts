@@ -105,12 +105,19 @@ export class SshCommandRunner implements CommandRunner {
   }
 
   private onConnectionGone(reason: string): void {
-    this.lost ??= new MedicError(
-      'SSH_LOST',
-      this.closing
-        ? `The SSH connection to ${this.o.where} was closed by medic while a command was running.`
-        : `The SSH connection to ${this.o.where} dropped${reason ? ` (${reason})` : ''}. Retry; if it recurs, check the host and the network path.`,
-    );
+    // Keepalives unanswered: the connection is still open, the host (or its sshd) stopped answering.
+    const hung = /keepalive timeout/i.test(reason) && !this.closing;
+    this.lost ??= hung
+      ? new MedicError(
+          'SSH_NOT_ANSWERING',
+          `${this.o.where} stopped answering mid-diagnosis (its SSH keepalives went unanswered): the host or its sshd is hung or overloaded. Check it from its console or provider, then diagnose again.`,
+        )
+      : new MedicError(
+          'SSH_LOST',
+          this.closing
+            ? `The SSH connection to ${this.o.where} was closed by medic while a command was running.`
+            : `The SSH connection to ${this.o.where} dropped${reason ? ` (${reason})` : ''}. Retry; if it recurs, check the host and the network path.`,
+        );
     if (!this.closing) this.o.logger?.warn(`ssh connection lost: ${this.o.where}${reason ? `: ${reason}` : ''}`);
     for (const fail of this.running) fail(this.lost);
     this.running.clear();

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { connect as netConnect, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { NodeSSH } from 'node-ssh';
 import type { Logger } from 'pino';
@@ -13,8 +14,15 @@ import { HostKeyVerifier } from './host-key-verifier.ts';
 import { SshCommandRunner } from './ssh-command-runner.ts';
 
 export interface SshConnectorOptions {
-  /** TCP connect, key exchange and authentication together must finish within this. @defaultValue 10000 */
+  /** The TCP connection must open within this (else SSH_CONNECT_TIMEOUT). @defaultValue 5000 */
   connectTimeoutMs?: number;
+  /**
+   * Once TCP is up, the SSH handshake (banner, key exchange, authentication) must finish within
+   * this, else SSH_NOT_ANSWERING: a port that takes connections and says nothing is a hung
+   * sshd or host. A healthy sshd answers in well under a second.
+   * @defaultValue 8000
+   */
+  handshakeTimeoutMs?: number;
   /**
    * Commands running at once over one connection; the rest wait. Kept below OpenSSH's default
    * MaxSessions (10), which refuses further session channels.
@@ -23,9 +31,9 @@ export interface SshConnectorOptions {
   maxChannels?: number;
   /** Bytes kept of stdout and of stderr each when a command does not say. @defaultValue 1048576 (1 MiB) */
   defaultMaxBytes?: number;
-  /** SSH-level keepalive; 0 turns it off. @defaultValue 15000 */
+  /** SSH-level keepalive; 0 turns it off. @defaultValue 3000 */
   keepaliveIntervalMs?: number;
-  /** Unanswered keepalives before the connection counts as lost. @defaultValue 3 */
+  /** Unanswered keepalives before the host counts as not answering (so about 12 s by default). @defaultValue 3 */
   keepaliveCountMax?: number;
   /**
    * Handshakes in flight at once to one address and port; more wait their turn. sshd drops new
@@ -50,10 +58,11 @@ export class SshConnector implements HostConnector {
 
   constructor(options: SshConnectorOptions = {}) {
     this.o = {
-      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 8000,
       maxChannels: options.maxChannels ?? 8,
       defaultMaxBytes: options.defaultMaxBytes ?? 1024 * 1024,
-      keepaliveIntervalMs: options.keepaliveIntervalMs ?? 15_000,
+      keepaliveIntervalMs: options.keepaliveIntervalMs ?? 3000,
       keepaliveCountMax: options.keepaliveCountMax ?? 3,
       maxStartupsPerHost: options.maxStartupsPerHost ?? 8,
       ...(options.logger ? { logger: options.logger } : {}),
@@ -72,6 +81,7 @@ export class SshConnector implements HostConnector {
       user: host.user,
       privateKeyPath,
       connectTimeoutMs: this.o.connectTimeoutMs,
+      handshakeTimeoutMs: this.o.handshakeTimeoutMs,
     };
     const privateKey = await readPrivateKey(privateKeyPath, target);
     const knownHosts = await readKnownHosts(knownHostsPath, target);
@@ -88,7 +98,7 @@ export class SshConnector implements HostConnector {
       port,
       username: host.user,
       privateKey,
-      readyTimeout: this.o.connectTimeoutMs,
+      readyTimeout: this.o.handshakeTimeoutMs,
       keepaliveInterval: this.o.keepaliveIntervalMs,
       keepaliveCountMax: this.o.keepaliveCountMax,
       hostVerifier: verifier.verify,
@@ -98,8 +108,9 @@ export class SshConnector implements HostConnector {
     };
 
     const ssh = new NodeSSH();
+    let sock: Socket | undefined;
     const onAbort = (): void => {
-      ssh.connection?.destroy();
+      sock?.destroy();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     const gate = `${host.address}:${port}`;
@@ -107,9 +118,13 @@ export class SshConnector implements HostConnector {
     const started = performance.now();
     try {
       signal?.throwIfAborted();
-      await ssh.connect(config);
+      // TCP first, on its own clock, so that a port that never opens (SSH_CONNECT_TIMEOUT) and one
+      // that opens and never answers (SSH_NOT_ANSWERING) are told apart. Opened once a start-up
+      // slot is free, so a waiting connection does not count against sshd's MaxStartups.
+      sock = await openTcp(host.address, port, this.o.connectTimeoutMs, target, signal);
+      await ssh.connect({ ...config, sock });
     } catch (e) {
-      ssh.connection?.destroy();
+      sock?.destroy();
       signal?.throwIfAborted();
       throw verifier.rejection ?? mapConnectError(e, target);
     } finally {
@@ -143,6 +158,26 @@ export class SshConnector implements HostConnector {
       if (--held.users === 0 && this.startups.get(key) === held) this.startups.delete(key);
     };
   }
+}
+
+/** A TCP connection to host:port within `timeoutMs`, or the MedicError saying why not. */
+function openTcp(host: string, port: number, timeoutMs: number, target: ConnectTarget, signal?: AbortSignal): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = netConnect({ host, port });
+    const done = (e?: unknown): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      sock.removeListener('error', done);
+      if (e === undefined) return resolve(sock);
+      sock.destroy();
+      reject(signal?.aborted ? signal.reason : mapConnectError(e, target));
+    };
+    const onAbort = (): void => done(signal?.reason);
+    const timer = setTimeout(() => done(Object.assign(new Error(`connect ETIMEDOUT ${host}:${port}`), { code: 'ETIMEDOUT', level: 'client-socket' })), timeoutMs);
+    sock.once('connect', () => done());
+    sock.once('error', done);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** `~` and `~/…` are the worker's home directory, as in ssh_config. */

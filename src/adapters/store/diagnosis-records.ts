@@ -22,6 +22,8 @@ export interface DiagnosisRecord {
   error?: { code?: string; message: string; hint?: string };
   joiners: Requester[];
   notes: RootNote[];
+  /** Set (Redis's clock, ms) until the job is confirmed queued; joiners wait for it to go. */
+  pendingSince?: string;
   /** The remediation approved from this diagnosis, if any. */
   remediation?: Pick<RemediationView, 'remediation' | 'approvedBy' | 'status'> & { recovered?: boolean };
 }
@@ -36,6 +38,14 @@ export interface OpenResult {
 const RECORD_TTL_MS = 14 * 24 * 3600 * 1000;
 /** The longest a diagnosis may hold the dedup slot of a host while queued or running. */
 const RUNNING_DEDUP_MS = 10 * 60 * 1000;
+/**
+ * Opening the record (and the slot) and adding its job are two Redis steps. A slot whose job
+ * was not confirmed queued (`confirmQueued`) this long after it opened is one that a Redis
+ * outage cut short: the next request takes it over at once instead of joining a diagnosis that
+ * never runs. Both steps take milliseconds, so a second is ample; a request slower than that
+ * costs at worst a second diagnosis, never a wedged host.
+ */
+export const PENDING_SLOT_MS = 1000;
 
 const JSON_FIELDS = ['requestedBy', 'diagnosis', 'error', 'remediation'] as const;
 
@@ -43,19 +53,25 @@ export const newDiagnosisId = (): string => `d-${randomBytes(10).toString('hex')
 
 /*
  * KEYS: dedup slot, new record. ARGV: new id, slot TTL, record TTL, requester JSON, key prefix,
- * record fields... The joined record's keys can only be named once the slot is read, so they
- * are built from the prefix (a single Redis, not a cluster, is what BullMQ asks for anyway).
- * A live slot whose record is gone (expired) is taken over rather than joined.
+ * pending grace, record fields... The joined record's keys can only be named once the slot is
+ * read, so they are built from the prefix (a single Redis, not a cluster, is what BullMQ asks
+ * for anyway). A live slot whose record is gone (expired), or whose job was never confirmed
+ * queued within the grace (`pendingSince`, Redis's own clock), is taken over rather than joined.
  */
 const OPEN = `
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local cur = redis.call('GET', KEYS[1])
 if cur and redis.call('EXISTS', ARGV[5] .. ':diag:' .. cur) == 1 then
-  local joiners = ARGV[5] .. ':diag:' .. cur .. ':joiners'
-  redis.call('RPUSH', joiners, ARGV[4])
-  redis.call('PEXPIRE', joiners, ARGV[3])
-  return cur
+  local pending = redis.call('HGET', ARGV[5] .. ':diag:' .. cur, 'pendingSince')
+  if not pending or nowMs - tonumber(pending) < tonumber(ARGV[6]) then
+    local joiners = ARGV[5] .. ':diag:' .. cur .. ':joiners'
+    redis.call('RPUSH', joiners, ARGV[4])
+    redis.call('PEXPIRE', joiners, ARGV[3])
+    return cur
+  end
 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+redis.call('HSET', KEYS[2], 'pendingSince', nowMs, unpack(ARGV, 7))
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false
@@ -90,6 +106,7 @@ export class DiagnosisRecords {
       String(RECORD_TTL_MS),
       JSON.stringify(input.requestedBy),
       this.keys.prefix,
+      String(PENDING_SLOT_MS),
       ...fields,
     )) as string | null;
     if (existing === null) return { record, joined: false };
@@ -174,6 +191,11 @@ export class DiagnosisRecords {
       latest ? '1' : '0',
     );
     return out === 1;
+  }
+
+  /** The job is in the queue: from now on the slot is shared, however long the diagnosis takes. */
+  async confirmQueued(record: DiagnosisRecord): Promise<void> {
+    await this.redis.hdel(this.keys.diagnosis(record.id), 'pendingSince');
   }
 
   /** Gives the host's dedup slot back (the request could not even be queued). */
