@@ -49,6 +49,8 @@ export const PARSER_KINDS = [
   'units',
   'unit_pids',
   'php_info',
+  'security_policy',
+  'limits',
   'raw',
 ] as const;
 

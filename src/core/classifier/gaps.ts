@@ -22,6 +22,8 @@ export const WHAT_IT_READS: Record<ParserKind, string> = {
   units: 'the systemd units',
   unit_pids: "the systemd units' main pids",
   php_info: 'what php-fpm reports about itself (php-fpm -i)',
+  security_policy: 'the SELinux state (getenforce, getsebool, ausearch)',
+  limits: "nginx's limits (/proc/<pid>/limits, the local port range)",
   raw: 'a check',
 };
 
@@ -44,6 +46,9 @@ function failureIsObservation(r: CheckResult): boolean {
       return true;
     case 'fpm_config':
       return r.exitCode === 1;
+    case 'security_policy':
+      // No SELinux tools (most Debian hosts: no SELinux at all), or ausearch finding no denial.
+      return /command not found|No such file or directory|<no matches>/.test(r.stderr);
     default:
       return false;
   }
@@ -84,6 +89,8 @@ export function findGaps(results: readonly CheckResult[]): Gap[] {
   for (const r of results) {
     if (r.status === 'ok' || r.status === 'skipped') continue;
     if (r.status === 'failed' && failureIsObservation(r)) continue;
+    // A program the host does not have says the host has no SELinux: an answer, not a gap.
+    if (r.parse === 'security_policy' && r.exitCode === 127) continue;
     const why =
       r.reason ??
       firstLine(r.stderr) ??

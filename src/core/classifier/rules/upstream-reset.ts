@@ -9,7 +9,7 @@ import { span } from '../time.ts';
 /** `upstream_reset`: the backend accepted the request and died or hung up before answering. */
 export const upstreamReset: Rule = {
   cause: 'upstream_reset',
-  claims: (e) => e.errno === 104 || /upstream prematurely closed/.test(e.message) || (e.errno === 32 && /upstream/.test(e.message)),
+  claims: (e) => (e.errno === 104 && /upstream/.test(e.message)) || /upstream prematurely closed/.test(e.message) || (e.errno === 32 && /upstream/.test(e.message)),
   evaluate(ctx, claimed) {
     const { current, old } = splitByTime(ctx, claimed);
     const findings: Finding[] = [];
