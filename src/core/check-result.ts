@@ -51,6 +51,7 @@ export const PARSER_KINDS = [
   'php_info',
   'security_policy',
   'limits',
+  'backend_log',
   'raw',
 ] as const;
 

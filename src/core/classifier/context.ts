@@ -12,6 +12,7 @@ import { parseMeminfo, type MemInfo } from './parse/meminfo.ts';
 import { parseNginxAccessLog, type AccessEntry } from './parse/nginx-access-log.ts';
 import { parseNginxErrorLog, type NginxErrorEntry } from './parse/nginx-error-log.ts';
 import { parseSocketFile, type SocketFile } from './parse/socket-file.ts';
+import { parseBackendLog, type BackendLogEntry } from './parse/backend-log.ts';
 import { parseLimits, type LimitLine } from './parse/limits.ts';
 import { parseSecurityPolicy, type SecurityPolicy } from './parse/security-policy.ts';
 import { parseSockets, type ListeningSocket } from './parse/sockets.ts';
@@ -49,6 +50,8 @@ export interface ClassifierContext {
   security: SecurityPolicy;
   /** nginx's open-files limit and the local port range, for the resource_limits evidence. */
   limits: LimitLine[];
+  /** gunicorn / uWSGI lines about lost requests (worker timeouts, oversized requests, a full queue). */
+  backendLog: BackendLogEntry[];
 }
 
 export interface ContextInput {
@@ -105,6 +108,7 @@ export function buildContext(input: ContextInput): ClassifierContext {
     configLines: of('fpm_config').flatMap((r) => outputLines(r.stdout)),
     poolListens,
     poolsKnown: poolListens.length > 0,
+    backendLog: of('backend_log').flatMap((r) => parseBackendLog(r.stdout)),
     limits: ok('limits').flatMap((r) => parseLimits(r.stdout)),
     security: of('security_policy').reduce((into, r) => parseSecurityPolicy(`${r.stdout}\n${r.stderr}`, into), { booleans: {}, denials: [] } as SecurityPolicy),
   };

@@ -171,6 +171,22 @@ const SPECS: Readonly<Record<string, ProgramSpec>> = {
   hostname: { maxPositional: 0 },
   uptime: { maxPositional: 0 },
   id: { flags: ['-u', '-n', '-g', '-G'], maxPositional: 0 },
+  // SELinux, read only: the mode, named booleans (setsebool is another program, not listed), and
+  // AVC denials from the audit log (no -if: it reads only the system's audit log).
+  getenforce: { maxPositional: 0 },
+  getsebool: { positional: (v) => /^[a-z][a-z0-9_]{0,99}$/.test(v), minPositional: 1, maxPositional: 8 },
+  ausearch: {
+    flags: ['-i', '--interpret', '--just-one'],
+    options: {
+      '-m': oneOf('avc', 'AVC', 'USER_AVC', 'SELINUX_ERR'),
+      '--message': oneOf('avc', 'AVC', 'USER_AVC', 'SELINUX_ERR'),
+      '-ts': oneOf('recent', 'this-hour', 'today', 'boot'),
+      '--start': oneOf('recent', 'this-hour', 'today', 'boot'),
+      '-c': isGlobName,
+      '--comm': isGlobName,
+    },
+    maxPositional: 0,
+  },
 };
 
 /** Program names a check may run. */

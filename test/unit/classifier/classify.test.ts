@@ -219,7 +219,10 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
       title: /^PHP-FPM pool small reached pm\.max_children \(1\) in the last 15 min: requests had to queue$/,
       evidence: [line('php-fpm.log', /server reached pm\.max_children setting \(1\)/), `${T}/php-fpm.conf: pm.max_children = 1`],
       remediations: ['reload_php_fpm'],
-      not: ['healthy', 'upstream_reset'],
+      // The capture's php-fpm.log also holds the killed and segfaulted workers of other requests:
+      // with no nginx line in the window they are reported after the verdict, as evidence nginx did not log.
+      also: ['upstream_reset'],
+      not: ['healthy'],
     },
   },
   {

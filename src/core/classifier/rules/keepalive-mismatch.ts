@@ -1,6 +1,7 @@
 import type { Finding } from '../../finding.ts';
 import { directiveLines, endpointsOf, historyFinding, listOf, plural, splitByTime } from '../advice.ts';
 import type { ClassifierContext } from '../context.ts';
+import { backendStory } from '../backend-story.ts';
 import { buildEvidence } from '../evidence.ts';
 import { probeAnswered } from '../parse/http-probe.ts';
 import { isFastcgi, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
@@ -21,7 +22,8 @@ const keepsAlive = (ctx: ClassifierContext): boolean => ctx.picture.nginx.direct
  */
 export const keepaliveMismatch: Rule = {
   cause: 'keepalive_mismatch',
-  claims: (e, ctx) => isReset(e) && !isFastcgi(e) && keepsAlive(ctx) && ctx.probe !== undefined && probeAnswered(ctx.probe.code),
+  // A backend whose own log shows workers dying is upstream_reset's, keep-alive or not.
+  claims: (e, ctx) => isReset(e) && !isFastcgi(e) && keepsAlive(ctx) && ctx.probe !== undefined && probeAnswered(ctx.probe.code) && backendStory(ctx).lines.length === 0,
   evaluate(ctx, claimed) {
     const { current, old } = splitByTime(ctx, claimed);
     const findings: Finding[] = [];
