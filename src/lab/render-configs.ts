@@ -36,7 +36,7 @@ pid ${l.nginxPidFile};
 error_log ${l.nginxErrorLog} error;
 
 events {
-    worker_connections 256;
+    worker_connections ${s.workerConnections ?? 256};
 }
 
 http {

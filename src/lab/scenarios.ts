@@ -20,6 +20,7 @@ export const SCENARIO_NAMES = [
   'proxy_upstream_down',
   'upstream_tls',
   'upstream_dns',
+  'resource_limits',
   'oom_killed',
   'memory_overcommit',
   'fake_masters',
@@ -56,6 +57,8 @@ export interface LabSettings {
    * `resolver`, so nginx never sends a DNS query. @defaultValue `http`
    */
   api?: 'http' | 'https-to-plain' | 'unresolved-name';
+  /** nginx's `worker_connections`. @defaultValue 256 */
+  workerConnections?: number;
 }
 
 export interface PoolSettings {
@@ -255,6 +258,15 @@ const scenarios: Scenario[] = [
     traffic: [{ path: '/api/', count: 3 }],
     status: 502,
     expect: [{ log: 'nginxError', pattern: /no resolver defined to resolve backend\.invalid/ }],
+  },
+  {
+    name: 'resource_limits',
+    summary: "worker_connections 3: the listening socket and the client's connection leave none for the upstream",
+    cause: 'resource_limits',
+    settings: { ...HEALTHY, workerConnections: 3 },
+    traffic: [{ path: '/api/', count: 2 }],
+    status: 500,
+    expect: [{ log: 'nginxError', pattern: /3 worker_connections are not enough while connecting to upstream/ }],
   },
   {
     name: 'oom_killed',
