@@ -52,6 +52,8 @@ export interface ClassifierContext {
   limits: LimitLine[];
   /** gunicorn / uWSGI lines about lost requests (worker timeouts, oversized requests, a full queue). */
   backendLog: BackendLogEntry[];
+  /** `systemctl show -p Restart <php-fpm unit>`: whether systemd brings php-fpm back when it dies. */
+  fpmRestart?: { value: string; line: string };
 }
 
 export interface ContextInput {
@@ -114,6 +116,10 @@ export function buildContext(input: ContextInput): ClassifierContext {
   };
   if (socketResults.length > 0) ctx.sockets = socketResults.flatMap((r) => parseSockets(r.stdout));
   if (service !== undefined) ctx.fpmService = service;
+  const restart = of('fpm_service')
+    .map((r) => /^Restart=([a-z-]{1,20})$/m.exec(r.stdout))
+    .find((m) => m !== null);
+  if (restart !== undefined && restart !== null) ctx.fpmRestart = { value: restart[1] as string, line: restart[0] };
   if (memory !== undefined) ctx.memory = memory;
   if (probe !== undefined) ctx.probe = probe;
   return ctx;

@@ -178,4 +178,14 @@ describe('classify with the real output', () => {
     expect(tls('SSL alert number 40')).toMatch(/proxy_ssl_server_name on/);
     expect(tls('certificate verify error')).toMatch(/proxy_ssl_trusted_certificate/);
   });
+
+  it("php_fpm_down under systemd with Restart=no advises Restart=on-failure; Restart=on-failure says nothing", () => {
+    const down = (restart: string) =>
+      run({
+        picture: picture({ fpmRunning: false }),
+        results: [...baseResults('fpm-down'), result('fpm_service', `${restart}\n`, { id: 'fpm_restart_policy' }), result('units', 'php8.2-fpm.service loaded inactive dead PHP FastCGI\n')],
+      }).findings[0];
+    expect(down('Restart=no')?.nextSteps.join('\n')).toMatch(/Restart=on-failure \(it is Restart=no now\)/);
+    expect(down('Restart=on-failure')?.nextSteps.join('\n')).not.toMatch(/Restart=on-failure/);
+  });
 });

@@ -1,5 +1,5 @@
 import type { Finding } from '../../finding.ts';
-import { clean, commands, endpointsOf, historyFinding, isConnectFailure, listenCheck, listOf, passLines, plural, poolFor, poolName, splitByTime } from '../advice.ts';
+import { clean, commands, endpointsOf, fpmUnit, historyFinding, isConnectFailure, listenCheck, listOf, passLines, plural, poolFor, poolName, splitByTime } from '../advice.ts';
 import { isCurrent, type ClassifierContext } from '../context.ts';
 import { buildEvidence } from '../evidence.ts';
 import { isFastcgi, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
@@ -70,6 +70,10 @@ export const phpFpmDown: Rule = {
     const serviceDown = ctx.fpmService !== undefined && ['inactive', 'failed'].includes(ctx.fpmService.active ?? '');
     const where = listOf(endpointsOf(local)) || listOf(ctx.picture.nginx.upstreams.filter((u) => u.kind === 'fastcgi').map((u) => clean(u.target, 200))) || 'its socket';
     const steps = [commands.startFpm(ctx), `Find out why it stopped: ${commands.fpmLogs(ctx)}`, `Check whether the kernel killed it: ${commands.oomCheck}`];
+    // systemd would have brought it back by itself with Restart=on-failure.
+    if (ctx.fpmRestart?.value === 'no') {
+      steps.push(`Let systemd restart it when it dies: sudo systemctl edit ${clean(fpmUnit(ctx) ?? 'php-fpm', 120)} → [Service] Restart=on-failure (it is ${ctx.fpmRestart.line} now)`);
+    }
 
     const other = otherFastcgiServer(ctx);
     // Only on a sighting: with php-fpm stopped its configuration may be unknown too, which is no proof that it is absent.
