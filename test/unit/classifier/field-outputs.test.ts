@@ -78,7 +78,7 @@ describe('parsers over real output', () => {
 });
 
 describe('the checks that read them are read-only and tolerate hosts without SELinux', () => {
-  it.each([[['getenforce']], [['getsebool', 'httpd_can_network_connect']], [['ausearch', '-m', 'avc', '-ts', 'recent']], [['cat', '/proc/1234/limits']]])('accepts %j', (argv) => {
+  it.each([[['getenforce']], [['getsebool', 'httpd_can_network_connect']], [['ausearch', '-m', 'avc', '-ts', 'recent']], [['cat', '/proc/1234/limits']], [['cat', '/proc/sys/net/ipv4/ip_local_port_range']]])('accepts %j', (argv) => {
     expect(checkReadOnly(argv)).toBeNull();
   });
 
@@ -92,6 +92,10 @@ describe('the checks that read them are read-only and tolerate hosts without SEL
     [['ausearch', '-if', '/etc/shadow'], /flag "-if"/],
     [['ausearch', '-m', 'avc', '-ts', '01/01/2020'], /value of "-ts"/],
     [['ausearch', '-m', 'EXECVE'], /value of "-m"/],
+    [['cat', '/proc/1234/environ'], /operand/],
+    [['cat', '/proc/self/limits'], /operand/],
+    [['cat', '/proc/1234/limits/../environ'], /operand/],
+    [['cat', '/proc/sys/kernel/core_pattern'], /operand/],
   ])('refuses %j', (argv, why) => {
     expect(checkReadOnly(argv)).toMatch(why);
   });
