@@ -14,6 +14,11 @@ export const CAUSE_IDS = [
   'script_filename_wrong',
   'upstream_header_too_big',
   'proxy_upstream_down',
+  'selinux_denied',
+  'upstream_tls',
+  'upstream_dns',
+  'resource_limits',
+  'keepalive_mismatch',
   'unknown_502',
   'healthy',
 ] as const;

@@ -49,6 +49,9 @@ export const PARSER_KINDS = [
   'units',
   'unit_pids',
   'php_info',
+  'security_policy',
+  'limits',
+  'backend_log',
   'raw',
 ] as const;
 

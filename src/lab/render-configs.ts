@@ -36,7 +36,7 @@ pid ${l.nginxPidFile};
 error_log ${l.nginxErrorLog} error;
 
 events {
-    worker_connections 256;
+    worker_connections ${s.workerConnections ?? 256};
 }
 
 http {
@@ -70,11 +70,20 @@ ${s.fastcgiReadTimeout === undefined ? '' : `        fastcgi_read_timeout ${s.fa
         }
 
         location /api/ {
-            proxy_pass http://127.0.0.1:${env.backendPort};
+${apiPass(env, s)}
         }
     }
 }
 `;
+}
+
+/** /api/'s proxy_pass, as the scenario wants it (see LabSettings.api). */
+function apiPass(env: LabEnv, s: LabSettings): string {
+  const indent = '            ';
+  if (s.api === 'https-to-plain') return `${indent}proxy_pass https://127.0.0.1:${env.backendPort};`;
+  // .invalid never resolves (RFC 2606), and without a resolver nginx does not even ask.
+  if (s.api === 'unresolved-name') return `${indent}set $api_host backend.invalid;\n${indent}proxy_pass http://$api_host:${env.backendPort};`;
+  return `${indent}proxy_pass http://127.0.0.1:${env.backendPort};`;
 }
 
 /** The php-fpm master config: daemonizes, so the start command returns once php-fpm is ready. */

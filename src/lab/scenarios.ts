@@ -18,6 +18,9 @@ export const SCENARIO_NAMES = [
   'script_filename_wrong',
   'header_too_big',
   'proxy_upstream_down',
+  'upstream_tls',
+  'upstream_dns',
+  'resource_limits',
   'oom_killed',
   'memory_overcommit',
   'fake_masters',
@@ -48,6 +51,14 @@ export interface LabSettings {
    * stopped (502s). `broken-first`: started before the lab's own masters (lower pids, first in ps).
    */
   secondStack?: 'broken-first' | 'broken-last';
+  /**
+   * How /api/ reaches the Node backend: `http`; `https-to-plain`, `proxy_pass https://` to its
+   * plain-HTTP port; `unresolved-name`, a host name in a variable (resolved per request) with no
+   * `resolver`, so nginx never sends a DNS query. @defaultValue `http`
+   */
+  api?: 'http' | 'https-to-plain' | 'unresolved-name';
+  /** nginx's `worker_connections`. @defaultValue 256 */
+  workerConnections?: number;
 }
 
 export interface PoolSettings {
@@ -229,6 +240,33 @@ const scenarios: Scenario[] = [
         pattern: /connect\(\) failed \(111: Connection refused\) while connecting to upstream.*upstream: "http:\/\/127\.0\.0\.1:\d+\/api\/"/,
       },
     ],
+  },
+  {
+    name: 'upstream_tls',
+    summary: 'nginx proxies /api/ over https:// to the Node backend, which speaks plain HTTP',
+    cause: 'upstream_tls',
+    settings: { ...HEALTHY, api: 'https-to-plain' },
+    traffic: [{ path: '/api/', count: 3 }],
+    status: 502,
+    expect: [{ log: 'nginxError', pattern: /SSL_do_handshake\(\) failed \(SSL: .*\) while SSL handshaking to upstream/ }],
+  },
+  {
+    name: 'upstream_dns',
+    summary: '/api/ proxies to a host name held in a variable, and nginx has no resolver to look it up',
+    cause: 'upstream_dns',
+    settings: { ...HEALTHY, api: 'unresolved-name' },
+    traffic: [{ path: '/api/', count: 3 }],
+    status: 502,
+    expect: [{ log: 'nginxError', pattern: /no resolver defined to resolve backend\.invalid/ }],
+  },
+  {
+    name: 'resource_limits',
+    summary: "worker_connections 3: the listening socket and the client's connection leave none for the upstream",
+    cause: 'resource_limits',
+    settings: { ...HEALTHY, workerConnections: 3 },
+    traffic: [{ path: '/api/', count: 2 }],
+    status: 500,
+    expect: [{ log: 'nginxError', pattern: /3 worker_connections are not enough while connecting to upstream/ }],
   },
   {
     name: 'oom_killed',

@@ -5,6 +5,7 @@ import { sanitizeLine } from '../report/sanitize.ts';
 import { isCurrent, type ClassifierContext } from './context.ts';
 import { buildEvidence, located, newest, type Dated } from './evidence.ts';
 import type { NginxErrorEntry } from './parse/nginx-error-log.ts';
+import type { ListeningSocket } from './parse/sockets.ts';
 import { ago } from './time.ts';
 import { formatEndpoint, parseNginxTarget, sameEndpoint, type Endpoint } from './upstream-address.ts';
 
@@ -80,6 +81,25 @@ export function poolLines(pool: FpmPool, keys: readonly string[]): string[] {
 }
 
 export const poolName = (pool: FpmPool): string => `pool ${clean(pool.name, 80)}${pool.file === undefined ? '' : ` in ${clean(pool.file, 200)}`}`;
+
+/** What listens at an endpoint now (from `ss`), when `ss` ran and something does. */
+export function listenerAt(ctx: ClassifierContext, endpoint: Endpoint | undefined): ListeningSocket | undefined {
+  if (endpoint === undefined || endpoint.kind === 'name') return undefined;
+  return ctx.sockets?.find((s) => s.endpoint !== undefined && sameEndpoint(endpoint, s.endpoint));
+}
+
+/** "gunicorn (pid 812)" for what listens at the endpoint, when `ss -p` named it. */
+export function listenerName(ctx: ClassifierContext, endpoint: Endpoint | undefined): string | undefined {
+  const p = listenerAt(ctx, endpoint)?.process;
+  return p === undefined ? undefined : `${clean(p.name, 64)} (pid ${p.pid})`;
+}
+
+/** The command that shows what listens at an endpoint: unix sockets are `ss -x`, TCP ports `ss -t` (`-t` never lists unix sockets). */
+export function listenCheck(endpoint: Endpoint | undefined, fallback: string): string {
+  if (endpoint?.kind === 'unix') return `sudo ss -lxp | grep -F '${clean(endpoint.path, 200)}'`;
+  if (endpoint?.kind === 'tcp') return `sudo ss -ltnp | grep ':${endpoint.port} '`;
+  return `sudo ss -ltnxp | grep -F '${clean(fallback, 200)}'`;
+}
 
 /** The php-fpm systemd unit, when known. */
 export function fpmUnit(ctx: ClassifierContext): string | undefined {

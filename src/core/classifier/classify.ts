@@ -4,15 +4,20 @@ import type { Finding, Gap } from '../finding.ts';
 import { clean } from './advice.ts';
 import { buildContext, type ClassifierContext } from './context.ts';
 import { findGaps } from './gaps.ts';
-import type { NginxErrorEntry } from './parse/nginx-error-log.ts';
+import { isClientSide, type NginxErrorEntry } from './parse/nginx-error-log.ts';
 import { rank } from './rank.ts';
 import type { Rule } from './rule.ts';
 import { allClear } from './rules/healthy.ts';
+import { keepaliveMismatch } from './rules/keepalive-mismatch.ts';
 import { maxChildrenExhausted } from './rules/max-children-exhausted.ts';
 import { memoryOvercommit } from './rules/memory-overcommit.ts';
 import { oomKilled } from './rules/oom-killed.ts';
 import { phpFpmDown } from './rules/php-fpm-down.ts';
 import { proxyUpstreamDown } from './rules/proxy-upstream-down.ts';
+import { resourceLimits } from './rules/resource-limits.ts';
+import { upstreamDns } from './rules/upstream-dns.ts';
+import { upstreamTls } from './rules/upstream-tls.ts';
+import { selinuxDenied } from './rules/selinux-denied.ts';
 import { scriptFilenameWrong } from './rules/script-filename-wrong.ts';
 import { socketMismatch } from './rules/socket-mismatch.ts';
 import { socketPermission } from './rules/socket-permission.ts';
@@ -46,15 +51,24 @@ export interface Classification {
 
 /**
  * Who gets a look-alike nginx error line first. Specific errnos and messages before the generic
- * connect() failures; among those, a running php-fpm listening elsewhere (socket_mismatch)
- * before php_fpm_down, and http:// upstreams go to proxy_upstream_down.
+ * connect() failures: TLS handshakes to the upstream (their errno 104 is no crash), name
+ * resolution, nginx's own limits (99, 24, a full non-PHP backlog), EACCES on TCP (a security
+ * policy) before EACCES on a unix socket (its owner and mode); resets on kept-alive connections to
+ * a healthy proxied backend before crashes; among the connect() failures, a running php-fpm
+ * listening elsewhere (socket_mismatch) before php_fpm_down, and http:// upstreams go to
+ * proxy_upstream_down.
  */
 const CLAIM_ORDER: readonly Rule[] = [
+  upstreamTls,
+  upstreamDns,
+  resourceLimits,
+  selinuxDenied,
   socketPermission,
   maxChildrenExhausted,
   scriptFilenameWrong,
   upstreamHeaderTooBig,
   upstreamTimeout,
+  keepaliveMismatch,
   upstreamReset,
   proxyUpstreamDown,
   socketMismatch,
@@ -85,6 +99,8 @@ export function classify(input: ClassifierInput): Classification {
   const claimed = new Map<Rule, NginxErrorEntry[]>(RULES.map((r) => [r, []]));
   const leftovers: NginxErrorEntry[] = [];
   for (const entry of ctx.errors) {
+    // A client's own failure (too large a body, hanging up) is no upstream's, whatever its errno.
+    if (isClientSide(entry)) continue;
     const rule = CLAIM_ORDER.find((r) => r.claims?.(entry, ctx) === true);
     if (rule === undefined) leftovers.push(entry);
     else claimed.get(rule)?.push(entry);

@@ -12,6 +12,9 @@ import { parseMeminfo, type MemInfo } from './parse/meminfo.ts';
 import { parseNginxAccessLog, type AccessEntry } from './parse/nginx-access-log.ts';
 import { parseNginxErrorLog, type NginxErrorEntry } from './parse/nginx-error-log.ts';
 import { parseSocketFile, type SocketFile } from './parse/socket-file.ts';
+import { parseBackendLog, type BackendLogEntry } from './parse/backend-log.ts';
+import { parseLimits, type LimitLine } from './parse/limits.ts';
+import { parseSecurityPolicy, type SecurityPolicy } from './parse/security-policy.ts';
 import { parseSockets, type ListeningSocket } from './parse/sockets.ts';
 import { parseFpmListen, type Endpoint } from './upstream-address.ts';
 
@@ -43,6 +46,14 @@ export interface ClassifierContext {
   poolListens: { pool: HostPicture['fpm']['pools'][number]; endpoint: Endpoint }[];
   /** Whether the pools' `listen` lines are known, so that "matches no pool" means something. */
   poolsKnown: boolean;
+  /** SELinux mode, booleans and AVC denials (empty where the host has no SELinux tools). */
+  security: SecurityPolicy;
+  /** nginx's open-files limit and the local port range, for the resource_limits evidence. */
+  limits: LimitLine[];
+  /** gunicorn / uWSGI lines about lost requests (worker timeouts, oversized requests, a full queue). */
+  backendLog: BackendLogEntry[];
+  /** `systemctl show -p Restart <php-fpm unit>`: whether systemd brings php-fpm back when it dies. */
+  fpmRestart?: { value: string; line: string };
 }
 
 export interface ContextInput {
@@ -99,9 +110,16 @@ export function buildContext(input: ContextInput): ClassifierContext {
     configLines: of('fpm_config').flatMap((r) => outputLines(r.stdout)),
     poolListens,
     poolsKnown: poolListens.length > 0,
+    backendLog: of('backend_log').flatMap((r) => parseBackendLog(r.stdout)),
+    limits: ok('limits').flatMap((r) => parseLimits(r.stdout)),
+    security: of('security_policy').reduce((into, r) => parseSecurityPolicy(`${r.stdout}\n${r.stderr}`, into), { booleans: {}, denials: [] } as SecurityPolicy),
   };
   if (socketResults.length > 0) ctx.sockets = socketResults.flatMap((r) => parseSockets(r.stdout));
   if (service !== undefined) ctx.fpmService = service;
+  const restart = of('fpm_service')
+    .map((r) => /^Restart=([a-z-]{1,20})$/m.exec(r.stdout))
+    .find((m) => m !== null);
+  if (restart !== undefined && restart !== null) ctx.fpmRestart = { value: restart[1] as string, line: restart[0] };
   if (memory !== undefined) ctx.memory = memory;
   if (probe !== undefined) ctx.probe = probe;
   return ctx;

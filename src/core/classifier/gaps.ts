@@ -22,6 +22,9 @@ export const WHAT_IT_READS: Record<ParserKind, string> = {
   units: 'the systemd units',
   unit_pids: "the systemd units' main pids",
   php_info: 'what php-fpm reports about itself (php-fpm -i)',
+  security_policy: 'the SELinux state (getenforce, getsebool, ausearch)',
+  limits: "nginx's limits (/proc/<pid>/limits, the local port range)",
+  backend_log: "the backends' journal (gunicorn, uWSGI)",
   raw: 'a check',
 };
 
@@ -44,6 +47,12 @@ function failureIsObservation(r: CheckResult): boolean {
       return true;
     case 'fpm_config':
       return r.exitCode === 1;
+    case 'backend_log':
+      // journalctl --grep exits 1 when nothing matched.
+      return r.exitCode === 1 && !/Permission denied|not allowed|Failed to/.test(r.stderr);
+    case 'security_policy':
+      // No SELinux tools (most Debian hosts: no SELinux at all), or ausearch finding no denial.
+      return /command not found|No such file or directory|<no matches>/.test(r.stderr);
     default:
       return false;
   }
@@ -76,6 +85,9 @@ const COULD_HIDE: Partial<Record<ParserKind, string>> = {
   units: 'which services systemd runs',
   unit_pids: 'which masters systemd started (only root masters adopted by init are trusted)',
   systemd_probe: 'whether systemd runs',
+  security_policy: 'an SELinux denial behind (13: Permission denied) on a TCP upstream',
+  limits: "nginx's open-files limit and the local port range behind resource_limits",
+  backend_log: "gunicorn/uWSGI's own account of the requests nginx lost",
 };
 
 /** Checks that could not do their job; `skipped` ones are not gaps (the engine decided they do not apply). */
@@ -84,6 +96,8 @@ export function findGaps(results: readonly CheckResult[]): Gap[] {
   for (const r of results) {
     if (r.status === 'ok' || r.status === 'skipped') continue;
     if (r.status === 'failed' && failureIsObservation(r)) continue;
+    // A program the host does not have says the host has no SELinux: an answer, not a gap.
+    if (r.parse === 'security_policy' && r.exitCode === 127) continue;
     const why =
       r.reason ??
       firstLine(r.stderr) ??

@@ -13,6 +13,9 @@ export type Endpoint =
 const ANY = new Set(['0.0.0.0', '::', '*']);
 const LOOPBACK = /^(?:127(?:\.\d{1,3}){3}|::1|localhost)$/i;
 
+/** `unix:///var/run/php-fpm.sock` and `/var/run//php-fpm.sock` name the socket `/var/run/php-fpm.sock`: the kernel collapses repeated slashes. */
+export const normalPath = (path: string): string => path.replace(/\/{2,}/g, '/');
+
 function hostPort(text: string): Endpoint | undefined {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   if (m !== null) {
@@ -33,7 +36,7 @@ export function parseNginxTarget(target: string): Endpoint | undefined {
     t = t.slice('unix:'.length);
     // The error log writes `unix:/path:` and proxy targets may be `unix:/path:/uri`.
     const cut = t.indexOf(':');
-    return { kind: 'unix', path: cut === -1 ? t : t.slice(0, cut) };
+    return { kind: 'unix', path: normalPath(cut === -1 ? t : t.slice(0, cut)) };
   }
   t = t.replace(/\/.*$/, '');
   if (t === '') return undefined;
@@ -44,7 +47,7 @@ export function parseNginxTarget(target: string): Endpoint | undefined {
 /** A php-fpm `listen` value: `/run/php/php8.2-fpm.sock`, `127.0.0.1:9000`, `9000`, `[::]:9000`. */
 export function parseFpmListen(listen: string): Endpoint | undefined {
   const t = listen.trim().replace(/^["']|["']$/g, '');
-  if (t.startsWith('/')) return { kind: 'unix', path: t };
+  if (t.startsWith('/')) return { kind: 'unix', path: normalPath(t) };
   return hostPort(t);
 }
 

@@ -95,6 +95,19 @@ const INTERESTING = new Set([
   'uwsgi_read_timeout',
   'uwsgi_buffer_size',
   'root',
+  // Upstream keep-alive, name resolution, TLS to the upstream and connection limits.
+  'keepalive',
+  'keepalive_requests',
+  'proxy_http_version',
+  'resolver',
+  'resolver_timeout',
+  'proxy_ssl_verify',
+  'proxy_ssl_server_name',
+  'proxy_ssl_name',
+  'proxy_ssl_trusted_certificate',
+  'proxy_ssl_verify_depth',
+  'worker_connections',
+  'worker_rlimit_nofile',
 ]);
 
 export interface NginxConfigSummary extends NginxConfigFacts {

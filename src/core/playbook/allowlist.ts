@@ -26,8 +26,13 @@ interface ProgramSpec {
 }
 
 const isPath: ValueCheck = (v) => pathProblem(v) === null;
-/** The one file under /proc a check reads: a fixed path in the playbook, never a fact (facts are refused there). */
-const isPathOrMeminfo: ValueCheck = (v) => v === '/proc/meminfo' || isPath(v);
+/**
+ * The few files under /proc a check reads, each a fixed form (facts as paths are refused there):
+ * memory, a process's resource limits (the pid is a fact of the pid type, digits only) and the
+ * ephemeral port range. Nothing that could block or hold secrets (environ, mem, kmsg).
+ */
+const PROC_FILES = /^\/proc\/(?:meminfo|[1-9]\d{0,8}\/limits|sys\/net\/ipv4\/ip_local_port_range)$/;
+const isPathOrMeminfo: ValueCheck = (v) => PROC_FILES.test(v) || isPath(v);
 const isCount: ValueCheck = (v) => /^\+?\d{1,9}$/.test(v);
 const isSeconds: ValueCheck = (v) => /^\d{1,4}(\.\d{1,3})?$/.test(v);
 const isUnit: ValueCheck = (v) => /^[A-Za-z0-9@._:\\*-]{1,200}$/.test(v) && !v.startsWith('-');
@@ -171,6 +176,22 @@ const SPECS: Readonly<Record<string, ProgramSpec>> = {
   hostname: { maxPositional: 0 },
   uptime: { maxPositional: 0 },
   id: { flags: ['-u', '-n', '-g', '-G'], maxPositional: 0 },
+  // SELinux, read only: the mode, named booleans (setsebool is another program, not listed), and
+  // AVC denials from the audit log (no -if: it reads only the system's audit log).
+  getenforce: { maxPositional: 0 },
+  getsebool: { positional: (v) => /^[a-z][a-z0-9_]{0,99}$/.test(v), minPositional: 1, maxPositional: 8 },
+  ausearch: {
+    flags: ['-i', '--interpret', '--just-one'],
+    options: {
+      '-m': oneOf('avc', 'AVC', 'USER_AVC', 'SELINUX_ERR'),
+      '--message': oneOf('avc', 'AVC', 'USER_AVC', 'SELINUX_ERR'),
+      '-ts': oneOf('recent', 'this-hour', 'today', 'boot'),
+      '--start': oneOf('recent', 'this-hour', 'today', 'boot'),
+      '-c': isGlobName,
+      '--comm': isGlobName,
+    },
+    maxPositional: 0,
+  },
 };
 
 /** Program names a check may run. */

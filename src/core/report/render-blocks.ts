@@ -89,6 +89,11 @@ export const CAUSE_LABEL: Record<CauseId, string> = {
   script_filename_wrong: 'SCRIPT_FILENAME wrong',
   upstream_header_too_big: 'Upstream header too big',
   proxy_upstream_down: 'Proxy upstream down',
+  selinux_denied: 'Denied by SELinux/AppArmor',
+  upstream_tls: 'TLS to the upstream failed',
+  upstream_dns: 'Upstream name not resolved',
+  resource_limits: 'Connection limits reached',
+  keepalive_mismatch: 'Keep-alive mismatch',
   unknown_502: 'Unexplained 502/504',
   healthy: 'Healthy',
 };

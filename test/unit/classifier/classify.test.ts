@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CauseId, RemediationId, Severity } from '../../../src/core/causes.ts';
 import { CAUSE_IDS } from '../../../src/core/causes.ts';
+import { FIELD_CASES } from './field-cases.ts';
 import {
   baseResults,
   CAPTURE,
@@ -218,7 +219,10 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
       title: /^PHP-FPM pool small reached pm\.max_children \(1\) in the last 15 min: requests had to queue$/,
       evidence: [line('php-fpm.log', /server reached pm\.max_children setting \(1\)/), `${T}/php-fpm.conf: pm.max_children = 1`],
       remediations: ['reload_php_fpm'],
-      not: ['healthy', 'upstream_reset'],
+      // The capture's php-fpm.log also holds the killed and segfaulted workers of other requests:
+      // with no nginx line in the window they are reported after the verdict, as evidence nginx did not log.
+      also: ['upstream_reset'],
+      not: ['healthy'],
     },
   },
   {
@@ -393,7 +397,8 @@ describe('classify: real captured output → the verdict', () => {
   });
 
   it('every cause id of the contract has a positive case above', () => {
-    const covered = new Set(CASES.map((c) => c.expect.verdict));
+    // The cases above and the real lines from public reports (field-lines.test.ts).
+    const covered = new Set([...CASES.map((c) => c.expect.verdict), ...FIELD_CASES.map((c) => c.cause)]);
     expect(CAUSE_IDS.filter((c) => !covered.has(c))).toEqual([]);
   });
 

@@ -73,4 +73,35 @@ describe('hostile host output', () => {
     });
     expect(findings.map((f) => f.cause)).toEqual(['healthy']);
   });
+
+  it('long near-misses for the new parsers run in linear time', () => {
+    const n = 200_000;
+    const near = [
+      `type=AVC msg=audit(1.1:1): avc:  denied  { ${'a '.repeat(n)}`,
+      `${'x'.repeat(n)} could not be resolved (`,
+      `no resolver defined to resolve ${'a'.repeat(n)}`,
+      `users:(("${'n'.repeat(n)}`,
+      `[CRITICAL] WORKER TIMEOUT (pid:${'9'.repeat(n)}`,
+      `uWSGI listen queue of socket "${'"'.repeat(n)}`,
+      `php-fpm[${'1'.repeat(n)}]: segfault`,
+      `traps: ${'p'.repeat(n)}[1] general`,
+      `${'[pool x] '.repeat(n / 10)}exited on signal`,
+      `${'app_1 | '.repeat(n / 10)}[01-Jan-2020 00:00:00] WARNING: x`,
+      `Max open files ${' '.repeat(n)}x`,
+    ].map((l) => `2026/11/23 23:08:00 [error] 1#1: *1 ${l}`);
+    const started = performance.now();
+    run({
+      results: [
+        ...baseResults('ok'),
+        result('nginx_error_log', `${near.join('\n')}\n`),
+        result('security_policy', `${near.join('\n')}\n`),
+        result('backend_log', `${near.join('\n')}\n`),
+        result('sockets', `${near.join('\n')}\n`),
+        result('kernel_log', `${near.join('\n')}\n`),
+        result('fpm_log', `${near.join('\n')}\n`),
+        result('limits', `${near.join('\n')}\n`),
+      ],
+    });
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
 });

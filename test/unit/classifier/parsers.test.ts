@@ -131,7 +131,11 @@ describe('where nginx connects vs where php-fpm listens', () => {
     ['unix:/run/php/php8.2-fpm.sock', '/run/php/php8.2-fpm.sock', true],
     ['fastcgi://unix:/run/php/php8.2-fpm.sock:', '/run/php/php8.2-fpm.sock', true],
     ['unix:/run/php/php7.4-fpm.sock', '/run/php/php8.2-fpm.sock', false],
-    ['unix:/run/php//php8.2-fpm.sock', '/run/php/php8.2-fpm.sock', false],
+    // The kernel collapses repeated slashes: these name the same socket.
+    ['unix:/run/php//php8.2-fpm.sock', '/run/php/php8.2-fpm.sock', true],
+    ['unix:///var/run/php-fpm.sock', '/var/run/php-fpm.sock', true],
+    ['uwsgi://unix:////var/run/uwsgi.sock:', '/var/run/uwsgi.sock', true],
+    ['fastcgi://unix:///var/run/php-fpm.sock:', '/var/run//php-fpm.sock', true],
     ['127.0.0.1:9000', '9000', true],
     ['127.0.0.1:9000', '127.0.0.1:9000', true],
     ['localhost:9000', '127.0.0.1:9000', true],

@@ -19,6 +19,9 @@ const FPM_STAMP = /^\[(\d{2})-(\w{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\
 // Nov 23 22:54:01 host php-fpm8.2[598]: [WARNING] …   (syslog / journal)
 const SYSLOG_STAMP = /^(\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) \S+ [^:]+: (?:\[(\w+)\] )?/;
 
+// `php_1  | ` (compose) and `2024-04-10T14:39:26.708084488Z ` (docker logs -t), in either order.
+const CONTAINER_PREFIX = /^(?:[\w.-]{1,100} +\| )?(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z )?(?:[\w.-]{1,100} +\| )?/;
+
 function event(message: string): FpmEvent {
   let m = /\[pool ([^\]]+)\] server reached (?:pm\.)?max_children setting \((\d+)\)/.exec(message);
   if (m !== null) return { kind: 'max_children', pool: m[1] as string, maxChildren: Number(m[2]) };
@@ -35,9 +38,11 @@ function event(message: string): FpmEvent {
 /** Reads php-fpm's log (its file, or syslog lines); times are the host's local time. */
 export function parseFpmLog(text: string, utcOffsetMinutes: number, now: number): FpmLogEntry[] {
   const out: FpmLogEntry[] = [];
-  for (const line of outputLines(text)) {
+  for (const raw of outputLines(text)) {
     let at: number | undefined;
     let level = '';
+    // `docker logs -t` and `docker compose logs` put their own prefix before php-fpm's line.
+    const line = raw.replace(CONTAINER_PREFIX, '');
     let rest = line;
     const f = FPM_STAMP.exec(line);
     const s = f === null ? SYSLOG_STAMP.exec(line) : null;
@@ -51,7 +56,7 @@ export function parseFpmLog(text: string, utcOffsetMinutes: number, now: number)
       level = s[6] ?? '';
       rest = line.slice(s[0].length);
     }
-    const entry: FpmLogEntry = { text: line, level, event: event(rest) };
+    const entry: FpmLogEntry = { text: raw, level, event: event(rest) };
     if (at !== undefined) entry.at = at;
     out.push(entry);
   }

@@ -1,5 +1,5 @@
 import type { Dated } from '../evidence.ts';
-import { ISO_STAMP, parseIsoStamp, syslogToEpoch } from '../time.ts';
+import { ISO_STAMP, localToEpoch, monthIndex, parseIsoStamp, syslogToEpoch } from '../time.ts';
 import { outputLines } from './lines.ts';
 
 export interface KernelEntry extends Dated {
@@ -9,17 +9,24 @@ export interface KernelEntry extends Dated {
   victim?: { pid?: number; process: string };
   /** `X invoked oom-killer`: the start of an OOM report. */
   invoked?: boolean;
+  /** The process that invoked the OOM killer (`php-fpm invoked oom-killer: …`). */
+  invoker?: string;
+  /** A process that crashed: `php-fpm[9527]: segfault at 41 ip …`, `traps: php5-fpm[9539] general protection …`. */
+  crashed?: { pid: number; process: string };
 }
 
 // Nov 23 22:41:07 web-01 kernel: [ 9123.118990] msg
 const SYSLOG = /^(\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\S+) (.*)$/;
 const HOST_KERNEL = /^\S+ kernel: /;
 const UPTIME = /^\[\s*\d+\.\d+\]\s*/;
+// dmesg -T: [Mon Aug 31 18:23:18 2015]
+const CTIME = /^\[\w{3} (\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})\]\s*/;
 
 function victim(message: string): KernelEntry['victim'] {
   // "Out of memory: Killed process 5324 (php-fpm8.2)", "Memory cgroup out of memory: Killed process …",
   // older kernels: "Killed process 1234 (php-fpm) total-vm:…", "Out of memory: Kill process 1234 (php-fpm) score …"
-  let m = /\bKill(?:ed)? process (\d+) \(([^)]*)\)/.exec(message);
+  // RHEL 6 (2.6.32): "Killed process 2592, UID 48, (php-fpm) total-vm:…"
+  let m = /\bKill(?:ed)? process (\d+),? (?:UID \d+, )?\(([^)]*)\)/.exec(message);
   if (m !== null) return { pid: Number(m[1]), process: m[2] as string };
   m = /^oom-kill:.*\btask=([^,]+),pid=(\d+)/.exec(message);
   if (m !== null) return { pid: Number(m[2]), process: m[1] as string };
@@ -43,6 +50,11 @@ export function parseKernelLog(text: string, now: number, utcOffsetMinutes: numb
     if (iso !== null) {
       at = parseIsoStamp(iso);
       rest = line.slice(iso[0].length).trimStart();
+    } else if (CTIME.test(line)) {
+      const c = CTIME.exec(line) as RegExpExecArray;
+      const month = monthIndex(c[1] as string);
+      if (month !== undefined) at = localToEpoch(Number(c[6]), month, Number(c[2]), Number(c[3]), Number(c[4]), Number(c[5]), utcOffsetMinutes);
+      rest = line.slice(c[0].length);
     } else if (sys !== null) {
       at = syslogToEpoch(sys[1] as string, Number(sys[2]), Number(sys[3]), Number(sys[4]), Number(sys[5]), now, utcOffsetMinutes);
       rest = `${sys[6]} ${sys[7]}`;
@@ -52,7 +64,11 @@ export function parseKernelLog(text: string, now: number, utcOffsetMinutes: numb
     if (at !== undefined) entry.at = at;
     const v = victim(message);
     if (v !== undefined) entry.victim = v;
-    if (/ invoked oom-killer:/.test(message)) entry.invoked = true;
+    const invoked = /^(\S+) invoked oom-killer:/.exec(message);
+    if (invoked !== null || / invoked oom-killer:/.test(message)) entry.invoked = true;
+    if (invoked !== null) entry.invoker = invoked[1] as string;
+    const crash = /^(?:traps: )?([^\s[]{1,64})\[(\d{1,9})\](?::? segfault at | general protection )/.exec(message);
+    if (crash !== null) entry.crashed = { process: crash[1] as string, pid: Number(crash[2]) };
     out.push(entry);
   }
   return out;

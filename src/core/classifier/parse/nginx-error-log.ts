@@ -64,8 +64,18 @@ function fill(entry: NginxErrorEntry, rest: string): void {
 export const UPSTREAM_FAILURE =
   /(?:while connecting to upstream|while reading response header from upstream|while reading upstream|while sending request to upstream|no live upstreams|upstream sent|upstream prematurely closed|upstream timed out)/;
 
+/**
+ * The client's side of a proxied request: a body over client_max_body_size, a client that hung
+ * up (499), a client-side TLS handshake. nginx writes "while sending request to upstream" on some
+ * of them because that was the request's phase, yet no backend failed and no 502 was answered.
+ */
+const CLIENT_SIDE = /^(?:\w+\(\) reported that )?client (?:intended to send|prematurely closed|closed|timed out|sent)/;
+const ON_CLIENT_CONNECTION = /^\w+\(\) failed \(\d+: [^)]*\) while (?:reading client request|sending to client|sending response to client|SSL handshaking$)/;
+
+export const isClientSide = (e: NginxErrorEntry): boolean => CLIENT_SIDE.test(e.message) || ON_CLIENT_CONNECTION.test(e.message);
+
 export const isUpstreamFailure = (e: NginxErrorEntry): boolean =>
-  ['error', 'crit', 'alert', 'emerg'].includes(e.level) && UPSTREAM_FAILURE.test(e.message) && !e.message.startsWith('FastCGI sent in stderr');
+  ['error', 'crit', 'alert', 'emerg'].includes(e.level) && UPSTREAM_FAILURE.test(e.message) && !e.message.startsWith('FastCGI sent in stderr') && !isClientSide(e);
 
 /** Is the entry's upstream php-fpm (FastCGI) rather than a proxied HTTP application? */
 export const isFastcgi = (e: NginxErrorEntry): boolean => e.scheme === 'fastcgi';

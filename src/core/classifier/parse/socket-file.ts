@@ -1,3 +1,4 @@
+import { normalPath } from '../upstream-address.ts';
 import { outputLines } from './lines.ts';
 
 export interface SocketFile {
@@ -22,13 +23,13 @@ export function parseSocketFile(stdout: string, stderr: string): SocketFile[] {
     if (parts.length < 5) continue;
     // The path itself may contain `|`: the last four fields are fixed.
     const [type, owner, group, mode] = parts.slice(-4) as [string, string, string, string];
-    out.push({ path: parts.slice(0, -4).join('|'), type, owner, group, mode, missing: false, line });
+    out.push({ path: normalPath(parts.slice(0, -4).join('|')), type, owner, group, mode, missing: false, line });
   }
   for (const line of outputLines(stderr)) {
     const m = /cannot stat(?:x)? '(.*)': (.*)$/.exec(line);
     if (m === null) continue;
     const missing = /No such file or directory/.test(m[2] as string);
-    const f: SocketFile = { path: m[1] as string, missing, line };
+    const f: SocketFile = { path: normalPath(m[1] as string), missing, line };
     if (!missing) f.error = m[2] as string;
     out.push(f);
   }

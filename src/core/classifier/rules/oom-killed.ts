@@ -17,6 +17,17 @@ export function phpOomLines(ctx: ClassifierContext): KernelEntry[] {
   return [...victims, ...invoked];
 }
 
+/** Current `php-fpm invoked oom-killer` lines with no victim line of any process near them. */
+function invokedAlone(ctx: ClassifierContext): KernelEntry[] {
+  return ctx.kernel.filter(
+    (k) =>
+      isCurrent(ctx, k) &&
+      k.invoker !== undefined &&
+      isPhpProcess(k.invoker) &&
+      !ctx.kernel.some((v) => v.victim !== undefined && (v.at === undefined || k.at === undefined || Math.abs(v.at - k.at) <= REPORT_SPAN_MS)),
+  );
+}
+
 /** `oom_killed`: the kernel OOM killer terminated php-fpm. */
 export const oomKilled: Rule = {
   cause: 'oom_killed',
@@ -47,6 +58,20 @@ export const oomKilled: Rule = {
           'Size the pool to the RAM: pm.max_children = (RAM left for PHP) / memory_limit (or / the average worker RSS under load)',
         ],
         remediations: down ? ['start_php_fpm'] : ['reload_php_fpm'],
+        current: true,
+      });
+    } else if (invokedAlone(ctx).length > 0) {
+      // The report's head without its victim line (cut by the log's rotation or by rate limiting).
+      const lines = invokedAlone(ctx);
+      findings.push({
+        cause: 'oom_killed',
+        severity: 'warning',
+        title: `PHP-FPM invoked the kernel OOM killer; the kernel log does not say which process was killed`,
+        evidence: buildEvidence(lines, ['MemTotal', 'MemAvailable'].flatMap((k) => ctx.memory?.lines[k] ?? [])),
+        explanation:
+          'A php-fpm process asked for memory the host did not have, and the kernel started its OOM killer. The line naming the victim is missing, so whether php-fpm itself was killed is not certain (lower confidence); the host ran out of memory either way.',
+        nextSteps: [`See the whole report: ${commands.oomCheck}`, 'Size the pool to the RAM: pm.max_children = (RAM left for PHP) / memory_limit'],
+        remediations: [],
         current: true,
       });
     } else if (old.length > 0) {

@@ -1,5 +1,5 @@
 import type { Finding } from '../../finding.ts';
-import { clean, commands, endpointsOf, historyFinding, isConnectFailure, listOf, passLines, plural, poolFor, poolName, splitByTime } from '../advice.ts';
+import { clean, commands, endpointsOf, fpmUnit, historyFinding, isConnectFailure, listenCheck, listOf, passLines, plural, poolFor, poolName, splitByTime } from '../advice.ts';
 import { isCurrent, type ClassifierContext } from '../context.ts';
 import { buildEvidence } from '../evidence.ts';
 import { isFastcgi, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
@@ -27,6 +27,14 @@ const explanation = (where: string): string =>
   `Nginx is just the messenger: it hands PHP requests to PHP-FPM at ${where}, and nothing answers there, so every PHP request gets 502 Bad Gateway. ` +
   'Fix the upstream, not nginx: start PHP-FPM, then find out why it stopped (its log, the journal, the OOM killer).';
 
+/** A FastCGI server other than php-fpm that runs (or listens) here: "php-cgi (pid 812)". */
+function otherFastcgiServer(ctx: ClassifierContext): string | undefined {
+  const row = ctx.picture.processes.find((p) => /^(?:\S*\/)?(?:php-cgi[0-9.]*|spawn-fcgi|fcgiwrap|php[0-9.]*-cgi)(?:\s|$)/.test(p.args));
+  if (row === undefined) return undefined;
+  const name = /^(?:\S*\/)?(\S+)/.exec(row.args)?.[1] ?? 'a FastCGI server';
+  return `${clean(name, 60)} (pid ${row.pid})`;
+}
+
 /** `php_fpm_down`: nginx cannot connect to php-fpm and no php-fpm master runs. */
 export const phpFpmDown: Rule = {
   cause: 'php_fpm_down',
@@ -42,8 +50,9 @@ export const phpFpmDown: Rule = {
 
     if (remote.length > 0) {
       const where = listOf(endpointsOf(remote));
+      // Not this host's PHP-FPM: nothing here can start it, so it is a backend that refuses.
       findings.push({
-        cause: 'php_fpm_down',
+        cause: 'proxy_upstream_down',
         severity: 'critical',
         title: `The FastCGI backend ${where} refuses connections (${plural(remote.length, 'failure')} in the last ${window})`,
         evidence: buildEvidence(remote, passLines(ctx, 'fastcgi', remote[0]?.endpoint)),
@@ -61,8 +70,32 @@ export const phpFpmDown: Rule = {
     const serviceDown = ctx.fpmService !== undefined && ['inactive', 'failed'].includes(ctx.fpmService.active ?? '');
     const where = listOf(endpointsOf(local)) || listOf(ctx.picture.nginx.upstreams.filter((u) => u.kind === 'fastcgi').map((u) => clean(u.target, 200))) || 'its socket';
     const steps = [commands.startFpm(ctx), `Find out why it stopped: ${commands.fpmLogs(ctx)}`, `Check whether the kernel killed it: ${commands.oomCheck}`];
+    // systemd would have brought it back by itself with Restart=on-failure.
+    if (ctx.fpmRestart?.value === 'no') {
+      steps.push(`Let systemd restart it when it dies: sudo systemctl edit ${clean(fpmUnit(ctx) ?? 'php-fpm', 120)} → [Service] Restart=on-failure (it is ${ctx.fpmRestart.line} now)`);
+    }
 
-    if (ctx.fpmState === 'down' && (local.length > 0 || usesFastcgi || serviceDown)) {
+    const other = otherFastcgiServer(ctx);
+    // Only on a sighting: with php-fpm stopped its configuration may be unknown too, which is no proof that it is absent.
+    if (ctx.fpmState === 'down' && local.length > 0 && other !== undefined) {
+      // fastcgi_pass does not imply PHP-FPM: php-cgi under spawn-fcgi, fcgiwrap, or a FastCGI app.
+      const name = `The FastCGI server ${other}`;
+      findings.push({
+        cause: 'proxy_upstream_down',
+        severity: 'critical',
+        title: `${name} at ${where} refuses connections (${plural(local.length, 'failure')} in the last ${window}); no PHP-FPM runs on this host`,
+        evidence: buildEvidence(local, [...passLines(ctx, 'fastcgi', local[0]?.endpoint), ...supportingLines(ctx, local)]),
+        explanation:
+          `nginx passes these requests over FastCGI to ${where}, and nothing accepts there. No PHP-FPM runs on this host and ${other} is the FastCGI server here, so starting PHP-FPM is not the fix: start the FastCGI server that should listen there.`,
+        nextSteps: [
+          `Start the FastCGI server that should listen on ${where} (its systemd unit, spawn-fcgi or supervisor entry)`,
+          `Check that it listens: ${listenCheck(local[0]?.endpoint, where)}`,
+          "Read its own log for why it stopped",
+        ],
+        remediations: [],
+        current: true,
+      });
+    } else if (ctx.fpmState === 'down' && (local.length > 0 || usesFastcgi || serviceDown)) {
       const failures = local.length > 0 ? `: nginx could not connect to ${where} (${plural(local.length, 'time')} in the last ${window})` : '';
       findings.push({
         cause: 'php_fpm_down',

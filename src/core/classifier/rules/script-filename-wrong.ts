@@ -12,7 +12,26 @@ export const scriptFilenameWrong: Rule = {
     const { current, old } = splitByTime(ctx, claimed);
     const findings: Finding[] = [];
     const config = directiveLines(ctx, ['fastcgi_param SCRIPT_FILENAME', 'root']);
-    if (current.length > 0) {
+    const probe = ctx.probe;
+    if (current.length > 0 && probe !== undefined && probe.code >= 200 && probe.code < 400) {
+      // The site's own PHP answers: the unknown scripts are requests for files that do not exist
+      // (scanners probing /wp-login.php, /xmlrpc.php…), which php-fpm rightly cannot find.
+      findings.push({
+        cause: 'script_filename_wrong',
+        severity: 'warning',
+        title: `Requests for PHP scripts that do not exist reach PHP-FPM ("Primary script unknown", ${plural(current.length, 'request')} in the last ${span(ctx.windowMs)}); the site answers ${probe.code}`,
+        evidence: buildEvidence(current, [...config, probe.line]),
+        explanation:
+          'The site answers, so SCRIPT_FILENAME is right for the scripts that exist: a wrong SCRIPT_FILENAME fails every PHP request. These lines are requests for scripts that are not there, ' +
+          'typically scanners, which nginx passes to PHP-FPM without checking that the file exists. They cost a PHP-FPM round trip each and are answered 404, not 502.',
+        nextSteps: [
+          'Let nginx answer 404 itself: add try_files $uri =404; in the location that passes *.php to PHP-FPM',
+          'If the requests are legitimate URLs, check that the scripts exist under the document root',
+        ],
+        remediations: [],
+        current: true,
+      });
+    } else if (current.length > 0) {
       findings.push({
         cause: 'script_filename_wrong',
         severity: 'critical',

@@ -19,6 +19,11 @@ export const EXPLAINING: ReadonlySet<CauseId> = new Set<CauseId>([
   'script_filename_wrong',
   'upstream_header_too_big',
   'proxy_upstream_down',
+  'selinux_denied',
+  'upstream_tls',
+  'upstream_dns',
+  'resource_limits',
+  'keepalive_mismatch',
 ]);
 
 export const explainsNow = (f: Finding): boolean => f.current && f.severity !== 'info' && EXPLAINING.has(f.cause);

@@ -1,5 +1,6 @@
 import type { Finding } from '../../finding.ts';
 import { commands, directiveLines, endpointsOf, historyFinding, listOf, plural, splitByTime } from '../advice.ts';
+import { backendStory } from '../backend-story.ts';
 import { buildEvidence } from '../evidence.ts';
 import { isFastcgi } from '../parse/nginx-error-log.ts';
 import type { Rule } from '../rule.ts';
@@ -27,17 +28,19 @@ export const upstreamTimeout: Rule = {
       const fastcgi = current.some(isFastcgi);
       const connecting = current.every((e) => /while connecting to upstream/.test(e.message));
       const prefix = fastcgi ? 'fastcgi' : 'proxy';
+      const backend = fastcgi ? { lines: [], why: [], steps: [] } : backendStory(ctx, ['worker_timeout', 'harakiri', 'queue_full']);
       findings.push({
         cause: 'upstream_timeout',
         severity: 'critical',
         title: connecting
           ? `nginx timed out connecting to ${listOf(endpointsOf(current))} (${plural(current.length, 'request')} in the last ${span(ctx.windowMs)})`
           : `The backend is too slow: ${plural(current.length, 'request')} to ${listOf(endpointsOf(current))} timed out in the last ${span(ctx.windowMs)}`,
-        evidence: buildEvidence(current, directives),
+        evidence: buildEvidence(current, [...directives, ...backend.lines]),
         explanation: connecting
           ? 'nginx could not even open a connection in time: the backend is not accepting (its listen backlog is full, every worker is busy) or the network path drops packets.'
           : `The backend accepted the request but did not answer within ${prefix}_read_timeout${directives.length === 0 ? ' (60s by default)' : ''}, so nginx gave up with 504. ` +
-            'Raising the timeout only delays the error: find what makes these requests slow (unindexed queries, external calls without timeouts, a saturated pool).',
+            'Raising the timeout only delays the error: find what makes these requests slow (unindexed queries, external calls without timeouts, a saturated pool).' +
+            (backend.why.length > 0 ? ` The backend's own log agrees: ${backend.why.join('; ')}.` : ''),
         nextSteps: fastcgi
           ? [
               `Find the slow scripts: set request_slowlog_timeout = 5s and slowlog = /var/log/php-fpm-slow.log in the pool, then ${commands.reloadFpm(ctx)} and read the slow log`,
@@ -45,6 +48,7 @@ export const upstreamTimeout: Rule = {
               'Raise fastcgi_read_timeout only for routes that legitimately run long, e.g. location = /admin/export { fastcgi_read_timeout 300s; }',
             ]
           : [
+              ...backend.steps,
               "Check the application's own logs and latency for the requests in the evidence",
               'Raise proxy_read_timeout only for routes that legitimately run long',
             ],
