@@ -153,14 +153,14 @@ export async function diagnoseHostDetailed(request: DiagnoseRequest, deps: JobDe
   }
   try {
     const run: RoundsContext = { host, playbook, runner, deps };
-    // What runs on the host first: one stack or several decides how the rest is read.
-    const hostWide = await runRounds(run, playbook.checks.filter((c) => HOST_WIDE.has(c.parse)), host.facts);
-    const stacks = severalStacks(hostWide.discovery, host.facts);
+    // One stack is the common case and is read in the fewest rounds; only when the process list
+    // shows several is each stack read again with its own masters (the host-wide results kept).
+    const { results, discovery } = await runRounds(run, playbook.checks, host.facts);
+    const stacks = severalStacks(discovery, host.facts);
     if (stacks !== undefined) {
-      const outcome = await diagnoseStacks(run, request, hostWide, stacks);
+      const outcome = await diagnoseStacks(run, request, { results, discovery }, stacks);
       return { ...outcome, diagnosis: { ...outcome.diagnosis, startedAt: started.toISOString(), durationMs: Math.round(performance.now() - t0) } };
     }
-    const { results, discovery } = await runRounds(run, playbook.checks, host.facts, undefined, hostWide.results);
     progress({ kind: 'classifying', host: host.name });
     const classification = classifyRun(request, deps, results, discovery);
     const verdict = classification.findings[0];
