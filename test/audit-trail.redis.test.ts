@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalStore } from '../src/adapters/store/approval-store.ts';
 import { AuditTrail } from '../src/adapters/store/audit-trail.ts';
 import { DiagnosisRecords } from '../src/adapters/store/diagnosis-records.ts';
-import { createRedis } from '../src/adapters/store/redis-client.ts';
+import { createRedis, whenReady } from '../src/adapters/store/redis-client.ts';
 import { RedisKeys } from '../src/adapters/store/redis-keys.ts';
 import { freshPrefix, startRedis, type RedisHandle } from './helpers/redis.ts';
 import { LogCapture } from './helpers/slack.ts';
@@ -15,6 +15,8 @@ describe('audit trail and approval records', () => {
   beforeAll(async () => {
     server = await startRedis();
     redis = createRedis(server.url);
+    // The bot's connection fails fast instead of queueing commands: it must be up first.
+    await whenReady(redis, 10_000);
   });
   afterAll(async () => {
     await redis?.quit();
