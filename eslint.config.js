@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import regexp from 'eslint-plugin-regexp';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -17,5 +18,16 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**', 'src/lab/cli.ts', 'src/demo/**', 'scripts/**'],
     rules: { 'no-console': 'error' },
+  },
+  {
+    // Regexes read host output, Slack text and alerts: none may backtrack polynomially or worse
+    // (no two quantifiers that can trade characters, no rescanning from every start position).
+    files: ['src/**/*.ts'],
+    plugins: { regexp },
+    rules: {
+      'regexp/no-super-linear-backtracking': ['error', { report: 'potential' }],
+      // A sticky (/y) regex starts only where the last match ended: it cannot rescan from every position.
+      'regexp/no-super-linear-move': ['error', { report: 'potential', ignorePartial: false }],
+    },
   },
 );

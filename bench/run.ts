@@ -7,12 +7,14 @@ import { type Row, printTable } from './bench-table.ts';
 import { benchDiagnose } from './diagnose-bench.ts';
 import { benchFanoutRows } from './fanout-bench.ts';
 import { benchFaults } from './faults-bench.ts';
+import { benchHostileInput } from './hostile-input-bench.ts';
 
 const rows: Row[] = [];
 const lab = await startLab();
 try {
   console.log(`lab up (${lab.dir}); measuring…`);
   rows.push(...(await benchDiagnose(lab)));
+  rows.push(...(await benchHostileInput()));
   // The Slack benchmark (ack latency, slash command to findings) lives with the Slack adapter.
   if (existsSync(new URL('./slack-bench.ts', import.meta.url))) {
     const { benchSlack } = (await import('./slack-bench.ts')) as { benchSlack: (lab: unknown) => Promise<Row[]> };

@@ -12,6 +12,7 @@ import { createAlertMetrics } from '../src/adapters/alerts/alert-metrics.ts';
 import type { AlertReporter } from '../src/adapters/alerts/alert-reporter.ts';
 import { createAlertRoutes } from '../src/adapters/alerts/alert-webhook-handler.ts';
 import { SlackAlertNotices } from '../src/adapters/alerts/slack-alert-notices.ts';
+import { RedisSignatureLedger } from '../src/adapters/alerts/signature-ledger.ts';
 import { signAlertRequest } from '../src/adapters/alerts/verify-alert-request.ts';
 import { parseAlertRoutes } from '../src/core/alerts/alert-routes.ts';
 import { Inventory } from '../src/core/inventory/inventory-schema.ts';
@@ -69,6 +70,8 @@ let intake: AlertIntake;
 /** Every accepted webhook call: which alert names it carried and what it led to. */
 const deliveries: { names: Set<string>; summary: IntakeSummary }[] = [];
 let windowMs = 600_000;
+/** Where both bot processes of the replay test remember accepted signatures. */
+const SIGNATURE_PREFIX = `sig-${process.pid}`;
 let updateIntervalMs = 2_000;
 
 function makeIntake(slackApiUrl = slack.apiUrl): AlertIntake {
@@ -95,6 +98,7 @@ beforeAll(async () => {
   registry = new Registry();
   const routes = createAlertRoutes({
     auth: { token: TOKEN, hmacSecret: SECRET },
+    signatures: new RedisSignatureLedger({ redis, prefix: SIGNATURE_PREFIX }),
     intake: {
       ingest: async (alerts) => {
         const summary = await intake.ingest(alerts);
@@ -280,10 +284,44 @@ describe('refusals never queue anything', () => {
     expect(r2.status).toBe(401);
     expect(await r2.json()).toMatchObject({ error: 'stale_timestamp' });
     expect(await keysOf()).toEqual([]);
-    const r3 = await post('/alerts/generic', generic, signAlertRequest(SECRET, generic, Date.now()));
+    const future = await post('/alerts/generic', generic, signAlertRequest(SECRET, generic, Date.now() + 5 * 60_000));
+    expect(future.status).toBe(401);
+    expect(await future.json()).toMatchObject({ error: 'future_timestamp' });
+    expect(await keysOf()).toEqual([]);
+    const signed = signAlertRequest(SECRET, generic, Date.now());
+    const r3 = await post('/alerts/generic', generic, signed);
     expect(r3.status).toBe(202);
     expect(await r3.json()).toMatchObject({ ok: true, reported: ['web-02'] });
     expect(requested).toEqual(['web-02']);
+    // The same signed request again, within its window: refused, and nothing else happens.
+    const again = await post('/alerts/generic', generic, signed);
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ ok: false, error: 'replayed' });
+    expect(requested).toEqual(['web-02']);
+  });
+
+  it('a signature accepted by one bot process is refused by another sharing the Redis', async () => {
+    const other = createAlertRoutes({
+      auth: { token: TOKEN, hmacSecret: SECRET },
+      signatures: new RedisSignatureLedger({ redis, prefix: SIGNATURE_PREFIX }),
+      intake: { ingest: async () => ({ alerts: 0, reported: [], updated: [], held: [], resolved: [], unknownHosts: [] }) as unknown as IntakeSummary },
+      logger: pino({ level: 'silent' }),
+    });
+    const second = createServer((req, res) => void other(req, res));
+    await new Promise<void>((r) => second.listen(0, '127.0.0.1', r));
+    try {
+      const generic = JSON.stringify({ host: 'web-02', alertname: uniqueName('Replay'), summary: 'checkout 502' });
+      const signed = signAlertRequest(SECRET, generic, Date.now());
+      const first = await fetch(`http://127.0.0.1:${(second.address() as AddressInfo).port}/alerts/generic`, { method: 'POST', headers: { 'content-type': 'application/json', ...signed }, body: generic });
+      expect(first.status).toBe(202);
+      const replay = await post('/alerts/generic', generic, signed);
+      expect(replay.status).toBe(409);
+      expect(await replay.json()).toMatchObject({ error: 'replayed' });
+      expect(requested).toEqual([]);
+    } finally {
+      second.closeAllConnections();
+      await new Promise<void>((r) => second.close(() => r()));
+    }
   });
 
   it('400 for malformed JSON and for a body that is not the route\'s payload', async () => {

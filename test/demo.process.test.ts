@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './helpers/slack.ts';
+import { bundleForUser } from './helpers/bundle-for-user.ts';
 
 const run = promisify(execFile);
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -123,7 +124,11 @@ describe('npm run demo as a process', () => {
   });
 
   it('refuses to run without root, saying why and what to run', async () => {
-    const r = await run('/usr/sbin/runuser', ['-u', 'nobody', '--', TSX, DEMO], { cwd, env: { ...cleanEnv(), HOME: cwd } }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    // As nobody, from a bundle outside the checkout: nobody may not enter a checkout under /root.
+    const bundle = await bundleForUser(DEMO);
+    const r = await run('/usr/sbin/runuser', ['-u', 'nobody', '--', process.execPath, bundle.file], { cwd, env: { ...cleanEnv(), HOME: cwd } })
+      .catch((e: { code: number; stdout: string; stderr: string }) => e)
+      .finally(() => bundle.remove());
     expect('code' in r ? r.code : 0).toBe(1);
     expect(r.stderr).toContain('The demo needs root');
     expect(r.stderr).toContain('sudo npm run demo');

@@ -10,6 +10,7 @@ import { readLabState, type LabState } from '../src/lab/lab-state.ts';
 import { isAlive, readPidFile } from '../src/lab/pids.ts';
 import { sudoersPath } from '../src/lab/sudoers.ts';
 import { lookupUser } from '../src/lab/lab-users.ts';
+import { bundleForUser } from './helpers/bundle-for-user.ts';
 
 const run = promisify(execFile);
 const TSX = resolve('node_modules/.bin/tsx');
@@ -60,7 +61,12 @@ describe('npm run lab -- up | scenario | status | down', () => {
   it('refuses to run without root, and says so', async () => {
     const web = await lookupUser('nobody');
     if (web === undefined) throw new Error('no user nobody on this machine');
-    const r = await lab('/tmp', ['status'], { uid: web.uid, gid: web.gid });
+    // As nobody, from a bundle outside the checkout: nobody may not enter a checkout under /root.
+    const bundle = await bundleForUser(CLI);
+    const r = await run(process.execPath, [bundle.file, 'status'], { cwd: '/tmp', timeout: 90_000, uid: web.uid, gid: web.gid })
+      .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }))
+      .catch((e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }))
+      .finally(() => bundle.remove());
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/needs root.*sudo npm run lab -- status/s);
   });

@@ -90,6 +90,19 @@ describe('the /502 command (bot only, real Bolt, real Redis)', () => {
     expect(h.logs.audit('refused').length).toBeGreaterThanOrEqual(3);
   });
 
+  it('a pattern of 14 wildcards is refused in the ack, in words; nothing is matched, queued or posted', async () => {
+    const t0 = performance.now();
+    const ack = await h.command('diagnose **************Z');
+    // It took 27 s when each `*` became `.*`; the bound only says "not that".
+    expect(performance.now() - t0).toBeLessThan(2500);
+    expect(ack.status).toBe(200);
+    expect((ack.body as { response_type: string }).response_type).toBe('ephemeral');
+    expect(JSON.stringify(ack.body)).toContain('a host pattern may have at most 8 wildcards');
+    await eventually(async () => h.logs.audit('refused').length === 1, 5000, 'the refusal in the audit trail');
+    expect(await h.app.queues.diagnose.count()).toBe(0);
+    expect(h.standIn.callsOf('chat.postMessage')).toEqual([]);
+  });
+
   it('queues work instead of running it: a job with ids only, and a root message saying so', async () => {
     const ack = await h.command('diagnose web-01 checkout returns 502');
     expect(ack.status).toBe(200);

@@ -198,9 +198,10 @@ export class DemoPageServer {
   private async command(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     const user = this.user(body.user);
     const typed = String(body.text ?? '').trim();
-    const match = /^(\/[a-z0-9_-]+)(?:\s+([\s\S]*))?$/i.exec(typed);
+    const match = /^(\/[a-z0-9_-]+)(?:\s([\s\S]*))?$/i.exec(typed);
     if (match === null) return { ok: false, error: 'Type a slash command, e.g. /502 diagnose web-01 (this channel has no people to talk to).' };
-    const [, command, text = ''] = match;
+    const [, command, rest = ''] = match;
+    const text = rest.trim();
     if (command !== '/502') return { ok: false, error: `${command} is not a command here; try /502 help.` };
     const name = this.o.users.find((u) => u.id === user)?.name ?? user;
     const sent = await this.o.standIn.sendSlashCommand({ text, userId: user, userName: name, channelId: this.o.channel.id, channelName: this.o.channel.name, command }, { url: this.o.eventsUrl, signingSecret: this.o.signingSecret });

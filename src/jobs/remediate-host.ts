@@ -3,6 +3,7 @@ import type { CheckResult } from '../core/check-result.ts';
 import type { Diagnosis } from '../core/finding.ts';
 import type { Playbook } from '../core/playbook/playbook-schema.ts';
 import { isAllowedRemediationCommand, planRemediation } from '../core/remediation/plan-remediation.ts';
+import { sanitizeText } from '../core/report/sanitize.ts';
 import { MedicError } from '../errors.ts';
 import { diagnoseHostDetailed, severalStacks, type DiagnoseOutcome } from './diagnose-host.ts';
 import type { CommandRunner, JobDeps, TargetHost } from './ports.ts';
@@ -117,11 +118,14 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
     let error: string | undefined;
     for (const step of plan.steps) {
       const r = await runCommand(runner, { id: `remediation.${remediation}`, parse: 'raw', argv: step.argv, sudo, timeoutMs: STEP_TIMEOUT_MS });
-      steps.push({ purpose: step.purpose, command: r.command, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs });
+      // What a step printed goes to Slack, the terminal and the audit trail: made safe as evidence is.
+      const stdout = sanitizeText(r.stdout);
+      const stderr = sanitizeText(r.stderr);
+      steps.push({ purpose: step.purpose, command: r.command, exitCode: r.exitCode, stdout, stderr, durationMs: r.durationMs });
       deps.logger.info({ remediation, command: r.command, exitCode: r.exitCode, approvedBy: request.approvedBy }, 'remediation step ran');
       if (r.status !== 'ok') {
         ok = false;
-        error = `${step.purpose}: ${r.reason ?? `exit ${r.exitCode}`}${r.stderr.trim() ? `\n${r.stderr.trim().slice(0, 2000)}` : ''}`;
+        error = sanitizeText(`${step.purpose}: ${r.reason ?? `exit ${r.exitCode}`}${stderr.trim() ? `\n${stderr.trim().slice(0, 2000)}` : ''}`);
         if (step.gate) break;
       }
       if (step.awaitExit !== undefined && !(await waitForExit(runner, step.awaitExit))) {

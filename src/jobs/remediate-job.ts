@@ -6,6 +6,7 @@ import type { Inventory } from '../core/inventory/inventory-schema.ts';
 import type { Playbook } from '../core/playbook/playbook-schema.ts';
 import type { RemediationResultView } from '../core/report/render-blocks.ts';
 import { escapeMrkdwn } from '../core/report/escape-mrkdwn.ts';
+import { sanitizeText } from '../core/report/sanitize.ts';
 import { isMedicError } from '../errors.ts';
 import { jobLogger } from '../logger.ts';
 import { pickPlaybook, targetHost } from './diagnose-job.ts';
@@ -79,7 +80,8 @@ export function createRemediateJob(deps: RemediateJobDeps): (job: RemediateJob) 
     } catch (e) {
       log.warn({ err: e }, 'remediation could not run');
       const message = isMedicError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
-      result = { ok: false, steps: [], recovered: false, durationMs: 0, error: message };
+      // An error may quote the host (a path, a config value): made safe as evidence is.
+      result = { ok: false, steps: [], recovered: false, durationMs: 0, error: sanitizeText(message) };
     }
     await finish(deps, approval.id, data, result.ok ? 'succeeded' : 'failed', result, log);
     return { status: result.ok ? (result.recovered ? 'recovered' : 'not-recovered') : 'failed' };

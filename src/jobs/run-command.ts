@@ -6,12 +6,21 @@ import type { CommandRunner, RunOutput } from './ports.ts';
 function couldNotRun(exitCode: number | null, stderr: string): string | undefined {
   if (exitCode === 127) return `command not found on the host: ${firstLine(stderr)}`;
   if (exitCode === 126) return `command not executable on the host: ${firstLine(stderr)}`;
-  if (/sudo: (a password is required|a terminal is required|.*not allowed to execute|.*may not run sudo)/.test(stderr)) {
+  if (sudoRefused(stderr)) {
     return `sudo refused: ${firstLine(stderr)} (give the login user passwordless sudo for this command, or set sudo: false and grant read access)`;
   }
   if (/Permission denied/.test(stderr) && exitCode !== 0) return `permission denied: ${firstLine(stderr)}`;
   return undefined;
 }
+
+const SUDO_REFUSALS = ['a password is required', 'a terminal is required', 'not allowed to execute', 'may not run sudo'];
+
+/** `sudo: a password is required`, `sudo: user x is not allowed to execute …`: searched line by line, as stderr can be long. */
+const sudoRefused = (stderr: string): boolean =>
+  stderr.split('\n').some((line) => {
+    const at = line.indexOf('sudo: ');
+    return at !== -1 && SUDO_REFUSALS.some((r) => line.includes(r, at + 'sudo: '.length));
+  });
 
 const firstLine = (text: string): string => (text.split('\n').find((l) => l.trim() !== '') ?? '').slice(0, 300);
 

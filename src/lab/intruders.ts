@@ -57,7 +57,7 @@ export async function startIntruders(layout: LabLayout, user: UnixUser): Promise
 
 async function readCmdline(pid: number): Promise<string | undefined> {
   try {
-    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replace(/\0+$/, '').replaceAll('\0', ' ');
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ').trimEnd();
   } catch {
     return undefined;
   }

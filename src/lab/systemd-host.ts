@@ -49,7 +49,8 @@ export function debianMirror(): string {
   if (existsSync('/etc/apt/sources.list')) texts.push(readFileSync('/etc/apt/sources.list', 'utf8'));
   for (const text of texts) {
     for (const m of text.matchAll(/^(?:URIs:\s*|deb\s+(?:\[[^\]]*\]\s+)?)(https?:\/\/\S+)/gm)) {
-      const uri = (m[1] as string).replace(/\/+$/, '');
+      let uri = m[1] as string;
+      while (uri.endsWith('/')) uri = uri.slice(0, -1);
       if (/\/debian$/.test(uri)) return uri;
     }
   }

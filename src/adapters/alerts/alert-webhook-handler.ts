@@ -5,7 +5,8 @@ import { parseAlertPayload } from '../../core/alerts/parse-alert-payload.ts';
 import type { IntakeSummary } from './alert-intake.ts';
 import type { AlertMetrics, AlertRequestOutcome } from './alert-metrics.ts';
 import { readLimitedBody } from './read-limited-body.ts';
-import { verifyAlertRequest, verifyBearer, type AlertAuthOptions } from './verify-alert-request.ts';
+import { MemorySignatureLedger, type SignatureLedger } from './signature-ledger.ts';
+import { signatureWindowMs, verifyAlertRequest, verifyBearer, type AlertAuthOptions } from './verify-alert-request.ts';
 
 /** The contract's alert endpoints and the payload each expects. */
 export const ALERT_PATHS: Readonly<Record<string, AlertSource>> = {
@@ -26,6 +27,11 @@ export interface AlertWebhookOptions {
   maxBodyBytes?: number;
   /** @defaultValue Date.now */
   now?: () => number;
+  /**
+   * Where accepted signatures are remembered, to refuse a replay within the window. Share it
+   * between processes that serve the same webhooks (Redis). @defaultValue in this process' memory
+   */
+  signatures?: SignatureLedger;
 }
 
 type Reply = { status: number; outcome: AlertRequestOutcome; body: Record<string, unknown>; close?: boolean };
@@ -58,6 +64,13 @@ const isJson = (contentType: string | undefined): boolean =>
 export function createAlertWebhookHandler(options: AlertWebhookOptions): (source: AlertSource, req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_ALERT_BODY_BYTES;
   const now = options.now ?? Date.now;
+  const signatures = options.signatures ?? new MemorySignatureLedger(now);
+
+  /** The signature a request was accepted with, released again if handling it fails. */
+  const signatureOf = (req: IncomingMessage): string | undefined => {
+    const v = req.headers['x-medic-signature'] ?? req.headers['x-grafana-alerting-signature'];
+    return Array.isArray(v) ? v[0] : v;
+  };
 
   const decide = async (source: AlertSource, req: IncomingMessage): Promise<Reply> => {
     if (req.method !== 'POST') return refuse(405, 'method_not_allowed', 'method_not_allowed', 'alert webhooks take POST');
@@ -78,6 +91,13 @@ export function createAlertWebhookHandler(options: AlertWebhookOptions): (source
     }
     const auth = bearer ?? verifyAlertRequest(req.headers, read.body, options.auth, now());
     if (!auth.ok) return refuse(401, 'unauthorized', auth.reason, auth.message);
+    if (auth.method !== 'bearer') {
+      const signature = signatureOf(req) as string;
+      if (!(await signatures.claim(signature, signatureWindowMs(options.auth)))) {
+        return refuse(409, 'unauthorized', 'replayed', 'this signature was already accepted: a signed request is taken once; sign each delivery anew');
+      }
+      claimed.set(req, signature);
+    }
 
     let json: unknown;
     try {
@@ -92,6 +112,8 @@ export function createAlertWebhookHandler(options: AlertWebhookOptions): (source
     return { status: 202, outcome: 'accepted', body: { ok: true, truncatedAlerts: parsed.truncatedAlerts, ...summary } };
   };
 
+  const claimed = new WeakMap<IncomingMessage, string>();
+
   return async (source, req, res) => {
     const log = options.logger.child({ webhook: source });
     let reply: Reply;
@@ -100,6 +122,9 @@ export function createAlertWebhookHandler(options: AlertWebhookOptions): (source
     } catch (e) {
       log.error({ err: e }, 'alert webhook failed');
       reply = refuse(503, 'failed', 'failed', 'the alert could not be handled now; deliver it again');
+      // The sender will deliver it again, maybe with the same signature: let that one in.
+      const signature = claimed.get(req);
+      if (signature !== undefined) await signatures.release(signature).catch((err: unknown) => log.warn({ err }, 'could not forget an alert signature'));
     }
     options.metrics?.request(source, reply.outcome);
     if (reply.outcome === 'accepted') log.info({ alerts: reply.body['alerts'] }, 'alert webhook accepted');

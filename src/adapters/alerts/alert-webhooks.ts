@@ -4,6 +4,7 @@ import { AlertIncidentStore } from './alert-incident-store.ts';
 import { AlertIntake } from './alert-intake.ts';
 import { createAlertMetrics } from './alert-metrics.ts';
 import { ALERT_PATHS, createAlertWebhookHandler } from './alert-webhook-handler.ts';
+import { RedisSignatureLedger } from './signature-ledger.ts';
 
 export interface AlertWebhooksOptions {
   /** The clock of the storm window and the signature window. @defaultValue Date.now */
@@ -44,6 +45,8 @@ export function alertWebhooks(options: AlertWebhooksOptions = {}): (ctx: AppExte
       intake,
       logger: ctx.logger,
       metrics,
+      // In Redis: every bot process serving the webhooks must refuse a signature any of them took.
+      signatures: new RedisSignatureLedger({ redis: ctx.redis, prefix: config.MEDIC_QUEUE_PREFIX }),
       ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
       ...(options.now !== undefined ? { now: options.now } : {}),
     });

@@ -12,15 +12,25 @@ export interface AlertAuthOptions {
    * timestamp header set to `X-Grafana-Alerting-Timestamp`.
    */
   hmacSecret?: string | undefined;
-  /** Signed requests older or newer than this are refused as replays. @defaultValue 300 (seconds) */
+  /** Signed requests older than this are refused as replays. @defaultValue 300 (seconds) */
   toleranceSeconds?: number;
+  /**
+   * Signed requests stamped further ahead of our clock than this are refused: a future
+   * timestamp would stretch the replay window. Only clock skew is allowed. @defaultValue 30 (seconds)
+   */
+  futureSkewSeconds?: number;
 }
 
-export type AuthFailure = 'not_configured' | 'missing_credentials' | 'bad_token' | 'bad_signature' | 'stale_timestamp';
+export type AuthFailure = 'not_configured' | 'missing_credentials' | 'bad_token' | 'bad_signature' | 'stale_timestamp' | 'future_timestamp' | 'replayed';
 
 export type AuthResult = { ok: true; method: 'bearer' | 'hmac' | 'grafana_hmac' } | { ok: false; reason: AuthFailure; message: string };
 
 const DEFAULT_TOLERANCE_SECONDS = 300;
+const DEFAULT_FUTURE_SKEW_SECONDS = 30;
+
+/** How long a signature must be remembered to refuse it again: as long as its timestamp is accepted. */
+export const signatureWindowMs = (options: AlertAuthOptions): number =>
+  ((options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS) + (options.futureSkewSeconds ?? DEFAULT_FUTURE_SKEW_SECONDS)) * 1000;
 
 /** Equal-time comparison of secrets of any length: both sides are hashed to 32 bytes first. */
 export function safeEqual(a: string, b: string): boolean {
@@ -49,12 +59,14 @@ export function verifyBearer(headers: IncomingHttpHeaders, options: AlertAuthOpt
   return safeEqual(m[1] as string, options.token) ? { ok: true, method: 'bearer' } : fail('bad_token', 'the bearer token is wrong');
 }
 
-function checkTimestamp(raw: string | undefined, nowMs: number, toleranceSeconds: number): AuthResult | undefined {
+function checkTimestamp(raw: string | undefined, nowMs: number, toleranceSeconds: number, futureSkewSeconds: number): AuthResult | undefined {
   if (raw === undefined || !/^\d{1,12}$/.test(raw.trim())) {
     return fail('bad_signature', 'the signature timestamp is missing or not Unix seconds');
   }
-  const age = Math.abs(nowMs / 1000 - Number(raw.trim()));
-  return age > toleranceSeconds ? fail('stale_timestamp', `the signature timestamp is more than ${toleranceSeconds}s away from now`) : undefined;
+  const age = nowMs / 1000 - Number(raw.trim());
+  if (age > toleranceSeconds) return fail('stale_timestamp', `the signature timestamp is more than ${toleranceSeconds}s old`);
+  if (-age > futureSkewSeconds) return fail('future_timestamp', `the signature timestamp is more than ${futureSkewSeconds}s in the future: check the sender's clock`);
+  return undefined;
 }
 
 function hmacHex(secret: string, prefix: string, body: Buffer): string {
@@ -73,6 +85,7 @@ export function verifyAlertRequest(headers: IncomingHttpHeaders, rawBody: Buffer
   if (bearer !== undefined) return bearer;
 
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  const skew = options.futureSkewSeconds ?? DEFAULT_FUTURE_SKEW_SECONDS;
   const medicSignature = header(headers, 'x-medic-signature');
   const grafanaSignature = header(headers, 'x-grafana-alerting-signature');
   if (medicSignature === undefined && grafanaSignature === undefined) {
@@ -83,14 +96,14 @@ export function verifyAlertRequest(headers: IncomingHttpHeaders, rawBody: Buffer
   }
   if (medicSignature !== undefined) {
     const ts = header(headers, 'x-medic-timestamp');
-    const stale = checkTimestamp(ts, nowMs, tolerance);
+    const stale = checkTimestamp(ts, nowMs, tolerance, skew);
     if (stale !== undefined) return stale;
     const expected = `sha256=${hmacHex(options.hmacSecret, `${(ts as string).trim()}.`, rawBody)}`;
     return safeEqual(medicSignature.trim().toLowerCase(), expected) ? { ok: true, method: 'hmac' } : fail('bad_signature', 'X-Medic-Signature does not match the body');
   }
   // Grafana can sign without a timestamp, but then a captured request could be replayed forever.
   const ts = header(headers, 'x-grafana-alerting-timestamp') ?? header(headers, 'x-grafana-alerting-signature-timestamp');
-  const stale = checkTimestamp(ts, nowMs, tolerance);
+  const stale = checkTimestamp(ts, nowMs, tolerance, skew);
   if (stale !== undefined) return stale;
   const expected = hmacHex(options.hmacSecret, `${(ts as string).trim()}:`, rawBody);
   return safeEqual((grafanaSignature as string).trim().toLowerCase(), expected)

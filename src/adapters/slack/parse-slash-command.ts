@@ -1,3 +1,4 @@
+import { globProblem } from '../../core/inventory/host-glob.ts';
 import { escapeMrkdwn } from '../../core/report/escape-mrkdwn.ts';
 
 /** What `/502 …` asked for (`message` is escaped mrkdwn). The text only ever selects; it never reaches a shell. */
@@ -30,6 +31,8 @@ export function parseSlashCommand(text: string): SlashCommand {
     case 'diag': {
       if (arg === undefined) return { kind: 'invalid', message: 'Which host? Try `/502 diagnose <host|group|pattern>`, e.g. `/502 diagnose web-01`.' };
       if (!TARGET.test(arg)) return { kind: 'invalid', message: `${quote(arg)} is not a host, group or pattern: use letters, digits, \`.\`, \`_\`, \`-\` and the wildcards \`*\` \`?\`.` };
+      const problem = globProblem(arg);
+      if (problem !== undefined) return { kind: 'invalid', message: `${quote(arg)}: ${problem}.` };
       const reason = rest.join(' ').slice(0, 500);
       return reason === '' ? { kind: 'diagnose', target: arg } : { kind: 'diagnose', target: arg, reason };
     }

@@ -77,9 +77,9 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
           // Resolved here too (in memory) so that an unknown host is answered in the ack.
           resolveHosts(inventory, parsed.target);
         } catch (e) {
-          if (!isMedicError(e) || e.code !== 'HOST_UNKNOWN') throw e;
+          if (!isMedicError(e) || (e.code !== 'HOST_UNKNOWN' && e.code !== 'HOST_PATTERN_REFUSED')) throw e;
           await ack(ephemeral(renderNotice(`:grey_question: ${escapeMrkdwn(e.message)}\nTry \`/502 hosts\`.`)));
-          return deps.audit.record({ kind: 'refused', actor: command.user_id, detail: `diagnose ${parsed.target}: not in the inventory` });
+          return deps.audit.record({ kind: 'refused', actor: command.user_id, detail: `diagnose ${parsed.target}: ${e.code === 'HOST_UNKNOWN' ? 'not in the inventory' : 'pattern refused'}` });
         }
         await ack();
         await afterAcks.wait();

@@ -95,7 +95,11 @@ export class HostKeyVerifier {
   }
 }
 
-/** ssh2's default host key algorithms, in its own order. */
+/**
+ * ssh2's default host key algorithms, in its own order, without `ssh-rsa`: that is an RSA key
+ * signed with SHA-1, which OpenSSH itself stopped accepting in 8.8. An RSA host key still
+ * works through `rsa-sha2-512`/`rsa-sha2-256`; a server that can sign only with SHA-1 is refused.
+ */
 const DEFAULT_HOST_KEY_ALGORITHMS = [
   'ssh-ed25519',
   'ecdsa-sha2-nistp256',
@@ -103,7 +107,6 @@ const DEFAULT_HOST_KEY_ALGORITHMS = [
   'ecdsa-sha2-nistp521',
   'rsa-sha2-512',
   'rsa-sha2-256',
-  'ssh-rsa',
 ] as const;
 
 /** The `-t` name ssh-keyscan and the host key file names use. */

@@ -132,7 +132,8 @@ export function knownKeysFor(knownHostsText: string, host: string, port: number)
 /** `SHA256:` + unpadded base64 of the SHA-256 of the key blob, as `ssh-keygen -l` prints it. */
 export function fingerprintSha256(key: Buffer | string): string {
   const blob = typeof key === 'string' ? Buffer.from(key, 'base64') : key;
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+  // 32 bytes are 44 base64 characters, the last one padding.
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').slice(0, 43)}`;
 }
 
 /** The key type named inside an SSH public key blob (its first length-prefixed string). */

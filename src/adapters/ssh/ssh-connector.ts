@@ -5,7 +5,7 @@ import { NodeSSH } from 'node-ssh';
 import type { Logger } from 'pino';
 // ssh2 is CommonJS: its named exports are only reachable through the default import under ESM.
 import ssh2 from 'ssh2';
-import type { ConnectConfig } from 'ssh2';
+import type { ConnectConfig, ParsedKey, PublicKeyAuthMethod } from 'ssh2';
 import { MedicError } from '../../errors.ts';
 import type { HostConnector, TargetHost } from '../../jobs/ports.ts';
 import { type ConnectTarget, mapConnectError } from './connect-error.ts';
@@ -93,18 +93,18 @@ export class SshConnector implements HostConnector {
       knownHostsMissing: knownHosts.missing,
     });
 
-    const config: ConnectConfig & { privateKey: string } = {
+    const publickey: PublicKeyAuthMethod = { type: 'publickey', username: host.user, key: withoutSha1Signatures(privateKey) };
+    const config: ConnectConfig & { privateKey?: never } = {
       host: host.address,
       port,
       username: host.user,
-      privateKey,
       readyTimeout: this.o.handshakeTimeoutMs,
       keepaliveInterval: this.o.keepaliveIntervalMs,
       keepaliveCountMax: this.o.keepaliveCountMax,
       hostVerifier: verifier.verify,
       algorithms: { serverHostKey: verifier.preferredAlgorithms() as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
       // Only the key from the inventory: no agent, no password, no keyboard-interactive.
-      authHandler: ['publickey'],
+      authHandler: [publickey],
     };
 
     const ssh = new NodeSSH();
@@ -180,6 +180,21 @@ function openTcp(host: string, port: number, timeoutMs: number, target: ConnectT
   });
 }
 
+/**
+ * The inventory's key, refusing to sign with `ssh-rsa` (RSA with SHA-1). ssh2 signs an RSA key
+ * with rsa-sha2-256/512 when the server names them (every OpenSSH since 7.2), and falls back to
+ * SHA-1 when it names none; that fallback is refused, and the connection fails saying why.
+ */
+function withoutSha1Signatures(key: ParsedKey): ParsedKey {
+  const guarded = Object.create(key) as ParsedKey;
+  // ssh2 reports a failed signature by returning an Error (its typings say Buffer only).
+  guarded.sign = (data, algo) =>
+    key.type === 'ssh-rsa' && (algo === undefined || algo === 'sha1')
+      ? (new Error('refusing to sign with ssh-rsa (RSA with SHA-1): the server offers no rsa-sha2-256 or rsa-sha2-512; use an ed25519 key, or enable rsa-sha2 on the server') as unknown as Buffer)
+      : key.sign(data, algo);
+  return guarded;
+}
+
 /** `~` and `~/…` are the worker's home directory, as in ssh_config. */
 export function expandHome(path: string, home: string = homedir()): string {
   if (path === '~') return home;
@@ -187,7 +202,7 @@ export function expandHome(path: string, home: string = homedir()): string {
   return path;
 }
 
-async function readPrivateKey(path: string, t: ConnectTarget): Promise<string> {
+async function readPrivateKey(path: string, t: ConnectTarget): Promise<ParsedKey> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -209,7 +224,7 @@ async function readPrivateKey(path: string, t: ConnectTarget): Promise<string> {
       { cause: parsed },
     );
   }
-  return text;
+  return Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
 }
 
 async function readKnownHosts(path: string, t: ConnectTarget): Promise<{ text: string; missing: boolean }> {

@@ -1,4 +1,4 @@
-import { escapeCode, escapeMrkdwn, inlineCode } from '../report/escape-mrkdwn.ts';
+import { escapeCode, escapeMrkdwn, fenceCode, inlineCode } from '../report/escape-mrkdwn.ts';
 import type { AlertInstance } from './alert-instance.ts';
 import { unknownFleetKey, type HostMatch } from './map-alert-host.ts';
 import type { AlertIncident, IncidentUpdate } from './plan-alert-incident.ts';
@@ -8,7 +8,7 @@ export { escapeMrkdwn };
 /** A fenced block whose content cannot close the fence, cut at `maxChars`. */
 export function codeBlock(text: string, maxChars = 2500): string {
   const cut = text.length > maxChars ? `${text.slice(0, maxChars)}\n… (${text.length - maxChars} more characters)` : text;
-  return '```' + escapeCode(cut) + '```';
+  return fenceCode(escapeCode(cut));
 }
 
 /** Labels one per line, sorted, for a code block. */

@@ -43,14 +43,32 @@ export function hostFromLabelValue(value: string): string {
   return v.replace(/\.$/, '').toLowerCase();
 }
 
+/** `web-01.prod.example.com` → `prod.example.com`; undefined for a single label or an address. */
+function domainOf(name: string): string | undefined {
+  const v = name.toLowerCase().replace(/\.$/, '');
+  if (IPV4.test(v) || v.includes(':') || !v.includes('.')) return undefined;
+  return v.slice(v.indexOf('.') + 1);
+}
+
+/** The DNS domains of the inventory's FQDN host names and addresses. */
+export function inventoryDomains(inventory: Inventory): Set<string> {
+  const out = new Set<string>();
+  for (const [name, h] of Object.entries(inventory.hosts)) {
+    for (const d of [domainOf(name), domainOf(h.address)]) if (d !== undefined && d !== '') out.add(d);
+  }
+  return out;
+}
+
 function findInInventory(inventory: Inventory, candidate: string): string | undefined {
   const names = Object.keys(inventory.hosts);
   const byName = names.find((n) => n.toLowerCase() === candidate);
   if (byName !== undefined) return byName;
   const byAddress = names.filter((n) => inventory.hosts[n]?.address.toLowerCase() === candidate);
   if (byAddress.length === 1) return byAddress[0];
-  // node_exporter and friends report FQDNs; inventories often use the short name.
-  if (!IPV4.test(candidate) && candidate.includes('.')) {
+  // node_exporter and friends report FQDNs; inventories often use the short name. Only in a
+  // domain the inventory itself uses: `web-01.attacker.example` is not our `web-01`.
+  const domain = domainOf(candidate);
+  if (domain !== undefined && inventoryDomains(inventory).has(domain)) {
     const short = candidate.slice(0, candidate.indexOf('.'));
     const byShort = names.filter((n) => n.toLowerCase() === short);
     if (byShort.length === 1) return byShort[0];
@@ -61,7 +79,7 @@ function findInInventory(inventory: Inventory, candidate: string): string | unde
 /**
  * Finds the inventory host an alert is about: the labels are tried in the configured order,
  * each value stripped of port and scheme, and matched against host names, then addresses,
- * then (for an FQDN) its first label. An alert that names no known host is `unknown`, with
+ * then (for an FQDN in a domain that the inventory's own names or addresses use) its first label. An alert that names no known host is `unknown`, with
  * the first candidate found so the report can say which host it meant.
  */
 export function mapAlertToHost(labels: LabelSet, inventory: Inventory, hostLabels: readonly string[] = DEFAULT_HOST_LABELS): HostMatch {

@@ -1,5 +1,5 @@
 import type { CauseId } from '../causes.ts';
-import type { FpmPool } from '../discovery/host-picture.ts';
+import { isFpmUnitName, type FpmPool } from '../discovery/host-picture.ts';
 import type { Finding } from '../finding.ts';
 import { sanitizeLine } from '../report/sanitize.ts';
 import { isCurrent, type ClassifierContext } from './context.ts';
@@ -103,7 +103,7 @@ export function listenCheck(endpoint: Endpoint | undefined, fallback: string): s
 
 /** The php-fpm systemd unit, when known. */
 export function fpmUnit(ctx: ClassifierContext): string | undefined {
-  return ctx.fpmService?.unit ?? Object.keys(ctx.picture.units).find((u) => /php.*fpm/.test(u));
+  return ctx.fpmService?.unit ?? Object.keys(ctx.picture.units).find(isFpmUnitName);
 }
 
 const usesSystemd = (ctx: ClassifierContext): boolean => ctx.picture.systemd === true || fpmUnit(ctx) !== undefined;

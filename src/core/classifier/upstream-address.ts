@@ -38,7 +38,7 @@ export function parseNginxTarget(target: string): Endpoint | undefined {
     const cut = t.indexOf(':');
     return { kind: 'unix', path: normalPath(cut === -1 ? t : t.slice(0, cut)) };
   }
-  t = t.replace(/\/.*$/, '');
+  if (t.includes('/')) t = t.slice(0, t.indexOf('/'));
   if (t === '') return undefined;
   if (t.includes('$')) return { kind: 'name', name: t };
   return hostPort(t) ?? (/^[A-Za-z0-9_.-]+$/.test(t) ? { kind: 'name', name: t } : undefined);

@@ -1,7 +1,7 @@
 import type { CheckResult } from '../check-result.ts';
 import { isSafePath, mergeFacts, type Facts } from '../facts.ts';
 import { SYSTEM_PROGRAM_DIRS } from '../playbook/allowlist.ts';
-import { emptyPicture, type HostPicture } from './host-picture.ts';
+import { emptyPicture, isFpmUnitName, type HostPicture } from './host-picture.ts';
 import { parseFpmConfig } from './parse-fpm-config.ts';
 import { DEFAULT_NGINX_PREFIX, parseNginxDump, summarizeNginxConfig } from './parse-nginx-config.ts';
 import { findFpmWorkers, parseProcesses, psColumns } from './parse-processes.ts';
@@ -46,7 +46,7 @@ export function parseMeminfo(text: string): { totalBytes?: number; availableByte
 export function parseUnits(text: string): Record<string, string> {
   const units: Record<string, string> = {};
   for (const line of text.split('\n')) {
-    const m = /^\s*[●*]?\s*(\S+\.service)\s+\S+\s+(\S+)\s+(\S+)/.exec(line);
+    const m = /^\s*(?:[●*]\s*)?(\S+\.service)\s+\S+\s+(\S+)\s+(\S+)/.exec(line);
     if (m !== null) units[m[1] as string] = m[2] as string;
   }
   return units;
@@ -172,7 +172,7 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
   const unitNames = Object.keys(picture.units);
   // With several stacks, a unit is this stack's only when systemd names its master as the unit's MainPID.
   const unitOf = (pid: number | undefined): string | undefined => (pid === undefined ? undefined : unitPids.get(pid));
-  const fpmUnit = selection === undefined ? unitNames.find((u) => /php.*fpm/.test(u)) : unitOf(fpmMaster?.pid);
+  const fpmUnit = selection === undefined ? unitNames.find(isFpmUnitName) : unitOf(fpmMaster?.pid);
   const nginxUnit = selection === undefined ? unitNames.find((u) => /^nginx/.test(u)) : unitOf(nginxMaster?.pid);
   if (fpmUnit !== undefined) fpmFacts.unit = fpmUnit;
   if (nginxUnit !== undefined) nginxFacts.unit = nginxUnit;

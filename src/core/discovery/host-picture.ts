@@ -118,3 +118,13 @@ export const emptyPicture = (): HostPicture => ({
   untrustedMasters: [],
   trustedMasters: { nginx: [], fpm: [] },
 });
+
+/**
+ * A systemd unit that runs php-fpm: `php8.2-fpm.service`, `php-fpm.service`, `rh-php81-php-fpm.service`
+ * ("php", then "fpm" later in the name). Two searches, not `/php.*fpm/`, which rescans the rest of
+ * the name from every "php" in it.
+ */
+export function isFpmUnitName(unit: string): boolean {
+  const php = unit.indexOf('php');
+  return php !== -1 && unit.includes('fpm', php + 3);
+}

@@ -47,10 +47,10 @@ export function parseFpmConfig(grepOutput: string): FpmConfigSummary {
       sectionOf.set(file, header[1] as string);
       continue;
     }
-    const kv = /^([A-Za-z0-9_.[\]]+)\s*=\s*(.*)$/.exec(line);
+    const kv = /^([A-Za-z0-9_.[\]]+)\s*=(.*)$/.exec(line);
     if (kv === null) continue;
     const key = kv[1] as string;
-    const value = unquote(kv[2] as string);
+    const value = unquote((kv[2] as string).trim());
     if (file.endsWith('.ini')) {
       if (key === 'memory_limit') summary.iniMemoryLimit = value;
       continue;

@@ -118,7 +118,14 @@ export interface NginxConfigSummary extends NginxConfigFacts {
 
 /** Relative paths in nginx's config are relative to its prefix. */
 function absolute(path: string, prefix: string): string {
-  return path.startsWith('/') ? path : `${prefix.replace(/\/+$/, '')}/${path}`;
+  return path.startsWith('/') ? path : `${withoutTrailingSlashes(prefix)}/${path}`;
+}
+
+/** `/usr/share/nginx///` → `/usr/share/nginx`, by a scan: `/\/+$/` retries at every slash of a long run. */
+function withoutTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 0 && path[end - 1] === '/') end--;
+  return path.slice(0, end);
 }
 
 /** Debian's and RHEL's compiled-in prefix; `-p` on the master's command line overrides it. */
@@ -170,13 +177,13 @@ export function summarizeNginxConfig(statements: readonly NginxStatement[], pref
       case 'uwsgi_pass':
         if (first !== undefined) {
           const kind = st.name === 'fastcgi_pass' ? 'fastcgi' : st.name === 'proxy_pass' ? 'proxy' : 'uwsgi';
-          const scheme = /^(https?:\/\/)([^/:]+)(.*)$/.exec(first);
+          const scheme = /^(https?:\/\/)([^/:]+)([/:].*)?$/.exec(first);
           const block = upstreamBlocks.get(scheme?.[2] ?? first);
           if (block === undefined) {
             s.upstreams.push({ kind, target: first, line: st.line, ...where(st) });
           } else {
             for (const server of block) {
-              const target = scheme === null ? server : `${scheme[1]}${server}${scheme[3]}`;
+              const target = scheme === null ? server : `${scheme[1]}${server}${scheme[3] ?? ''}`;
               s.upstreams.push({ kind, target, line: st.line, ...where(st) });
             }
           }

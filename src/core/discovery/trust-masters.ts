@@ -71,7 +71,8 @@ function parseNginxTitle(row: ProcessRow): MasterProcess {
 }
 
 function parseFpmTitle(row: ProcessRow): MasterProcess {
-  const conf = /\((\/[^)]+)\)/.exec(row.args)?.[1];
+  // `[^()]`: with `[^)]`, a title of "(/" again and again is rescanned to its end from every "(".
+  const conf = /\((\/[^()]+)\)/.exec(row.args)?.[1];
   const m: MasterProcess = { kind: 'fpm', pid: row.pid, user: row.user };
   if (conf !== undefined) m.conf = conf;
   return m;

@@ -35,8 +35,9 @@ export function isAnsibleYaml(raw: unknown): boolean {
 
 /** Does this text look like an INI inventory: a `[group]` line, or `name key=value` lines YAML reads as one string? */
 export function isAnsibleIni(text: string, yamlValue: unknown): boolean {
-  if (/^\s*\[[^\]\s]+\]\s*$/m.test(text)) return true;
-  return typeof yamlValue === 'string' || yamlValue === null ? /^\s*[A-Za-z0-9_.[\]:-]+(\s+\S+=\S*)*\s*$/m.test(text) : false;
+  // `[ \t]` rather than `\s`, which spans lines: from every line start of a blank run, `\s*` would rescan it.
+  if (/^[ \t]*\[[^\]\s]+\][ \t\r]*$/m.test(text)) return true;
+  return typeof yamlValue === 'string' || yamlValue === null ? /^[ \t]*[A-Za-z0-9_.[\]:-]+(?:[ \t]+[^\s=]+=\S*)*[ \t\r]*$/m.test(text) : false;
 }
 
 function isGroupBody(v: unknown): boolean {

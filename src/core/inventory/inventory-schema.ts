@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Facts } from '../facts.ts';
+import { globProblem } from './host-glob.ts';
 
 export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
@@ -19,7 +20,9 @@ export type InventoryHost = z.infer<typeof InventoryHost>;
 
 export const Inventory = z.strictObject({
   hosts: z.record(z.string().regex(HOST_NAME, 'host names are letters, digits, ".", "_" and "-"'), InventoryHost),
-  groups: z.record(z.string().regex(HOST_NAME), z.array(z.string().min(1)).min(1)).default({}),
+  groups: z
+    .record(z.string().regex(HOST_NAME), z.array(z.string().min(1).refine((member) => globProblem(member) === undefined, { error: (issue) => globProblem(String(issue.input)) ?? 'a host or pattern' })).min(1))
+    .default({}),
 });
 
 export type Inventory = z.infer<typeof Inventory>;

@@ -1,23 +1,21 @@
 import { MedicError } from '../../errors.ts';
+import { globProblem, isGlob, matchGlob } from './host-glob.ts';
 import type { Inventory } from './inventory-schema.ts';
-
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
-  return new RegExp(`^${escaped}$`);
-}
 
 /**
  * Resolves what a user typed (a host, a group, or a glob such as `web-*`) to inventory host
- * names, sorted, without duplicates. Unknown targets raise HOST_UNKNOWN listing what exists.
+ * names, sorted, without duplicates. Unknown targets raise HOST_UNKNOWN listing what exists; a
+ * pattern with too many wildcards raises HOST_PATTERN_REFUSED before anything is matched.
  */
 export function resolveHosts(inventory: Inventory, target: string): string[] {
   const names = Object.keys(inventory.hosts);
   if (Object.hasOwn(inventory.hosts, target)) return [target];
   const out = new Set<string>();
   const expand = (pattern: string): void => {
-    if (pattern.includes('*') || pattern.includes('?')) {
-      const re = globToRegExp(pattern);
-      for (const n of names) if (re.test(n)) out.add(n);
+    if (isGlob(pattern)) {
+      const problem = globProblem(pattern);
+      if (problem !== undefined) throw new MedicError('HOST_PATTERN_REFUSED', `${JSON.stringify(pattern.slice(0, 60))}: ${problem}.`);
+      for (const n of names) if (matchGlob(pattern, n)) out.add(n);
     } else if (Object.hasOwn(inventory.hosts, pattern)) {
       out.add(pattern);
     }

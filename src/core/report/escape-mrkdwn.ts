@@ -22,17 +22,26 @@ export function escapeMrkdwn(text: string): string {
  * mention survives (`<!channel>`, `<!here>`, `<!everyone>`, `<!subteam^…>`).
  */
 export function defuseBroadcasts(mrkdwn: string): string {
-  return mrkdwn.replace(/<!(channel|here|everyone|subteam\^[^>]*)>/gi, (m) => escapeMrkdwn(m)).replace(BROADCAST, '@\u2060$1');
+  return mrkdwn.replace(/<!(channel|here|everyone|subteam\^[^<>]*)>/gi, (m) => escapeMrkdwn(m)).replace(BROADCAST, '@\u2060$1');
 }
 
-/** Inside a code block, three backticks would close it early; a zero-width space keeps them apart. */
+/**
+ * Inside a code block, any run of three or more backticks (five, eight…) would close it early; a
+ * zero-width space after every backtick that another follows leaves no two of them adjacent.
+ */
 function breakFences(text: string): string {
-  return text.replace(/```/g, '`\u200b`\u200b`');
+  return text.replace(/`(?=`)/g, '`\u200b');
 }
 
 /** Escaped text for a code block: the fence cannot be closed from inside. */
 export function escapeCode(text: string): string {
   return breakFences(escapeMrkdwn(text));
+}
+
+/** A code block around text already escaped by `escapeCode`; a backtick at either edge would merge with the fence. */
+export function fenceCode(escapedCode: string): string {
+  const body = (escapedCode.startsWith('`') ? `\u200b${escapedCode}` : escapedCode) + (escapedCode.endsWith('`') ? '\u200b' : '');
+  return `\`\`\`${body}\`\`\``;
 }
 
 /** Escaped inline code (`x`); backticks inside would end it, so they become a look-alike. */

@@ -1,6 +1,7 @@
 import type { CauseId, RemediationId, Severity } from '../causes.ts';
 import type { Diagnosis, Finding } from '../finding.ts';
-import { defuseBroadcasts, escapeCode, escapeMrkdwn, fitEscaped, inlineCode, truncatePlain } from './escape-mrkdwn.ts';
+import { defuseBroadcasts, escapeCode, escapeMrkdwn, fenceCode, fitEscaped, inlineCode, truncatePlain } from './escape-mrkdwn.ts';
+import { sanitizeText } from './sanitize.ts';
 
 /*
  * Diagnosis → Block Kit. PURE: no clock, no I/O; every time is passed in. Everything that came
@@ -373,11 +374,7 @@ export function evidenceBlocks(lines: readonly string[], sections = EVIDENCE_SEC
   return { blocks: out.map(codeSection), shownLines: shown, cutLines: shortened + (lines.length - i) };
 }
 
-/** A backtick at either edge would merge with the fence; a zero-width space keeps it apart. */
-const codeSection = (escapedCode: string): Block => {
-  const body = escapedCode.replace(/^`/, '\u200b`').replace(/`$/, '`\u200b');
-  return { type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${body}\`\`\`` } };
-};
+const codeSection = (escapedCode: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text: fenceCode(escapedCode) } });
 
 function confirmFor(host: string, remediation: RemediationId, title: string): ConfirmDialog {
   return {
@@ -441,10 +438,11 @@ function remediationBlocks(host: string, r: RemediationView): Block[] {
   const res = r.result;
   const icon = res.ok ? (res.recovered ? ':white_check_mark:' : ':warning:') : ':x:';
   const state = res.ok ? (res.recovered ? 'done, and the host recovered' : 'done, but the verification still finds a problem') : 'failed';
-  const out: Block[] = [section(`${icon} ${who}: ${state} (${seconds(res.durationMs)}).${res.error !== undefined ? `\n${escapeMrkdwn(res.error)}` : ''}`)];
+  // Sanitized again here (it is idempotent): results stored before the job sanitized them are shown too.
+  const out: Block[] = [section(`${icon} ${who}: ${state} (${seconds(res.durationMs)}).${res.error !== undefined ? `\n${escapeMrkdwn(sanitizeText(res.error))}` : ''}`)];
   const stepLines = res.steps.slice(0, 6).flatMap((s) => {
     const output = `${s.stdout}${s.stderr}`.trim();
-    return [`$ ${s.command}  # exit ${s.exitCode ?? 'none'}`, ...(output === '' ? [] : output.split('\n').slice(0, 15))];
+    return [`$ ${s.command}  # exit ${s.exitCode ?? 'none'}`, ...(output === '' ? [] : sanitizeText(output).split('\n').slice(0, 15))];
   });
   if (stepLines.length > 0) out.push(...evidenceBlocks(stepLines, 1).blocks);
   const v = res.verification;

@@ -5,9 +5,14 @@
  * - ANSI escape sequences are removed, other control characters shown as `\xNN`, so a log line
  *   cannot move a terminal's cursor, retitle its window or hide text;
  * - bidirectional overrides are shown as `\uNNNN` (they can make text read differently than it is);
- * - secrets are redacted (passwords, tokens, API keys, Authorization values, Slack and AWS keys,
- *   PEM private keys, passwords in URLs);
+ * - secrets are redacted (passwords, tokens, API keys, Authorization values, Slack, AWS, Stripe,
+ *   GitHub and Google keys, JWTs, session cookies, PEM private keys, passwords in URLs, and the
+ *   values of query parameters whose names look secret: `?code=`, `X-Amz-Signature=`, `sig=`…);
  * - each line is capped.
+ *
+ * Every pattern runs in linear time on any input: a pattern that may start at every position of a
+ * long line starts only where a token does (a lookbehind), and no two quantifiers next to each
+ * other can trade characters, so a near-miss costs no more than a match.
  *
  * Everything here is idempotent: sanitizing twice gives the same text, so each layer may
  * sanitize again without mangling. Slack's `<`, `>`, `&` are left alone: escaping them is the
@@ -31,7 +36,27 @@ const PEM_INLINE = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END [
 const PEM_BEGIN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 const PEM_END = /-----END [A-Z0-9 ]*PRIVATE KEY-----/;
 
-const SECRET_WORD = '(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?)';
+// `pass` and `sid` only as words of a key (`db_pass`, `connect.sid`), not inside `bypass` or `inside`.
+const SECRET_WORD =
+  '(?:password|passwd|passphrase|(?<![a-z])pass(?![a-z])|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?|signature|sess(?:ion)?(?:[_-]?id)?|(?<![a-z])sid(?![a-z]))';
+
+/** Characters of a key in `key=value`; a key pattern starts only where a run of them does. */
+const KEY_CHARS = 'A-Za-z0-9_.-';
+
+/**
+ * Query parameters whose value is a credential though the name says no "password" or "token":
+ * OAuth's `code`, signed URLs' signatures and credentials, short forms of passwords and keys.
+ */
+const SECRET_QUERY_NAME =
+  /^(?:code|pass|pwd|sig|key|auth|otp|sid|x-amz-credential|x-amz-security-token|x-goog-credential)$|password|passwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|signature|sess(?:ion)?(?:[_-]?id)?/i;
+
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
+}
 
 interface Redaction {
   pattern: RegExp;
@@ -46,20 +71,32 @@ const REDACTIONS: Redaction[] = [
     replace: (_m, name: string, sep: string, scheme: string | undefined) => `${name}${sep}${scheme ?? ''}${REDACTED}`,
   },
   { pattern: /\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*/gi, replace: `$1 ${REDACTED}` },
-  { pattern: /\bxox[abprs]-[A-Za-z0-9-]+/g, replace: REDACTED },
+  { pattern: /\bxox[abeprs]-[A-Za-z0-9-]+/g, replace: REDACTED },
   { pattern: /\bxapp-[A-Za-z0-9-]+/g, replace: REDACTED },
   { pattern: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, replace: REDACTED },
-  // password=x, "api_key": "x", token: x, ?access_token=x&, DB_PASSWORD='x y'
+  // JSON Web Tokens: base64url of `{"` … in header and payload, then a signature.
+  { pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, replace: REDACTED },
+  // Stripe secret and restricted keys, GitHub tokens, Google API keys.
+  { pattern: /(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}/g, replace: REDACTED },
+  { pattern: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g, replace: REDACTED },
+  { pattern: /(?<![A-Za-z0-9_-])AIza[A-Za-z0-9_-]{30,}/g, replace: REDACTED },
+  // ?code=x&, &X-Amz-Signature=x, ;sig=x: a query parameter whose name looks secret.
   {
-    // Bounded key parts: an unbounded `[…]*` before the word would make this quadratic on long lines.
-    pattern: new RegExp(`([A-Za-z0-9_.-]{0,64}${SECRET_WORD}[A-Za-z0-9_.-]{0,64})("?\\s*[:=]\\s*)("[^"]*"|'[^']*'|[^\\s&,;"'<>]+)`, 'gi'),
+    pattern: /([?&;])([A-Za-z0-9_.~%+-]{1,64})=([^\s&#"'<>;]*)/g,
+    replace: (m, sep: string, name: string, value: string) => (value !== '' && SECRET_QUERY_NAME.test(decodedName(name)) ? `${sep}${name}=${REDACTED}` : m),
+  },
+  // password=x, "api_key": "x", token: x, DB_PASSWORD='x y', db_pass=x, PHPSESSID=x
+  {
+    // The key starts where a run of key characters does, and its parts are bounded: tried from
+    // every position, or unbounded, the key part would make this quadratic on a long line.
+    pattern: new RegExp(`(?<![${KEY_CHARS}])([${KEY_CHARS}]{0,128}${SECRET_WORD}[${KEY_CHARS}]{0,128})("?\\s*[:=]\\s*)("[^"]*"|'[^']*'|[^\\s&,;"'<>]+)`, 'gi'),
     replace: (_m, key: string, sep: string, value: string) => {
       const quote = value.startsWith('"') || value.startsWith("'") ? (value[0] as string) : '';
       return `${key}${sep}${quote}${REDACTED}${quote}`;
     },
   },
-  // scheme://user:password@host
-  { pattern: /\b([a-z][a-z0-9+.-]{0,30}:\/\/[^\s:@/]{1,256}):(?!\[REDACTED\]@)[^\s@/]{1,256}@/gi, replace: `$1:${REDACTED}@` },
+  // scheme://user:password@host, redis://:password@host
+  { pattern: /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,30}:\/\/[^\s:@/]*):[^\s@/]+@/gi, replace: `$1:${REDACTED}@` },
 ];
 
 /** Redacts secrets in one piece of text (which may span lines). */
@@ -137,4 +174,12 @@ export function sanitizeLines(lines: readonly string[], max = MAX_LINE_CHARS): s
   return redactPemBlocks(lines.join('\n'))
     .split('\n')
     .map((l) => sanitizeLine(l, max));
+}
+
+/**
+ * Text of several lines (a command's output, an error with its stderr) made safe as evidence is:
+ * each line sanitized and capped, PEM blocks redacted whole; the line breaks stay.
+ */
+export function sanitizeText(text: string, max = MAX_LINE_CHARS): string {
+  return sanitizeLines(text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)), max).join('\n');
 }

@@ -42,8 +42,22 @@ describe('mapAlertToHost', () => {
   it('matches inventory addresses, names case-insensitively, and an FQDN by its short name', () => {
     expect(mapAlertToHost({ instance: '10.0.0.11:9100' }, inventory)).toMatchObject({ host: 'web-01' });
     expect(mapAlertToHost({ instance: 'web-02.example.com:9100' }, inventory)).toMatchObject({ host: 'web-02' });
-    expect(mapAlertToHost({ nodename: 'web-01.prod.example.net' }, inventory)).toMatchObject({ host: 'web-01' });
+    expect(mapAlertToHost({ nodename: 'web-01.example.com' }, inventory)).toMatchObject({ host: 'web-01' });
+    expect(mapAlertToHost({ nodename: 'WEB-01.Example.COM.' }, inventory)).toMatchObject({ host: 'web-01' });
     expect(mapAlertToHost({ instance: '[fe80::1]:9100' }, inventory)).toMatchObject({ host: 'db-01' });
+  });
+
+  it('maps an FQDN by its short name only in a domain the inventory uses', () => {
+    expect(mapAlertToHost({ instance: 'web-01.attacker.example:9100' }, inventory)).toEqual({ kind: 'unknown', candidate: 'web-01.attacker.example', label: 'instance' });
+    // A subdomain of the inventory's domain is another domain.
+    expect(mapAlertToHost({ nodename: 'web-01.prod.example.com' }, inventory)).toMatchObject({ kind: 'unknown' });
+    expect(mapAlertToHost({ nodename: 'web-01.example.com.attacker.example' }, inventory)).toMatchObject({ kind: 'unknown' });
+    // An inventory of bare names and IP addresses uses no domain: no FQDN maps by its short name.
+    const bare = Inventory.parse({ hosts: { 'web-01': host('10.0.0.11') } });
+    expect(mapAlertToHost({ nodename: 'web-01.example.com' }, bare)).toMatchObject({ kind: 'unknown' });
+    // A host named by its FQDN lends its domain too.
+    const named = Inventory.parse({ hosts: { 'web-01': host('10.0.0.11'), 'db.prod.example.net': host('10.0.0.12') } });
+    expect(mapAlertToHost({ nodename: 'web-01.prod.example.net' }, named)).toMatchObject({ host: 'web-01' });
   });
 
   it('does not read an IP address as an FQDN', () => {

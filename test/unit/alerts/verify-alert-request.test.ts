@@ -36,8 +36,8 @@ describe('bearer tokens', () => {
 });
 
 describe('X-Medic-Signature', () => {
-  it('accepts a signature made now, and up to five minutes either side', () => {
-    for (const skew of [0, -299_000, 299_000]) {
+  it('accepts a signature made now, up to five minutes ago, and 30 s ahead (clock skew)', () => {
+    for (const skew of [0, -299_000, 30_000]) {
       const headers = signAlertRequest(options.hmacSecret, body, NOW + skew);
       expect(verifyAlertRequest(headers, body, options, NOW)).toEqual({ ok: true, method: 'hmac' });
     }
@@ -52,6 +52,14 @@ describe('X-Medic-Signature', () => {
   it('refuses a replay older than the window', () => {
     const headers = signAlertRequest(options.hmacSecret, body, NOW - 301_000);
     expect(verifyAlertRequest(headers, body, options, NOW)).toMatchObject({ ok: false, reason: 'stale_timestamp' });
+  });
+
+  it('refuses a timestamp from the future beyond a small clock skew', () => {
+    const headers = signAlertRequest(options.hmacSecret, body, NOW + 31_000);
+    expect(verifyAlertRequest(headers, body, options, NOW)).toMatchObject({ ok: false, reason: 'future_timestamp', message: expect.stringContaining("sender's clock") });
+    const far = signAlertRequest(options.hmacSecret, body, NOW + 299_000);
+    expect(verifyAlertRequest(far, body, options, NOW)).toMatchObject({ ok: false, reason: 'future_timestamp' });
+    expect(verifyAlertRequest(far, body, { ...options, futureSkewSeconds: 300 }, NOW)).toEqual({ ok: true, method: 'hmac' });
   });
 
   it('refuses a signature over another body', () => {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseInventory } from '../../../src/core/inventory/parse-inventory.ts';
+import { MAX_GLOB_WILDCARDS, matchGlob } from '../../../src/core/inventory/host-glob.ts';
 import { resolveHosts } from '../../../src/core/inventory/resolve-hosts.ts';
+import { parseSlashCommand } from '../../../src/adapters/slack/parse-slash-command.ts';
+import { MedicError } from '../../../src/errors.ts';
 
 const GOOD = `
 hosts:
@@ -49,5 +52,58 @@ describe('resolveHosts', () => {
   it('lists what exists for an unknown target', () => {
     expect(() => resolveHosts(inv, 'web-9')).toThrow(/No host, group or pattern "web-9".*Hosts: db-01, web-01, web-02\. Groups: everything, frontends/);
     expect(() => resolveHosts(inv, '$(reboot)')).toThrow(/No host/);
+  });
+  it(`refuses a pattern of more than ${MAX_GLOB_WILDCARDS} wildcards with its own code, before matching anything`, () => {
+    const error = (() => {
+      try {
+        resolveHosts(inv, '**************Z');
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(MedicError);
+    expect(error).toMatchObject({ code: 'HOST_PATTERN_REFUSED', message: expect.stringMatching(/at most 8 wildcards .* this one has 14/) });
+    expect(resolveHosts(inv, '*-0?')).toEqual(['db-01', 'web-01', 'web-02']);
+  });
+  it('an inventory group with too many wildcards is refused when the inventory is read', () => {
+    expect(() => parseInventory(`${GOOD}  wild: ['*********']\n`, 'inv.yaml')).toThrow(/group.*wild.*at most 8 wildcards/s);
+  });
+});
+
+describe('matchGlob', () => {
+  it.each([
+    ['web-*', 'web-01', true],
+    ['web-*', 'db-01', false],
+    ['*', '', true],
+    ['', '', true],
+    ['', 'a', false],
+    ['web-0?', 'web-01', true],
+    ['web-0?', 'web-012', false],
+    ['*-01', 'shop-web-01', true],
+    ['*web*01', 'shop-web-zz-01', true],
+    ['*web*01', 'shop-web-zz-02', false],
+    ['a*b*c', 'abc', true],
+    ['a*b*c', 'aXbYbZc', true],
+    ['a*b*c', 'acb', false],
+    ['?', '', false],
+    ['**', 'x', true],
+    ['web.*', 'web-01', false],
+  ])('%s against %s: %s', (pattern, name, expected) => {
+    expect(matchGlob(pattern, name)).toBe(expected);
+  });
+
+  it('a 100-character pattern of stars against a 63-character name that misses takes microseconds, not seconds', () => {
+    const t0 = performance.now();
+    expect(matchGlob(`${'*a'.repeat(49)}Z`, 'a'.repeat(63))).toBe(false);
+    expect(performance.now() - t0).toBeLessThan(500);
+  });
+});
+
+describe('/502 diagnose with a pattern', () => {
+  it('refuses too many wildcards in words, and nothing else is asked for', () => {
+    const parsed = parseSlashCommand('diagnose **************Z');
+    expect(parsed).toEqual({ kind: 'invalid', message: expect.stringContaining('at most 8 wildcards') });
+    expect(parseSlashCommand('diagnose web-*')).toEqual({ kind: 'diagnose', target: 'web-*' });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Diagnosis, Finding } from '../../../src/core/finding.ts';
-import { defuseBroadcasts, escapeCode, escapeMrkdwn, fitEscaped } from '../../../src/core/report/escape-mrkdwn.ts';
+import { defuseBroadcasts, escapeCode, escapeMrkdwn, fenceCode, fitEscaped } from '../../../src/core/report/escape-mrkdwn.ts';
 import {
   evidenceBlocks,
   renderFinding,
@@ -77,6 +77,19 @@ describe('escaping', () => {
   it('keeps a code block closed whatever the host printed', () => {
     const out = escapeCode('a ``` b');
     expect(out).not.toContain('```');
+  });
+
+  it.each([2, 3, 4, 5, 8, 13])('breaks a run of %i backticks so that no two stay adjacent', (n) => {
+    const out = escapeCode(`log ${'`'.repeat(n)} line ${'`'.repeat(n)}`);
+    expect(out).not.toMatch(/``/);
+    expect(out.replaceAll('\u200b', '')).toBe(`log ${'`'.repeat(n)} line ${'`'.repeat(n)}`);
+  });
+
+  it('a backtick at either edge of a code block does not merge with its fence', () => {
+    const block = fenceCode(escapeCode('`````x`````'));
+    expect(block.startsWith('```\u200b`')).toBe(true);
+    expect(block.endsWith('`\u200b```')).toBe(true);
+    expect(block.match(/```/g)).toHaveLength(2);
   });
 
   it('never cuts inside an entity', () => {
@@ -181,6 +194,40 @@ describe('renderFinding', () => {
     expect(text).toContain('done, and the host recovered');
     expect(text).toContain('*Verification:* The site answers 200');
     expect(rawTokens(m).filter((t) => t !== '<@U0BOB>')).toEqual([]);
+  });
+
+  it('sanitizes what a remediation step printed and its error as evidence is: no escapes, no secrets, no fence break', () => {
+    const m = renderFinding({
+      host: 'web-01',
+      index: 0,
+      total: 1,
+      finding: finding(),
+      buttons: [],
+      remediation: {
+        remediation: 'reload_nginx',
+        approvedBy: 'U0BOB',
+        approvedAt: '2026-01-01T10:01:00.000Z',
+        status: 'failed',
+        result: {
+          ok: false,
+          steps: [{ command: 'sudo -n -- /usr/sbin/nginx -t', exitCode: 1, stdout: '\u001b]0;pwned\u0007\u001b[2Jok', stderr: 'nginx: [emerg] password=hunter2 in /etc/nginx/x.conf `````' }],
+          recovered: false,
+          durationMs: 300,
+          error: 'test config: exit 1\nAuthorization: Bearer abc.def \u001b[31mred\u001b[0m ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+        },
+      },
+    });
+    expectValid(m);
+    const text = allText(m);
+    expect(text).not.toContain('\u001b');
+    expect(text).not.toContain('\u0007');
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('abc.def');
+    expect(text).not.toContain('ghp_abc');
+    expect(text).toContain('password=[REDACTED]');
+    expect(text).toContain('Bearer [REDACTED]');
+    const code = (m.blocks as { text?: { text: string } }[]).map((b) => b.text?.text ?? '').find((t) => t.startsWith('```'));
+    expect(code?.match(/```/g)).toHaveLength(2);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { capLine, MAX_LINE_CHARS, redactPemBlocks, redactSecrets, sanitizeLine, sanitizeLines } from '../../../src/core/report/sanitize.ts';
+import { capLine, MAX_LINE_CHARS, redactPemBlocks, redactSecrets, sanitizeLine, sanitizeLines, sanitizeText } from '../../../src/core/report/sanitize.ts';
 
 describe('sanitizeLine: what reaches people is safe', () => {
   it.each([
@@ -64,5 +64,45 @@ describe('sanitizeLine: what reaches people is safe', () => {
     expect(sanitizeLines(text)).toEqual(['before', '[REDACTED PRIVATE KEY]', '[REDACTED PRIVATE KEY]', '[REDACTED PRIVATE KEY]', '[REDACTED PRIVATE KEY]', 'after']);
     expect(redactPemBlocks('-----BEGIN PRIVATE KEY-----\nMIIE\n(cut)')).toBe('[REDACTED PRIVATE KEY]\n[REDACTED PRIVATE KEY]\n[REDACTED PRIVATE KEY]');
     expect(redactSecrets('no secrets here')).toBe('no secrets here');
+  });
+});
+
+describe('redaction of the common secret forms', () => {
+  it.each([
+    ['a JWT', 'cookie jwt eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c seen', 'cookie jwt [REDACTED] seen'],
+    ['a JWT in a path', 'GET /magic/eyJhbGciOiJub25lIn0.eyJ1IjoxfQ. HTTP/1.1', 'GET /magic/[REDACTED] HTTP/1.1'],
+    ['a Stripe live key', 'stripe sk_live_51H8xYzAbCdEfGhIjKlMn failed', 'stripe [REDACTED] failed'],
+    ['a Stripe restricted test key', 'using rk_test_abcdefgh12345678', 'using [REDACTED]'],
+    ['a GitHub token', 'clone with ghp_abcdefghijklmnopqrstuvwxyz0123456789 ok', 'clone with [REDACTED] ok'],
+    ['a fine-grained GitHub token', 'github_pat_11ABCDEFG0123456789_abcdefghijklmnop', '[REDACTED]'],
+    ['a Google API key', 'maps key AIzaSyA-abcdefghijklmnopqrstuvwxyz012345 used', 'maps key [REDACTED] used'],
+    ['an S3 presigned URL', 'GET /b/o?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAXX%2F20260101&X-Amz-Signature=9f86d081884c7d65 HTTP/1.1', 'GET /b/o?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED] HTTP/1.1'],
+    ['an OAuth code', 'GET /oauth/callback?code=4/0AX4XfWh&state=xyz HTTP/1.1', 'GET /oauth/callback?code=[REDACTED]&state=xyz HTTP/1.1'],
+    ['pass= in a query', 'GET /login.php?user=bob&pass=hunter2 HTTP/1.1', 'GET /login.php?user=bob&pass=[REDACTED] HTTP/1.1'],
+    ['pass= as a key', 'db_pass=hunter2 db_host=x', 'db_pass=[REDACTED] db_host=x'],
+    ['a signature parameter', 'GET /dl?file=a.zip&sig=abcdef123 HTTP/1.1', 'GET /dl?file=a.zip&sig=[REDACTED] HTTP/1.1'],
+    ['a URL-encoded secret name', 'GET /x?client%5Fsecret=abc HTTP/1.1', 'GET /x?client%5Fsecret=[REDACTED] HTTP/1.1'],
+    ['redis with a password and no user', 'connect redis://:s3cret@10.0.0.5:6379/0 failed', 'connect redis://:[REDACTED]@10.0.0.5:6379/0 failed'],
+    ['a PHP session cookie', 'Cookie: PHPSESSID=9c1185a5c5e9fc54612808977ee8f548; theme=dark', 'Cookie: PHPSESSID=[REDACTED]; theme=dark'],
+    ['a Java session cookie', 'Set-Cookie: JSESSIONID=ABC123DEF; Path=/', 'Set-Cookie: JSESSIONID=[REDACTED]; Path=/'],
+    ['a Laravel session cookie', 'laravel_session=eyJpdiI6IjEyMyJ9abc', 'laravel_session=[REDACTED]'],
+    ['an Express session cookie', 'cookie connect.sid=s%3Aabc.def', 'cookie connect.sid=[REDACTED]'],
+  ])('redacts %s', (_name, input, expected) => {
+    expect(sanitizeLine(input)).toBe(expected);
+    expect(sanitizeLine(sanitizeLine(input))).toBe(expected);
+  });
+
+  it.each([
+    ['a query without secrets', 'GET /search?q=shoes&page=2&code_style=x HTTP/1.1'],
+    ['words that contain "pass" or "sid"', 'bypass=1 passenger=on inside=yes fastcgi_pass unix:/run/php.sock'],
+    ['an exit code', 'php-fpm exited with code=255'],
+    ['a plain URL with a port', 'upstream: "http://127.0.0.1:3000/api/" host: "shop"'],
+  ])('leaves %s alone', (_name, line) => {
+    expect(sanitizeLine(line)).toBe(line);
+  });
+
+  it('sanitizeText keeps the lines of an output and makes each safe', () => {
+    const out = sanitizeText('line one\r\n\u001b[31mtoken=abc\u001b[0m\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n-----END OPENSSH PRIVATE KEY-----\nlast');
+    expect(out.split('\n')).toEqual(['line one', 'token=[REDACTED]', '[REDACTED PRIVATE KEY]', '[REDACTED PRIVATE KEY]', '[REDACTED PRIVATE KEY]', 'last']);
   });
 });

@@ -23,14 +23,14 @@ const SYSLOG_STAMP = /^(\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) \S+ [^:]+: (?:
 const CONTAINER_PREFIX = /^(?:[\w.-]{1,100} +\| )?(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z )?(?:[\w.-]{1,100} +\| )?/;
 
 function event(message: string): FpmEvent {
-  let m = /\[pool ([^\]]+)\] server reached (?:pm\.)?max_children setting \((\d+)\)/.exec(message);
+  let m = /\[pool ([^[\]]+)\] server reached (?:pm\.)?max_children setting \((\d+)\)/.exec(message);
   if (m !== null) return { kind: 'max_children', pool: m[1] as string, maxChildren: Number(m[2]) };
-  m = /\[pool ([^\]]+)\] child (\d+) exited on signal \d+ \((SIG\w+)/.exec(message);
+  m = /\[pool ([^[\]]+)\] child (\d+) exited on signal \d+ \((SIG\w+)/.exec(message);
   if (m !== null) return { kind: 'signal', pool: m[1] as string, child: Number(m[2]), signal: m[3] as string };
   // request_terminate_timeout: the master kills a worker in the middle of its request.
-  m = /\[pool ([^\]]+)\] child (\d+), script '[^']*' \(request: "[^"]*"\) execution timed out/.exec(message);
+  m = /\[pool ([^[\]]+)\] child (\d+), script '[^']*' \(request: "[^"]*"\) execution timed out/.exec(message);
   if (m !== null) return { kind: 'terminated', pool: m[1] as string, child: Number(m[2]) };
-  m = /\[pool ([^\]]+)\] seems busy/.exec(message);
+  m = /\[pool ([^[\]]+)\] seems busy/.exec(message);
   if (m !== null) return { kind: 'busy', pool: m[1] as string };
   return { kind: 'other' };
 }

@@ -42,8 +42,8 @@ export function parseFpmStatus(text: string): FpmStatus | undefined {
     }
   } else {
     for (const line of outputLines(text)) {
-      const m = /^([a-z][a-z ]*[a-z]):\s+(.*)$/.exec(line.trim());
-      if (m !== null) fields.set(m[1] as string, { value: (m[2] as string).trim(), line: line.trim() });
+      const m = /^([a-z][a-z ]*[a-z]):\s+(\S.*)?$/.exec(line.trim());
+      if (m !== null) fields.set(m[1] as string, { value: (m[2] ?? '').trim(), line: line.trim() });
     }
   }
   const pool = fields.get('pool');

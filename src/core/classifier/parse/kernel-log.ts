@@ -26,9 +26,10 @@ function victim(message: string): KernelEntry['victim'] {
   // "Out of memory: Killed process 5324 (php-fpm8.2)", "Memory cgroup out of memory: Killed process …",
   // older kernels: "Killed process 1234 (php-fpm) total-vm:…", "Out of memory: Kill process 1234 (php-fpm) score …"
   // RHEL 6 (2.6.32): "Killed process 2592, UID 48, (php-fpm) total-vm:…"
-  let m = /\bKill(?:ed)? process (\d+),? (?:UID \d+, )?\(([^)]*)\)/.exec(message);
+  // A process name (comm) is at most 15 characters: the bound keeps each try short on a long line.
+  let m = /\bKill(?:ed)? process (\d+),? (?:UID \d+, )?\(([^)]{0,64})\)/.exec(message);
   if (m !== null) return { pid: Number(m[1]), process: m[2] as string };
-  m = /^oom-kill:.*\btask=([^,]+),pid=(\d+)/.exec(message);
+  m = message.startsWith('oom-kill:') ? /[:,]task=([^,]{1,64}),pid=(\d+)/.exec(message) : null;
   if (m !== null) return { pid: Number(m[2]), process: m[1] as string };
   m = /^oom_reaper: reaped process (\d+) \(([^)]*)\)/.exec(message);
   if (m !== null) return { pid: Number(m[1]), process: m[2] as string };

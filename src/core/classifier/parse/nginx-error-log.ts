@@ -22,30 +22,37 @@ const START = /^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2}) \[(\w+)\] \d+#
 /** Reads `tail` of nginx's error log; times are the host's local time. */
 export function parseNginxErrorLog(text: string, utcOffsetMinutes: number): NginxErrorEntry[] {
   const entries: NginxErrorEntry[] = [];
+  // The entry being read and its lines: continuation lines are gathered and the entry filled
+  // once, when it ends (filling it again per line would cost the square of a long stderr dump).
+  let open: { entry: NginxErrorEntry; lines: string[]; head: number } | undefined;
+  const close = (): void => {
+    if (open === undefined) return;
+    open.entry.text = open.lines.join('\n');
+    fill(open.entry, open.entry.text.slice(open.head));
+    open = undefined;
+  };
   for (const line of outputLines(text)) {
     const m = START.exec(line);
     if (m === null) {
       // A continuation of the previous entry (multi-line FastCGI stderr), or noise before the first entry.
-      const last = entries.at(-1);
-      if (last !== undefined) {
-        last.text += `\n${line}`;
-        fill(last, last.text.slice(last.text.indexOf(last.message)));
-      }
+      open?.lines.push(line);
       continue;
     }
+    close();
     const at = localToEpoch(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), utcOffsetMinutes);
     const entry: NginxErrorEntry = { text: line, level: m[7] as string, message: '' };
     if (at !== undefined) entry.at = at;
-    fill(entry, line.slice(m[0].length));
     entries.push(entry);
+    open = { entry, lines: [line], head: m[0].length };
   }
+  close();
   return entries;
 }
 
 function fill(entry: NginxErrorEntry, rest: string): void {
   const client = rest.search(/, client: /);
   entry.message = client === -1 ? rest : rest.slice(0, client);
-  const errno = /\((\d+): [^)]*\)/.exec(entry.message);
+  const errno = /\((\d+): [^()]*\)/.exec(entry.message);
   if (errno !== null) entry.errno = Number(errno[1]);
   // The last upstream field: FastCGI stderr in the message may itself contain quotes.
   const at = rest.lastIndexOf(', upstream: "');

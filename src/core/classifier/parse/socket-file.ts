@@ -26,12 +26,28 @@ export function parseSocketFile(stdout: string, stderr: string): SocketFile[] {
     out.push({ path: normalPath(parts.slice(0, -4).join('|')), type, owner, group, mode, missing: false, line });
   }
   for (const line of outputLines(stderr)) {
-    const m = /cannot stat(?:x)? '(.*)': (.*)$/.exec(line);
-    if (m === null) continue;
-    const missing = /No such file or directory/.test(m[2] as string);
-    const f: SocketFile = { path: normalPath(m[1] as string), missing, line };
-    if (!missing) f.error = m[2] as string;
+    const m = cannotStat(line);
+    if (m === undefined) continue;
+    const missing = m.reason.includes('No such file or directory');
+    const f: SocketFile = { path: normalPath(m.path), missing, line };
+    if (!missing) f.error = m.reason;
     out.push(f);
   }
   return out;
+}
+
+/**
+ * `stat: cannot statx '/run/php/x.sock': No such file or directory` → path and reason; the path
+ * runs to the last `': `, as it may contain quotes. Searched, not matched with `'(.*)': (.*)$`,
+ * which backtracks over every `': ` of a long line.
+ */
+function cannotStat(line: string): { path: string; reason: string } | undefined {
+  const at = line.indexOf('cannot stat');
+  if (at === -1) return undefined;
+  let rest = line.slice(at + 'cannot stat'.length);
+  if (rest.startsWith('x')) rest = rest.slice(1);
+  if (!rest.startsWith(" '")) return undefined;
+  const end = rest.lastIndexOf("': ");
+  if (end < 2) return undefined;
+  return { path: rest.slice(2, end), reason: rest.slice(end + 3) };
 }

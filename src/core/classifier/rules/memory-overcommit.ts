@@ -17,7 +17,7 @@ const PHP_DEFAULT_LIMIT = '128M';
 
 /** "256M" → bytes; -1 → Infinity (unlimited); undefined when unreadable. */
 export function parseSize(text: string): number | undefined {
-  const m = /^\s*(-?\d+)\s*([KMG]?)B?\s*$/i.exec(text);
+  const m = /^(-?\d+)\s*([KMG]?)B?$/i.exec(text.trim());
   if (m === null) return undefined;
   const n = Number(m[1]);
   if (n < 0) return Infinity;

@@ -28,8 +28,10 @@ export const EXPLAINING: ReadonlySet<CauseId> = new Set<CauseId>([
 
 export const explainsNow = (f: Finding): boolean => f.current && f.severity !== 'info' && EXPLAINING.has(f.cause);
 
+const beforeColon = (text: string): string => (text.includes(':') ? text.slice(0, text.indexOf(':')) : text);
+
 /** "could not read the nginx error log" from the gaps' reasons ("could not read the nginx error log: Permission denied"). */
-export const gapSummary = (gaps: readonly Gap[]): string => listOf([...new Set(gaps.map((g) => g.reason.replace(/:.*$/, '')))], 3);
+export const gapSummary = (gaps: readonly Gap[]): string => listOf([...new Set(gaps.map((g) => beforeColon(g.reason)))], 3);
 
 /** How many 502s and 504s nginx answered in the window: "12 × 502 and 3 × 504". */
 export function gatewayCounts(ctx: ClassifierContext): { text: string; lines: Dated[] } {

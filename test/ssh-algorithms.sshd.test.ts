@@ -1,0 +1,112 @@
+import { execFile } from 'node:child_process';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
+import { MedicError } from '../src/errors.ts';
+import { type SshdHandle, startSshd } from '../src/lab/sshd.ts';
+import { targetFor } from './helpers/ssh-target.ts';
+import { sshTestUser } from './helpers/ssh-user.ts';
+
+const run = promisify(execFile);
+
+/**
+ * A real sshd that signs its host key only with `ssh-rsa` (RSA with SHA-1): medic must not
+ * offer that algorithm, so the handshake fails, and sshd's own log says what medic offered.
+ */
+describe('ssh-rsa (SHA-1) signatures are never offered', () => {
+  let dir: string;
+  let sshd: SshdHandle;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'medic-sshd-rsa-'));
+    const rsaKey = join(dir, 'ssh_host_rsa_key');
+    await run('/usr/bin/ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsaKey]);
+    sshd = await startSshd({ user: await sshTestUser(), dir, extraConfig: [`HostKey ${rsaKey}`, 'HostKeyAlgorithms ssh-rsa'] });
+  });
+
+  afterAll(async () => {
+    await sshd?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a server that accepts only ssh-rsa host key signatures is refused, with SSH_HANDSHAKE_FAILED', async () => {
+    const error = await new SshConnector({ connectTimeoutMs: 20_000 }).connect(targetFor(sshd)).then(
+      async (r) => {
+        await r.close();
+        return new Error('connected with an ssh-rsa host key signature');
+      },
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(MedicError);
+    expect((error as MedicError).code).toBe('SSH_HANDSHAKE_FAILED');
+    // sshd logs the client's offer when nothing matches: ours has RSA only with SHA-2.
+    const offer = await waitForOffer(sshd);
+    expect(offer).toContain('rsa-sha2-256');
+    expect(offer).toContain('ssh-ed25519');
+    expect(offer).not.toContain('ssh-rsa');
+  });
+});
+
+describe('an RSA user key signs with SHA-2 only', () => {
+  let dir: string;
+  let rsaClientKey: string;
+  const servers: SshdHandle[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'medic-rsa-user-'));
+    rsaClientKey = join(dir, 'client_rsa');
+    await run('/usr/bin/ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsaClientKey]);
+  });
+
+  afterAll(async () => {
+    for (const s of servers) await s.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function serverAccepting(algorithms: string): Promise<SshdHandle> {
+    const s = await startSshd({ user: await sshTestUser(), extraConfig: [`PubkeyAcceptedAlgorithms ${algorithms}`, 'LogLevel DEBUG1'] });
+    servers.push(s);
+    await appendFile(join(s.dir, 'authorized_keys'), await readFile(`${rsaClientKey}.pub`, 'utf8'));
+    return s;
+  }
+
+  it('connects to a server that accepts rsa-sha2-256 and rsa-sha2-512', async () => {
+    const s = await serverAccepting('rsa-sha2-256,rsa-sha2-512');
+    const runner = await new SshConnector().connect(targetFor(s, { privateKeyPath: rsaClientKey }));
+    try {
+      expect((await runner.run('echo ok', { timeoutMs: 10_000 })).stdout.trim()).toBe('ok');
+    } finally {
+      await runner.close();
+    }
+    expect(s.log()).toMatch(/Accepted publickey for \S+ from 127\.0\.0\.1 port \d+ ssh2: RSA SHA256:/);
+  });
+
+  it('is refused by a server that accepts only ssh-rsa, and never tries it', async () => {
+    const s = await serverAccepting('ssh-rsa');
+    const error = await new SshConnector().connect(targetFor(s, { privateKeyPath: rsaClientKey })).then(
+      async (r) => {
+        await r.close();
+        return new Error('authenticated with an ssh-rsa signature');
+      },
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(MedicError);
+    expect((error as MedicError).code).toBe('SSH_AUTH_FAILED');
+    // sshd (LogLevel DEBUG1) names the signature algorithm of each key the client offered.
+    expect(s.log()).toMatch(/rsa-sha2-256/);
+    expect(s.log()).not.toMatch(/userauth_pubkey: .*(?:pkalg|key type) ssh-rsa\b/);
+  });
+});
+
+async function waitForOffer(sshd: SshdHandle): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const m = /no matching host key type found\. Their offer: (\S+)/.exec(sshd.log());
+    if (m !== null) return (m[1] as string).split(',');
+    if (Date.now() > deadline) throw new Error(`sshd logged no host key offer:\n${sshd.log()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
