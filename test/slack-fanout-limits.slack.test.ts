@@ -62,6 +62,10 @@ describe('a fan-out under Slack rate limits', () => {
       const summary = await standIn.waitFor(() => roots(standIn).find((m) => blockText(m).includes('502 diagnosis: web (100 hosts)')), 30_000, 'the summary');
       await standIn.waitFor(() => (blockText(summary).includes('100/100 finished') ? summary : undefined), 240_000, 'all 100 verdicts in the summary');
       expect(blockText(summary)).toContain('100/100 finished:* 100 × `php_fpm_down`');
+      // The summary can show a verdict before that host's job starts posting its report; once
+      // every report has its root, what follows is in the reporter's hands (idle()).
+      const hostRoots = (n: number) => standIn.messages({ channel: CHANNEL, threadTs: summary.ts }).filter((m) => /^web-\d{3}: /.test(m.text) && !m.text.includes(' finding ')).length >= n || undefined;
+      await standIn.waitFor(() => hostRoots(100), 240_000, "every host's report in the thread");
       await harness.app.reporter.idle();
       await harness.app.slackBudget.idle();
 
@@ -106,6 +110,7 @@ describe('a fan-out under Slack rate limits', () => {
       await harness.command('diagnose web');
       const summary = await standIn.waitFor(() => roots(standIn).find((m) => blockText(m).includes('502 diagnosis: web (4 hosts)')), 60_000, 'the summary');
       await standIn.waitFor(() => (blockText(summary).includes('4/4 finished') ? summary : undefined), 120_000, 'all 4 verdicts');
+      await standIn.waitFor(() => standIn.messages({ channel: CHANNEL, threadTs: summary.ts }).filter((m) => /^web-\d{3}: /.test(m.text) && !m.text.includes(' finding ')).length >= 4 || undefined, 120_000, "every host's report in the thread");
       await harness.app.reporter.idle();
       await harness.app.slackBudget.idle();
       expect(standIn.rateLimited).toBeGreaterThan(0);

@@ -115,7 +115,12 @@ export class SlackReporter {
     if (home !== undefined) {
       // The verdict shows in the summary first; the host's own report follows in its thread.
       this.inBackground(this.refreshFanoutsOf(diagnosisId), 'could not refresh the fan-out summary');
-      this.inBackground(this.postFanoutReports(home.id), 'could not post the reports of a fan-out');
+      // This host first, by its id: the fan-out may not list its diagnosis yet (the job can
+      // finish before the request that queued it has recorded it there).
+      this.inBackground(
+        this.postHostReport(diagnosisId, home.channel, home.ts).then(() => this.postFanoutReports(home.id)),
+        'could not post the reports of a fan-out',
+      );
       return;
     }
     await this.refreshRoot(diagnosisId);
