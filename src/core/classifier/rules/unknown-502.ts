@@ -78,7 +78,7 @@ export function unknown502(ctx: ClassifierContext, leftovers: readonly NginxErro
   const shownProbes = failed.length > 0 ? failed : probe === undefined ? [] : [probe];
   const probeLines = shownProbes.flatMap((p) => [p.line, ...(p.error === undefined ? [] : [p.error])]);
   const probeFailed = failed.length > 0;
-  const probeVhosts = shownProbes.flatMap((p) => (p.server === undefined ? [] : [p.server]));
+  const probeVhosts = failed.flatMap((p) => (p.server === undefined ? [] : [p.server]));
   if (gateway.lines.length > 0 || probeFailed) {
     let what: string;
     if (probe?.code === 0) {
