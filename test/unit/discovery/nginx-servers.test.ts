@@ -65,6 +65,11 @@ describe('nginx -T: every virtual host and where it logs', () => {
     expect(planVhostProbes([a, b]).skipped).toEqual([{ server: '_:80', reason: 'no exact server_name, and not the default server of port 80' }]);
   });
 
+  it('never lets a hostile server_name shape the probe: it is no exact name, so the server is probed as the default or not at all', () => {
+    const evil: NginxServer = { names: ['-K/tmp/rc', 'a.example;id', '$(reboot)', 'x y'], listens: [{ port: 8443, ssl: true, defaultServer: false }], errorLogs: [], accessLogs: [] };
+    expect(planVhostProbes([evil]).probes).toEqual([{ server: '_:8443', url: 'https://localhost:8443/', resolve: 'localhost:8443:127.0.0.1' }]);
+  });
+
   it('reads listen forms: address:port, [v6]:port, bare address, ssl, quic and unix sockets', () => {
     expect(parseListen(['127.0.0.1:8443', 'ssl', 'http2'], false)).toEqual({ port: 8443, ssl: true, address: '127.0.0.1', defaultServer: false });
     expect(parseListen(['[::1]:80'], false)).toEqual({ port: 80, ssl: false, address: '[::1]', defaultServer: false });
