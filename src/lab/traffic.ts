@@ -43,7 +43,8 @@ export function get(port: number, path: string, timeoutMs = 15_000, vhost?: 'sho
 }
 
 /** Sends each batch in turn, `concurrency` requests at a time; bounded by `count`. */
-export async function sendTraffic(ports: TrafficPorts, batches: readonly Traffic[]): Promise<TrafficReport> {
+export async function sendTraffic(to: number | TrafficPorts, batches: readonly Traffic[]): Promise<TrafficReport> {
+  const ports: TrafficPorts = typeof to === 'number' ? { http: to } : to;
   const report: TrafficReport = {};
   for (const batch of batches) {
     const seen: Record<string, number> = (report[trafficKey(batch)] ??= {});
