@@ -2,7 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
-import type { Diagnosis } from '../src/core/finding.ts';
+import type { Diagnosis, Finding } from '../src/core/finding.ts';
+import { renderFinding, renderRoot } from '../src/core/report/render-blocks.ts';
+import { renderJson } from '../src/core/report/render-json.ts';
+import { renderTerminal } from '../src/core/report/render-terminal.ts';
 import { parseInventory } from '../src/core/inventory/parse-inventory.ts';
 import { parsePlaybook } from '../src/core/playbook/parse-playbook.ts';
 import type { Playbook } from '../src/core/playbook/playbook-schema.ts';
@@ -17,6 +20,7 @@ import { isAlive, livePid, readPidFile } from '../src/lab/pids.ts';
 import { overcommitLimitMb } from '../src/lab/render-configs.ts';
 import { SCENARIOS, type ScenarioName } from '../src/lab/scenarios.ts';
 import { LAB_HOST, startLab } from '../src/lab/start-lab.ts';
+import { trafficKey } from '../src/lab/traffic.ts';
 
 /** The test names say what is real: the OOM scenario's kernel line is a recording, replayed with the time set to now. */
 const title = (name: ScenarioName): string =>
@@ -51,7 +55,7 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
   for (const [name, spec] of SCENARIOS) {
     it(title(name), async () => {
       const outcome = await lab.applyScenario(name);
-      for (const statuses of Object.values(outcome.traffic)) expect(Object.keys(statuses)).toEqual([String(spec.status)]);
+      for (const batch of spec.traffic) expect(Object.keys(outcome.traffic[trafficKey(batch)] ?? {})).toEqual([String(batch.status ?? spec.status)]);
       // The login user sees the very lines the servers wrote, over SSH.
       for (const [i, e] of spec.expect.entries()) {
         const r = await runner.run(shellQuote(['tail', '-n', '3000', lab.logPath(e.log)]), { timeoutMs: 10_000 });
@@ -67,6 +71,36 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       }
     });
   }
+
+  it('vhost_tls_upstream_down: the broken TLS vhost is named in the verdict, its own log line is the evidence, its probe over TLS got the 502 and the fine vhost a 200; every report names it', async () => {
+    const outcome = await lab.applyScenario('vhost_tls_upstream_down');
+    const shopPort = lab.snapshot.shop?.tlsPort;
+    const { diagnosis, results } = await diagnoseHostDetailed({ host, playbook }, deps);
+    const d = describeDiagnosis(diagnosis);
+    expect(diagnosis.verdict.cause, d).toBe('proxy_upstream_down');
+    expect(diagnosis.verdict.title, d).toMatch(/\(vhost shop\.lab\.test\)$/);
+    expect(diagnosis.findings[0]?.vhosts, d).toEqual(['shop.lab.test']);
+    expect(diagnosis.findings[0]?.evidence, d).toContain(`[vhost shop.lab.test] ${outcome.lines[0]}`);
+    expect(diagnosis.findings.some((f) => f.cause === 'healthy'), d).toBe(false);
+    // Both vhosts were probed by name, each over its own scheme and port, and the shop's log was read.
+    const checks = diagnosis.checks.map((c) => `${c.id} ${c.status}`);
+    expect(checks, d).toEqual(expect.arrayContaining(['vhost_probe web-01 ok', 'vhost_probe shop.lab.test ok', `nginx_error_log ${lab.layout.shopErrorLog} ok`]));
+    expect(diagnosis.facts, d).toMatchObject({ nginx: { vhosts: [{ server: 'web-01', url: `http://web-01:${lab.nginxPort}/` }, { server: 'shop.lab.test', url: `https://shop.lab.test:${shopPort}/` }] } });
+    // The TLS vhost answered its own 502 (not a 400 for plain HTTP on a TLS port), the first one 200.
+    const probeOf = (server: string): string => results.find((r) => r.id === 'vhost_probe' && r.subject === server)?.stdout ?? '';
+    expect(probeOf('shop.lab.test')).toMatch(/^http_code=502 /);
+    expect(probeOf('web-01')).toMatch(/^http_code=200 /);
+    expect(results.find((r) => r.subject === 'shop.lab.test')?.command).toContain(`--resolve shop.lab.test:${shopPort}:127.0.0.1`);
+
+    // Every report names the vhost: Slack's root message and finding, the terminal, the JSON.
+    const slack = JSON.stringify([
+      renderRoot({ host: LAB_HOST, status: 'done', requestedBy: { kind: 'user', userId: 'U0ALICE' }, requestedAt: diagnosis.startedAt, diagnosis, joiners: [], notes: [] }),
+      renderFinding({ host: LAB_HOST, index: 0, total: diagnosis.findings.length, finding: diagnosis.findings[0] as Finding, buttons: [] }),
+    ]);
+    expect(slack).toContain('vhost shop.lab.test');
+    expect(renderTerminal(diagnosis, { color: false })).toContain('(vhost shop.lab.test)');
+    expect((JSON.parse(renderJson(diagnosis)) as { verdict: { title: string } }).verdict.title).toContain('shop.lab.test');
+  });
 
   /** What the verdict's evidence must quote: the scenario's first real log line, or for the causes without one what the host says. */
   function evidenceLines(name: ScenarioName, lines: string[]): string[] {

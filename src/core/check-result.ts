@@ -8,6 +8,8 @@ export interface CheckResult {
   id: string;
   /** Which parser of the classifier reads this output. */
   parse: ParserKind;
+  /** For a check run once per item (`each`): what this run was about, e.g. a log file or a virtual host. */
+  subject?: string;
   /** The command line exactly as sent to the host (already quoted), for the audit trail. */
   command: string;
   /**

@@ -9,6 +9,7 @@ import type { Facts } from '../core/facts.ts';
 import type { Diagnosis, Finding, Gap } from '../core/finding.ts';
 import { checkReadOnly } from '../core/playbook/allowlist.ts';
 import type { Playbook, PlaybookCheck } from '../core/playbook/playbook-schema.ts';
+import { LIST_SOURCES, type EachItem, type EachList } from '../core/playbook/each-lists.ts';
 import { renderArgv } from '../core/playbook/template.ts';
 import { sanitizeLine } from '../core/report/sanitize.ts';
 import { batchCommand, splitBatchOutput } from '../core/playbook/batch-command.ts';
@@ -38,9 +39,9 @@ type Attempt = { kind: 'argv'; argv: string[] } | { kind: 'missing'; facts: stri
 const inventoryPrograms = (inventory: Facts): string[] =>
   [inventory.nginx?.binary, inventory.fpm?.binary].filter((p): p is string => p !== undefined);
 
-function attempts(check: PlaybookCheck, facts: Facts, inventory: Facts): Attempt[] {
+function attempts(check: PlaybookCheck, facts: Facts, inventory: Facts, item?: { list: EachList; item: EachItem }): Attempt[] {
   return [check.run, ...(check.fallback ?? [])].map((argv) => {
-    const r = renderArgv(argv, facts);
+    const r = renderArgv(argv, facts, item);
     if (r.ok) {
       // The playbook was checked when it loaded; the rendered command is checked again here.
       const problem = checkReadOnly(r.argv, { trustedPrograms: inventoryPrograms(inventory) });
@@ -97,7 +98,15 @@ async function runCheck(check: PlaybookCheck, tries: Attempt[], host: TargetHost
 /** Output a batch may keep per command: the runner's default cap for one command. */
 const BATCH_BYTES_PER_COMMAND = 1024 * 1024;
 
-type Ready = { check: PlaybookCheck; tries: Attempt[] };
+/** One run of a check; `subject` for a check run once per item (`each`): what this run is about. */
+type Ready = { check: PlaybookCheck; tries: Attempt[]; subject?: string };
+
+/** A check's runs: one, or one per item of its `each` list (each with the item as its subject). */
+function runsOf(check: PlaybookCheck, discovery: Discovery, inventory: Facts): Ready[] {
+  if (check.each === undefined) return [{ check, tries: attempts(check, discovery.facts, inventory) }];
+  const list = check.each;
+  return discovery.items[list].map((item) => ({ check, tries: attempts(check, discovery.facts, inventory, { list, item }), subject: item.subject }));
+}
 
 /**
  * Runs one round of checks. The primaries that use the playbook's default timeout go to the
@@ -106,7 +115,12 @@ type Ready = { check: PlaybookCheck; tries: Attempt[] };
  * own. A command the batch did not finish (timeout, output cap) runs again alone.
  */
 async function runRound(ready: Ready[], host: TargetHost, playbook: Playbook, runner: CommandRunner, onResult: (r: CheckResult) => void): Promise<CheckResult[]> {
-  const alone = (r: Ready, first?: CheckResult): Promise<CheckResult> => runCheck(r.check, r.tries, host, playbook, runner, first).then((res) => (onResult(res), res));
+  const alone = (r: Ready, first?: CheckResult): Promise<CheckResult> =>
+    runCheck(r.check, r.tries, host, playbook, runner, first).then((res) => {
+      if (r.subject !== undefined) res.subject = r.subject;
+      onResult(res);
+      return res;
+    });
   const batchable = ready.filter((r) => r.check.timeout === undefined && r.tries[0]?.kind === 'argv');
   if (batchable.length < 2) return Promise.all(ready.map((r) => alone(r)));
   const others = ready.filter((r) => !batchable.includes(r));
@@ -175,7 +189,7 @@ export async function diagnoseHostDetailed(request: DiagnoseRequest, deps: JobDe
       gaps: classification.gaps,
       ...untrusted(discovery),
       facts: summarizeFacts(discovery),
-      checks: results.map((r) => ({ id: r.id, status: r.status, durationMs: r.durationMs, truncated: r.truncated })),
+      checks: results.map((r) => ({ id: r.subject === undefined ? r.id : `${r.id} ${r.subject}`, status: r.status, durationMs: r.durationMs, truncated: r.truncated })),
     };
     return { diagnosis, results, discovery };
   } finally {
@@ -208,15 +222,17 @@ async function runRounds(
   let discovery = discover(results, overrides, selection);
   let finalRound = false;
   for (;;) {
-    const ready: { check: PlaybookCheck; tries: Attempt[] }[] = [];
+    const ready: Ready[] = [];
     for (const check of pending) {
       const cond = conditionHolds(check, discovery.facts);
       if (cond === undefined && !finalRound) continue;
       if (cond !== true) continue;
-      const tries = attempts(check, discovery.facts, host.facts);
-      const primary = tries[0] as Attempt;
+      // A list is complete only once the checks it is discovered from have run.
+      const sources = check.each === undefined ? [] : LIST_SOURCES[check.each];
+      if (!finalRound && pending.some((p) => p !== check && sources.includes(p.parse))) continue;
       // A fallback is only used once discovery can no longer supply the primary's facts.
-      if (primary.kind !== 'missing' || (finalRound && tries.some((t) => t.kind !== 'missing'))) ready.push({ check, tries });
+      const canRun = (tries: Attempt[]): boolean => (tries[0] as Attempt).kind !== 'missing' || (finalRound && tries.some((t) => t.kind !== 'missing'));
+      ready.push(...runsOf(check, discovery, host.facts).filter((r) => canRun(r.tries)));
     }
     if (ready.length === 0) {
       if (finalRound) break;
@@ -227,7 +243,7 @@ async function runRounds(
     for (const { check } of ready) progress({ kind: 'check-started', host: host.name, check: check.id });
     const round = await runRound(ready, host, playbook, runner, (result) => {
       progress({ kind: 'check-finished', host: host.name, check: result.id, status: result.status, durationMs: result.durationMs });
-      deps.logger.debug({ check: result.id, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs, command: result.command }, 'check finished');
+      deps.logger.debug({ check: result.id, subject: result.subject, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs, command: result.command }, 'check finished');
     });
     results.push(...round);
     const done = new Set(ready.map((r) => r.check.id));
@@ -238,8 +254,10 @@ async function runRounds(
     const cond = conditionHolds(check, discovery.facts);
     if (cond === false) results.push(skipped(check, check.when === 'systemd' ? 'the host does not run systemd' : 'the host runs systemd'));
     else if (cond === undefined) results.push(skipped(check, 'could not tell whether the host runs systemd'));
-    else {
-      const missing = attempts(check, discovery.facts, host.facts).flatMap((t) => (t.kind === 'missing' ? t.facts : []));
+    else if (check.each !== undefined && discovery.items[check.each].length === 0) {
+      results.push(skipped(check, `needs ${check.each}, which discovery did not find`));
+    } else {
+      const missing = runsOf(check, discovery, host.facts).flatMap((r) => r.tries.flatMap((t) => (t.kind === 'missing' ? t.facts : [])));
       results.push(skipped(check, `needs ${[...new Set(missing)].join(', ')}, which discovery did not find`));
     }
   }
@@ -333,7 +351,7 @@ async function diagnoseStacks(
     gaps,
     ...untrusted(first.discovery),
     facts: { ...summarizeFacts(first.discovery), stacks: summaries },
-    checks: all.map((r) => ({ id: r.id, status: r.status, durationMs: r.durationMs, truncated: r.truncated })),
+    checks: all.map((r) => ({ id: r.subject === undefined ? r.id : `${r.id} ${r.subject}`, status: r.status, durationMs: r.durationMs, truncated: r.truncated })),
   };
   return { diagnosis, results: all, discovery };
 }
@@ -341,7 +359,14 @@ async function diagnoseStacks(
 function summarizeFacts({ picture, facts }: Discovery): Record<string, unknown> {
   return {
     systemd: facts.systemd,
-    nginx: { running: picture.nginx.running, conf: facts.nginx?.conf, errorLog: facts.nginx?.errorLog, upstreams: picture.nginx.upstreams.map((u) => `${u.kind}_pass ${u.target}`) },
+    nginx: {
+      running: picture.nginx.running,
+      conf: facts.nginx?.conf,
+      errorLog: facts.nginx?.errorLog,
+      upstreams: picture.nginx.upstreams.map((u) => `${u.kind}_pass ${u.target}`),
+      vhosts: picture.nginx.vhostProbes,
+      notChecked: picture.nginx.notChecked,
+    },
     fpm: {
       running: picture.fpm.running,
       conf: facts.fpm?.conf,

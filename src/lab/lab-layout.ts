@@ -12,6 +12,12 @@ export interface LabLayout {
   nginxPidFile: string;
   nginxErrorLog: string;
   nginxAccessLog: string;
+  /** The second virtual host's own logs (the `shop` vhost on a TLS port). */
+  shopErrorLog: string;
+  shopAccessLog: string;
+  /** The shop vhost's self-signed certificate and key, made with openssl when the lab starts. */
+  tlsCert: string;
+  tlsKey: string;
   /** client_body, proxy, fastcgi… temp paths, absolute so `nginx -T -c conf` without `-p` reads the same config. */
   nginxTempDir: string;
   fpmConf: string;
@@ -46,6 +52,10 @@ export function labLayout(dir: string): LabLayout {
     nginxPidFile: join(runDir, 'nginx.pid'),
     nginxErrorLog: join(logDir, 'nginx', 'error.log'),
     nginxAccessLog: join(logDir, 'nginx', 'access.log'),
+    shopErrorLog: join(logDir, 'nginx', 'shop.error.log'),
+    shopAccessLog: join(logDir, 'nginx', 'shop.access.log'),
+    tlsCert: join(dir, 'nginx', 'tls', 'shop.crt'),
+    tlsKey: join(dir, 'nginx', 'tls', 'shop.key'),
     nginxTempDir: join(dir, 'nginx', 'tmp'),
     fpmConf: join(dir, 'php', 'php-fpm.conf'),
     fpmPoolDir: join(dir, 'php', 'pool.d'),

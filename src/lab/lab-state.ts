@@ -13,6 +13,8 @@ export const LabState = z.strictObject({
   nginxPort: z.number().int(),
   backendPort: z.number().int(),
   tcpPort: z.number().int(),
+  /** The shop vhost: its TLS port, and the port of its backend (where nothing listens: its upstream is down). */
+  shop: z.strictObject({ tlsPort: z.number().int(), backendPort: z.number().int() }).optional(),
   loginUser: z.string(),
   webUser: z.string(),
   memTotalBytes: z.number(),

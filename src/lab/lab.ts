@@ -82,13 +82,14 @@ export class Lab {
       tcpPort: this.state.tcpPort,
       webUser: this.state.webUser,
       memTotalBytes: this.state.memTotalBytes,
+      ...(this.state.shop === undefined ? {} : { shop: this.state.shop }),
     };
   }
 
   /** The path of one of the lab's logs. */
   logPath(log: LabLog): string {
     const l = this.layout;
-    return { nginxError: l.nginxErrorLog, nginxAccess: l.nginxAccessLog, fpmLog: l.fpmLog, kernelLog: l.kernelLog }[log];
+    return { nginxError: l.nginxErrorLog, nginxAccess: l.nginxAccessLog, fpmLog: l.fpmLog, kernelLog: l.kernelLog, shopError: l.shopErrorLog }[log];
   }
 
   /**
@@ -99,6 +100,7 @@ export class Lab {
   async applyScenario(name: ScenarioName): Promise<ScenarioOutcome> {
     const spec = scenario(name);
     const s = spec.settings;
+    if (s.shop === 'broken' && this.state.shop === undefined) throw new Error(`${name} needs the shop vhost, which this lab was started without (started by an older version?): restart the lab`);
     await this.writeConfigs(s);
     await stopNginx(this.layout);
     await stopFpm(this.layout);
@@ -109,6 +111,7 @@ export class Lab {
     if (s.intruders === true) await startIntruders(this.layout, await this.user(this.state.webUser));
     // After the previous scenario's servers stopped, so that their shutdown is not in the new logs.
     for (const log of ['nginxError', 'nginxAccess', 'fpmLog', 'kernelLog'] as const) await truncate(this.logPath(log), 0);
+    for (const log of [this.layout.shopErrorLog, this.layout.shopAccessLog]) await truncate(log, 0).catch(() => undefined);
 
     await startFpm(this.layout);
     // A php-fpm that ran and was stopped, as on a host: its log ends with its own shutdown lines.
@@ -124,7 +127,7 @@ export class Lab {
 
     if (s.secondStack === 'broken-last') await this.startSecondStack();
 
-    const traffic = await sendTraffic(this.state.nginxPort, spec.traffic);
+    const traffic = await sendTraffic({ http: this.state.nginxPort, ...(this.state.shop === undefined ? {} : { shopTls: this.state.shop.tlsPort }) }, spec.traffic);
     const lines: string[] = [];
     for (const e of spec.expect) lines.push(await this.waitForLine(e.log, e.pattern, traffic));
     await this.save({ scenario: name });
@@ -215,7 +218,7 @@ export class Lab {
     await startFpm(l);
     await stopFpm(l);
     await startNginx(l, port, login.gid);
-    await sendTraffic(port, [{ path: '/', count: 2 }]);
+    await sendTraffic({ http: port }, [{ path: '/', count: 2 }]);
     const deadline = Date.now() + 10_000;
     while (!/connect\(\) to unix:\S+ failed \(2: No such file or directory\)/.test(await readFile(l.nginxErrorLog, 'utf8'))) {
       if (Date.now() > deadline) throw new Error(`the second stack's nginx logged no 502 in ${l.nginxErrorLog}`);

@@ -29,6 +29,8 @@ export async function prepareTree(l: LabLayout, login: UnixUser): Promise<void> 
   for (const [path, mode] of [
     [l.nginxErrorLog, 0o660],
     [l.nginxAccessLog, 0o660],
+    [l.shopErrorLog, 0o660],
+    [l.shopAccessLog, 0o660],
     [l.fpmLog, 0o640],
     [l.kernelLog, 0o640],
     [l.backendLog, 0o640],

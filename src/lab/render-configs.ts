@@ -1,11 +1,13 @@
 import type { LabLayout } from './lab-layout.ts';
-import type { LabSettings, PoolSettings } from './scenarios.ts';
+import { SHOP_NAME, type LabSettings, type PoolSettings } from './scenarios.ts';
 
 /** What the config files of one lab depend on besides the scenario. */
 export interface LabEnv {
   layout: LabLayout;
   nginxPort: number;
   backendPort: number;
+  /** The shop vhost's TLS port and its backend's port (nothing listens there). */
+  shop?: { tlsPort: number; backendPort: number };
   /** Where `fastcgi_pass` points in the TCP scenario (the seed's 9000 for the CLI lab, else a free port). */
   tcpPort: number;
   /** nginx workers, the php-fpm pool and the Node backend run as this unprivileged user. */
@@ -73,7 +75,25 @@ ${s.fastcgiReadTimeout === undefined ? '' : `        fastcgi_read_timeout ${s.fa
 ${apiPass(env, s)}
         }
     }
+${s.shop === 'broken' && env.shop !== undefined ? renderShopVhost(env.layout, env.shop) : ''}}
+`;
 }
+
+/** The second vhost: TLS with the lab's self-signed certificate, its own logs, a backend that is down. */
+function renderShopVhost(l: LabLayout, shop: { tlsPort: number; backendPort: number }): string {
+  return `
+    server {
+        listen 127.0.0.1:${shop.tlsPort} ssl;
+        server_name ${SHOP_NAME};
+        ssl_certificate ${l.tlsCert};
+        ssl_certificate_key ${l.tlsKey};
+        error_log ${l.shopErrorLog} error;
+        access_log ${l.shopAccessLog} combined;
+
+        location / {
+            proxy_pass http://127.0.0.1:${shop.backendPort};
+        }
+    }
 `;
 }
 

@@ -26,6 +26,7 @@ export const SCENARIO_NAMES = [
   'fake_masters',
   'two_stacks_broken_first',
   'two_stacks_broken_last',
+  'vhost_tls_upstream_down',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -59,6 +60,8 @@ export interface LabSettings {
   api?: 'http' | 'https-to-plain' | 'unresolved-name';
   /** nginx's `worker_connections`. @defaultValue 256 */
   workerConnections?: number;
+  /** `broken`: a second vhost, `shop.lab.test` over TLS with its own logs, whose proxy_pass backend is down. */
+  shop?: 'absent' | 'broken';
 }
 
 export interface PoolSettings {
@@ -81,9 +84,13 @@ export interface Traffic {
   count: number;
   /** How many at once. @defaultValue 1 */
   concurrency?: number;
+  /** `shop`: to the shop vhost, over TLS with its name as SNI and Host. @defaultValue the first vhost, over HTTP */
+  vhost?: 'shop';
+  /** What this batch gets back, when it is not the scenario's `status`. */
+  status?: number;
 }
 
-export type LabLog = 'nginxError' | 'nginxAccess' | 'fpmLog' | 'kernelLog';
+export type LabLog = 'nginxError' | 'nginxAccess' | 'fpmLog' | 'kernelLog' | 'shopError';
 
 /** A real line the scenario must make appear; the lab waits for it, the tests look for it in the evidence. */
 export interface ExpectedLine {
@@ -310,7 +317,27 @@ const scenarios: Scenario[] = [
       expect: [{ log: 'nginxAccess', pattern: /"GET \/ HTTP\/1\.1" 200 / }],
     }),
   ),
+  {
+    name: 'vhost_tls_upstream_down',
+    summary: 'a second vhost, shop.lab.test on a TLS port with its own error log, has its proxy_pass backend down; web-01 is fine',
+    cause: 'proxy_upstream_down',
+    settings: { ...HEALTHY, shop: 'broken' },
+    traffic: [
+      { ...home, status: 200 },
+      { path: '/', count: 3, vhost: 'shop' },
+    ],
+    status: 502,
+    expect: [
+      {
+        log: 'shopError',
+        pattern: /connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: shop\.lab\.test, .*upstream: "http:\/\/127\.0\.0\.1:\d+\/"/,
+      },
+    ],
+  },
 ];
+
+/** The name the shop vhost answers to, as its certificate and the probes say it. */
+export const SHOP_NAME = 'shop.lab.test';
 
 export const SCENARIOS: ReadonlyMap<ScenarioName, Scenario> = new Map(scenarios.map((s) => [s.name, s]));
 

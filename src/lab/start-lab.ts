@@ -14,6 +14,7 @@ import { portOpen } from './services.ts';
 import { reapOrphanedLabs } from './reap-labs.ts';
 import { startSshd } from './sshd.ts';
 import { installSudoers, removeSudoers, renderSudoers } from './sudoers.ts';
+import { makeShopCertificate } from './tls-cert.ts';
 
 /** Options of {@link startLab}. */
 export interface StartLabOptions {
@@ -56,6 +57,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   const login = await ensureLoginUser(options.loginUser ?? 'medic-lab');
   const web = await ensureUser(options.webUser ?? 'medic-web', '/usr/sbin/nologin');
   await prepareTree(layout, login);
+  await makeShopCertificate(layout, login.gid);
 
   const wanted = options.fastcgiTcpPort;
   const tcpPort = wanted !== undefined && !(await portOpen(wanted)) ? wanted : await freePort();
@@ -65,6 +67,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     nginxPort: await freePort(),
     backendPort: await freePort(),
     tcpPort,
+    shop: { tlsPort: await freePort(), backendPort: await freePort() },
     loginUser: login.name,
     webUser: web.name,
     memTotalBytes: totalmem(),

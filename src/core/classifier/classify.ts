@@ -2,7 +2,7 @@ import type { CheckResult } from '../check-result.ts';
 import type { HostPicture } from '../discovery/host-picture.ts';
 import type { Finding, Gap } from '../finding.ts';
 import { clean } from './advice.ts';
-import { buildContext, type ClassifierContext } from './context.ts';
+import { buildContext, isCurrent, type ClassifierContext } from './context.ts';
 import { findGaps } from './gaps.ts';
 import { isClientSide, type NginxErrorEntry } from './parse/nginx-error-log.ts';
 import { rank } from './rank.ts';
@@ -26,6 +26,7 @@ import { upstreamHeaderTooBig } from './rules/upstream-header-too-big.ts';
 import { upstreamReset } from './rules/upstream-reset.ts';
 import { upstreamTimeout } from './rules/upstream-timeout.ts';
 import { span } from './time.ts';
+import { naming, vhostsOf } from './vhosts.ts';
 
 export interface ClassifierInput {
   /** What discovery learned about the host (processes, nginx and php-fpm configs, memory). */
@@ -105,7 +106,11 @@ export function classify(input: ClassifierInput): Classification {
     if (rule === undefined) leftovers.push(entry);
     else claimed.get(rule)?.push(entry);
   }
-  const findings = RULES.flatMap((r) => r.evaluate(ctx, claimed.get(r) ?? []));
+  const findings = RULES.flatMap((r) => {
+    const entries = claimed.get(r) ?? [];
+    // A finding is about the virtual hosts whose lines it rests on (current lines for a current finding).
+    return r.evaluate(ctx, entries).map((f) => naming(ctx.picture, f, vhostsOf(entries.filter((e) => isCurrent(ctx, e) === f.current))));
+  });
   findings.push(...unknown502(ctx, leftovers, findings, coreGaps));
   findings.push(...allClear(ctx, findings, coreGaps.length > 0, gaps.filter((g) => g.supplementary === true)));
   return { findings: withImpact(ctx, rank(findings)), incomplete: coreGaps.length > 0, gaps };

@@ -17,6 +17,7 @@ import { parseLimits, type LimitLine } from './parse/limits.ts';
 import { parseSecurityPolicy, type SecurityPolicy } from './parse/security-policy.ts';
 import { parseSockets, type ListeningSocket } from './parse/sockets.ts';
 import { parseFpmListen, type Endpoint } from './upstream-address.ts';
+import { attribute, hasSeveralVhosts, serverOfErrorLine, soleWriter } from './vhosts.ts';
 
 /** Whether a php-fpm master runs; `unknown` when the process list could not be read. */
 export type FpmState = 'running' | 'down' | 'unknown';
@@ -36,7 +37,10 @@ export interface ClassifierContext {
   sockets?: ListeningSocket[];
   socketFiles: SocketFile[];
   fpmStatus: FpmStatus[];
+  /** The first probe (the inventory's site URL, else the first virtual host's). */
   probe?: HttpProbe;
+  /** Every probe: the site URL's and each virtual host's; `server` says which virtual host. */
+  probes: HttpProbe[];
   memory?: MemInfo;
   fpmService?: FpmService;
   fpmState: FpmState;
@@ -86,9 +90,17 @@ export function buildContext(input: ContextInput): ClassifierContext {
     .map((r) => parseFpmService(r.stdout, r.stderr))
     .find((s) => s !== undefined);
   const memory = ok('memory').map((r) => parseMeminfo(r.stdout))[0];
-  const probe = of('http_probe')
-    .map((r) => parseHttpProbe(r.stdout, r.stderr))
-    .find((p) => p !== undefined);
+  const show = hasSeveralVhosts(picture);
+  const probes = of('http_probe').flatMap((r) => {
+    const p = parseHttpProbe(r.stdout, r.stderr);
+    if (p === undefined) return [];
+    if (r.subject === undefined) return [p];
+    const url = picture.nginx.vhostProbes.find((v) => v.server === r.subject)?.url;
+    p.server = r.subject;
+    p.line = `${show ? `[vhost ${r.subject}] ` : ''}${url ?? ''}${url === undefined ? '' : ' '}${p.line}`;
+    return [p];
+  });
+  const probe = probes[0];
 
   const poolListens = picture.fpm.pools.flatMap((pool) => {
     const endpoint = pool.listen === undefined ? undefined : parseFpmListen(pool.listen);
@@ -100,8 +112,11 @@ export function buildContext(input: ContextInput): ClassifierContext {
     now,
     windowMs: input.windowMs,
     cutoff: now - input.windowMs,
-    errors: of('nginx_error_log').flatMap((r) => parseNginxErrorLog(r.stdout, utcOffsetMinutes)),
-    access: of('nginx_access_log').flatMap((r) => parseNginxAccessLog(r.stdout)),
+    errors: of('nginx_error_log').flatMap((r) =>
+      parseNginxErrorLog(r.stdout, utcOffsetMinutes).map((e) => attribute(e, serverOfErrorLine(e.text) ?? soleWriter(picture, r.subject, 'errorLogs'), show)),
+    ),
+    access: of('nginx_access_log').flatMap((r) => parseNginxAccessLog(r.stdout).map((a) => attribute(a, soleWriter(picture, r.subject, 'accessLogs'), show))),
+    probes,
     fpmLog: of('fpm_log').flatMap((r) => parseFpmLog(r.stdout, utcOffsetMinutes, now)),
     kernel: of('kernel_log').flatMap((r) => parseKernelLog(r.stdout, now, utcOffsetMinutes)),
     socketFiles: of('socket_file').flatMap((r) => parseSocketFile(r.stdout, r.stderr)),

@@ -5,6 +5,8 @@ export interface Dated {
   text: string;
   /** Epoch milliseconds. */
   at?: number;
+  /** The virtual host (server_name) the line is about, when that can be told. */
+  server?: string;
 }
 
 /** Most of one kind of line a finding quotes; the rest are counted. */

@@ -102,11 +102,12 @@ export function findGaps(results: readonly CheckResult[]): Gap[] {
       r.reason ??
       firstLine(r.stderr) ??
       (r.status === 'timeout' ? 'timed out' : r.exitCode === null ? r.status : `exit status ${r.exitCode}`);
+    const check = r.subject === undefined ? r.id : `${r.id} ${r.subject}`;
     const what = r.id === 'php_ini' ? 'php.ini' : WHAT_IT_READS[r.parse];
-    if (CORE_EVIDENCE.has(r.parse)) gaps.push({ check: r.id, reason: `could not read ${what}: ${why}` });
+    if (CORE_EVIDENCE.has(r.parse)) gaps.push({ check, reason: `could not read ${what}: ${why}` });
     else {
       const couldHide = r.id === 'php_ini' ? "memory_limit of php.ini, i.e. memory overcommit" : (COULD_HIDE[r.parse] ?? 'a cause this check explains');
-      gaps.push({ check: r.id, reason: `could not read ${what}: ${why}`, supplementary: true, couldHide });
+      gaps.push({ check, reason: `could not read ${what}: ${why}`, supplementary: true, couldHide });
     }
   }
   return gaps;

@@ -3,14 +3,18 @@ import { isSafePath, mergeFacts, type Facts } from '../facts.ts';
 import { SYSTEM_PROGRAM_DIRS } from '../playbook/allowlist.ts';
 import { emptyPicture, isFpmUnitName, type HostPicture } from './host-picture.ts';
 import { parseFpmConfig } from './parse-fpm-config.ts';
+import { emptyEachItems, type EachItems } from '../playbook/each-lists.ts';
 import { DEFAULT_NGINX_PREFIX, parseNginxDump, summarizeNginxConfig } from './parse-nginx-config.ts';
 import { findFpmWorkers, parseProcesses, psColumns } from './parse-processes.ts';
 import { pickMaster, sortMasters } from './trust-masters.ts';
+import { planVhostProbes } from './vhost-probes.ts';
 
 export interface Discovery {
   picture: HostPicture;
   /** Discovered facts with the inventory's facts laid over them. */
   facts: Facts;
+  /** The lists checks with `each` run over: every nginx log file, every virtual host to probe. */
+  items: EachItems;
   /** The host's clock and UTC offset, when the host_time check ran. */
   hostNow?: Date;
   utcOffsetMinutes?: number;
@@ -110,6 +114,15 @@ export function parsePhpInfo(text: string): { loadedIni?: string; memoryLimit?: 
   return out;
 }
 
+/** At most this many error logs (and as many access logs) are read, each with its own output cap. */
+export const MAX_LOG_FILES = 16;
+
+function logItems(paths: readonly (string | undefined)[], kind: string, notChecked: string[]): EachItems['nginx.errorLogs'] {
+  const unique = [...new Set(paths.map(safePath).filter((p): p is string => p !== undefined))];
+  for (const p of unique.slice(MAX_LOG_FILES)) notChecked.push(`${p}: more than ${MAX_LOG_FILES} ${kind} logs, not read`);
+  return unique.slice(0, MAX_LOG_FILES).map((p) => ({ subject: p, values: { item: p } }));
+}
+
 /**
  * Turns the check results gathered so far into facts and a picture of the host. Pure; called
  * after every round of checks, so that later checks can use what earlier ones discovered.
@@ -130,7 +143,7 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
   const nginxFacts = found.nginx as NonNullable<Facts['nginx']>;
   const fpmFacts = found.fpm as NonNullable<Facts['fpm']>;
   const byKind = (kind: CheckResult['parse']): CheckResult[] => results.filter((r) => r.parse === kind && usable(r));
-  const out: Discovery = { picture, facts: {} };
+  const out: Discovery = { picture, facts: {}, items: emptyEachItems() };
 
   for (const r of byKind('processes')) picture.processes = parseProcesses(r.stdout, psColumns(r.command));
   const unitPids = new Map(byKind('unit_pids').flatMap((r) => [...parseUnitPids(r.stdout)]));
@@ -202,6 +215,7 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
       errorLogs: summary.errorLogs,
       accessLogs: summary.accessLogs,
       listenPorts: summary.listenPorts,
+      servers: summary.servers,
       upstreams: summary.upstreams,
       directives: summary.directives,
     });
@@ -216,8 +230,12 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
     const unixPass = summary.upstreams.find((u) => u.kind === 'fastcgi' && u.target.startsWith('unix:'));
     const upstreamSocket = safePath(unixPass?.target.slice('unix:'.length));
     if (upstreamSocket !== undefined) nginxFacts.upstreamSocket = upstreamSocket;
-    const port = summary.listenPorts[0];
-    if (port !== undefined) found.site = { probeUrl: `http://127.0.0.1${port === 80 ? '' : `:${port}`}/` };
+    // Each virtual host is probed by its own name and scheme (a probe of the first port without
+    // a Host header reached the wrong server, or a TLS port in plain HTTP).
+    const plan = planVhostProbes(summary.servers);
+    out.items['site.vhosts'] = plan.probes.map((p) => ({ subject: p.server, values: { 'item.url': p.url, 'item.resolve': p.resolve } }));
+    picture.nginx.vhostProbes = plan.probes.map((p) => ({ server: p.server, url: p.url }));
+    picture.nginx.notChecked.push(...plan.skipped.map((k) => `${k.server}: ${k.reason}`));
   }
 
   // php-fpm: master config, pools, php.ini.
@@ -252,6 +270,9 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
   }
 
   out.facts = mergeFacts(found, overrides);
+  // Every log file any server or location writes to, the inventory's first.
+  out.items['nginx.errorLogs'] = logItems([out.facts.nginx?.errorLog, ...picture.nginx.errorLogs], 'error', picture.nginx.notChecked);
+  out.items['nginx.accessLogs'] = logItems([out.facts.nginx?.accessLog, ...picture.nginx.accessLogs], 'access', picture.nginx.notChecked);
   const fpm = out.facts.fpm ?? {};
   if (fpm.conf !== undefined) picture.fpm.conf = fpm.conf;
   // php.ini: what php-fpm itself reports it loads, else the layout of its distribution, unless

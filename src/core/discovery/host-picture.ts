@@ -38,6 +38,28 @@ export interface NginxDirective {
   line: string;
 }
 
+/** One `listen` of a `server` block. */
+export interface NginxListen {
+  port: number;
+  /** `listen … ssl` (or the old `ssl on;` in the server): the port speaks TLS. */
+  ssl: boolean;
+  /** The address part as written (`127.0.0.1`, `[::]`, `*`), when there is one. */
+  address?: string;
+  defaultServer: boolean;
+}
+
+/** One `server` block of nginx's http config: a virtual host, and where it logs. */
+export interface NginxServer {
+  /** `server_name` arguments as written (may be empty, `_`, wildcards or regexes). */
+  names: string[];
+  listens: NginxListen[];
+  /** Every error log the server's requests may be written to: its own (or inherited) and its locations'. */
+  errorLogs: string[];
+  accessLogs: string[];
+  /** The config file the block is in. */
+  file?: string;
+}
+
 /** What nginx's effective config (`nginx -T`) says about the 502s: both the parser's summary and the picture hold it. */
 export interface NginxConfigFacts {
   /** The `user` directive, i.e. who the workers run as (what must be able to open the socket). */
@@ -46,6 +68,8 @@ export interface NginxConfigFacts {
   accessLogs: string[];
   /** Ports of `listen` directives. */
   listenPorts: number[];
+  /** The virtual hosts (`server` blocks of `http`), in config order. */
+  servers: NginxServer[];
   upstreams: NginxUpstreamRef[];
   /** fastcgi_read_timeout, proxy_read_timeout, fastcgi_buffer_size, proxy_buffer_size, fastcgi_param SCRIPT_FILENAME, … */
   directives: NginxDirective[];
@@ -53,6 +77,10 @@ export interface NginxConfigFacts {
 
 export interface NginxPicture extends NginxConfigFacts {
   running: boolean;
+  /** The probe of each virtual host, as planned from the config. */
+  vhostProbes: { server: string; url: string }[];
+  /** What was left out, for the report: virtual hosts not probed, log files not read, and why. */
+  notChecked: string[];
   masterPid?: number;
   /** True when `nginx -T` output was available and parsed. */
   configRead: boolean;
@@ -111,7 +139,7 @@ export interface HostPicture {
 }
 
 export const emptyPicture = (): HostPicture => ({
-  nginx: { running: false, errorLogs: [], accessLogs: [], listenPorts: [], upstreams: [], directives: [], configRead: false },
+  nginx: { running: false, vhostProbes: [], notChecked: [], errorLogs: [], accessLogs: [], listenPorts: [], servers: [], upstreams: [], directives: [], configRead: false },
   fpm: { running: false, workers: [], pools: [], configRead: false },
   processes: [],
   units: {},

@@ -1,4 +1,5 @@
 import type { NginxConfigFacts } from './host-picture.ts';
+import { absolute, nginxServers } from './nginx-servers.ts';
 
 /** One simple directive of nginx's config with its arguments and where it stands. */
 export interface NginxStatement {
@@ -9,35 +10,102 @@ export interface NginxStatement {
   line: string;
   /** Enclosing block headers, outermost first, e.g. ["http", "server", "location ~ \\.php$"]. */
   context: string[];
+  /**
+   * One id per enclosing block, parallel to `context`: two `server` blocks have the same
+   * header but different ids, which is what tells one virtual host's directives from another's.
+   */
+  blocks: number[];
 }
+
+/** Most include levels followed; nginx itself refuses deeper recursion long before. */
+const MAX_INCLUDE_DEPTH = 8;
 
 /**
  * Tokenises the output of `nginx -T` into statements, following its
- * `# configuration file X:` markers. Good enough for the directives a 502 diagnosis reads;
- * it is not a full nginx parser (no variables, no `if` semantics).
+ * `# configuration file X:` markers. `nginx -T` prints each included file after the file that
+ * includes it, so the statements of a file named by an `include` are put back where that
+ * `include` stands (with its enclosing blocks); a file no `include` pattern reaches stays where
+ * it was printed. Good enough for the directives a 502 diagnosis reads; it is not a full nginx
+ * parser (no variables, no `if` semantics).
  */
 export function parseNginxDump(text: string): NginxStatement[] {
+  const files = splitFiles(text);
+  const main = files[0];
+  if (main === undefined) return [];
+  const confDir = main.file === undefined ? '/' : main.file.slice(0, main.file.lastIndexOf('/') + 1) || '/';
+  const reached = new Set<ParsedFile>([main]);
+  let nextBlock = 0;
   const out: NginxStatement[] = [];
-  let file: string | undefined;
-  const stack: string[] = [];
+  const emit = (f: ParsedFile, context: string[], blocks: number[], depth: number): void => {
+    // Fresh block ids per inclusion: a snippet included in two servers belongs to each of them.
+    const ids = new Map<number, number>();
+    for (const st of f.statements) {
+      const local = st.blocks.map((b) => {
+        let id = ids.get(b);
+        if (id === undefined) ids.set(b, (id = nextBlock++));
+        return id;
+      });
+      const placed = { ...st, context: [...context, ...st.context], blocks: [...blocks, ...local] };
+      out.push(placed);
+      const pattern = st.name === 'include' ? st.args[0] : undefined;
+      if (pattern === undefined || depth >= MAX_INCLUDE_DEPTH) continue;
+      const target = pattern.startsWith('/') ? pattern : `${confDir}${pattern}`;
+      for (const g of files) {
+        if (g === f || g.file === undefined || !globMatches(target, g.file)) continue;
+        reached.add(g);
+        emit(g, placed.context, placed.blocks, depth + 1);
+      }
+    }
+  };
+  emit(main, [], [], 0);
+  for (const f of files) if (!reached.has(f)) emit(f, [], [], MAX_INCLUDE_DEPTH);
+  return out;
+}
+
+interface ParsedFile {
+  file?: string;
+  statements: NginxStatement[];
+}
+
+/** The statements of each file of the dump, with block ids local to the file. */
+function splitFiles(text: string): ParsedFile[] {
+  const files: ParsedFile[] = [];
+  let current: ParsedFile | undefined;
+  let stack: string[] = [];
+  let ids: number[] = [];
   let words: string[] = [];
   let startLine = '';
+  let nextId = 0;
   for (const rawLine of text.split('\n')) {
     const marker = /^# configuration file (.+):$/.exec(rawLine);
     if (marker !== null) {
-      file = marker[1];
+      current = { file: marker[1] as string, statements: [] };
+      files.push(current);
+      stack = [];
+      ids = [];
+      words = [];
       continue;
     }
     const tokens = tokenize(rawLine);
     for (const tok of tokens) {
+      if (current === undefined) {
+        current = { statements: [] };
+        files.push(current);
+      }
       if (tok === ';') {
-        if (words.length > 0) out.push({ name: words[0] as string, args: words.slice(1), file, line: startLine, context: [...stack] });
+        if (words.length > 0) {
+          const st: NginxStatement = { name: words[0] as string, args: words.slice(1), line: startLine, context: [...stack], blocks: [...ids] };
+          if (current.file !== undefined) st.file = current.file;
+          current.statements.push(st);
+        }
         words = [];
       } else if (tok === '{') {
         stack.push(words.join(' '));
+        ids.push(nextId++);
         words = [];
       } else if (tok === '}') {
         stack.pop();
+        ids.pop();
         words = [];
       } else {
         if (words.length === 0) startLine = rawLine.trim();
@@ -45,7 +113,65 @@ export function parseNginxDump(text: string): NginxStatement[] {
       }
     }
   }
-  return out;
+  return files;
+}
+
+/**
+ * glob(3) as nginx's `include` uses it: `*`, `?` and `[…]` within one path segment. Each
+ * segment is matched greedily with one remembered star, so the cost is bounded by the product
+ * of the two lengths, never exponential.
+ */
+export function globMatches(pattern: string, path: string): boolean {
+  const ps = pattern.split('/');
+  const ss = path.split('/');
+  return ps.length === ss.length && ps.every((p, i) => segmentMatches(p, ss[i] as string));
+}
+
+function segmentMatches(p: string, s: string): boolean {
+  let i = 0;
+  let j = 0;
+  let star = -1;
+  let mark = 0;
+  while (j < s.length) {
+    const step = i < p.length ? matchOne(p, i, s[j] as string) : -1;
+    if (step > 0) {
+      i += step;
+      j++;
+    } else if (i < p.length && p[i] === '*') {
+      star = i++;
+      mark = j;
+    } else if (star !== -1) {
+      i = star + 1;
+      j = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p[i] === '*') i++;
+  return i === p.length;
+}
+
+/** How many pattern characters match `c` at `i` (0: no match, or a `*`). */
+function matchOne(p: string, i: number, c: string): number {
+  const t = p[i] as string;
+  if (t === '*') return 0;
+  if (t === '?') return 1;
+  if (t === '[') {
+    const end = p.indexOf(']', i + 2);
+    if (end === -1) return c === '[' ? 1 : 0;
+    const body = p.slice(i + 1, end);
+    const negate = body.startsWith('!') || body.startsWith('^');
+    const set = negate ? body.slice(1) : body;
+    let hit = false;
+    for (let k = 0; k < set.length; k++) {
+      if (set[k + 1] === '-' && k + 2 < set.length) {
+        if (c >= (set[k] as string) && c <= (set[k + 2] as string)) hit = true;
+        k += 2;
+      } else if (set[k] === c) hit = true;
+    }
+    return hit !== negate ? end - i + 1 : 0;
+  }
+  return t === c ? 1 : 0;
 }
 
 function tokenize(line: string): string[] {
@@ -116,23 +242,12 @@ export interface NginxConfigSummary extends NginxConfigFacts {
   pidFile?: string;
 }
 
-/** Relative paths in nginx's config are relative to its prefix. */
-function absolute(path: string, prefix: string): string {
-  return path.startsWith('/') ? path : `${withoutTrailingSlashes(prefix)}/${path}`;
-}
-
-/** `/usr/share/nginx///` → `/usr/share/nginx`, by a scan: `/\/+$/` retries at every slash of a long run. */
-function withoutTrailingSlashes(path: string): string {
-  let end = path.length;
-  while (end > 0 && path[end - 1] === '/') end--;
-  return path.slice(0, end);
-}
 
 /** Debian's and RHEL's compiled-in prefix; `-p` on the master's command line overrides it. */
 export const DEFAULT_NGINX_PREFIX = '/usr/share/nginx';
 
 export function summarizeNginxConfig(statements: readonly NginxStatement[], prefix = DEFAULT_NGINX_PREFIX): NginxConfigSummary {
-  const s: NginxConfigSummary = { errorLogs: [], accessLogs: [], listenPorts: [], upstreams: [], directives: [], locations: [] };
+  const s: NginxConfigSummary = { errorLogs: [], accessLogs: [], listenPorts: [], servers: nginxServers(statements, prefix), upstreams: [], directives: [], locations: [] };
   const where = (st: NginxStatement): { file?: string } => (st.file === undefined ? {} : { file: st.file });
   // `upstream php { server unix:/run/php.sock; }` + `fastcgi_pass php;` → the servers are the targets.
   const upstreamBlocks = new Map<string, string[]>();

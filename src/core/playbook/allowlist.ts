@@ -1,4 +1,5 @@
 import { pathProblem } from '../facts.ts';
+import { RESOLVE_TO_LOOPBACK } from './each-lists.ts';
 
 /**
  * The read-only allowlist. A check's command is accepted only when its program is listed
@@ -166,6 +167,8 @@ const SPECS: Readonly<Record<string, ProgramSpec>> = {
       '--connect-timeout': isSeconds,
       '--max-filesize': isCount,
       '-H': (v) => /^Host: [A-Za-z0-9.-]{1,253}$/.test(v),
+      // A virtual host's name pinned to this host's loopback: never DNS, never another machine.
+      '--resolve': (v) => RESOLVE_TO_LOOPBACK.test(v),
     },
     positional: isLoopbackOrSiteUrl,
     minPositional: 1,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { MedicError } from '../../errors.ts';
 import { isTemplateFact } from '../facts.ts';
 import { checkReadOnly } from './allowlist.ts';
+import { ITEM_FIELDS } from './each-lists.ts';
 import { Playbook } from './playbook-schema.ts';
 import { placeholders, sampleArgv } from './template.ts';
 
@@ -28,12 +29,13 @@ export function parsePlaybook(text: string, source: string): Playbook {
     if (seen.has(check.id)) throw new MedicError('PLAYBOOK_INVALID', `${source}: check id "${check.id}" appears twice`);
     seen.add(check.id);
     for (const argv of [check.run, ...(check.fallback ?? [])]) {
+      const itemFields = check.each === undefined ? {} : ITEM_FIELDS[check.each];
       for (const name of argv.flatMap(placeholders)) {
-        if (!isTemplateFact(name)) {
+        if (!isTemplateFact(name) && !Object.hasOwn(itemFields, name)) {
           throw new MedicError('PLAYBOOK_INVALID', `${source}: check "${check.id}" uses unknown fact {{${name}}}`);
         }
       }
-      const problem = checkReadOnly(sampleArgv(argv));
+      const problem = checkReadOnly(sampleArgv(argv, check.each));
       if (problem !== null) {
         throw new MedicError('PLAYBOOK_INVALID', `${source}: check "${check.id}" is not read-only: ${problem}`);
       }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PARSER_KINDS } from '../check-result.ts';
+import { EACH_LISTS } from './each-lists.ts';
 
 /**
  * The playbook file format. Strict objects throughout: a typo ("tiemout") is an error, not a
@@ -23,6 +24,10 @@ export const PlaybookCheck = z.strictObject({
   sudo: z.boolean().optional().describe('Run through `sudo -n` on hosts whose inventory entry says sudo: true.'),
   timeout: DurationText.optional(),
   when: z.enum(['systemd', 'no_systemd']).optional().describe('Run only on hosts with (or without) systemd.'),
+  each: z
+    .enum(EACH_LISTS)
+    .optional()
+    .describe('Run once per item of a discovered list (every nginx log file, every virtual host); {{item}} or {{item.field}} inserts the item.'),
 });
 
 export type PlaybookCheck = z.infer<typeof PlaybookCheck>;

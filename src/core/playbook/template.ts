@@ -1,4 +1,5 @@
 import { TEMPLATE_FACTS, factValue, isTemplateFact, type Facts, type TemplateFact } from '../facts.ts';
+import { ITEM_FIELDS, type EachItem, type EachList } from './each-lists.ts';
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z.]+)\s*\}\}/g;
 
@@ -31,8 +32,12 @@ const SAMPLES: Record<TemplateFact, string> = {
   'kernel.log': '/var/log/kern.log',
 };
 
-export function sampleArgv(argv: readonly string[]): string[] {
-  return argv.map((arg) => arg.replace(PLACEHOLDER, (_, name: string) => (isTemplateFact(name) ? SAMPLES[name] : `{{${name}}}`)));
+/** The command with every placeholder replaced by a sample of its type (`each`: the list's item fields too). */
+export function sampleArgv(argv: readonly string[], each?: EachList): string[] {
+  const fields = each === undefined ? {} : ITEM_FIELDS[each];
+  return argv.map((arg) =>
+    arg.replace(PLACEHOLDER, (_, name: string) => (isTemplateFact(name) ? SAMPLES[name] : (fields[name]?.sample ?? `{{${name}}}`))),
+  );
 }
 
 export type RenderResult = { ok: true; argv: string[] } | { ok: false; missing: string[] } | { ok: false; invalid: string };
@@ -42,11 +47,20 @@ export type RenderResult = { ok: true; argv: string[] } | { ok: false; missing: 
  * its fact type here, so a value that slipped past an earlier layer still cannot shape the
  * command; `shellQuote` then quotes it.
  */
-export function renderArgv(argv: readonly string[], facts: Facts): RenderResult {
+export function renderArgv(argv: readonly string[], facts: Facts, item?: { list: EachList; item: EachItem }): RenderResult {
   const missing: string[] = [];
   let invalid: string | undefined;
+  const fields = item === undefined ? {} : ITEM_FIELDS[item.list];
   const out = argv.map((arg) =>
     arg.replace(PLACEHOLDER, (_, name: string) => {
+      const field = fields[name];
+      if (field !== undefined && item !== undefined) {
+        const value = item.item.values[name];
+        const parsed = value === undefined ? undefined : field.type.safeParse(value);
+        if (parsed === undefined) missing.push(`${item.list} ${name}`);
+        else if (!parsed.success) invalid ??= `${item.list} ${name} = ${JSON.stringify(value).slice(0, 200)} ${parsed.error.issues[0]?.message ?? 'is invalid'}`;
+        return value ?? '';
+      }
       if (!isTemplateFact(name)) {
         invalid ??= `unknown fact "${name}"`;
         return '';

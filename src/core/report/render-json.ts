@@ -22,6 +22,7 @@ export function renderJson(d: Diagnosis): string {
         explanation: s(f.explanation),
         nextSteps: f.nextSteps.map(s),
         current: f.current,
+        ...(f.vhosts === undefined ? {} : { vhosts: f.vhosts.map(s) }),
       })),
       durationMs: d.durationMs,
       incomplete: d.incomplete,

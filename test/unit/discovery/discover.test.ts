@@ -79,8 +79,14 @@ describe('discover', () => {
       systemd: false,
       nginx: { pid: 18214, binary: '/usr/sbin/nginx', conf: '/etc/nginx/nginx.conf', errorLog: '/var/log/nginx/error.log', upstreamSocket: '/run/php/php7.4-fpm.sock' },
       fpm: { pid: 18210, conf: '/etc/php/8.2/fpm/php-fpm.conf', errorLog: '/var/log/php8.2-fpm.log', socket: '/run/php/php8.2-fpm.sock', poolDir: '/etc/php/8.2/fpm/pool.d', phpIni: '/etc/php/8.2/fpm/php.ini' },
-      site: { probeUrl: 'http://127.0.0.1:8081/' },
     });
+    // No site URL is guessed from the first port: each virtual host is probed by its own name.
+    expect(d.facts.site?.probeUrl).toBeUndefined();
+    expect(d.items['site.vhosts']).toEqual([
+      { subject: 'shop.example.com', values: { 'item.url': 'http://shop.example.com:8081/', 'item.resolve': 'shop.example.com:8081:127.0.0.1' } },
+      { subject: '_:8082', values: { 'item.url': 'http://localhost:8082/', 'item.resolve': 'localhost:8082:127.0.0.1' } },
+    ]);
+    expect(d.items['nginx.errorLogs']).toEqual([{ subject: '/var/log/nginx/error.log', values: { item: '/var/log/nginx/error.log' } }]);
     expect(d.picture.fpm.workers.map((w) => w.pid)).toEqual([18211, 18212]);
     expect(d.picture.memTotalBytes).toBe(24576000 * 1024);
     expect(d.hostNow?.toISOString()).toBe('2026-11-23T21:30:01.000Z');

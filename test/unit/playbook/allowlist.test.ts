@@ -23,6 +23,9 @@ describe('read-only allowlist', () => {
     [['php-fpm', '-i']],
     [['cat', '/proc/meminfo']],
     [['curl', '-sS', '-o', '/dev/null', '-w', 'http_code=%{http_code} time_total=%{time_total}\\n', 'http://127.0.0.1/']],
+    // A virtual host probed by its name over TLS, pinned to loopback.
+    [['curl', '-sS', '-k', '-o', '/dev/null', '-m', '5', '--resolve', 'shop.example.com:443:127.0.0.1', '-w', 'http_code=%{http_code}', 'https://shop.example.com/']],
+    [['curl', '-sS', '--resolve=shop.example.com:8443:[::1]', 'https://shop.example.com:8443/']],
   ])('accepts %j', (argv) => {
     expect(checkReadOnly(argv)).toBeNull();
   });
@@ -54,6 +57,18 @@ describe('read-only allowlist', () => {
     [['/tmp/evil/nginx-wrapper', '-T'], /neither in a system folder/],
     [['date', '-s', '2020-01-01'], /flag "-s"/],
     [['ls', '-R', '/'], /flag "-R"/],
+    // --resolve only ever points a name at this host's loopback.
+    [['curl', '--resolve', 'shop.example.com:443:10.0.0.5', 'https://shop.example.com/'], /value of "--resolve"/],
+    [['curl', '--resolve', 'shop.example.com:443:203.0.113.7', 'https://shop.example.com/'], /value of "--resolve"/],
+    [['curl', '--resolve=shop.example.com:443:example.org', 'https://shop.example.com/'], /value of "--resolve"/],
+    [['curl', '--resolve', '*:443:127.0.0.1', 'https://shop.example.com/'], /value of "--resolve"/],
+    [['curl', '--resolve', 'shop.example.com:443:127.0.0.1,10.0.0.5', 'https://shop.example.com/'], /value of "--resolve"/],
+    [['curl', '--connect-to', 'shop.example.com:443:evil.example:443', 'https://shop.example.com/'], /option "--connect-to"|flag "--connect-to"/],
+    [['curl', '-k', '-o', '/tmp/page.html', 'https://shop.example.com/'], /value of "-o"/],
+    [['curl', '--output=/tmp/page.html', 'https://shop.example.com/'], /value of "--output"/],
+    [['curl', '-K', '/tmp/curlrc', 'https://shop.example.com/'], /flag "-K"/],
+    [['curl', '--config', '/tmp/curlrc', 'https://shop.example.com/'], /flag "--config"/],
+    [['curl', '-k', '--cacert', '/etc/ssl/x.pem', 'https://shop.example.com/'], /flag "--cacert"/],
   ])('refuses %j', (argv, why) => {
     expect(checkReadOnly(argv)).toMatch(why);
   });

@@ -31,6 +31,10 @@ describe('parsePlaybook', () => {
     ['an unknown parser', withCheck("  - { id: kk, title: x, parse: magic, run: [free] }"), /parse/],
     ['a duplicate id', withCheck("  - { id: aa, title: x, parse: raw, run: [free] }\n  - { id: aa, title: y, parse: raw, run: [free] }"), /appears twice/],
     ['not YAML', 'checks: [', /not valid YAML/],
+    ['an item field the list does not have', withCheck("  - { id: ii, title: x, parse: raw, each: nginx.errorLogs, run: [curl, '{{item.url}}'] }"), /unknown fact \{\{item.url\}\}/],
+    ['an item outside `each`', withCheck("  - { id: io, title: x, parse: raw, run: [tail, '{{item}}'] }"), /unknown fact \{\{item\}\}/],
+    ['an unknown list', withCheck("  - { id: ul, title: x, parse: raw, each: nginx.everything, run: [tail, '{{item}}'] }"), /each/],
+    ['a probe writing a file', withCheck("  - { id: pw, title: x, parse: raw, each: site.vhosts, run: [curl, -o, /tmp/x, --resolve, '{{item.resolve}}', '{{item.url}}'] }"), /value of "-o"/],
   ])('refuses %s with a clear message', (_name, text, message) => {
     expect(() => parsePlaybook(text, 'evil.yaml')).toThrow(message);
   });
@@ -42,6 +46,22 @@ describe('parsePlaybook', () => {
   it('ships a JSON Schema that matches the zod schema (run `npm run schema` after changing it)', () => {
     const onDisk = JSON.parse(readFileSync(new URL('../../../playbooks/playbook.schema.json', import.meta.url), 'utf8'));
     expect(onDisk).toEqual(playbookJsonSchema());
+  });
+});
+
+describe('renderArgv with an each item', () => {
+  const vhost = (values: Record<string, string>) => ({ list: 'site.vhosts' as const, item: { subject: 'shop', values } });
+  it('fills the item fields', () => {
+    const r = renderArgv(['curl', '--resolve', '{{item.resolve}}', '{{item.url}}'], {}, vhost({ 'item.url': 'https://shop.example.com/', 'item.resolve': 'shop.example.com:443:127.0.0.1' }));
+    expect(r).toEqual({ ok: true, argv: ['curl', '--resolve', 'shop.example.com:443:127.0.0.1', 'https://shop.example.com/'] });
+  });
+  it.each([
+    [{ 'item.url': 'https://shop.example.com/', 'item.resolve': 'shop.example.com:443:10.0.0.5' }, /item.resolve/],
+    [{ 'item.url': 'https://shop.example.com/$(id)', 'item.resolve': 'shop.example.com:443:127.0.0.1' }, /item.url/],
+  ])('refuses a hostile item %j', (values, why) => {
+    const r = renderArgv(['curl', '--resolve', '{{item.resolve}}', '{{item.url}}'], {}, vhost(values));
+    expect(r.ok).toBe(false);
+    expect('invalid' in r ? r.invalid : '').toMatch(why);
   });
 });
 

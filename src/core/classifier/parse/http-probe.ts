@@ -7,6 +7,8 @@ export interface HttpProbe {
   /** curl's own complaint, e.g. `curl: (7) Failed to connect to … Couldn't connect to server`. */
   error?: string;
   line: string;
+  /** The virtual host probed, for a probe of one. */
+  server?: string;
 }
 
 /** Reads `curl -w 'http_code=%{http_code} time_total=%{time_total}'` output and curl's stderr. */

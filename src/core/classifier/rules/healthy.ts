@@ -14,13 +14,19 @@ export function allClear(ctx: ClassifierContext, others: readonly Finding[], inc
   if (incomplete || others.some((f) => f.current && f.severity !== 'info')) return [];
   const window = span(ctx.windowMs);
   const probe = ctx.probe;
-  if (probe !== undefined && probeAnswered(probe.code)) {
+  // Every virtual host probed must answer: one that does not is never hidden behind another that does.
+  if (probe !== undefined && ctx.probes.every((p) => probeAnswered(p.code))) {
+    const codes = [...new Set(ctx.probes.map((p) => p.code))].join(', ');
+    const notChecked = ctx.picture.nginx.notChecked.map((n) => `not checked: ${n}`);
     return [
       {
         cause: 'healthy',
         severity: 'info',
-        title: `The site answers ${probe.code} and nginx logged no 502/504 in the last ${window}`,
-        evidence: buildEvidence([], [probe.line]),
+        title:
+          ctx.probes.length === 1
+            ? `The site answers ${probe.code} and nginx logged no 502/504 in the last ${window}`
+            : `The site answers (${ctx.probes.length} probes, ${codes}) and nginx logged no 502/504 in the last ${window}`,
+        evidence: [...buildEvidence([], ctx.probes.map((p) => p.line)), ...buildEvidence([], notChecked)],
         explanation:
           'Nothing points at a current 502/504: PHP-FPM and the backends answer, and the logs of the window are clean.' +
           (unread.length === 0 ? '' : ` Not read, which could hide a cause that is not a 502 yet: ${unread.map((g) => `${g.check} (${g.couldHide ?? 'a cause'})`).join('; ')}.`),

@@ -6,6 +6,7 @@ import { buildEvidence, type Dated } from '../evidence.ts';
 import { isGatewayError } from '../parse/nginx-access-log.ts';
 import { isUpstreamFailure, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
 import { span } from '../time.ts';
+import { naming, vhostsOf } from '../vhosts.ts';
 
 /** Causes that explain a 502/504 happening now (memory_overcommit is a risk, not an outage). */
 export const EXPLAINING: ReadonlySet<CauseId> = new Set<CauseId>([
@@ -47,6 +48,7 @@ export function gatewayCounts(ctx: ClassifierContext): { text: string; lines: Da
  * and the verdict of a diagnosis that could not see enough (incomplete) and found nothing else.
  */
 export function unknown502(ctx: ClassifierContext, leftovers: readonly NginxErrorEntry[], others: readonly Finding[], gaps: readonly Gap[]): Finding[] {
+  const named = (lines: readonly Dated[], f: Finding): Finding => naming(ctx.picture, f, vhostsOf(lines));
   const { current, old } = splitByTime(ctx, leftovers.filter(isUpstreamFailure));
   const findings: Finding[] = [];
   const window = span(ctx.windowMs);
@@ -56,7 +58,7 @@ export function unknown502(ctx: ClassifierContext, leftovers: readonly NginxErro
 
   if (current.length > 0) {
     const first = [...current].sort((a, b) => (b.at ?? 0) - (a.at ?? 0))[0] as NginxErrorEntry;
-    findings.push({
+    findings.push(named(current, {
       cause: 'unknown_502',
       severity: 'critical',
       title: `nginx logs upstream errors no rule explains: "${clean(first.message, 160)}" (${plural(current.length, 'line')} in the last ${window})`,
@@ -65,16 +67,20 @@ export function unknown502(ctx: ClassifierContext, leftovers: readonly NginxErro
       nextSteps: ['Read the backend\'s own log at the times of these lines', 'grep the nginx error log around them: sudo grep -n "upstream" <error log> | tail -50'],
       remediations: [],
       current: true,
-    });
+    }));
   }
-  if (current.length === 0 && old.length > 0) findings.push(historyFinding(ctx, 'unknown_502', 'nginx logged upstream errors no rule explains', old));
+  if (current.length === 0 && old.length > 0) findings.push(named(old, historyFinding(ctx, 'unknown_502', 'nginx logged upstream errors no rule explains', old)));
 
   if (current.length > 0 || others.some(explainsNow)) return findings;
 
   const gateway = gatewayCounts(ctx);
-  const probe = ctx.probe;
-  const probeLines = probe === undefined ? [] : [probe.line, ...(probe.error === undefined ? [] : [probe.error])];
-  const probeFailed = probe !== undefined && (probe.code === 0 || isGatewayError(probe.code));
+  // Any probe that failed speaks for the site, whichever virtual host it was: the others answering does not make it well.
+  const failed = ctx.probes.filter((p) => p.code === 0 || isGatewayError(p.code));
+  const probe = failed[0] ?? ctx.probes.find((p) => p.code >= 500) ?? ctx.probe;
+  const shownProbes = failed.length > 0 ? failed : probe === undefined ? [] : [probe];
+  const probeLines = shownProbes.flatMap((p) => [p.line, ...(p.error === undefined ? [] : [p.error])]);
+  const probeFailed = failed.length > 0;
+  const probeVhosts = failed.flatMap((p) => (p.server === undefined ? [] : [p.server]));
   if (gateway.lines.length > 0 || probeFailed) {
     let what: string;
     if (probe?.code === 0) {
@@ -84,7 +90,7 @@ export function unknown502(ctx: ClassifierContext, leftovers: readonly NginxErro
     } else {
       what = `nginx answered ${gateway.text} in the last ${window}, and no rule explains why`;
     }
-    findings.push({
+    findings.push(named([...gateway.lines, ...probeVhosts.map((server) => ({ text: '', server }))], {
       cause: 'unknown_502',
       severity: 'critical',
       title: `${gapText}${what.charAt(0).toUpperCase()}${what.slice(1)}`,
@@ -99,7 +105,7 @@ export function unknown502(ctx: ClassifierContext, leftovers: readonly NginxErro
       ],
       remediations: [],
       current: true,
-    });
+    }));
   } else if (incomplete) {
     findings.push({
       cause: 'unknown_502',
@@ -112,7 +118,7 @@ export function unknown502(ctx: ClassifierContext, leftovers: readonly NginxErro
       current: true,
     });
   } else if (probe !== undefined && probe.code >= 500) {
-    findings.push({
+    findings.push(named(probe.server === undefined ? [] : [{ text: '', server: probe.server }], {
       cause: 'unknown_502',
       severity: 'warning',
       title: `The site answers HTTP ${probe.code}, not a 502/504 from the upstream`,
@@ -121,7 +127,7 @@ export function unknown502(ctx: ClassifierContext, leftovers: readonly NginxErro
       nextSteps: ["Read the application's error log (PHP's error_log, the framework's log) for the failing requests"],
       remediations: [],
       current: true,
-    });
+    }));
   }
   return findings;
 }

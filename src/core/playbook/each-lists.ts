@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import type { ParserKind } from '../check-result.ts';
+import { FactPath, FactUrl } from '../facts.ts';
+
+/**
+ * Lists a check can run once per item of (`each:` in a playbook): every log file nginx writes
+ * to, every virtual host to probe. Discovery fills them; each item becomes one command, with
+ * its own timeout, output cap and result, and a subject that says what it was about.
+ */
+export const EACH_LISTS = ['nginx.errorLogs', 'nginx.accessLogs', 'site.vhosts'] as const;
+export type EachList = (typeof EACH_LISTS)[number];
+
+/** One item: what it is about (a log path, a virtual host) and the values of its placeholders. */
+export interface EachItem {
+  subject: string;
+  values: Record<string, string>;
+}
+
+export type EachItems = Record<EachList, EachItem[]>;
+
+export const emptyEachItems = (): EachItems => ({ 'nginx.errorLogs': [], 'nginx.accessLogs': [], 'site.vhosts': [] });
+
+/** curl's `--resolve name:port:address`, the address always loopback: a probe never leaves the host. */
+export const RESOLVE_TO_LOOPBACK = /^[A-Za-z0-9.-]{1,253}:\d{1,5}:(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/;
+
+export const FactResolve = z.string().regex(RESOLVE_TO_LOOPBACK, 'must be name:port:loopback-address');
+
+/** The placeholders each list's items fill, with the validator of each, and a harmless sample. */
+export const ITEM_FIELDS: Record<EachList, Record<string, { type: z.ZodType<string>; sample: string }>> = {
+  'nginx.errorLogs': { item: { type: FactPath, sample: '/var/log/nginx/error.log' } },
+  'nginx.accessLogs': { item: { type: FactPath, sample: '/var/log/nginx/access.log' } },
+  'site.vhosts': {
+    'item.url': { type: FactUrl, sample: 'https://shop.example.com/' },
+    'item.resolve': { type: FactResolve, sample: 'shop.example.com:443:127.0.0.1' },
+  },
+};
+
+export const isEachList = (name: string): name is EachList => (EACH_LISTS as readonly string[]).includes(name);
+
+/** The checks (by parser kind) a list is discovered from: a check over the list waits until they ran. */
+export const LIST_SOURCES: Record<EachList, readonly ParserKind[]> = {
+  'nginx.errorLogs': ['processes', 'nginx_config'],
+  'nginx.accessLogs': ['processes', 'nginx_config'],
+  'site.vhosts': ['processes', 'nginx_config'],
+};
