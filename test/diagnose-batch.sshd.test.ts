@@ -66,12 +66,12 @@ describe('diagnosis rounds as one batch over a real sshd', () => {
       // The primary failed inside the batch; the fallbacks ran, and the usable one in order won.
       expect(byId.get('missing')).toMatchObject({ status: 'ok', stdout: 'line b\n', command: `cat ${dir}/b.log` });
       expect(byId.get('own_timeout')).toMatchObject({ status: 'ok', stdout: `${dir}\n` });
-      // The host-wide round (the clock alone: a batch of one is just the command), then 1 batch of
-      // the 3 primaries, the own-timeout check beside it, and the 2 fallbacks.
+      // One batch of the 4 primaries (the clock among them), the own-timeout check beside it, and
+      // the 2 fallbacks.
       const batches = runner.commands.filter((c) => c.includes('printf'));
       expect(batches).toHaveLength(1);
-      for (const argv of [`cat ${dir}/a.log`, `cat ${dir}/b.log`, `cat ${dir}/nope.log`]) expect(batches[0]).toContain(argv);
-      expect(runner.commands.filter((c) => !c.includes('printf')).sort()).toEqual([`cat ${dir}/also-nope.log`, `cat ${dir}/b.log`, 'date +%Y-%m-%dT%H:%M:%S%z', `ls -d ${dir}`].sort());
+      for (const argv of ['date +%Y-%m-%dT%H:%M:%S%z', `cat ${dir}/a.log`, `cat ${dir}/b.log`, `cat ${dir}/nope.log`]) expect(batches[0]).toContain(argv);
+      expect(runner.commands.filter((c) => !c.includes('printf')).sort()).toEqual([`cat ${dir}/also-nope.log`, `cat ${dir}/b.log`, `ls -d ${dir}`].sort());
     } finally {
       await runner.close();
     }

@@ -93,11 +93,15 @@ const COULD_HIDE: Partial<Record<ParserKind, string>> = {
 /** Checks that could not do their job; `skipped` ones are not gaps (the engine decided they do not apply). */
 export function findGaps(results: readonly CheckResult[]): Gap[] {
   const gaps: Gap[] = [];
+  // A host without SELinux's programs (getenforce: command not found) or with SELinux disabled has
+  // no AVC denial to hide, so an SELinux check refused there (sudo cannot even find ausearch and
+  // asks for a password) is no gap.
+  const noSelinux = results.some((r) => r.parse === 'security_policy' && (r.exitCode === 127 || /^Disabled$/m.test(r.stdout)));
   for (const r of results) {
     if (r.status === 'ok' || r.status === 'skipped') continue;
     if (r.status === 'failed' && failureIsObservation(r)) continue;
     // A program the host does not have says the host has no SELinux: an answer, not a gap.
-    if (r.parse === 'security_policy' && r.exitCode === 127) continue;
+    if (r.parse === 'security_policy' && (r.exitCode === 127 || noSelinux)) continue;
     const why =
       r.reason ??
       firstLine(r.stderr) ??

@@ -134,6 +134,18 @@ describe('an incomplete diagnosis is never healthy', () => {
     expect(run({ results: [...baseResults('ok'), r] }).gaps).toEqual([]);
   });
 
+  it('an SELinux check refused by sudo is a gap only where SELinux may be at work', () => {
+    const refused = failed('security_policy', 'sudo: a password is required', 1);
+    const denials = { ...refused, id: 'selinux_denials' };
+    // getenforce not installed: no SELinux, nothing the refused ausearch could hide.
+    const absent = failed('security_policy', 'sh: 1: getenforce: not found', 127);
+    expect(run({ results: [...baseResults('ok'), { ...absent, id: 'selinux_mode' }, denials] }).gaps).toEqual([]);
+    expect(run({ results: [...baseResults('ok'), result('security_policy', 'Disabled\n', { id: 'selinux_mode' }), denials] }).gaps).toEqual([]);
+    // SELinux enforcing: the refused ausearch could hide the denial behind a (13) on a TCP upstream.
+    const gaps = run({ results: [...baseResults('ok'), result('security_policy', 'Enforcing\n', { id: 'selinux_mode' }), denials] }).gaps;
+    expect(gaps).toEqual([expect.objectContaining({ check: 'selinux_denials', supplementary: true })]);
+  });
+
   it('systemctl failing for another reason (no bus) is a gap', () => {
     const r = run({ results: [...baseResults('ok'), failed('fpm_service', 'Failed to connect to bus: Host is down', 1)] });
     expect(r.gaps.map((g) => g.check)).toEqual(['fpm_service']);
