@@ -6,10 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { SlackStandIn, type StoredMessage } from '../src/dev/slack-stand-in.ts';
 import type { Lab } from '../src/lab/lab.ts';
 import { freshPrefix, startPersistentRedis } from '../test/helpers/redis.ts';
+import { BOT_TOKEN, loopbackEnv, SIGNING_SECRET } from '../test/helpers/slack.ts';
 import { type Row, median } from './bench-table.ts';
 
-const SECRET = 'bench-signing-secret-0123456789';
-const TOKEN = 'xoxb-bench';
 const CHANNEL = 'C0FAULTS';
 const MEDIC_BIN = fileURLToPath(new URL('../bin/medic.js', import.meta.url));
 /** A worker whose first command on a host never returns: the one that dies holding a job. */
@@ -69,17 +68,12 @@ export async function benchFaults(lab: Lab, options: { rounds?: number; requests
   try {
     const redis = await startPersistentRedis();
     cleanup.push(() => redis.destroy());
-    const standIn = await new SlackStandIn({ botToken: TOKEN }).start();
+    const standIn = await new SlackStandIn({ botToken: BOT_TOKEN }).start();
     cleanup.push(() => standIn.stop());
     const cwd = await mkdtemp(join(tmpdir(), 'medic-faults-bench-'));
     cleanup.push(() => rm(cwd, { recursive: true, force: true }));
     const env = {
-      REDIS_URL: redis.url,
-      SLACK_BOT_TOKEN: TOKEN,
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: standIn.apiUrl,
-      PORT: '0',
-      MEDIC_LISTEN_HOST: '127.0.0.1',
+      ...loopbackEnv(redis.url, standIn),
       MEDIC_QUEUE_PREFIX: freshPrefix('faults'),
       MEDIC_INVENTORY: lab.inventoryPath,
       MEDIC_DEDUP_WINDOW: '1ms',
@@ -95,7 +89,7 @@ export async function benchFaults(lab: Lab, options: { rounds?: number; requests
     const botEvents = `${botUrl}/slack/events`;
     await lab.applyScenario('php_fpm_down');
 
-    const send = async (userId = 'U0BENCH'): Promise<string | undefined> => (await standIn.sendSlashCommand({ text: 'diagnose web-01', userId, channelId: CHANNEL }, { url: botEvents, signingSecret: SECRET })).responseUrlId;
+    const send = async (userId = 'U0BENCH'): Promise<string | undefined> => (await standIn.sendSlashCommand({ text: 'diagnose web-01', userId, channelId: CHANNEL }, { url: botEvents, signingSecret: SIGNING_SECRET })).responseUrlId;
     const answer = (id: string | undefined, timeoutMs = 30_000): Promise<string> => standIn.waitFor(() => standIn.responseUrlPosts.find((p) => p.id === id), timeoutMs, 'the answer').then((p) => String(p.body.text));
     const roots = (): StoredMessage[] => standIn.messages({ channel: CHANNEL, rootsOnly: true }).filter((m) => m.visibleTo === undefined);
     const finalOf = (root: StoredMessage, timeoutMs = 60_000): Promise<StoredMessage> =>

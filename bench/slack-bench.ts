@@ -11,11 +11,10 @@ import { SlackStandIn, signSlackRequest } from '../src/dev/slack-stand-in.ts';
 import { diagnoseHost } from '../src/jobs/diagnose-host.ts';
 import type { Lab } from '../src/lab/lab.ts';
 import { freshPrefix, startRedis } from '../test/helpers/redis.ts';
+import { BOT_TOKEN, loopbackEnv, SIGNING_SECRET } from '../test/helpers/slack.ts';
 import { type Row, median, ms } from './bench-table.ts';
 import { SlashBurstSender } from './slash-burst.ts';
 
-const SECRET = 'bench-signing-secret-0123456789';
-const TOKEN = 'xoxb-bench';
 const MEDIC_BIN = fileURLToPath(new URL('../bin/medic.js', import.meta.url));
 
 /** CPU time (user + system) a process has used, in ms, from /proc (clock ticks of 10 ms). */
@@ -84,18 +83,13 @@ export async function benchSlack(lab: Lab, options: { rounds?: number; concurren
     const redis = await startRedis();
     cleanup.push(() => redis.stop());
     // These figures are the bot's own latency; Slack's pace has its own benchmark (fanout-bench.ts).
-    const standIn = await new SlackStandIn({ botToken: TOKEN, rateLimits: false }).start();
+    const standIn = await new SlackStandIn({ botToken: BOT_TOKEN, rateLimits: false }).start();
     cleanup.push(() => standIn.stop());
     const cwd = await mkdtemp(join(tmpdir(), 'medic-bench-'));
     cleanup.push(() => rm(cwd, { recursive: true, force: true }));
     const prefix = freshPrefix('bench');
     const env = {
-      REDIS_URL: redis.url,
-      SLACK_BOT_TOKEN: TOKEN,
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: standIn.apiUrl,
-      PORT: '0',
-      MEDIC_LISTEN_HOST: '127.0.0.1',
+      ...loopbackEnv(redis.url, standIn),
       MEDIC_QUEUE_PREFIX: prefix,
       MEDIC_INVENTORY: lab.inventoryPath,
       MEDIC_DEDUP_WINDOW: '1ms',
@@ -105,7 +99,7 @@ export async function benchSlack(lab: Lab, options: { rounds?: number; concurren
     cleanup.push(() => stopMedic(medic));
     const worker = await startMedic('worker', env, cwd);
     cleanup.push(() => stopMedic(worker));
-    const send = { url: `${medic.url}/slack/events`, signingSecret: SECRET };
+    const send = { url: `${medic.url}/slack/events`, signingSecret: SIGNING_SECRET };
     // Slack's senders are not the stand-in's event loop: bursts go out from a thread of their own.
     const sender = new SlashBurstSender();
     const previous = lab.current;
@@ -155,7 +149,7 @@ export async function benchSlack(lab: Lab, options: { rounds?: number; concurren
           const cpu0 = await cpu();
           const requests = Array.from({ length: concurrency }, (_, i) => {
             const body = new URLSearchParams(standIn.slashCommandFields({ text: 'diagnose web-01', userId: `U0B${round}X${i}`, channelId: 'C0BENCH' }).fields).toString();
-            return { body, headers: signSlackRequest(SECRET, body, Math.floor(Date.now() / 1000)) };
+            return { body, headers: signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000)) };
           });
           const results = await sender.send(`${bot.url}/slack/events`, requests);
           if (results.some((r) => r.status !== 200)) throw new Error('a slash command was not acked with 200');
