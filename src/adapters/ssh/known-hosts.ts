@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { wildcardMatch } from '../../core/wildcard-match.ts';
 
 /**
  * OpenSSH known_hosts, read the way `ssh` reads it (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT").
@@ -53,7 +54,8 @@ export function entryMatchesHost(entry: KnownHostsEntry, host: string, port: num
   for (const pattern of entry.hosts.split(',')) {
     const negated = pattern.startsWith('!');
     const body = (negated ? pattern.slice(1) : pattern).toLowerCase();
-    if (!wildcardMatch(name, body)) continue;
+    // OpenSSH's match_pattern: `*` any run, `?` any one character, everything else literal.
+    if (!wildcardMatch(body, name)) continue;
     // A matching negation vetoes the whole line, whatever else matched.
     if (negated) return false;
     matched = true;
@@ -70,30 +72,6 @@ function hashedNameMatches(hashed: string, name: string): boolean {
   if (salt.length !== 20 || expected.length !== 20) return false;
   const actual = createHmac('sha1', salt).update(name).digest();
   return actual.equals(expected);
-}
-
-/** OpenSSH's match_pattern: `*` any run, `?` any one character, everything else literal. */
-function wildcardMatch(text: string, pattern: string): boolean {
-  let t = 0;
-  let p = 0;
-  let starP = -1;
-  let starT = 0;
-  while (t < text.length) {
-    if (p < pattern.length && (pattern[p] === '?' || pattern[p] === text[t])) {
-      t++;
-      p++;
-    } else if (p < pattern.length && pattern[p] === '*') {
-      starP = p++;
-      starT = t;
-    } else if (starP !== -1) {
-      p = starP + 1;
-      t = ++starT;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[p] === '*') p++;
-  return p === pattern.length;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { NginxConfigFacts } from './host-picture.ts';
 import { absolute, nginxServers } from './nginx-servers.ts';
+import { type TokenMatcher, wildcardMatch } from '../wildcard-match.ts';
 
 /** One simple directive of nginx's config with its arguments and where it stands. */
 export interface NginxStatement {
@@ -124,37 +125,12 @@ function splitFiles(text: string): ParsedFile[] {
 export function globMatches(pattern: string, path: string): boolean {
   const ps = pattern.split('/');
   const ss = path.split('/');
-  return ps.length === ss.length && ps.every((p, i) => segmentMatches(p, ss[i] as string));
+  return ps.length === ss.length && ps.every((p, i) => wildcardMatch(p, ss[i] as string, matchOne));
 }
 
-function segmentMatches(p: string, s: string): boolean {
-  let i = 0;
-  let j = 0;
-  let star = -1;
-  let mark = 0;
-  while (j < s.length) {
-    const step = i < p.length ? matchOne(p, i, s[j] as string) : -1;
-    if (step > 0) {
-      i += step;
-      j++;
-    } else if (i < p.length && p[i] === '*') {
-      star = i++;
-      mark = j;
-    } else if (star !== -1) {
-      i = star + 1;
-      j = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p[i] === '*') i++;
-  return i === p.length;
-}
-
-/** How many pattern characters match `c` at `i` (0: no match, or a `*`). */
-function matchOne(p: string, i: number, c: string): number {
+/** How many pattern characters match `c` at `i` (0: no match): `?`, `[…]` or the character itself. */
+const matchOne: TokenMatcher = (p, i, c) => {
   const t = p[i] as string;
-  if (t === '*') return 0;
   if (t === '?') return 1;
   if (t === '[') {
     const end = p.indexOf(']', i + 2);
@@ -172,7 +148,7 @@ function matchOne(p: string, i: number, c: string): number {
     return hit !== negate ? end - i + 1 : 0;
   }
   return t === c ? 1 : 0;
-}
+};
 
 function tokenize(line: string): string[] {
   const tokens: string[] = [];

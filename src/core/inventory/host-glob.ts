@@ -1,3 +1,5 @@
+import { wildcardMatch } from '../wildcard-match.ts';
+
 /**
  * Host patterns such as `web-*` or `db-0?`: `*` is any run of characters, `?` any one. They come
  * from Slack, the command line and the inventory's groups, so matching must cost little whatever
@@ -18,30 +20,5 @@ export function globProblem(pattern: string): string | undefined {
   return `a host pattern may have at most ${MAX_GLOB_WILDCARDS} wildcards (\`*\`, \`?\`); this one has ${wildcards}. Name the hosts, a group, or a shorter pattern such as \`web-*\``;
 }
 
-/**
- * Whether `name` matches `pattern` as a whole. Greedy with one backtrack point: on a mismatch
- * the last `*` takes one more character, so no earlier choice is ever revisited.
- */
-export function matchGlob(pattern: string, name: string): boolean {
-  let p = 0;
-  let n = 0;
-  let star = -1;
-  let starAt = 0;
-  while (n < name.length) {
-    const c = pattern[p];
-    if (c === '*') {
-      star = p++;
-      starAt = n;
-    } else if (c !== undefined && (c === '?' || c === name[n])) {
-      p++;
-      n++;
-    } else if (star !== -1) {
-      p = star + 1;
-      n = ++starAt;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[p] === '*') p++;
-  return p === pattern.length;
-}
+/** Whether `name` matches `pattern` as a whole, in at most pattern × name steps. */
+export const matchGlob = (pattern: string, name: string): boolean => wildcardMatch(pattern, name);
