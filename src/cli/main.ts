@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { isMedicError, MedicError } from '../errors.ts';
+import { isMedicError } from '../errors.ts';
+import { type CliContext, UsageError } from './cli-context.ts';
 import type { CliIo } from './cli-io.ts';
 import { EXIT } from './cli-io.ts';
 
@@ -25,12 +25,6 @@ Commands:
 The inventory is --inventory FILE, else $MEDIC_INVENTORY, else ./inventory.yaml.
 Run "medic <command> --help" for a command's options and exit codes.
 `;
-
-export interface CliContext {
-  env: Readonly<Record<string, string | undefined>>;
-  io: CliIo;
-  logger: pino.Logger;
-}
 
 /**
  * The `medic` command line. Returns the exit status; never calls process.exit, so that tests
@@ -88,20 +82,3 @@ export function reportError(e: unknown, io: CliIo): number {
   return EXIT.FAILED;
 }
 
-export class UsageError extends Error {}
-
-/** parseArgs with errors turned into usage errors that name the command. */
-export function parseCommandArgs<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(
-  command: string,
-  args: readonly string[],
-  options: T,
-): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  try {
-    const { values, positionals } = parseArgs({ args: [...args], options: options ?? {}, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
-  } catch (e) {
-    throw new UsageError(`${command}: ${(e as Error).message}. Run "medic ${command} --help".`);
-  }
-}
-
-export { MedicError };

@@ -10,8 +10,8 @@ import { isMedicError } from '../../errors.ts';
 import { diagnoseHost, diagnoseHostDetailed } from '../../jobs/diagnose-host.ts';
 import type { TargetHost } from '../../jobs/ports.ts';
 import { EXIT } from '../cli-io.ts';
-import type { CliContext } from '../main.ts';
-import { parseCommandArgs, UsageError } from '../main.ts';
+import type { CliContext } from '../cli-context.ts';
+import { parseCommandArgs, UsageError } from '../cli-context.ts';
 import { inventoryPath, jobDeps, playbooksDir, progressPrinter } from './shared.ts';
 
 /** Hosts diagnosed at once by default: SSH work waits on the network, not on this machine's CPU. */

@@ -1,7 +1,7 @@
 import { loadInventory } from '../../adapters/files/load-inventory.ts';
 import { EXIT } from '../cli-io.ts';
-import type { CliContext } from '../main.ts';
-import { parseCommandArgs } from '../main.ts';
+import type { CliContext } from '../cli-context.ts';
+import { parseCommandArgs } from '../cli-context.ts';
 import { inventoryPath } from './shared.ts';
 
 const HELP = `Usage: medic hosts [--inventory FILE] [--json]

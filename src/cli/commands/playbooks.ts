@@ -1,7 +1,7 @@
 import { loadPlaybooks } from '../../adapters/files/load-playbooks.ts';
 import { EXIT } from '../cli-io.ts';
-import type { CliContext } from '../main.ts';
-import { parseCommandArgs } from '../main.ts';
+import type { CliContext } from '../cli-context.ts';
+import { parseCommandArgs } from '../cli-context.ts';
 import { playbooksDir } from './shared.ts';
 
 const HELP = `Usage: medic playbooks [--json]

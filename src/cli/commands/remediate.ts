@@ -3,8 +3,8 @@ import { renderTerminal } from '../../core/report/render-terminal.ts';
 import { MedicError } from '../../errors.ts';
 import { remediateHost, type RemediationOutcome } from '../../jobs/remediate-host.ts';
 import { EXIT } from '../cli-io.ts';
-import type { CliContext } from '../main.ts';
-import { parseCommandArgs, UsageError } from '../main.ts';
+import type { CliContext } from '../cli-context.ts';
+import { parseCommandArgs, UsageError } from '../cli-context.ts';
 import { jobDeps, loadHostPlaybook, loadTarget } from './shared.ts';
 
 const HELP = `Usage: medic remediate <host> <remediation-id> [--inventory FILE] [--yes] [--json]

@@ -1,5 +1,5 @@
 import { EXIT } from '../cli-io.ts';
-import type { CliContext } from '../main.ts';
+import type { CliContext } from '../cli-context.ts';
 
 const HELP = {
   start: 'Usage: medic start\n\nRuns the Slack bot, the alert webhook receivers and a worker in one process (MEDIC_HTTP_PROCESSES such processes sharing the port). Configuration comes from the environment (.env is read when present): see .env.example.\n',

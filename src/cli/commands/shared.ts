@@ -5,8 +5,8 @@ import type { Inventory } from '../../core/inventory/inventory-schema.ts';
 import { resolveHosts } from '../../core/inventory/resolve-hosts.ts';
 import type { Playbook } from '../../core/playbook/playbook-schema.ts';
 import type { JobDeps, ProgressEvent, TargetHost } from '../../jobs/ports.ts';
-import type { CliContext } from '../main.ts';
-import { UsageError } from '../main.ts';
+import type { CliContext } from '../cli-context.ts';
+import { UsageError } from '../cli-context.ts';
 
 export function inventoryPath(flag: string | boolean | undefined, ctx: CliContext): string {
   if (typeof flag === 'string') return flag;
