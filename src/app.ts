@@ -21,6 +21,7 @@ import { DiagnosisRecords } from './adapters/store/diagnosis-records.ts';
 import { FanoutRecords } from './adapters/store/fanout-records.ts';
 import { createRedis, whenReady } from './adapters/store/redis-client.ts';
 import { RedisKeys } from './adapters/store/redis-keys.ts';
+import type { AppExtensionContext } from './adapters/app-extension.ts';
 import { slackMode, type Config } from './config.ts';
 import type { Inventory } from './core/inventory/inventory-schema.ts';
 import type { Playbook } from './core/playbook/playbook-schema.ts';
@@ -31,16 +32,6 @@ import { createRemediateJob } from './jobs/remediate-job.ts';
 export type ProcessRole = 'all' | 'bot' | 'worker';
 
 /** What alert receivers (and other HTTP extensions) get to plug themselves in. */
-export interface AppExtensionContext {
-  http: MedicHttpServer;
-  service: DiagnosisService;
-  config: Config;
-  logger: Logger;
-  redis: Redis;
-  metrics: MedicMetrics;
-  inventory: () => Inventory;
-}
-
 export interface AppDeps {
   config: Config;
   role: ProcessRole;

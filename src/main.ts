@@ -2,7 +2,8 @@ import { DEFAULT_PLAYBOOKS_DIR, loadPlaybooks } from './adapters/files/load-play
 import { loadInventory } from './adapters/files/load-inventory.ts';
 import { alertWebhooks } from './adapters/alerts/alert-webhooks.ts';
 import { SshConnector } from './adapters/ssh/ssh-connector.ts';
-import { buildApp, type AppExtensionContext, type ProcessRole } from './app.ts';
+import type { AppExtensionContext } from './adapters/app-extension.ts';
+import { buildApp, type ProcessRole } from './app.ts';
 import { loadConfig, requireSlack, type LoadConfigOptions } from './config.ts';
 import { createLogger } from './logger.ts';
 

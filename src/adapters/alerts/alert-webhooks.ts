@@ -1,4 +1,4 @@
-import type { AppExtensionContext } from '../../app.ts';
+import type { AppExtensionContext } from '../app-extension.ts';
 import { MedicError } from '../../errors.ts';
 import { AlertIncidentStore } from './alert-incident-store.ts';
 import { AlertIntake } from './alert-intake.ts';
