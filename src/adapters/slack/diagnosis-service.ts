@@ -8,7 +8,8 @@ import { enqueueDiagnose, type MedicQueues } from '../queue/medic-queues.ts';
 import type { AuditTrail } from '../store/audit-trail.ts';
 import { PENDING_SLOT_MS, type DiagnosisRecord, type DiagnosisRecords, type OpenResult } from '../store/diagnosis-records.ts';
 import { newFanoutId, type FanoutRecords } from '../store/fanout-records.ts';
-import type { ChatApi, SlackReporter } from './slack-reporter.ts';
+import type { ChatApi } from './chat-api.ts';
+import type { SlackReporter } from './slack-reporter.ts';
 
 export interface DiagnosisRequest {
   /** An inventory host name. */

@@ -1,13 +1,9 @@
 import type { Logger } from 'pino';
 import { POST_MESSAGE_PER_CHANNEL, TIER_RULES, tierOf, type RateRule } from './slack-rate-limits.ts';
-import type { ChatApi } from './slack-reporter.ts';
+import type { ChatApi, SlackPriority } from './chat-api.ts';
 
-/**
- * Who waits for a call: `urgent` a person (a report they asked for, the answer to their click),
- * `normal` the fan-out summary and other shared state, `bulk` what can trail (per-host reports
- * of a fan-out, alert notes).
- */
-export type SlackPriority = 'urgent' | 'normal' | 'bulk';
+export type { SlackPriority } from './chat-api.ts';
+
 
 const RANK: Record<SlackPriority, number> = { urgent: 0, normal: 1, bulk: 2 };
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { defuseBroadcasts } from '../../core/report/escape-mrkdwn.ts';
-import { capEscaped, SLACK_LIMITS, renderFinding, renderRoot, type Block, type RootView, type SlackMessage } from '../../core/report/render-blocks.ts';
+import { capEscaped, SLACK_LIMITS, renderFinding, renderRoot, type RootView, type SlackMessage } from '../../core/report/render-blocks.ts';
 import { renderFanout, type FanoutHostView } from '../../core/report/render-fanout.ts';
 import { ApprovalStore } from '../store/approval-store.ts';
 import type { DiagnosisRecord, DiagnosisRecords } from '../store/diagnosis-records.ts';
@@ -9,17 +9,7 @@ import type { FanoutRecord, FanoutRecords } from '../store/fanout-records.ts';
 import type { RedisKeys } from '../store/redis-keys.ts';
 import { withRedisLock } from '../store/redis-lock.ts';
 import { LatestRun } from './latest-run.ts';
-import type { SlackPriority } from './slack-budget.ts';
-
-/** The Web API methods the reports need; @slack/web-api's WebClient has them. */
-export interface ChatApi {
-  chat: {
-    postMessage(args: { channel: string; text: string; blocks?: Block[]; thread_ts?: string; unfurl_links?: boolean; unfurl_media?: boolean }): Promise<{ ok?: boolean; ts?: string; channel?: string }>;
-    update(args: { channel: string; ts: string; text: string; blocks?: Block[] }): Promise<{ ok?: boolean }>;
-    postEphemeral(args: { channel: string; user: string; text: string; blocks?: Block[]; thread_ts?: string }): Promise<{ ok?: boolean }>;
-    getPermalink(args: { channel: string; message_ts: string }): Promise<{ ok?: boolean; permalink?: string }>;
-  };
-}
+import type { ChatApi, SlackPriority } from './chat-api.ts';
 
 export interface SlackReporterOptions {
   /** The Web API at a priority (the budget's views): what a person waits for goes first. */

@@ -2,6 +2,7 @@ import { escapeCode, escapeMrkdwn, fenceCode, inlineCode } from '../report/escap
 import type { AlertInstance } from './alert-instance.ts';
 import { unknownFleetKey, type HostMatch } from './map-alert-host.ts';
 import type { AlertIncident, IncidentUpdate } from './plan-alert-incident.ts';
+import { plural } from '../classifier/wording.ts';
 
 export { escapeMrkdwn };
 
@@ -24,7 +25,6 @@ function names(incident: AlertIncident): string {
   return incident.alertNames.length > 5 ? `${shown}, …` : shown;
 }
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Human durations for thread texts: "45s", "12m", "3h 5m". */
 export function formatSpan(ms: number): string {

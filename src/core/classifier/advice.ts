@@ -1,12 +1,14 @@
 import type { CauseId } from '../causes.ts';
 import { isFpmUnitName, type FpmPool } from '../discovery/host-picture.ts';
 import type { Finding } from '../finding.ts';
-import { sanitizeLine } from '../report/sanitize.ts';
 import { isCurrent, type ClassifierContext } from './context.ts';
 import { buildEvidence, located, newest, type Dated } from './evidence.ts';
 import type { NginxErrorEntry } from './parse/nginx-error-log.ts';
 import type { ListeningSocket } from './parse/sockets.ts';
 import { ago } from './time.ts';
+import { clean } from './wording.ts';
+
+export { clean, listOf, plural } from './wording.ts';
 import { formatEndpoint, parseNginxTarget, sameEndpoint, type Endpoint } from './upstream-address.ts';
 
 /** Shared pieces of the rules: splitting old from current, config lines for evidence, the commands people run. */
@@ -25,8 +27,6 @@ const CONNECT_ERRNOS = new Set([2, 101, 111, 113]);
 export const isConnectFailure = (e: NginxErrorEntry): boolean =>
   (/^connect\(\)/.test(e.message) && e.errno !== undefined && CONNECT_ERRNOS.has(e.errno)) || /^no live upstreams/.test(e.message);
 
-/** Safe for a title: one line, no controls, secrets redacted, short. */
-export const clean = (text: string, max = 300): string => sanitizeLine(text, max);
 
 /** The distinct upstreams of some entries, most recent first: `unix:/run/php/php8.2-fpm.sock`, `127.0.0.1:3000`. */
 export function endpointsOf(entries: readonly NginxErrorEntry[]): string[] {
@@ -39,14 +39,7 @@ export function endpointsOf(entries: readonly NginxErrorEntry[]): string[] {
   return out.map((n) => clean(n, 200));
 }
 
-/** "a", "a and b", "a, b and 2 more". */
-export function listOf(items: readonly string[], max = 2): string {
-  if (items.length <= 1) return items[0] ?? '';
-  if (items.length <= max) return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
-  return `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
-}
 
-export const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** nginx directive lines (from nginx -T) with the names given, as `file: line`. */
 export function directiveLines(ctx: ClassifierContext, names: readonly string[]): string[] {

@@ -1,7 +1,7 @@
 import type { HostPicture } from '../discovery/host-picture.ts';
 import { serverLabel } from '../discovery/nginx-servers.ts';
 import type { Finding } from '../finding.ts';
-import { clean, listOf } from './advice.ts';
+import { clean, listOf } from './wording.ts';
 import type { Dated } from './evidence.ts';
 
 /**

@@ -1,5 +1,3 @@
-import type { MasterProcess, UntrustedMaster } from './trust-masters.ts';
-
 /**
  * What discovery learned about a host's web stack, parsed from check output. The classifier
  * reads this together with the raw check results. All fields are optional in spirit: a host
@@ -155,4 +153,38 @@ export const emptyPicture = (): HostPicture => ({
 export function isFpmUnitName(unit: string): boolean {
   const php = unit.indexOf('php');
   return php !== -1 && unit.includes('fpm', php + 3);
+}
+
+/**
+ * Any local user can set its own process title, so a title that reads `nginx: master process
+ * /tmp/x/nginx -c /etc/nginx/nginx.conf` proves nothing. A master is used only when the kernel's
+ * own facts about it say a service manager started it as root (or as the service user the
+ * inventory states): its owner, its parent, or systemd naming it a unit's main pid. A look-alike
+ * that fails is reported, never used; one in another pid namespace is a container's, whose paths
+ * are not this host's.
+ */
+
+export type MasterKind = 'nginx' | 'fpm';
+
+export interface MasterProcess {
+  kind: MasterKind;
+  pid: number;
+  user: string;
+  /** From the title: only ever compared with facts, never run or read. */
+  conf?: string;
+  prefix?: string;
+  /** The program the title claims; informative only (what runs comes from the inventory or the system folders). */
+  claimedBinary?: string;
+}
+
+/** A master that could not be trusted or belongs to a container: shown to people, never used. */
+export interface UntrustedMaster {
+  kind: MasterKind;
+  pid: number;
+  user: string;
+  /** The title as ps printed it (clean it before showing). */
+  args: string;
+  /** `suspicious`: looks like a master but is not one a service manager runs as root. `container`: in another pid namespace. */
+  status: 'suspicious' | 'container';
+  why: string;
 }

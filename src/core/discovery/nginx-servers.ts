@@ -1,5 +1,5 @@
 import type { NginxListen, NginxServer } from './host-picture.ts';
-import type { NginxStatement } from './parse-nginx-config.ts';
+import type { NginxStatement } from './nginx-statement.ts';
 
 /** Relative paths in nginx's config are relative to its prefix. */
 export function absolute(path: string, prefix: string): string {

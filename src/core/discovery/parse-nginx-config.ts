@@ -1,22 +1,9 @@
 import type { NginxConfigFacts } from './host-picture.ts';
+import type { NginxStatement } from './nginx-statement.ts';
 import { absolute, nginxServers } from './nginx-servers.ts';
 import { type TokenMatcher, wildcardMatch } from '../wildcard-match.ts';
 
-/** One simple directive of nginx's config with its arguments and where it stands. */
-export interface NginxStatement {
-  name: string;
-  args: string[];
-  file?: string;
-  /** The source line the directive starts on, trimmed. */
-  line: string;
-  /** Enclosing block headers, outermost first, e.g. ["http", "server", "location ~ \\.php$"]. */
-  context: string[];
-  /**
-   * One id per enclosing block, parallel to `context`: two `server` blocks have the same
-   * header but different ids, which is what tells one virtual host's directives from another's.
-   */
-  blocks: number[];
-}
+export type { NginxStatement } from './nginx-statement.ts';
 
 /** Most include levels followed; nginx itself refuses deeper recursion long before. */
 const MAX_INCLUDE_DEPTH = 8;

@@ -1,38 +1,6 @@
-import type { ProcessRow } from './host-picture.ts';
+import type { MasterKind, MasterProcess, ProcessRow, UntrustedMaster } from './host-picture.ts';
 
-/**
- * Any local user can set its own process title, so a title that reads `nginx: master process
- * /tmp/x/nginx -c /etc/nginx/nginx.conf` proves nothing. A master is used only when the kernel's
- * own facts about it say a service manager started it as root (or as the service user the
- * inventory states): its owner, its parent, or systemd naming it a unit's main pid. A look-alike
- * that fails is reported, never used; one in another pid namespace is a container's, whose paths
- * are not this host's.
- */
-
-export type MasterKind = 'nginx' | 'fpm';
-
-export interface MasterProcess {
-  kind: MasterKind;
-  pid: number;
-  user: string;
-  /** From the title: only ever compared with facts, never run or read. */
-  conf?: string;
-  prefix?: string;
-  /** The program the title claims; informative only (what runs comes from the inventory or the system folders). */
-  claimedBinary?: string;
-}
-
-/** A master that could not be trusted or belongs to a container: shown to people, never used. */
-export interface UntrustedMaster {
-  kind: MasterKind;
-  pid: number;
-  user: string;
-  /** The title as ps printed it (clean it before showing). */
-  args: string;
-  /** `suspicious`: looks like a master but is not one a service manager runs as root. `container`: in another pid namespace. */
-  status: 'suspicious' | 'container';
-  why: string;
-}
+export type { MasterKind, MasterProcess, UntrustedMaster } from './host-picture.ts';
 
 export interface TrustOptions {
   /** Users besides root that the inventory says run these masters (`facts.nginx.user`, `facts.fpm.user`). */
