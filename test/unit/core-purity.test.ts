@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { importsOf } from '../helpers/imports.ts';
 
 /**
  * src/core is pure (STYLE.md habit 1): no I/O, no clock, no environment, no logger. This guard
@@ -23,13 +24,6 @@ export function isForbidden(specifier: string): boolean {
   if (IO_BUILTINS.includes(bare)) return true;
   if (specifier.startsWith('@slack/')) return true;
   return IO_PACKAGES.some((p) => specifier === p || specifier.startsWith(`${p}/`));
-}
-
-export function importsOf(source: string): string[] {
-  const found: string[] = [];
-  const patterns = [/\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g, /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g];
-  for (const p of patterns) for (const m of source.matchAll(p)) found.push(m[1] as string);
-  return found;
 }
 
 /** Uses of the clock, the environment, randomness or the console (not in comments). */
