@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { SystemdHost } from './systemd-host.ts';
 import { FPM_UNIT, NGINX_UNIT, renderSite } from './systemd-host.ts';
 import { get, sendTraffic } from './traffic.ts';
-import { sleep } from './pids.ts';
+import { waitFor } from './pids.ts';
 
 export const SYSTEMD_SCENARIO_NAMES = ['healthy', 'php_fpm_down', 'socket_mismatch', 'socket_permission', 'fpm_killed', 'fpm_journal_only'] as const;
 export type SystemdScenarioName = (typeof SYSTEMD_SCENARIO_NAMES)[number];
@@ -32,12 +32,9 @@ async function restoreStock(host: SystemdHost, inside: string): Promise<void> {
   await copyFile(join(host.state.tree, inside), host.path(inside));
 }
 
+/** The lab's waitFor for a yes/no probe. */
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`systemd lab: timed out waiting for ${what}`);
-    await sleep(100);
-  }
+  await waitFor(what, async () => ((await probe()) ? true : undefined), timeoutMs);
 }
 
 /** Puts the host back to stock Debian, empties nginx's logs and the journal, and checks it answers 200. */
