@@ -4,7 +4,7 @@ import type { AuditTrail } from '../adapters/store/audit-trail.ts';
 import type { DiagnosisRecords } from '../adapters/store/diagnosis-records.ts';
 import type { Inventory } from '../core/inventory/inventory-schema.ts';
 import type { Playbook } from '../core/playbook/playbook-schema.ts';
-import type { RemediationResultView } from '../core/report/render-blocks.ts';
+import type { RemediationResultView } from '../core/remediation/remediation-result.ts';
 import { escapeMrkdwn } from '../core/report/escape-mrkdwn.ts';
 import { sanitizeText } from '../core/report/sanitize.ts';
 import { isMedicError } from '../errors.ts';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RemediationId } from '../../core/causes.ts';
-import type { RemediationResultView, RemediationStatus } from '../../core/report/render-blocks.ts';
+import type { RemediationResultView, RemediationStatus } from '../../core/remediation/remediation-result.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
 /** One remediation button: what it would run, for which diagnosis, until when. */

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Diagnosis } from '../../core/finding.ts';
-import type { RemediationView, Requester, RootNote, RootView } from '../../core/report/render-blocks.ts';
+import type { DiagnosisStatus, Requester, RootNote } from '../../core/diagnosis-request.ts';
+import type { RemediationView } from '../../core/remediation/remediation-result.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
 /** One diagnosis request and what became of it; the root message is rendered from this. */
@@ -17,7 +18,7 @@ export interface DiagnosisRecord {
   requestedBy: Requester;
   requestedAt: string;
   reason?: string;
-  status: RootView['status'];
+  status: DiagnosisStatus;
   diagnosis?: Diagnosis;
   error?: { code?: string; message: string; hint?: string };
   joiners: Requester[];

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Requester } from '../../core/report/render-blocks.ts';
+import type { Requester } from '../../core/diagnosis-request.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
 /** One `/502 diagnose <group|pattern>`: the summary message and the diagnosis of each host. */

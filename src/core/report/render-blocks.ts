@@ -1,5 +1,7 @@
 import type { CauseId, RemediationId, Severity } from '../causes.ts';
+import type { DiagnosisStatus, Requester, RootNote } from '../diagnosis-request.ts';
 import type { Diagnosis, Finding } from '../finding.ts';
+import type { RemediationStatus, RemediationView } from '../remediation/remediation-result.ts';
 import { defuseBroadcasts, escapeCode, escapeMrkdwn, fenceCode, fitEscaped, inlineCode, truncatePlain } from './escape-mrkdwn.ts';
 import { sanitizeText } from './sanitize.ts';
 
@@ -69,11 +71,6 @@ export interface SlackMessage {
   text: string;
   blocks: Block[];
 }
-
-/** Who asked for a diagnosis. */
-export type Requester =
-  | { kind: 'user'; userId: string }
-  | { kind: 'alert'; source: string; alertName: string; labels: Record<string, string>; summary?: string; alertCount?: number };
 
 /** The button value (an approval id) and action id of one remediation button. */
 export const REMEDIATE_ACTION_PREFIX = 'remediate:';
@@ -179,18 +176,9 @@ export function describeRequester(r: Requester): string {
 
 // ---------- the root message ----------
 
-export interface RootNote {
-  /** ISO time. */
-  at: string;
-  kind: 'firing' | 'resolved' | 'info';
-  /** Untrusted text (an alert's summary), escaped here; or, with `mrkdwn`, text another module escaped. */
-  text: string;
-  mrkdwn?: boolean;
-}
-
 export interface RootView {
   host: string;
-  status: 'queued' | 'running' | 'done' | 'failed';
+  status: DiagnosisStatus;
   requestedBy: Requester;
   /** ISO time of the request. */
   requestedAt: string;
@@ -205,8 +193,6 @@ export interface RootView {
   /** The last remediation run from this diagnosis, shown on the root too. */
   remediation?: { remediation: RemediationId; approvedBy: string; status: RemediationStatus; recovered?: boolean };
 }
-
-export type RemediationStatus = 'running' | 'succeeded' | 'failed';
 
 function verdictIcon(d: Diagnosis): string {
   if (d.incomplete) return ':warning:';
@@ -293,32 +279,6 @@ export interface ApprovalButton {
   remediation: RemediationId;
   /** Opaque id of the approval record; the button's value. */
   approvalId: string;
-}
-
-export interface RemediationStepView {
-  command: string;
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** What a finished remediation produced (the shape of the lead's RemediationOutcome). */
-export interface RemediationResultView {
-  ok: boolean;
-  steps: RemediationStepView[];
-  verification?: Diagnosis;
-  recovered: boolean;
-  durationMs: number;
-  error?: string;
-}
-
-export interface RemediationView {
-  remediation: RemediationId;
-  approvedBy: string;
-  /** ISO time of the approval. */
-  approvedAt: string;
-  status: RemediationStatus;
-  result?: RemediationResultView;
 }
 
 export interface FindingView {

@@ -1,4 +1,5 @@
 import type { CauseId, Severity } from '../causes.ts';
+import type { DiagnosisStatus, Requester } from '../diagnosis-request.ts';
 import { escapeMrkdwn, inlineCode } from './escape-mrkdwn.ts';
 import {
   CAUSE_LABEL,
@@ -13,8 +14,6 @@ import {
   section,
   slackDate,
   type Block,
-  type Requester,
-  type RootView,
   type SlackMessage,
 } from './render-blocks.ts';
 
@@ -27,7 +26,7 @@ import {
 
 export interface FanoutHostView {
   host: string;
-  status: RootView['status'];
+  status: DiagnosisStatus;
   cause?: CauseId;
   title?: string;
   /** Severity of the verdict's finding. */
