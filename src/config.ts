@@ -6,6 +6,7 @@ import { LABEL_NAME } from './core/alerts/alert-instance.ts';
 import { parseAlertRoutes } from './core/alerts/alert-routes.ts';
 import { DEFAULT_HOST_LABELS } from './core/alerts/map-alert-host.ts';
 import { parseDuration } from './core/duration.ts';
+import { isSlackUserId, SLACK_USERGROUP_ID } from './core/slack-ids.ts';
 import { MedicError } from './errors.ts';
 
 /*
@@ -58,8 +59,8 @@ const Approvers = z
     const users: string[] = [];
     const groups: string[] = [];
     for (const id of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-      if (/^[UW][A-Z0-9]{2,20}$/.test(id)) users.push(id);
-      else if (/^S[A-Z0-9]{2,20}$/.test(id)) groups.push(id);
+      if (isSlackUserId(id)) users.push(id);
+      else if (SLACK_USERGROUP_ID.test(id)) groups.push(id);
       else {
         ctx.addIssue({ code: 'custom', message: `"${id}" is neither a Slack user id (U…/W…) nor a user group id (S…); names such as @alice do not work` });
         return z.NEVER;

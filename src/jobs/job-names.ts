@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { REMEDIATION_IDS } from '../core/causes.ts';
 import { HOST_NAME } from '../core/inventory/inventory-schema.ts';
+import { SLACK_USER_ID } from '../core/slack-ids.ts';
 
 /*
  * Each BullMQ queue, its job name and its payload schema, in one place. Payloads carry ids
@@ -23,7 +24,7 @@ export const RemediateJobData = z.strictObject({
   host: z.string().regex(HOST_NAME),
   remediation: z.enum(REMEDIATION_IDS),
   /** Slack user id of the approver, for the audit trail. */
-  approvedBy: z.string().regex(/^[UW][A-Z0-9]{2,20}$/),
+  approvedBy: z.string().regex(SLACK_USER_ID),
 });
 export type RemediateJobData = z.infer<typeof RemediateJobData>;
 

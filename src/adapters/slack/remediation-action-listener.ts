@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { escapeMrkdwn } from '../../core/report/escape-mrkdwn.ts';
 import { asRedisError, isMedicError } from '../../errors.ts';
 import { REMEDIATE_ACTION_PREFIX } from '../../core/report/render-blocks.ts';
+import { isSlackUserId } from '../../core/slack-ids.ts';
 import { enqueueRemediate, type MedicQueues } from '../queue/medic-queues.ts';
 import type { ApprovalRecord, ApprovalStore } from '../store/approval-store.ts';
 import type { AuditTrail } from '../store/audit-trail.ts';
@@ -46,7 +47,7 @@ function explain(reason: RefusalReason, approval: ApprovalRecord | undefined, ex
     case 'stale':
       return `:arrows_counterclockwise: This finding is no longer current: ${host} was diagnosed again or remediated since. Use the buttons of the latest report, or run ${again}.`;
     case 'used':
-      return `:ballot_box_with_check: Already approved by ${/^[UW][A-Z0-9]{2,20}$/.test(extra.approvedBy ?? '') ? `<@${extra.approvedBy}>` : 'someone'}; it runs once. Follow its progress in the message.`;
+      return `:ballot_box_with_check: Already approved by ${isSlackUserId(extra.approvedBy ?? '') ? `<@${extra.approvedBy}>` : 'someone'}; it runs once. Follow its progress in the message.`;
     case 'missing':
       return `:grey_question: This button is unknown or too old. Run ${again}.`;
     case 'malformed':

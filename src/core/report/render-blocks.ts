@@ -2,6 +2,7 @@ import type { CauseId, RemediationId, Severity } from '../causes.ts';
 import type { DiagnosisStatus, Requester, RootNote } from '../diagnosis-request.ts';
 import type { Diagnosis, Finding } from '../finding.ts';
 import type { RemediationStatus, RemediationView } from '../remediation/remediation-result.ts';
+import { isSlackUserId } from '../slack-ids.ts';
 import { defuseBroadcasts, escapeCode, escapeMrkdwn, fenceCode, fitEscaped, inlineCode, truncatePlain } from './escape-mrkdwn.ts';
 import { sanitizeText } from './sanitize.ts';
 
@@ -162,8 +163,8 @@ export const slackDate = (iso: string, format = '{date_short_pretty} {time}'): s
 
 const seconds = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
 
-/** Slack ids are `[A-Z0-9]`; anything else is not rendered as a mention. */
-const mention = (userId: string): string => (/^[UW][A-Z0-9]{2,20}$/.test(userId) ? `<@${userId}>` : inlineCode(userId));
+/** A mention of a Slack user; anything that is not a user id is shown as code, never as a mention. */
+export const mention = (userId: string): string => (isSlackUserId(userId) ? `<@${userId}>` : inlineCode(userId));
 
 export function describeRequester(r: Requester): string {
   if (r.kind === 'user') return mention(r.userId);
@@ -460,7 +461,7 @@ export function renderHistory(host: string, entries: HistoryEntryView[]): SlackM
     return { text: `No history for ${escapeMrkdwn(host)} yet.`, blocks: [section(`No history for *${escapeMrkdwn(host)}* yet. Run \`/502 diagnose ${escapeMrkdwn(host)}\`.`)] };
   }
   const lines = entries.map((e) => {
-    const actor = e.actor === undefined ? '' : /^[UW][A-Z0-9]{2,20}$/.test(e.actor) ? ` ${mention(e.actor)}` : ` ${escapeMrkdwn(truncatePlain(e.actor, 80))}`;
+    const actor = e.actor === undefined ? '' : isSlackUserId(e.actor) ? ` ${mention(e.actor)}` : ` ${escapeMrkdwn(truncatePlain(e.actor, 80))}`;
     return `${slackDate(e.at, '{date_short} {time_secs}')} ${inlineCode(e.kind)}${actor}: ${escapeMrkdwn(truncatePlain(e.detail, 300))}`;
   });
   const blocks: Block[] = [{ type: 'header', text: plain(`History of ${host} (latest ${entries.length})`, SLACK_LIMITS.headerText) }];
