@@ -60,8 +60,3 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   }
   return options.destination === undefined ? pino(config) : pino(config, options.destination);
 }
-
-/** The child logger of one job: every line says which job, host and playbook it is about. */
-export function jobLogger(root: Logger, fields: { jobId: string | undefined; host: string; playbook?: string; queue?: string }): Logger {
-  return root.child({ jobId: fields.jobId, host: fields.host, playbook: fields.playbook, queue: fields.queue });
-}

@@ -1,24 +1,17 @@
 import type { Logger } from 'pino';
-import type { AuditTrail } from '../adapters/store/audit-trail.ts';
-import type { DiagnosisRecord, DiagnosisRecords } from '../adapters/store/diagnosis-records.ts';
+import type { DiagnosisRecord } from '../core/diagnosis-request.ts';
 import type { Diagnosis } from '../core/finding.ts';
 import type { Inventory } from '../core/inventory/inventory-schema.ts';
 import type { Playbook } from '../core/playbook/playbook-schema.ts';
 import { isMedicError, MedicError } from '../errors.ts';
-import { jobLogger } from '../logger.ts';
 import { diagnoseHost } from './diagnose-host.ts';
 import { DiagnoseJobData } from './job-names.ts';
-import type { CommandRunner, HostConnector, TargetHost } from './ports.ts';
-
-/** What posting a report needs; the Slack reporter implements it. */
-export interface ReportPublisher {
-  refreshRoot(diagnosisId: string): Promise<void>;
-  publish(diagnosisId: string): Promise<void>;
-}
+import { jobLogger } from './job-logger.ts';
+import type { AuditRecorder, CommandRunner, DiagnosisRecordStore, HostConnector, ReportPublisher, TargetHost } from './ports.ts';
 
 export interface DiagnoseJobDeps {
-  records: DiagnosisRecords;
-  audit: AuditTrail;
+  records: DiagnosisRecordStore;
+  audit: AuditRecorder;
   reporter: ReportPublisher;
   inventory: () => Inventory;
   playbooks: ReadonlyMap<string, Playbook>;

@@ -1,5 +1,17 @@
 import type { Logger } from 'pino';
+import type { AuditEntry } from '../core/audit-entry.ts';
+import type { RemediationId } from '../core/causes.ts';
+import type { DiagnosisRecord, RootNote } from '../core/diagnosis-request.ts';
+import type { Diagnosis } from '../core/finding.ts';
 import type { InventoryHost } from '../core/inventory/inventory-schema.ts';
+import type { ApprovalRecord } from '../core/remediation/approval-record.ts';
+import type { RemediationResultView, RemediationStatus } from '../core/remediation/remediation-result.ts';
+
+/*
+ * What the jobs need from the world, as interfaces: SSH (connector, runner), Redis (records,
+ * approvals, audit) and Slack (the publishers). The adapters implement them; the jobs import
+ * nothing but these, the core and the error type, so they run as well on in-memory stand-ins.
+ */
 
 /** What running one command on a host produced. Command failures are data, not exceptions. */
 export interface RunOutput {
@@ -59,3 +71,51 @@ export type ProgressEvent =
   | { kind: 'check-started'; host: string; check: string }
   | { kind: 'check-finished'; host: string; check: string; status: string; durationMs: number }
   | { kind: 'classifying'; host: string };
+
+/** The diagnosis records the jobs read and finish; the Redis store implements it. */
+export interface DiagnosisRecordStore {
+  get(id: string): Promise<DiagnosisRecord | undefined>;
+  /** Queued becomes running; any other status is left alone (a re-delivered job must not undo `done`). */
+  markRunning(id: string): Promise<void>;
+  /** Stores the outcome unless another run finished first (then false, and nothing changes). */
+  complete(record: DiagnosisRecord, diagnosis: Diagnosis, dedupWindowMs: number): Promise<boolean>;
+  /** As `complete`, for a diagnosis that could not run. */
+  fail(record: DiagnosisRecord, error: NonNullable<DiagnosisRecord['error']>, dedupWindowMs: number): Promise<boolean>;
+  addNote(id: string, note: RootNote): Promise<void>;
+  setRemediation(id: string, remediation: NonNullable<DiagnosisRecord['remediation']>): Promise<void>;
+}
+
+/** The approvals the remediation job acts on; the Redis store implements it. */
+export interface ApprovalRecordStore {
+  get(id: string): Promise<ApprovalRecord | undefined>;
+  /** True for the first caller only, ever: what keeps a re-delivered remediation from running twice. */
+  markStarted(id: string): Promise<boolean>;
+  finish(id: string, status: RemediationStatus, result: RemediationResultView): Promise<void>;
+}
+
+/** The audit trail, as the jobs write to it. */
+export interface AuditRecorder {
+  record(entry: Omit<AuditEntry, 'at'>): Promise<void>;
+}
+
+/** What posting a report needs; the Slack reporter implements it. */
+export interface ReportPublisher {
+  refreshRoot(diagnosisId: string): Promise<void>;
+  /** Everything a finished diagnosis shows; safe to call again (each reply is posted once). */
+  publish(diagnosisId: string): Promise<void>;
+}
+
+/** What a finished remediation tells the people in its thread. */
+export interface RemediationAnnouncement {
+  remediation: RemediationId;
+  approvedBy: string;
+  result: RemediationResultView;
+}
+
+/** What showing a remediation needs; the Slack reporter implements it. */
+export interface RemediationPublisher {
+  refreshFinding(approvalId: string): Promise<void>;
+  refreshRoot(diagnosisId: string): Promise<void>;
+  /** Says in the diagnosis' thread how the remediation went; the reporter chooses the words. */
+  announceRemediation(diagnosisId: string, announcement: RemediationAnnouncement): Promise<void>;
+}

@@ -1,30 +1,19 @@
 import type { Logger } from 'pino';
-import type { ApprovalStore } from '../adapters/store/approval-store.ts';
-import type { AuditTrail } from '../adapters/store/audit-trail.ts';
-import type { DiagnosisRecords } from '../adapters/store/diagnosis-records.ts';
 import type { Inventory } from '../core/inventory/inventory-schema.ts';
 import type { Playbook } from '../core/playbook/playbook-schema.ts';
 import type { RemediationResultView } from '../core/remediation/remediation-result.ts';
-import { escapeMrkdwn } from '../core/report/escape-mrkdwn.ts';
 import { sanitizeText } from '../core/report/sanitize.ts';
 import { isMedicError } from '../errors.ts';
-import { jobLogger } from '../logger.ts';
 import { pickPlaybook, targetHost } from './diagnose-job.ts';
+import { jobLogger } from './job-logger.ts';
 import { RemediateJobData } from './job-names.ts';
-import type { HostConnector } from './ports.ts';
+import type { ApprovalRecordStore, AuditRecorder, DiagnosisRecordStore, HostConnector, RemediationPublisher } from './ports.ts';
 import { remediateHost } from './remediate-host.ts';
 
-/** What showing a remediation needs; the Slack reporter implements it. */
-export interface RemediationPublisher {
-  refreshFinding(approvalId: string): Promise<void>;
-  refreshRoot(diagnosisId: string): Promise<void>;
-  postInThread(diagnosisId: string, mrkdwn: string): Promise<string | undefined>;
-}
-
 export interface RemediateJobDeps {
-  approvals: ApprovalStore;
-  records: DiagnosisRecords;
-  audit: AuditTrail;
+  approvals: ApprovalRecordStore;
+  records: DiagnosisRecordStore;
+  audit: AuditRecorder;
   reporter: RemediationPublisher;
   inventory: () => Inventory;
   playbooks: ReadonlyMap<string, Playbook>;
@@ -105,10 +94,7 @@ async function finish(deps: RemediateJobDeps, approvalId: string, data: Remediat
   try {
     await deps.reporter.refreshFinding(approvalId);
     await deps.reporter.refreshRoot(data.diagnosisId);
-    const icon = !result.ok ? ':x:' : result.recovered ? ':white_check_mark:' : ':warning:';
-    const what = !result.ok ? 'failed' : result.recovered ? 'done; the host recovered' : 'done, but the verification still finds a problem';
-    const verdict = result.verification === undefined ? '' : ` Verification: ${escapeMrkdwn(result.verification.verdict.title)} (\`${result.verification.verdict.cause}\`).`;
-    await deps.reporter.postInThread(data.diagnosisId, `${icon} \`${data.remediation}\` approved by <@${data.approvedBy}>: ${what}.${verdict}`);
+    await deps.reporter.announceRemediation(data.diagnosisId, { remediation: data.remediation, approvedBy: data.approvedBy, result });
   } catch (e) {
     log.error({ err: e }, 'remediation finished but Slack could not be updated');
   }

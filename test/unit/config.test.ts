@@ -5,7 +5,8 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_KEYS, loadConfig, requireSlack, slackMode } from '../../src/config.ts';
 import { MedicError } from '../../src/errors.ts';
-import { createLogger, jobLogger } from '../../src/logger.ts';
+import { jobLogger } from '../../src/jobs/job-logger.ts';
+import { createLogger } from '../../src/logger.ts';
 
 const load = (env: Record<string, string>) => loadConfig(env, { envFile: false });
 

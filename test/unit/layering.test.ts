@@ -5,9 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { importsOf } from '../helpers/imports.ts';
 
 /**
- * Which way the arrows point in src/: the core depends on nothing around it, adapters never
- * reach up to the app that wires them, the command line's commands never reach back into its
- * entry point, and no module takes part in an import cycle (type-only imports included).
+ * Which way the arrows point in src/: the core depends on nothing around it, the jobs depend
+ * only on the core and on the ports they declare, adapters never reach up to the app that
+ * wires them, the command line's commands never reach back into its entry point, and no
+ * module takes part in an import cycle (type-only imports included).
  */
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -90,6 +91,10 @@ describe('layering of src/', () => {
 
   it('the core imports nothing outside src/core but the shared error type', () => {
     expect(importers((f) => f.startsWith('src/core/'), (d) => !d.startsWith('src/core/') && d !== 'src/errors.ts')).toEqual([]);
+  });
+
+  it('jobs import only the core, the error type and their own folder (their ports), never an adapter', () => {
+    expect(importers((f) => f.startsWith('src/jobs/'), (d) => !d.startsWith('src/core/') && !d.startsWith('src/jobs/') && d !== 'src/errors.ts')).toEqual([]);
   });
 
   it('adapters never import the app or the entry point that wire them', () => {

@@ -7,7 +7,8 @@ import { capEscaped, renderRoot, SLACK_LIMITS } from '../../core/report/render-b
 import { asRedisError, isMedicError, MedicError } from '../../errors.ts';
 import { enqueueDiagnose, type MedicQueues } from '../queue/medic-queues.ts';
 import type { AuditTrail } from '../store/audit-trail.ts';
-import { PENDING_SLOT_MS, type DiagnosisRecord, type DiagnosisRecords, type OpenResult } from '../store/diagnosis-records.ts';
+import type { DiagnosisRecord } from '../../core/diagnosis-request.ts';
+import { PENDING_SLOT_MS, type DiagnosisRecords, type OpenResult } from '../store/diagnosis-records.ts';
 import { newFanoutId, type FanoutRecords } from '../store/fanout-records.ts';
 import type { ChatApi } from './chat-api.ts';
 import type { SlackReporter } from './slack-reporter.ts';

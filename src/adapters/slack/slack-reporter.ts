@@ -3,8 +3,11 @@ import type { Logger } from 'pino';
 import { defuseBroadcasts } from '../../core/report/escape-mrkdwn.ts';
 import { capEscaped, SLACK_LIMITS, renderFinding, renderRoot, type RootView, type SlackMessage } from '../../core/report/render-blocks.ts';
 import { renderFanout, type FanoutHostView } from '../../core/report/render-fanout.ts';
+import { renderRemediationNotice } from '../../core/report/render-remediation-notice.ts';
+import type { RemediationAnnouncement } from '../../jobs/ports.ts';
 import { ApprovalStore } from '../store/approval-store.ts';
-import type { DiagnosisRecord, DiagnosisRecords } from '../store/diagnosis-records.ts';
+import type { DiagnosisRecord } from '../../core/diagnosis-request.ts';
+import type { DiagnosisRecords } from '../store/diagnosis-records.ts';
 import type { FanoutRecord, FanoutRecords } from '../store/fanout-records.ts';
 import type { RedisKeys } from '../store/redis-keys.ts';
 import { withRedisLock } from '../store/redis-lock.ts';
@@ -207,6 +210,11 @@ export class SlackReporter {
       unfurl_media: false,
     });
     return res.ts;
+  }
+
+  /** Says in the diagnosis' thread how an approved remediation went. */
+  async announceRemediation(diagnosisId: string, announcement: RemediationAnnouncement): Promise<void> {
+    await this.postInThread(diagnosisId, renderRemediationNotice(announcement));
   }
 
   // ---------------------------------------------------------------- fan-out

@@ -1,33 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { DiagnosisRecord, Requester, RootNote } from '../../core/diagnosis-request.ts';
 import type { Diagnosis } from '../../core/finding.ts';
-import type { DiagnosisStatus, Requester, RootNote } from '../../core/diagnosis-request.ts';
-import type { RemediationView } from '../../core/remediation/remediation-result.ts';
 import type { RedisKeys } from './redis-keys.ts';
-
-/** One diagnosis request and what became of it; the root message is rendered from this. */
-export interface DiagnosisRecord {
-  id: string;
-  host: string;
-  playbook: string;
-  channel: string;
-  /** ts of the root message, once posted. */
-  rootTs?: string;
-  /** Set when the root is itself a reply (a fan-out host's report in the summary's thread): the thread its findings go to. */
-  threadTs?: string;
-  requestedBy: Requester;
-  requestedAt: string;
-  reason?: string;
-  status: DiagnosisStatus;
-  diagnosis?: Diagnosis;
-  error?: { code?: string; message: string; hint?: string };
-  joiners: Requester[];
-  notes: RootNote[];
-  /** Set (Redis's clock, ms) until the job is confirmed queued; joiners wait for it to go. */
-  pendingSince?: string;
-  /** The remediation approved from this diagnosis, if any. */
-  remediation?: Pick<RemediationView, 'remediation' | 'approvedBy' | 'status'> & { recovered?: boolean };
-}
 
 export interface OpenResult {
   record: DiagnosisRecord;
