@@ -119,7 +119,8 @@ export function isAllowedRemediationCommand(argv: readonly string[]): boolean {
   const [p, a, b, c, ...rest] = argv;
   // A unit name never starts with '-': systemctl would read it as an option.
   if (p === 'systemctl') return (a === 'reload' || a === 'start' || a === 'restart') && b !== undefined && /^[A-Za-z0-9][A-Za-z0-9@._:-]*$/.test(b) && c === undefined;
-  if (p === 'kill') return (a === '-USR2' || a === '-HUP' || a === '-TERM') && b !== undefined && /^\d{1,7}$/.test(b) && c === undefined;
+  // A master's pid: never 0 (the caller's own process group), 1 (init) or negative (a group).
+  if (p === 'kill') return (a === '-USR2' || a === '-HUP' || a === '-TERM') && b !== undefined && /^[1-9]\d{0,6}$/.test(b) && b !== '1' && c === undefined;
   if (p !== undefined && /\/nginx$/.test(p) && SAFE_PATH.test(p)) {
     return a === '-t' && ((b === undefined && c === undefined) || (b === '-c' && c !== undefined && SAFE_PATH.test(c) && rest.length === 0));
   }
