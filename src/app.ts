@@ -8,7 +8,7 @@ import { createQueues, type MedicQueues } from './adapters/queue/medic-queues.ts
 import { startWorkers, type MedicWorkers } from './adapters/queue/medic-workers.ts';
 import { ApproverDirectory } from './adapters/slack/approver-directory.ts';
 import { createBoltApp, type BoltHandle } from './adapters/slack/create-bolt-app.ts';
-import { DiagnosisService } from './adapters/slack/diagnosis-service.ts';
+import { DiagnosisService } from './app-service/diagnosis-service.ts';
 import { AfterAcks } from './adapters/slack/after-acks.ts';
 import { registerRemediationAction } from './adapters/slack/remediation-action-listener.ts';
 import { SlackBudget, type SlackBudgetOptions } from './adapters/slack/slack-budget.ts';

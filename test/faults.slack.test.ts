@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPlaybooks } from '../src/adapters/files/load-playbooks.ts';
 import { createQueues } from '../src/adapters/queue/medic-queues.ts';
-import { DiagnosisService } from '../src/adapters/slack/diagnosis-service.ts';
+import { DiagnosisService } from '../src/app-service/diagnosis-service.ts';
 import type { ChatApi } from '../src/adapters/slack/chat-api.ts';
 import { SlackReporter } from '../src/adapters/slack/slack-reporter.ts';
 import { createSlackWebClient } from '../src/adapters/slack/slack-web-client.ts';

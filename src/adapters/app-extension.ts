@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import type { Inventory } from '../core/inventory/inventory-schema.ts';
 import type { MedicHttpServer } from './http/medic-http-server.ts';
 import type { MedicMetrics } from './http/medic-metrics.ts';
-import type { DiagnosisService } from './slack/diagnosis-service.ts';
+import type { DiagnosisService } from '../app-service/diagnosis-service.ts';
 
 /**
  * What the app hands each extension (the alert webhooks are one) once it is built: its HTTP

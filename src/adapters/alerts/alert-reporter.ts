@@ -19,7 +19,7 @@ export interface ReportRef {
 
 /**
  * What the alert logic needs from the Slack side. `DiagnosisService`
- * (src/adapters/slack/diagnosis-service.ts) implements it: its dedup, report rendering and
+ * (src/app-service/diagnosis-service.ts) implements it: its dedup, report rendering and
  * threads. Every `text` is escaped mrkdwn (core/alerts/alert-messages builds it).
  */
 export interface AlertReporter {

@@ -7,7 +7,7 @@ import { isMedicError } from '../../errors.ts';
 import type { AuditTrail } from '../store/audit-trail.ts';
 import { AfterAcks } from './after-acks.ts';
 import type { BoltApp } from './create-bolt-app.ts';
-import type { DiagnosisService, DiagnosisTicket } from './diagnosis-service.ts';
+import type { DiagnosisService, DiagnosisTicket } from '../../app-service/diagnosis-service.ts';
 import { parseSlashCommand } from './parse-slash-command.ts';
 
 export interface SlashCommandDeps {

@@ -1,17 +1,16 @@
 import type { Logger } from 'pino';
-import type { Inventory } from '../../core/inventory/inventory-schema.ts';
-import { resolveHosts, unknownHostMessage } from '../../core/inventory/resolve-hosts.ts';
-import { defuseBroadcasts } from '../../core/report/escape-mrkdwn.ts';
-import type { Requester } from '../../core/diagnosis-request.ts';
-import { capEscaped, renderRoot, SLACK_LIMITS } from '../../core/report/render-blocks.ts';
-import { asRedisError, isMedicError, MedicError } from '../../errors.ts';
-import { enqueueDiagnose, type MedicQueues } from '../queue/medic-queues.ts';
-import type { AuditTrail } from '../store/audit-trail.ts';
-import type { DiagnosisRecord } from '../../core/diagnosis-request.ts';
-import { PENDING_SLOT_MS, type DiagnosisRecords, type OpenResult } from '../store/diagnosis-records.ts';
-import { newFanoutId, type FanoutRecords } from '../store/fanout-records.ts';
-import type { ChatApi } from './chat-api.ts';
-import type { SlackReporter } from './slack-reporter.ts';
+import type { Inventory } from '../core/inventory/inventory-schema.ts';
+import { resolveHosts, unknownHostMessage } from '../core/inventory/resolve-hosts.ts';
+import { defuseBroadcasts } from '../core/report/escape-mrkdwn.ts';
+import { capEscaped, renderRoot, SLACK_LIMITS } from '../core/report/render-blocks.ts';
+import { asRedisError, isMedicError, MedicError } from '../errors.ts';
+import { enqueueDiagnose, type MedicQueues } from '../adapters/queue/medic-queues.ts';
+import type { AuditTrail } from '../adapters/store/audit-trail.ts';
+import type { DiagnosisRecord, Requester } from '../core/diagnosis-request.ts';
+import { PENDING_SLOT_MS, type DiagnosisRecords, type OpenResult } from '../adapters/store/diagnosis-records.ts';
+import { newFanoutId, type FanoutRecords } from '../adapters/store/fanout-records.ts';
+import type { ChatApi } from '../adapters/slack/chat-api.ts';
+import type { SlackReporter } from '../adapters/slack/slack-reporter.ts';
 
 export interface DiagnosisRequest {
   /** An inventory host name. */
@@ -74,7 +73,9 @@ const actorOf = (r: Requester): string => (r.kind === 'user' ? r.userId : `alert
 /**
  * The one way a diagnosis gets requested, by a person (`/502 diagnose`) or by an alert
  * (the alert receivers): dedup, audit, the root message, the queued job. Never runs a diagnosis
- * inline. Also what alert receivers need to talk into a report's thread.
+ * inline. Also what alert receivers need to talk into a report's thread. The application
+ * service: the Slack listeners and the alert receivers are its callers, the stores, the queue
+ * and the reporter its tools, so it sits beside the adapters rather than inside one of them.
  */
 export class DiagnosisService {
   constructor(private readonly o: DiagnosisServiceOptions) {}
