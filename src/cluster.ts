@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { errorMessage } from './errors.ts';
 
 /**
  * MEDIC_HTTP_PROCESSES > 1: `medic bot` (or `medic start`) runs that many processes sharing one
@@ -120,7 +121,7 @@ export async function runClusterPrimary(o: ClusterOptions): Promise<number> {
     if (m.type === METRICS_ASK) {
       aggregator.clusterMetrics().then(
         (body) => worker.isConnected() && worker.send({ type: METRICS_ANSWER, id: m.id, body }),
-        (e: unknown) => worker.isConnected() && worker.send({ type: METRICS_ANSWER, id: m.id, error: e instanceof Error ? e.message : String(e) }),
+        (e: unknown) => worker.isConnected() && worker.send({ type: METRICS_ANSWER, id: m.id, error: errorMessage(e) }),
       );
     }
   });

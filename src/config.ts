@@ -7,7 +7,7 @@ import { parseAlertRoutes } from './core/alerts/alert-routes.ts';
 import { DEFAULT_HOST_LABELS } from './core/alerts/map-alert-host.ts';
 import { parseDuration } from './core/duration.ts';
 import { isSlackUserId, SLACK_USERGROUP_ID } from './core/slack-ids.ts';
-import { MedicError } from './errors.ts';
+import { errorMessage, MedicError } from './errors.ts';
 
 /*
  * The one schema of the environment. Only this file reads process.env; everything else gets
@@ -190,7 +190,7 @@ function readEnvFile(path: string): Record<string, string> {
   try {
     return parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
   } catch (e) {
-    throw new MedicError('CONFIG_INVALID', `${path} cannot be read: ${(e as Error).message}`);
+    throw new MedicError('CONFIG_INVALID', `${path} cannot be read: ${errorMessage(e)}`);
   }
 }
 

@@ -71,6 +71,9 @@ export class MedicError extends Error {
 
 export const isMedicError = (e: unknown): e is MedicError => e instanceof MedicError;
 
+/** Anything thrown, in words: an Error's message, any other value as a string. */
+export const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
 /** Host-level SSH failures: the host could not be reached or would not let us in (CLI exit 3). */
 export const isConnectionError = (e: unknown): boolean => isMedicError(e) && e.code.startsWith('SSH_');
 
@@ -83,7 +86,7 @@ const REDIS_DOWN = /max retries per request|Connection is closed|ECONNREFUSED|EC
  */
 export function asRedisError(e: unknown, what: string): unknown {
   if (isMedicError(e)) return e;
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   const code = (e as { code?: unknown } | null)?.code;
   if (!REDIS_DOWN.test(message) && !(typeof code === 'string' && REDIS_DOWN.test(code))) return e;
   return new MedicError('REDIS_UNAVAILABLE', `Redis did not answer, so ${what}. Nothing is lost: ask again once Redis is back (the bot reconnects by itself).`, { cause: e });

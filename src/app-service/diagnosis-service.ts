@@ -3,7 +3,7 @@ import type { Inventory } from '../core/inventory/inventory-schema.ts';
 import { resolveHosts, unknownHostMessage } from '../core/inventory/resolve-hosts.ts';
 import { defuseBroadcasts } from '../core/report/escape-mrkdwn.ts';
 import { capEscaped, renderRoot, SLACK_LIMITS } from '../core/report/render-blocks.ts';
-import { asRedisError, isMedicError, MedicError } from '../errors.ts';
+import { asRedisError, errorMessage, isMedicError, MedicError } from '../errors.ts';
 import { enqueueDiagnose, type MedicQueues } from '../adapters/queue/medic-queues.ts';
 import type { AuditTrail } from '../adapters/store/audit-trail.ts';
 import type { DiagnosisRecord, Requester } from '../core/diagnosis-request.ts';
@@ -66,7 +66,7 @@ async function redisStep<T>(what: string, fn: () => Promise<T>): Promise<T> {
 }
 
 const errorOf = (e: unknown): NonNullable<DiagnosisRecord['error']> =>
-  isMedicError(e) ? { code: e.code, message: e.message, hint: e.hint } : { message: `could not be queued: ${e instanceof Error ? e.message : String(e)}` };
+  isMedicError(e) ? { code: e.code, message: e.message, hint: e.hint } : { message: `could not be queued: ${errorMessage(e)}` };
 
 const actorOf = (r: Requester): string => (r.kind === 'user' ? r.userId : `alert:${r.source}/${r.alertName}`.slice(0, 200));
 

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { pino } from 'pino';
 import type { CliIo } from './cli-io.ts';
+import { errorMessage } from '../errors.ts';
 
 /** What every command gets from the command line: its environment, where to write, a logger. */
 export interface CliContext {
@@ -22,6 +23,6 @@ export function parseCommandArgs<T extends NonNullable<Parameters<typeof parseAr
     const { values, positionals } = parseArgs({ args: [...args], options: options ?? {}, allowPositionals: true, strict: true });
     return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (e) {
-    throw new UsageError(`${command}: ${(e as Error).message}. Run "medic ${command} --help".`);
+    throw new UsageError(`${command}: ${errorMessage(e)}. Run "medic ${command} --help".`);
   }
 }

@@ -7,6 +7,7 @@ import { readLabState } from '../lab/lab-state.ts';
 import { SCENARIO_NAMES, SCENARIOS, isScenarioName, type ScenarioName } from '../lab/scenarios.ts';
 import { conversationView, type ResponseUrlOwner } from './conversation-view.ts';
 import type { DemoUser } from './demo-workspace.ts';
+import { errorMessage } from '../errors.ts';
 
 /** Options of {@link DemoPageServer}. */
 export interface DemoPageServerOptions {
@@ -181,7 +182,7 @@ export class DemoPageServer {
           return json(res, 404, { ok: false, error: 'not_found' });
       }
     } catch (e) {
-      if (!res.headersSent) json(res, 400, { ok: false, error: (e as Error).message });
+      if (!res.headersSent) json(res, 400, { ok: false, error: errorMessage(e) });
       else res.end();
     }
   }

@@ -3,7 +3,7 @@ import type { DiagnosisRecord } from '../core/diagnosis-request.ts';
 import type { Diagnosis } from '../core/finding.ts';
 import type { Inventory } from '../core/inventory/inventory-schema.ts';
 import type { Playbook } from '../core/playbook/playbook-schema.ts';
-import { isMedicError, MedicError } from '../errors.ts';
+import { errorMessage, isMedicError, MedicError } from '../errors.ts';
 import { diagnoseHost } from './diagnose-host.ts';
 import { DiagnoseJobData } from './job-names.ts';
 import { jobLogger } from './job-logger.ts';
@@ -176,7 +176,7 @@ async function bounded<T>(deps: DiagnoseJobDeps, record: DiagnosisRecord, log: L
 }
 
 async function failed(deps: DiagnoseJobDeps, record: DiagnosisRecord, e: unknown, log: Logger): Promise<void> {
-  const error = isMedicError(e) ? { code: e.code, message: e.message, hint: e.hint } : { message: e instanceof Error ? e.message : String(e) };
+  const error = isMedicError(e) ? { code: e.code, message: e.message, hint: e.hint } : { message: errorMessage(e) };
   deps.onError?.(error.code ?? 'INTERNAL');
   log.warn({ err: e, diagnosisId: record.id }, 'diagnosis could not run');
   if (!(await deps.records.fail(record, error, deps.dedupWindowMs))) {

@@ -3,7 +3,7 @@ import type { Inventory } from '../core/inventory/inventory-schema.ts';
 import type { Playbook } from '../core/playbook/playbook-schema.ts';
 import type { RemediationResultView } from '../core/remediation/remediation-result.ts';
 import { sanitizeText } from '../core/report/sanitize.ts';
-import { isMedicError } from '../errors.ts';
+import { errorMessage, isMedicError } from '../errors.ts';
 import { pickPlaybook, targetHost } from './diagnose-job.ts';
 import { jobLogger } from './job-logger.ts';
 import { RemediateJobData } from './job-names.ts';
@@ -68,7 +68,7 @@ export function createRemediateJob(deps: RemediateJobDeps): (job: RemediateJob) 
       };
     } catch (e) {
       log.warn({ err: e }, 'remediation could not run');
-      const message = isMedicError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+      const message = isMedicError(e) ? `${e.code}: ${e.message}` : errorMessage(e);
       // An error may quote the host (a path, a config value): made safe as evidence is.
       result = { ok: false, steps: [], recovered: false, durationMs: 0, error: sanitizeText(message) };
     }

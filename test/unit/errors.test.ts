@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { withErrorTable } from '../../scripts/write-error-table.ts';
-import { asRedisError, ERROR_CODES, MedicError } from '../../src/errors.ts';
+import { asRedisError, ERROR_CODES, errorMessage, MedicError } from '../../src/errors.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -45,5 +45,15 @@ describe('error codes', () => {
   it('a hung host and a diagnosis past its bound are not retried: they already waited their whole bound', () => {
     expect(new MedicError('SSH_NOT_ANSWERING', 'x').retryable).toBe(false);
     expect(new MedicError('DIAGNOSIS_TIMEOUT', 'x').retryable).toBe(false);
+  });
+});
+
+describe('errorMessage', () => {
+  it("is an Error's message, and anything else thrown as a string", () => {
+    expect(errorMessage(new MedicError('HOST_UNKNOWN', 'no such host'))).toBe('no such host');
+    expect(errorMessage(new TypeError('x is not a function'))).toBe('x is not a function');
+    expect(errorMessage('a thrown string')).toBe('a thrown string');
+    expect(errorMessage(42)).toBe('42');
+    expect(errorMessage(undefined)).toBe('undefined');
   });
 });

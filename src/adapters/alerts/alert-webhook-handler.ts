@@ -7,6 +7,7 @@ import type { AlertMetrics, AlertRequestOutcome } from './alert-metrics.ts';
 import { readLimitedBody } from './read-limited-body.ts';
 import { MemorySignatureLedger, type SignatureLedger } from './signature-ledger.ts';
 import { signatureWindowMs, verifyAlertRequest, verifyBearer, type AlertAuthOptions } from './verify-alert-request.ts';
+import { errorMessage } from '../../errors.ts';
 
 /** The contract's alert endpoints and the payload each expects. */
 export const ALERT_PATHS: Readonly<Record<string, AlertSource>> = {
@@ -103,7 +104,7 @@ export function createAlertWebhookHandler(options: AlertWebhookOptions): (source
     try {
       json = JSON.parse(read.body.toString('utf8'));
     } catch (e) {
-      return refuse(400, 'bad_request', 'malformed_json', `the body is not JSON: ${(e as Error).message.slice(0, 200)}`);
+      return refuse(400, 'bad_request', 'malformed_json', `the body is not JSON: ${errorMessage(e).slice(0, 200)}`);
     }
     const parsed = parseAlertPayload(source, json);
     if (!parsed.ok) return refuse(400, 'bad_request', 'invalid_payload', `not a ${source} alert payload: ${parsed.error}`);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { MedicError } from '../../errors.ts';
+import { errorMessage, MedicError } from '../../errors.ts';
 import type { Inventory } from '../../core/inventory/inventory-schema.ts';
 import { parseInventory } from '../../core/inventory/parse-inventory.ts';
 
@@ -25,7 +25,7 @@ export async function loadInventory(path: string): Promise<Inventory> {
     if (code === 'ENOENT') {
       throw new MedicError('INVENTORY_NOT_FOUND', `Inventory ${file} does not exist. Pass --inventory FILE or set MEDIC_INVENTORY.`);
     }
-    throw new MedicError('INVENTORY_INVALID', `Inventory ${file} cannot be read: ${(e as Error).message}`);
+    throw new MedicError('INVENTORY_INVALID', `Inventory ${file} cannot be read: ${errorMessage(e)}`);
   }
   const inventory = parseInventory(text, file);
   for (const host of Object.values(inventory.hosts)) {

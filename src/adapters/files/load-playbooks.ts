@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Playbook } from '../../core/playbook/playbook-schema.ts';
 import { parsePlaybook } from '../../core/playbook/parse-playbook.ts';
-import { MedicError } from '../../errors.ts';
+import { errorMessage, MedicError } from '../../errors.ts';
 import { packageRoot } from './package-root.ts';
 
 /** The playbooks shipped with the package. */
@@ -17,7 +17,7 @@ export async function loadPlaybooks(dir: string = DEFAULT_PLAYBOOKS_DIR): Promis
   try {
     entries = (await readdir(dir)).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort();
   } catch (e) {
-    throw new MedicError('PLAYBOOK_UNKNOWN', `Playbook folder ${dir} cannot be read: ${(e as Error).message}`);
+    throw new MedicError('PLAYBOOK_UNKNOWN', `Playbook folder ${dir} cannot be read: ${errorMessage(e)}`);
   }
   const out = new Map<string, Playbook>();
   for (const file of entries) {

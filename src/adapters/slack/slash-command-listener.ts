@@ -3,7 +3,7 @@ import type { Inventory } from '../../core/inventory/inventory-schema.ts';
 import { resolveHosts, unknownHostMessage } from '../../core/inventory/resolve-hosts.ts';
 import { escapeMrkdwn } from '../../core/report/escape-mrkdwn.ts';
 import { renderHelp, renderHistory, renderHosts, renderNotice, type SlackMessage } from '../../core/report/render-blocks.ts';
-import { isMedicError } from '../../errors.ts';
+import { errorMessage, isMedicError } from '../../errors.ts';
 import type { AuditTrail } from '../store/audit-trail.ts';
 import { AfterAcks } from './after-acks.ts';
 import type { BoltApp } from './create-bolt-app.ts';
@@ -95,7 +95,7 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
           deps.logger.error({ err: e, target: parsed.target }, 'could not queue the diagnosis');
           const hint =
             slackProblem(e) ??
-            (isMedicError(e) ? `\`${e.code}\` ${escapeMrkdwn(e.message)}` : `Could not queue the diagnosis: ${escapeMrkdwn(e instanceof Error ? e.message : String(e))}`);
+            (isMedicError(e) ? `\`${e.code}\` ${escapeMrkdwn(e.message)}` : `Could not queue the diagnosis: ${escapeMrkdwn(errorMessage(e))}`);
           await respond(ephemeral(renderNotice(`:x: ${hint}`)));
         }
         return;

@@ -1,4 +1,4 @@
-import { MedicError } from '../../errors.ts';
+import { errorMessage, MedicError } from '../../errors.ts';
 import { checkHostKey, fingerprintSha256, keyTypeOfBlob, knownKeysFor } from './known-hosts.ts';
 
 export interface HostKeyTarget {
@@ -36,7 +36,7 @@ export class HostKeyVerifier {
     try {
       return this.check(key);
     } catch (e) {
-      this.rejection = new MedicError('SSH_HOST_KEY_UNKNOWN', `Could not check the host key of ${this.name()}: ${(e as Error).message}`, { cause: e });
+      this.rejection = new MedicError('SSH_HOST_KEY_UNKNOWN', `Could not check the host key of ${this.name()}: ${errorMessage(e)}`, { cause: e });
       return false;
     }
   };

@@ -1,7 +1,7 @@
 import type { NodeSSH } from 'node-ssh';
 import type { Logger } from 'pino';
 import type { Client, ClientChannel } from 'ssh2';
-import { MedicError } from '../../errors.ts';
+import { errorMessage, MedicError } from '../../errors.ts';
 import type { CommandRunner, RunOptions, RunOutput } from '../../jobs/ports.ts';
 import { CappedOutput } from './capped-output.ts';
 import { ChannelSlots } from './channel-slots.ts';
@@ -126,7 +126,7 @@ export class SshCommandRunner implements CommandRunner {
 
   private channelError(e: unknown): MedicError {
     if (this.lost) return this.lost;
-    const message = e instanceof Error ? e.message : String(e);
+    const message = errorMessage(e);
     return new MedicError(
       'SSH_LOST',
       `${this.o.where} refused a new SSH session channel (${message}). Its sshd MaxSessions may be below medic's maxChannels (${this.o.maxChannels}).`,

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 // ssh2 is CommonJS: its named exports are only reachable through the default import under ESM.
 import ssh2 from 'ssh2';
 import type { ConnectConfig, ParsedKey, PublicKeyAuthMethod } from 'ssh2';
-import { MedicError } from '../../errors.ts';
+import { errorMessage, MedicError } from '../../errors.ts';
 import type { HostConnector, TargetHost } from '../../jobs/ports.ts';
 import { type ConnectTarget, mapConnectError } from './connect-error.ts';
 import { ChannelSlots } from './channel-slots.ts';
@@ -209,7 +209,7 @@ async function readPrivateKey(path: string, t: ConnectTarget): Promise<ParsedKey
   } catch (e) {
     throw new MedicError(
       'SSH_KEY_UNREADABLE',
-      `Cannot read the private key ${path} for ${t.user}@${t.host}:${t.port} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Fix privateKeyPath in the inventory or the file's permissions for the medic worker.`,
+      `Cannot read the private key ${path} for ${t.user}@${t.host}:${t.port} (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}). Fix privateKeyPath in the inventory or the file's permissions for the medic worker.`,
       { cause: e },
     );
   }
@@ -235,7 +235,7 @@ async function readKnownHosts(path: string, t: ConnectTarget): Promise<{ text: s
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { text: '', missing: true };
     throw new MedicError(
       'SSH_KEY_UNREADABLE',
-      `Cannot read the known_hosts file ${path} for ${t.host}:${t.port} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Fix knownHostsPath in the inventory or the file's permissions for the medic worker.`,
+      `Cannot read the known_hosts file ${path} for ${t.host}:${t.port} (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}). Fix knownHostsPath in the inventory or the file's permissions for the medic worker.`,
       { cause: e },
     );
   }

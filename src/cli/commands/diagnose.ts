@@ -6,7 +6,7 @@ import { renderJson } from '../../core/report/render-json.ts';
 import { type FleetOutcome, fleetProgressLine, isUnreachable, renderFleetJsonLine, renderFleetTable } from '../../core/report/render-fleet.ts';
 import { shellQuote } from '../../core/playbook/shell-quote.ts';
 import { renderTerminal } from '../../core/report/render-terminal.ts';
-import { isMedicError } from '../../errors.ts';
+import { errorMessage, isMedicError } from '../../errors.ts';
 import { diagnoseHost, diagnoseHostDetailed } from '../../jobs/diagnose-host.ts';
 import type { TargetHost } from '../../jobs/ports.ts';
 import { EXIT } from '../cli-io.ts';
@@ -114,7 +114,7 @@ export async function diagnoseCommand(args: readonly string[], ctx: CliContext):
     try {
       outcome = { host: name, diagnosis: await diagnoseHost({ host, playbook: getPlaybook(playbooks, playbookName ?? host.playbook) }, deps) };
     } catch (e) {
-      const error = isMedicError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
+      const error = isMedicError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: errorMessage(e) };
       outcome = { host: name, error, durationMs: Math.round(performance.now() - t0) };
     }
     running--;

@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { MedicError } from '../../errors.ts';
+import { errorMessage, MedicError } from '../../errors.ts';
 import { isTemplateFact } from '../facts.ts';
 import { checkReadOnly } from './allowlist.ts';
 import { ITEM_FIELDS } from './each-lists.ts';
@@ -17,7 +17,7 @@ export function parsePlaybook(text: string, source: string): Playbook {
   try {
     raw = parseYaml(text, { maxAliasCount: 50 });
   } catch (e) {
-    throw new MedicError('PLAYBOOK_INVALID', `${source}: not valid YAML: ${(e as Error).message}`);
+    throw new MedicError('PLAYBOOK_INVALID', `${source}: not valid YAML: ${errorMessage(e)}`);
   }
   const parsed = Playbook.safeParse(raw);
   if (!parsed.success) {
