@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AlertSource } from '../../core/alerts/alert-instance.ts';
 import type { AlertIncident } from '../../core/alerts/plan-alert-incident.ts';
+import { withRedisLock } from '../store/redis-lock.ts';
 
 export interface AlertIncidentStoreOptions {
   redis: Redis;
@@ -17,8 +17,6 @@ export interface AlertIncidentStoreOptions {
   /** How long `withLock` waits for another holder before giving up (the sender retries). @defaultValue 30 s */
   lockWaitMs?: number;
 }
-
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /**
  * Incidents (host → report, thread, firing alerts) and fingerprints (alert → host) in Redis, so
@@ -74,20 +72,7 @@ export class AlertIncidentStore {
    * Runs `fn` while holding the host's lock, so that two deliveries for one host (Alertmanager
    * sends groups in parallel, and several bot processes may run) decide one after the other.
    */
-  async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const lock = `${this.#prefix}:lock:${key}`;
-    const token = randomUUID();
-    const deadline = Date.now() + this.#lockWaitMs;
-    for (let attempt = 0; ; attempt++) {
-      const got = await this.#redis.set(lock, token, 'PX', this.#lockTtlMs, 'NX');
-      if (got === 'OK') break;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the alert lock of ${key}`);
-      await new Promise((r) => setTimeout(r, Math.min(5 + attempt * 5, 50) + Math.random() * 10));
-    }
-    try {
-      return await fn();
-    } finally {
-      await this.#redis.eval(RELEASE, 1, lock, token);
-    }
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return withRedisLock(this.#redis, `${this.#prefix}:lock:${key}`, fn, { ttlMs: this.#lockTtlMs, waitMs: this.#lockWaitMs, maxDelayMs: 50, what: `alert lock of ${key}` });
   }
 }
