@@ -1,4 +1,4 @@
-import type { Block } from '../../core/report/render-blocks.ts';
+import type { Block } from '../../core/report/block-kit.ts';
 
 /** The Web API methods the reports need; @slack/web-api's WebClient has them. */
 export interface ChatApi {

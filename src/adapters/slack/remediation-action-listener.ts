@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { escapeMrkdwn } from '../../core/report/escape-mrkdwn.ts';
 import { asRedisError, isMedicError } from '../../errors.ts';
-import { REMEDIATE_ACTION_PREFIX } from '../../core/report/render-blocks.ts';
+import { REMEDIATE_ACTION_PREFIX } from '../../core/report/render-finding.ts';
 import { isSlackUserId } from '../../core/slack-ids.ts';
 import { enqueueRemediate, type MedicQueues } from '../queue/medic-queues.ts';
 import type { ApprovalRecord } from '../../core/remediation/approval-record.ts';

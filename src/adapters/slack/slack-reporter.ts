@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { defuseBroadcasts } from '../../core/report/escape-mrkdwn.ts';
-import { capEscaped, SLACK_LIMITS, renderFinding, renderRoot, type RootView, type SlackMessage } from '../../core/report/render-blocks.ts';
+import { capEscaped, SLACK_LIMITS, type SlackMessage } from '../../core/report/block-kit.ts';
+import { renderFinding } from '../../core/report/render-finding.ts';
+import { renderRoot, type RootView } from '../../core/report/render-root.ts';
 import { renderFanout, type FanoutHostView } from '../../core/report/render-fanout.ts';
 import { renderRemediationNotice } from '../../core/report/render-remediation-notice.ts';
 import type { RemediationAnnouncement } from '../../jobs/ports.ts';

@@ -1,21 +1,8 @@
 import type { CauseId, Severity } from '../causes.ts';
 import type { DiagnosisStatus, Requester } from '../diagnosis-request.ts';
 import { escapeMrkdwn, inlineCode } from './escape-mrkdwn.ts';
-import {
-  CAUSE_LABEL,
-  SEVERITY_ICON,
-  SLACK_LIMITS,
-  capEscaped,
-  context,
-  describeRequester,
-  fallbackText,
-  limitBlocks,
-  plain,
-  section,
-  slackDate,
-  type Block,
-  type SlackMessage,
-} from './render-blocks.ts';
+import { type Block, capEscaped, context, fallbackText, limitBlocks, plain, section, SLACK_LIMITS, slackDate, type SlackMessage } from './block-kit.ts';
+import { CAUSE_LABEL, describeRequester, SEVERITY_ICON } from './slack-labels.ts';
 
 /*
  * The summary of a fan-out (`/502 diagnose web`): one message however many hosts, grouped by

@@ -1,7 +1,7 @@
 import type { RemediationId } from '../causes.ts';
 import type { RemediationResultView } from '../remediation/remediation-result.ts';
 import { escapeMrkdwn } from './escape-mrkdwn.ts';
-import { mention } from './render-blocks.ts';
+import { mention } from './block-kit.ts';
 
 /**
  * The thread reply saying how an approved remediation went: escaped mrkdwn, one line. PURE.

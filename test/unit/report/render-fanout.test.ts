@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SLACK_LIMITS, type SlackMessage } from '../../../src/core/report/render-blocks.ts';
+import { SLACK_LIMITS, type SlackMessage } from '../../../src/core/report/block-kit.ts';
 import { groupByVerdict, renderFanout, type FanoutHostView } from '../../../src/core/report/render-fanout.ts';
 import { validateBlocks } from '../../../src/dev/slack-stand-in.ts';
 

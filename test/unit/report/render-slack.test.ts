@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Diagnosis, Finding } from '../../../src/core/finding.ts';
 import { defuseBroadcasts, escapeCode, escapeMrkdwn, fenceCode, fitEscaped } from '../../../src/core/report/escape-mrkdwn.ts';
-import {
-  evidenceBlocks,
-  renderFinding,
-  renderHistory,
-  renderRoot,
-  SLACK_LIMITS,
-  type SlackMessage,
-} from '../../../src/core/report/render-blocks.ts';
+import { SLACK_LIMITS, type SlackMessage } from '../../../src/core/report/block-kit.ts';
+import { evidenceBlocks, renderFinding } from '../../../src/core/report/render-finding.ts';
+import { renderHistory } from '../../../src/core/report/render-replies.ts';
+import { renderRoot } from '../../../src/core/report/render-root.ts';
 import { validateBlocks } from '../../../src/dev/slack-stand-in.ts';
 
 const HOSTILE = [
