@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SlackStandIn, signSlackRequest } from '../src/dev/slack-stand-in.ts';
+import { signSlackRequest } from '../src/dev/slack-signing.ts';
+import { SlackStandIn } from '../src/dev/slack-stand-in.ts';
 import { freshPrefix, startRedis, type RedisHandle } from './helpers/redis.ts';
 import { BOT_TOKEN, CHANNEL, SIGNING_SECRET, eventually, loopbackEnv } from './helpers/slack.ts';
 

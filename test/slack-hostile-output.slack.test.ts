@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPlaybooks } from '../src/adapters/files/load-playbooks.ts';
 import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
 import { parseInventory } from '../src/core/inventory/parse-inventory.ts';
-import { validateBlocks } from '../src/dev/slack-stand-in.ts';
+import { validateBlocks } from '../src/dev/block-kit-rules.ts';
 import type { Lab } from '../src/lab/lab.ts';
 import { startLab } from '../src/lab/start-lab.ts';
 import { startRedis, type RedisHandle } from './helpers/redis.ts';

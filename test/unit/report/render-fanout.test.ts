@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SLACK_LIMITS, type SlackMessage } from '../../../src/core/report/block-kit.ts';
 import { groupByVerdict, renderFanout, type FanoutHostView } from '../../../src/core/report/render-fanout.ts';
-import { validateBlocks } from '../../../src/dev/slack-stand-in.ts';
+import { validateBlocks } from '../../../src/dev/block-kit-rules.ts';
 
 const base = { target: 'web', requestedBy: { kind: 'user' as const, userId: 'U0ALICE' }, requestedAt: '2026-01-01T10:00:00.000Z' };
 

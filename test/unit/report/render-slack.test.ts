@@ -5,7 +5,7 @@ import { SLACK_LIMITS, type SlackMessage } from '../../../src/core/report/block-
 import { evidenceBlocks, renderFinding } from '../../../src/core/report/render-finding.ts';
 import { renderHistory } from '../../../src/core/report/render-replies.ts';
 import { renderRoot } from '../../../src/core/report/render-root.ts';
-import { validateBlocks } from '../../../src/dev/slack-stand-in.ts';
+import { validateBlocks } from '../../../src/dev/block-kit-rules.ts';
 
 const HOSTILE = [
   '<!channel> <!here> <!everyone> @channel @here',
