@@ -69,34 +69,36 @@ export interface MedicApp {
   stop(): Promise<void>;
 }
 
-/**
- * Wires adapters to the jobs and the core. No process.env, no signals: main.ts does those.
- * The bot side only talks to Slack and Redis; the worker side does the SSH work.
- */
-export async function buildApp(deps: AppDeps): Promise<MedicApp> {
-  const { config, logger, role } = deps;
-  const now = deps.now ?? (() => new Date());
-  const wantsBot = role !== 'worker';
-  const wantsWorker = role !== 'bot';
-  const token = config.SLACK_BOT_TOKEN;
-  if (token === undefined) throw new Error('SLACK_BOT_TOKEN is required (requireSlack should have said so)');
-  if (wantsWorker && deps.connector === undefined) throw new Error('a worker needs a host connector');
+/** The Redis stores of one connection. */
+interface Stores {
+  keys: RedisKeys;
+  audit: AuditTrail;
+  records: DiagnosisRecords;
+  approvals: ApprovalStore;
+  fanouts: FanoutRecords;
+}
 
-  const redis = createRedis(config.REDIS_URL, { name: `medic-${role}` });
-  redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
-  const keys = new RedisKeys(config.MEDIC_QUEUE_PREFIX);
-  const queues = createQueues(redis, config.MEDIC_QUEUE_PREFIX, (err, queue) => logger.warn({ err, queue }, 'queue connection error'));
-  const metrics = new MedicMetrics({
-    queueDepth: async () => ({
-      diagnose: await queues.diagnose.getJobCounts('waiting', 'active', 'delayed', 'failed'),
-      remediate: await queues.remediate.getJobCounts('waiting', 'active', 'delayed', 'failed'),
-    }),
-  });
-  const audit = new AuditTrail(redis, { keys, logger, now, limit: config.MEDIC_HISTORY_LIMIT });
-  const records = new DiagnosisRecords(redis, keys);
-  const approvals = new ApprovalStore(redis, keys);
-  const fanouts = new FanoutRecords(redis, keys);
+function buildStores(redis: Redis, keys: RedisKeys, config: Config, logger: Logger, now: () => Date): Stores {
+  return {
+    keys,
+    audit: new AuditTrail(redis, { keys, logger, now, limit: config.MEDIC_HISTORY_LIMIT }),
+    records: new DiagnosisRecords(redis, keys),
+    approvals: new ApprovalStore(redis, keys),
+    fanouts: new FanoutRecords(redis, keys),
+  };
+}
 
+/** Slack as the app reaches it: Bolt (bot roles) or a bare Web API client (workers), every report call through one budget. */
+interface SlackSide {
+  bolt: BoltHandle | undefined;
+  client: WebClient;
+  slackBudget: SlackBudget;
+  /** The workspace's URL, asked once per process (auth.test). */
+  workspaceUrl: () => Promise<string | undefined>;
+}
+
+function buildSlack(deps: AppDeps, token: string, wantsBot: boolean): SlackSide {
+  const { config, logger } = deps;
   let bolt: BoltHandle | undefined;
   let client: WebClient;
   if (wantsBot) {
@@ -124,11 +126,18 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
     );
     return workspace;
   };
-  const reporter = new SlackReporter({ slack: (p) => slackBudget.chat(p), workspaceUrl, redis, keys, records, approvals, fanouts, logger, now, approvalTtlMs: config.MEDIC_APPROVAL_TTL });
+  return { bolt, client, slackBudget, workspaceUrl };
+}
 
+function buildReporter(slack: SlackSide, redis: Redis, stores: Stores, deps: AppDeps, now: () => Date): SlackReporter {
+  const { keys, records, approvals, fanouts } = stores;
+  return new SlackReporter({ slack: (p) => slack.slackBudget.chat(p), workspaceUrl: slack.workspaceUrl, redis, keys, records, approvals, fanouts, logger: deps.logger, now, approvalTtlMs: deps.config.MEDIC_APPROVAL_TTL });
+}
+
+function buildHttp(deps: AppDeps, metrics: MedicMetrics, redis: Redis, client: WebClient): MedicHttpServer {
   let slackOk: { at: number; ok: boolean } | undefined;
-  const http = new MedicHttpServer({
-    logger,
+  return new MedicHttpServer({
+    logger: deps.logger,
     metrics,
     // One of several processes sharing the port: a scrape shows the sum over all of them.
     ...(inClusterWorker() ? { scrape: clusterScrape(metrics.registry) } : {}),
@@ -144,100 +153,136 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
       },
     },
   });
+}
 
-  let service: DiagnosisService | undefined;
-  if (wantsBot && bolt !== undefined) {
-    // The service's own calls are alert notices and replies: they may trail what people wait for.
-    service = new DiagnosisService({ records, fanouts, audit, reporter, client: slackBudget.chat('bulk'), queues, inventory: deps.inventory, logger, now });
-    const approvers = new ApproverDirectory({
-      // Through the budget too: a click waits for this answer, and a 429 is waited out, not a refusal.
-      client: { usergroups: { users: { list: (args) => slackBudget.call('usergroups.users.list', args, 'urgent') } } },
-      users: config.MEDIC_APPROVERS.users,
-      groups: config.MEDIC_APPROVERS.groups,
-      cacheMs: config.MEDIC_USERGROUP_CACHE,
-      now,
-      logger,
-    });
-    if (!approvers.configured) logger.warn('MEDIC_APPROVERS is empty: nobody can approve remediations');
-    // One for both listeners: a burst of commands and clicks is acked before any of its work starts.
-    const afterAcks = new AfterAcks();
-    registerSlashCommand(bolt.app, { service, audit, inventory: deps.inventory, logger, afterAcks, onCommand: (s) => metrics.commands.inc({ subcommand: s }) });
-    registerRemediationAction(bolt.app, {
-      afterAcks,
-      approvals,
-      records,
-      approvers,
-      audit,
-      reporter,
-      queues,
-      logger,
-      now,
-      twoPersonRule: config.MEDIC_TWO_PERSON_RULE,
-      onRefusal: (reason) => metrics.refusals.inc({ reason }),
-      onApproval: (remediation) => metrics.approvals.inc({ remediation }),
-    });
-    bolt.app.error(async (error) => {
-      logger.error({ err: error }, 'Slack listener failed');
-    });
-    if (bolt.requestListener !== undefined) http.mountSlack(bolt.requestListener);
-    for (const extend of deps.extensions ?? []) await extend({ http, service, config, logger, redis, metrics, inventory: deps.inventory });
-  }
+/** The bot side: the diagnosis service, the slash command and button listeners, the extensions (alert routes). */
+async function wireBot(
+  deps: AppDeps,
+  bolt: BoltHandle,
+  parts: { stores: Stores; reporter: SlackReporter; slackBudget: SlackBudget; queues: MedicQueues; http: MedicHttpServer; metrics: MedicMetrics; redis: Redis; now: () => Date },
+): Promise<DiagnosisService> {
+  const { config, logger } = deps;
+  const { stores, reporter, slackBudget, queues, http, metrics, redis, now } = parts;
+  const { records, fanouts, audit, approvals } = stores;
+  // The service's own calls are alert notices and replies: they may trail what people wait for.
+  const service = new DiagnosisService({ records, fanouts, audit, reporter, client: slackBudget.chat('bulk'), queues, inventory: deps.inventory, logger, now });
+  const approvers = new ApproverDirectory({
+    // Through the budget too: a click waits for this answer, and a 429 is waited out, not a refusal.
+    client: { usergroups: { users: { list: (args) => slackBudget.call('usergroups.users.list', args, 'urgent') } } },
+    users: config.MEDIC_APPROVERS.users,
+    groups: config.MEDIC_APPROVERS.groups,
+    cacheMs: config.MEDIC_USERGROUP_CACHE,
+    now,
+    logger,
+  });
+  if (!approvers.configured) logger.warn('MEDIC_APPROVERS is empty: nobody can approve remediations');
+  // One for both listeners: a burst of commands and clicks is acked before any of its work starts.
+  const afterAcks = new AfterAcks();
+  registerSlashCommand(bolt.app, { service, audit, inventory: deps.inventory, logger, afterAcks, onCommand: (s) => metrics.commands.inc({ subcommand: s }) });
+  registerRemediationAction(bolt.app, {
+    afterAcks,
+    approvals,
+    records,
+    approvers,
+    audit,
+    reporter,
+    queues,
+    logger,
+    now,
+    twoPersonRule: config.MEDIC_TWO_PERSON_RULE,
+    onRefusal: (reason) => metrics.refusals.inc({ reason }),
+    onApproval: (remediation) => metrics.approvals.inc({ remediation }),
+  });
+  bolt.app.error(async (error) => {
+    logger.error({ err: error }, 'Slack listener failed');
+  });
+  if (bolt.requestListener !== undefined) http.mountSlack(bolt.requestListener);
+  for (const extend of deps.extensions ?? []) await extend({ http, service, config, logger, redis, metrics, inventory: deps.inventory });
+  return service;
+}
 
-  let workers: MedicWorkers | undefined;
-  let jobRedis: Redis | undefined;
-  let jobReporterOf: SlackReporter | undefined;
-  const startWorking = (): MedicWorkers => {
-    const connector = deps.connector as HostConnector;
-    // Jobs wait out a Redis restart instead of failing (BullMQ's advice for workers): a diagnosis
-    // that ran keeps its result and posts it once Redis is back, rather than being lost or re-run.
-    const jr = createRedis(config.REDIS_URL, { kind: 'blocking', name: `medic-jobs-${process.pid}` });
-    jr.on('error', (err) => logger.warn({ err }, 'redis connection error (jobs)'));
-    jobRedis = jr;
-    const jobRecords = new DiagnosisRecords(jr, keys);
-    const jobApprovals = new ApprovalStore(jr, keys);
-    const jobReporter = new SlackReporter({ slack: (p) => slackBudget.chat(p), workspaceUrl, redis: jr, keys, records: jobRecords, approvals: jobApprovals, fanouts: new FanoutRecords(jr, keys), logger, now, approvalTtlMs: config.MEDIC_APPROVAL_TTL });
-    jobReporterOf = jobReporter;
-    const jobAudit = new AuditTrail(jr, { keys, logger, now, limit: config.MEDIC_HISTORY_LIMIT });
-    // What both job handlers need from the app; each adds its own hooks.
-    const shared = { records: jobRecords, audit: jobAudit, reporter: jobReporter, inventory: deps.inventory, playbooks: deps.playbooks, connector, logger, now };
-    const diagnose = createDiagnoseJob({
-      ...shared,
-      dedupWindowMs: config.MEDIC_DEDUP_WINDOW,
-      timeoutMs: config.MEDIC_DIAGNOSIS_TIMEOUT,
-      onDiagnosis: (d) => metrics.diagnosisDuration.observe({ cause: d.verdict.cause }, d.durationMs / 1000),
-      onError: (code) => {
-        if (code.startsWith('SSH_')) metrics.sshErrors.inc({ code });
-      },
-    });
-    const remediate = createRemediateJob({
-      ...shared,
-      approvals: jobApprovals,
-      onRemediation: (remediation, outcome) => metrics.remediations.inc({ remediation, outcome }),
-    });
-    return startWorkers({
-      connect: () => createRedis(config.REDIS_URL, { kind: 'blocking', name: `medic-worker-${process.pid}` }),
-      prefix: config.MEDIC_QUEUE_PREFIX,
-      concurrency: config.MEDIC_WORKER_CONCURRENCY,
-      lockMs: config.MEDIC_JOB_LOCK,
-      name: deps.workerName ?? `medic-${process.pid}`,
-      logger,
-      handlers: { diagnose: (job) => diagnose(job), remediate: (job) => remediate(job) },
-      // A diagnosis BullMQ gave up on (stalled too often, or failed outside the handler) still
-      // gets a final message instead of "Diagnosing…" for ever.
-      onGaveUp: (queue, data, reason) => {
-        if (queue !== 'diagnose') return;
-        const id = (data as { diagnosisId?: unknown }).diagnosisId;
-        if (typeof id !== 'string') return;
-        void (async () => {
-          const record = await jobRecords.get(id);
-          if (record === undefined) return;
-          if (await jobRecords.fail(record, { message: `the diagnosis job stopped: ${reason.slice(0, 300)}. Diagnose again.` }, config.MEDIC_DEDUP_WINDOW)) await jobReporter.publish(id);
-        })().catch((e: unknown) => logger.warn({ err: e, diagnosisId: id }, 'could not mark the abandoned diagnosis'));
-      },
-      onJobDone: (queue, outcome) => metrics.jobs.inc({ queue, outcome }),
-    });
-  };
+/** The worker side, on connections of its own: the job handlers over the stores, the reporter and the SSH connector. */
+function startWorkerSide(deps: AppDeps, slack: SlackSide, keys: RedisKeys, metrics: MedicMetrics, now: () => Date): { workers: MedicWorkers; redis: Redis; reporter: SlackReporter } {
+  const { config, logger } = deps;
+  const connector = deps.connector as HostConnector;
+  // Jobs wait out a Redis restart instead of failing (BullMQ's advice for workers): a diagnosis
+  // that ran keeps its result and posts it once Redis is back, rather than being lost or re-run.
+  const jr = createRedis(config.REDIS_URL, { kind: 'blocking', name: `medic-jobs-${process.pid}` });
+  jr.on('error', (err) => logger.warn({ err }, 'redis connection error (jobs)'));
+  const stores = buildStores(jr, keys, config, logger, now);
+  const jobReporter = buildReporter(slack, jr, stores, deps, now);
+  // What both job handlers need from the app; each adds its own hooks.
+  const shared = { records: stores.records, audit: stores.audit, reporter: jobReporter, inventory: deps.inventory, playbooks: deps.playbooks, connector, logger, now };
+  const diagnose = createDiagnoseJob({
+    ...shared,
+    dedupWindowMs: config.MEDIC_DEDUP_WINDOW,
+    timeoutMs: config.MEDIC_DIAGNOSIS_TIMEOUT,
+    onDiagnosis: (d) => metrics.diagnosisDuration.observe({ cause: d.verdict.cause }, d.durationMs / 1000),
+    onError: (code) => {
+      if (code.startsWith('SSH_')) metrics.sshErrors.inc({ code });
+    },
+  });
+  const remediate = createRemediateJob({
+    ...shared,
+    approvals: stores.approvals,
+    onRemediation: (remediation, outcome) => metrics.remediations.inc({ remediation, outcome }),
+  });
+  const workers = startWorkers({
+    connect: () => createRedis(config.REDIS_URL, { kind: 'blocking', name: `medic-worker-${process.pid}` }),
+    prefix: config.MEDIC_QUEUE_PREFIX,
+    concurrency: config.MEDIC_WORKER_CONCURRENCY,
+    lockMs: config.MEDIC_JOB_LOCK,
+    name: deps.workerName ?? `medic-${process.pid}`,
+    logger,
+    handlers: { diagnose: (job) => diagnose(job), remediate: (job) => remediate(job) },
+    // A diagnosis BullMQ gave up on (stalled too often, or failed outside the handler) still
+    // gets a final message instead of "Diagnosing…" for ever.
+    onGaveUp: (queue, data, reason) => {
+      if (queue !== 'diagnose') return;
+      const id = (data as { diagnosisId?: unknown }).diagnosisId;
+      if (typeof id !== 'string') return;
+      void (async () => {
+        const record = await stores.records.get(id);
+        if (record === undefined) return;
+        if (await stores.records.fail(record, { message: `the diagnosis job stopped: ${reason.slice(0, 300)}. Diagnose again.` }, config.MEDIC_DEDUP_WINDOW)) await jobReporter.publish(id);
+      })().catch((e: unknown) => logger.warn({ err: e, diagnosisId: id }, 'could not mark the abandoned diagnosis'));
+    },
+    onJobDone: (queue, outcome) => metrics.jobs.inc({ queue, outcome }),
+  });
+  return { workers, redis: jr, reporter: jobReporter };
+}
 
+/**
+ * Wires adapters to the jobs and the core. No process.env, no signals: main.ts does those.
+ * The bot side only talks to Slack and Redis; the worker side does the SSH work.
+ */
+export async function buildApp(deps: AppDeps): Promise<MedicApp> {
+  const { config, logger, role } = deps;
+  const now = deps.now ?? (() => new Date());
+  const wantsBot = role !== 'worker';
+  const wantsWorker = role !== 'bot';
+  const token = config.SLACK_BOT_TOKEN;
+  if (token === undefined) throw new Error('SLACK_BOT_TOKEN is required (requireSlack should have said so)');
+  if (wantsWorker && deps.connector === undefined) throw new Error('a worker needs a host connector');
+
+  const redis = createRedis(config.REDIS_URL, { name: `medic-${role}` });
+  redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
+  const keys = new RedisKeys(config.MEDIC_QUEUE_PREFIX);
+  const queues = createQueues(redis, config.MEDIC_QUEUE_PREFIX, (err, queue) => logger.warn({ err, queue }, 'queue connection error'));
+  const metrics = new MedicMetrics({
+    queueDepth: async () => ({
+      diagnose: await queues.diagnose.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+      remediate: await queues.remediate.getJobCounts('waiting', 'active', 'delayed', 'failed'),
+    }),
+  });
+  const stores = buildStores(redis, keys, config, logger, now);
+  const slack = buildSlack(deps, token, wantsBot);
+  const { bolt, slackBudget } = slack;
+  const reporter = buildReporter(slack, redis, stores, deps, now);
+  const http = buildHttp(deps, metrics, redis, slack.client);
+  const service = wantsBot && bolt !== undefined ? await wireBot(deps, bolt, { stores, reporter, slackBudget, queues, http, metrics, redis, now }) : undefined;
+
+  let workerSide: ReturnType<typeof startWorkerSide> | undefined;
   let stopped = false;
   return {
     http,
@@ -249,14 +294,14 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
     ...(service !== undefined ? { service } : {}),
     ...(bolt !== undefined ? { bolt } : {}),
     get workers() {
-      return workers;
+      return workerSide?.workers;
     },
     async start() {
       // The bot's connection has no offline queue: its first requests must find it connected.
       // Redis down at start-up is no reason not to start (/readyz says 503 until it is back).
       if (!(await whenReady(redis, 10_000))) logger.warn('Redis is not answering yet; requests are refused until it does');
       if (bolt !== undefined) await bolt.start();
-      if (wantsWorker) workers = startWorking();
+      if (wantsWorker) workerSide = startWorkerSide(deps, slack, keys, metrics, now);
       const where = await http.listen(config.PORT, config.MEDIC_LISTEN_HOST);
       logger.info({ role, port: where.port, slack: wantsBot ? slackMode(config) : 'client-only', prefix: config.MEDIC_QUEUE_PREFIX }, 'gateway-medic started');
       return where;
@@ -268,13 +313,14 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
       // Stop taking Slack requests first, then let workers finish (or hand back) what they run.
       await bolt?.stop().catch((e: unknown) => logger.warn({ err: e }, 'stopping Socket Mode failed'));
       await http.close();
-      await workers?.close(config.MEDIC_SHUTDOWN_GRACE);
+      await workerSide?.workers.close(config.MEDIC_SHUTDOWN_GRACE);
       // Reports and summaries still on their way to Slack are sent before Redis goes.
       await reporter.idle().catch((e: unknown) => logger.warn({ err: e }, 'reports were left unposted'));
-      await jobReporterOf?.idle().catch((e: unknown) => logger.warn({ err: e }, 'reports were left unposted'));
+      await workerSide?.reporter.idle().catch((e: unknown) => logger.warn({ err: e }, 'reports were left unposted'));
       await slackBudget.idle();
       await queues.close();
-      await jobRedis?.quit().catch(() => jobRedis?.disconnect());
+      const jobRedis = workerSide?.redis;
+      await jobRedis?.quit().catch(() => jobRedis.disconnect());
       await redis.quit().catch(() => redis.disconnect());
       logger.info({ role }, 'gateway-medic stopped');
     },
