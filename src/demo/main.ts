@@ -3,8 +3,9 @@
  * tool, so it talks to the terminal directly; the product's own code logs through pino.
  */
 import { resolve } from 'node:path';
+import { parseArgs as parseOptions } from 'node:util';
 import { loadConfig } from '../config.ts';
-import { isMedicError } from '../errors.ts';
+import { errorMessage, isMedicError } from '../errors.ts';
 import { SCENARIO_NAMES, SCENARIOS, isScenarioName, type ScenarioName } from '../lab/scenarios.ts';
 import { hostFacts, missingRequirements, planPackages, runInstall } from './packages.ts';
 import { redisGiven, startDemo, type Demo } from './start-demo.ts';
@@ -41,35 +42,38 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args | { exit: number } {
-  const args: Args = { scenario: 'php_fpm_down', port: 8502, local: false, verbose: false, systemd: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    if (flag === '--help' || flag === '-h') {
-      out(HELP);
-      return { exit: 0 };
-    } else if (flag === '--scenario') {
-      const v = value();
-      if (v === undefined || !isScenarioName(v)) {
-        err(`${v === undefined ? '--scenario needs a name.' : `No scenario "${v}".`} Scenarios: ${SCENARIO_NAMES.join(', ')}`);
-        return { exit: 2 };
-      }
-      args.scenario = v;
-    } else if (flag === '--port') {
-      const v = Number(value());
-      if (!Number.isInteger(v) || v < 0 || v > 65535) {
-        err('--port needs a port number (0 for any free port).');
-        return { exit: 2 };
-      }
-      args.port = v;
-    } else if (flag === '--local') args.local = true;
-    else if (flag === '--verbose') args.verbose = true;
-    else if (flag === '--systemd') args.systemd = true;
-    else {
-      err(`Unknown option "${a}".\n\n${HELP}`);
+  let values: { help?: boolean; scenario?: string; port?: string; local?: boolean; verbose?: boolean; systemd?: boolean };
+  try {
+    ({ values } = parseOptions({
+      args: [...argv],
+      options: { help: { type: 'boolean', short: 'h' }, scenario: { type: 'string' }, port: { type: 'string' }, local: { type: 'boolean' }, verbose: { type: 'boolean' }, systemd: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    // node:util says which option and why ("Unknown option '--x'", "argument missing").
+    err(`${errorMessage(e)}\n\n${HELP}`);
+    return { exit: 2 };
+  }
+  if (values.help === true) {
+    out(HELP);
+    return { exit: 0 };
+  }
+  const args: Args = { scenario: 'php_fpm_down', port: 8502, local: values.local === true, verbose: values.verbose === true, systemd: values.systemd === true };
+  if (values.scenario !== undefined) {
+    if (!isScenarioName(values.scenario)) {
+      err(`No scenario "${values.scenario}". Scenarios: ${SCENARIO_NAMES.join(', ')}`);
       return { exit: 2 };
     }
+    args.scenario = values.scenario;
+  }
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (values.port.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) {
+      err('--port needs a port number (0 for any free port).');
+      return { exit: 2 };
+    }
+    args.port = port;
   }
   return args;
 }
