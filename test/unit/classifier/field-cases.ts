@@ -54,9 +54,46 @@ export function asCurrentLine(line: string): string {
   const date = /\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} /.exec(line);
   if (date !== null) return STAMP + line.slice(date.index + date[0].length);
   let rest = line.trim();
+  // A quote that lost the level's opening bracket: `crit] 14#14: …`.
+  if (/^(?:emerg|alert|crit|error|warn|notice|info)\] /.test(rest)) rest = `[${rest}`;
   if (!/^\[\w+\] /.test(rest)) rest = `[error] 1#1: ${rest}`;
   else if (!/^\[\w+\] \d+#\d+: /.test(rest)) rest = rest.replace(/^(\[\w+\] )/, '$11#1: ');
   return STAMP + rest;
 }
 
 export const FIELD_CASES = parseFieldFile(readFixture('field/nginx-error.lines'));
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MINUTE_AGO = new Date(NOW.getTime() - 60_000);
+const hms = (t: Date): string => `${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}`;
+const FPM_NOW = `[${pad(MINUTE_AGO.getUTCDate())}-${MONTHS[MINUTE_AGO.getUTCMonth()]}-${MINUTE_AGO.getUTCFullYear()} ${hms(MINUTE_AGO)}]`;
+const SYSLOG_NOW = `${MONTHS[MINUTE_AGO.getUTCMonth()]} ${String(MINUTE_AGO.getUTCDate()).padStart(2, ' ')} ${hms(MINUTE_AGO)}`;
+const ISO_NOW = `${MINUTE_AGO.toISOString().slice(0, 19)}+00:00`;
+const CTIME_NOW = `[${['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][MINUTE_AGO.getUTCDay()]} ${MONTHS[MINUTE_AGO.getUTCMonth()]} ${String(MINUTE_AGO.getUTCDate()).padStart(2, ' ')} ${hms(MINUTE_AGO)} ${MINUTE_AGO.getUTCFullYear()}]`;
+
+const FPM_STAMP = /\[\d{2}-\w{3}-\d{4} \d{2}:\d{2}:\d{2}(?:\.\d+)?\]/;
+const SYSLOG_STAMP = /^\w{3} +\d{1,2} \d{2}:\d{2}:\d{2}(?= )/;
+const ISO_STAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})/;
+const CTIME_STAMP = /^\[\w{3} \w{3} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4}\]/;
+
+/**
+ * A php-fpm log line a minute before the diagnosis: its own `[23-Nov-2026 22:54:01]` stamp (or a
+ * syslog/journal stamp) moved; a line quoted without a stamp gets php-fpm's. Container prefixes stay.
+ */
+export function asCurrentFpmLine(line: string): string {
+  if (FPM_STAMP.test(line)) return line.replace(FPM_STAMP, FPM_NOW);
+  if (SYSLOG_STAMP.test(line)) return line.replace(SYSLOG_STAMP, SYSLOG_NOW);
+  if (ISO_STAMP.test(line)) return line.replace(ISO_STAMP, ISO_NOW);
+  return `${FPM_NOW} ${line.trim()}`;
+}
+
+/** A kernel line a minute before the diagnosis: syslog, ISO or dmesg -T stamps moved; uptime-only lines get a syslog stamp and host. */
+export function asCurrentKernelLine(line: string): string {
+  if (SYSLOG_STAMP.test(line)) return line.replace(SYSLOG_STAMP, SYSLOG_NOW);
+  if (ISO_STAMP.test(line)) return line.replace(ISO_STAMP, ISO_NOW);
+  if (CTIME_STAMP.test(line)) return line.replace(CTIME_STAMP, CTIME_NOW);
+  return `${SYSLOG_NOW} web-01 kernel: ${line.trim()}`;
+}
+
+export const FPM_CASES = parseFieldFile(readFixture('field/php-fpm.lines'));
+export const KERNEL_CASES = parseFieldFile(readFixture('field/kernel.lines'));

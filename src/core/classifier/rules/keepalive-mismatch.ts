@@ -8,7 +8,11 @@ import { isFastcgi, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
 import type { Rule } from '../rule.ts';
 import { span } from '../time.ts';
 
-const isReset = (e: NginxErrorEntry): boolean => (e.errno === 104 && /upstream/.test(e.message)) || /upstream prematurely closed connection while reading response header/.test(e.message);
+// EPIPE while writing the request is the same race seen earlier: the backend had already closed the reused connection.
+const isReset = (e: NginxErrorEntry): boolean =>
+  (e.errno === 104 && /upstream/.test(e.message)) ||
+  (e.errno === 32 && /while sending request to upstream/.test(e.message)) ||
+  /upstream prematurely closed connection while reading response header/.test(e.message);
 
 /** nginx keeps idle connections to this kind of upstream (a `keepalive N;` in an upstream block). */
 const keepsAlive = (ctx: ClassifierContext): boolean => ctx.picture.nginx.directives.some((d) => d.name === 'keepalive');

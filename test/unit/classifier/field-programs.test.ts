@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import type { CheckResult } from '../../../src/core/check-result.ts';
+import { asCurrentFpmLine, asCurrentKernelLine, FPM_CASES, KERNEL_CASES, type FieldCase } from './field-cases.ts';
+import { baseResults, picture, result, run } from './fixtures.ts';
+
+/**
+ * Real php-fpm and kernel log lines from public reports (test/fixtures/field/php-fpm.lines,
+ * kernel.lines, each under its source) through the whole classifier: one line at a time, with
+ * nginx's error log silent (rotated, elsewhere), on a host whose state the fixture names. The line
+ * keeps its text; only its time is moved into the diagnosis window (a line quoted without a stamp
+ * gets one).
+ */
+
+function verdictOf(c: FieldCase, parse: 'fpm_log' | 'kernel_log', line: string) {
+  const probe = c.context.find((k) => k.startsWith('probe='))?.slice('probe='.length) ?? '502';
+  const base = baseResults(probe === '200' ? 'ok' : probe === '404' ? 'script-filename' : 'fpm-down');
+  const results: CheckResult[] = [...base, result('nginx_error_log', ''), result(parse, `${line}\n`)];
+  return run({ picture: picture({ fpmRunning: !c.context.includes('fpm=down') }), results }).findings;
+}
+
+const title = (c: FieldCase): string => `${c.cause}${c.severity === (c.cause === 'healthy' ? 'info' : 'critical') ? '' : `:${c.severity}`} ← ${c.line.slice(0, 100)}`;
+
+describe.each([
+  ['php-fpm', FPM_CASES, 'fpm_log', asCurrentFpmLine],
+  ['kernel', KERNEL_CASES, 'kernel_log', asCurrentKernelLine],
+] as const)('real %s lines from public reports → the verdict', (_kind, cases, parse, current) => {
+  it('every line has its source', () => {
+    expect(cases.length).toBeGreaterThan(0);
+    expect(cases.every((c) => /^https:\/\//.test(c.source))).toBe(true);
+  });
+
+  it.each(cases.map((c) => [title(c), c] as const))('%s', (_name, c) => {
+    const line = current(c.line);
+    const findings = verdictOf(c, parse, line);
+    const verdict = findings[0];
+    expect({ cause: verdict?.cause, severity: verdict?.severity }, `${c.source}\n${verdict?.title}`).toEqual({ cause: c.cause, severity: c.severity });
+    if (c.cause === 'healthy') expect(findings.filter((f) => f.cause !== 'healthy')).toEqual([]);
+    else expect(findings.flatMap((f) => f.evidence).join('\n'), `${c.source}\n${verdict?.title}`).toContain(line.trim());
+  });
+});
