@@ -11,7 +11,7 @@ export interface KernelEntry extends Dated {
   invoked?: boolean;
   /** The process that invoked the OOM killer (`php-fpm invoked oom-killer: …`). */
   invoker?: string;
-  /** A process that crashed: `php-fpm[9527]: segfault at 41 ip …`, `traps: php5-fpm[9539] general protection …`. */
+  /** A process that crashed: `php-fpm[9527]: segfault at 41 ip …`, `traps: php5-fpm[9539] general protection …`, `traps: php-fpm[169416] trap stack segment …`. */
   crashed?: { pid: number; process: string };
 }
 
@@ -68,7 +68,8 @@ export function parseKernelLog(text: string, now: number, utcOffsetMinutes: numb
     const invoked = /^(\S+) invoked oom-killer:/.exec(message);
     if (invoked !== null || / invoked oom-killer:/.test(message)) entry.invoked = true;
     if (invoked !== null) entry.invoker = invoked[1] as string;
-    const crash = /^(?:traps: )?([^\s[]{1,64})\[(\d{1,9})\](?::? segfault at | general protection )/.exec(message);
+    // The kernel's do_trap() names the trap: `traps: php-fpm[169416] trap stack segment ip:…`, `trap invalid opcode`, `trap divide error`.
+    const crash = /^(?:traps: )?([^\s[]{1,64})\[(\d{1,9})\](?::? segfault at | general protection | trap [a-z ]{1,40} ip:)/.exec(message);
     if (crash !== null) entry.crashed = { process: crash[1] as string, pid: Number(crash[2]) };
     out.push(entry);
   }
