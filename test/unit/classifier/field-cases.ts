@@ -97,3 +97,19 @@ export function asCurrentKernelLine(line: string): string {
 
 export const FPM_CASES = parseFieldFile(readFixture('field/php-fpm.lines'));
 export const KERNEL_CASES = parseFieldFile(readFixture('field/kernel.lines'));
+
+const GUNICORN_STAMP = /\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}\]/;
+const GUNICORN_NOW = `[${MINUTE_AGO.toISOString().slice(0, 19).replace('T', ' ')} +0000]`;
+
+/**
+ * A backend's line as `journalctl -o short-iso` shows it a minute before the diagnosis: gunicorn's
+ * own stamp moved; a syslog stamp becomes the journal's ISO one; any other line gets the journal's
+ * stamp, host and unit in front.
+ */
+export function asCurrentBackendLine(line: string): string {
+  if (GUNICORN_STAMP.test(line)) return line.replace(GUNICORN_STAMP, GUNICORN_NOW);
+  if (SYSLOG_STAMP.test(line)) return line.replace(SYSLOG_STAMP, ISO_NOW);
+  return `${ISO_NOW} web-01 app[812]: ${line.trim()}`;
+}
+
+export const BACKEND_CASES = parseFieldFile(readFixture('field/backend.lines'));

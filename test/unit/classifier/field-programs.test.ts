@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../../src/core/check-result.ts';
-import { asCurrentFpmLine, asCurrentKernelLine, FPM_CASES, KERNEL_CASES, type FieldCase } from './field-cases.ts';
+import { sanitizeLine } from '../../../src/core/report/sanitize.ts';
+import { asCurrentBackendLine, asCurrentFpmLine, asCurrentKernelLine, asCurrentLine, BACKEND_CASES, FIELD_CASES, FPM_CASES, KERNEL_CASES, type FieldCase } from './field-cases.ts';
 import { baseResults, picture, result, run } from './fixtures.ts';
 
 /**
@@ -35,6 +36,28 @@ describe.each([
     const verdict = findings[0];
     expect({ cause: verdict?.cause, severity: verdict?.severity }, `${c.source}\n${verdict?.title}`).toEqual({ cause: c.cause, severity: c.severity });
     if (c.cause === 'healthy') expect(findings.filter((f) => f.cause !== 'healthy')).toEqual([]);
-    else expect(findings.flatMap((f) => f.evidence).join('\n'), `${c.source}\n${verdict?.title}`).toContain(line.trim());
+    else expect(findings.flatMap((f) => f.evidence), `${c.source}\n${verdict?.title}`).toContain(sanitizeLine(line.trim()));
+  });
+});
+
+/** One reset nginx logged from a kept-alive proxied upstream (a real line of nginx-error.lines). */
+const RESET = FIELD_CASES.find((c) => c.line.includes('127.0.0.1:8501')) as FieldCase;
+
+describe('real gunicorn and uWSGI lines from public reports → the verdict on a reset nginx logged', () => {
+  it('every line has its source, and the lines name every kind of backend event', () => {
+    expect(BACKEND_CASES.every((c) => /^https:\/\//.test(c.source))).toBe(true);
+    expect(new Set(BACKEND_CASES.map((c) => c.cause))).toEqual(new Set(['upstream_reset', 'keepalive_mismatch']));
+  });
+
+  it.each(BACKEND_CASES.map((c) => [title(c), c] as const))('%s', (_name, c) => {
+    const line = asCurrentBackendLine(c.line);
+    const { findings } = run({
+      picture: picture({ directives: [{ name: 'keepalive', value: '32', file: '/etc/nginx/conf.d/upstream.conf', line: 'keepalive 32;' }] }),
+      results: [...baseResults('ok'), result('nginx_error_log', `${asCurrentLine(RESET.line)}\n`), result('backend_log', `${line}\n`)],
+    });
+    const verdict = findings[0];
+    expect({ cause: verdict?.cause, severity: verdict?.severity }, `${c.source}\n${verdict?.title}`).toEqual({ cause: c.cause, severity: c.severity });
+    // The backend's own line is quoted exactly when it is what decided the verdict.
+    expect(verdict?.evidence.includes(sanitizeLine(line)), `${c.source}\n${verdict?.evidence.join('\n')}`).toBe(c.cause === 'upstream_reset');
   });
 });

@@ -8,8 +8,8 @@ export type BackendEvent =
   | { kind: 'worker_timeout'; server: 'gunicorn'; pid?: number }
   /** gunicorn: `Worker with pid N was terminated due to signal 9` (the OOM killer, or the timeout's SIGKILL). */
   | { kind: 'worker_killed'; server: 'gunicorn'; signal: number }
-  /** uWSGI refused a request whose headers exceed buffer-size (4096 by default). */
-  | { kind: 'request_too_big'; server: 'uwsgi'; size: number; max: number }
+  /** uWSGI refused a request whose headers exceed buffer-size (4096 by default); its http-socket does not say by how much. */
+  | { kind: 'request_too_big'; server: 'uwsgi'; size?: number; max: number }
   /** uWSGI's listen queue overflowed: connections are refused or wait. */
   | { kind: 'queue_full'; server: 'uwsgi'; socket: string }
   /** uWSGI's harakiri killed a worker that ran too long. */
@@ -23,6 +23,7 @@ const EVENTS: readonly [RegExp, (m: RegExpExecArray) => BackendEvent][] = [
   [/\[CRITICAL\] WORKER TIMEOUT \(pid:(\d{1,9})\)/, (m) => ({ kind: 'worker_timeout', server: 'gunicorn', pid: Number(m[1]) })],
   [/Worker with pid \d{1,9} was terminated due to signal (\d{1,2})/, (m) => ({ kind: 'worker_killed', server: 'gunicorn', signal: Number(m[1]) })],
   [/invalid request block size: (\d{1,9}) \(max (\d{1,9})\)/, (m) => ({ kind: 'request_too_big', server: 'uwsgi', size: Number(m[1]), max: Number(m[2]) })],
+  [/invalid HTTP request size \(max (\d{1,9})\)/, (m) => ({ kind: 'request_too_big', server: 'uwsgi', max: Number(m[1]) })],
   [/uWSGI listen queue of socket "([^"]{0,200})" \(fd: \d+\) full/, (m) => ({ kind: 'queue_full', server: 'uwsgi', socket: m[1] as string })],
   [/\*\*\* HARAKIRI ON WORKER/, () => ({ kind: 'harakiri', server: 'uwsgi' })],
 ];
