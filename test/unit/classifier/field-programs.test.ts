@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../../src/core/check-result.ts';
 import { sanitizeLine } from '../../../src/core/report/sanitize.ts';
-import { asCurrentBackendLine, asCurrentFpmLine, asCurrentKernelLine, asCurrentLine, BACKEND_CASES, FIELD_CASES, FPM_CASES, KERNEL_CASES, type FieldCase } from './field-cases.ts';
+import { asCurrentAvcLine, asCurrentBackendLine, asCurrentFpmLine, asCurrentKernelLine, asCurrentLine, AVC_CASES, BACKEND_CASES, FIELD_CASES, FPM_CASES, KERNEL_CASES, type FieldCase } from './field-cases.ts';
 import { baseResults, picture, result, run } from './fixtures.ts';
 
 /**
@@ -59,5 +59,25 @@ describe('real gunicorn and uWSGI lines from public reports → the verdict on a
     expect({ cause: verdict?.cause, severity: verdict?.severity }, `${c.source}\n${verdict?.title}`).toEqual({ cause: c.cause, severity: c.severity });
     // The backend's own line is quoted exactly when it is what decided the verdict.
     expect(verdict?.evidence.includes(sanitizeLine(line)), `${c.source}\n${verdict?.evidence.join('\n')}`).toBe(c.cause === 'upstream_reset');
+  });
+});
+
+/** nginx refused by a security policy on a TCP upstream (a real line of nginx-error.lines). */
+const REFUSED = FIELD_CASES.find((c) => c.cause === 'selinux_denied' && c.line.includes('127.0.0.1:9000 failed (13')) as FieldCase;
+
+describe('real SELinux AVC denials from public reports, read with nginx\'s (13: Permission denied)', () => {
+  it('every line has its source; both denials that explain it and denials of something else', () => {
+    expect(AVC_CASES.every((c) => /^https:\/\//.test(c.source))).toBe(true);
+    expect(new Set(AVC_CASES.map((c) => c.context.join(' ')))).toEqual(new Set(['avc=quoted', 'avc=ignored']));
+  });
+
+  it.each(AVC_CASES.map((c) => [`${c.context.join(' ')} ← ${c.line.slice(0, 110)}`, c] as const))('%s', (_name, c) => {
+    const avc = asCurrentAvcLine(c.line);
+    const { findings } = run({
+      results: [...baseResults('fpm-down'), result('nginx_error_log', `${asCurrentLine(REFUSED.line)}\n`), result('security_policy', 'Enforcing\n'), result('security_policy', `${avc}\n`)],
+    });
+    const verdict = findings[0];
+    expect(verdict?.cause, `${c.source}\n${verdict?.title}`).toBe(c.cause);
+    expect(verdict?.evidence.includes(sanitizeLine(avc)), `${c.source}\n${verdict?.evidence.join('\n')}`).toBe(c.context.includes('avc=quoted'));
   });
 });
