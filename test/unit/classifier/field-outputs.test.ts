@@ -183,6 +183,17 @@ describe('classify with the real output', () => {
     expect(tls('certificate verify error')).toMatch(/proxy_ssl_trusted_certificate/);
   });
 
+  it("a resolver that does not answer is named, with a resolver that does as the fix", () => {
+    const down = (needle: string) => {
+      const l = lines('nginx-error.lines').find((x) => x.includes(needle)) as string;
+      return run({ results: [...baseResults('fpm-down'), result('nginx_error_log', `${asCurrentLine(l)}\n`)] }).findings[0];
+    };
+    const docker = down('while resolving, resolver: 127.0.0.1:53');
+    expect(docker?.title).toMatch(/^nginx cannot reach its resolver 127\.0\.0\.1:53 \(1 lookup failed/);
+    expect(docker?.nextSteps.join('\n')).toMatch(/127\.0\.0\.11 inside Docker/);
+    expect(down('resolver: [::1]:53')?.nextSteps[0]).toMatch(/dig @::1 /);
+  });
+
   it("php_fpm_down under systemd with Restart=no advises Restart=on-failure; Restart=on-failure says nothing", () => {
     const down = (restart: string) =>
       run({

@@ -9,6 +9,11 @@ import { span } from '../time.ts';
 // `host not found in upstream "app:8000" in /etc/nginx/conf.d/app.conf:12` (at start or reload).
 const UNRESOLVED = /^(?:(\S{1,253}) could not be resolved \((\d+): [^)]*\)|no resolver defined to resolve "?([^\s",]{1,253})|host not found in (?:resolver|upstream) "([^"]{1,300})")/;
 
+// `recv() failed (111: Connection refused) while resolving, resolver: 127.0.0.1:53`: the resolver itself does not answer.
+const RESOLVER_DOWN = /^\w{1,20}\(\) failed \(\d+: [^)]*\) while resolving, resolver: (\S{1,300})/;
+
+const resolverOf = (e: NginxErrorEntry): string | undefined => RESOLVER_DOWN.exec(e.message)?.[1];
+
 const nameOf = (e: NginxErrorEntry): string | undefined => {
   const m = UNRESOLVED.exec(e.message);
   return m === null ? undefined : (m[1] ?? m[3] ?? m[4]);
@@ -17,7 +22,7 @@ const nameOf = (e: NginxErrorEntry): string | undefined => {
 /** `upstream_dns`: nginx cannot turn the backend's name into an address. */
 export const upstreamDns: Rule = {
   cause: 'upstream_dns',
-  claims: (e) => UNRESOLVED.test(e.message),
+  claims: (e) => UNRESOLVED.test(e.message) || RESOLVER_DOWN.test(e.message),
   evaluate(ctx, claimed) {
     const { current, old } = splitByTime(ctx, claimed);
     const findings: Finding[] = [];
@@ -25,6 +30,24 @@ export const upstreamDns: Rule = {
     const names = [...new Set(current.flatMap((e) => nameOf(e) ?? []))].map((n) => clean(n, 200));
     if (current.length > 0) {
       const noResolver = current.some((e) => /^no resolver defined/.test(e.message));
+      const unreachable = [...new Set(current.flatMap((e) => resolverOf(e) ?? []))].map((r) => clean(r, 120));
+      if (names.length === 0 && unreachable.length > 0) {
+        findings.push({
+          cause: 'upstream_dns',
+          severity: 'critical',
+          title: `nginx cannot reach its resolver ${listOf(unreachable)} (${plural(current.length, 'lookup')} failed in the last ${span(ctx.windowMs)})`,
+          evidence: buildEvidence(current, resolvers),
+          explanation:
+            'nginx resolves names at run time (proxy_pass with a variable, servers with `resolve`) through the address in its `resolver` directive. That resolver refused or did not answer, so those names cannot be resolved and the requests that need them fail with 502.',
+          nextSteps: [
+            `Check that a DNS server answers there: dig @${unreachable[0]?.replace(/:53$/, '').replace(/^\[(.*)\]$/, '$1') ?? '<resolver>'} <backend name>`,
+            'Point resolver at one that answers, then reload nginx: 127.0.0.53 (systemd-resolved), 127.0.0.11 inside Docker, the cluster DNS in Kubernetes',
+          ],
+          remediations: [],
+          current: true,
+        });
+        return findings;
+      }
       const atStart = current.every((e) => /^host not found in/.test(e.message));
       const title = noResolver
         ? `nginx has no resolver to look up ${listOf(names)} (${plural(current.length, 'request')} failed in the last ${span(ctx.windowMs)})`
