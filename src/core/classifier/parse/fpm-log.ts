@@ -19,8 +19,9 @@ const FPM_STAMP = /^\[(\d{2})-(\w{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\
 // Nov 23 22:54:01 host php-fpm8.2[598]: [WARNING] …   (syslog / journal)
 const SYSLOG_STAMP = /^(\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) \S+ [^:]+: (?:\[(\w+)\] )?/;
 
-// `php_1  | ` (compose) and `2024-04-10T14:39:26.708084488Z ` (docker logs -t), in either order.
-const CONTAINER_PREFIX = /^(?:[\w.-]{1,100} +\| )?(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z )?(?:[\w.-]{1,100} +\| )?/;
+// `php_1  | ` (compose) and `2024-04-10T14:39:26.708084488Z ` (docker logs -t), in either order; the container
+// runtime's own files (CRI, /var/log/pods) add the stream and a partial-line flag: `… stderr F `.
+const CONTAINER_PREFIX = /^(?:[\w.-]{1,100} +\| )?(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}) (?:(?:stdout|stderr) [FP] )?)?(?:[\w.-]{1,100} +\| )?/;
 
 function event(message: string): FpmEvent {
   let m = /\[pool ([^[\]]+)\] server reached (?:pm\.)?max_children setting \((\d+)\)/.exec(message);
