@@ -28,7 +28,7 @@ describe('real nginx lines from public reports → the verdict', () => {
   it('the fixture holds lines for every new cause and the false alarms', () => {
     const causes = new Set(CASES.map((c) => c.cause));
     for (const c of ['upstream_tls', 'upstream_dns', 'resource_limits', 'selinux_denied', 'keepalive_mismatch', 'healthy'] as const) expect(causes).toContain(c);
-    expect(CASES.length).toBeGreaterThanOrEqual(50);
+    expect(CASES.length).toBeGreaterThanOrEqual(200);
     expect(CASES.every((c) => /^https:\/\//.test(c.source))).toBe(true);
   });
 
