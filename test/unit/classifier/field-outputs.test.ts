@@ -8,8 +8,8 @@ import { parseSecurityPolicy } from '../../../src/core/classifier/parse/security
 import { parseSockets } from '../../../src/core/classifier/parse/sockets.ts';
 import { findGaps } from '../../../src/core/classifier/gaps.ts';
 import { sanitizeLine } from '../../../src/core/report/sanitize.ts';
-import { asCurrentLine } from './field-cases.ts';
-import { baseResults, NOW, picture, readFixture, result, run } from './fixtures.ts';
+import { asCurrentFpmLine, asCurrentLine, FIELD_CASES, FPM_CASES, type FieldCase } from './field-cases.ts';
+import { baseResults, NOW, picture, POOLS, readFixture, result, run } from './fixtures.ts';
 
 /** Real output of other programs from public reports and this machine (test/fixtures/field/README.md). */
 const field = (name: string): string => readFixture(`field/${name}`);
@@ -181,6 +181,20 @@ describe('classify with the real output', () => {
     expect(tls('wrong version number) while SSL handshaking to upstream, client: OUTSIDEIP')).toMatch(/Use proxy_pass http:\/\//);
     expect(tls('SSL alert number 40')).toMatch(/proxy_ssl_server_name on/);
     expect(tls('certificate verify error')).toMatch(/proxy_ssl_trusted_certificate/);
+  });
+
+  it("one report's nginx timeout and php-fpm's max_children, read together where the pool listens: the pool, not slow code", () => {
+    const source = 'https://github.com/mail-in-a-box/mailinabox/issues/515';
+    const timeout = FIELD_CASES.find((c) => c.source.startsWith(source)) as FieldCase;
+    const reached = FPM_CASES.find((c) => c.source.startsWith(source)) as FieldCase;
+    const pool = { ...POOLS.www(), listen: '/var/run/php5-fpm.sock', maxChildren: 8 };
+    const { findings } = run({
+      picture: picture({ pools: [pool], upstreams: [{ kind: 'fastcgi', target: 'unix:/var/run/php5-fpm.sock', file: '/etc/nginx/sites-enabled/default', line: 'fastcgi_pass unix:/var/run/php5-fpm.sock;' }] }),
+      results: [...baseResults('ok'), result('nginx_error_log', `${asCurrentLine(timeout.line)}\n`), result('fpm_log', `${asCurrentFpmLine(reached.line)}\n`)],
+    });
+    expect(findings[0]).toMatchObject({ cause: 'max_children_exhausted', severity: 'critical' });
+    expect(findings[0]?.title).toMatch(/is at pm\.max_children \(8\): requests queue; 1 request timed out waiting/);
+    expect(findings[0]?.evidence).toEqual(expect.arrayContaining([sanitizeLine(asCurrentLine(timeout.line))]));
   });
 
   it("a resolver that does not answer is named, with a resolver that does as the fix", () => {
