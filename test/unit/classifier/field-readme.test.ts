@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseFieldFile } from './field-cases.ts';
 import { readFixture } from './fixtures.ts';
@@ -38,6 +38,11 @@ describe('the field fixtures README', () => {
     }
     expect([...counted].filter((f) => f.endsWith('.lines')).sort()).toEqual(TABLES);
     expect(sum).toBeGreaterThanOrEqual(300);
+  });
+
+  it("the project's README gives the same total", () => {
+    const main = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    expect(/held, line by line, to (\d+) real lines/.exec(main.replace(/\s+/g, ' '))?.[1]).toBe(String(allLines().length));
   });
 
   it('says how many of the lines are distinct', () => {
