@@ -4,6 +4,7 @@ import type { Playbook } from '../../core/playbook/playbook-schema.ts';
 import { parsePlaybook } from '../../core/playbook/parse-playbook.ts';
 import { errorMessage, MedicError } from '../../errors.ts';
 import { packageRoot } from './package-root.ts';
+import { precompiledPlaybook } from './precompiled-playbooks.ts';
 
 /** The playbooks shipped with the package. */
 export const DEFAULT_PLAYBOOKS_DIR = join(packageRoot(), 'playbooks');
@@ -22,7 +23,8 @@ export async function loadPlaybooks(dir: string = DEFAULT_PLAYBOOKS_DIR): Promis
   const out = new Map<string, Playbook>();
   for (const file of entries) {
     const path = join(dir, file);
-    const playbook = parsePlaybook(await readFile(path, 'utf8'), path);
+    const text = await readFile(path, 'utf8');
+    const playbook = precompiledPlaybook(text) ?? parsePlaybook(text, path);
     if (out.has(playbook.name)) throw new MedicError('PLAYBOOK_INVALID', `${path}: playbook name "${playbook.name}" is used twice`);
     out.set(playbook.name, playbook);
   }
