@@ -1,4 +1,4 @@
-// Which code `medic` runs: the precompiled command line (dist/cli/, built by `npm run build`,
+// Which code `medic` runs: the precompiled command line (dist/cli/medic.cjs, built by `npm run build`,
 // which `npm ci` runs) while it is newer than every source file, else the TypeScript sources
 // through tsx. Plain JavaScript: it runs before any loader is registered.
 import { readdirSync, statSync } from 'node:fs';
@@ -20,7 +20,7 @@ function newest(dir) {
  * @returns {{ kind: 'built' | 'source', url: string }}
  */
 export function chooseEntry(root) {
-  const built = new URL('dist/cli/main.js', root);
+  const built = new URL('dist/cli/medic.cjs', root);
   const source = { kind: 'source', url: new URL('src/cli/main.ts', root).href };
   let builtAt;
   try {

@@ -1,18 +1,27 @@
 #!/usr/bin/env node
-// The `medic` command line: the precompiled dist/cli/ when it is up to date (`npm ci` builds
-// it), else the TypeScript sources through tsx, so that an edit is never run stale.
-import { createInterface } from 'node:readline/promises';
+// The `medic` command line: the precompiled dist/cli/medic.cjs when it is up to date (`npm ci`
+// builds it), else the TypeScript sources through tsx, so that an edit is never run stale.
 import { chooseEntry } from './entry.js';
 
+const argv = process.argv.slice(2);
 const entry = chooseEntry(new URL('..', import.meta.url));
-if (entry.kind === 'source') (await import('tsx/esm/api')).register();
-const { runCli } = await import(entry.url);
+let runCli;
+let saveCache = () => {};
+if (entry.kind === 'built') {
+  const bundle = (await import('./load-bundle.js')).loadBundle(entry.url, argv);
+  ({ runCli } = bundle.exports);
+  saveCache = bundle.saveCache;
+} else {
+  (await import('tsx/esm/api')).register();
+  ({ runCli } = await import(entry.url));
+}
 const io = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   interactive: process.stderr.isTTY === true,
   confirm: process.stdin.isTTY
     ? async (question) => {
+        const { createInterface } = await import('node:readline/promises');
         const rl = createInterface({ input: process.stdin, output: process.stderr });
         try {
           return /^y(es)?$/i.test((await rl.question(question)).trim());
@@ -22,4 +31,6 @@ const io = {
       }
     : undefined,
 };
-process.exitCode = await runCli(process.argv.slice(2), process.env, io);
+process.exitCode = await runCli(argv, process.env, io);
+// Only a call that ran its command through compiles what later calls of it will need.
+if (process.exitCode === 0 && !argv.includes('--help') && !argv.includes('-h')) saveCache();

@@ -32,15 +32,15 @@ describe('which code `medic` runs', () => {
 
   it('runs the precompiled command line while it is newer than every source file', async () => {
     await mkdir(join(root, 'dist', 'cli'), { recursive: true });
-    await writeFile(join(root, 'dist', 'cli', 'main.js'), '');
-    await at('dist/cli/main.js', 2000);
-    expect(choose(url())).toEqual({ kind: 'built', url: `${url().href}dist/cli/main.js` });
+    await writeFile(join(root, 'dist', 'cli', 'medic.cjs'), '');
+    await at('dist/cli/medic.cjs', 2000);
+    expect(choose(url())).toEqual({ kind: 'built', url: `${url().href}dist/cli/medic.cjs` });
   });
 
   it('runs the sources again once any source file, however deep, is newer than the build', async () => {
     await mkdir(join(root, 'dist', 'cli'), { recursive: true });
-    await writeFile(join(root, 'dist', 'cli', 'main.js'), '');
-    await at('dist/cli/main.js', 2000);
+    await writeFile(join(root, 'dist', 'cli', 'medic.cjs'), '');
+    await at('dist/cli/medic.cjs', 2000);
     await at('src/core/report/render.ts', 3000);
     expect(choose(url()).kind).toBe('source');
   });
