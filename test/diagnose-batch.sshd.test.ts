@@ -76,4 +76,27 @@ describe('diagnosis rounds as one batch over a real sshd', () => {
       await runner.close();
     }
   });
+
+  it('a round of many commands goes out as a few batches side by side, each result still its own and in the order of the round', async () => {
+    for (let i = 0; i < 7; i++) await writeFile(join(dir, `c${i}.log`), `line${i}\n`);
+    const many = `
+name: batch-split
+title: Batch split
+checks:
+${Array.from({ length: 7 }, (_, i) => `  - { id: c${i}, title: c${i}, parse: raw, run: [cat, ${dir}/c${i}.log] }`).join('\n')}
+`;
+    const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-split', facts: {} } as TargetHost;
+    const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
+    try {
+      const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(many, 'split.yaml') }, { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() }, runner);
+      expect(out.results.map((r) => [r.id, r.status, r.stdout])).toEqual(Array.from({ length: 7 }, (_, i) => [`c${i}`, 'ok', `line${i}\n`]));
+      // 7 commands: 2 batches (at least 3 commands each), every command in exactly one of them.
+      const batches = runner.commands.filter((c) => c.includes('printf'));
+      expect(batches).toHaveLength(2);
+      for (let i = 0; i < 7; i++) expect(batches.filter((b) => b.includes(`cat ${dir}/c${i}.log;`))).toHaveLength(1);
+      expect(runner.commands).toHaveLength(2);
+    } finally {
+      await runner.close();
+    }
+  });
 });
