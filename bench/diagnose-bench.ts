@@ -69,6 +69,17 @@ const selfCpuMs = (): number => {
  * Runs `fn` `rounds` times, each after the lab's sshd has no session left, and charges each run
  * with what its sessions cost the target once they have exited.
  */
+/** {@link measure} of several ways, taken in turn within each round; one Cost per way. */
+async function interleaved(sshdPid: number, rounds: number, fns: readonly (() => Promise<unknown>)[]): Promise<Cost[]> {
+  const runs: Cost[][] = fns.map(() => []);
+  for (let i = 0; i < rounds; i++) for (const [k, fn] of fns.entries()) runs[k]?.push(await measure(sshdPid, 1, fn));
+  return runs.map((r) => ({
+    timeMs: median(r.map((c) => c.timeMs)),
+    targetCpuMs: r.reduce((a, c) => a + c.targetCpuMs, 0) / r.length,
+    localCpuMs: r.reduce((a, c) => a + c.localCpuMs, 0) / r.length,
+  }));
+}
+
 export async function measure(sshdPid: number, rounds: number, fn: () => Promise<unknown>): Promise<Cost> {
   const times: number[] = [];
   let target = 0;
@@ -96,7 +107,8 @@ const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
  * loopback lab host, beside the honest baselines: the same command lines as one shell script
  * over one `ssh` session, and Ansible running them (when installed).
  */
-export async function benchDiagnose(lab: Lab, rounds = 9): Promise<Row[]> {
+export async function benchDiagnose(lab: Lab, options: { rounds?: number; fleet?: boolean } = {}): Promise<Row[]> {
+  const rounds = options.rounds ?? 9;
   const inventory = await loadInventory(lab.inventoryPath);
   const host: TargetHost = { name: 'web-01', ...(inventory.hosts['web-01'] as NonNullable<(typeof inventory.hosts)[string]>) };
   const playbook = getPlaybook(await loadPlaybooks(), 'nginx-502');
@@ -108,10 +120,14 @@ export async function benchDiagnose(lab: Lab, rounds = 9): Promise<Row[]> {
   const commands: RanCommand[] = warm.results.filter((r) => r.status !== 'skipped' && r.command !== '').map((r) => ({ id: r.id, command: r.command }));
   for (let i = 0; i < 3; i++) await diagnoseHostDetailed({ host, playbook }, deps);
 
-  const medic = await measure(sshdPid, rounds, () => diagnoseHostDetailed({ host, playbook }, deps));
-  const cli = await measure(sshdPid, 5, () => run(process.execPath, ['bin/medic.js', 'diagnose', 'web-01', '--inventory', lab.inventoryPath, '--json']));
+  // Side by side: each round runs the warm worker, the new process and the script one after
+  // another, so that a change of load on this shared machine weighs on all three alike.
   const script = oneSessionScript(commands);
-  const oneSession = await measure(sshdPid, rounds, () => runOneSession(host, script));
+  const [medic, cli, oneSession] = (await interleaved(sshdPid, rounds, [
+    () => diagnoseHostDetailed({ host, playbook }, deps),
+    () => run(process.execPath, ['bin/medic.js', 'diagnose', 'web-01', '--inventory', lab.inventoryPath, '--json']),
+    () => runOneSession(host, script),
+  ])) as [Cost, Cost, Cost];
   const perCommand = await measure(sshdPid, 1, () => runPerCommandSsh(host, commands));
 
   const rows: Row[] = [
@@ -123,7 +139,7 @@ export async function benchDiagnose(lab: Lab, rounds = 9): Promise<Row[]> {
       target: `<= the script: ${verdict(medic.timeMs <= oneSession.timeMs)}`,
     },
     {
-      measure: `the same through \`medic diagnose --json\`, a new process (${entryKind() === 'built' ? 'the precompiled CLI' : 'the sources through tsx: dist/cli/ is stale, npm run build'}; median of 5)`,
+      measure: `the same through \`medic diagnose --json\`, a new process (${entryKind() === 'built' ? 'the precompiled CLI' : 'the sources through tsx: dist/cli/ is stale, npm run build'}; median of ${rounds})`,
       medic: ms(cli.timeMs),
       baseline: `${ms(oneSession.timeMs)} (the script, a new ssh process)`,
       ratio: faster(cli.timeMs, oneSession.timeMs),
@@ -159,7 +175,7 @@ export async function benchDiagnose(lab: Lab, rounds = 9): Promise<Row[]> {
     },
   ];
 
-  rows.push(await benchFleet(lab, host, cli.timeMs));
+  if (options.fleet !== false) rows.push(await benchFleet(lab, host, cli.timeMs));
 
   const ansible = await ansibleVersion();
   if (ansible === undefined) {
