@@ -99,4 +99,33 @@ ${Array.from({ length: 7 }, (_, i) => `  - { id: c${i}, title: c${i}, parse: raw
       await runner.close();
     }
   });
+
+  it('checks with the same timeout of their own go as one batch of their own, beside the default batch', async () => {
+    const timed = `
+name: batch-timeouts
+title: Batch timeouts
+checks:
+  - { id: d0, title: d0, parse: raw, run: [cat, ${dir}/a.log] }
+  - { id: d1, title: d1, parse: raw, run: [cat, ${dir}/b.log] }
+  - { id: t0, title: t0, parse: raw, timeout: 5s, run: [ls, -d, ${dir}] }
+  - { id: t1, title: t1, parse: raw, timeout: 5s, run: [cat, ${dir}/b.log] }
+`;
+    const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-timeouts', facts: {} } as TargetHost;
+    const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
+    try {
+      const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(timed, 'timeouts.yaml') }, { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() }, runner);
+      expect(out.results.map((r) => [r.id, r.stdout])).toEqual([
+        ['d0', 'line a\n'],
+        ['d1', 'line b\n'],
+        ['t0', `${dir}\n`],
+        ['t1', 'line b\n'],
+      ]);
+      expect(runner.commands).toHaveLength(2);
+      const own = runner.commands.find((c) => c.includes(`ls -d ${dir}`));
+      expect(own).toContain(`cat ${dir}/b.log`);
+      expect(own).not.toContain(`cat ${dir}/a.log`);
+    } finally {
+      await runner.close();
+    }
+  });
 });

@@ -127,10 +127,14 @@ function runsOf(check: PlaybookCheck, discovery: Discovery, inventory: Facts): R
 }
 
 /**
- * Runs one round of checks. The primaries that use the playbook's default timeout go to the
- * host as one batch (one SSH session, one shell; see batchCommand); checks with a timeout of
- * their own (network probes that may hang on a sick host) run beside it on channels of their
- * own. A command the batch did not finish (timeout, output cap) runs again alone.
+ * Runs one round of checks. The primaries go to the host in batches (one SSH session, one shell
+ * each; see batchCommand), grouped by timeout: those with the playbook's default timeout
+ * together, split in a few batches side by side when there are many (see batchGroups), and
+ * those with a timeout of their own together by that timeout, beside them, so that a check
+ * bounded to a few seconds is never held up by the default batch. Network probes (curl) each
+ * run on a channel of their own: they wait on the network, and one that hangs on a sick host
+ * must not hold up the others. So does a check alone in its group. A command a batch did not
+ * finish (timeout, output cap) runs again alone.
  */
 async function runRound(ready: Ready[], host: TargetHost, playbook: Playbook, runner: CommandRunner, onResult: (r: CheckResult) => void): Promise<CheckResult[]> {
   const alone = (r: Ready, first?: CheckResult): Promise<CheckResult> =>
@@ -139,15 +143,20 @@ async function runRound(ready: Ready[], host: TargetHost, playbook: Playbook, ru
       onResult(res);
       return res;
     });
-  const batchable = ready.filter((r) => r.check.timeout === undefined && r.tries[0]?.kind === 'argv');
-  if (batchable.length < 2) return Promise.all(ready.map((r) => alone(r)));
-  const others = ready.filter((r) => !batchable.includes(r));
-  const oneBatch = async (group: Ready[]): Promise<CheckResult[]> => {
+  const probe = (r: Ready): boolean => r.tries[0]?.kind === 'argv' && /(^|\/)curl$/.test(r.tries[0].argv[0] ?? '');
+  const others = ready.filter((r) => r.tries[0]?.kind !== 'argv' || probe(r));
+  const byTimeout = new Map<string, Ready[]>();
+  for (const r of ready) {
+    if (others.includes(r)) continue;
+    const key = r.check.timeout ?? playbook.defaultTimeout;
+    byTimeout.set(key, [...(byTimeout.get(key) ?? []), r]);
+  }
+  const oneBatch = async (group: Ready[], timeout: string): Promise<CheckResult[]> => {
     if (group.length === 1) return [await alone(group[0] as Ready)];
     const specs = group.map((r) => commandSpec(r.check, (r.tries[0] as { argv: string[] }).argv, host, playbook));
     const nonce = randomBytes(16).toString('hex');
     const argvs = specs.map(hostArgv);
-    const timeoutMs = parseDuration(playbook.defaultTimeout) ?? 10_000;
+    const timeoutMs = parseDuration(timeout) ?? 10_000;
     const out = await runner.run(batchCommand(argvs, nonce), { timeoutMs, maxBytes: BATCH_BYTES_PER_COMMAND * specs.length });
     const parts = splitBatchOutput(out.stdout, out.stderr, nonce, specs.length);
     return Promise.all(
@@ -160,11 +169,11 @@ async function runRound(ready: Ready[], host: TargetHost, playbook: Playbook, ru
       }),
     );
   };
-  const groups = batchGroups(batchable);
-  // Results in the round's order, whichever batch ran them.
-  const batched = Promise.all(groups.map(oneBatch)).then((done) => {
-    const of = new Map(groups.flat().map((r, i) => [r, done.flat()[i] as CheckResult]));
-    return batchable.map((r) => of.get(r) as CheckResult);
+  const groups = [...byTimeout].flatMap(([timeout, members]) => (timeout === playbook.defaultTimeout ? batchGroups(members) : [members]).map((g) => ({ g, timeout })));
+  const batchable = groups.flatMap(({ g }) => g);
+  const batched = Promise.all(groups.map(({ g, timeout }) => oneBatch(g, timeout))).then((done) => {
+    const of = new Map(batchable.map((r, i) => [r, done.flat()[i] as CheckResult]));
+    return ready.filter((r) => of.has(r)).map((r) => of.get(r) as CheckResult);
   });
   const [fromBatch, fromOthers] = await Promise.all([batched, Promise.all(others.map((r) => alone(r)))]);
   return [...fromBatch, ...fromOthers];
