@@ -172,7 +172,8 @@ async function runRound(ready: Ready[], host: TargetHost, playbook: Playbook, ru
   const groups = [...byTimeout].flatMap(([timeout, members]) => (timeout === playbook.defaultTimeout ? batchGroups(members) : [members]).map((g) => ({ g, timeout })));
   const batchable = groups.flatMap(({ g }) => g);
   const batched = Promise.all(groups.map(({ g, timeout }) => oneBatch(g, timeout))).then((done) => {
-    const of = new Map(batchable.map((r, i) => [r, done.flat()[i] as CheckResult]));
+    const flat = done.flat();
+    const of = new Map(batchable.map((r, i) => [r, flat[i] as CheckResult]));
     return ready.filter((r) => of.has(r)).map((r) => of.get(r) as CheckResult);
   });
   const [fromBatch, fromOthers] = await Promise.all([batched, Promise.all(others.map((r) => alone(r)))]);

@@ -18,10 +18,14 @@ export function localToEpoch(y: number, month0: number, d: number, h: number, mi
 /** `+0100`, `+01:00`, `-05:30`, `Z` → minutes east of UTC. */
 export function parseOffset(text: string): number | undefined {
   if (text === 'Z') return 0;
+  // Every line of a log has the same offset (a 3,000-line access log: 3,000 calls).
+  if (text === lastOffset.text) return lastOffset.value;
   const m = /^([+-])(\d{2}):?(\d{2})$/.exec(text);
-  if (m === null) return undefined;
-  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+  const value = m === null ? undefined : (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+  lastOffset = { text, value };
+  return value;
 }
+let lastOffset: { text: string; value: number | undefined } = { text: 'Z', value: 0 };
 
 /** ISO 8601 with an offset, as dmesg (`2026-11-23T22:26:43,474101+00:00`), journalctl and rsyslog write it. */
 export const ISO_STAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(Z|[+-]\d{2}:?\d{2})/;

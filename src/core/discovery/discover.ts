@@ -20,6 +20,24 @@ export interface Discovery {
   utcOffsetMinutes?: number;
 }
 
+/**
+ * `parse(result)` once per result: discover runs after every round over all results so far, and
+ * the process list and nginx's dump are the largest of them. Keyed by the result object, which
+ * later rounds pass again unchanged; callers treat what the parsers return as read-only.
+ */
+function memoByResult<T>(parse: (r: CheckResult) => T): (r: CheckResult) => T {
+  const seen = new WeakMap<CheckResult, { stdout: string; command: string; value: T }>();
+  return (r) => {
+    const hit = seen.get(r);
+    if (hit !== undefined && hit.stdout === r.stdout && hit.command === r.command) return hit.value;
+    const value = parse(r);
+    seen.set(r, { stdout: r.stdout, command: r.command, value });
+    return value;
+  };
+}
+const processesOf = memoByResult((r) => parseProcesses(r.stdout, psColumns(r.command)));
+const nginxStatementsOf = memoByResult((r) => parseNginxDump(r.stdout));
+
 const usable = (r: CheckResult): boolean => r.status === 'ok' || (r.status === 'failed' && r.stdout.length > 0);
 
 /** Parses `date +%Y-%m-%dT%H:%M:%S%z` output. */
@@ -145,7 +163,7 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
   const byKind = (kind: CheckResult['parse']): CheckResult[] => results.filter((r) => r.parse === kind && usable(r));
   const out: Discovery = { picture, facts: {}, items: emptyEachItems() };
 
-  for (const r of byKind('processes')) picture.processes = parseProcesses(r.stdout, psColumns(r.command));
+  for (const r of byKind('processes')) picture.processes = processesOf(r);
   const unitPids = new Map(byKind('unit_pids').flatMap((r) => [...parseUnitPids(r.stdout)]));
   const mainPids = new Set(unitPids.keys());
   const serviceUsers = { ...(overrides.nginx?.masterUser === undefined ? {} : { nginx: overrides.nginx.masterUser }), ...(overrides.fpm?.masterUser === undefined ? {} : { fpm: overrides.fpm.masterUser }) };
@@ -209,7 +227,7 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
   let statusLocations: string[] = [];
   if (nginxDump !== undefined) {
     const prefix = overrides.nginx?.prefix ?? nginxFacts.prefix ?? DEFAULT_NGINX_PREFIX;
-    const summary = summarizeNginxConfig(parseNginxDump(nginxDump.stdout), prefix);
+    const summary = summarizeNginxConfig(nginxStatementsOf(nginxDump), prefix);
     Object.assign(picture.nginx, {
       configRead: true,
       errorLogs: summary.errorLogs,
