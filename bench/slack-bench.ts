@@ -32,7 +32,9 @@ const percentile = (xs: readonly number[], p: number): number => {
 
 /** Starts `medic <role>` as its own process, the way it runs in production; resolves with its URL. */
 async function startMedic(role: 'bot' | 'worker', env: Record<string, string>, cwd: string): Promise<{ child: ChildProcess; url: string; pids: number[] }> {
-  const child = spawn(process.execPath, [MEDIC_BIN, role], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_PROFILE=DIR: each process writes a V8 CPU profile there when it stops (node --cpu-prof).
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, MEDIC_BIN, role], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const collect = (c: Buffer): void => {
     out += c.toString();
@@ -51,7 +53,7 @@ async function startMedic(role: 'bot' | 'worker', env: Record<string, string>, c
       clearInterval(timer);
       child.kill('SIGKILL');
       reject(new Error(`medic ${role} did not start: ${out}`));
-    }, 30_000).unref();
+    }, 120_000).unref();
     child.once('exit', (code) => reject(new Error(`medic ${role} exited (${code}): ${out}`)));
   });
   // From here on its log lines are drained, not kept: the benchmark must not pay for them.
@@ -61,7 +63,8 @@ async function startMedic(role: 'bot' | 'worker', env: Record<string, string>, c
 }
 
 async function stopMedic(p: { child: ChildProcess }): Promise<void> {
-  if (p.child.exitCode !== null) return;
+  // Gone already (an exit status, or killed by a signal): there is no 'exit' left to wait for.
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
   p.child.kill('SIGTERM');
   await new Promise((r) => p.child.once('exit', r));
 }
