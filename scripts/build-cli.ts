@@ -9,7 +9,7 @@
 // (see bin/load-bundle.js). What only the long-running roles (`start`, `bot`, `worker`) use stays
 // in node_modules and is required when such a role starts: modules reached through `import()`
 // are only initialised when that import runs, so they cost a one-host command nothing.
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,27 @@ async function precompilePlaybooks(): Promise<Record<string, unknown>> {
   return table;
 }
 
+/**
+ * ssh2 loads, whether used or not, its SSH server, its SSH-agent clients (child_process, dgram)
+ * and its HTTP agents over SSH (http, https, tls): a few milliseconds of every start-up. medic
+ * is a client that authenticates with the inventory's key only (no agent), so the bundle gets
+ * stand-ins that say so if anything ever reaches them.
+ */
+const ssh2Unused: Plugin = {
+  name: 'ssh2-unused',
+  setup(b) {
+    const stubs: Record<string, string> = {
+      'agent.js': 'const no = () => { throw new Error("gateway-medic bundles ssh2 without SSH-agent support"); }; module.exports = { AgentContext: no, AgentProtocol: no, BaseAgent: class BaseAgent {}, createAgent: no, CygwinAgent: no, isAgent: () => false, OpenSSHAgent: no, PageantAgent: no };',
+      'http-agents.js': 'const no = () => { throw new Error("gateway-medic bundles ssh2 without its HTTP agents"); }; module.exports = { SSHTTPAgent: no, SSHTTPSAgent: no };',
+      'server.js': 'module.exports = function Server() { throw new Error("gateway-medic bundles ssh2 without its SSH server"); };',
+    };
+    b.onResolve({ filter: /^\.\/(agent|http-agents|server)\.js$/ }, (args) =>
+      /[\\/]ssh2[\\/]lib$/.test(args.resolveDir) ? { path: args.path.slice(2), namespace: 'ssh2-unused' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'ssh2-unused' }, (args) => ({ contents: stubs[args.path] ?? '', loader: 'js' }));
+  },
+};
+
 await rm(out, { recursive: true, force: true });
 await build({
   entryPoints: [join(root, 'src', 'cli', 'main.ts')],
@@ -68,6 +89,7 @@ await build({
   // The shipped playbooks come precompiled (parsing YAML is the slowest part of a cold start).
   define: { 'import.meta.url': '__medic_bundle_url', MEDIC_PRECOMPILED_PLAYBOOKS: JSON.stringify(JSON.stringify(await precompilePlaybooks())) },
   banner: { js: 'const __medic_bundle_url = require("node:url").pathToFileURL(__filename).href;' },
+  plugins: [ssh2Unused],
   sourcemap: 'linked',
   logLevel: 'warning',
 });
