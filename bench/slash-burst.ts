@@ -20,8 +20,9 @@ const { parentPort } = require('node:worker_threads');
 const net = require('node:net');
 const pool = [];
 const connect = (port) => new Promise((resolve, reject) => {
-  const s = net.connect(port, '127.0.0.1', () => { s.off('error', reject); resolve(s); });
-  s.once('error', reject);
+  const s = net.connect(port, '127.0.0.1', () => resolve(s));
+  // An error after the connect (a reset) ends that request as status 0 through 'close'.
+  s.on('error', reject);
   s.setNoDelay(true);
 });
 /** Status of a complete HTTP/1.1 answer in buf, or undefined while more is due. */
@@ -36,7 +37,9 @@ function complete(buf) {
   return status;
 }
 parentPort.on('message', async ({ port, path, requests }) => {
-  for (let i = pool.length - 1; i >= 0; i--) if (pool[i].destroyed || pool[i].readyState !== 'open') pool.splice(i, 1);
+  // Fresh connections for every burst, opened before the clock starts: a kept-alive socket the
+  // bot closed while the last burst settled (its keep-alive timeout) would reset mid-burst.
+  for (const s of pool.splice(0)) s.destroy();
   while (pool.length < requests.length) pool.push(await connect(port));
   const raw = requests.map((r) => {
     const head = Object.entries(r.headers).map(([k, v]) => k + ': ' + v).join('\\r\\n');

@@ -1,9 +1,9 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 /**
- * Paths pino replaces with "[redacted]". Redaction is configuration, not string hacks: any
- * object logged under one of these names loses its value, however deep the caller nested it
- * (up to three levels, which covers `{ config: { slack: { token } } }`).
+ * Names whose values never reach a log line: "[redacted]" instead. Redaction is by name, not
+ * string hacks: any value logged under one of these names loses it, however the caller nested
+ * it (up to three levels, which covers `{ config: { slack: { token } } }`).
  */
 const SECRET_NAMES = [
   'token',
@@ -28,13 +28,34 @@ const SECRET_NAMES = [
   'x-grafana-alerting-signature',
 ];
 
-/** `a.b` for plain names, `a["b-c"]` for names that are not identifiers (HTTP headers). */
-const step = (name: string): string => (/^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `["${name}"]`);
+const SECRET_KEYS: ReadonlySet<string> = new Set(SECRET_NAMES);
+const CENSOR = '[redacted]';
+/** Objects above a secret's name at most (see SECRET_NAMES). */
+const MAX_DEPTH = 3;
 
-export const REDACT_PATHS: string[] = SECRET_NAMES.flatMap((name) => {
-  const s = step(name);
-  return [s.startsWith('.') ? name : s, `*${s}`, `*.*${s}`, `*.*.*${s}`];
-});
+/**
+ * `value` with every property named in SECRET_NAMES, up to MAX_DEPTH objects deep, replaced by
+ * "[redacted]". What holds no secret is returned as it is; what does is copied (with its
+ * prototype and own properties, so an Error stays an Error), never changed in place. One walk
+ * over the logged object: pino's path redaction, with a wildcard path per name and depth, cost
+ * about 0.2 ms on every line, and a bot writes a line for every slash command.
+ */
+export function redactSecrets(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
+  const source = value as Record<string, unknown>;
+  let changed: Map<string, unknown> | undefined;
+  for (const key of Object.keys(source)) {
+    const v = source[key];
+    const next = SECRET_KEYS.has(key) ? CENSOR : redactSecrets(v, depth + 1);
+    if (next !== v) (changed ??= new Map()).set(key, next);
+  }
+  if (changed === undefined) return value;
+  if (Array.isArray(value)) return value.map((v, i) => (changed.has(String(i)) ? changed.get(String(i)) : v));
+  // A copy, even of a frozen object (the configuration is one): fresh descriptors for what changes.
+  const descriptors = Object.getOwnPropertyDescriptors(value);
+  for (const [key, next] of changed) descriptors[key] = { value: next, enumerable: true, writable: true, configurable: true };
+  return Object.create(Object.getPrototypeOf(value), descriptors) as unknown;
+}
 
 export interface CreateLoggerOptions {
   /** @defaultValue 'info' */
@@ -51,7 +72,7 @@ export interface CreateLoggerOptions {
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const config: LoggerOptions = {
     level: options.level ?? 'info',
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    formatters: { log: (object) => redactSecrets(object) as Record<string, unknown> },
     base: { pid: process.pid, ...options.base },
     timestamp: pino.stdTimeFunctions.isoTime,
   };

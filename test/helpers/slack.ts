@@ -6,7 +6,7 @@ import type { Inventory } from '../../src/core/inventory/inventory-schema.ts';
 import type { Playbook } from '../../src/core/playbook/playbook-schema.ts';
 import { SlackStandIn, type SendResult, type StoredMessage } from '../../src/dev/slack-stand-in.ts';
 import type { HostConnector } from '../../src/jobs/ports.ts';
-import { REDACT_PATHS } from '../../src/logger.ts';
+import { redactSecrets } from '../../src/logger.ts';
 import { freshPrefix } from './redis.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
@@ -24,7 +24,7 @@ export class LogCapture {
   });
   /** A logger like the product's (same redaction), writing here. */
   logger(level = 'debug'): Logger {
-    return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, this.stream);
+    return pino({ level, formatters: { log: (object) => redactSecrets(object) as Record<string, unknown> } }, this.stream);
   }
   audit(kind: string): Record<string, unknown>[] {
     return this.lines.filter((l) => l.audit === kind);
