@@ -25,6 +25,8 @@ export const WHAT_IT_READS: Record<ParserKind, string> = {
   security_policy: 'the SELinux state (getenforce, getsebool, ausearch)',
   limits: "nginx's limits (/proc/<pid>/limits, the local port range)",
   backend_log: "the backends' journal (gunicorn, uWSGI)",
+  cgroup: 'control groups (/proc/<pid>/cgroup)',
+  mountinfo: 'mounts (/proc/<pid>/mountinfo)',
   raw: 'a check',
 };
 
@@ -88,6 +90,8 @@ const COULD_HIDE: Partial<Record<ParserKind, string>> = {
   security_policy: 'an SELinux denial behind (13: Permission denied) on a TCP upstream',
   limits: "nginx's open-files limit and the local port range behind resource_limits",
   backend_log: "gunicorn/uWSGI's own account of the requests nginx lost",
+  cgroup: "a master in a container (whose paths are not this host's) taken for this host's",
+  mountinfo: "a master in a container (whose paths are not this host's) taken for this host's",
 };
 
 /** Checks that could not do their job; `skipped` ones are not gaps (the engine decided they do not apply). */
