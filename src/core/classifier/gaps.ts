@@ -52,6 +52,10 @@ function failureIsObservation(r: CheckResult): boolean {
     case 'backend_log':
       // journalctl --grep exits 1 when nothing matched.
       return r.exitCode === 1 && !/Permission denied|not allowed|Failed to/.test(r.stderr);
+    case 'cgroup':
+    case 'mountinfo':
+      // The process exited between `ps` and the read: no master left to place.
+      return /No such file or directory|No such process/.test(r.stderr) && !/Permission denied/.test(r.stderr);
     case 'security_policy':
       // No SELinux tools (most Debian hosts: no SELinux at all), or ausearch finding no denial.
       return /command not found|No such file or directory|<no matches>/.test(r.stderr);
