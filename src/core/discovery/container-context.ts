@@ -11,6 +11,7 @@
  *   filesystem (an image's overlay, a machine's directory) sees other files at the same paths.
  *   Another mount namespace with the host's own root is systemd's sandboxing (PrivateTmp=,
  *   ProtectSystem=, as RHEL's nginx and php-fpm units use): its configs and logs are the host's.
+ *   A process of our own namespace whose "/" is another mount is chrooted: not the host's paths either.
  *
  * Either check can only take trust away from a master, never give it: an unprivileged user may
  * name a cgroup of its own like a container's, which only makes its look-alike "a container's".
@@ -139,17 +140,25 @@ export type MountComparison =
   /** Another mount namespace whose "/" is ours: systemd sandboxing; paths are the host's. */
   | { kind: 'sandbox' }
   /** Another mount namespace with another root: a container's; `root` says what its "/" is. */
-  | { kind: 'other-root'; root: string };
+  | { kind: 'other-root'; root: string }
+  /** Our mount namespace, but its "/" is not ours: a chroot; its paths are not the host's either. */
+  | { kind: 'chroot'; root: string };
+
+const describeRoot = (m: MountEntry | undefined): string =>
+  m === undefined ? 'no mount of its own at /' : `${m.fsType} ${m.device}${m.root === '/' ? '' : ` ${m.root}`}`;
 
 /** Compares a master's mounts with our own shell's; undefined when either could not be read. */
 export function compareMounts(own: readonly MountEntry[], master: readonly MountEntry[]): MountComparison | undefined {
   if (own.length === 0 || master.length === 0) return undefined;
   const ids = new Set(own.map((m) => m.id));
-  if (master.some((m) => ids.has(m.id))) return { kind: 'same' };
   const ours = rootMount(own);
   const theirs = rootMount(master);
+  if (master.some((m) => ids.has(m.id))) {
+    // Unchrooted, a process of our namespace lists the very mount we have at "/".
+    return ours === undefined || theirs?.id === ours.id ? { kind: 'same' } : { kind: 'chroot', root: describeRoot(theirs) };
+  }
   if (ours !== undefined && theirs !== undefined && ours.device === theirs.device && ours.root === theirs.root) return { kind: 'sandbox' };
-  return { kind: 'other-root', root: theirs === undefined ? 'no mount of its own at /' : `${theirs.fsType} ${theirs.device}${theirs.root === '/' ? '' : ` ${theirs.root}`}` };
+  return { kind: 'other-root', root: describeRoot(theirs) };
 }
 
 /** What is known of one master's place, from the reads above. */
@@ -171,5 +180,6 @@ export function containerEvidence(place: MasterPlace | undefined, own: OwnPlace)
   if (foreign !== undefined) return `${foreign.runtime} cgroup ${foreign.scope}`;
   const mounts = own.mounts === undefined || place.mounts === undefined ? undefined : compareMounts(own.mounts, place.mounts);
   if (mounts?.kind === 'other-root') return `another mount namespace, whose / is ${mounts.root}`;
+  if (mounts?.kind === 'chroot') return `a chroot, whose / is ${mounts.root}`;
   return undefined;
 }

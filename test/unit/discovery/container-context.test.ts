@@ -101,6 +101,14 @@ describe('/proc/<pid>/mountinfo compared with our own', () => {
     expect(compareMounts(host, nspawn)).toEqual({ kind: 'other-root', root: 'ext4 254:0 /var/lib/machines/buster' });
   });
 
+  it('our namespace with another mount at / is a chroot (an overlay mounted on the host and chrooted into)', () => {
+    const own = parseMountinfo(fixture('host-with-chroot.mountinfo'));
+    const chrooted = parseMountinfo(fixture('chroot.mountinfo'));
+    expect(compareMounts(own, chrooted)).toEqual({ kind: 'chroot', root: 'overlay 0:39' });
+    expect(containerEvidence({ mounts: chrooted }, { mounts: own })).toBe('a chroot, whose / is overlay 0:39');
+    expect(compareMounts(own, own)).toEqual({ kind: 'same' });
+  });
+
   it('says nothing when either side could not be read', () => {
     expect(compareMounts([], overlay)).toBeUndefined();
     expect(compareMounts(host, parseMountinfo('cat: /proc/4242/mountinfo: No such file or directory'))).toBeUndefined();
