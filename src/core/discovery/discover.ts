@@ -125,12 +125,6 @@ function logItems(paths: readonly (string | undefined)[], kind: string, notCheck
 }
 
 /**
- * Turns the check results gathered so far into facts and a picture of the host. Pure; called
- * after every round of checks, so that later checks can use what earlier ones discovered.
- * Only values that pass the fact types survive: a hostile path in a config is dropped here,
- * and refused again when a command is rendered.
- */
-/**
  * What /proc/<pid>/cgroup and /proc/<pid>/mountinfo said of each master (checks run per master,
  * the pid their subject) and of our own shell (the checks without a subject).
  */
@@ -146,6 +140,12 @@ function masterPlaces(results: readonly CheckResult[]): { places: Map<number, Ma
   return { places, own };
 }
 
+/**
+ * Turns the check results gathered so far into facts and a picture of the host. Pure; called
+ * after every round of checks, so that later checks can use what earlier ones discovered.
+ * Only values that pass the fact types survive: a hostile path in a config is dropped here,
+ * and refused again when a command is rendered.
+ */
 /** Which masters one stack's diagnosis uses, when a host runs several (see pairStacks). */
 export interface StackSelection {
   /** null: read no nginx (while scouting php-fpm masters). */
