@@ -108,8 +108,8 @@ export const NEAR_MISS_CASES: readonly NearMissCase[] = [
   { name: 'host glob: many stars before a missing letter', nearMiss: '*******Z', ordinary: 'web-*', run: (t) => { try { return resolveHosts(inventory, t); } catch { return undefined; } } },
   { name: 'alert webhook: a bearer header of blanks', nearMiss: `Bearer x${fill(' ', 'y')}`, ordinary: `Bearer ${fill('x')}`, run: (t) => verifyBearer({ authorization: t }, { token: 'x' }) },
   {
-    name: '/proc/<pid>/cgroup: a segment of ":docker:" again and again, ids one short',
-    nearMiss: `0::/kubepods-pod1.slice${fill(':docker:', '', NEAR_MISS_BYTES - 80)}0123456789a/machine.slice/x`,
+    name: '/proc/<pid>/cgroup: a segment of ":docker:<60 hex>" again and again, never at its end',
+    nearMiss: `0::/kubepods-pod1.slice${fill(`:docker:${'a'.repeat(60)}`, '', NEAR_MISS_BYTES - 80)}:/machine.slice/x`,
     ordinary: fill('0::/system.slice/docker-898b44c4a066d2dc6343c21d8a5b7c6a77079367d23bcde8c88be0eb204d3a1e.scope\n'),
     run: (t) => containersOf(parseCgroup(t)),
   },
