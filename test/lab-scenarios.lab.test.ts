@@ -16,12 +16,54 @@ import type { CommandRunner, JobDeps, TargetHost } from '../src/jobs/ports.ts';
 import { remediateHost } from '../src/jobs/remediate-host.ts';
 import { existsSync } from 'node:fs';
 import { intruderLayout } from '../src/lab/intruders.ts';
+import { containerLayout } from '../src/lab/containers.ts';
+import { checkReadOnly, SYSTEM_PROGRAM_DIRS } from '../src/core/playbook/allowlist.ts';
 import type { Lab } from '../src/lab/lab.ts';
 import { isAlive, livePid, readPidFile } from '../src/lab/pids.ts';
 import { overcommitLimitMb } from '../src/lab/render-configs.ts';
 import { SCENARIOS, type ScenarioName } from '../src/lab/scenarios.ts';
 import { LAB_HOST, startLab } from '../src/lab/start-lab.ts';
 import { trafficKey } from '../src/lab/traffic.ts';
+
+/**
+ * The commands in one command line sent to sshd: a command alone, or a batch (commands framed by
+ * fixed `printf` markers, joined by `;`). Words are split as a POSIX shell would: single quotes,
+ * double quotes, backslashes; `>&2` is the markers' redirection. The markers are left out.
+ */
+function commandsOf(line: string): string[][] {
+  const commands: string[][] = [];
+  let words: string[] = [];
+  let word: string | undefined;
+  const end = (): void => {
+    if (word !== undefined) words.push(word);
+    word = undefined;
+  };
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i] as string;
+    if (ch === "'") {
+      const close = line.indexOf("'", i + 1);
+      word = (word ?? '') + line.slice(i + 1, close);
+      i = close;
+    } else if (ch === '"') {
+      const close = line.indexOf('"', i + 1);
+      word = (word ?? '') + line.slice(i + 1, close);
+      i = close;
+    } else if (ch === '\\') {
+      word = (word ?? '') + (line[i + 1] ?? '');
+      i++;
+    } else if (ch === ' ' || ch === '\n') end();
+    else if (ch === ';') {
+      end();
+      commands.push(words);
+      words = [];
+    } else word = (word ?? '') + ch;
+  }
+  end();
+  if (words.length > 0) commands.push(words);
+  return commands
+    .filter((w) => w.length > 0 && w[0] !== 'printf')
+    .map((w) => (w[0] === 'sudo' && w[1] === '-n' && w[2] === '--' ? w.slice(3) : w));
+}
 
 /** The test names say what is real: the OOM scenario's kernel line is a recording, replayed with the time set to now. */
 const title = (name: ScenarioName): string =>
@@ -137,6 +179,105 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     expect(outcome.recovered, describeDiagnosis(outcome.verification)).toBe(true);
     expect(outcome.verification.verdict.cause, describeDiagnosis(outcome.verification)).toBe('healthy');
     expect(existsSync(intruder.marker)).toBe(false);
+  });
+
+  it("container_masters: as the unprivileged login user, a master in another mount namespace and one in a docker-like cgroup are reported as containers' and only their place is read", async () => {
+    await lab.applyScenario('container_masters');
+    const c = containerLayout(lab.layout);
+    const nginxPid = await livePid(c.nginxPidFile);
+    const fpmPid = await livePid(c.fpm.fpmPidFile);
+    const ownNginx = await livePid(lab.layout.nginxPidFile);
+    const ownFpm = await livePid(lab.layout.fpmPidFile);
+    if (nginxPid === undefined || fpmPid === undefined) throw new Error('the containers’ masters run in container_masters');
+    // The diagnosis logs in as the lab's unprivileged user, without sudo.
+    expect(host.user).toBe(lab.loginUser);
+    expect(host.sudo).toBe(false);
+
+    const { diagnosis, results, discovery } = await diagnoseHostDetailed({ host, playbook }, deps);
+    const d = describeDiagnosis(diagnosis);
+    expect(diagnosis.verdict.cause, d).toBe('healthy');
+    // ps could not read root's namespaces for this user: the cgroup and the mounts told.
+    expect(discovery.picture.processes.find((r) => r.pid === nginxPid)?.mntns).toBeUndefined();
+    const ours = (diagnosis.untrustedMasters ?? []).filter((u) => u.pid === nginxPid || u.pid === fpmPid).sort((a, b) => a.pid - b.pid);
+    expect(ours.map((u) => [u.pid, u.user, u.status]), d).toEqual(
+      [
+        [nginxPid, 'root', 'container'],
+        [fpmPid, 'root', 'container'],
+      ].sort((a, b) => (a[0] as number) - (b[0] as number)),
+    );
+    const why = (pid: number): string => ours.find((u) => u.pid === pid)?.why ?? '';
+    expect(why(nginxPid)).toMatch(/^nginx in a container: its paths are not this host's, so nothing of it is read \(another mount namespace, whose \/ is overlay \d+:\d+\)$/);
+    expect(why(fpmPid)).toMatch(new RegExp(`^php-fpm in a container: its paths are not this host's, so nothing of it is read \\(docker cgroup \\S*/medic-lab-${lab.id}/docker/[0-9a-f]{64}\\)$`));
+    // The container nginx's title names the lab's own nginx.conf, and it sorts first: the lab's masters are still the ones used.
+    expect(discovery.facts.nginx?.pid).toBe(ownNginx);
+    expect(discovery.facts.fpm?.pid).toBe(ownFpm);
+    // Of the containers' masters, only where they run was read: their cgroup and mounts, nothing through their paths.
+    for (const pid of [nginxPid, fpmPid]) {
+      expect(results.filter((r) => r.command.includes(`/proc/${pid}/`)).map((r) => r.id).sort()).toEqual(['master_cgroup', 'master_mounts']);
+    }
+    for (const r of results) expect(r.command).not.toContain(c.dir);
+
+    // Unpinned, they make no stack of their own.
+    const unpinned: TargetHost = { ...host, facts: { kernel: { log: lab.layout.kernelLog } } };
+    const u = await diagnoseHostDetailed({ host: unpinned, playbook }, deps);
+    const trusted = [...u.discovery.picture.trustedMasters.nginx, ...u.discovery.picture.trustedMasters.fpm].map((m) => m.pid);
+    expect(trusted).not.toContain(nginxPid);
+    expect(trusted).not.toContain(fpmPid);
+    expect(JSON.stringify(u.diagnosis.findings.map((f) => f.stack ?? ''))).not.toContain(c.dir);
+  });
+
+  it('hostile_host: one unpinned diagnosis of look-alike masters, two containers, a broken second stack and a broken TLS vhost gets each verdict right and runs only allowlisted programs of fixed places', async () => {
+    await lab.applyScenario('hostile_host');
+    const intruder = intruderLayout(lab.layout);
+    const second = lab.secondLayout;
+    const c = containerLayout(lab.layout);
+    const unpinned: TargetHost = { ...host, facts: { kernel: { log: lab.layout.kernelLog } } };
+    // Every command line that goes to sshd, recorded as sent.
+    const sent: string[] = [];
+    const connection = await deps.connector.connect(unpinned);
+    const recording: CommandRunner = { run: (command, options) => (sent.push(command), connection.run(command, options)), close: () => connection.close() };
+    let outcome;
+    try {
+      outcome = await diagnoseHostDetailed({ host: unpinned, playbook }, deps, recording);
+    } finally {
+      await connection.close();
+    }
+    const { diagnosis, results } = outcome;
+    const d = describeDiagnosis(diagnosis);
+    const stackOf = (label: string): Finding[] => diagnosis.findings.filter((f) => f.stack === label);
+    // The broken second stack: php-fpm down, with its own nginx's evidence.
+    expect(stackOf(`nginx ${second.nginxConf}`).map((f) => f.cause), d).toEqual(['php_fpm_down']);
+    // The lab's own stack: its TLS vhost's backend is down, web-01 is fine; never "healthy".
+    const own = stackOf(`nginx ${lab.layout.nginxConf} + php-fpm ${lab.layout.fpmConf}`);
+    expect(own[0]?.cause, d).toBe('proxy_upstream_down');
+    expect(own[0]?.vhosts, d).toEqual(['shop.lab.test']);
+    expect(own.some((f) => f.cause === 'healthy'), d).toBe(false);
+    expect(diagnosis.verdict.cause, d).not.toBe('healthy');
+    expect(diagnosis.findings[0]?.severity).toBe('critical');
+    // The look-alikes are suspicious, the containers' masters containers'; none is a stack.
+    const intruderPids = await Promise.all(intruder.pidFiles.map((f) => readPidFile(f)));
+    const containerPids = [await livePid(c.nginxPidFile), await livePid(c.fpm.fpmPidFile)];
+    const status = new Map((diagnosis.untrustedMasters ?? []).map((m) => [m.pid, m.status]));
+    expect(intruderPids.map((p) => status.get(p as number)), d).toEqual(['suspicious', 'suspicious']);
+    expect(containerPids.map((p) => status.get(p as number)), d).toEqual(['container', 'container']);
+    // Other labs on this machine may run stacks of their own; none of these two planted ones is a stack.
+    expect(diagnosis.findings.some((f) => f.stack?.includes(c.dir) === true || f.stack?.includes(intruder.dir) === true)).toBe(false);
+
+    // Nothing it discovered ran: the marker the look-alike's program would leave is absent, and
+    // every command that went to sshd is an allowlisted program, by name or from a system folder.
+    expect(existsSync(intruder.marker)).toBe(false);
+    expect(sent.length).toBeGreaterThan(0);
+    const argvs = sent.flatMap(commandsOf);
+    expect(argvs.length).toBeGreaterThanOrEqual(results.filter((r) => r.command !== '').length);
+    for (const argv of argvs) {
+      const program = argv[0] as string;
+      expect(program.includes('/') ? SYSTEM_PROGRAM_DIRS.includes(program.slice(0, program.lastIndexOf('/'))) : true, program).toBe(true);
+      expect(checkReadOnly(argv), argv.join(' ')).toBeNull();
+      expect(argv.join(' ')).not.toContain(intruder.dir);
+      expect(argv.join(' ')).not.toContain(c.dir);
+    }
+    // The recorded results are those same commands.
+    for (const r of results.filter((x) => x.command !== '')) expect(sent.some((line) => line.includes(r.command)), r.command).toBe(true);
   });
 
   for (const order of ['first', 'last'] as const) {

@@ -177,6 +177,11 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
       const d = await diagnoseHost({ host: labHost, playbook }, deps);
       expect(d.verdict.cause, describeDiagnosis(d)).toBe('php_fpm_down');
       expect(d.findings[0]?.remediations).toContain('start_php_fpm');
+      // Read as the lab's unprivileged login user (no namespaces in its ps), the container's
+      // php-fpm master is still known for a container's: its / is not this machine's.
+      const container = (d.untrustedMasters ?? []).filter((u) => u.status === 'container' && u.title.includes('(/etc/php/8.2/fpm/php-fpm.conf)'));
+      expect(container.length, describeDiagnosis(d)).toBeGreaterThan(0);
+      expect(container[0]?.why).toMatch(/^php-fpm in a container: its paths are not this host's, so nothing of it is read \(another mount namespace, whose \/ is /);
     } finally {
       await lab.stop({ removeDir: true });
     }

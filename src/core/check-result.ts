@@ -54,6 +54,8 @@ export const PARSER_KINDS = [
   'security_policy',
   'limits',
   'backend_log',
+  'cgroup',
+  'mountinfo',
   'raw',
 ] as const;
 

@@ -9,7 +9,7 @@ import type { Facts } from '../core/facts.ts';
 import type { Diagnosis, Finding, Gap } from '../core/finding.ts';
 import { checkReadOnly } from '../core/playbook/allowlist.ts';
 import type { Playbook, PlaybookCheck } from '../core/playbook/playbook-schema.ts';
-import { LIST_SOURCES, type EachItem, type EachList } from '../core/playbook/each-lists.ts';
+import { LIST_SOURCES, MASTER_PLACE_KINDS, type EachItem, type EachList } from '../core/playbook/each-lists.ts';
 import { renderArgv } from '../core/playbook/template.ts';
 import { sanitizeLine } from '../core/report/sanitize.ts';
 import { batchCommand, splitBatchOutput } from '../core/playbook/batch-command.ts';
@@ -258,10 +258,13 @@ async function runRounds(
   let finalRound = false;
   for (;;) {
     const ready: Ready[] = [];
+    const placesPending = !finalRound && pending.some((p) => isPlaceCheck(p) && (p.each === undefined || discovery.items[p.each].length > 0 || pending.some((q) => LIST_SOURCES[p.each as EachList].includes(q.parse))));
     for (const check of pending) {
       const cond = conditionHolds(check, discovery.facts);
       if (cond === undefined && !finalRound) continue;
       if (cond !== true) continue;
+      // Nothing discovery took from a master is used before its cgroup and mounts say it is this host's.
+      if (placesPending && !isPlaceCheck(check) && usesDiscovery(check)) continue;
       // A list is complete only once the checks it is discovered from have run.
       const sources = check.each === undefined ? [] : LIST_SOURCES[check.each];
       if (!finalRound && pending.some((p) => p !== check && sources.includes(p.parse))) continue;
@@ -299,6 +302,11 @@ async function runRounds(
   return { results, discovery };
 }
 
+const isPlaceCheck = (check: PlaybookCheck): boolean => MASTER_PLACE_KINDS.includes(check.parse);
+
+/** Does the check's command take anything from discovery (a fact or a list)? Fixed commands need not wait. */
+const usesDiscovery = (check: PlaybookCheck): boolean => check.each !== undefined || [check.run, ...(check.fallback ?? [])].some((argv) => argv.some((a) => a.includes('{{')));
+
 function classifyRun(request: DiagnoseRequest, deps: JobDeps, results: CheckResult[], discovery: Discovery): Classification {
   const now = discovery.hostNow ?? deps.now();
   const windowMs = request.since !== undefined ? Math.max(0, now.getTime() - request.since.getTime()) : (parseDuration(request.playbook.window) ?? 900_000);
@@ -322,7 +330,7 @@ export function severalStacks(discovery: Discovery, inventory: Facts): Discovery
 }
 
 /** Results every stack shares: what runs on the host, its clock, its service manager. */
-const HOST_WIDE: ReadonlySet<string> = new Set(['processes', 'host_time', 'systemd_probe', 'units', 'unit_pids', 'memory', 'kernel_log', 'sockets']);
+const HOST_WIDE: ReadonlySet<string> = new Set(['processes', 'host_time', 'systemd_probe', 'units', 'unit_pids', 'memory', 'kernel_log', 'sockets', 'cgroup', 'mountinfo']);
 
 /**
  * Several stacks on one host: pair each nginx with the php-fpm that listens where it points

@@ -11,6 +11,7 @@ import { sendTraffic, type TrafficReport } from './traffic.ts';
 import { lookupUser, type UnixUser } from './lab-users.ts';
 import { isAlive, livePid, sleep, stopPid } from './pids.ts';
 import { startIntruders, stopIntruders } from './intruders.ts';
+import { cgroupMount, containerCgroups, containerLayout, startContainerFpm, startContainerNginx, stopContainers } from './containers.ts';
 import { join } from 'node:path';
 import { freePort } from './free-port.ts';
 import { prepareTree } from './prepare-tree.ts';
@@ -105,8 +106,11 @@ export class Lab {
     await stopNginx(this.layout);
     await stopFpm(this.layout);
     await stopIntruders(this.layout);
+    await stopContainers(this.layout, this.state.id);
     await this.stopSecondStack();
     if (s.secondStack === 'broken-first') await this.startSecondStack();
+    // Before the real masters start, so that the containers' come first in ps.
+    if (s.containers === true) await this.startContainers();
     // Before the real masters start, so that the look-alikes have lower pids and come first in ps.
     if (s.intruders === true) await startIntruders(this.layout, await this.user(this.state.webUser));
     // After the previous scenario's servers stopped, so that their shutdown is not in the new logs.
@@ -182,6 +186,7 @@ export class Lab {
     await stopFpm(this.layout);
     await stopBackend(this.layout);
     await stopIntruders(this.layout);
+    await stopContainers(this.layout, this.state.id);
     await this.stopSecondStack();
     if (this.onStop !== undefined) await this.onStop();
     else if (isAlive(this.state.sshd.pid)) await stopPid(this.state.sshd.pid);
@@ -225,6 +230,20 @@ export class Lab {
       await sleep(100);
     }
     return port;
+  }
+
+  /**
+   * Starts the containers' masters (see LabSettings.containers): the nginx on a free port of its
+   * own, the php-fpm with its own tree under `<lab>/container/fpm`. Returns their pids.
+   */
+  async startContainers(): Promise<{ nginx: number; fpm: number }> {
+    const mount = await cgroupMount();
+    if (mount === undefined) throw new Error('container_masters needs a cgroup v2 mount (or cgroup v1 name=systemd) to make a docker-like cgroup in; /proc/self/mountinfo lists none');
+    const c = containerLayout(this.layout);
+    const env: LabEnv = { ...this.env, layout: c.fpm };
+    const nginx = await startContainerNginx(this.layout, await freePort());
+    const fpm = await startContainerFpm(c.fpm, containerCgroups(mount, this.state.id).docker, { fpmConf: renderFpmConf(env), pool: renderPool(env, HEALTHY_SETTINGS.pool) });
+    return { nginx, fpm };
   }
 
   async stopSecondStack(): Promise<void> {

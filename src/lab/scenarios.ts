@@ -27,6 +27,8 @@ export const SCENARIO_NAMES = [
   'two_stacks_broken_first',
   'two_stacks_broken_last',
   'vhost_tls_upstream_down',
+  'container_masters',
+  'hostile_host',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -62,6 +64,12 @@ export interface LabSettings {
   workerConnections?: number;
   /** `broken`: a second vhost, `shop.lab.test` over TLS with its own logs, whose proxy_pass backend is down. */
   shop?: 'absent' | 'broken';
+  /**
+   * Root runs two containers' masters, started before the lab's own (first in ps), as daemons
+   * adopted by init: an nginx in a mount namespace whose root is an overlay, titled with the lab's
+   * own nginx.conf path; a php-fpm in a cgroup named like a docker container's.
+   */
+  containers?: boolean;
 }
 
 export interface PoolSettings {
@@ -322,6 +330,34 @@ const scenarios: Scenario[] = [
     summary: 'a second vhost, shop.lab.test on a TLS port with its own error log, has its proxy_pass backend down; web-01 is fine',
     cause: 'proxy_upstream_down',
     settings: { ...HEALTHY, shop: 'broken' },
+    traffic: [
+      { ...home, status: 200 },
+      { path: '/', count: 3, vhost: 'shop' },
+    ],
+    status: 502,
+    expect: [
+      {
+        log: 'shopError',
+        pattern: /connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: shop\.lab\.test, .*upstream: "http:\/\/127\.0\.0\.1:\d+\/"/,
+      },
+    ],
+  },
+  {
+    name: 'container_masters',
+    summary:
+      "the lab's stack is healthy; root also runs an nginx master in another mount namespace whose / is an overlay, titled with the lab's own nginx.conf path, and a php-fpm master in a cgroup named like a docker container's, both first in ps",
+    cause: 'healthy',
+    settings: { ...HEALTHY, containers: true },
+    traffic: [home],
+    status: 200,
+    expect: [{ log: 'nginxAccess', pattern: /"GET \/ HTTP\/1\.1" 200 / }],
+  },
+  {
+    name: 'hostile_host',
+    summary:
+      "all at once: the look-alike masters of fake_masters, a broken second stack started first, both containers' masters, and the shop vhost on TLS with its backend down (web-01 answers 200)",
+    cause: 'proxy_upstream_down',
+    settings: { ...HEALTHY, intruders: true, secondStack: 'broken-first', containers: true, shop: 'broken' },
     traffic: [
       { ...home, status: 200 },
       { path: '/', count: 3, vhost: 'shop' },

@@ -14,6 +14,7 @@ import { parseFpmConfig } from '../../src/core/discovery/parse-fpm-config.ts';
 import { parseNginxDump, summarizeNginxConfig } from '../../src/core/discovery/parse-nginx-config.ts';
 import { parseProcesses } from '../../src/core/discovery/parse-processes.ts';
 import { sortMasters } from '../../src/core/discovery/trust-masters.ts';
+import { containersOf, parseCgroup, parseMountinfo } from '../../src/core/discovery/container-context.ts';
 import { resolveHosts } from '../../src/core/inventory/resolve-hosts.ts';
 import type { Inventory } from '../../src/core/inventory/inventory-schema.ts';
 import { defuseBroadcasts, escapeCode } from '../../src/core/report/escape-mrkdwn.ts';
@@ -106,4 +107,17 @@ export const NEAR_MISS_CASES: readonly NearMissCase[] = [
   { name: 'Slack /502 diagnose with a long argument', nearMiss: `diagnose ${fill('*', 'Z')}`, ordinary: `diagnose ${fill('w')}`, run: (t) => parseSlashCommand(t) },
   { name: 'host glob: many stars before a missing letter', nearMiss: '*******Z', ordinary: 'web-*', run: (t) => { try { return resolveHosts(inventory, t); } catch { return undefined; } } },
   { name: 'alert webhook: a bearer header of blanks', nearMiss: `Bearer x${fill(' ', 'y')}`, ordinary: `Bearer ${fill('x')}`, run: (t) => verifyBearer({ authorization: t }, { token: 'x' }) },
+  {
+    name: '/proc/<pid>/cgroup: a segment of ":docker:<60 hex>" again and again, never at its end',
+    nearMiss: `0::/kubepods-pod1.slice${fill(`:docker:${'a'.repeat(60)}`, '', NEAR_MISS_BYTES - 80)}:/machine.slice/x`,
+    ordinary: fill('0::/system.slice/docker-898b44c4a066d2dc6343c21d8a5b7c6a77079367d23bcde8c88be0eb204d3a1e.scope\n'),
+    run: (t) => containersOf(parseCgroup(t)),
+  },
+  {
+    name: '/proc/<pid>/cgroup: one endless segment named like a scope',
+    nearMiss: `0::/machine.slice/machine-${fill('a.scopea', '/')}`,
+    ordinary: fill('12:memory:/lxc.payload.buster/system.slice/networking.service\n'),
+    run: (t) => containersOf(parseCgroup(t)),
+  },
+  { name: '/proc/<pid>/mountinfo: a line of blanks', nearMiss: `27 1 254:0 / /${fill(' ', 'x')}`, ordinary: fill('27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n'), run: (t) => parseMountinfo(t) },
 ];

@@ -25,6 +25,8 @@ export const WHAT_IT_READS: Record<ParserKind, string> = {
   security_policy: 'the SELinux state (getenforce, getsebool, ausearch)',
   limits: "nginx's limits (/proc/<pid>/limits, the local port range)",
   backend_log: "the backends' journal (gunicorn, uWSGI)",
+  cgroup: 'control groups (/proc/<pid>/cgroup)',
+  mountinfo: 'mounts (/proc/<pid>/mountinfo)',
   raw: 'a check',
 };
 
@@ -50,6 +52,10 @@ function failureIsObservation(r: CheckResult): boolean {
     case 'backend_log':
       // journalctl --grep exits 1 when nothing matched.
       return r.exitCode === 1 && !/Permission denied|not allowed|Failed to/.test(r.stderr);
+    case 'cgroup':
+    case 'mountinfo':
+      // The process exited between `ps` and the read: no master left to place.
+      return /No such file or directory|No such process/.test(r.stderr) && !/Permission denied/.test(r.stderr);
     case 'security_policy':
       // No SELinux tools (most Debian hosts: no SELinux at all), or ausearch finding no denial.
       return /command not found|No such file or directory|<no matches>/.test(r.stderr);
@@ -88,6 +94,8 @@ const COULD_HIDE: Partial<Record<ParserKind, string>> = {
   security_policy: 'an SELinux denial behind (13: Permission denied) on a TCP upstream',
   limits: "nginx's open-files limit and the local port range behind resource_limits",
   backend_log: "gunicorn/uWSGI's own account of the requests nginx lost",
+  cgroup: "a master in a container (whose paths are not this host's) taken for this host's",
+  mountinfo: "a master in a container (whose paths are not this host's) taken for this host's",
 };
 
 /** Checks that could not do their job; `skipped` ones are not gaps (the engine decided they do not apply). */

@@ -6,7 +6,8 @@ import { parseFpmConfig } from './parse-fpm-config.ts';
 import { emptyEachItems, type EachItems } from '../playbook/each-lists.ts';
 import { DEFAULT_NGINX_PREFIX, parseNginxDump, summarizeNginxConfig } from './parse-nginx-config.ts';
 import { findFpmWorkers, parseProcesses, psColumns } from './parse-processes.ts';
-import { pickMaster, sortMasters } from './trust-masters.ts';
+import { containerCandidates, pickMaster, sortMasters } from './trust-masters.ts';
+import { parseCgroup, parseMountinfo, type MasterPlace, type OwnPlace } from './container-context.ts';
 import { planVhostProbes } from './vhost-probes.ts';
 
 export interface Discovery {
@@ -142,6 +143,22 @@ function logItems(paths: readonly (string | undefined)[], kind: string, notCheck
 }
 
 /**
+ * What /proc/<pid>/cgroup and /proc/<pid>/mountinfo said of each master (checks run per master,
+ * the pid their subject) and of our own shell (the checks without a subject).
+ */
+function masterPlaces(results: readonly CheckResult[]): { places: Map<number, MasterPlace>; own: OwnPlace } {
+  const places = new Map<number, MasterPlace>();
+  const own: OwnPlace = {};
+  for (const r of results.filter((x) => (x.parse === 'cgroup' || x.parse === 'mountinfo') && usable(x))) {
+    const place: MasterPlace = r.subject === undefined ? own : (places.get(Number(r.subject)) ?? {});
+    if (r.parse === 'cgroup') place.cgroup = parseCgroup(r.stdout);
+    else place.mounts = parseMountinfo(r.stdout);
+    if (r.subject !== undefined && /^\d{1,7}$/.test(r.subject)) places.set(Number(r.subject), place);
+  }
+  return { places, own };
+}
+
+/**
  * Turns the check results gathered so far into facts and a picture of the host. Pure; called
  * after every round of checks, so that later checks can use what earlier ones discovered.
  * Only values that pass the fact types survive: a hostile path in a config is dropped here,
@@ -167,7 +184,9 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
   const unitPids = new Map(byKind('unit_pids').flatMap((r) => [...parseUnitPids(r.stdout)]));
   const mainPids = new Set(unitPids.keys());
   const serviceUsers = { ...(overrides.nginx?.masterUser === undefined ? {} : { nginx: overrides.nginx.masterUser }), ...(overrides.fpm?.masterUser === undefined ? {} : { fpm: overrides.fpm.masterUser }) };
-  const masters = sortMasters(picture.processes, { serviceUsers, mainPids });
+  const { places, own } = masterPlaces(results);
+  const masters = sortMasters(picture.processes, { serviceUsers, mainPids, places, own });
+  out.items.masters = containerCandidates(picture.processes, { serviceUsers }).map((pid) => ({ subject: String(pid), values: { 'item.pid': String(pid) } }));
   picture.untrustedMasters = masters.untrusted;
   picture.trustedMasters = { nginx: masters.nginx, fpm: masters.fpm };
   const nginxMaster =

@@ -160,8 +160,9 @@ export function isFpmUnitName(unit: string): boolean {
  * /tmp/x/nginx -c /etc/nginx/nginx.conf` proves nothing. A master is used only when the kernel's
  * own facts about it say a service manager started it as root (or as the service user the
  * inventory states): its owner, its parent, or systemd naming it a unit's main pid. A look-alike
- * that fails is reported, never used; one in another pid namespace is a container's, whose paths
- * are not this host's.
+ * that fails is reported, never used; one in a container (another pid namespace, a container
+ * runtime's cgroup, another mount namespace with its own root) is reported too: its paths are not
+ * this host's.
  */
 
 export type MasterKind = 'nginx' | 'fpm';
@@ -184,7 +185,10 @@ export interface UntrustedMaster {
   user: string;
   /** The title as ps printed it (clean it before showing). */
   args: string;
-  /** `suspicious`: looks like a master but is not one a service manager runs as root. `container`: in another pid namespace. */
+  /**
+   * `suspicious`: looks like a master but is not one a service manager runs as root. `container`:
+   * in another pid namespace, a container runtime's cgroup, or another mount namespace with its own root.
+   */
   status: 'suspicious' | 'container';
   why: string;
 }

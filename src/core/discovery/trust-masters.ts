@@ -1,4 +1,5 @@
 import type { MasterKind, MasterProcess, ProcessRow, UntrustedMaster } from './host-picture.ts';
+import { containerEvidence, type MasterPlace, type OwnPlace } from './container-context.ts';
 
 export type { MasterKind, MasterProcess, UntrustedMaster } from './host-picture.ts';
 
@@ -7,6 +8,10 @@ export interface TrustOptions {
   serviceUsers?: Partial<Record<MasterKind, string>>;
   /** systemd units' MainPID values, when systemd runs. */
   mainPids?: ReadonlySet<number>;
+  /** What /proc/<pid>/cgroup and /proc/<pid>/mountinfo said of each master-looking process, by pid. */
+  places?: ReadonlyMap<number, MasterPlace>;
+  /** The same of our own shell, which the masters' are compared with. */
+  own?: OwnPlace;
 }
 
 export interface SortedMasters {
@@ -70,8 +75,10 @@ export function sortMasters(rows: readonly ProcessRow[], options: TrustOptions =
     if (kind === undefined) continue;
     const base = { kind, pid: row.pid, user: row.user, args: row.args };
     const name = kind === 'nginx' ? 'nginx' : 'php-fpm';
-    if (hostNs !== undefined && row.pidns !== undefined && row.pidns !== hostNs) {
-      out.untrusted.push({ ...base, status: 'container', why: `${name} in a container (pid namespace ${row.pidns}): its paths are not this host's, so nothing of it is read` });
+    const container =
+      hostNs !== undefined && row.pidns !== undefined && row.pidns !== hostNs ? `pid namespace ${row.pidns}` : containerEvidence(options.places?.get(row.pid), options.own ?? {});
+    if (container !== undefined) {
+      out.untrusted.push({ ...base, status: 'container', why: `${name} in a container: its paths are not this host's, so nothing of it is read (${container})` });
       continue;
     }
     const why = distrust(row, kind, byPid, options);
@@ -82,6 +89,23 @@ export function sortMasters(rows: readonly ProcessRow[], options: TrustOptions =
     out[kind].push(kind === 'nginx' ? parseNginxTitle(row) : parseFpmTitle(row));
   }
   return out;
+}
+
+/** At most this many masters have their cgroup and mounts read (each is one command). */
+export const MAX_PLACE_CHECKS = 32;
+
+/**
+ * The processes whose cgroup and mounts are read: those titled like masters that are owned as
+ * a trusted master would be. Look-alikes of other users are never used anyway, so they cannot
+ * crowd out the real masters from this bounded list.
+ */
+export function containerCandidates(rows: readonly ProcessRow[], options: Pick<TrustOptions, 'serviceUsers'> = {}): number[] {
+  const out: number[] = [];
+  for (const row of rows) {
+    const kind: MasterKind | undefined = row.args.startsWith(NGINX_TITLE) ? 'nginx' : FPM_TITLE.test(row.args) ? 'fpm' : undefined;
+    if (kind !== undefined && (isRoot(row) || row.user === options.serviceUsers?.[kind])) out.push(row.pid);
+  }
+  return out.slice(0, MAX_PLACE_CHECKS);
 }
 
 /**

@@ -29,10 +29,11 @@ interface ProgramSpec {
 const isPath: ValueCheck = (v) => pathProblem(v) === null;
 /**
  * The few files under /proc a check reads, each a fixed form (facts as paths are refused there):
- * memory, a process's resource limits (the pid is a fact of the pid type, digits only) and the
- * ephemeral port range. Nothing that could block or hold secrets (environ, mem, kmsg).
+ * memory, a process's resource limits, control groups and mounts (the pid is digits only, or our
+ * own `self`) and the ephemeral port range. Nothing that could block or hold secrets (environ,
+ * mem, kmsg, cmdline).
  */
-const PROC_FILES = /^\/proc\/(?:meminfo|[1-9]\d{0,8}\/limits|sys\/net\/ipv4\/ip_local_port_range)$/;
+const PROC_FILES = /^\/proc\/(?:meminfo|[1-9]\d{0,8}\/(?:limits|cgroup|mountinfo)|self\/(?:cgroup|mountinfo)|sys\/net\/ipv4\/ip_local_port_range)$/;
 const isPathOrMeminfo: ValueCheck = (v) => PROC_FILES.test(v) || isPath(v);
 const isCount: ValueCheck = (v) => /^\+?\d{1,9}$/.test(v);
 const isSeconds: ValueCheck = (v) => /^\d{1,4}(\.\d{1,3})?$/.test(v);

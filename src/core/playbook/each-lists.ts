@@ -7,7 +7,7 @@ import { FactPath, FactUrl } from '../facts.ts';
  * to, every virtual host to probe. Discovery fills them; each item becomes one command, with
  * its own timeout, output cap and result, and a subject that says what it was about.
  */
-export const EACH_LISTS = ['nginx.errorLogs', 'nginx.accessLogs', 'site.vhosts'] as const;
+export const EACH_LISTS = ['nginx.errorLogs', 'nginx.accessLogs', 'site.vhosts', 'masters'] as const;
 export type EachList = (typeof EACH_LISTS)[number];
 
 /** One item: what it is about (a log path, a virtual host) and the values of its placeholders. */
@@ -18,10 +18,13 @@ export interface EachItem {
 
 export type EachItems = Record<EachList, EachItem[]>;
 
-export const emptyEachItems = (): EachItems => ({ 'nginx.errorLogs': [], 'nginx.accessLogs': [], 'site.vhosts': [] });
+export const emptyEachItems = (): EachItems => ({ 'nginx.errorLogs': [], 'nginx.accessLogs': [], 'site.vhosts': [], masters: [] });
 
 /** curl's `--resolve name:port:address`, the address always loopback: a probe never leaves the host. */
 export const RESOLVE_TO_LOOPBACK = /^[A-Za-z0-9.-]{1,253}:\d{1,5}:(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/;
+
+/** A pid as text, digits only: it is spliced into fixed /proc paths (`/proc/{{item.pid}}/cgroup`). */
+export const FactPidText = z.string().regex(/^[1-9]\d{0,6}$/, 'must be a pid (digits)');
 
 export const FactResolve = z.string().regex(RESOLVE_TO_LOOPBACK, 'must be name:port:loopback-address');
 
@@ -33,6 +36,7 @@ export const ITEM_FIELDS: Record<EachList, Record<string, { type: z.ZodType<stri
     'item.url': { type: FactUrl, sample: 'https://shop.example.com/' },
     'item.resolve': { type: FactResolve, sample: 'shop.example.com:443:127.0.0.1' },
   },
+  masters: { 'item.pid': { type: FactPidText, sample: '1234' } },
 };
 
 export const isEachList = (name: string): name is EachList => (EACH_LISTS as readonly string[]).includes(name);
@@ -42,4 +46,13 @@ export const LIST_SOURCES: Record<EachList, readonly ParserKind[]> = {
   'nginx.errorLogs': ['processes', 'nginx_config'],
   'nginx.accessLogs': ['processes', 'nginx_config'],
   'site.vhosts': ['processes', 'nginx_config'],
+  masters: ['processes'],
 };
+
+/**
+ * Checks that say where each master runs (its cgroup and mounts, and our own shell's for
+ * comparison). Until they ran, discovery's masters are not vouched for: a check that uses a
+ * discovered fact or list waits for them, so that a container's master is never read through
+ * this host's paths, not even in the round before it is known to be one.
+ */
+export const MASTER_PLACE_KINDS: readonly ParserKind[] = ['cgroup', 'mountinfo'];

@@ -63,7 +63,7 @@ export function renderRoot(view: RootView): SlackMessage {
     }
     if (d.untrustedMasters !== undefined && d.untrustedMasters.length > 0) {
       const lines = d.untrustedMasters.slice(0, 5).map((u) => `• pid ${u.pid} (${escapeMrkdwn(u.user)}) ${inlineCode(u.title)}: ${escapeMrkdwn(u.why)}`);
-      blocks.push(section(`:rotating_light: *Ignored look-alike masters* (nothing of them was run or read):\n${lines.join('\n')}`));
+      blocks.push(section(`:rotating_light: *Ignored masters* (look-alikes nobody vouches for, and containers' masters; none was run or read through its paths):\n${lines.join('\n')}`));
     }
     text = `${view.host}: ${escapeMrkdwn(d.verdict.title)} (${d.verdict.cause})`;
   } else if (view.status === 'failed') {

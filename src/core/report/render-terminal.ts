@@ -58,7 +58,7 @@ export function renderTerminal(d: Diagnosis, opts: TerminalOptions): string {
 
   if (d.untrustedMasters !== undefined && d.untrustedMasters.length > 0) {
     out.push('');
-    out.push(paint('bold', paint('yellow', '  Ignored processes that look like masters (nothing of them was run or read):')));
+    out.push(paint('bold', paint('yellow', "  Ignored processes that look like masters (look-alikes and containers' masters; none was run or read through its paths):")));
     for (const u of d.untrustedMasters) out.push(paint('yellow', `    - pid ${u.pid} (${s(u.user)}) "${s(u.title)}": ${s(u.why)}`));
   }
 

@@ -146,6 +146,16 @@ describe('an incomplete diagnosis is never healthy', () => {
     expect(gaps).toEqual([expect.objectContaining({ check: 'selinux_denials', supplementary: true })]);
   });
 
+  it("a master gone between ps and the read of its cgroup or mounts is no gap; a refused read is one, saying what it could hide", () => {
+    const gone = { ...failed('cgroup', 'cat: /proc/4242/cgroup: No such file or directory', 1), id: 'master_cgroup', subject: '4242' };
+    const goneMounts = { ...failed('mountinfo', 'cat: /proc/4242/mountinfo: No such file or directory', 1), id: 'master_mounts', subject: '4242' };
+    expect(run({ results: [...baseResults('ok'), gone, goneMounts] }).gaps).toEqual([]);
+    const refused = { ...failed('mountinfo', 'cat: /proc/4242/mountinfo: Permission denied', 1), id: 'master_mounts', subject: '4242' };
+    expect(run({ results: [...baseResults('ok'), refused] }).gaps).toEqual([
+      expect.objectContaining({ check: 'master_mounts 4242', supplementary: true, couldHide: "a master in a container (whose paths are not this host's) taken for this host's" }),
+    ]);
+  });
+
   it('systemctl failing for another reason (no bus) is a gap', () => {
     const r = run({ results: [...baseResults('ok'), failed('fpm_service', 'Failed to connect to bus: Host is down', 1)] });
     expect(r.gaps.map((g) => g.check)).toEqual(['fpm_service']);

@@ -250,7 +250,7 @@ describe('renderRoot', () => {
     expect(text).not.toContain('Incomplete diagnosis');
     expect(text).toContain('*Not read* (supplementary checks; the verdict stands)');
     expect(text).toContain('could hide an OOM kill of php-fpm');
-    expect(text).toContain('*Ignored look-alike masters*');
+    expect(text).toContain('*Ignored masters*');
     expect(text).toContain('pid 4242 (mallory)');
   });
 
