@@ -182,7 +182,13 @@ const INTERESTING = new Set([
   'proxy_buffers',
   'proxy_busy_buffers_size',
   'uwsgi_read_timeout',
+  'uwsgi_connect_timeout',
+  'uwsgi_send_timeout',
   'uwsgi_buffer_size',
+  'grpc_read_timeout',
+  'grpc_connect_timeout',
+  'grpc_send_timeout',
+  'scgi_read_timeout',
   'root',
   // Upstream keep-alive, name resolution, TLS to the upstream and connection limits.
   'keepalive',
