@@ -38,3 +38,75 @@ describe('upstream_timeout names the directive of the pass that timed out', () =
     expect(v?.evidence).not.toContain('/etc/nginx/conf.d/app.conf: proxy_read_timeout 30s;');
   });
 });
+
+/** A host where no php-fpm runs or is set up: no pools, no config, no unit. */
+function noFpmHost(upstream: string, units: Record<string, string> = {}) {
+  const p = picture({ fpmRunning: false, pools: [], upstreams: [{ kind: 'fastcgi', target: upstream, file: '/etc/nginx/sites-enabled/default', line: `fastcgi_pass ${upstream};` }] });
+  delete p.fpm.conf;
+  p.fpm.configRead = false;
+  p.units = units;
+  if (Object.keys(units).length > 0) p.systemd = true;
+  return p;
+}
+
+const FASTCGI_LINES = {
+  // https://github.com/rockstorm101/gitweb-docker/issues/1 (docker compose's "gitweb-1 | " prefix dropped)
+  fcgiwrap: '2024/02/29 07:50:46 [error] 38#38: *3 connect() to unix:/run/fcgiwrap/fcgiwrap.sock failed (111: Connection refused) while connecting to upstream, client: ***, server: localhost, request: "GET / HTTP/1.1", upstream: "fastcgi://unix:/run/fcgiwrap/fcgiwrap.sock:", host: "127.0.0.1:8080"',
+  // https://github.com/lewellyn/virtualmin-nginx/issues/5 (Virtualmin runs php-cgi per domain on ports from 8000)
+  phpCgi: '2020/07/20 19:22:27 [error] 157783#0: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 188.xxx.xxx.xxx, server: www.******.net, request: "GET / HTTP/1.1", upstream: "fastcgi://127.0.0.1:8001", host: "www.******.net", referrer: "https://www.*****.net/"',
+  // https://github.com/kasparsd/php-7-debian/issues/26 (wrapped in the report; joined)
+  port9000: '2016/03/02 07:58:05 [error] 1249#0: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 103.30.85.81, server: localhost, request: "GET /info.php HTTP/1.1", upstream: "fastcgi://127.0.0.1:9000", host: "128.199.181.221"',
+} as const;
+
+const errorLine = (line: string) => result('nginx_error_log', `${asCurrentLine(line)}\n`);
+
+describe('a FastCGI server that is not php-fpm is named as such, never php_fpm_down', () => {
+  it('fcgiwrap: its socket names it; the fix is starting fcgiwrap, not PHP-FPM', () => {
+    const { findings } = run({ picture: noFpmHost('unix:/run/fcgiwrap/fcgiwrap.sock'), results: [...baseResults('fpm-down'), errorLine(FASTCGI_LINES.fcgiwrap)] });
+    const v = findings[0];
+    expect(v?.cause).toBe('proxy_upstream_down');
+    expect(v?.title).toBe('The FastCGI server fcgiwrap (its socket /run/fcgiwrap/fcgiwrap.sock) at unix:/run/fcgiwrap/fcgiwrap.sock is not running: nginx could not connect 1 time in the last 15 min');
+    expect(v?.remediations).toEqual([]);
+    expect(v?.explanation).toMatch(/starting PHP-FPM is not the fix: start fcgiwrap\.$/);
+    expect(v?.nextSteps.at(-1)).toBe("Check that it listens: sudo ss -lxp | grep -F '/run/fcgiwrap/fcgiwrap.sock'");
+    expect(findings.map((f) => f.cause)).not.toContain('php_fpm_down');
+  });
+
+  it('php-cgi under spawn-fcgi: the failed unit names it and says how to start it and read its journal', () => {
+    const { findings } = run({ picture: noFpmHost('127.0.0.1:8001', { 'spawn-fcgi.service': 'failed', 'nginx.service': 'active' }), results: [...baseResults('fpm-down'), errorLine(FASTCGI_LINES.phpCgi)] });
+    const v = findings[0];
+    expect(v?.cause).toBe('proxy_upstream_down');
+    expect(v?.title).toMatch(/^The FastCGI server spawn-fcgi \(spawn-fcgi\.service, failed\) at 127\.0\.0\.1:8001 is not running/);
+    expect(v?.nextSteps.slice(0, 2)).toEqual(['Start it: sudo systemctl start spawn-fcgi.service', 'Find out why it stopped: sudo journalctl -u spawn-fcgi.service --since "1 hour ago" --no-pager']);
+  });
+
+  it('nothing says which FastCGI server belongs there: named as an unknown FastCGI server, not PHP-FPM', () => {
+    const { findings } = run({ picture: noFpmHost('127.0.0.1:9000'), results: [...baseResults('fpm-down'), errorLine(FASTCGI_LINES.port9000)] });
+    expect(findings[0]?.cause).toBe('proxy_upstream_down');
+    expect(findings[0]?.title).toMatch(/^The FastCGI server at 127\.0\.0\.1:9000 is not running/);
+    expect(findings[0]?.explanation).toMatch(/No PHP-FPM runs or is set up on this host/);
+  });
+
+  it('the same line with a php-fpm unit on the host is php_fpm_down, and says why PHP-FPM belongs there', () => {
+    const { findings } = run({ picture: noFpmHost('127.0.0.1:9000', { 'php7-fpm.service': 'inactive' }), results: [...baseResults('fpm-down'), errorLine(FASTCGI_LINES.port9000)] });
+    expect(findings[0]?.cause).toBe('php_fpm_down');
+    expect(findings[0]?.explanation).toMatch(/PHP-FPM is what should answer there: the unit php7-fpm\.service exists\.$/);
+    expect(findings[0]?.nextSteps[0]).toBe('sudo systemctl start php7-fpm.service');
+  });
+
+  it('a php-fpm pool that listens there wins over a dead fcgiwrap unit', () => {
+    const p = picture({ fpmRunning: false });
+    p.units = { 'fcgiwrap.service': 'inactive' };
+    const line = `2024/02/29 07:50:46 [crit] 38#38: *3 connect() to unix:${p.fpm.pools[0]?.listen} failed (2: No such file or directory) while connecting to upstream, client: 127.0.0.1, server: localhost, request: "GET / HTTP/1.1", upstream: "fastcgi://unix:${p.fpm.pools[0]?.listen}:", host: "127.0.0.1"`;
+    const { findings } = run({ picture: p, results: [...baseResults('fpm-down'), errorLine(line)] });
+    expect(findings[0]?.cause).toBe('php_fpm_down');
+    expect(findings[0]?.explanation).toMatch(/PHP-FPM is what should answer there: pool www in \S+ listens there\.$/);
+  });
+
+  it('no failures, fcgiwrap running, no php-fpm anywhere: no "PHP-FPM is not running" false alarm', () => {
+    const p = noFpmHost('unix:/run/fcgiwrap.socket');
+    p.processes.push({ pid: 812, ppid: 1, user: 'www-data', rssKb: 900, args: '/usr/sbin/fcgiwrap -f' });
+    const { findings } = run({ picture: p, results: baseResults('ok') });
+    expect(findings.map((f) => f.cause)).toEqual(['healthy']);
+  });
+});
