@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { asCurrentLine } from './field-cases.ts';
-import { baseResults, picture, result, run } from './fixtures.ts';
+import { baseResults, NGINX_UPSTREAMS, picture, result, run } from './fixtures.ts';
+
+const NGINX_FPM = NGINX_UPSTREAMS.fpm;
 
 /**
  * Real nginx lines from public reports, one per kind of pass (the source above each), moved into
@@ -108,5 +110,61 @@ describe('a FastCGI server that is not php-fpm is named as such, never php_fpm_d
     p.processes.push({ pid: 812, ppid: 1, user: 'www-data', rssKb: 900, args: '/usr/sbin/fcgiwrap -f' });
     const { findings } = run({ picture: p, results: baseResults('ok') });
     expect(findings.map((f) => f.cause)).toEqual(['healthy']);
+  });
+});
+
+describe('a backend host name nginx resolved once, at start (config only)', () => {
+  const conf = '/etc/nginx/conf.d/app.conf';
+  const pass = (kind: 'proxy' | 'fastcgi', target: string, extra: { upstream?: string; resolve?: boolean; line?: string } = {}) => ({
+    kind,
+    target,
+    file: conf,
+    line: extra.line ?? `${kind}_pass ${target};`,
+    ...(extra.upstream === undefined ? {} : { upstream: extra.upstream }),
+    ...(extra.resolve === true ? { resolve: true } : {}),
+  });
+  const resolver = directive('resolver', '127.0.0.11 valid=30s');
+  const healthySite = (upstreams: ReturnType<typeof pass>[], directives: ReturnType<typeof directive>[] = []) =>
+    run({ picture: picture({ upstreams: [NGINX_FPM, ...upstreams], directives }), results: baseResults('ok') });
+
+  it('proxy_pass http://app.internal:8000 without a resolver: a warning with the lines, the variable fix, and no healthy verdict hiding it', () => {
+    const { findings } = healthySite([pass('proxy', 'http://app.internal:8000')]);
+    const v = findings[0];
+    expect(v?.cause).toBe('upstream_dns');
+    expect(v?.severity).toBe('warning');
+    expect(v?.title).toBe('nginx resolved app.internal once, when it loaded its configuration: when its address changes, requests go to the old address (502) until nginx reloads');
+    expect(v?.evidence).toEqual([`${conf}: proxy_pass http://app.internal:8000;`]);
+    expect(v?.explanation).toMatch(/No resolver is configured/);
+    expect(v?.nextSteps[0]).toMatch(/^Resolve at run time: resolver <your DNS server> valid=30s;.* set \$backend http:\/\/app\.internal:8000; proxy_pass \$backend;/);
+    expect(findings.map((f) => f.cause)).not.toContain('healthy');
+  });
+
+  it('Docker Compose style fastcgi_pass php:9000 is the same: resolved once', () => {
+    const { findings } = healthySite([pass('fastcgi', 'php:9000')]);
+    expect(findings[0]?.cause).toBe('upstream_dns');
+    expect(findings[0]?.nextSteps[0]).toContain('set $backend php:9000; fastcgi_pass $backend;');
+  });
+
+  it('a resolver alone does not help a name without a variable, and the warning says so', () => {
+    const { findings } = healthySite([pass('proxy', 'http://api.example.com')], [resolver]);
+    expect(findings[0]?.cause).toBe('upstream_dns');
+    expect(findings[0]?.explanation).toMatch(/A resolver is configured, but nginx uses it only for names in variables or servers marked resolve/);
+    expect(findings[0]?.evidence).toContain(`${conf}: resolver 127.0.0.11 valid=30s;`);
+  });
+
+  it('an upstream server without resolve: the fix is server … resolve with a zone (nginx ≥ 1.27.3)', () => {
+    const { findings } = healthySite([pass('proxy', 'http://api-1.internal:8080', { upstream: 'api', line: 'proxy_pass http://api;' })]);
+    expect(findings[0]?.cause).toBe('upstream_dns');
+    expect(findings[0]?.nextSteps[0]).toBe('In upstream api: zone api 64k; and server api-1.internal:8080 resolve; with a resolver in the http block (nginx ≥ 1.27.3; earlier versions need a variable in the pass instead)');
+  });
+
+  it.each([
+    ['an address', pass('proxy', 'http://10.0.3.7:8000')],
+    ['localhost', pass('proxy', 'http://localhost:3000')],
+    ['a variable (resolved per request)', pass('proxy', 'http://$api_host:8000')],
+    ['an upstream server marked resolve', pass('proxy', 'http://api-1.internal:8080', { upstream: 'api', resolve: true })],
+    ['a unix socket', pass('proxy', 'http://unix:/run/app.sock')],
+  ])('%s: nothing to warn about, the site is healthy', (_what, ref) => {
+    expect(healthySite([ref], [resolver]).findings.map((f) => f.cause)).toEqual(['healthy']);
   });
 });
