@@ -54,6 +54,7 @@ export const PARSER_KINDS = [
   'security_policy',
   'limits',
   'backend_log',
+  'backend_unit',
   'raw',
 ] as const;
 

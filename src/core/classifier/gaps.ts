@@ -25,6 +25,7 @@ export const WHAT_IT_READS: Record<ParserKind, string> = {
   security_policy: 'the SELinux state (getenforce, getsebool, ausearch)',
   limits: "nginx's limits (/proc/<pid>/limits, the local port range)",
   backend_log: "the backends' journal (gunicorn, uWSGI)",
+  backend_unit: 'which systemd unit runs each backend (ps -o unit)',
   raw: 'a check',
 };
 
@@ -88,6 +89,7 @@ const COULD_HIDE: Partial<Record<ParserKind, string>> = {
   security_policy: 'an SELinux denial behind (13: Permission denied) on a TCP upstream',
   limits: "nginx's open-files limit and the local port range behind resource_limits",
   backend_log: "gunicorn/uWSGI's own account of the requests nginx lost",
+  backend_unit: "which unit's journal holds the backend's own account",
 };
 
 /** Checks that could not do their job; `skipped` ones are not gaps (the engine decided they do not apply). */

@@ -8,6 +8,7 @@ import { DEFAULT_NGINX_PREFIX, parseNginxDump, summarizeNginxConfig } from './pa
 import { findFpmWorkers, parseProcesses, psColumns } from './parse-processes.ts';
 import { pickMaster, sortMasters } from './trust-masters.ts';
 import { planVhostProbes } from './vhost-probes.ts';
+import { backendListeners, backendUnits } from './backend-listeners.ts';
 
 export interface Discovery {
   picture: HostPicture;
@@ -284,5 +285,8 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
   const ini = fpm.phpIni === undefined && !waitForInfo ? safePath(reported.loadedIni ?? phpIniFor(fpm.conf, fpm.binary)) : undefined;
   if (ini !== undefined) out.facts.fpm = { ...fpm, phpIni: ini };
   if (out.facts.systemd !== undefined) picture.systemd = out.facts.systemd;
+  // The application servers behind the passes, then their units: whose journal tells their side.
+  out.items['backend.listeners'] = backendListeners(picture.nginx.upstreams, results);
+  out.items['backend.units'] = backendUnits(out.items['backend.listeners'], results);
   return out;
 }

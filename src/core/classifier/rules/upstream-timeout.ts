@@ -1,5 +1,5 @@
 import type { Finding } from '../../finding.ts';
-import { commands, directiveLines, endpointsOf, historyFinding, listOf, plural, splitByTime } from '../advice.ts';
+import { commands, directiveLines, endpointsOf, historyFinding, listenerName, listenerUnit, listOf, plural, splitByTime } from '../advice.ts';
 import { backendStory } from '../backend-story.ts';
 import { buildEvidence } from '../evidence.ts';
 import { isFastcgi, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
@@ -41,13 +41,17 @@ export const upstreamTimeout: Rule = {
       const directives = directiveLines(ctx, timeoutDirectives(modules));
       const reads = modules.map((m) => `${m}_read_timeout`);
       const read = listOf(reads);
-      const backend = fastcgi ? { lines: [], why: [], steps: [] } : backendStory(ctx, ['worker_timeout', 'harakiri', 'queue_full']);
+      const endpoint = current[0]?.endpoint;
+      const backend = fastcgi ? { lines: [], why: [], steps: [] } : backendStory(ctx, ['worker_timeout', 'harakiri', 'queue_full'], listenerUnit(ctx, endpoint));
+      // The application server by name (and unit) where `ss -p` saw it listen: never "PHP-FPM" for a proxied backend.
+      const who = fastcgi ? undefined : listenerName(ctx, endpoint);
+      const where = listOf(endpointsOf(current));
       findings.push({
         cause: 'upstream_timeout',
         severity: 'critical',
         title: connecting
-          ? `nginx timed out connecting to ${listOf(endpointsOf(current))} (${plural(current.length, 'request')} in the last ${span(ctx.windowMs)})`
-          : `The backend is too slow: ${plural(current.length, 'request')} to ${listOf(endpointsOf(current))} timed out in the last ${span(ctx.windowMs)}`,
+          ? `nginx timed out connecting to ${who === undefined ? where : `${who} at ${where}`} (${plural(current.length, 'request')} in the last ${span(ctx.windowMs)})`
+          : `The backend ${who === undefined ? '' : `${who} `}is too slow: ${plural(current.length, 'request')} to ${where} timed out in the last ${span(ctx.windowMs)}`,
         evidence: buildEvidence(current, [...directives, ...backend.lines]),
         explanation: connecting
           ? `nginx could not even open a connection within ${listOf(modules.map((m) => `${m}_connect_timeout`))}: the backend is not accepting (its listen backlog is full, every worker is busy) or the network path drops packets.`
