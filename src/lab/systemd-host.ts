@@ -29,7 +29,7 @@ export const FPM_UNIT = 'php8.2-fpm.service';
 export const NGINX_UNIT = 'nginx.service';
 
 const SUITE = 'bookworm';
-const PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'nginx-light', 'php8.2-fpm', 'openssh-server', 'sudo', 'procps', 'iproute2', 'curl'];
+const PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'nginx-light', 'php8.2-fpm', 'openssh-server', 'sudo', 'procps', 'iproute2', 'curl', 'gunicorn'];
 export const DEFAULT_CACHE_DIR = '/var/cache/medic-lab';
 
 /** The cached tree's directory: named after the suite and package list, so a change builds a new one. */
