@@ -133,7 +133,7 @@ export interface SystemdHostState {
 }
 
 /** The nginx site: Debian's default site, on a free loopback port, with PHP through the stock socket. */
-export function renderSite(httpPort: number, fastcgiPass = 'unix:/run/php/php8.2-fpm.sock'): string {
+export function renderSite(httpPort: number, fastcgiPass = 'unix:/run/php/php8.2-fpm.sock', appPort?: number): string {
   return `# gateway-medic systemd lab: Debian's default site, moved to a free loopback port.
 server {
 	listen 127.0.0.1:${httpPort} default_server;
@@ -147,7 +147,7 @@ server {
 		include snippets/fastcgi-php.conf;
 		fastcgi_pass ${fastcgiPass};
 	}
-}
+${appPort === undefined ? '' : `\tlocation /app/ {\n\t\tproxy_pass http://127.0.0.1:${appPort};\n\t}\n`}}
 `;
 }
 
