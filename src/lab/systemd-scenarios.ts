@@ -113,7 +113,9 @@ export async function applySystemdScenario(host: SystemdHost, name: SystemdScena
       // without a systemd-managed cgroup tree cannot track them, so the lab does it by pid.
       const master = await host.mainPid(FPM_UNIT);
       const workers = (await host.mustExec(['ps', '-o', 'pid=', '--ppid', String(master)])).split(/\s+/).filter((p) => /^\d+$/.test(p));
-      await host.mustExec(['kill', '-KILL', String(master), ...workers]);
+      await host.mustExec(['kill', '-KILL', String(master)]);
+      // Where the container's systemd does track the unit's cgroup, it may have killed them already.
+      if (workers.length > 0) await host.exec(['kill', '-KILL', ...workers]);
       await until('php8.2-fpm.service to be failed', async () => (await host.activeState(FPM_UNIT)) === 'failed');
       await fail();
       return;
