@@ -151,3 +151,31 @@ describe('findings name the backend and its unit, with its own journal as eviden
     expect(findings[0]?.evidence.filter((e) => e === GUNICORN[0])).toHaveLength(1);
   });
 });
+
+describe("a full uWSGI listen queue is the named backend's, with its own journal line", () => {
+  // https://github.com/unbit/uwsgi/issues/1647: nginx's EAGAIN on the uWSGI socket…
+  const eagain = '2017/09/22 18:04:52 [error] 6536#0: *56841 connect() to unix:///var/sockets/harri.sock failed (11: Resource temporarily unavailable) while connecting to upstream, client: 10.10.6.22, server: communication-api.harri.com, request: "GET /api/v1/brands/68809/notifications/counts HTTP/1.1", upstream: "uwsgi://unix:///var/sockets/harri.sock:", host: "communication-api.harri.com", referrer: "https://harri.com/team"';
+  // uWSGI's own line for a full queue (field/uwsgi.log, from another report), as the unit's journal would show it.
+  const full = readFixture('field/uwsgi.log').split('\n').find((l) => /listen queue of socket/.test(l)) ?? '';
+  const journalLine = `${new Date(NOW.getTime() - 60_000).toISOString().slice(0, 19)}+0000 web-01 uwsgi[920]: ${full.replace(/^.*?(\*\*\* uWSGI listen queue|uWSGI listen queue)/, '$1')}`;
+
+  it('resource_limits names uwsgi (harri.service, pid 920) and quotes its listen-queue line', () => {
+    const pic = picture({ upstreams: [pass('uwsgi', 'unix:///var/sockets/harri.sock')] });
+    pic.systemd = true;
+    const { findings } = run({
+      picture: pic,
+      results: [
+        ...baseResults('fpm-down'),
+        result('nginx_error_log', `${asCurrentLine(eagain)}\n`),
+        result('sockets', 'u_str LISTEN 101    100    /var/sockets/harri.sock 41412 * 0    users:(("uwsgi",pid=920,fd=3))\n'),
+        result('backend_unit', '  920 harri.service\n'),
+        result('backend_log', `${journalLine}\n`, { subject: 'harri.service' }),
+      ],
+    });
+    const v = findings[0];
+    expect(full).not.toBe('');
+    expect(v?.cause).toBe('resource_limits');
+    expect(v?.title).toMatch(/^the backend's listen queue is full \(11: Resource temporarily unavailable\) connecting to uwsgi \(harri\.service, pid 920\) at unix:\/var\/sockets\/harri\.sock/);
+    expect(v?.evidence).toContain(journalLine);
+  });
+});
