@@ -148,6 +148,11 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
   /** What the verdict's evidence must quote: the scenario's first real log line, or for the causes without one what the host says. */
   function evidenceLines(name: ScenarioName, lines: string[]): string[] {
     if (SCENARIOS.get(name)?.cause === 'healthy') return ['http_code=200'];
+    if (name === 'upstream_dns_static') {
+      // The config line itself: nothing failed, the warning rests on what nginx -T says.
+      const hosts = lab.snapshot.loopbackName;
+      return [`${lab.layout.nginxConf}: proxy_pass http://${hosts?.name ?? '<no name>'}:${lab.snapshot.backendPort};`];
+    }
     if (name === 'memory_overcommit') {
       const limit = overcommitLimitMb(lab.snapshot.memTotalBytes, 64);
       return [`${lab.layout.fpmPoolConf}: pm.max_children = 64`, `${lab.layout.fpmPoolConf}: php_admin_value[memory_limit] = ${limit}M`];

@@ -18,7 +18,7 @@ import { renderDeploySudoers } from '../src/lab/deploy-sudoers.ts';
 import { isAlive } from '../src/lab/pids.ts';
 import { LAB_HOST, startLab } from '../src/lab/start-lab.ts';
 import { FPM_UNIT, SYSTEMD_HOST, startSystemdHost, systemdLabUnsupported, type SystemdHost } from '../src/lab/systemd-host.ts';
-import { applySystemdScenario, OLD_SOCKET, repairSystemdConfig } from '../src/lab/systemd-scenarios.ts';
+import { APP_UNIT, applySystemdScenario, OLD_SOCKET, repairSystemdConfig } from '../src/lab/systemd-scenarios.ts';
 
 const run = promisify(execFile);
 
@@ -205,6 +205,25 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
     }
   }, 180_000);
 
+  it('gunicorn_worker_timeout: the backend behind proxy_pass is named by its unit, and its own journal (read through the sudo rule) is the evidence', async () => {
+    await applySystemdScenario(host, 'gunicorn_worker_timeout');
+    const { diagnosis: d, results } = await diagnoseHostDetailed({ host: target, playbook }, deps);
+    const text = describeDiagnosis(d);
+    expect(d.verdict.cause, text).toBe('upstream_reset');
+    const v = d.findings[0];
+    expect(v?.title, text).toMatch(new RegExp(`^The backend gunicorn \\(${APP_UNIT.replace('.', '\\.')}, pid \\d+\\) at 127\\.0\\.0\\.1:\\d+ closed connections mid-request`));
+    expect(v?.title, text).not.toMatch(/PHP-FPM/);
+    expect(v?.evidence.some((e) => /gunicorn\[\d+\]: .*\[CRITICAL\] WORKER TIMEOUT \(pid:\d+\)/.test(e)), text).toBe(true);
+    expect(v?.nextSteps, text).toContain(`Read the rest of its journal around those times: sudo journalctl -u ${APP_UNIT} --since "1 hour ago" --no-pager`);
+    // The unit was found from the listener, and its journal read through the Deploying rule.
+    const unitCheck = results.find((r) => r.id === 'backend_units');
+    expect(unitCheck?.status, JSON.stringify(unitCheck)).toBe('ok');
+    expect(unitCheck?.stdout).toMatch(new RegExp(`^\\s*\\d+ ${APP_UNIT.replace('.', '\\.')}\\s*$`, 'm'));
+    const journal = results.find((r) => r.id === 'backend_unit_journal');
+    expect(journal?.command).toBe(`sudo -n -- journalctl -u ${APP_UNIT} --no-pager -o short-iso --since -1h -n 500`);
+    expect(journal?.status, JSON.stringify(journal)).toBe('ok');
+  });
+
   it("writes exactly the README's Deploying sudo rules, and they refuse anything else", async () => {
     const readme = await readFile('README.md', 'utf8');
     expect(readme).toContain(renderDeploySudoers('oncall'));
@@ -216,6 +235,9 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
       ['grep', '-r', '-H', '--include=x', '/etc/shadow', '-v', '-e', '^\\s*;', '-e', '^\\s*$', '/etc/php/8.2/fpm/pool.d'],
       ['tail', '-n', '3000', '/etc/shadow'],
       ['cat', '/etc/shadow'],
+      ['journalctl', '-u', APP_UNIT, '--no-pager', '-o', 'short-iso', '--since', '-1h', '-n', '500', '-f'],
+      ['journalctl', '-u', 'a b.service', '--no-pager', '-o', 'short-iso', '--since', '-1h', '-n', '500'],
+      ['journalctl', '-u', APP_UNIT, '--no-pager', '-o', 'export', '--since', '-1h', '-n', '500'],
     ]) {
       const r = await host.exec(['runuser', '-u', 'medic', '--', 'sudo', '-n', '--', ...argv]);
       expect({ argv, code: r.code }).toEqual({ argv, code: 1 });

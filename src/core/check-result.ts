@@ -56,6 +56,7 @@ export const PARSER_KINDS = [
   'backend_log',
   'cgroup',
   'mountinfo',
+  'backend_unit',
   'raw',
 ] as const;
 

@@ -31,6 +31,13 @@ export const DEPLOY_CHECK_COMMANDS: readonly (readonly string[])[] = [
 ];
 
 /**
+ * Checks whose argument is a name discovered on the host (a backend's systemd unit), as sudo
+ * regular expressions: any `*.service` unit name of plain characters, every other argument fixed.
+ * The systemd lab runs them with its own backend's unit.
+ */
+export const DEPLOY_CHECK_PATTERNS: readonly string[] = ['/usr/bin/journalctl ^-u [A-Za-z0-9@_.-]+\\.service --no-pager -o short-iso --since -1h -n 500$'];
+
+/**
  * One sudoers command spec that matches exactly these arguments. Plain arguments are written as
  * they are; any with a glob or sudoers special character make the whole spec a regular
  * expression (`^…$`, sudo ≥ 1.9.10), because sudo's globs match across arguments: `*` in
@@ -49,7 +56,7 @@ export function renderDeploySudoers(user: string): string {
     '# /etc/sudoers.d/medic (write it with visudo -f): the remediations, exactly as the bot runs them',
     `Cmnd_Alias MEDIC_FIX = \\\n${list(DEPLOY_REMEDIATION_COMMANDS)}`,
     '# with sudo: true in the inventory, the read-only checks that need root',
-    `Cmnd_Alias MEDIC_READ = \\\n${list(DEPLOY_CHECK_COMMANDS)}`,
+    `Cmnd_Alias MEDIC_READ = \\\n${[list(DEPLOY_CHECK_COMMANDS), ...DEPLOY_CHECK_PATTERNS.map((p) => `    ${p}`)].join(', \\\n')}`,
     `${user} ALL=(root) NOPASSWD: MEDIC_FIX, MEDIC_READ`,
     '',
   ].join('\n');

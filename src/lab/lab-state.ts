@@ -18,6 +18,8 @@ export const LabState = z.strictObject({
   loginUser: z.string(),
   webUser: z.string(),
   memTotalBytes: z.number(),
+  /** A name of the machine's /etc/hosts on a loopback address (the static-name scenario's backend name). */
+  loopbackName: z.strictObject({ name: z.string(), address: z.string() }).optional(),
   sshd: z.strictObject({
     pid: z.number().int(),
     port: z.number().int(),

@@ -83,6 +83,7 @@ export class Lab {
       tcpPort: this.state.tcpPort,
       webUser: this.state.webUser,
       memTotalBytes: this.state.memTotalBytes,
+      ...(this.state.loopbackName === undefined ? {} : { loopbackName: this.state.loopbackName }),
       ...(this.state.shop === undefined ? {} : { shop: this.state.shop }),
     };
   }
@@ -253,7 +254,10 @@ export class Lab {
   }
 
   async startBackend(): Promise<void> {
-    await startBackend(this.layout, this.state.backendPort, await this.user(this.state.webUser));
+    // Also on the loopback address /etc/hosts gives the static-name scenario's host name, when it is not 127.0.0.1.
+    const extra = this.state.loopbackName?.address;
+    const addresses = extra === undefined || extra === '127.0.0.1' ? ['127.0.0.1'] : ['127.0.0.1', extra];
+    await startBackend(this.layout, this.state.backendPort, await this.user(this.state.webUser), addresses);
   }
 
   private async user(name: string): Promise<UnixUser> {

@@ -14,6 +14,8 @@ export interface LabEnv {
   webUser: string;
   /** The host's MemTotal, to size the overcommitted memory_limit. */
   memTotalBytes: number;
+  /** A name of this machine's /etc/hosts on a loopback address, for the name resolved once at start. */
+  loopbackName?: { name: string; address: string };
 }
 
 /**
@@ -103,6 +105,10 @@ function apiPass(env: LabEnv, s: LabSettings): string {
   if (s.api === 'https-to-plain') return `${indent}proxy_pass https://127.0.0.1:${env.backendPort};`;
   // .invalid never resolves (RFC 2606), and without a resolver nginx does not even ask.
   if (s.api === 'unresolved-name') return `${indent}set $api_host backend.invalid;\n${indent}proxy_pass http://$api_host:${env.backendPort};`;
+  if (s.api === 'static-name') {
+    if (env.loopbackName === undefined) throw new Error('/etc/hosts names no loopback address besides localhost: the static-name scenario needs one (most systems list their host name there)');
+    return `${indent}proxy_pass http://${env.loopbackName.name}:${env.backendPort};`;
+  }
   return `${indent}proxy_pass http://127.0.0.1:${env.backendPort};`;
 }
 
@@ -176,11 +182,15 @@ echo "big header\\n";
 
 /** The proxy_pass backend: a tiny Node HTTP server, stopped for proxy_upstream_down. */
 export const BACKEND_SCRIPT = `// gateway-medic lab: the proxy_pass backend (a small Node.js API).
+// argv: the port, then the loopback addresses to listen on (127.0.0.1 when none).
 import { createServer } from 'node:http';
 const port = Number(process.argv[2]);
-createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ ok: true, path: req.url }) + '\\n');
-}).listen(port, '127.0.0.1');
+const addresses = process.argv.slice(3).filter((a) => /^127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}$/.test(a));
+for (const address of addresses.length > 0 ? addresses : ['127.0.0.1']) {
+  createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ok: true, path: req.url }) + '\\n');
+  }).listen(port, address);
+}
 process.on('SIGTERM', () => process.exit(0));
 `;

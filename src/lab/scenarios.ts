@@ -20,6 +20,7 @@ export const SCENARIO_NAMES = [
   'proxy_upstream_down',
   'upstream_tls',
   'upstream_dns',
+  'upstream_dns_static',
   'resource_limits',
   'oom_killed',
   'memory_overcommit',
@@ -57,9 +58,10 @@ export interface LabSettings {
   /**
    * How /api/ reaches the Node backend: `http`; `https-to-plain`, `proxy_pass https://` to its
    * plain-HTTP port; `unresolved-name`, a host name in a variable (resolved per request) with no
-   * `resolver`, so nginx never sends a DNS query. @defaultValue `http`
+   * `resolver`, so nginx never sends a DNS query; `static-name`, a host name of this machine's
+   * /etc/hosts written in proxy_pass, which nginx resolves once at start. @defaultValue `http`
    */
-  api?: 'http' | 'https-to-plain' | 'unresolved-name';
+  api?: 'http' | 'https-to-plain' | 'unresolved-name' | 'static-name';
   /** nginx's `worker_connections`. @defaultValue 256 */
   workerConnections?: number;
   /** `broken`: a second vhost, `shop.lab.test` over TLS with its own logs, whose proxy_pass backend is down. */
@@ -273,6 +275,15 @@ const scenarios: Scenario[] = [
     traffic: [{ path: '/api/', count: 3 }],
     status: 502,
     expect: [{ log: 'nginxError', pattern: /no resolver defined to resolve backend\.invalid/ }],
+  },
+  {
+    name: 'upstream_dns_static',
+    summary: "/api/ proxies to a host name (this machine's own, from /etc/hosts) with no variable and no resolver: resolved once at start; the site answers",
+    cause: 'upstream_dns',
+    settings: { ...HEALTHY, api: 'static-name' },
+    traffic: [{ path: '/api/', count: 2 }],
+    status: 200,
+    expect: [{ log: 'nginxAccess', pattern: /"GET \/api\/ HTTP\/1\.1" 200 / }],
   },
   {
     name: 'resource_limits',

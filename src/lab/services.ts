@@ -80,10 +80,10 @@ export async function killFpmLikeOom(layout: LabLayout): Promise<number | undefi
 }
 
 /** The proxy_pass backend, as the unprivileged web user, detached so that it outlives the CLI. */
-export async function startBackend(layout: LabLayout, port: number, user: UnixUser): Promise<number> {
+export async function startBackend(layout: LabLayout, port: number, user: UnixUser, addresses: readonly string[] = ['127.0.0.1']): Promise<number> {
   const out = openSync(layout.backendLog, 'a');
   try {
-    const child = spawn(process.execPath, [layout.backendScript, String(port)], {
+    const child = spawn(process.execPath, [layout.backendScript, String(port), ...addresses], {
       detached: true,
       stdio: ['ignore', out, out],
       uid: user.uid,

@@ -15,6 +15,7 @@ import { reapOrphanedLabs } from './reap-labs.ts';
 import { startSshd } from './sshd.ts';
 import { installSudoers, removeSudoers, renderSudoers } from './sudoers.ts';
 import { makeShopCertificate } from './tls-cert.ts';
+import { loopbackName } from './loopback-name.ts';
 
 /** Options of {@link startLab}. */
 export interface StartLabOptions {
@@ -61,6 +62,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
 
   const wanted = options.fastcgiTcpPort;
   const tcpPort = wanted !== undefined && !(await portOpen(wanted)) ? wanted : await freePort();
+  const hostsName = await loopbackName();
   const state0 = {
     id: newLabId(),
     dir,
@@ -71,6 +73,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     loginUser: login.name,
     webUser: web.name,
     memTotalBytes: totalmem(),
+    ...(hostsName === undefined ? {} : { loopbackName: hostsName }),
     scenario: 'healthy' as const,
     startedAt: new Date().toISOString(),
     ownerPid: options.daemonPid ?? process.pid,

@@ -29,7 +29,7 @@ export const FPM_UNIT = 'php8.2-fpm.service';
 export const NGINX_UNIT = 'nginx.service';
 
 const SUITE = 'bookworm';
-const PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'nginx-light', 'php8.2-fpm', 'openssh-server', 'sudo', 'procps', 'iproute2', 'curl'];
+const PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'nginx-light', 'php8.2-fpm', 'openssh-server', 'sudo', 'procps', 'iproute2', 'curl', 'gunicorn'];
 export const DEFAULT_CACHE_DIR = '/var/cache/medic-lab';
 
 /** The cached tree's directory: named after the suite and package list, so a change builds a new one. */
@@ -133,7 +133,7 @@ export interface SystemdHostState {
 }
 
 /** The nginx site: Debian's default site, on a free loopback port, with PHP through the stock socket. */
-export function renderSite(httpPort: number, fastcgiPass = 'unix:/run/php/php8.2-fpm.sock'): string {
+export function renderSite(httpPort: number, fastcgiPass = 'unix:/run/php/php8.2-fpm.sock', appPort?: number): string {
   return `# gateway-medic systemd lab: Debian's default site, moved to a free loopback port.
 server {
 	listen 127.0.0.1:${httpPort} default_server;
@@ -147,7 +147,7 @@ server {
 		include snippets/fastcgi-php.conf;
 		fastcgi_pass ${fastcgiPass};
 	}
-}
+${appPort === undefined ? '' : `\tlocation /app/ {\n\t\tproxy_pass http://127.0.0.1:${appPort};\n\t}\n`}}
 `;
 }
 

@@ -81,10 +81,18 @@ export function listenerAt(ctx: ClassifierContext, endpoint: Endpoint | undefine
   return ctx.sockets?.find((s) => s.endpoint !== undefined && sameEndpoint(endpoint, s.endpoint));
 }
 
-/** "gunicorn (pid 812)" for what listens at the endpoint, when `ss -p` named it. */
+/** The systemd unit of what listens at the endpoint, when `ps -o unit=` found one. */
+export function listenerUnit(ctx: ClassifierContext, endpoint: Endpoint | undefined): string | undefined {
+  const p = listenerAt(ctx, endpoint)?.process;
+  return p === undefined ? undefined : ctx.backendUnits.get(p.pid);
+}
+
+/** "gunicorn (myapp.service, pid 812)" for what listens at the endpoint, when `ss -p` named it (and `ps -o unit=` its unit). */
 export function listenerName(ctx: ClassifierContext, endpoint: Endpoint | undefined): string | undefined {
   const p = listenerAt(ctx, endpoint)?.process;
-  return p === undefined ? undefined : `${clean(p.name, 64)} (pid ${p.pid})`;
+  if (p === undefined) return undefined;
+  const unit = ctx.backendUnits.get(p.pid);
+  return `${clean(p.name, 64)} (${unit === undefined ? '' : `${clean(unit, 120)}, `}pid ${p.pid})`;
 }
 
 /** The command that shows what listens at an endpoint: unix sockets are `ss -x`, TCP ports `ss -t` (`-t` never lists unix sockets). */

@@ -1,3 +1,4 @@
+import { clean } from './wording.ts';
 import { isCurrent, type ClassifierContext } from './context.ts';
 import type { BackendEvent } from './parse/backend-log.ts';
 
@@ -31,13 +32,19 @@ const ADVICE: Record<BackendEvent['kind'], { why: string; step: string }> = {
   },
 };
 
-/** The current events of the backends' journal, when there are any. */
-export function backendStory(ctx: ClassifierContext, kinds?: readonly BackendEvent['kind'][]): BackendStory {
-  const recent = ctx.backendLog.filter((l) => isCurrent(ctx, l) && (kinds === undefined || kinds.includes(l.event.kind)));
+/**
+ * The current events of the backends' journal, when there are any. With `unit` (the unit of the
+ * backend nginx failed on), another unit's lines are left out: they are another backend's story.
+ */
+export function backendStory(ctx: ClassifierContext, kinds?: readonly BackendEvent['kind'][], unit?: string): BackendStory {
+  const recent = ctx.backendLog.filter(
+    (l) => isCurrent(ctx, l) && (kinds === undefined || kinds.includes(l.event.kind)) && (unit === undefined || l.unit === undefined || l.unit === unit),
+  );
   const seen = [...new Set(recent.map((l) => l.event.kind))];
+  const units = [...new Set(recent.flatMap((l) => (l.unit === undefined ? [] : [l.unit])))];
   return {
     lines: recent.map((l) => l.text).reverse(),
     why: seen.map((k) => ADVICE[k].why),
-    steps: seen.map((k) => ADVICE[k].step),
+    steps: [...seen.map((k) => ADVICE[k].step), ...units.map((u) => `Read the rest of its journal around those times: sudo journalctl -u ${clean(u, 120)} --since "1 hour ago" --no-pager`)],
   };
 }

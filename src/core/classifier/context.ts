@@ -13,6 +13,7 @@ import { parseNginxAccessLog, type AccessEntry } from './parse/nginx-access-log.
 import { parseNginxErrorLog, type NginxErrorEntry } from './parse/nginx-error-log.ts';
 import { parseSocketFile, type SocketFile } from './parse/socket-file.ts';
 import { parseBackendLog, type BackendLogEntry } from './parse/backend-log.ts';
+import { parseBackendUnits } from './parse/backend-units.ts';
 import { parseLimits, type LimitLine } from './parse/limits.ts';
 import { parseSecurityPolicy, type SecurityPolicy } from './parse/security-policy.ts';
 import { parseSockets, type ListeningSocket } from './parse/sockets.ts';
@@ -54,8 +55,10 @@ export interface ClassifierContext {
   security: SecurityPolicy;
   /** nginx's open-files limit and the local port range, for the resource_limits evidence. */
   limits: LimitLine[];
-  /** gunicorn / uWSGI lines about lost requests (worker timeouts, oversized requests, a full queue). */
-  backendLog: BackendLogEntry[];
+  /** gunicorn / uWSGI lines about lost requests (worker timeouts, oversized requests, a full queue); `unit` when read from that unit's own journal. */
+  backendLog: (BackendLogEntry & { unit?: string })[];
+  /** The systemd unit of each backend process that listens where nginx passes (`ps -o unit=`), by pid. */
+  backendUnits: Map<number, string>;
   /** `systemctl show -p Restart <php-fpm unit>`: whether systemd brings php-fpm back when it dies. */
   fpmRestart?: { value: string; line: string };
 }
@@ -76,6 +79,25 @@ function fpmStateOf(picture: HostPicture, results: readonly CheckResult[], servi
   if (service?.active === 'active') return 'running';
   if (service !== undefined && (service.active === 'inactive' || service.active === 'failed')) return 'down';
   return 'unknown';
+}
+
+/**
+ * The backends' lines: each unit's own journal (the line tagged with its unit) and the host-wide
+ * grep, each line once (both read `journalctl -o short-iso`, so a line both found is the same text).
+ */
+function backendLines(results: readonly CheckResult[]): ClassifierContext['backendLog'] {
+  const out: ClassifierContext['backendLog'] = [];
+  const seen = new Map<string, number>();
+  // Unit journals first, so that a line both read keeps its unit.
+  const ordered = [...results].sort((a, b) => Number(b.subject !== undefined) - Number(a.subject !== undefined));
+  for (const r of ordered) {
+    for (const entry of parseBackendLog(r.stdout)) {
+      if (seen.has(entry.text)) continue;
+      seen.set(entry.text, out.length);
+      out.push(r.subject === undefined ? entry : { ...entry, unit: r.subject });
+    }
+  }
+  return out;
 }
 
 /** Parses every result by its parser kind (never by check id: a playbook may name checks as it likes). */
@@ -125,7 +147,8 @@ export function buildContext(input: ContextInput): ClassifierContext {
     configLines: of('fpm_config').flatMap((r) => outputLines(r.stdout)),
     poolListens,
     poolsKnown: poolListens.length > 0,
-    backendLog: of('backend_log').flatMap((r) => parseBackendLog(r.stdout)),
+    backendLog: backendLines(of('backend_log')),
+    backendUnits: new Map(of('backend_unit').flatMap((r) => [...parseBackendUnits(r.stdout)])),
     limits: ok('limits').flatMap((r) => parseLimits(r.stdout)),
     security: of('security_policy').reduce((into, r) => parseSecurityPolicy(`${r.stdout}\n${r.stderr}`, into), { booleans: {}, denials: [] } as SecurityPolicy),
   };

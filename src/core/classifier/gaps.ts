@@ -27,6 +27,7 @@ export const WHAT_IT_READS: Record<ParserKind, string> = {
   backend_log: "the backends' journal (gunicorn, uWSGI)",
   cgroup: 'control groups (/proc/<pid>/cgroup)',
   mountinfo: 'mounts (/proc/<pid>/mountinfo)',
+  backend_unit: 'which systemd unit runs each backend (ps -o unit)',
   raw: 'a check',
 };
 
@@ -96,6 +97,7 @@ const COULD_HIDE: Partial<Record<ParserKind, string>> = {
   backend_log: "gunicorn/uWSGI's own account of the requests nginx lost",
   cgroup: "a master in a container (whose paths are not this host's) taken for this host's",
   mountinfo: "a master in a container (whose paths are not this host's) taken for this host's",
+  backend_unit: "which unit's journal holds the backend's own account",
 };
 
 /** Checks that could not do their job; `skipped` ones are not gaps (the engine decided they do not apply). */

@@ -9,6 +9,7 @@ import { findFpmWorkers, parseProcesses, psColumns } from './parse-processes.ts'
 import { containerCandidates, pickMaster, sortMasters } from './trust-masters.ts';
 import { parseCgroup, parseMountinfo, type MasterPlace, type OwnPlace } from './container-context.ts';
 import { planVhostProbes } from './vhost-probes.ts';
+import { backendListeners, backendUnits } from './backend-listeners.ts';
 
 export interface Discovery {
   picture: HostPicture;
@@ -321,5 +322,8 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
   const ini = fpm.phpIni === undefined && !waitForInfo ? safePath(reported.loadedIni ?? phpIniFor(fpm.conf, fpm.binary)) : undefined;
   if (ini !== undefined) out.facts.fpm = { ...fpm, phpIni: ini };
   if (out.facts.systemd !== undefined) picture.systemd = out.facts.systemd;
+  // The application servers behind the passes, then their units: whose journal tells their side.
+  out.items['backend.listeners'] = backendListeners(picture.nginx.upstreams, results);
+  out.items['backend.units'] = backendUnits(out.items['backend.listeners'], results);
   return out;
 }

@@ -26,6 +26,10 @@ export interface NginxUpstreamRef {
   file?: string;
   /** The directive line itself, trimmed, for evidence. */
   line: string;
+  /** The `upstream` block the target is a `server` of, when the pass names one. */
+  upstream?: string;
+  /** That `server` line has the `resolve` parameter: nginx re-resolves its name while it runs. */
+  resolve?: boolean;
 }
 
 /** A directive from nginx -T that matters to 502s (timeouts, buffers, SCRIPT_FILENAME). */

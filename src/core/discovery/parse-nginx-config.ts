@@ -182,7 +182,13 @@ const INTERESTING = new Set([
   'proxy_buffers',
   'proxy_busy_buffers_size',
   'uwsgi_read_timeout',
+  'uwsgi_connect_timeout',
+  'uwsgi_send_timeout',
   'uwsgi_buffer_size',
+  'grpc_read_timeout',
+  'grpc_connect_timeout',
+  'grpc_send_timeout',
+  'scgi_read_timeout',
   'root',
   // Upstream keep-alive, name resolution, TLS to the upstream and connection limits.
   'keepalive',
@@ -213,12 +219,12 @@ export function summarizeNginxConfig(statements: readonly NginxStatement[], pref
   const s: NginxConfigSummary = { errorLogs: [], accessLogs: [], listenPorts: [], servers: nginxServers(statements, prefix), upstreams: [], directives: [], locations: [] };
   const where = (st: NginxStatement): { file?: string } => (st.file === undefined ? {} : { file: st.file });
   // `upstream php { server unix:/run/php.sock; }` + `fastcgi_pass php;` → the servers are the targets.
-  const upstreamBlocks = new Map<string, string[]>();
+  const upstreamBlocks = new Map<string, { target: string; resolve: boolean }[]>();
   for (const st of statements) {
     const ctx = st.context.at(-1);
     if (st.name === 'server' && ctx?.startsWith('upstream ') && st.args[0] !== undefined) {
       const name = ctx.slice('upstream '.length).trim();
-      upstreamBlocks.set(name, [...(upstreamBlocks.get(name) ?? []), st.args[0]]);
+      upstreamBlocks.set(name, [...(upstreamBlocks.get(name) ?? []), { target: st.args[0], resolve: st.args.includes('resolve') }]);
     }
   }
   for (const st of statements) {
@@ -260,9 +266,10 @@ export function summarizeNginxConfig(statements: readonly NginxStatement[], pref
           if (block === undefined) {
             s.upstreams.push({ kind, target: first, line: st.line, ...where(st) });
           } else {
+            const upstream = scheme?.[2] ?? first;
             for (const server of block) {
-              const target = scheme === null ? server : `${scheme[1]}${server}${scheme[3] ?? ''}`;
-              s.upstreams.push({ kind, target, line: st.line, ...where(st) });
+              const target = scheme === null ? server.target : `${scheme[1]}${server.target}${scheme[3] ?? ''}`;
+              s.upstreams.push({ kind, target, line: st.line, ...where(st), upstream, ...(server.resolve ? { resolve: true } : {}) });
             }
           }
         }

@@ -33,7 +33,7 @@ describe('nginx -T', () => {
   it('finds every upstream with its file and line, resolving upstream blocks', () => {
     expect(summary.upstreams).toEqual([
       { kind: 'fastcgi', target: 'unix:/run/php/php7.4-fpm.sock', file: '/etc/nginx/sites-enabled/shop.conf', line: 'fastcgi_pass unix:/run/php/php7.4-fpm.sock;   # left over from the PHP upgrade' },
-      { kind: 'fastcgi', target: 'unix:/run/php/php8.2-fpm.sock', file: '/etc/nginx/sites-enabled/shop.conf', line: 'fastcgi_pass php_backend;' },
+      { kind: 'fastcgi', target: 'unix:/run/php/php8.2-fpm.sock', file: '/etc/nginx/sites-enabled/shop.conf', line: 'fastcgi_pass php_backend;', upstream: 'php_backend' },
       { kind: 'proxy', target: 'http://127.0.0.1:3000', file: '/etc/nginx/sites-enabled/shop.conf', line: 'proxy_pass http://127.0.0.1:3000;' },
     ]);
   });

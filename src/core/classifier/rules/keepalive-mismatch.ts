@@ -1,5 +1,5 @@
 import type { Finding } from '../../finding.ts';
-import { directiveLines, endpointsOf, historyFinding, listOf, plural, splitByTime } from '../advice.ts';
+import { directiveLines, endpointsOf, historyFinding, listenerName, listOf, plural, splitByTime } from '../advice.ts';
 import type { ClassifierContext } from '../context.ts';
 import { backendStory } from '../backend-story.ts';
 import { buildEvidence } from '../evidence.ts';
@@ -34,10 +34,11 @@ export const keepaliveMismatch: Rule = {
     const config = directiveLines(ctx, ['keepalive', 'keepalive_timeout', 'keepalive_requests', 'proxy_http_version']);
     if (current.length > 0) {
       const where = listOf(endpointsOf(current));
+      const who = listenerName(ctx, current[0]?.endpoint);
       findings.push({
         cause: 'keepalive_mismatch',
         severity: 'warning',
-        title: `The backend ${where} closes kept-alive connections that nginx reuses (${plural(current.length, 'request')} reset in the last ${span(ctx.windowMs)}); the site answers ${ctx.probe?.code ?? ''}`.trimEnd(),
+        title: `The backend ${who === undefined ? where : `${who} at ${where}`} closes kept-alive connections that nginx reuses (${plural(current.length, 'request')} reset in the last ${span(ctx.windowMs)}); the site answers ${ctx.probe?.code ?? ''}`.trimEnd(),
         evidence: buildEvidence(current, [...config, ...(ctx.probe === undefined ? [] : [ctx.probe.line])]),
         explanation:
           'nginx keeps idle connections to this upstream open (keepalive) and reuses them; the backend closes idle connections after its own keep-alive timeout. When the backend\'s timeout is the shorter one, a request sent just as the backend closes is reset and answered 502, now and then, while the backend is healthy.',

@@ -5,7 +5,8 @@ import { buildEvidence } from '../evidence.ts';
 import { isFastcgi, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
 import type { Rule } from '../rule.ts';
 import { span } from '../time.ts';
-import { isLocalEndpoint, parseNginxTarget, sameEndpoint } from '../upstream-address.ts';
+import { isLocalEndpoint, parseNginxTarget, sameEndpoint, type Endpoint } from '../upstream-address.ts';
+import { isFpmUnitName } from '../../discovery/host-picture.ts';
 
 /** Lines in php-fpm's own log that say why it stopped. */
 const STOPPING = /exiting, bye-bye|Finishing \.\.\.|ERROR: |ALERT: |FPM initialization failed|failed to/;
@@ -27,12 +28,43 @@ const explanation = (where: string): string =>
   `Nginx is just the messenger: it hands PHP requests to PHP-FPM at ${where}, and nothing answers there, so every PHP request gets 502 Bad Gateway. ` +
   'Fix the upstream, not nginx: start PHP-FPM, then find out why it stopped (its log, the journal, the OOM killer).';
 
-/** A FastCGI server other than php-fpm that runs (or listens) here: "php-cgi (pid 812)". */
+/** FastCGI servers that are not php-fpm, by program or unit name: php-cgi (often under spawn-fcgi), fcgiwrap. */
+const OTHER_FASTCGI = /(?:^|[/._-])(php[0-9.]*-?cgi[0-9.]*|spawn-fcgi|fcgiwrap)(?:$|[/._@-])/i;
+
+/** A FastCGI server other than php-fpm that runs here: "php-cgi (pid 812)". */
 function otherFastcgiServer(ctx: ClassifierContext): string | undefined {
   const row = ctx.picture.processes.find((p) => /^(?:\S*\/)?(?:php-cgi[0-9.]*|spawn-fcgi|fcgiwrap|php[0-9.]*-cgi)(?:\s|$)/.test(p.args));
   if (row === undefined) return undefined;
   const name = /^(?:\S*\/)?(\S+)/.exec(row.args)?.[1] ?? 'a FastCGI server';
   return `${clean(name, 60)} (pid ${row.pid})`;
+}
+
+/**
+ * A FastCGI server other than php-fpm that should serve `endpoint` but does not run: the socket
+ * named for it (`unix:/run/fcgiwrap.socket`), else, where nothing says PHP-FPM belongs here, its
+ * systemd unit (`fcgiwrap.service, failed`).
+ */
+function deadFastcgiServer(ctx: ClassifierContext, endpoint: Endpoint | undefined, fpmBelongs: boolean): string | undefined {
+  const named = endpoint?.kind === 'unix' ? OTHER_FASTCGI.exec(endpoint.path) : null;
+  if (named !== null && named !== undefined && endpoint?.kind === 'unix') return `${clean(named[1] as string, 60)} (its socket ${clean(endpoint.path, 200)})`;
+  if (fpmBelongs) return undefined;
+  const unit = Object.entries(ctx.picture.units).find(([name]) => OTHER_FASTCGI.test(name) && !isFpmUnitName(name));
+  return unit === undefined ? undefined : `${clean(OTHER_FASTCGI.exec(unit[0])?.[1] ?? unit[0], 60)} (${clean(unit[0], 120)}, ${clean(unit[1], 20)})`;
+}
+
+/**
+ * Why PHP-FPM is the server that should listen at `endpoint`, or undefined when nothing here says
+ * so: one of its pools listens there, the socket is named for it, a php-fpm unit exists, or php-fpm
+ * is configured on this host. fastcgi_pass alone does not say it: php-cgi and fcgiwrap speak FastCGI too.
+ */
+function fpmExpected(ctx: ClassifierContext, endpoint: Endpoint | undefined): { reason: string; specific: boolean } | undefined {
+  const pool = poolFor(ctx, endpoint);
+  if (pool !== undefined) return { reason: `${poolName(pool)} listens there`, specific: true };
+  if (endpoint?.kind === 'unix' && /fpm/i.test(endpoint.path)) return { reason: 'the socket is named for php-fpm', specific: true };
+  const unit = fpmUnit(ctx);
+  if (unit !== undefined) return { reason: `the unit ${clean(unit, 120)} exists`, specific: false };
+  if (ctx.picture.fpm.conf !== undefined || ctx.poolsKnown) return { reason: 'php-fpm is configured on this host', specific: false };
+  return undefined;
 }
 
 /** `php_fpm_down`: nginx cannot connect to php-fpm and no php-fpm master runs. */
@@ -76,6 +108,9 @@ export const phpFpmDown: Rule = {
     }
 
     const other = otherFastcgiServer(ctx);
+    const endpoint = local[0]?.endpoint ?? parseNginxTarget(ctx.picture.nginx.upstreams.find((u) => u.kind === 'fastcgi')?.target ?? '');
+    const expected = fpmExpected(ctx, endpoint);
+    const dead = other === undefined && expected?.specific !== true ? deadFastcgiServer(ctx, endpoint, expected !== undefined) : undefined;
     // Only on a sighting: with php-fpm stopped its configuration may be unknown too, which is no proof that it is absent.
     if (ctx.fpmState === 'down' && local.length > 0 && other !== undefined) {
       // fastcgi_pass does not imply PHP-FPM: php-cgi under spawn-fcgi, fcgiwrap, or a FastCGI app.
@@ -95,14 +130,38 @@ export const phpFpmDown: Rule = {
         remediations: [],
         current: true,
       });
-    } else if (ctx.fpmState === 'down' && (local.length > 0 || usesFastcgi || serviceDown)) {
+    } else if (ctx.fpmState === 'down' && local.length > 0 && (dead !== undefined || expected === undefined)) {
+      // Not PHP-FPM's address: a stopped php-cgi or fcgiwrap (named by its unit or socket), or a
+      // FastCGI server nothing here names. Starting PHP-FPM would not fix it.
+      const who = dead === undefined ? 'The FastCGI server' : `The FastCGI server ${dead}`;
+      const unit = dead === undefined ? undefined : /\(([^,()]+\.service),/.exec(dead)?.[1];
+      findings.push({
+        cause: 'proxy_upstream_down',
+        severity: 'critical',
+        title: `${who} at ${where} is not running: nginx could not connect ${plural(local.length, 'time')} in the last ${window}`,
+        evidence: buildEvidence(local, [...passLines(ctx, 'fastcgi', local[0]?.endpoint), ...supportingLines(ctx, local)]),
+        explanation:
+          `nginx passes these requests over FastCGI to ${where}, and nothing accepts there. ` +
+          (dead === undefined
+            ? 'No PHP-FPM runs or is set up on this host (no pool, unit or config of it), so the server that should listen there may be another FastCGI server (php-cgi, spawn-fcgi, fcgiwrap, an application): find which one before starting anything.'
+            : `That address belongs to ${dead}, not to PHP-FPM, so starting PHP-FPM is not the fix: start ${dead.slice(0, dead.indexOf(' ('))}.`),
+        nextSteps: [
+          unit !== undefined ? `Start it: sudo systemctl start ${clean(unit, 120)}` : `Start the FastCGI server that should listen on ${where} (its systemd unit, spawn-fcgi or supervisor entry)`,
+          unit !== undefined ? `Find out why it stopped: sudo journalctl -u ${clean(unit, 120)} --since "1 hour ago" --no-pager` : 'Read its own log for why it stopped',
+          `Check that it listens: ${listenCheck(local[0]?.endpoint, where)}`,
+        ],
+        remediations: [],
+        current: true,
+      });
+    } else if (ctx.fpmState === 'down' && (local.length > 0 || (usesFastcgi && expected !== undefined) || serviceDown)) {
+      // Without failures, a fastcgi_pass alone (fcgiwrap's host) does not make a stopped PHP-FPM a finding.
       const failures = local.length > 0 ? `: nginx could not connect to ${where} (${plural(local.length, 'time')} in the last ${window})` : '';
       findings.push({
         cause: 'php_fpm_down',
         severity: 'critical',
         title: `PHP-FPM is not running${failures}`,
         evidence: buildEvidence(local, supportingLines(ctx, [...local, ...old])),
-        explanation: explanation(where),
+        explanation: `${explanation(where)}${expected === undefined ? '' : ` PHP-FPM is what should answer there: ${expected.reason}.`}`,
         nextSteps: steps,
         remediations: ['start_php_fpm'],
         current: true,

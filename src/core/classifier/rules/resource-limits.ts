@@ -1,5 +1,6 @@
 import type { Finding } from '../../finding.ts';
-import { directiveLines, endpointsOf, historyFinding, listOf, plural, splitByTime } from '../advice.ts';
+import { directiveLines, endpointsOf, historyFinding, listenerName, listenerUnit, listOf, plural, splitByTime } from '../advice.ts';
+import { backendStory } from '../backend-story.ts';
 import type { ClassifierContext } from '../context.ts';
 import { buildEvidence } from '../evidence.ts';
 import { isFastcgi, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
@@ -66,11 +67,15 @@ export const resourceLimits: Rule = {
       const lines = current.filter((e) => limitOf(e) === kind);
       const a = ADVICE[kind];
       const where = listOf(endpointsOf(lines));
+      // A full backlog is the backend's: name it, and quote its own "listen queue full" lines where its journal has them.
+      const endpoint = kind === 'backlog' ? lines[0]?.endpoint : undefined;
+      const who = endpoint === undefined ? undefined : listenerName(ctx, endpoint);
+      const story = endpoint === undefined ? { lines: [] } : backendStory(ctx, ['queue_full'], listenerUnit(ctx, endpoint));
       findings.push({
         cause: 'resource_limits',
         severity: 'critical',
-        title: `${a.title}${where === '' ? '' : ` connecting to ${where}`}: ${plural(lines.length, 'line')} in the last ${span(ctx.windowMs)}`,
-        evidence: buildEvidence(lines, config),
+        title: `${a.title}${where === '' ? '' : ` connecting to ${who === undefined ? where : `${who} at ${where}`}`}: ${plural(lines.length, 'line')} in the last ${span(ctx.windowMs)}`,
+        evidence: buildEvidence(lines, [...story.lines, ...config]),
         explanation: `${a.why} The backend is not the cause: raising the limit, or using fewer connections, is.`,
         nextSteps: a.steps(ctx),
         remediations: [],

@@ -1,6 +1,9 @@
+import type { NginxUpstreamRef } from '../../discovery/host-picture.ts';
 import type { Finding } from '../../finding.ts';
 import { clean, directiveLines, historyFinding, listOf, plural, splitByTime } from '../advice.ts';
-import { buildEvidence } from '../evidence.ts';
+import type { ClassifierContext } from '../context.ts';
+import { buildEvidence, located } from '../evidence.ts';
+import { parseNginxTarget } from '../upstream-address.ts';
 import type { NginxErrorEntry } from '../parse/nginx-error-log.ts';
 import type { Rule } from '../rule.ts';
 import { span } from '../time.ts';
@@ -18,6 +21,68 @@ const nameOf = (e: NginxErrorEntry): string | undefined => {
   const m = UNRESOLVED.exec(e.message);
   return m === null ? undefined : (m[1] ?? m[3] ?? m[4]);
 };
+
+/** The host name of a pass target nginx resolves itself, or undefined for an address, a socket, a variable or localhost (which never moves). */
+function hostName(u: NginxUpstreamRef): string | undefined {
+  if (u.target.includes('$')) return undefined;
+  const e = parseNginxTarget(u.target);
+  const host = e?.kind === 'tcp' ? e.host : e?.kind === 'name' ? e.name : undefined;
+  if (host === undefined || host.includes(':') || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host)) return undefined;
+  return /^localhost\.?$|\.localhost\.?$/i.test(host) ? undefined : host;
+}
+
+/**
+ * The backends nginx looked up once, when it loaded its configuration: a host name in
+ * proxy_pass (fastcgi_pass, uwsgi_pass) without a variable, or in an upstream block's `server`
+ * without `resolve`. A `resolver` does not change that; only a variable or `resolve` does.
+ */
+function resolvedOnce(ctx: ClassifierContext): { name: string; ref: NginxUpstreamRef }[] {
+  const out: { name: string; ref: NginxUpstreamRef }[] = [];
+  for (const ref of ctx.picture.nginx.upstreams) {
+    const name = hostName(ref);
+    if (name !== undefined && ref.resolve !== true && !out.some((o) => o.name === name && o.ref.line === ref.line)) out.push({ name, ref });
+  }
+  return out;
+}
+
+/** A config-only warning: the names resolved once, and how to make nginx follow their address. */
+function staleNameWarning(ctx: ClassifierContext, resolvers: readonly string[]): Finding | undefined {
+  const once = resolvedOnce(ctx);
+  if (once.length === 0) return undefined;
+  const names = [...new Set(once.map((o) => clean(o.name, 200)))];
+  const direct = once.find((o) => o.ref.upstream === undefined);
+  const inBlock = once.find((o) => o.ref.upstream !== undefined);
+  const steps: string[] = [];
+  if (direct !== undefined) {
+    const target = clean(direct.ref.target, 200);
+    steps.push(
+      `Resolve at run time: resolver <your DNS server> valid=30s; (127.0.0.53 with systemd-resolved, 127.0.0.11 in Docker) and a variable in the pass: set $backend ${target}; ${direct.ref.kind}_pass $backend; (with a variable nginx passes the request URI as it came)`,
+    );
+  }
+  if (inBlock !== undefined) {
+    const server = parseNginxTarget(inBlock.ref.target);
+    const address = server?.kind === 'tcp' ? `${inBlock.name}:${server.port}` : inBlock.name;
+    steps.push(
+      `In upstream ${clean(inBlock.ref.upstream ?? '', 100)}: zone ${clean(inBlock.ref.upstream ?? 'backend', 100)} 64k; and server ${clean(address, 200)} resolve; with a resolver in the http block (nginx ≥ 1.27.3; earlier versions need a variable in the pass instead)`,
+    );
+  }
+  steps.push("Until then, reload nginx whenever the backend's address changes (a deploy hook)");
+  return {
+    cause: 'upstream_dns',
+    severity: 'warning',
+    title: `nginx resolved ${listOf(names)} once, when it loaded its configuration: when ${names.length === 1 ? 'its address changes' : 'their addresses change'}, requests go to the old address (502) until nginx reloads`,
+    evidence: buildEvidence([], [...new Set(once.map((o) => located(o.ref.line, o.ref.file))), ...resolvers]),
+    explanation:
+      'nginx looks up a host name written in proxy_pass (or in an upstream block\'s server) once, when it starts or reloads, and keeps that address for as long as it runs. ' +
+      (resolvers.length === 0
+        ? 'No resolver is configured (nginx -T has no resolver directive), so nothing makes it look again. '
+        : 'A resolver is configured, but nginx uses it only for names in variables or servers marked resolve, which these are not. ') +
+      'When the backend moves (a container recreated, a cloud load balancer\'s addresses rotating, a DNS failover), nginx keeps connecting to the old address and answers 502. The site is not failing because of it now.',
+    nextSteps: steps,
+    remediations: [],
+    current: true,
+  };
+}
 
 /** `upstream_dns`: nginx cannot turn the backend's name into an address. */
 export const upstreamDns: Rule = {
@@ -74,7 +139,12 @@ export const upstreamDns: Rule = {
         remediations: [],
         current: true,
       });
-    } else if (old.length > 0) {
+    } else {
+      // No lookup fails now: what the configuration says about names resolved only once.
+      const stale = staleNameWarning(ctx, resolvers);
+      if (stale !== undefined) findings.push(stale);
+    }
+    if (current.length === 0 && old.length > 0) {
       findings.push(historyFinding(ctx, 'upstream_dns', `nginx could not resolve the backend ${listOf([...new Set(old.flatMap((e) => nameOf(e) ?? []))].map((n) => clean(n, 200)))}`, old, resolvers));
     }
     return findings;

@@ -1,5 +1,5 @@
 import type { Finding } from '../../finding.ts';
-import { clean, commands, endpointsOf, historyFinding, listenerName, listOf, plural, splitByTime } from '../advice.ts';
+import { clean, commands, endpointsOf, historyFinding, listenerName, listenerUnit, listOf, plural, splitByTime } from '../advice.ts';
 import { backendStory } from '../backend-story.ts';
 import { isCurrent, type ClassifierContext } from '../context.ts';
 import type { FpmLogEntry } from '../parse/fpm-log.ts';
@@ -36,7 +36,7 @@ export const upstreamReset: Rule = {
       const where = listOf(endpointsOf(current));
       const window = span(ctx.windowMs);
       const why: string[] = [];
-      const backend = fastcgi ? { lines: [], why: [], steps: [] } : backendStory(ctx);
+      const backend = fastcgi ? { lines: [], why: [], steps: [] } : backendStory(ctx, undefined, listenerUnit(ctx, current[0]?.endpoint));
       why.push(...backend.why);
       const who = fastcgi ? undefined : listenerName(ctx, current[0]?.endpoint);
       const title = !fastcgi
