@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalStore } from '../src/adapters/store/approval-store.ts';
 import { AuditTrail } from '../src/adapters/store/audit-trail.ts';
 import { DiagnosisRecords } from '../src/adapters/store/diagnosis-records.ts';
+import { FanoutRecords } from '../src/adapters/store/fanout-records.ts';
 import { createRedis, whenReady } from '../src/adapters/store/redis-client.ts';
 import { RedisKeys } from '../src/adapters/store/redis-keys.ts';
 import { freshPrefix, startRedis, type RedisHandle } from './helpers/redis.ts';
@@ -73,5 +74,41 @@ describe('audit trail and approval records', () => {
     expect(await approvals.claim('a2', 'web-01', 'U0BOB', now)).toEqual({ ok: false, reason: 'stale' });
     expect(await approvals.markStarted('a1')).toBe(true);
     expect(await approvals.markStarted('a1')).toBe(false);
+  });
+
+  it('reads back only what parses: a damaged record is refused in words; a damaged joiner, note, audit entry or fan-out host is left out', async () => {
+    const keys = new RedisKeys(freshPrefix('damaged'));
+    const records = new DiagnosisRecords(redis, keys);
+    const { record } = await records.open({ host: 'web-01', playbook: 'nginx-502', channel: 'C1', requestedBy: { kind: 'user', userId: 'U0ASKER' }, requestedAt: '2026-01-01T00:00:00.000Z' });
+    await redis.rpush(keys.joiners(record.id), 'not json', JSON.stringify({ kind: 'user', userId: 'U0SECOND' }), JSON.stringify({ kind: 'robot' }));
+    await records.addNote(record.id, { at: '2026-01-01T00:00:01.000Z', kind: 'info', text: 'fine' });
+    await redis.rpush(keys.notes(record.id), JSON.stringify({ at: 1, kind: 'info' }));
+    const back = await records.get(record.id);
+    expect(back).toMatchObject({ id: record.id, status: 'queued', requestedBy: { kind: 'user', userId: 'U0ASKER' } });
+    expect(back?.joiners).toEqual([{ kind: 'user', userId: 'U0SECOND' }]);
+    expect(back?.notes).toEqual([{ at: '2026-01-01T00:00:01.000Z', kind: 'info', text: 'fine' }]);
+
+    await redis.hset(keys.diagnosis(record.id), 'status', 'exploded');
+    await expect(records.get(record.id)).rejects.toThrow(/is not a diagnosis record[\s\S]*status/);
+    await redis.hset(keys.diagnosis(record.id), { status: 'done', diagnosis: JSON.stringify({ host: 'web-01', verdict: { cause: 'rm -rf' } }) });
+    await expect(records.get(record.id)).rejects.toThrow(/is not a diagnosis record[\s\S]*diagnosis/);
+
+    const audit = new AuditTrail(redis, { keys, logger: new LogCapture().logger('info'), now: () => new Date('2026-01-01T00:00:02.000Z') });
+    await audit.record({ kind: 'request', host: 'web-01', detail: 'asked' });
+    await redis.xadd(keys.audit('web-01'), '*', 'e', JSON.stringify({ at: 'x', kind: 'nonsense', detail: 'forged' }));
+    await redis.xadd(keys.audit('web-01'), '*', 'e', 'not json');
+    expect((await audit.history('web-01')).map((e) => e.detail)).toEqual(['asked']);
+
+    const approvals = new ApprovalStore(redis, keys);
+    await approvals.create({ id: 'a-1', diagnosisId: record.id, host: 'web-01', remediation: 'reload_php_fpm', findingIndex: 0, channel: 'C1', createdAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:15:00.000Z' });
+    expect(await approvals.get('a-1')).toEqual({ id: 'a-1', diagnosisId: record.id, host: 'web-01', remediation: 'reload_php_fpm', findingIndex: 0, channel: 'C1', createdAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:15:00.000Z' });
+    await redis.hset(keys.approval('a-1'), 'remediation', 'reboot');
+    await expect(approvals.get('a-1')).rejects.toThrow(/is not an approval record[\s\S]*remediation/);
+
+    const fanouts = new FanoutRecords(redis, keys);
+    await fanouts.create({ id: 'f-1', target: 'web', channel: 'C1', requestedBy: { kind: 'user', userId: 'U0ASKER' }, requestedAt: '2026-01-01T00:00:00.000Z', hosts: [{ host: 'web-01' }, { host: 'web-02' }] });
+    await fanouts.setHost('f-1', 'web-01', record.id, false);
+    await redis.hset(keys.fanoutHosts('f-1'), 'web-02', '{"diagnosisId":7}');
+    expect((await fanouts.get('f-1'))?.hosts).toEqual([{ host: 'web-01', diagnosisId: record.id, joined: false }, { host: 'web-02' }]);
   });
 });

@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { RemediationId } from '../../core/causes.ts';
 import type { ApprovalRecord } from '../../core/remediation/approval-record.ts';
 import type { RemediationResultView, RemediationStatus } from '../../core/remediation/remediation-result.ts';
+import { ApprovalRecordSchema } from '../../core/stored-schemas.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
 export type ClaimResult =
@@ -76,23 +78,16 @@ export class ApprovalStore {
   async get(id: string): Promise<ApprovalRecord | undefined> {
     const h = await this.redis.hgetall(this.keys.approval(id));
     if (h.id === undefined || h.diagnosisId === undefined) return undefined;
-    const r: ApprovalRecord = {
-      id: h.id,
-      diagnosisId: h.diagnosisId,
-      host: h.host as string,
-      remediation: h.remediation as RemediationId,
-      findingIndex: Number(h.findingIndex),
-      channel: h.channel as string,
-      createdAt: h.createdAt as string,
-      expiresAt: h.expiresAt as string,
-    };
-    if (h.messageTs !== undefined) r.messageTs = h.messageTs;
-    if (h.requestedBy !== undefined) r.requestedBy = h.requestedBy;
-    if (h.approvedBy !== undefined) r.approvedBy = h.approvedBy;
-    if (h.approvedAt !== undefined) r.approvedAt = h.approvedAt;
-    if (h.status !== undefined) r.status = h.status as RemediationStatus;
-    if (h.result !== undefined) r.result = JSON.parse(h.result) as RemediationResultView;
-    return r;
+    const { expiresAtMs: _expiresAtMs, findingIndex, result, ...fields } = h;
+    let storedResult: unknown;
+    try {
+      storedResult = result === undefined ? undefined : JSON.parse(result);
+    } catch {
+      storedResult = result;
+    }
+    const parsed = ApprovalRecordSchema.safeParse({ ...fields, findingIndex: Number(findingIndex), ...(storedResult !== undefined ? { result: storedResult } : {}) });
+    if (!parsed.success) throw new Error(`approval ${id} in Redis is not an approval record: ${z.prettifyError(parsed.error)}`);
+    return parsed.data;
   }
 
   async setMessageTs(id: string, ts: string): Promise<void> {

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditEntry, AuditKind } from '../../core/audit-entry.ts';
 import { HOST_NAME } from '../../core/inventory/inventory-schema.ts';
+import { AuditEntrySchema, parseStoredJson } from '../../core/stored-schemas.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
 export interface AuditTrailOptions {
@@ -48,13 +49,11 @@ export class AuditTrail {
     for (const [, fields] of rows) {
       const i = fields.indexOf('e');
       if (i === -1) continue;
-      try {
-        const entry = JSON.parse(fields[i + 1] as string) as AuditEntry;
-        if (!skip.includes(entry.kind)) out.push(entry);
-        if (out.length >= count) break;
-      } catch {
-        // an entry that is not ours is skipped, not fatal
-      }
+      // An entry that is not ours (or not JSON) is skipped, not fatal.
+      const entry = parseStoredJson(AuditEntrySchema, fields[i + 1] ?? '');
+      if (entry === undefined) continue;
+      if (!skip.includes(entry.kind)) out.push(entry);
+      if (out.length >= count) break;
     }
     return out;
   }

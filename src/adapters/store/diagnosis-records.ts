@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { DiagnosisRecord, Requester, RootNote } from '../../core/diagnosis-request.ts';
+import { z } from 'zod';
+import type { DiagnosisRecord, RootNote } from '../../core/diagnosis-request.ts';
 import type { Diagnosis } from '../../core/finding.ts';
+import { DiagnosisRecordSchema, parseStoredJson, RequesterSchema, RootNoteSchema } from '../../core/stored-schemas.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
 export interface OpenResult {
@@ -24,6 +26,15 @@ const RUNNING_DEDUP_MS = 10 * 60 * 1000;
 export const PENDING_SLOT_MS = 1000;
 
 const JSON_FIELDS = ['requestedBy', 'diagnosis', 'error', 'remediation'] as const;
+
+/** JSON as stored, or the raw text when it is not JSON (the record's schema then says what is wrong). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 
 export const newDiagnosisId = (): string => `d-${randomBytes(10).toString('hex')}`;
 
@@ -109,10 +120,13 @@ export class DiagnosisRecords {
       .exec()) as [[null, Record<string, string>], [null, string[]], [null, string[]]];
     if (hash.id === undefined) return undefined;
     const record: Record<string, unknown> = { ...hash };
-    for (const k of JSON_FIELDS) if (hash[k] !== undefined) record[k] = JSON.parse(hash[k]);
-    record.joiners = joiners.map((j) => JSON.parse(j) as Requester);
-    record.notes = notes.map((n) => JSON.parse(n) as RootNote);
-    return record as unknown as DiagnosisRecord;
+    for (const k of JSON_FIELDS) if (hash[k] !== undefined) record[k] = parseJson(hash[k]);
+    // Joiners and notes are shown, never acted on: one that does not parse is left out, not fatal.
+    record.joiners = joiners.flatMap((j) => parseStoredJson(RequesterSchema, j) ?? []);
+    record.notes = notes.flatMap((n) => parseStoredJson(RootNoteSchema, n) ?? []);
+    const parsed = DiagnosisRecordSchema.safeParse(record);
+    if (!parsed.success) throw new Error(`diagnosis ${id} in Redis is not a diagnosis record: ${z.prettifyError(parsed.error)}`);
+    return parsed.data;
   }
 
   /** Where the root message went; Slack answers with the channel id even when given a name. */

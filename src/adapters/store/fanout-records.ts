@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { Requester } from '../../core/diagnosis-request.ts';
+import { parseStoredJson, RequesterSchema } from '../../core/stored-schemas.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
 /** One `/502 diagnose <group|pattern>`: the summary message and the diagnosis of each host. */
@@ -16,6 +18,9 @@ export interface FanoutRecord {
 }
 
 const TTL_MS = 14 * 24 * 3600 * 1000;
+
+/** What `setHost` stores for one host of a fan-out. */
+const FanoutHostSchema = z.object({ diagnosisId: z.string(), joined: z.boolean() });
 
 export const newFanoutId = (): string => `f-${randomBytes(8).toString('hex')}`;
 
@@ -46,17 +51,19 @@ export class FanoutRecords {
   async get(id: string): Promise<FanoutRecord | undefined> {
     const [h, hosts] = await Promise.all([this.redis.hgetall(this.keys.fanout(id)), this.redis.hgetall(this.keys.fanoutHosts(id))]);
     if (h.id === undefined) return undefined;
-    const order = JSON.parse(h.order ?? '[]') as string[];
+    const order = parseStoredJson(z.array(z.string()), h.order ?? '[]') ?? [];
+    const requestedBy = parseStoredJson(RequesterSchema, h.requestedBy ?? '');
+    if (requestedBy === undefined) throw new Error(`fan-out ${id} in Redis names no requester it can read`);
     return {
       id: h.id,
       target: h.target ?? '',
       channel: h.channel ?? '',
       ...(h.ts !== undefined ? { ts: h.ts } : {}),
-      requestedBy: JSON.parse(h.requestedBy ?? '{}') as Requester,
+      requestedBy,
       requestedAt: h.requestedAt ?? '',
       hosts: order.map((host) => {
-        const v = hosts[host];
-        return v === undefined ? { host } : { host, ...(JSON.parse(v) as { diagnosisId: string; joined: boolean }) };
+        const v = hosts[host] === undefined ? undefined : parseStoredJson(FanoutHostSchema, hosts[host]);
+        return v === undefined ? { host } : { host, diagnosisId: v.diagnosisId, joined: v.joined };
       }),
     };
   }
