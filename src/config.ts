@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { LABEL_NAME } from './core/alerts/alert-instance.ts';
 import { parseAlertRoutes } from './core/alerts/alert-routes.ts';
 import { DEFAULT_HOST_LABELS } from './core/alerts/map-alert-host.ts';
-import { parseDuration } from './core/duration.ts';
+import { Duration } from './core/duration.ts';
 import { isSlackUserId, SLACK_USERGROUP_ID } from './core/slack-ids.ts';
 import { errorMessage, MedicError } from './errors.ts';
 
@@ -19,18 +19,8 @@ import { errorMessage, MedicError } from './errors.ts';
 const opt = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (typeof v === 'string' ? (v.trim() === '' ? undefined : v.trim()) : v), schema.optional());
 
-const DurationMs = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration such as 30s, 15m or 2h` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+/** A duration as text ("30s", "15m", "2h"), in milliseconds from here on: the core's one duration schema. */
+const DurationMs = (fallback: string) => z.string().default(fallback).pipe(Duration);
 
 const Bool = (fallback: boolean) =>
   z
