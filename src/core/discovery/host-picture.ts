@@ -101,6 +101,10 @@ export interface FpmPool {
   pm?: string;
   maxChildren?: number;
   statusPath?: string;
+  /** `request_slowlog_timeout` as written (`5s`, `1`, `0` = off). */
+  slowlogTimeout?: string;
+  /** `slowlog` as written (may hold `$pool`). */
+  slowlog?: string;
   /** php_admin_value[memory_limit] / php_value[memory_limit] of the pool, as written (e.g. "256M"). */
   memoryLimit?: string;
   /** Directive lines as written, keyed by directive name, for evidence. */
