@@ -54,11 +54,12 @@ export function parsePublicUrl(input: string): PublicUrlResult {
   const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd);
   let tail = authorityEnd === -1 ? '' : rest.slice(authorityEnd);
   if (authority.includes('@')) return refuse('holds a user name or password (user@host): give the URL without them');
+  if (authority.startsWith('[')) return refuse("names an address, not the site's name: give the name the CDN sends as Host");
   const hp = /^([^:]*)(?::(\d{1,5}))?$/.exec(authority);
   if (hp === null) return refuse('has a host or port that is not a plain name and number');
   const host = (hp[1] as string).toLowerCase().replace(/\.$/, '');
   if (host === '') return refuse('has no host name');
-  if (IPV4.test(host) || host.startsWith('[')) return refuse("names an address, not the site's name: give the name the CDN sends as Host");
+  if (IPV4.test(host)) return refuse("names an address, not the site's name: give the name the CDN sends as Host");
   if (host.length > 253 || !host.split('.').every((l) => LABEL.test(l))) {
     return refuse('has a host name that is not letters, digits, "-" and dots (punycode for international names)');
   }

@@ -7,7 +7,8 @@ import { renderFpmConf, renderNginxConf, renderPool, type LabEnv } from './rende
 import { HEALTHY_SETTINGS, scenario, type LabLog, type LabSettings, type ScenarioName } from './scenarios.ts';
 import { killFpmLikeOom, startBackend, startFpm, startNginx, stopBackend, stopFpm, stopNginx } from './services.ts';
 import { removeSudoers } from './sudoers.ts';
-import { get, sendTraffic, type TrafficReport } from './traffic.ts';
+import { request } from 'node:http';
+import { sendTraffic, type TrafficReport } from './traffic.ts';
 import { lookupUser, type UnixUser } from './lab-users.ts';
 import { isAlive, livePid, sleep, stopPid, waitFor } from './pids.ts';
 import { startIntruders, stopIntruders } from './intruders.ts';
@@ -177,7 +178,7 @@ export class Lab {
    */
   private async hold(n: number): Promise<void> {
     await rm(this.layout.holdRelease, { force: true });
-    for (let i = 0; i < n; i++) this.held.push(get(this.state.nginxPort, '/hold.php', 70_000));
+    for (let i = 0; i < n; i++) this.held.push(holdRequest(this.state.nginxPort));
     const port = this.state.nginxPort;
     await waitFor(
       `the status page to show ${n} held requests active`,
@@ -316,3 +317,21 @@ export class Lab {
 }
 
 export const newLabId = (): string => randomBytes(5).toString('hex');
+
+/**
+ * One GET of hold.php that does not keep this process alive: `npm run lab -- scenario` exits
+ * while the workers stay busy (php-fpm does not notice the client is gone until the script ends).
+ */
+function holdRequest(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/hold.php', method: 'GET', agent: false, headers: { 'user-agent': 'medic-lab' } });
+    req.on('socket', (socket) => socket.unref());
+    req.setTimeout(70_000, () => req.destroy());
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(String(res.statusCode)));
+    });
+    req.on('error', () => resolve('error'));
+    req.end();
+  });
+}

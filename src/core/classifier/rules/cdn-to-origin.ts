@@ -7,15 +7,10 @@ import { explainsNow } from './unknown-502.ts';
 
 /** Cloudflare's 52x codes, each against what the origin answers (the seed's "Can Cloudflare cause 502 errors?"). */
 export const CLOUDFLARE_CODES =
-  "Cloudflare's own codes, read against what the origin answers: " +
-  '520: the origin answered with nothing usable (an empty or invalid answer: a worker that died mid-answer, headers too large); ' +
-  "521: the origin refused the connection (nginx not listening on that port of its public address, or a firewall rejecting Cloudflare's addresses); " +
-  "522: the connection to the origin timed out (a firewall dropping Cloudflare's addresses, an overloaded host); " +
-  '523: Cloudflare cannot reach the origin at all (its DNS record or routing); ' +
-  '524: the origin took the request but sent no answer within 100 s (a slow request, see upstream_timeout); ' +
-  "525: the TLS handshake with the origin failed (SSL mode Full or Full (strict), and no certificate or no server for that name on the origin's port); " +
-  '526: the certificate of the origin is not valid for the name under Full (strict) (expired, self-signed, another name; a Cloudflare Origin CA certificate is valid there). ' +
-  "A branded Cloudflare 502/504 page is the CDN failing to use the origin; a plain nginx \"502 Bad Gateway\" page passed through is the origin's own.";
+  "Cloudflare's codes, against the origin: 520 empty or invalid answer; 521 connection refused (nginx not on the public address, a firewall rejecting Cloudflare); " +
+  '522 connect timeout (a firewall dropping Cloudflare, an overloaded host); 523 origin unreachable (DNS record, routing); 524 no answer within 100 s (a slow request); ' +
+  '525 TLS handshake failed (mode Full: no certificate or no server for the name); 526 certificate invalid under Full (strict) (expired, self-signed, another name; a Cloudflare Origin CA one is valid). ' +
+  "A Cloudflare-branded 502/504 page is the CDN failing to use the origin; nginx's plain \"502 Bad Gateway\" page is the origin's own.";
 
 interface UrlParts {
   scheme: string;
@@ -92,7 +87,7 @@ export function readOrigin(ctx: ClassifierContext, findings: Finding[]): Finding
         severity: 'critical',
         title: `The origin gives no answer for ${url} on this host: ${n.what} (behind Cloudflare: ${n.code})`,
         evidence: [clean(o.line), ...(o.error === undefined ? [] : [clean(o.error)]), ...config.map((l) => clean(l))],
-        explanation: `Asked on this host with the URL's own name, scheme and port, nginx gave no HTTP answer: ${n.what}. A CDN in front gets the same and shows its own error page. ${CLOUDFLARE_CODES}`,
+        explanation: `Asked on this host by its own name, scheme and port, nginx gave no HTTP answer: ${n.what}; a CDN in front gets the same and shows its own error page. ${CLOUDFLARE_CODES}`,
         nextSteps: [
           `Make nginx serve ${p.scheme}://${p.host}:${p.port}: a server block with server_name ${p.host} and listen ${p.port}${p.scheme === 'https' ? ' ssl (with a certificate for the name)' : ''}, then ${commands.reloadNginx(ctx)}`,
           `See what listens there: sudo ss -ltnp | grep ':${p.port} '`,
@@ -112,7 +107,7 @@ export function readOrigin(ctx: ClassifierContext, findings: Finding[]): Finding
         title: `The origin answers ${o.code} for ${url} on this host: a 502/52x at that URL comes from in front of it (CDN, firewall, TLS mode)`,
         evidence: [clean(o.line), ...verify.map((l) => clean(l)), ...config.map((l) => clean(l))],
         explanation:
-          `Asked on this host with the URL's own name, scheme and port (no request left the host), nginx answers ${o.code}. So the origin serves the URL, and a 502 or 52x users see is made between the CDN and this host. ${CLOUDFLARE_CODES}`,
+          `Asked on this host by its own name, scheme and port (nothing left the host), nginx answers ${o.code}: the origin serves the URL, so a 502/52x users see is made between the CDN and this host. ${CLOUDFLARE_CODES}`,
         nextSteps: [
           ask,
           "Allow the CDN's addresses to this host's ports 80 and 443 in every firewall in between (Cloudflare publishes them at https://www.cloudflare.com/ips/): a firewall that drops them gives 522, one that refuses gives 521",
@@ -125,12 +120,12 @@ export function readOrigin(ctx: ClassifierContext, findings: Finding[]): Finding
     ];
   }
   // The origin's own 5xx: say so on what explains it.
-  const said = `The origin itself answers ${o.code} for ${url} (asked on this host with that name): behind a CDN, the ${o.code} users see is this origin's own, passed through, so the fix is here. Cloudflare's own 520-526 would mean the CDN could not use the origin at all.`;
+  const said = `The origin itself answers ${o.code} for ${url} (asked on this host by that name): behind a CDN, the ${o.code} users see is this host's own, passed through, so the fix is here (Cloudflare's own 520-526 would mean the CDN could not use the origin).`;
   let annotated = false;
   const out = findings.map((f) => {
     if (!explainsNow(f) && !(f.cause === 'unknown_502' && f.current && f.severity !== 'info')) return f;
     annotated = true;
-    return { ...f, evidence: [...f.evidence, clean(o.line)], explanation: `${f.explanation} ${said}` };
+    return { ...f, evidence: [...f.evidence, clean(o.line)], explanation: `${said} ${f.explanation}` };
   });
   if (annotated) return out;
   return [
