@@ -3,6 +3,7 @@ import type { Finding } from '../finding.ts';
 import { clean, plural } from './advice.ts';
 import { isCurrent, type ClassifierContext } from './context.ts';
 import { span } from './time.ts';
+import { statusPageSteps } from './rules/pool-tuning.ts';
 
 /** The slowest scripts shown, and the innermost frames of each one's stack. */
 export const MAX_SLOW_SCRIPTS = 3;
@@ -74,14 +75,15 @@ const MAX_EVIDENCE = 16;
 /** Adds the slowest scripts' stacks to the current findings about slow or busy workers. */
 export function withSlowScripts(ctx: ClassifierContext, findings: readonly Finding[]): Finding[] {
   const lines = slowScriptLines(ctx);
-  if (lines.length === 0) return [...findings];
-  return findings.map((f) =>
-    f.current && SLOW_CAUSES.has(f.cause) && f.severity !== 'info'
-      ? {
-          ...f,
-          evidence: [...f.evidence.slice(0, MAX_EVIDENCE - lines.length), ...lines],
-          nextSteps: [...f.nextSteps, 'Start with the slowest script of the slow log: its innermost frames (first lines of its stack) are where the time goes'],
-        }
-      : f,
-  );
+  // Busy or slow workers are what the status page shows: say how to turn it on where it is off.
+  const status = statusPageSteps(ctx);
+  return findings.map((f) => {
+    if (!f.current || !SLOW_CAUSES.has(f.cause) || f.severity === 'info') return f;
+    const steps = [
+      ...f.nextSteps,
+      ...(lines.length === 0 ? [] : ['Start with the slowest script of the slow log: its innermost frames (first lines of its stack) are where the time goes']),
+      ...status.filter((s) => !f.nextSteps.includes(s)),
+    ];
+    return { ...f, evidence: lines.length === 0 ? f.evidence : [...f.evidence.slice(0, MAX_EVIDENCE - lines.length), ...lines], nextSteps: steps };
+  });
 }

@@ -327,6 +327,7 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
     const port = picture.nginx.listenPorts[0];
     if (statusPool?.statusPath !== undefined && port !== undefined && /^\/[A-Za-z0-9._/-]*$/.test(statusPool.statusPath)) {
       fpmFacts.statusUrl = `http://127.0.0.1${port === 80 ? '' : `:${port}`}${statusPool.statusPath}?full`;
+      picture.fpm.statusUrl = fpmFacts.statusUrl;
     }
   }
 

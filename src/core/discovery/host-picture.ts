@@ -125,6 +125,8 @@ export interface FpmPicture {
   iniMemoryLimit?: string;
   /** True when the php-fpm configuration was read. */
   configRead: boolean;
+  /** Where the status page is served (a pool's pm.status_path that an nginx location passes to php-fpm). */
+  statusUrl?: string;
 }
 
 export interface HostPicture {

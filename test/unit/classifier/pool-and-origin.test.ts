@@ -115,6 +115,30 @@ describe('pool_tuning', () => {
   });
 });
 
+describe('the status page', () => {
+  it('set in the pool but served by no nginx location: says which location to add', () => {
+    const r = run({ picture: labPicture(), results: [...baseResults('ok')] });
+    expect(r.findings[0]?.nextSteps.join('\n')).toMatch(/pm\.status_path = \/fpm-status is set but no nginx location serves it: add location = \/fpm-status \{/);
+  });
+
+  it('served and read: no advice about it', () => {
+    const p = labPicture();
+    p.fpm.statusUrl = 'http://127.0.0.1:32899/fpm-status?full';
+    const r = run({ picture: p, results: [...baseResults('ok'), result('fpm_status', output('fpm-status-idle.txt'))] });
+    expect(r.findings[0]?.nextSteps.join('\n')).not.toMatch(/status_path/);
+  });
+
+  it('off, with workers too slow: the timeout says how to turn it on', () => {
+    const r = run({
+      picture: picture({ pools: [POOLS.www()] }),
+      now: AFTER_SLOW,
+      results: [...baseResults('ok'), result('nginx_error_log', log('slowlog-lab.error.log'))],
+    });
+    expect(r.findings[0]?.cause).toBe('upstream_timeout');
+    expect(r.findings[0]?.nextSteps.join('\n')).toMatch(/Turn on PHP-FPM's status page .* pm\.status_path = \/fpm-status/);
+  });
+});
+
 describe('php_cli_oom', () => {
   it('tells the PHP command line (php8.2) from php-fpm in the kernel\'s names', () => {
     for (const n of ['php', 'php8.2', 'php82', 'php7.4']) expect([n, isPhpCli(n), isFpmProcess(n)]).toEqual([n, true, false]);

@@ -59,7 +59,8 @@ export function statusPageSteps(ctx: ClassifierContext): string[] {
       `Turn on PHP-FPM's status page to see busy workers, the listen queue and "max children reached": pm.status_path = /fpm-status in ${file === undefined ? 'the pool' : clean(file, 200)}, then in nginx ${location}; ${commands.reloadFpm(ctx)} and ${commands.reloadNginx(ctx)}; read it with curl http://127.0.0.1/fpm-status?full`,
     ];
   }
-  if (ctx.fpmStatus.length === 0 && !ctx.picture.nginx.directives.some((d) => d.value.includes(withPath.statusPath as string))) {
+  // The pool serves a status page but no nginx location passes that path to it (discovery found none).
+  if (ctx.fpmStatus.length === 0 && ctx.picture.nginx.configRead && ctx.picture.fpm.statusUrl === undefined) {
     return [`pm.status_path = ${clean(withPath.statusPath as string, 100)} is set but no nginx location serves it: add ${location.replace('/fpm-status', clean(withPath.statusPath as string, 100))}, then ${commands.reloadNginx(ctx)}`];
   }
   return [];
