@@ -87,6 +87,13 @@ describe('pool_tuning', () => {
     expect(r.findings.map((f) => f.cause)).not.toContain('healthy');
   });
 
+  it("the diagnosis's own requests tip the pool over (reached, served): the pool at its limit now is the verdict, the reached line its evidence", () => {
+    const reached = '[25-Nov-2026 20:53:27] WARNING: [pool www] server reached pm.max_children setting (5), consider raising it\n';
+    const r = run({ picture: labPicture(), now: new Date('2026-11-25T20:53:30Z'), results: [...baseResults('ok'), result('fpm_log', reached), result('fpm_status', output('fpm-status-held.txt'))] });
+    expect(r.findings.map((f) => f.cause)).toEqual(['pool_tuning', 'max_children_exhausted']);
+    expect(r.findings[0]?.evidence).toContain(reached.trim());
+  });
+
   it('3 busy of 5 is below the warning; the all-clear still says max_children is the default', () => {
     const idle = output('fpm-status-held.txt').replace(/^active processes:\s+5$/m, 'active processes:     4');
     const r = run({ picture: labPicture(), results: [...baseResults('ok'), result('fpm_status', idle)] });
