@@ -74,6 +74,7 @@ export interface LabSettings {
    * own nginx.conf path; a php-fpm in a cgroup named like a docker container's.
    */
   containers?: boolean;
+  /**
    * Requests to /hold.php left running while the scenario is diagnosed: each keeps a worker busy
    * until the lab releases them (the next scenario, or stop), at most 60 s. The lab waits until the
    * status page shows them all active.
