@@ -29,13 +29,19 @@ function load(pool: FpmPool, status: FpmStatus | undefined): { busy: number; of:
   return { busy, of, ratio: busy / of, basis: pool.maxChildren === undefined ? 'total processes' : 'pm.max_children' };
 }
 
-/** Signs of bursts: requests queued or every worker taken, now or since the pool started. */
-function burstLines(ctx: ClassifierContext, pool: FpmPool, status: FpmStatus | undefined): string[] {
+/** The status page's signs of bursts: requests queued, or every worker taken, since the pool started. */
+function statusBursts(status: FpmStatus | undefined): string[] {
   const lines: string[] = [];
   if (status !== undefined) {
     if ((status.maxListenQueue ?? 0) > 0) lines.push(status.lines['max listen queue'] as string);
     if ((status.maxChildrenReached ?? 0) > 0) lines.push(status.lines['max children reached'] as string);
   }
+  return lines;
+}
+
+/** Signs of bursts: the status page's, php-fpm's "reached pm.max_children", refusals and timeouts on the pool's socket. */
+function burstLines(ctx: ClassifierContext, pool: FpmPool, status: FpmStatus | undefined): string[] {
+  const lines = statusBursts(status);
   lines.push(...ctx.fpmLog.filter((l) => isCurrent(ctx, l) && l.event.kind === 'max_children' && l.event.pool === pool.name).map((l) => l.text));
   const endpoint = ctx.poolListens.find((p) => p.pool === pool)?.endpoint;
   if (endpoint !== undefined) {
@@ -82,7 +88,9 @@ export const poolTuning: Rule = {
       const busy = now !== undefined && now.ratio >= BUSY_RATIO;
       const bursts = burstLines(ctx, pool, status);
       const ondemand = pool.pm === 'ondemand' && bursts.length > 0;
-      const placeholder = pool.maxChildren === DEFAULT_MAX_CHILDREN && (busy || bursts.length > 0);
+      // The default 5 on its own, with php-fpm's log saying it was reached, is max_children_exhausted's
+      // to tell; it is flagged here with the status page's view of the pool (busy now, or bursts).
+      const placeholder = pool.maxChildren === DEFAULT_MAX_CHILDREN && (busy || ondemand || statusBursts(status).length > 0);
       if (!busy && !ondemand && !placeholder) continue;
       const name = `PHP-FPM pool ${clean(pool.name, 80)}`;
       const problems = [
