@@ -42,7 +42,8 @@ beforeAll(async () => {
   const web01 = labInventory.hosts['web-01'];
   if (web01 === undefined) throw new Error('the lab inventory has no web-01');
   // Three inventory hosts on the one lab machine, so a storm can span hosts that all really answer.
-  const inventory: Inventory = { hosts: { 'web-01': web01, 'web-02': web01, 'web-03': web01 }, groups: {} };
+  // web-04 is only for the alert that carries a URL, so that no other test's diagnosis is shared with it.
+  const inventory: Inventory = { hosts: { 'web-01': web01, 'web-02': web01, 'web-03': web01, 'web-04': web01 }, groups: {} };
   const config = loadConfig(
     {
       ...loopbackEnv(redis.url, standIn),
@@ -248,5 +249,16 @@ describe('refused webhook calls never queue anything', () => {
     });
     expect(head).toMatch(/^HTTP\/1\.1 413/);
     expect(await jobsQueued()).toBe(queued0);
+  });
+});
+
+describe('an alert that carries the public URL that failed', () => {
+  it("a url annotation is asked of the host's own nginx: the report says the 502 is the origin's own", async () => {
+    const url = `http://web-04:${lab.nginxPort}/`;
+    await am.postAlerts([{ labels: { alertname: 'CheckoutDown', host: 'web-04', job: 'blackbox' }, annotations: { summary: 'checkout answers 502', url } }]);
+    const root = await standIn.waitFor(() => roots().find((m) => blockText(m).includes('web-04') && blockText(m).includes('`php_fpm_down`')), 40_000, 'the verdict of web-04');
+    const finding = await standIn.waitFor(() => thread(root).find((m) => blockText(m).includes('The origin itself answers 502')), 10_000, 'the origin read in the finding');
+    expect(blockText(finding)).toContain(url);
+    expect(rejectedCalls()).toEqual([]);
   });
 });

@@ -153,6 +153,10 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       const hosts = lab.snapshot.loopbackName;
       return [`${lab.layout.nginxConf}: proxy_pass http://${hosts?.name ?? '<no name>'}:${lab.snapshot.backendPort};`];
     }
+    // The status page under the held requests: 4 busy of pm.max_children 5, and the pool's own line.
+    if (name === 'pool_near_limit') return ['active processes:', `${lab.layout.fpmPoolConf}: pm.max_children = 5`, '4 others are busy'];
+    // The timeout's own line, and the script's stack from the slow log (its innermost frame).
+    if (name === 'slowlog_timeout') return [lines[0] as string, (lines[2] as string).replace(/^\[0x[0-9a-f]+\] /, '')];
     if (name === 'memory_overcommit') {
       const limit = overcommitLimitMb(lab.snapshot.memTotalBytes, 64);
       return [`${lab.layout.fpmPoolConf}: pm.max_children = 64`, `${lab.layout.fpmPoolConf}: php_admin_value[memory_limit] = ${limit}M`];

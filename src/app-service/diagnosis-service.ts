@@ -21,6 +21,8 @@ export interface DiagnosisRequest {
   requestedBy: Requester;
   /** Why, shown on the report (untrusted text: escaped when shown). */
   reason?: string;
+  /** The public URL that failed (checked by parsePublicUrl), asked of the host's own nginx. */
+  url?: string;
   /** @defaultValue the host's playbook from the inventory */
   playbook?: string;
   /** The fan-out summary this host belongs to. */
@@ -104,6 +106,7 @@ export class DiagnosisService {
           requestedBy: request.requestedBy,
           requestedAt,
           ...(request.reason !== undefined && request.reason !== '' ? { reason: request.reason.slice(0, 500) } : {}),
+          ...(request.url !== undefined ? { url: request.url } : {}),
         }),
       );
     let { record, joined } = await open();
@@ -124,7 +127,7 @@ export class DiagnosisService {
     try {
       await redisStep('the diagnosis was not queued', async () => {
         if (request.fanoutId !== undefined) await this.o.records.addFanout(record.id, request.fanoutId);
-        await this.o.audit.record({ kind: 'request', host: request.host, actor, diagnosisId: record.id, detail: `diagnose ${request.host} in ${request.channel}${request.reason ? `: ${request.reason.slice(0, 200)}` : ''}` });
+        await this.o.audit.record({ kind: 'request', host: request.host, actor, diagnosisId: record.id, detail: `diagnose ${request.host}${request.url === undefined ? '' : ` (${request.url})`} in ${request.channel}${request.reason ? `: ${request.reason.slice(0, 200)}` : ''}` });
         await enqueueDiagnose(this.o.queues, { diagnosisId: record.id, host: record.host, playbook: record.playbook });
         await this.o.records.confirmQueued(record);
       });
@@ -160,9 +163,9 @@ export class DiagnosisService {
    * `/502 diagnose <host|group|pattern>`: one host is one report; several get a summary message
    * listing them, and a report (root + thread) each.
    */
-  async requestTarget(input: { target: string; channel: string; requestedBy: Requester; reason?: string }): Promise<{ hosts: string[]; tickets: DiagnosisTicket[]; fanoutId?: string }> {
+  async requestTarget(input: { target: string; channel: string; requestedBy: Requester; reason?: string; url?: string }): Promise<{ hosts: string[]; tickets: DiagnosisTicket[]; fanoutId?: string }> {
     const hosts = resolveHosts(this.o.inventory(), input.target);
-    const base = { channel: input.channel, requestedBy: input.requestedBy, ...(input.reason !== undefined ? { reason: input.reason } : {}) };
+    const base = { channel: input.channel, requestedBy: input.requestedBy, ...(input.reason !== undefined ? { reason: input.reason } : {}), ...(input.url !== undefined ? { url: input.url } : {}) };
     if (hosts.length === 1) return { hosts, tickets: [await this.requestDiagnosis({ ...base, host: hosts[0] as string })] };
     const fanoutId = newFanoutId();
     const fanout = { id: fanoutId, target: input.target, channel: input.channel, requestedBy: input.requestedBy, requestedAt: this.o.now().toISOString(), hosts: hosts.map((host) => ({ host })) };

@@ -19,6 +19,9 @@ export const CAUSE_IDS = [
   'upstream_dns',
   'resource_limits',
   'keepalive_mismatch',
+  'pool_tuning',
+  'php_cli_oom',
+  'cdn_to_origin',
   'unknown_502',
   'healthy',
 ] as const;

@@ -57,6 +57,8 @@ export const PARSER_KINDS = [
   'cgroup',
   'mountinfo',
   'backend_unit',
+  'origin_probe',
+  'fpm_slowlog',
   'raw',
 ] as const;
 

@@ -37,6 +37,8 @@ export interface DiagnosisRecord {
   requestedBy: Requester;
   requestedAt: string;
   reason?: string;
+  /** The public URL that failed, checked (parsePublicUrl): the job asks the host's nginx for it. */
+  url?: string;
   status: DiagnosisStatus;
   diagnosis?: Diagnosis;
   error?: { code?: string; message: string; hint?: string };

@@ -97,10 +97,21 @@ export const Facts = z.strictObject({
       /** The folder of the pool files included by the master config (Debian: pool.d). */
       poolDir: FactPath.optional(),
       statusUrl: FactUrl.optional(),
+      /** The slow log of the pool nginx uses, when request_slowlog_timeout is set (discovered). */
+      slowlog: FactPath.optional(),
       startCommand: FactArgv.optional(),
     })
     .optional(),
-  site: z.strictObject({ probeUrl: FactUrl.optional() }).optional(),
+  site: z
+    .strictObject({
+      probeUrl: FactUrl.optional(),
+      /**
+       * The public URL that failed (given with a diagnosis, or set here for a host that serves one
+       * site): probed on the host itself with its name, scheme and port, never over the network.
+       */
+      publicUrl: FactUrl.optional(),
+    })
+    .optional(),
   kernel: z.strictObject({ log: FactPath.optional() }).optional(),
 });
 
@@ -126,6 +137,7 @@ export const TEMPLATE_FACTS = {
   'fpm.phpIni': FactPath,
   'fpm.poolDir': FactPath,
   'fpm.statusUrl': FactUrl,
+  'fpm.slowlog': FactPath,
   'site.probeUrl': FactUrl,
   'kernel.log': FactPath,
 } as const;

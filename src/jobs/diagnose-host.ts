@@ -5,7 +5,7 @@ import { discover, type Discovery, type StackSelection } from '../core/discovery
 import { pairStacks, type FpmSide, type NginxSide } from '../core/discovery/pair-stacks.ts';
 import { rank } from '../core/classifier/rank.ts';
 import { parseDuration } from '../core/duration.ts';
-import type { Facts } from '../core/facts.ts';
+import { mergeFacts, type Facts } from '../core/facts.ts';
 import type { Diagnosis, Finding, Gap } from '../core/finding.ts';
 import { checkReadOnly } from '../core/playbook/allowlist.ts';
 import type { Playbook, PlaybookCheck } from '../core/playbook/playbook-schema.ts';
@@ -25,6 +25,11 @@ export interface DiagnoseRequest {
    * a verification right after a remediation must not be fooled by the lines that led to it.
    */
   since?: Date;
+  /**
+   * The public URL that failed, to ask this host's nginx for by its name, scheme and port (the
+   * `site.origin` probe). Checked with parsePublicUrl before it gets here; discovery checks it again.
+   */
+  url?: string;
 }
 
 export interface DiagnoseOutcome {
@@ -190,7 +195,9 @@ export async function diagnoseHost(request: DiagnoseRequest, deps: JobDeps): Pro
 }
 
 export async function diagnoseHostDetailed(request: DiagnoseRequest, deps: JobDeps, openRunner?: CommandRunner): Promise<DiagnoseOutcome> {
-  const { host, playbook } = request;
+  const { playbook } = request;
+  // The URL asked about is a fact of this diagnosis only: the inventory's own facts stay as they are.
+  const host = request.url === undefined ? request.host : { ...request.host, facts: mergeFacts(request.host.facts, { site: { publicUrl: request.url } }) };
   const started = deps.now();
   const t0 = performance.now();
   const progress = deps.onProgress ?? (() => {});
@@ -330,7 +337,7 @@ export function severalStacks(discovery: Discovery, inventory: Facts): Discovery
 }
 
 /** Results every stack shares: what runs on the host, its clock, its service manager. */
-const HOST_WIDE: ReadonlySet<string> = new Set(['processes', 'host_time', 'systemd_probe', 'units', 'unit_pids', 'memory', 'kernel_log', 'sockets', 'cgroup', 'mountinfo']);
+const HOST_WIDE: ReadonlySet<string> = new Set(['processes', 'host_time', 'systemd_probe', 'units', 'unit_pids', 'memory', 'kernel_log', 'sockets', 'cgroup', 'mountinfo', 'origin_probe']);
 
 /**
  * Several stacks on one host: pair each nginx with the php-fpm that listens where it points
@@ -345,7 +352,8 @@ async function diagnoseStacks(
   trusted: Discovery['picture']['trustedMasters'],
 ): Promise<DiagnoseOutcome> {
   const { host, playbook, deps } = run;
-  // Each stack is probed on its own nginx's port, not on one URL the inventory gives for the host.
+  // Each stack is probed on its own nginx's port, not on one URL the inventory gives for the host
+  // (the public URL asked about was probed once, host-wide).
   const overrides: Facts = { ...host.facts, site: {} };
   const seed = first.results.filter((r) => HOST_WIDE.has(r.parse));
   const only = (kinds: string[]): PlaybookCheck[] => playbook.checks.filter((c) => kinds.includes(c.parse) && c.id !== 'php_ini');
@@ -408,6 +416,7 @@ function summarizeFacts({ picture, facts }: Discovery): Record<string, unknown> 
       errorLog: facts.nginx?.errorLog,
       upstreams: picture.nginx.upstreams.map((u) => `${u.kind}_pass ${u.target}`),
       vhosts: picture.nginx.vhostProbes,
+      ...(facts.site?.publicUrl === undefined ? {} : { publicUrl: facts.site.publicUrl }),
       notChecked: picture.nginx.notChecked,
     },
     fpm: {

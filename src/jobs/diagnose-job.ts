@@ -88,7 +88,8 @@ export function createDiagnoseJob(deps: DiagnoseJobDeps): (job: DiagnoseJob) => 
       const playbook = pickPlaybook(deps.playbooks, data.playbook);
       diagnosis = await bounded(deps, record, log, (connector) =>
         diagnoseHost(
-          { host, playbook },
+          // The record's URL was checked when it was asked for; discovery checks it again.
+          { host, playbook, ...(record.url === undefined ? {} : { url: record.url }) },
           {
             connector,
             logger: log,

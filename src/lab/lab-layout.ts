@@ -25,6 +25,10 @@ export interface LabLayout {
   fpmPoolConf: string;
   fpmPidFile: string;
   fpmLog: string;
+  /** The pool's slow log (request_slowlog_timeout), in scenarios that turn it on. */
+  fpmSlowlog: string;
+  /** Requests to hold.php wait until this file exists (see LabSettings.hold). */
+  holdRelease: string;
   /** Where php-fpm listens when healthy: named like Debian's `/run/php/php8.2-fpm.sock`. */
   fpmSocket: string;
   /** Where a config written for PHP 7.4 still points after the "upgrade". */
@@ -62,6 +66,8 @@ export function labLayout(dir: string): LabLayout {
     fpmPoolConf: join(dir, 'php', 'pool.d', 'www.conf'),
     fpmPidFile: join(runDir, 'php8.2-fpm.pid'),
     fpmLog: join(logDir, 'php8.2-fpm.log'),
+    fpmSlowlog: join(logDir, 'php8.2-fpm.slow.log'),
+    holdRelease: join(runDir, 'hold.release'),
     fpmSocket: join(runDir, 'php8.2-fpm.sock'),
     oldFpmSocket: join(runDir, 'php7.4-fpm.sock'),
     runDir,

@@ -7,9 +7,10 @@ import { renderFpmConf, renderNginxConf, renderPool, type LabEnv } from './rende
 import { HEALTHY_SETTINGS, scenario, type LabLog, type LabSettings, type ScenarioName } from './scenarios.ts';
 import { killFpmLikeOom, startBackend, startFpm, startNginx, stopBackend, stopFpm, stopNginx } from './services.ts';
 import { removeSudoers } from './sudoers.ts';
+import { request } from 'node:http';
 import { sendTraffic, type TrafficReport } from './traffic.ts';
 import { lookupUser, type UnixUser } from './lab-users.ts';
-import { isAlive, livePid, sleep, stopPid } from './pids.ts';
+import { isAlive, livePid, sleep, stopPid, waitFor } from './pids.ts';
 import { startIntruders, stopIntruders } from './intruders.ts';
 import { cgroupMount, containerCgroups, containerLayout, startContainerFpm, startContainerNginx, stopContainers } from './containers.ts';
 import { join } from 'node:path';
@@ -41,6 +42,8 @@ export class Lab {
   private state: LabState;
   private readonly onStop: (() => Promise<void>) | undefined;
   private readonly removeDirOnStop: boolean;
+  /** Requests to hold.php still running (see LabSettings.hold). */
+  private held: Promise<string>[] = [];
 
   /**
    * @param onStop - stops what this process owns (the sshd handle); without it sshd is stopped by pid.
@@ -91,7 +94,7 @@ export class Lab {
   /** The path of one of the lab's logs. */
   logPath(log: LabLog): string {
     const l = this.layout;
-    return { nginxError: l.nginxErrorLog, nginxAccess: l.nginxAccessLog, fpmLog: l.fpmLog, kernelLog: l.kernelLog, shopError: l.shopErrorLog }[log];
+    return { nginxError: l.nginxErrorLog, nginxAccess: l.nginxAccessLog, fpmLog: l.fpmLog, fpmSlowlog: l.fpmSlowlog, kernelLog: l.kernelLog, shopError: l.shopErrorLog }[log];
   }
 
   /**
@@ -103,6 +106,7 @@ export class Lab {
     const spec = scenario(name);
     const s = spec.settings;
     if (s.shop === 'broken' && this.state.shop === undefined) throw new Error(`${name} needs the shop vhost, which this lab was started without (started by an older version?): restart the lab`);
+    await this.releaseHeld();
     await this.writeConfigs(s);
     await stopNginx(this.layout);
     await stopFpm(this.layout);
@@ -116,6 +120,7 @@ export class Lab {
     if (s.intruders === true) await startIntruders(this.layout, await this.user(this.state.webUser));
     // After the previous scenario's servers stopped, so that their shutdown is not in the new logs.
     for (const log of ['nginxError', 'nginxAccess', 'fpmLog', 'kernelLog'] as const) await truncate(this.logPath(log), 0);
+    await truncate(this.layout.fpmSlowlog, 0).catch(() => undefined);
     for (const log of [this.layout.shopErrorLog, this.layout.shopAccessLog]) await truncate(log, 0).catch(() => undefined);
 
     await startFpm(this.layout);
@@ -135,6 +140,7 @@ export class Lab {
     const traffic = await sendTraffic({ http: this.state.nginxPort, ...(this.state.shop === undefined ? {} : { shopTls: this.state.shop.tlsPort }) }, spec.traffic);
     const lines: string[] = [];
     for (const e of spec.expect) lines.push(await this.waitForLine(e.log, e.pattern, traffic));
+    if (s.hold !== undefined && s.hold > 0) await this.hold(s.hold);
     await this.save({ scenario: name });
     return { scenario: name, traffic, lines };
   }
@@ -166,6 +172,33 @@ export class Lab {
     }
   }
 
+  /**
+   * Leaves `n` requests to hold.php running, each keeping a worker busy, and waits until the
+   * status page shows them all active (plus its own request). Released by {@link releaseHeld}.
+   */
+  private async hold(n: number): Promise<void> {
+    await rm(this.layout.holdRelease, { force: true });
+    for (let i = 0; i < n; i++) this.held.push(holdRequest(this.state.nginxPort));
+    const port = this.state.nginxPort;
+    await waitFor(
+      `the status page to show ${n} held requests active`,
+      async () => {
+        const text = await fetch(`http://127.0.0.1:${port}/fpm-status`).then((r) => r.text()).catch(() => '');
+        const active = /^active processes:\s+(\d+)$/m.exec(text);
+        return active !== null && Number(active[1]) >= n + 1 ? true : undefined;
+      },
+      30_000,
+    );
+  }
+
+  /** Lets the held requests finish (they end within 60 s on their own anyway). */
+  async releaseHeld(): Promise<void> {
+    if (this.held.length === 0) return;
+    await writeFile(this.layout.holdRelease, '');
+    await Promise.all(this.held);
+    this.held = [];
+  }
+
   async status(): Promise<LabStatus> {
     const out: LabStatus = { scenario: this.state.scenario };
     const nginx = await livePid(this.layout.nginxPidFile);
@@ -183,6 +216,7 @@ export class Lab {
    * (by default when it is a temp dir the lab made). The users stay: other labs may share them.
    */
   async stop(options: { removeDir?: boolean } = {}): Promise<void> {
+    await this.releaseHeld();
     await stopNginx(this.layout);
     await stopFpm(this.layout);
     await stopBackend(this.layout);
@@ -283,3 +317,21 @@ export class Lab {
 }
 
 export const newLabId = (): string => randomBytes(5).toString('hex');
+
+/**
+ * One GET of hold.php that does not keep this process alive: `npm run lab -- scenario` exits
+ * while the workers stay busy (php-fpm does not notice the client is gone until the script ends).
+ */
+function holdRequest(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/hold.php', method: 'GET', agent: false, headers: { 'user-agent': 'medic-lab' } });
+    req.on('socket', (socket) => socket.unref());
+    req.setTimeout(70_000, () => req.destroy());
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(String(res.statusCode)));
+    });
+    req.on('error', () => resolve('error'));
+    req.end();
+  });
+}

@@ -32,6 +32,7 @@ export async function prepareTree(l: LabLayout, login: UnixUser): Promise<void> 
     [l.shopErrorLog, 0o660],
     [l.shopAccessLog, 0o660],
     [l.fpmLog, 0o640],
+    [l.fpmSlowlog, 0o640],
     [l.kernelLog, 0o640],
     [l.backendLog, 0o640],
   ] as const) {

@@ -145,6 +145,7 @@ export function renderPool(env: LabEnv, p: PoolSettings): string {
     `pm.max_spare_servers = ${p.maxSpare}`,
     'pm.status_path = /fpm-status',
   ];
+  if (p.slowlog === true) lines.push('request_slowlog_timeout = 1s', `slowlog = ${l.fpmSlowlog}`);
   if (p.memoryLimit === 'host-overcommit') {
     lines.push(`php_admin_value[memory_limit] = ${overcommitLimitMb(env.memTotalBytes, p.maxChildren)}M`);
   }
@@ -172,6 +173,13 @@ echo "slow: {$s}s\\n";
   'kill.php': `<?php
 // Dies the way a segfault or the OOM killer ends a worker: mid-request, without a response.
 posix_kill(getmypid(), 9);
+`,
+  'hold.php': `<?php
+// Keeps its worker busy until the lab releases it (run/hold.release appears), for at most 60 s.
+$release = dirname(__DIR__) . '/run/hold.release';
+$deadline = microtime(true) + 60;
+while (microtime(true) < $deadline && !file_exists($release)) { usleep(50000); clearstatcache(); }
+echo "held\\n";
 `,
   'big-header.php': `<?php
 // 32 KiB of one header: beyond fastcgi_buffer_size (4k/8k by default).

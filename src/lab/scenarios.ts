@@ -30,6 +30,8 @@ export const SCENARIO_NAMES = [
   'vhost_tls_upstream_down',
   'container_masters',
   'hostile_host',
+  'slowlog_timeout',
+  'pool_near_limit',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -72,6 +74,12 @@ export interface LabSettings {
    * own nginx.conf path; a php-fpm in a cgroup named like a docker container's.
    */
   containers?: boolean;
+  /**
+   * Requests to /hold.php left running while the scenario is diagnosed: each keeps a worker busy
+   * until the lab releases them (the next scenario, or stop), at most 60 s. The lab waits until the
+   * status page shows them all active.
+   */
+  hold?: number;
 }
 
 export interface PoolSettings {
@@ -79,13 +87,15 @@ export interface PoolSettings {
   listen?: 'socket' | 'tcp';
   /** `web`: owned by the web user, 0660. `root-only`: root:root 0600, which nginx's workers cannot open. */
   socketAccess: 'web' | 'root-only';
-  pm: 'dynamic' | 'static';
+  pm: 'dynamic' | 'static' | 'ondemand';
   maxChildren: number;
   startServers: number;
   minSpare: number;
   maxSpare: number;
   /** `host-overcommit`: php_admin_value[memory_limit] sized so that × max_children is ~4× the host's RAM. */
   memoryLimit: 'default' | 'host-overcommit';
+  /** `request_slowlog_timeout = 1s` and a slow log: php-fpm writes the stack of every request slower than that. */
+  slowlog?: boolean;
 }
 
 /** One batch of requests the lab sends to its nginx. */
@@ -100,7 +110,7 @@ export interface Traffic {
   status?: number;
 }
 
-export type LabLog = 'nginxError' | 'nginxAccess' | 'fpmLog' | 'kernelLog' | 'shopError';
+export type LabLog = 'nginxError' | 'nginxAccess' | 'fpmLog' | 'fpmSlowlog' | 'kernelLog' | 'shopError';
 
 /** A real line the scenario must make appear; the lab waits for it, the tests look for it in the evidence. */
 export interface ExpectedLine {
@@ -359,6 +369,28 @@ const scenarios: Scenario[] = [
       "the lab's stack is healthy; root also runs an nginx master in another mount namespace whose / is an overlay, titled with the lab's own nginx.conf path, and a php-fpm master in a cgroup named like a docker container's, both first in ps",
     cause: 'healthy',
     settings: { ...HEALTHY, containers: true },
+    traffic: [home],
+    status: 200,
+    expect: [{ log: 'nginxAccess', pattern: /"GET \/ HTTP\/1\.1" 200 / }],
+  },
+  {
+    name: 'slowlog_timeout',
+    summary: 'the upstream_timeout scenario with request_slowlog_timeout = 1s: the slow log holds the script\'s stack',
+    cause: 'upstream_timeout',
+    settings: { ...HEALTHY, fastcgiReadTimeout: '2s', pool: { ...HEALTHY_POOL, slowlog: true } },
+    traffic: [{ path: '/slow.php?s=3', count: 2, concurrency: 2 }],
+    status: 504,
+    expect: [
+      { log: 'nginxError', pattern: /upstream timed out \(110: Connection timed out\) while reading response header from upstream/ },
+      { log: 'fpmLog', pattern: /\[pool www\] child \d+, script '[^']+\/slow\.php' \(request: "GET \/slow\.php\?s=3"\) executing too slow \([\d.]+ sec\), logging/ },
+      { log: 'fpmSlowlog', pattern: /^\[0x[0-9a-f]+\] usleep\(\) \S+\/slow\.php:\d+$/ },
+    ],
+  },
+  {
+    name: 'pool_near_limit',
+    summary: 'pm.max_children = 5 (the default) with 4 requests held busy while diagnosed: the status page shows 80 % of the workers active',
+    cause: 'pool_tuning',
+    settings: { ...HEALTHY, hold: 4 },
     traffic: [home],
     status: 200,
     expect: [{ log: 'nginxAccess', pattern: /"GET \/ HTTP\/1\.1" 200 / }],

@@ -1,6 +1,8 @@
 import { hostFromLabelValue } from '../../src/core/alerts/map-alert-host.ts';
 import { parseFpmLog } from '../../src/core/classifier/parse/fpm-log.ts';
 import { parseFpmStatus } from '../../src/core/classifier/parse/fpm-status.ts';
+import { parseFpmSlowlog } from '../../src/core/classifier/parse/fpm-slowlog.ts';
+import { parsePublicUrl } from '../../src/core/public-url.ts';
 import { parseKernelLog } from '../../src/core/classifier/parse/kernel-log.ts';
 import { parseNginxAccessLog } from '../../src/core/classifier/parse/nginx-access-log.ts';
 import { parseNginxErrorLog } from '../../src/core/classifier/parse/nginx-error-log.ts';
@@ -106,6 +108,10 @@ export const NEAR_MISS_CASES: readonly NearMissCase[] = [
   { name: 'alert label: a host value of "[" and ":"', nearMiss: `https://${fill('[:', '')}`, ordinary: fill('w'), run: (t) => hostFromLabelValue(t) },
   { name: 'Slack /502 diagnose with a long argument', nearMiss: `diagnose ${fill('*', 'Z')}`, ordinary: `diagnose ${fill('w')}`, run: (t) => parseSlashCommand(t) },
   { name: 'host glob: many stars before a missing letter', nearMiss: '*******Z', ordinary: 'web-*', run: (t) => { try { return resolveHosts(inventory, t); } catch { return undefined; } } },
+  { name: 'public URL: a Slack link that never closes', nearMiss: `<https://${fill('a|', 'b')}`, ordinary: `https://${fill('a')}`, run: (t) => parsePublicUrl(t) },
+  { name: 'public URL: a host of labels that ends badly', nearMiss: `https://${fill('a-', '-')}`, ordinary: `https://shop.example/${fill('a')}`, run: (t) => parsePublicUrl(t) },
+  { name: 'php-fpm slow log: a header that never ends', nearMiss: `[25-Nov-2026 20:02:51]  [pool ${fill('w', ' pi')}`, ordinary: fill('[0x00007f43266150b0] usleep() /x.php:4\n'), run: (t) => parseFpmSlowlog(t, 0) },
+  { name: 'php-fpm log: "executing too slow" without its time', nearMiss: `[25-Nov-2026 20:02:51] WARNING: [pool www] child 1, script '${fill('x', "' (request: \"GET /\") executing too slow (1.")}`, ordinary: fill('x'), run: (t) => parseFpmLog(t, 0, NOW) },
   { name: 'alert webhook: a bearer header of blanks', nearMiss: `Bearer x${fill(' ', 'y')}`, ordinary: `Bearer ${fill('x')}`, run: (t) => verifyBearer({ authorization: t }, { token: 'x' }) },
   {
     name: '/proc/<pid>/cgroup: a segment of ":docker:<60 hex>" again and again, never at its end',

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AlertInstance } from '../../core/alerts/alert-instance.ts';
+import { alertUrl } from '../../core/alerts/alert-url.ts';
 import { alertStateNote, escapeMrkdwn, resolvedText, stillFiringText, supersededText, unknownHostResolvedText, unknownHostsText, unknownHostText } from '../../core/alerts/alert-messages.ts';
 import { routeAlert, type AlertRoute } from '../../core/alerts/alert-routes.ts';
 import { firedUnderKey, groupAlerts, type AlertGroup } from '../../core/alerts/group-alerts.ts';
@@ -149,11 +150,15 @@ export class AlertIntake {
           const posted = await reporter.postNotice(plan.incident.channel, text);
           return { ...plan.incident, channel: posted.channel, rootTs: posted.ts, noticeText: text };
         }
+        // The public URL the alert names, if any: checked like one typed in Slack.
+        const url = alertUrl(group.alerts.filter((a) => a.status === 'firing'));
+        if (url !== undefined && 'refused' in url) this.#o.logger.warn({ key: group.key }, url.refused);
         const res = await reporter.requestDiagnosis({
           host: group.host as string,
           channel: plan.incident.channel,
           requestedBy: { kind: 'alert', source: first.source, alertName: first.alertName, labels: first.labels },
-          reason: first.summary,
+          reason: url !== undefined && 'refused' in url ? `${first.summary} (${url.refused})` : first.summary,
+          ...(url !== undefined && 'url' in url ? { url: url.url } : {}),
         });
         return {
           ...plan.incident,

@@ -27,7 +27,7 @@ export interface AlertReporter {
    * Queues a diagnosis of an inventory host, or joins the one running or just finished for
    * it (`joined`). Never runs it inline. `reason` is the alert's summary (untrusted).
    */
-  requestDiagnosis(request: { host: string; channel: string; requestedBy: AlertRequester; reason?: string }): Promise<{
+  requestDiagnosis(request: { host: string; channel: string; requestedBy: AlertRequester; reason?: string; url?: string }): Promise<{
     diagnosisId: string;
     joined: boolean;
     /** Where the report is: a joined request's report may be in another channel. */

@@ -90,6 +90,7 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
             channel: command.channel_id,
             requestedBy: user,
             ...(parsed.reason !== undefined ? { reason: parsed.reason } : {}),
+            ...(parsed.url !== undefined ? { url: parsed.url } : {}),
           });
           await respond(ephemeral(renderNotice(queuedAnswer(tickets, command.channel_id))));
         } catch (e) {

@@ -6,6 +6,7 @@ import { renderJson } from '../../core/report/render-json.ts';
 import { type FleetOutcome, fleetProgressLine, isUnreachable, renderFleetJsonLine, renderFleetTable } from '../../core/report/render-fleet.ts';
 import { shellQuote } from '../../core/playbook/shell-quote.ts';
 import { renderTerminal } from '../../core/report/render-terminal.ts';
+import { parsePublicUrl, showRefusedUrl } from '../../core/public-url.ts';
 import { errorMessage, isMedicError } from '../../errors.ts';
 import { diagnoseHost, diagnoseHostDetailed } from '../../jobs/diagnose-host.ts';
 import type { TargetHost } from '../../jobs/ports.ts';
@@ -17,7 +18,7 @@ import { inventoryPath, jobDeps, playbooksDir, progressPrinter } from './shared.
 /** Hosts diagnosed at once by default: SSH work waits on the network, not on this machine's CPU. */
 export const DEFAULT_FLEET_CONCURRENCY = 32;
 
-const HELP = `Usage: medic diagnose <host|group|pattern> [--inventory FILE] [--json] [--playbook NAME]
+const HELP = `Usage: medic diagnose <host|group|pattern> [--url URL] [--inventory FILE] [--json] [--playbook NAME]
 
 Runs the playbook's read-only checks over SSH and prints the findings. For one host: the
 verdict first, then its evidence (the real log lines) and what to do. For a group or a
@@ -30,6 +31,10 @@ Options:
   --json             one host: exactly one JSON object on stdout, for scripts; a group or
                      pattern: one such object per line (NDJSON) as each host finishes, and
                      {"host", "error": {"code", "message"}} for a host without a diagnosis
+  --url URL          the public URL that failed (e.g. https://shop.example/checkout): asked of
+                     each host's own nginx by its name, scheme and port (curl --resolve to
+                     127.0.0.1; nothing goes to the public name), and read against a CDN's
+                     520-526 in the report; only plain http(s) URLs are accepted
   --playbook NAME    a playbook other than the hosts' default (nginx-502)
   --concurrency N    hosts diagnosed at once for a group or pattern (default ${DEFAULT_FLEET_CONCURRENCY})
   --no-color         plain terminal output
@@ -44,6 +49,7 @@ export async function diagnoseCommand(args: readonly string[], ctx: CliContext):
     inventory: { type: 'string' },
     json: { type: 'boolean' },
     playbook: { type: 'string' },
+    url: { type: 'string' },
     concurrency: { type: 'string' },
     'no-color': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -54,6 +60,14 @@ export async function diagnoseCommand(args: readonly string[], ctx: CliContext):
   }
   if (positionals.length !== 1) throw new UsageError(`diagnose takes one host, group or pattern.\n\n${HELP}`);
   const target = positionals[0] as string;
+  // The URL is refused before anything connects or runs: it only ever shapes the fixed curl probe.
+  let url: string | undefined;
+  if (typeof values.url === 'string') {
+    const parsed = parsePublicUrl(values.url);
+    if (!parsed.ok) throw new UsageError(`diagnose: --url ${showRefusedUrl(values.url)} is refused: it ${parsed.reason}. Nothing was run.`);
+    url = parsed.value.url;
+  }
+  const withUrl = url === undefined ? {} : { url };
   const concurrency = values.concurrency === undefined ? DEFAULT_FLEET_CONCURRENCY : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new UsageError('diagnose: --concurrency takes a whole number from 1 to 1000.');
   const inventory = await loadInventory(inventoryPath(values.inventory, ctx));
@@ -80,7 +94,7 @@ export async function diagnoseCommand(args: readonly string[], ctx: CliContext):
     const runner = await connecting;
     let diagnosis;
     try {
-      diagnosis = (await diagnoseHostDetailed({ host, playbook }, { ...deps, ...(values.json === true ? {} : { onProgress: progressPrinter(ctx, playbook.checks.length) }) }, runner)).diagnosis;
+      diagnosis = (await diagnoseHostDetailed({ host, playbook, ...withUrl }, { ...deps, ...(values.json === true ? {} : { onProgress: progressPrinter(ctx, playbook.checks.length) }) }, runner)).diagnosis;
     } finally {
       await runner.close().catch(() => undefined);
     }
@@ -112,7 +126,7 @@ export async function diagnoseCommand(args: readonly string[], ctx: CliContext):
     showProgress();
     let outcome: FleetOutcome;
     try {
-      outcome = { host: name, diagnosis: await diagnoseHost({ host, playbook: getPlaybook(playbooks, playbookName ?? host.playbook) }, deps) };
+      outcome = { host: name, diagnosis: await diagnoseHost({ host, playbook: getPlaybook(playbooks, playbookName ?? host.playbook), ...withUrl }, deps) };
     } catch (e) {
       const error = isMedicError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: errorMessage(e) };
       outcome = { host: name, error, durationMs: Math.round(performance.now() - t0) };

@@ -15,6 +15,8 @@ export const GenericAlert = z
     status: AlertStatus.default('firing'),
     alertname: z.string().min(1).max(256),
     summary: z.string().max(4096).optional(),
+    /** The public URL that failed (https://shop.example/checkout): asked of the host's own nginx. */
+    url: z.string().max(2048).optional(),
     /** Stable id across firing and resolved; derived from the labels when absent. */
     fingerprint: z.string().min(1).max(64).optional(),
   })
@@ -45,6 +47,7 @@ export function genericAlerts(payload: GenericPayload): AlertInstance[] {
   return list.map((a) => {
     const annotations: LabelSet = {};
     if (a.summary !== undefined) annotations['summary'] = a.summary;
+    if (a.url !== undefined) annotations['url'] = a.url;
     const labels: LabelSet = { alertname: a.alertname, ...a.labels, ...(a.host !== undefined ? { host: a.host } : {}) };
     return {
       source: 'generic',

@@ -12,6 +12,10 @@ import { keepaliveMismatch } from './rules/keepalive-mismatch.ts';
 import { maxChildrenExhausted } from './rules/max-children-exhausted.ts';
 import { memoryOvercommit } from './rules/memory-overcommit.ts';
 import { oomKilled } from './rules/oom-killed.ts';
+import { phpCliOom } from './rules/php-cli-oom.ts';
+import { DEFAULT_MAX_CHILDREN, poolTuning, statusPageSteps } from './rules/pool-tuning.ts';
+import { readOrigin } from './rules/cdn-to-origin.ts';
+import { withSlowScripts } from './slow-scripts.ts';
 import { phpFpmDown } from './rules/php-fpm-down.ts';
 import { proxyUpstreamDown } from './rules/proxy-upstream-down.ts';
 import { resourceLimits } from './rules/resource-limits.ts';
@@ -76,7 +80,7 @@ const CLAIM_ORDER: readonly Rule[] = [
   phpFpmDown,
 ];
 
-const RULES: readonly Rule[] = [...CLAIM_ORDER, oomKilled, memoryOvercommit];
+const RULES: readonly Rule[] = [...CLAIM_ORDER, oomKilled, phpCliOom, memoryOvercommit, poolTuning];
 
 /** The verdict says how many requests it cost, when the access log shows them. */
 function withImpact(ctx: ClassifierContext, findings: Finding[]): Finding[] {
@@ -112,6 +116,25 @@ export function classify(input: ClassifierInput): Classification {
     return r.evaluate(ctx, entries).map((f) => naming(ctx.picture, f, vhostsOf(entries.filter((e) => isCurrent(ctx, e) === f.current))));
   });
   findings.push(...unknown502(ctx, leftovers, findings, coreGaps));
-  findings.push(...allClear(ctx, findings, coreGaps.length > 0, gaps.filter((g) => g.supplementary === true)));
-  return { findings: withImpact(ctx, rank(findings)), incomplete: coreGaps.length > 0, gaps };
+  // The public URL asked about, against what this origin answers; then the slow log's stacks.
+  const read = withSlowScripts(ctx, readOrigin(ctx, findings));
+  read.push(...allClear(ctx, read, coreGaps.length > 0, gaps.filter((g) => g.supplementary === true)).map((f) => withPoolNotes(ctx, f)));
+  return { findings: withImpact(ctx, rank(read)), incomplete: coreGaps.length > 0, gaps };
+}
+
+/**
+ * The all-clear still says what the seed would fix before the next peak: pm.max_children left at
+ * php-fpm's default, and a status page that is off (nothing shows the pool filling up).
+ */
+function withPoolNotes(ctx: ClassifierContext, f: Finding): Finding {
+  if (f.cause !== 'healthy') return f;
+  const placeholder = ctx.picture.fpm.pools.filter((p) => p.maxChildren === DEFAULT_MAX_CHILDREN);
+  const notes = [
+    ...placeholder.map(
+      (p) =>
+        `pm.max_children is still php-fpm's default ${DEFAULT_MAX_CHILDREN} in pool ${clean(p.name, 80)}${p.file === undefined ? '' : ` (${clean(p.file, 200)})`}: five requests at once, the sixth waits; size it to the RAM before the next peak`,
+    ),
+    ...statusPageSteps(ctx),
+  ];
+  return notes.length === 0 ? f : { ...f, nextSteps: [...f.nextSteps, ...notes] };
 }

@@ -4,6 +4,7 @@ import type { Dated } from './evidence.ts';
 import { readable } from './gaps.ts';
 import { parseFpmLog, type FpmLogEntry } from './parse/fpm-log.ts';
 import { parseFpmService, type FpmService } from './parse/fpm-service.ts';
+import { parseFpmSlowlog, type SlowlogEntry } from './parse/fpm-slowlog.ts';
 import { parseFpmStatus, type FpmStatus } from './parse/fpm-status.ts';
 import { parseHttpProbe, type HttpProbe } from './parse/http-probe.ts';
 import { parseKernelLog, type KernelEntry } from './parse/kernel-log.ts';
@@ -61,6 +62,17 @@ export interface ClassifierContext {
   backendUnits: Map<number, string>;
   /** `systemctl show -p Restart <php-fpm unit>`: whether systemd brings php-fpm back when it dies. */
   fpmRestart?: { value: string; line: string };
+  /** php-fpm's slow log: the stacks of requests slower than request_slowlog_timeout. */
+  slowlog: SlowlogEntry[];
+  /** The public URL that failed, as this host's nginx answered it (probed on the host by its name). */
+  origin?: OriginProbe;
+}
+
+/** What the origin answered for the public URL. */
+export interface OriginProbe extends HttpProbe {
+  url: string;
+  /** curl's `ssl_verify_result` (0: the certificate verifies against the host's CAs), for https. */
+  sslVerify?: number;
 }
 
 export interface ContextInput {
@@ -149,6 +161,7 @@ export function buildContext(input: ContextInput): ClassifierContext {
     poolsKnown: poolListens.length > 0,
     backendLog: backendLines(of('backend_log')),
     backendUnits: new Map(of('backend_unit').flatMap((r) => [...parseBackendUnits(r.stdout)])),
+    slowlog: of('fpm_slowlog').flatMap((r) => parseFpmSlowlog(r.stdout, utcOffsetMinutes)),
     limits: ok('limits').flatMap((r) => parseLimits(r.stdout)),
     security: of('security_policy').reduce((into, r) => parseSecurityPolicy(`${r.stdout}\n${r.stderr}`, into), { booleans: {}, denials: [] } as SecurityPolicy),
   };
@@ -160,5 +173,14 @@ export function buildContext(input: ContextInput): ClassifierContext {
   if (restart !== undefined && restart !== null) ctx.fpmRestart = { value: restart[1] as string, line: restart[0] };
   if (memory !== undefined) ctx.memory = memory;
   if (probe !== undefined) ctx.probe = probe;
+  const origin = of('origin_probe').flatMap((r) => {
+    const p = parseHttpProbe(r.stdout, r.stderr);
+    if (p === undefined || r.subject === undefined) return [];
+    const o: OriginProbe = { ...p, url: r.subject, line: `${r.subject} (on this host) ${p.line}` };
+    const verify = /ssl_verify_result=(\d{1,5})/.exec(r.stdout);
+    if (verify !== null && r.subject.startsWith('https:')) o.sslVerify = Number(verify[1]);
+    return [o];
+  })[0];
+  if (origin !== undefined) ctx.origin = origin;
   return ctx;
 }

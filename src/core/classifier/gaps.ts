@@ -28,6 +28,8 @@ export const WHAT_IT_READS: Record<ParserKind, string> = {
   cgroup: 'control groups (/proc/<pid>/cgroup)',
   mountinfo: 'mounts (/proc/<pid>/mountinfo)',
   backend_unit: 'which systemd unit runs each backend (ps -o unit)',
+  origin_probe: 'the public URL, probed on the origin',
+  fpm_slowlog: "PHP-FPM's slow log",
   raw: 'a check',
 };
 
@@ -44,6 +46,7 @@ function failureIsObservation(r: CheckResult): boolean {
     case 'fpm_service':
       return r.exitCode === 3 || r.exitCode === 4;
     case 'http_probe':
+    case 'origin_probe':
       return /http_code=\d{3}/.test(r.stdout);
     case 'fpm_status':
     case 'systemd_probe':
@@ -98,6 +101,8 @@ const COULD_HIDE: Partial<Record<ParserKind, string>> = {
   cgroup: "a master in a container (whose paths are not this host's) taken for this host's",
   mountinfo: "a master in a container (whose paths are not this host's) taken for this host's",
   backend_unit: "which unit's journal holds the backend's own account",
+  origin_probe: 'what the origin itself answers for the public URL (whether a CDN\'s 52x is the origin\'s)',
+  fpm_slowlog: 'which scripts keep the workers busy (their stacks)',
 };
 
 /** Checks that could not do their job; `skipped` ones are not gaps (the engine decided they do not apply). */

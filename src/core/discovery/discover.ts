@@ -10,6 +10,7 @@ import { containerCandidates, pickMaster, sortMasters } from './trust-masters.ts
 import { parseCgroup, parseMountinfo, type MasterPlace, type OwnPlace } from './container-context.ts';
 import { planVhostProbes } from './vhost-probes.ts';
 import { backendListeners, backendUnits } from './backend-listeners.ts';
+import { parsePublicUrl, showRefusedUrl } from '../public-url.ts';
 
 export interface Discovery {
   picture: HostPicture;
@@ -173,6 +174,24 @@ export interface StackSelection {
   fpmPid: number | null;
 }
 
+/** `request_slowlog_timeout` is on: a positive duration (`5s`, `1`, `500ms`, `1m`); `0` is off. */
+export function slowlogOn(value: string | undefined): boolean {
+  const m = value === undefined ? null : /^(\d{1,6})(ms|s|m|h)?$/.exec(value.trim());
+  return m !== null && Number(m[1]) > 0;
+}
+
+/** The public URL asked about, as the one item of `site.origin`; a URL that is not a safe shape gives none. */
+function originItems(facts: Facts, notChecked: string[]): EachItems['site.origin'] {
+  const url = facts.site?.publicUrl;
+  if (url === undefined) return [];
+  const parsed = parsePublicUrl(url);
+  if (!parsed.ok) {
+    notChecked.push(`the public URL ${showRefusedUrl(url)}: ${parsed.reason}`);
+    return [];
+  }
+  return [{ subject: parsed.value.url, values: { 'item.url': parsed.value.url, 'item.resolve': parsed.value.resolve } }];
+}
+
 export function discover(results: readonly CheckResult[], overrides: Facts, selection?: StackSelection): Discovery {
   const picture = emptyPicture();
   const found: Facts = { nginx: {}, fpm: {}, site: {}, kernel: {} };
@@ -300,14 +319,20 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
     const pool = unixPools.find((p) => p.listen === wanted) ?? unixPools[0];
     const socket = safePath(pool?.listen);
     if (socket !== undefined) fpmFacts.socket = socket;
+    // The slow log of the pool nginx uses (else the first pool that keeps one), when it is on.
+    const slow = [pool, ...summary.pools].find((p) => p !== undefined && slowlogOn(p.slowlogTimeout) && p.slowlog !== undefined);
+    const slowlog = safePath(slow?.slowlog?.replaceAll('$pool', slow.name));
+    if (slowlog !== undefined) fpmFacts.slowlog = slowlog;
     const statusPool = summary.pools.find((p) => p.statusPath !== undefined && statusLocations.some((l) => l.includes(p.statusPath as string)));
     const port = picture.nginx.listenPorts[0];
     if (statusPool?.statusPath !== undefined && port !== undefined && /^\/[A-Za-z0-9._/-]*$/.test(statusPool.statusPath)) {
       fpmFacts.statusUrl = `http://127.0.0.1${port === 80 ? '' : `:${port}`}${statusPool.statusPath}?full`;
+      picture.fpm.statusUrl = fpmFacts.statusUrl;
     }
   }
 
   out.facts = mergeFacts(found, overrides);
+  out.items['site.origin'] = originItems(out.facts, picture.nginx.notChecked);
   // Every log file any server or location writes to, the inventory's first.
   out.items['nginx.errorLogs'] = logItems([out.facts.nginx?.errorLog, ...picture.nginx.errorLogs], 'error', picture.nginx.notChecked);
   out.items['nginx.accessLogs'] = logItems([out.facts.nginx?.accessLog, ...picture.nginx.accessLogs], 'access', picture.nginx.notChecked);

@@ -101,6 +101,10 @@ export interface FpmPool {
   pm?: string;
   maxChildren?: number;
   statusPath?: string;
+  /** `request_slowlog_timeout` as written (`5s`, `1`, `0` = off). */
+  slowlogTimeout?: string;
+  /** `slowlog` as written (may hold `$pool`). */
+  slowlog?: string;
   /** php_admin_value[memory_limit] / php_value[memory_limit] of the pool, as written (e.g. "256M"). */
   memoryLimit?: string;
   /** Directive lines as written, keyed by directive name, for evidence. */
@@ -121,6 +125,8 @@ export interface FpmPicture {
   iniMemoryLimit?: string;
   /** True when the php-fpm configuration was read. */
   configRead: boolean;
+  /** Where the status page is served (a pool's pm.status_path that an nginx location passes to php-fpm). */
+  statusUrl?: string;
 }
 
 export interface HostPicture {

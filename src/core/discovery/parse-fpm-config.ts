@@ -19,6 +19,8 @@ const POOL_KEYS: Record<string, keyof FpmPool> = {
   group: 'group',
   pm: 'pm',
   'pm.status_path': 'statusPath',
+  request_slowlog_timeout: 'slowlogTimeout',
+  slowlog: 'slowlog',
 };
 
 function unquote(v: string): string {

@@ -83,6 +83,34 @@ const isCurlWriteOut: ValueCheck = (v) => {
   return /^[A-Za-z0-9%{}_,:=+ ./|-]*(?:\\n[A-Za-z0-9%{}_,:=+ ./|-]*)*$/.test(v);
 };
 
+/**
+ * A probe pinned with `--resolve` must ask for exactly the name and port it pins: any other
+ * name or port in the URL would be looked up in DNS and leave the host. An address in the URL
+ * is never resolved, so it is refused beside `--resolve`.
+ */
+function resolveMatchesUrl(args: readonly string[]): string | null {
+  const pins: string[] = [];
+  let url: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--resolve') pins.push(args[++i] ?? '');
+    else if (a.startsWith('--resolve=')) pins.push(a.slice('--resolve='.length));
+    else if (['-o', '--output', '-w', '--write-out', '-m', '--max-time', '--connect-timeout', '--max-filesize', '-H'].includes(a)) i++;
+    else if (!a.startsWith('-')) url = a;
+  }
+  if (pins.length === 0) return null;
+  if (pins.length > 1) return 'curl: one --resolve per probe';
+  if (url === undefined || !URL.canParse(url)) return 'curl: --resolve needs the URL it pins';
+  const u = new URL(url);
+  const host = u.hostname.toLowerCase();
+  if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || host.startsWith('[')) return 'curl: --resolve with an address in the URL (an address is never resolved)';
+  const port = u.port === '' ? (u.protocol === 'https:' ? '443' : '80') : u.port;
+  const pin = pins[0] as string;
+  const m = /^([A-Za-z0-9.-]{1,253}):(\d{1,5}):/.exec(pin);
+  if (m === null || (m[1] as string).toLowerCase() !== host || String(Number(m[2])) !== port) return `curl: --resolve ${pin} does not pin the URL's ${host}:${port}, which would be looked up in DNS`;
+  return null;
+}
+
 /** nginx without one of these would start a server (or signal one with -s): a check must name one. */
 const NGINX_MODES = ['-T', '-t', '-V'] as const;
 
@@ -174,6 +202,7 @@ const SPECS: Readonly<Record<string, ProgramSpec>> = {
     positional: isLoopbackOrSiteUrl,
     minPositional: 1,
     maxPositional: 1,
+    wholeArgs: resolveMatchesUrl,
   },
   date: { flags: ['-u', '-R', '--utc'], positional: (v) => /^\+[A-Za-z0-9%:_ ./-]{1,100}$/.test(v), maxPositional: 1 },
   uname: { combinable: 'anrsm', maxPositional: 0 },

@@ -7,7 +7,7 @@ import { FactPath, FactUnit, FactUrl } from '../facts.ts';
  * to, every virtual host to probe. Discovery fills them; each item becomes one command, with
  * its own timeout, output cap and result, and a subject that says what it was about.
  */
-export const EACH_LISTS = ['nginx.errorLogs', 'nginx.accessLogs', 'site.vhosts', 'masters', 'backend.listeners', 'backend.units'] as const;
+export const EACH_LISTS = ['nginx.errorLogs', 'nginx.accessLogs', 'site.vhosts', 'masters', 'backend.listeners', 'backend.units', 'site.origin'] as const;
 export type EachList = (typeof EACH_LISTS)[number];
 
 /** One item: what it is about (a log path, a virtual host) and the values of its placeholders. */
@@ -25,6 +25,7 @@ export const emptyEachItems = (): EachItems => ({
   masters: [],
   'backend.listeners': [],
   'backend.units': [],
+  'site.origin': [],
 });
 
 /** curl's `--resolve name:port:address`, the address always loopback: a probe never leaves the host. */
@@ -54,6 +55,11 @@ export const ITEM_FIELDS: Record<EachList, Record<string, { type: z.ZodType<stri
   'backend.listeners': { item: { type: FactPidText, sample: '812' } },
   /** The systemd units those processes run in. */
   'backend.units': { item: { type: FactUnit, sample: 'myapp.service' } },
+  // The public URL that failed, asked of this host's own nginx (at most one).
+  'site.origin': {
+    'item.url': { type: FactUrl, sample: 'https://shop.example.com/checkout' },
+    'item.resolve': { type: FactResolve, sample: 'shop.example.com:443:127.0.0.1' },
+  },
 };
 
 export const isEachList = (name: string): name is EachList => (EACH_LISTS as readonly string[]).includes(name);
@@ -66,6 +72,7 @@ export const LIST_SOURCES: Record<EachList, readonly ParserKind[]> = {
   masters: ['processes'],
   'backend.listeners': ['processes', 'nginx_config', 'sockets'],
   'backend.units': ['processes', 'nginx_config', 'sockets', 'backend_unit'],
+  'site.origin': [],
 };
 
 /**

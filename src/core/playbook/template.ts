@@ -28,6 +28,7 @@ const SAMPLES: Record<TemplateFact, string> = {
   'fpm.phpIni': '/etc/php/8.2/fpm/php.ini',
   'fpm.poolDir': '/etc/php/8.2/fpm/pool.d',
   'fpm.statusUrl': 'http://127.0.0.1/fpm-status?full',
+  'fpm.slowlog': '/var/log/php8.2-fpm.slow.log',
   'site.probeUrl': 'http://127.0.0.1/',
   'kernel.log': '/var/log/kern.log',
 };

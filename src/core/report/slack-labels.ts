@@ -23,6 +23,9 @@ export const CAUSE_LABEL: Record<CauseId, string> = {
   upstream_dns: 'Upstream name not resolved',
   resource_limits: 'Connection limits reached',
   keepalive_mismatch: 'Keep-alive mismatch',
+  pool_tuning: 'PHP-FPM pool near its limit',
+  php_cli_oom: 'PHP CLI job OOM-killed',
+  cdn_to_origin: 'Between the CDN and the origin',
   unknown_502: 'Unexplained 502/504',
   healthy: 'Healthy',
 };

@@ -13,6 +13,7 @@ import {
   output,
   picture,
   POOLS,
+  readFixture,
   result,
   run,
 } from './fixtures.ts';
@@ -379,6 +380,21 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
     name: 'healthy: a 404 is an answer, not a 502',
     input: { results: [...baseResults('script-filename'), accessLog('fpm-running.access.log')] },
     expect: { verdict: 'healthy', title: /^The site answers 404/ },
+  },
+  {
+    name: 'pool_tuning: the status page shows every worker of a pool of 5 active (4 besides its own request)',
+    input: { results: [...baseResults('ok'), result('fpm_status', output('fpm-status-held.txt'))] },
+    expect: { verdict: 'pool_tuning', severity: 'warning', title: /^PHP-FPM pool www: 4 of 5 workers busy \(80 % of pm\.max_children\)/, evidence: ['active processes:     5'] },
+  },
+  {
+    name: 'php_cli_oom: the kernel OOM killer killed php8.2, the CLI, not php-fpm',
+    input: { results: [...baseResults('ok'), result('kernel_log', readFixture('kernel/oom-php-cli.dmesg.txt'))], now: new Date('2026-11-25T19:33:20Z') },
+    expect: { verdict: 'php_cli_oom', severity: 'warning', remediations: [], not: ['oom_killed'] },
+  },
+  {
+    name: 'cdn_to_origin: the public URL asked on the origin answers 200',
+    input: { results: [...baseResults('ok'), result('origin_probe', output('origin-probe-ok.stdout'), { subject: 'https://shop.example/checkout' })] },
+    expect: { verdict: 'cdn_to_origin', severity: 'warning', title: /^The origin answers 200 for https:\/\/shop\.example\/checkout on this host/, not: ['healthy'] },
   },
 ];
 

@@ -7,6 +7,8 @@ export type FpmEvent =
   | { kind: 'signal'; pool: string; child: number; signal: string }
   | { kind: 'terminated'; pool: string; child: number }
   | { kind: 'busy'; pool: string }
+  /** request_slowlog_timeout: a request ran longer, and its stack went to the slow log. */
+  | { kind: 'slow'; pool: string; child: number; script: string; seconds: number }
   | { kind: 'other' };
 
 export interface FpmLogEntry extends Dated {
@@ -31,6 +33,8 @@ function event(message: string): FpmEvent {
   // request_terminate_timeout: the master kills a worker in the middle of its request.
   m = /\[pool ([^[\]]+)\] child (\d+), script '[^']*' \(request: "[^"]*"\) execution timed out/.exec(message);
   if (m !== null) return { kind: 'terminated', pool: m[1] as string, child: Number(m[2]) };
+  m = /\[pool ([^[\]]+)\] child (\d+), script '([^']{0,4096})' \(request: "[^"]*"\) executing too slow \((\d+(?:\.\d+)?) sec\)/.exec(message);
+  if (m !== null) return { kind: 'slow', pool: m[1] as string, child: Number(m[2]), script: m[3] as string, seconds: Number(m[4]) };
   m = /\[pool ([^[\]]+)\] seems busy/.exec(message);
   if (m !== null) return { kind: 'busy', pool: m[1] as string };
   return { kind: 'other' };

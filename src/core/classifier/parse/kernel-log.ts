@@ -78,3 +78,12 @@ export function parseKernelLog(text: string, now: number, utcOffsetMinutes: numb
 
 /** php-fpm workers and masters: `php-fpm8.2`, `php-fpm`, `php-fpm: pool www`, `php8.2`. */
 export const isPhpProcess = (name: string): boolean => /php/i.test(name);
+
+/**
+ * The PHP command line (`php`, `php8.2`, `php82`, `php7.4`): cron jobs, reindexes, imports. The
+ * kernel names a process by its comm, which for php-fpm's masters and workers says `fpm`.
+ */
+export const isPhpCli = (name: string): boolean => /^php[0-9.]{0,5}$/i.test(name);
+
+/** A PHP process that is php-fpm (or not known to be the CLI). */
+export const isFpmProcess = (name: string): boolean => isPhpProcess(name) && !isPhpCli(name);

@@ -2,7 +2,7 @@ import type { Finding } from '../../finding.ts';
 import { commands, historyFinding, listOf, splitByTime } from '../advice.ts';
 import { isCurrent, type ClassifierContext } from '../context.ts';
 import { buildEvidence } from '../evidence.ts';
-import { isPhpProcess, type KernelEntry } from '../parse/kernel-log.ts';
+import { isFpmProcess, type KernelEntry } from '../parse/kernel-log.ts';
 import type { Rule } from '../rule.ts';
 
 /** How far apart the lines of one OOM report may be. */
@@ -10,7 +10,8 @@ const REPORT_SPAN_MS = 10_000;
 
 /** The kernel lines of the OOM reports whose victim is php-fpm: the kill, the reaper, and what invoked the killer. */
 export function phpOomLines(ctx: ClassifierContext): KernelEntry[] {
-  const victims = ctx.kernel.filter((k) => k.victim !== undefined && isPhpProcess(k.victim.process));
+  // A PHP CLI victim (cron, a reindex) is php_cli_oom's, not php-fpm's.
+  const victims = ctx.kernel.filter((k) => k.victim !== undefined && isFpmProcess(k.victim.process));
   const invoked = ctx.kernel.filter(
     (k) => k.invoked === true && k.at !== undefined && victims.some((v) => v.at !== undefined && Math.abs(v.at - (k.at as number)) <= REPORT_SPAN_MS),
   );
@@ -23,7 +24,7 @@ function invokedAlone(ctx: ClassifierContext): KernelEntry[] {
     (k) =>
       isCurrent(ctx, k) &&
       k.invoker !== undefined &&
-      isPhpProcess(k.invoker) &&
+      isFpmProcess(k.invoker) &&
       !ctx.kernel.some((v) => v.victim !== undefined && (v.at === undefined || k.at === undefined || Math.abs(v.at - k.at) <= REPORT_SPAN_MS)),
   );
 }
