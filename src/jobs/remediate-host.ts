@@ -2,7 +2,7 @@ import type { RemediationId } from '../core/causes.ts';
 import type { CheckResult } from '../core/check-result.ts';
 import type { Diagnosis } from '../core/finding.ts';
 import type { Playbook } from '../core/playbook/playbook-schema.ts';
-import { isAllowedRemediationCommand, planRemediation } from '../core/remediation/plan-remediation.ts';
+import { inventoryRemediationPrograms, isAllowedRemediationCommand, planRemediation } from '../core/remediation/plan-remediation.ts';
 import { sanitizeText } from '../core/report/sanitize.ts';
 import { MedicError } from '../errors.ts';
 import { diagnoseHostDetailed, severalStacks, type DiagnoseOutcome } from './diagnose-host.ts';
@@ -102,7 +102,7 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
     const plan = planRemediation(remediation, before.discovery.picture, before.discovery.facts);
     if (!plan.ok) throw new MedicError('REMEDIATION_NOT_APPLICABLE', `${remediation} on ${host.name}: ${plan.reason}`);
     for (const step of plan.steps) {
-      if (!isAllowedRemediationCommand(step.argv)) {
+      if (!isAllowedRemediationCommand(step.argv, { trustedPrograms: inventoryRemediationPrograms(host.facts) })) {
         throw new MedicError('REMEDIATION_NOT_APPLICABLE', `${remediation} on ${host.name}: refused to run ${JSON.stringify(step.argv)}`);
       }
     }

@@ -1,6 +1,7 @@
 import type { RemediationId } from '../causes.ts';
 import type { HostPicture } from '../discovery/host-picture.ts';
-import { SAFE_PATH, type Facts } from '../facts.ts';
+import { SAFE_PATH, isSafePath, type Facts } from '../facts.ts';
+import { SYSTEM_PROGRAM_DIRS } from '../playbook/allowlist.ts';
 
 /** One command of a remediation. `gate`: when it fails, nothing after it runs. */
 export interface RemediationStep {
@@ -111,19 +112,42 @@ export function planRemediation(id: RemediationId, picture: HostPicture, facts: 
   }
 }
 
+/** Options of {@link isAllowedRemediationCommand}. */
+export interface RemediationCommandOptions {
+  /**
+   * Program paths outside the system folders that may run: the inventory's own facts
+   * (`nginx.binary`, `fpm.binary`, the first word of `fpm.startCommand`), which a person wrote.
+   * Never what discovery found.
+   * @defaultValue none
+   */
+  trustedPrograms?: readonly string[];
+}
+
+/** Program paths a person wrote in a host's inventory facts: the only ones outside the system folders a remediation may run. */
+export const inventoryRemediationPrograms = (inventory: Facts): string[] =>
+  [inventory.nginx?.binary, inventory.fpm?.binary, inventory.fpm?.startCommand?.[0]].filter((p): p is string => p !== undefined);
+
+/** A program named by its path: normalised, and in a system folder or written in the inventory. */
+const isTrustedProgram = (p: string, trusted: readonly string[]): boolean =>
+  isSafePath(p) && (SYSTEM_PROGRAM_DIRS.includes(p.slice(0, p.lastIndexOf('/'))) || trusted.includes(p));
+
 /**
  * The complete list of host-changing command shapes the product may run. Every remediation
- * step is checked against it just before it runs, whatever produced it.
+ * step is checked against it just before it runs, whatever produced it: a program named by
+ * its path must sit in a system folder or be one the inventory names, and every path must be
+ * normalised (no `..` that leads out of a system folder).
  */
-export function isAllowedRemediationCommand(argv: readonly string[]): boolean {
+export function isAllowedRemediationCommand(argv: readonly string[], options: RemediationCommandOptions = {}): boolean {
+  const trusted = options.trustedPrograms ?? [];
   const [p, a, b, c, ...rest] = argv;
   // A unit name never starts with '-': systemctl would read it as an option.
   if (p === 'systemctl') return (a === 'reload' || a === 'start' || a === 'restart') && b !== undefined && /^[A-Za-z0-9][A-Za-z0-9@._:-]*$/.test(b) && c === undefined;
   // A master's pid: never 0 (the caller's own process group), 1 (init) or negative (a group).
   if (p === 'kill') return (a === '-USR2' || a === '-HUP' || a === '-TERM') && b !== undefined && /^[1-9]\d{0,6}$/.test(b) && b !== '1' && c === undefined;
-  if (p !== undefined && /\/nginx$/.test(p) && SAFE_PATH.test(p)) {
-    return a === '-t' && ((b === undefined && c === undefined) || (b === '-c' && c !== undefined && SAFE_PATH.test(c) && rest.length === 0));
+  if (p === undefined || !isTrustedProgram(p, trusted)) return false;
+  if (/\/nginx$/.test(p)) {
+    return a === '-t' && ((b === undefined && c === undefined) || (b === '-c' && c !== undefined && isSafePath(c) && rest.length === 0));
   }
-  if (p !== undefined && /\/php-fpm[0-9.]*$/.test(p)) return checkFpmStartCommand(argv) === null;
+  if (/\/php-fpm[0-9.]*$/.test(p)) return checkFpmStartCommand(argv) === null && argv.slice(1).every((v) => !v.startsWith('/') || isSafePath(v));
   return false;
 }

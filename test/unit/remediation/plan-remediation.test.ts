@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyPicture, type HostPicture } from '../../../src/core/discovery/host-picture.ts';
 import type { RemediationId } from '../../../src/core/causes.ts';
 import type { Facts } from '../../../src/core/facts.ts';
-import { isAllowedRemediationCommand, planRemediation } from '../../../src/core/remediation/plan-remediation.ts';
+import { inventoryRemediationPrograms, isAllowedRemediationCommand, planRemediation } from '../../../src/core/remediation/plan-remediation.ts';
 
 const running = (): HostPicture => {
   const p = emptyPicture();
@@ -68,6 +68,27 @@ describe('isAllowedRemediationCommand', () => {
     ]) {
       expect({ argv, allowed: isAllowedRemediationCommand(argv) }).toEqual({ argv, allowed: false });
     }
+  });
+
+  it('runs a program by its path only from a system folder or from the inventory, and only normalised paths', () => {
+    for (const argv of [
+      ['/tmp/x/nginx', '-t'],
+      ['/usr/sbin/../../tmp/nginx', '-t'],
+      ['/usr/sbin/../../tmp/php-fpm', '-y', '/etc/php-fpm.conf'],
+      ['/home/web/bin/php-fpm8.2', '-y', '/etc/php/8.2/fpm/php-fpm.conf'],
+      ['/usr/sbin/nginx', '-t', '-c', '/etc/nginx/../../tmp/nginx.conf'],
+      ['/usr/sbin/php-fpm8.2', '-y', '/etc/php/../../tmp/evil.conf'],
+      ['/usr/sbin/php-fpm8.2', '-y', '/proc/self/environ'],
+    ]) {
+      expect({ argv, allowed: isAllowedRemediationCommand(argv) }).toEqual({ argv, allowed: false });
+    }
+    // What a person wrote in the inventory may live elsewhere (a Remi or SCL build under /opt).
+    const remi = ['/opt/remi/php74/root/usr/sbin/php-fpm', '-y', '/etc/opt/remi/php74/php-fpm.conf'];
+    expect(isAllowedRemediationCommand(remi)).toBe(false);
+    const trustedPrograms = inventoryRemediationPrograms({ fpm: { startCommand: remi }, nginx: { binary: '/opt/nginx/sbin/nginx' } });
+    expect(isAllowedRemediationCommand(remi, { trustedPrograms })).toBe(true);
+    expect(isAllowedRemediationCommand(['/opt/nginx/sbin/nginx', '-t'], { trustedPrograms })).toBe(true);
+    expect(isAllowedRemediationCommand(['/opt/other/sbin/nginx', '-t'], { trustedPrograms })).toBe(false);
   });
 });
 
