@@ -83,7 +83,8 @@ describe('the demo page in a browser', () => {
 
     // The page shows every reply the stand-in recorded in the thread, nothing more.
     const rootMsg = demo.standIn?.messages({ channel: 'C0DEMOOPS', rootsOnly: true }).find((m) => m.visibleTo === undefined);
-    const replies = demo.standIn?.messages({ channel: 'C0DEMOOPS', threadTs: rootMsg?.ts }) ?? [];
+    if (rootMsg === undefined) expect.unreachable('the stand-in recorded no root message');
+    const replies = demo.standIn?.messages({ channel: 'C0DEMOOPS', threadTs: rootMsg.ts }) ?? [];
     expect(replies.length).toBeGreaterThan(0);
     expect(await thread.locator('.message').count()).toBe(1 + replies.length);
   });
