@@ -55,7 +55,7 @@ checks:
 
 describe('diagnosis rounds as one batch over a real sshd', () => {
   it('one command line for the round, its own channel for a check with its own timeout, fallbacks together; each result apart', async () => {
-    const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-test', facts: {} } as TargetHost;
+    const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-test', facts: {} };
     const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
     try {
       const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(playbook(dir), 'batch.yaml') }, { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() }, runner);

@@ -269,7 +269,7 @@ export class SlackStandIn extends EventEmitter {
     let args: Json;
     try {
       const type = String(req.headers['content-type'] ?? '');
-      args = type.includes('application/json') ? (raw === '' ? {} : (JSON.parse(raw) as Json)) : (parseQuery(raw) as Json);
+      args = type.includes('application/json') ? (raw === '' ? {} : (JSON.parse(raw) as Json)) : parseQuery(raw);
     } catch {
       return reply(200, { ok: false, error: 'invalid_json' });
     }
