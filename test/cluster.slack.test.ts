@@ -130,12 +130,16 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', () => {
     const medic = start(env());
     const started = await eventually(() => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'), 30_000, 'the cluster to listen');
     // A request that never finishes: the graceful stop of the process holding it waits for it.
+    // `Expect: 100-continue` makes the server say when it has read the headers: the request is in flight.
     const hanging = createConnection(started.port as number, '127.0.0.1');
-    await new Promise((resolve) => hanging.once('connect', resolve));
-    hanging.write('POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const continued = new Promise<void>((resolve) => hanging.on('data', (d: Buffer) => d.toString().startsWith('HTTP/1.1 100') && resolve()));
+    hanging.write('POST /slack/events HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 100\r\n\r\n');
+    await continued;
+    hanging.write('{');
     medic.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The other process, with nothing to finish, stops; the one holding the request does not.
+    const pids = started.pids ?? [];
+    await eventually(() => pids.filter(alive).length === 1, 20_000, 'the idle process to stop');
     expect(medic.child.exitCode).toBe(null); // still stopping gracefully
     const second = Date.now();
     medic.child.kill('SIGTERM');

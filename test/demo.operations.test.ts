@@ -199,7 +199,8 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
     const worker = await startProcess('worker', env(prefix, { ...lock, LOG_LEVEL: 'silent' }), { envFile: false });
     handles.push(worker);
     const report = await standIn.waitFor(() => reportsSince(before).find((m) => blockText(m).includes('PHP-FPM is down')), 40_000, 'the report from the second worker');
-    await new Promise((r) => setTimeout(r, 1500));
+    // Stopped gracefully, the worker has sent everything it was going to: a duplicate would be here now.
+    await worker.stop();
     expect(reportsSince(before)).toHaveLength(1);
     const findings = standIn.messages({ channel: CHANNEL, threadTs: report.ts }).filter((m) => m.text.startsWith('web-01 finding'));
     expect(findings.length).toBeGreaterThan(0);

@@ -107,8 +107,11 @@ describe('workers that stop mid-job', () => {
     expect(record?.id).toBe(job?.id);
     expect(rescuer.logs.lines.some((l) => l.audit === 'result')).toBe(true);
 
-    // Let any straggling duplicate show itself before counting.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Stopped gracefully, the rescuer has sent every report it had on its way; the bot's reports are sent too.
+    await rescuer.stop();
+    rescuer = undefined;
+    await bot.app.reporter.idle();
+    await bot.app.slackBudget.idle();
     const replies = standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding'));
     const findings = Number(/(\d+) \(in the thread\)/.exec(blockText(root))?.[1]);
     expect(findings).toBeGreaterThan(0);
