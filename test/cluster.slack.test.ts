@@ -105,7 +105,7 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', () => {
 
     const answers = await Promise.all(Array.from({ length: 12 }, hosts));
     expect(answers.map((a) => a.status)).toEqual(Array(12).fill(200));
-    expect(answers.every((a) => a.text.includes('web-01') && a.text.includes('web-02'))).toBe(true);
+    expect(answers.filter((a) => !(a.text.includes('web-01') && a.text.includes('web-02')))).toEqual([]);
     // Whichever process a scrape lands on, it shows the sum over both.
     expect(await Promise.all(Array.from({ length: 4 }, counted))).toEqual([12, 12, 12, 12]);
 

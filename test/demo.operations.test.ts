@@ -176,7 +176,7 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
     expect(blockText(report)).toContain('PHP-FPM is down');
     expect(standIn.messages({ channel: CHANNEL, threadTs: report.ts })).toContainEqual(expect.objectContaining({ text: expect.stringMatching(/^web-01 finding/) }));
     const lines = medic.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; audit?: string });
-    expect(lines.some((l) => l.audit === 'result')).toBe(true);
+    expect(lines).toContainEqual(expect.objectContaining({ audit: 'result' }));
     expect(lines.at(-1)?.msg).toBe('gateway-medic stopped');
   });
 

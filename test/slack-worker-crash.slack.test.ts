@@ -105,7 +105,7 @@ describe('workers that stop mid-job', () => {
       return done.length === 1 ? done[0] : undefined;
     }, 20_000, 'the job completed');
     expect(record?.id).toBe(job?.id);
-    expect(rescuer.logs.lines.some((l) => l.audit === 'result')).toBe(true);
+    expect(rescuer.logs.lines).toContainEqual(expect.objectContaining({ audit: 'result' }));
 
     // Stopped gracefully, the rescuer has sent every report it had on its way; the bot's reports are sent too.
     await rescuer.stop();
