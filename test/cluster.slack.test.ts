@@ -36,7 +36,8 @@ const alive = (pid: number): boolean => {
   }
 };
 
-describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', () => {
+// Several node processes start and stop here: generous bounds for a machine under load.
+describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', { timeout: 300_000 }, () => {
   let redis: RedisHandle;
   let standIn: SlackStandIn;
   let dir: string;
@@ -87,7 +88,7 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', () => {
 
   it('acks on every process, sums their metrics in each scrape, replaces one that dies, and stops them all on SIGTERM', async () => {
     const medic = start(env());
-    const started = await eventually(() => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'), 30_000, 'the cluster to listen');
+    const started = await eventually(() => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'), 120_000, 'the cluster to listen');
     expect(started.processes).toBe(2);
     const pids = started.pids ?? [];
     expect(new Set(pids).size).toBe(2);
@@ -111,7 +112,7 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', () => {
 
     // One process dies: its share of the counts goes with it (so both had served), and it is replaced.
     process.kill(pids[0] as number, 'SIGKILL');
-    await eventually(() => lines(medic.output()).some((l) => l.msg === 'replacement process listening'), 30_000, 'a replacement process');
+    await eventually(() => lines(medic.output()).some((l) => l.msg === 'replacement process listening'), 120_000, 'a replacement process');
     const after = await counted();
     expect(after).toBeGreaterThan(0);
     expect(after).toBeLessThan(12);
@@ -128,7 +129,7 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', () => {
 
   it('a second signal stops at once, as in a single process', async () => {
     const medic = start(env());
-    const started = await eventually(() => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'), 30_000, 'the cluster to listen');
+    const started = await eventually(() => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'), 120_000, 'the cluster to listen');
     // A request that never finishes: the graceful stop of the process holding it waits for it.
     // `Expect: 100-continue` makes the server say when it has read the headers: the request is in flight.
     const hanging = createConnection(started.port as number, '127.0.0.1');

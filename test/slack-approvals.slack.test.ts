@@ -20,7 +20,8 @@ const START = 'remediate:start_php_fpm';
  * rule on. Each test breaks php-fpm and diagnoses web-01 itself, and counts only what it adds:
  * they pass alone and in any order.
  */
-describe('remediation approvals', () => {
+// Real diagnoses and remediations over SSH: generous bounds for a machine under load.
+describe('remediation approvals', { timeout: 300_000 }, () => {
   let redis: RedisHandle;
   let lab: Lab;
   let standIn: SlackStandIn;
@@ -33,8 +34,8 @@ describe('remediation approvals', () => {
   async function diagnoseAndFindButton(user = 'U0ALICE'): Promise<StoredMessage> {
     const before = roots(standIn).length;
     await h.command('diagnose web-01', user);
-    const root = await standIn.waitFor(() => roots(standIn)[before], 10_000, 'a new report');
-    return standIn.waitFor(() => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => buttonsOf(m).some((b) => b.actionId === START)), 30_000, 'the start_php_fpm button');
+    const root = await standIn.waitFor(() => roots(standIn)[before], 60_000, 'a new report');
+    return standIn.waitFor(() => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => buttonsOf(m).some((b) => b.actionId === START)), 120_000, 'the start_php_fpm button');
   }
 
   /** php-fpm stopped on web-01 (whatever an earlier test left), then a report of it requested by `user`. */
@@ -48,7 +49,7 @@ describe('remediation approvals', () => {
     standIn.waitFor(() => {
       const m = standIn.message(report.channel, report.ts);
       return m !== undefined && blockText(m).includes('Verification:') ? m : undefined;
-    }, 60_000, 'the remediation result in the message');
+    }, 120_000, 'the remediation result in the message');
 
   const remediations = () => h.app.queues.remediate.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
 
