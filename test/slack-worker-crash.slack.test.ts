@@ -63,7 +63,11 @@ describe('workers that stop mid-job', { timeout: 300_000 }, () => {
   async function startDoomedWorker(): Promise<ChildProcess> {
     const env = { ...workerEnv(), INVENTORY_PATH: lab.inventoryPath };
     const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify(env)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await waitForLine(child, 'READY', 120_000);
+    // One that never got ready is not left running after the test.
+    await waitForLine(child, 'READY', 120_000).catch((e: unknown) => {
+      child.kill('SIGKILL');
+      throw e;
+    });
     return child;
   }
 
