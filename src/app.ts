@@ -58,8 +58,8 @@ export interface MedicApp {
   /** Bot roles only. */
   service?: DiagnosisService;
   bolt?: BoltHandle;
-  /** Worker roles only. */
-  workers?: MedicWorkers;
+  /** Worker roles only, once started. */
+  readonly workers: MedicWorkers | undefined;
   /** Every Web API call of the reports goes through it (order, pace, 429s). */
   slackBudget: SlackBudget;
   reporter: SlackReporter;

@@ -198,7 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       problems.push(`${key}: not a known variable${near.length > 0 ? ` (did you mean ${near.join(' or ')}?)` : ''}`);
     }
   }
-  const picked = Object.fromEntries(CONFIG_KEYS.map((k) => [k, merged[k]]).filter(([, v]) => v !== undefined));
+  const picked = Object.fromEntries(CONFIG_KEYS.map((k): [string, string | undefined] => [k, merged[k]]).filter(([, v]) => v !== undefined));
   const parsed = ConfigSchema.safeParse(picked);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.map(String).join('.') || '(environment)'}: ${issue.message}`);

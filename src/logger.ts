@@ -50,11 +50,11 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
     if (next !== v) (changed ??= new Map()).set(key, next);
   }
   if (changed === undefined) return value;
-  if (Array.isArray(value)) return value.map((v, i) => (changed.has(String(i)) ? changed.get(String(i)) : v));
+  if (Array.isArray(value)) return (value as unknown[]).map((v, i) => (changed.has(String(i)) ? changed.get(String(i)) : v));
   // A copy, even of a frozen object (the configuration is one): fresh descriptors for what changes.
   const descriptors = Object.getOwnPropertyDescriptors(value);
   for (const [key, next] of changed) descriptors[key] = { value: next, enumerable: true, writable: true, configurable: true };
-  return Object.create(Object.getPrototypeOf(value), descriptors) as unknown;
+  return Object.create(Object.getPrototypeOf(value) as object | null, descriptors) as unknown;
 }
 
 export interface CreateLoggerOptions {

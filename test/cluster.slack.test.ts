@@ -36,7 +36,8 @@ const alive = (pid: number): boolean => {
   }
 };
 
-describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', () => {
+// Several node processes start and stop here: generous bounds for a machine under load.
+describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', { timeout: 300_000 }, () => {
   let redis: RedisHandle;
   let standIn: SlackStandIn;
   let dir: string;
@@ -87,7 +88,7 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', () => {
 
   it('acks on every process, sums their metrics in each scrape, replaces one that dies, and stops them all on SIGTERM', async () => {
     const medic = start(env());
-    const started = await eventually(() => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'), 30_000, 'the cluster to listen');
+    const started = await eventually(() => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'), 120_000, 'the cluster to listen');
     expect(started.processes).toBe(2);
     const pids = started.pids ?? [];
     expect(new Set(pids).size).toBe(2);
@@ -105,13 +106,13 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', () => {
 
     const answers = await Promise.all(Array.from({ length: 12 }, hosts));
     expect(answers.map((a) => a.status)).toEqual(Array(12).fill(200));
-    expect(answers.every((a) => a.text.includes('web-01') && a.text.includes('web-02'))).toBe(true);
+    expect(answers.filter((a) => !(a.text.includes('web-01') && a.text.includes('web-02')))).toEqual([]);
     // Whichever process a scrape lands on, it shows the sum over both.
     expect(await Promise.all(Array.from({ length: 4 }, counted))).toEqual([12, 12, 12, 12]);
 
     // One process dies: its share of the counts goes with it (so both had served), and it is replaced.
     process.kill(pids[0] as number, 'SIGKILL');
-    await eventually(() => lines(medic.output()).some((l) => l.msg === 'replacement process listening'), 30_000, 'a replacement process');
+    await eventually(() => lines(medic.output()).some((l) => l.msg === 'replacement process listening'), 120_000, 'a replacement process');
     const after = await counted();
     expect(after).toBeGreaterThan(0);
     expect(after).toBeLessThan(12);
@@ -128,14 +129,18 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', () => {
 
   it('a second signal stops at once, as in a single process', async () => {
     const medic = start(env());
-    const started = await eventually(() => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'), 30_000, 'the cluster to listen');
+    const started = await eventually(() => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'), 120_000, 'the cluster to listen');
     // A request that never finishes: the graceful stop of the process holding it waits for it.
+    // `Expect: 100-continue` makes the server say when it has read the headers: the request is in flight.
     const hanging = createConnection(started.port as number, '127.0.0.1');
-    await new Promise((resolve) => hanging.once('connect', resolve));
-    hanging.write('POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const continued = new Promise<void>((resolve) => hanging.on('data', (d: Buffer) => d.toString().startsWith('HTTP/1.1 100') && resolve()));
+    hanging.write('POST /slack/events HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 100\r\n\r\n');
+    await continued;
+    hanging.write('{');
     medic.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The other process, with nothing to finish, stops; the one holding the request does not.
+    const pids = started.pids ?? [];
+    await eventually(() => pids.filter(alive).length === 1, 20_000, 'the idle process to stop');
     expect(medic.child.exitCode).toBe(null); // still stopping gracefully
     const second = Date.now();
     medic.child.kill('SIGTERM');

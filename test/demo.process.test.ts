@@ -105,7 +105,7 @@ describe('npm run demo as a process', () => {
       const labDir = (/in (\/tmp\/medic-lab-[^,\s]+)/.exec(status.stdout)?.[1]) as string;
       expect(labPids).toHaveLength(4);
       const pids = [group, ...descendants(group), ...labPids];
-      expect(running(pids).some((l) => l.includes('redis-server'))).toBe(true);
+      expect(running(pids)).toContainEqual(expect.stringContaining('redis-server'));
 
       process.kill(-group, 'SIGINT'); // what Ctrl-C does: the whole foreground group gets it
       const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000))]);

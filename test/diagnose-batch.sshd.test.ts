@@ -55,7 +55,7 @@ checks:
 
 describe('diagnosis rounds as one batch over a real sshd', () => {
   it('one command line for the round, its own channel for a check with its own timeout, fallbacks together; each result apart', async () => {
-    const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-test', facts: {} } as TargetHost;
+    const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-test', facts: {} };
     const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
     try {
       const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(playbook(dir), 'batch.yaml') }, { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() }, runner);
@@ -85,7 +85,7 @@ title: Batch split
 checks:
 ${Array.from({ length: 7 }, (_, i) => `  - { id: c${i}, title: c${i}, parse: raw, run: [cat, ${dir}/c${i}.log] }`).join('\n')}
 `;
-    const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-split', facts: {} } as TargetHost;
+    const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-split', facts: {} };
     const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
     try {
       const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(many, 'split.yaml') }, { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() }, runner);
@@ -110,7 +110,7 @@ checks:
   - { id: t0, title: t0, parse: raw, timeout: 5s, run: [ls, -d, ${dir}] }
   - { id: t1, title: t1, parse: raw, timeout: 5s, run: [cat, ${dir}/b.log] }
 `;
-    const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-timeouts', facts: {} } as TargetHost;
+    const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-timeouts', facts: {} };
     const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
     try {
       const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(timed, 'timeouts.yaml') }, { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() }, runner);

@@ -309,7 +309,7 @@ describe('faults at each step of a request: Redis, then the host', () => {
     const findings = Number(/(\d+) \(in the thread\)/.exec(blockText(root))?.[1]);
     expect(standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding'))).toHaveLength(findings);
     // The first attempt failed on the dropped connection; the retry made the report.
-    expect(worker.logs.lines.some((l) => l.msg === 'job failed' && (l.err as { code?: string } | undefined)?.code === 'SSH_LOST')).toBe(true);
+    expect(worker.logs.lines).toContainEqual(expect.objectContaining({ msg: 'job failed', err: expect.objectContaining({ code: 'SSH_LOST' }) }));
   });
 
   it('sshd session stopped mid-diagnosis: cut at MEDIC_DIAGNOSIS_TIMEOUT, reported as DIAGNOSIS_TIMEOUT; the host is diagnosed again afterwards', async () => {

@@ -141,7 +141,10 @@ describe('the /502 command (bot only, real Bolt, real Redis)', () => {
     await eventually(async () => (await h.app.queues.diagnose.count()) === 3, 5000, 'three jobs');
     await h.standIn.waitFor(() => (blockText(summary).includes('0/3 finished:* 3 × running') ? summary : undefined), 5000, 'the summary listing the 3 hosts');
     expect(blockText(summary)).toContain('web-01, web-02, web-03');
-    await new Promise((r) => setTimeout(r, 200));
+    // Every host's request is made (the summary lists all three) and every Slack call for them sent.
+    expect(h.logs.audit('request')).toHaveLength(3);
+    await h.app.reporter.idle();
+    await h.app.slackBudget.idle();
     expect(await h.app.queues.diagnose.count()).toBe(3);
     expect(roots(h.standIn)).toEqual([summary]);
   });

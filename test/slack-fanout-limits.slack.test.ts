@@ -74,7 +74,7 @@ describe('a fan-out under Slack rate limits', () => {
       const thread = standIn.messages({ channel: CHANNEL, threadTs: summary.ts });
       const reportRoots = thread.filter((m) => /^web-\d{3}: /.test(m.text) && !m.text.includes(' finding '));
       expect(reportRoots.map((m) => m.text.slice(0, 7)).sort()).toEqual(Object.keys(fleet(100).hosts));
-      expect(reportRoots.every((m) => blockText(m).includes('PHP-FPM is down'))).toBe(true);
+      expect(reportRoots.map(blockText).filter((t) => !t.includes('PHP-FPM is down'))).toEqual([]);
       const findings = thread.length - reportRoots.length;
       expect(findings).toBeGreaterThanOrEqual(100);
 
@@ -123,7 +123,7 @@ describe('a fan-out under Slack rate limits', () => {
       expect(texts.filter((t) => t.includes(' finding ')).length).toBeGreaterThanOrEqual(4);
       // Not one call failed for good: no warning about a report or summary left behind.
       expect(harness.logs.lines.filter((l) => (l.level as number) >= 40 && /could not|left unposted/.test(String(l.msg)))).toEqual([]);
-      expect(harness.logs.lines.some((l) => l.msg === 'Slack rate limit: waiting as Slack asks')).toBe(true);
+      expect(harness.logs.lines).toContainEqual(expect.objectContaining({ msg: 'Slack rate limit: waiting as Slack asks' }));
     } finally {
       await h?.stop();
       await standIn.stop();

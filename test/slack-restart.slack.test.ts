@@ -61,7 +61,7 @@ describe('restart_php_fpm from Slack: the socket_permission fix', () => {
     const oldMaster = await livePid(lab.layout.fpmPidFile);
     if (oldMaster === undefined) throw new Error('php-fpm runs in socket_permission, with a pid file');
     const clicks = await Promise.all(Array.from({ length: 10 }, (_, i) => h.click(reply, RESTART, i % 2 === 0 ? 'U0ALICE' : 'U0BOB')));
-    expect(clicks.every((c) => c.status === 200)).toBe(true);
+    expect(clicks.map((c) => c.status)).toEqual(clicks.map(() => 200));
     const done = await standIn.waitFor(() => {
       const m = standIn.message(reply.channel, reply.ts);
       return m !== undefined && blockText(m).includes('Verification:') ? m : undefined;

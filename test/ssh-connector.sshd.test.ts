@@ -80,7 +80,7 @@ describe('commands over a real sshd', () => {
   it('runs 20 commands over one connection, more than sshd MaxSessions, all to completion', async () => {
     const outs = await Promise.all(Array.from({ length: 20 }, (_, i) => runner.run(`echo ${i}`, T)));
     expect(outs.map((o) => o.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));
-    expect(outs.every((o) => o.exitCode === 0)).toBe(true);
+    expect(outs.filter((o) => o.exitCode !== 0)).toEqual([]);
   });
 
   it('runs up to maxChannels at once and queues the rest', async () => {
@@ -119,7 +119,7 @@ describe('commands over a real sshd', () => {
 
     expect(out.truncated).toBe(true);
     expect(out.timedOut).toBe(false);
-    expect(out.stdout.endsWith('\n[… output truncated at 1 MiB …]')).toBe(true);
+    expect(out.stdout.slice(-100)).toMatch(/\n\[… output truncated at 1 MiB …\]$/);
     expect(out.stdout.length).toBe(1024 * 1024 + '\n[… output truncated at 1 MiB …]'.length);
     expect(out.stdout.slice(0, 1024 * 1024)).toBe('a'.repeat(1024 * 1024));
     expect(elapsed).toBeLessThan(5000);

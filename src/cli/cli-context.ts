@@ -21,7 +21,7 @@ export function parseCommandArgs<T extends NonNullable<Parameters<typeof parseAr
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({ args: [...args], options: options ?? {}, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    return { values, positionals };
   } catch (e) {
     throw new UsageError(`${command}: ${errorMessage(e)}. Run "medic ${command} --help".`);
   }

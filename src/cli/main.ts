@@ -33,7 +33,7 @@ Run "medic <command> --help" for a command's options and exit codes.
 export async function runCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
   const verbose = rest.includes('--verbose') || rest.includes('-v');
-  const logger = pino({ level: verbose ? 'debug' : 'warn', base: undefined }, pino.destination({ fd: 2, sync: true }));
+  const logger = pino({ level: verbose ? 'debug' : 'warn', base: null }, pino.destination({ fd: 2, sync: true }));
   const ctx: CliContext = { env, io, logger };
   const args = rest.filter((a) => a !== '--verbose' && a !== '-v');
   try {

@@ -32,6 +32,9 @@ const STATIC: Record<string, [file: string, type: string]> = {
 
 const PAGE_DIR = new URL('./page/', import.meta.url);
 
+/** A text field of the page's JSON request; anything else reads as empty. */
+const textOf = (v: unknown): string => (typeof v === 'string' ? v : '');
+
 const json = (res: ServerResponse, status: number, body: unknown): void => {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
@@ -147,8 +150,9 @@ export class DemoPageServer {
   }
 
   private user(id: unknown): string {
-    const found = this.o.users.find((u) => u.id === id);
-    return (found ?? (this.o.users[0] as DemoUser)).id;
+    const found = this.o.users.find((u) => u.id === id) ?? this.o.users[0];
+    if (found === undefined) throw new Error('the demo workspace has no users');
+    return found.id;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -198,7 +202,7 @@ export class DemoPageServer {
   /** `/502 diagnose web-01` typed in the composer, sent to the bot as Slack sends a slash command. */
   private async command(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     const user = this.user(body.user);
-    const typed = String(body.text ?? '').trim();
+    const typed = textOf(body.text).trim();
     const match = /^(\/[a-z0-9_-]+)(?:\s([\s\S]*))?$/i.exec(typed);
     if (match === null) return { ok: false, error: 'Type a slash command, e.g. /502 diagnose web-01 (this channel has no people to talk to).' };
     const [, command, rest = ''] = match;
@@ -214,8 +218,8 @@ export class DemoPageServer {
   /** A confirmed button click, sent as Slack's signed `block_actions` payload. */
   private async click(body: Record<string, unknown>): Promise<Record<string, unknown>> {
     const user = this.user(body.user);
-    const ts = String(body.ts ?? '');
-    const actionId = String(body.actionId ?? '');
+    const ts = textOf(body.ts);
+    const actionId = textOf(body.actionId);
     const message = this.o.standIn.message(this.o.channel.id, ts);
     if (message === undefined) return { ok: false, error: 'no such message' };
     const name = this.o.users.find((u) => u.id === user)?.name ?? user;
@@ -229,7 +233,7 @@ export class DemoPageServer {
 
   /** Breaks the lab another way (or heals it), as `npm run lab -- scenario NAME` does. */
   private async scenario(body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const name = String(body.name ?? '');
+    const name = textOf(body.name);
     if (!isScenarioName(name)) return { ok: false, error: `no scenario ${name}` };
     if (this.labBusy !== undefined) return { ok: false, error: `the lab is busy applying ${this.labBusy}` };
     this.labBusy = name;

@@ -269,7 +269,7 @@ export class SlackStandIn extends EventEmitter {
     let args: Json;
     try {
       const type = String(req.headers['content-type'] ?? '');
-      args = type.includes('application/json') ? (raw === '' ? {} : (JSON.parse(raw) as Json)) : (parseQuery(raw) as Json);
+      args = type.includes('application/json') ? (raw === '' ? {} : (JSON.parse(raw) as Json)) : parseQuery(raw);
     } catch {
       return reply(200, { ok: false, error: 'invalid_json' });
     }
@@ -280,7 +280,7 @@ export class SlackStandIn extends EventEmitter {
       const at = Date.now();
       this.responseUrlPosts.push({ id, body: args, at });
       if (response.ok === true && args.delete_original !== true) {
-        this.store.push({ channel: '(response_url)', ts: this.nextTs(), text: String(args.text ?? ''), blocks: Array.isArray(args.blocks) ? args.blocks : [], updates: 0, viaResponseUrl: true, responseUrlId: id, visibleTo: args.response_type === 'in_channel' ? undefined : '(requester)' });
+        this.store.push({ channel: '(response_url)', ts: this.nextTs(), text: String(args.text ?? ''), blocks: Array.isArray(args.blocks) ? args.blocks : [], updates: 0, viaResponseUrl: true, responseUrlId: id, ...(args.response_type === 'in_channel' ? {} : { visibleTo: '(requester)' }) });
       }
       this.record('(response_url)', args, response);
       return reply(response.ok === true ? 200 : 400, response);

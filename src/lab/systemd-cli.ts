@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { lstat, readFile, rm, symlink } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { isAlive } from './pids.ts';
-import { FPM_UNIT, NGINX_UNIT, SYSTEMD_HOST, startSystemdHost, SystemdHost } from './systemd-host.ts';
+import { FPM_UNIT, NGINX_UNIT, SYSTEMD_HOST, startSystemdHost, SystemdHost, type SystemdHostState } from './systemd-host.ts';
 import { applySystemdScenario, isSystemdScenarioName, SYSTEMD_SCENARIO_NAMES, SYSTEMD_SCENARIO_SUMMARY } from './systemd-scenarios.ts';
 
 export const SYSTEMD_HELP = `With --systemd, the same commands drive the systemd lab host instead: a real Debian 12 booted
@@ -26,7 +26,7 @@ const shown = (p: string): string => relative(process.cwd(), p) || '.';
 
 async function running(): Promise<SystemdHost | undefined> {
   if (!existsSync(join(link, 'state.json'))) return undefined;
-  const host = new SystemdHost(JSON.parse(await readFile(join(link, 'state.json'), 'utf8')));
+  const host = new SystemdHost(JSON.parse(await readFile(join(link, 'state.json'), 'utf8')) as SystemdHostState);
   return isAlive(host.state.nspawnPid) ? host : undefined;
 }
 

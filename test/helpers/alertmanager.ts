@@ -41,6 +41,14 @@ export interface AlertmanagerHandle {
   /** The alerts Alertmanager holds now (GET /api/v2/alerts). */
   alerts(): Promise<{ labels: Record<string, string>; status: { state: string } }[]>;
   log(): string;
+  /**
+   * Resolves once Alertmanager has sent all it will for the group of `alertname` (grouped by
+   * alertname) holding `count` firing alerts: two flushes of the group in a row with the same
+   * `count` active alerts. A group's flushes run one after the other, each waiting for its
+   * webhook call to be answered, and the second found nothing new to send (its notification log
+   * already had those alerts): every notification of that state has arrived and been answered.
+   */
+  settled(alertname: string, count: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -97,7 +105,21 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<A
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
-  const keep = (c: Buffer): void => void (log = (log + c.toString()).slice(-65_536));
+  // The dispatcher's debug line for each flush of a group, kept whole (the tail above is cut):
+  // aggrGroup="{}:{alertname=\"X\"}" msg=flushing alerts="[X[fingerprint][active] …]"
+  const flushes = new Map<string, string[]>();
+  let partial = '';
+  const keep = (c: Buffer): void => {
+    log = (log + c.toString()).slice(-65_536);
+    const lines = (partial + c.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /aggrGroup="\{\}:\{alertname=\\"([^"\\]+)\\"\}" msg=flushing alerts="\[(.*)\]"$/.exec(line);
+      if (m === null) continue;
+      const [, name = '', alerts = ''] = m;
+      flushes.set(name, [...(flushes.get(name) ?? []), alerts.split(' ').sort().join(' ')]);
+    }
+  };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -140,6 +162,16 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<A
     pid,
     dir,
     log: () => log,
+    async settled(alertname, count, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const [before, last] = (flushes.get(alertname) ?? []).slice(-2);
+        const active = last?.split(' ').filter((a) => a.endsWith('[active]')).length ?? 0;
+        if (last !== undefined && before === last && active === count && !last.includes('[resolved]')) return;
+        if (Date.now() > deadline) throw new Error(`alertmanager's group ${alertname} did not settle at ${count} firing alerts within ${timeoutMs} ms; last flushes: ${[before, last].map((f) => f?.slice(0, 200)).join(' | ')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
     stop,
     async postAlerts(alerts) {
       const res = await fetch(`${url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });

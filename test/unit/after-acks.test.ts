@@ -8,9 +8,10 @@ describe('AfterAcks in the real event loop', () => {
     const started: string[] = [];
     const server = createServer((socket) => socket.once('data', () => void afterAcks.wait().then(() => started.push('second'))));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise((resolve) => server.once('connection', resolve));
     const client = createConnection((server.address() as AddressInfo).port, '127.0.0.1');
     await new Promise((resolve) => client.once('connect', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 20)); // the server has accepted it
+    await accepted;
     void afterAcks.wait().then(() => started.push('first'));
     // Busy for 60 ms: when the loop turns again, the timer is overdue and the request is unread.
     client.write('request');

@@ -51,8 +51,8 @@ describe('src/core is pure', () => {
       'pino',
       'node:child_process',
     ]);
-    expect(['node:fs', 'fs/promises', 'net', 'node:child_process', 'ioredis', 'bullmq', 'node-ssh', '@slack/bolt', '@slack/web-api', 'pino'].every(isForbidden)).toBe(true);
-    expect(['zod', 'yaml', '../causes.ts', 'node:url', 'node:path'].some(isForbidden)).toBe(false);
+    expect(['node:fs', 'fs/promises', 'net', 'node:child_process', 'ioredis', 'bullmq', 'node-ssh', '@slack/bolt', '@slack/web-api', 'pino'].filter((m) => !isForbidden(m))).toEqual([]);
+    expect(['zod', 'yaml', '../causes.ts', 'node:url', 'node:path'].filter(isForbidden)).toEqual([]);
     expect(impurities('const t = Date.now(); // new Date()\nconst e = process.env.X;')).toEqual(['process.env', 'Date.now(']);
   });
 

@@ -105,7 +105,8 @@ export class AlertIntake {
 
   async #handle(group: AlertGroup, summary: IntakeSummary): Promise<void> {
     const { store, logger } = this.#o;
-    const first = group.alerts.find((a) => a.status === 'firing') ?? (group.alerts[0] as AlertInstance);
+    const first = group.alerts.find((a) => a.status === 'firing') ?? group.alerts[0];
+    if (first === undefined) return; // groupAlerts makes no empty group
     const channel = routeAlert(first.labels, this.#o.routes, this.#o.defaultChannel);
     await store.withLock(group.key, async () => {
       const incident = await store.get(group.key);

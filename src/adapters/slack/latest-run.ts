@@ -5,18 +5,18 @@
  * that started after its call, so it has seen everything written before it asked.
  */
 export class LatestRun {
-  private readonly runs = new Map<string, { current?: Promise<void>; next?: Promise<void> }>();
+  private readonly runs = new Map<string, { current: Promise<void> | undefined; next: Promise<void> | undefined }>();
 
   run(key: string, fn: () => Promise<void>): Promise<void> {
     let s = this.runs.get(key);
     if (s === undefined) {
-      s = {};
+      s = { current: undefined, next: undefined };
       this.runs.set(key, s);
     }
     if (s.next !== undefined) return s.next;
     const state = s;
     const previous = state.current;
-    const self: { run?: Promise<void> } = {};
+    const self: { run: Promise<void> | undefined } = { run: undefined };
     self.run = (async () => {
       await previous?.catch(() => undefined);
       // From here on, a new caller is folded into the run after this one.

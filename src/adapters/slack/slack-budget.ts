@@ -131,10 +131,10 @@ export class SlackBudget {
   chat(priority: SlackPriority): ChatApi {
     return {
       chat: {
-        postMessage: (args) => this.call('chat.postMessage', args as Args, priority),
-        update: (args) => this.call('chat.update', args as Args, priority),
-        postEphemeral: (args) => this.call('chat.postEphemeral', args as Args, priority),
-        getPermalink: (args) => this.call('chat.getPermalink', args as Args, priority),
+        postMessage: (args) => this.call('chat.postMessage', args, priority),
+        update: (args) => this.call('chat.update', args, priority),
+        postEphemeral: (args) => this.call('chat.postEphemeral', args, priority),
+        getPermalink: (args) => this.call('chat.getPermalink', args, priority),
       },
     };
   }

@@ -144,7 +144,7 @@ export class SshCommandRunner implements CommandRunner {
       try {
         this.client.exec(command, (err, channel) => (err ? reject(err) : resolve({ result: onOpen(channel) })));
       } catch (e) {
-        reject(e as Error);
+        reject(e);
       }
     });
   }

@@ -102,7 +102,7 @@ export class SshConnector implements HostConnector {
       keepaliveInterval: this.o.keepaliveIntervalMs,
       keepaliveCountMax: this.o.keepaliveCountMax,
       hostVerifier: verifier.verify,
-      algorithms: { serverHostKey: verifier.preferredAlgorithms() as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
+      algorithms: { serverHostKey: verifier.preferredAlgorithms() as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']> },
       // Only the key from the inventory: no agent, no password, no keyboard-interactive.
       authHandler: [publickey],
     };

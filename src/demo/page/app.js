@@ -1,4 +1,3 @@
-/* global document, localStorage, EventSource, Option */
 // The demo page: a channel, a thread pane and a composer, like Slack's. It renders what the
 // server streams (the messages the bot really sent, recorded by the Slack stand-in) and sends
 // what you type and click back through the server, which signs it like Slack.

@@ -1,4 +1,3 @@
-/* global document */
 // A small Block Kit renderer for the demo page: the block types and mrkdwn the bot sends.
 // Every piece of text ends up in a text node (never innerHTML), so host output that the bot
 // escaped for Slack cannot become markup here either.

@@ -42,7 +42,9 @@ describe('which backend listens where nginx passes, and its unit', () => {
 
   it('the units, each once, become the list whose journals are read', () => {
     const listeners = backendListeners(UPSTREAMS, [result('sockets', SS)]);
-    const units = backendUnits(listeners, [result('backend_unit', '  812 myapp.service\n', { subject: listeners[0]?.subject }), result('backend_unit', '  920 myapp.service\n')]);
+    const [first] = listeners;
+    if (first === undefined) expect.unreachable('no listener found in the sockets output');
+    const units = backendUnits(listeners, [result('backend_unit', '  812 myapp.service\n', { subject: first.subject }), result('backend_unit', '  920 myapp.service\n')]);
     expect(units).toEqual([{ subject: 'myapp.service', values: { item: 'myapp.service' } }]);
   });
 

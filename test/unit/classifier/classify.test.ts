@@ -18,6 +18,9 @@ import {
   run,
 } from './fixtures.ts';
 
+/** Matches a string that starts with `prefix`, taken literally. */
+const startingWith = (prefix: string) => expect.stringMatching(new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+
 /** The first line of a fixture that matches: the exact real line the evidence must quote. */
 const line = (file: string, pattern: RegExp): string => {
   const found = log(file).split('\n').find((l) => pattern.test(l));
@@ -406,7 +409,7 @@ describe('classify: real captured output → the verdict', () => {
     expect(verdict?.cause, summary).toBe(e.verdict);
     if (e.severity !== undefined) expect(verdict?.severity, summary).toBe(e.severity);
     if (e.title !== undefined) expect(verdict?.title, summary).toMatch(e.title);
-    for (const l of e.evidence ?? []) expect(verdict?.evidence.some((ev) => ev.startsWith(l)), `evidence holds ${l}\n${summary}`).toBe(true);
+    for (const l of e.evidence ?? []) expect(verdict?.evidence, `evidence holds ${l}\n${summary}`).toContainEqual(startingWith(l));
     if (e.remediations !== undefined) expect(verdict?.remediations).toEqual(e.remediations);
     for (const c of e.also ?? []) expect(findings.slice(1).map((f) => f.cause), summary).toContain(c);
     for (const c of e.not ?? []) expect(findings.map((f) => f.cause), summary).not.toContain(c);

@@ -78,7 +78,7 @@ describe('other outputs', () => {
     const uptimeOnly = parseKernelLog('[ 9123.118990] Out of memory: Killed process 31117 (php-fpm8.2)', jan, 0)[0];
     expect(uptimeOnly?.victim).toEqual({ pid: 31117, process: 'php-fpm8.2' });
     expect(uptimeOnly?.at).toBeUndefined();
-    expect(parseKernelLog(output('dmesg-iso-no-oom.txt'), NOW.getTime(), 0).every((k) => k.victim === undefined && k.at !== undefined)).toBe(true);
+    expect(parseKernelLog(output('dmesg-iso-no-oom.txt'), NOW.getTime(), 0).filter((k) => k.victim !== undefined || k.at === undefined)).toEqual([]);
   });
 
   it('ss: Recv-Q of listening unix sockets is the accept queue', () => {

@@ -51,7 +51,7 @@ describe('several virtual hosts', () => {
     expect(verdict?.title).toMatch(/\(vhost shop\.example\.com\)$/);
     expect(verdict?.vhosts).toEqual(['shop.example.com']);
     expect(verdict?.evidence[0]).toMatch(/^\[vhost shop\.example\.com\] 2026\/11\/23 .*connect\(\) failed \(111: Connection refused\)/);
-    expect(c.findings.some((f) => f.cause === 'healthy')).toBe(false);
+    expect(c.findings).not.toContainEqual(expect.objectContaining({ cause: 'healthy' }));
     const json = JSON.parse(renderJson({ host: 'web-01', playbook: 'nginx-502', startedAt: '', durationMs: 1, verdict: { cause: verdict?.cause ?? 'unknown_502', title: verdict?.title ?? '' }, findings: c.findings, incomplete: false, gaps: [], facts: {}, checks: [] })) as { verdict: { title: string }; findings: { vhosts?: string[] }[] };
     expect(json.verdict.title).toContain('shop.example.com');
     expect(json.findings[0]?.vhosts).toEqual(['shop.example.com']);
@@ -72,7 +72,7 @@ describe('several virtual hosts', () => {
     expect(c.findings[0]?.severity).toBe('critical');
     expect(c.findings[0]?.title).toMatch(/does not answer.*\(vhost shop\.example\.com\)$/);
     expect(c.findings[0]?.evidence).toContain('[vhost shop.example.com] https://shop.example.com/ http_code=000 time_total=0.000072');
-    expect(c.findings.some((f) => f.cause === 'healthy')).toBe(false);
+    expect(c.findings).not.toContainEqual(expect.objectContaining({ cause: 'healthy' }));
   });
 
   it('a 502 answered by one vhost, in its access log only, is not healthy and names it', () => {

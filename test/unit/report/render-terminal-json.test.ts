@@ -47,7 +47,7 @@ describe('renderTerminal', () => {
     expect(text).toMatch(/\n {3}Evidence:\n {5}\d{4}\/\d{2}\/\d{2} [\d:]+ \[crit\] .*\(2: No such file or directory\)/);
     expect(text).toContain('   Next steps:\n     - ');
     expect(text).toContain('   Remediate (asks before it runs):\n     npx medic remediate web-01 start_php_fpm');
-    expect(text.endsWith('\n')).toBe(true);
+    expect(text).toMatch(/\n$/);
   });
 
   it('carries the inventory the diagnosis used into the remediate hints', () => {
@@ -109,7 +109,7 @@ describe('renderJson', () => {
     expect(findings[0]).toMatchObject({ cause: 'php_fpm_down', severity: 'critical', remediations: ['start_php_fpm'], current: true });
     for (const f of findings) {
       expect(Object.keys(f)).toEqual(['cause', 'severity', 'title', 'evidence', 'remediations', 'explanation', 'nextSteps', 'current']);
-      expect(Array.isArray(f.evidence)).toBe(true);
+      expect(f.evidence).toBeInstanceOf(Array);
     }
     // One object: nothing before or after it.
     expect(text.trim()).toBe(text);

@@ -82,7 +82,7 @@ export const resourceLimits: Rule = {
         current: true,
       });
     }
-    if (current.length === 0 && old.length > 0) findings.push(historyFinding(ctx, 'resource_limits', 'nginx hit a connection limit (ports, file descriptors or worker_connections)', old as NginxErrorEntry[], config));
+    if (current.length === 0 && old.length > 0) findings.push(historyFinding(ctx, 'resource_limits', 'nginx hit a connection limit (ports, file descriptors or worker_connections)', old, config));
     return findings;
   },
 };
