@@ -38,7 +38,7 @@ export function parseFpmSlowlog(text: string, utcOffsetMinutes: number): Slowlog
     }
     if (current === undefined) continue;
     const script = /^script_filename = (.{1,4096})$/.exec(line);
-    if (script !== null) current.script = script[1] as string;
+    if (script !== null) current.script = script[1];
     else if (FRAME.test(line) && current.frames.length < MAX_FRAMES) current.frames.push(line);
   }
   return out;

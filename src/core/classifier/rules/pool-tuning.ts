@@ -115,7 +115,7 @@ export const poolTuning: Rule = {
         ...statusPageSteps(ctx),
       ];
       const supporting = [
-        ...STATUS_FIELDS.flatMap((f) => (status?.lines[f] === undefined ? [] : [status.lines[f] as string])),
+        ...STATUS_FIELDS.flatMap((f) => (status?.lines[f] === undefined ? [] : [status.lines[f]])),
         ...poolLines(pool, ['pm', 'pm.max_children', 'pm.process_idle_timeout']),
       ];
       findings.push({
