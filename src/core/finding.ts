@@ -18,6 +18,8 @@ export interface Finding {
   current: boolean;
   /** On a host with several stacks, which one: "nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf". */
   stack?: string;
+  /** With `stack`: the key that names the stack to a remediation (the button's, or `medic remediate --stack`). */
+  stackKey?: string;
   /** The virtual hosts (server names) the finding is about, on a host that has several. */
   vhosts?: string[];
 }

@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { CheckResult } from '../core/check-result.ts';
 import { classify, type Classification } from '../core/classifier/classify.ts';
 import { discover, type Discovery, type StackSelection } from '../core/discovery/discover.ts';
-import { pairStacks, type FpmSide, type NginxSide } from '../core/discovery/pair-stacks.ts';
+import { listensAt, pairStacks, type Backend, type FpmSide, type Listener, type NginxSide, type Stack } from '../core/discovery/pair-stacks.ts';
+import { stackFacts } from '../core/discovery/stack-facts.ts';
+import { pickMaster } from '../core/discovery/trust-masters.ts';
+import { parseSockets } from '../core/classifier/parse/sockets.ts';
+import type { RemediationId } from '../core/causes.ts';
+import { planRemediation } from '../core/remediation/plan-remediation.ts';
+import { stackRemediationProblem } from '../core/remediation/stack-remediations.ts';
 import { rank } from '../core/classifier/rank.ts';
 import { parseDuration } from '../core/duration.ts';
 import { mergeFacts, type Facts } from '../core/facts.ts';
@@ -36,6 +42,8 @@ export interface DiagnoseOutcome {
   diagnosis: Diagnosis;
   results: CheckResult[];
   discovery: Discovery;
+  /** On a host diagnosed stack by stack (see severalStacks): each stack's own checks and discovery. */
+  stacks?: StackOutcome[];
 }
 
 type Attempt = { kind: 'argv'; argv: string[] } | { kind: 'missing'; facts: string[] } | { kind: 'invalid'; reason: string };
@@ -327,11 +335,12 @@ function untrusted(discovery: Discovery): Pick<Diagnosis, 'untrustedMasters'> {
 }
 
 /**
- * The host runs several nginx or php-fpm masters and the inventory pins none of them: the
- * trusted masters, to be paired into stacks. Undefined when there is one stack (or it is pinned).
+ * The host runs several nginx or php-fpm masters and the inventory does not pin both sides: the
+ * trusted masters, to be paired into stacks. Undefined when there is one of each (or both are
+ * pinned). A pin of one side alone selects the stack that holds it (see diagnoseStacks).
  */
 export function severalStacks(discovery: Discovery, inventory: Facts): Discovery['picture']['trustedMasters'] | undefined {
-  if (inventory.nginx?.conf !== undefined || inventory.fpm?.conf !== undefined) return undefined;
+  if (inventory.nginx?.conf !== undefined && inventory.fpm?.conf !== undefined) return undefined;
   const trusted = discovery.picture.trustedMasters;
   return trusted.nginx.length > 1 || trusted.fpm.length > 1 ? trusted : undefined;
 }
@@ -339,11 +348,43 @@ export function severalStacks(discovery: Discovery, inventory: Facts): Discovery
 /** Results every stack shares: what runs on the host, its clock, its service manager. */
 const HOST_WIDE: ReadonlySet<string> = new Set(['processes', 'host_time', 'systemd_probe', 'units', 'unit_pids', 'memory', 'kernel_log', 'sockets', 'cgroup', 'mountinfo', 'origin_probe']);
 
+/** One stack of a host that runs several: how it pairs, and its own checks and discovery. */
+export interface StackOutcome {
+  stack: Stack;
+  results: CheckResult[];
+  discovery: Discovery;
+}
+
 /**
- * Several stacks on one host: pair each nginx with the php-fpm that listens where it points
- * (reading each one's config), diagnose each stack with only its own masters, and report the
- * findings of all, each saying its stack; the verdict is the worst. Remediations are withheld:
- * `medic remediate` acts on a host as the inventory pins it, so a button could hit the other stack.
+ * The stacks a diagnosis is about: all of them, or, when the inventory pins one side's config,
+ * those holding that master. A pin that matches no running master (a php-fpm that is down)
+ * selects the nginx that passes requests to the pools of the pinned config.
+ */
+function pinnedStacks(stacks: readonly Stack[], trusted: Discovery['picture']['trustedMasters'], inventory: Facts, pinnedPools: readonly FpmSide['pools'][number][]): Stack[] {
+  const nginxConf = inventory.nginx?.conf;
+  const fpmConf = inventory.fpm?.conf;
+  let out = [...stacks];
+  if (nginxConf !== undefined) {
+    const master = pickMaster(trusted.nginx, nginxConf, '/etc/nginx/nginx.conf');
+    out = out.filter((s) => s.nginxPid === master?.pid);
+  }
+  if (fpmConf !== undefined) {
+    const master = pickMaster(trusted.fpm, fpmConf);
+    out = master !== undefined ? out.filter((s) => s.fpmPids.includes(master.pid)) : out.filter((s) => s.fpmPids.length === 0 && reachesPools(s, pinnedPools));
+  }
+  return out;
+}
+
+const reachesPools = (s: Stack, pools: readonly FpmSide['pools'][number][]): boolean =>
+  s.backends.some((b) => b.kind === 'fastcgi' && pools.some((p) => p.listen !== undefined && listensAt(p.listen, b.target)));
+
+/**
+ * Several stacks on one host: pair each nginx with the php-fpm pools and backends listening
+ * where it points (reading each one's config, and `ss -p` for the backends), diagnose each stack
+ * with only its own masters and the inventory facts that hold for it, and report the findings of
+ * all, each saying its stack; the verdict is the worst. A finding keeps the remediations that can
+ * act on its stack alone (see stackRemediationProblem) and names the stack by its key, so that
+ * the button or `medic remediate --stack` acts on that stack and nothing else.
  */
 async function diagnoseStacks(
   run: RoundsContext,
@@ -352,42 +393,67 @@ async function diagnoseStacks(
   trusted: Discovery['picture']['trustedMasters'],
 ): Promise<DiagnoseOutcome> {
   const { host, playbook, deps } = run;
-  // Each stack is probed on its own nginx's port, not on one URL the inventory gives for the host
-  // (the public URL asked about was probed once, host-wide).
-  const overrides: Facts = { ...host.facts, site: {} };
+  const counts = { nginx: trusted.nginx.length, fpm: trusted.fpm.length };
+  // Scouting one master uses only the inventory facts that hold for it: a pinned nginx.conf
+  // would otherwise be read in place of every other nginx's own.
+  const scoutFacts = (side: Parameters<typeof stackFacts>[1]): Facts => stackFacts(host.facts, side, counts);
   const seed = first.results.filter((r) => HOST_WIDE.has(r.parse));
   const only = (kinds: string[]): PlaybookCheck[] => playbook.checks.filter((c) => kinds.includes(c.parse) && c.id !== 'php_ini');
   const nginxSides: NginxSide[] = [];
   for (const n of trusted.nginx) {
-    const scout = await runRounds(run, only(['nginx_config']), overrides, { nginxPid: n.pid, fpmPid: null }, seed);
+    const scout = await runRounds(run, only(['nginx_config']), scoutFacts({ ...(n.conf === undefined ? {} : { nginxConf: n.conf }), fpmPid: null }), { nginxPid: n.pid, fpmPid: null }, seed);
     nginxSides.push({ pid: n.pid, ...(n.conf === undefined ? {} : { conf: n.conf }), upstreams: scout.discovery.picture.nginx.upstreams });
   }
   const fpmSides: FpmSide[] = [];
   for (const f of trusted.fpm) {
-    const scout = await runRounds(run, only(['fpm_config']), overrides, { nginxPid: null, fpmPid: f.pid }, seed);
+    const scout = await runRounds(run, only(['fpm_config']), scoutFacts({ ...(f.conf === undefined ? {} : { fpmConf: f.conf }), fpmPid: f.pid }), { nginxPid: null, fpmPid: f.pid }, seed);
     fpmSides.push({ pid: f.pid, ...(f.conf === undefined ? {} : { conf: f.conf }), pools: scout.discovery.picture.fpm.pools });
   }
-  const stacks = pairStacks(nginxSides, fpmSides);
+  const listeners: Listener[] = seed
+    .filter((r) => r.parse === 'sockets' && usable(r))
+    .flatMap((r) => parseSockets(r.stdout))
+    .flatMap((l) => (l.endpoint === undefined ? [] : [{ endpoint: l.endpoint, ...(l.process === undefined ? {} : { process: l.process }) }]));
+  const paired = pairStacks(nginxSides, fpmSides, listeners);
+  // A pinned php-fpm that is down: its config file still says where its pools listen.
+  const pinnedFpm = host.facts.fpm?.conf;
+  let pinnedPools: FpmSide['pools'][number][] = [];
+  if (pinnedFpm !== undefined && pickMaster(trusted.fpm, pinnedFpm) === undefined) {
+    const scout = await runRounds(run, only(['fpm_config']), { ...scoutFacts({ fpmPid: null }), fpm: { conf: pinnedFpm } }, { nginxPid: null, fpmPid: null }, seed);
+    pinnedPools = scout.discovery.picture.fpm.pools;
+  }
+  const selected = pinnedStacks(paired, trusted, host.facts, pinnedPools);
+  const stacks = selected.length > 0 ? selected : paired;
 
   const all: CheckResult[] = [...seed];
   const findings: Finding[] = [];
   const gaps: Gap[] = [];
+  const outcomes: StackOutcome[] = [];
   let incomplete = false;
   let discovery = first.discovery;
   const summaries: Record<string, unknown>[] = [];
   for (const [i, stack] of stacks.entries()) {
+    const overrides = stackFacts(host.facts, stack, counts);
     const r = await runRounds(run, playbook.checks, overrides, { nginxPid: stack.nginxPid, fpmPid: stack.fpmPid }, seed);
     if (i === 0) discovery = r.discovery;
+    outcomes.push({ stack, results: r.results, discovery: r.discovery });
     all.push(...r.results.filter((x) => !HOST_WIDE.has(x.parse)).map((x) => ({ ...x, id: `${x.id}@${stack.nginxPid}` })));
     const c = classifyRun(request, deps, r.results, r.discovery);
     incomplete ||= c.incomplete;
     const label = sanitizeLine(stack.label, 300);
-    const pin = `Several stacks run on this host: to act on this one, pin it in the inventory (facts.nginx.conf${stack.fpmPid === null ? '' : ' and facts.fpm.conf'}) and diagnose again`;
     for (const f of c.findings) {
-      findings.push({ ...f, stack: label, title: `${label}: ${f.title}`, remediations: [], nextSteps: f.remediations.length === 0 ? f.nextSteps : [...f.nextSteps, pin] });
+      const kept: RemediationId[] = [];
+      const withheld: string[] = [];
+      for (const id of f.remediations) {
+        const problem = stackRemediationProblem(id, stack);
+        const plan = problem === null ? planRemediation(id, r.discovery.picture, r.discovery.facts) : undefined;
+        if (problem === null && plan?.ok === true) kept.push(id);
+        else withheld.push(`${id}: ${problem ?? (plan !== undefined && !plan.ok ? plan.reason : '')}`);
+      }
+      const why = withheld.length === 0 ? [] : [`Several stacks run on this host; not offered for this one: ${sanitizeLine(withheld.join('; '), 600)}`];
+      findings.push({ ...f, stack: label, stackKey: stack.key, title: `${label}: ${f.title}`, remediations: kept, nextSteps: [...f.nextSteps, ...why] });
     }
     for (const g of c.gaps) if (!gaps.some((x) => x.check === g.check && x.reason === g.reason)) gaps.push({ ...g, check: `${g.check} (${label})` });
-    summaries.push({ stack: label, ...summarizeFacts(r.discovery) });
+    summaries.push({ stack: label, key: sanitizeLine(stack.key, 300), backends: stack.backends.map((b) => summarizeBackend(b)), ...summarizeFacts(r.discovery) });
   }
   const ranked = rank(findings);
   const verdict = ranked[0];
@@ -404,7 +470,15 @@ async function diagnoseStacks(
     facts: { ...summarizeFacts(first.discovery), stacks: summaries },
     checks: all.map((r) => ({ id: r.subject === undefined ? r.id : `${r.id} ${r.subject}`, status: r.status, durationMs: r.durationMs, truncated: r.truncated })),
   };
-  return { diagnosis, results: all, discovery };
+  return { diagnosis, results: all, discovery, stacks: outcomes };
+}
+
+function summarizeBackend(b: Backend): Record<string, unknown> {
+  return {
+    pass: sanitizeLine(`${b.kind}_pass ${b.target}`, 300),
+    listening: b.listening,
+    ...(b.process === undefined ? {} : { process: `${sanitizeLine(b.process.name, 64)} (pid ${b.process.pid})` }),
+  };
 }
 
 function summarizeFacts({ picture, facts }: Discovery): Record<string, unknown> {

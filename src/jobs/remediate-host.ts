@@ -3,9 +3,10 @@ import type { CheckResult } from '../core/check-result.ts';
 import type { Diagnosis } from '../core/finding.ts';
 import type { Playbook } from '../core/playbook/playbook-schema.ts';
 import { inventoryRemediationPrograms, isAllowedRemediationCommand, planRemediation } from '../core/remediation/plan-remediation.ts';
-import { sanitizeText } from '../core/report/sanitize.ts';
+import { sanitizeLine, sanitizeText } from '../core/report/sanitize.ts';
+import { stackRemediationProblem } from '../core/remediation/stack-remediations.ts';
 import { MedicError } from '../errors.ts';
-import { diagnoseHostDetailed, severalStacks, type DiagnoseOutcome } from './diagnose-host.ts';
+import { diagnoseHostDetailed, type DiagnoseOutcome, type StackOutcome } from './diagnose-host.ts';
 import type { CommandRunner, JobDeps, TargetHost } from './ports.ts';
 import { runCommand } from './run-command.ts';
 
@@ -17,6 +18,11 @@ export interface RemediationRequest {
   approvedBy?: string;
   /** How long to keep re-checking for recovery. @defaultValue 8000 */
   verifyWithinMs?: number;
+  /**
+   * On a host that runs several stacks, the one to act on: the key its findings carry
+   * (`Finding.stackKey`, the stack's nginx config). Without it, such a host must have exactly one.
+   */
+  stack?: string;
 }
 
 export interface RemediationStepOutcome {
@@ -41,6 +47,10 @@ export interface RemediationOutcome {
   recovered: boolean;
   /** The HTTP status the verification probe saw, when there is a probe. */
   probeStatus?: number;
+  /** The virtual hosts of the stack acted on that still did not answer 2xx/3xx at the verification: "shop.example.com (HTTP 502)". */
+  stillFailing?: string[];
+  /** On a host with several stacks, the one acted on (its label). */
+  stack?: string;
   durationMs: number;
   error?: string;
 }
@@ -49,17 +59,71 @@ const STEP_TIMEOUT_MS = 30_000;
 
 export function probeStatus(results: readonly CheckResult[]): number | undefined {
   const probe = results.find((r) => r.parse === 'http_probe' && r.status !== 'skipped');
-  const m = probe === undefined ? null : /http_code=(\d{3})/.exec(probe.stdout);
-  return m === null ? undefined : Number(m[1]);
+  return probe === undefined ? undefined : statusOf(probe);
 }
 
-function hasRecovered(remediation: RemediationId, outcome: DiagnoseOutcome): boolean {
-  const { picture } = outcome.discovery;
+const statusOf = (r: CheckResult): number | undefined => {
+  const m = /http_code=(\d{3})/.exec(r.stdout);
+  return m === null ? undefined : Number(m[1]);
+};
+
+const answers = (code: number | undefined): boolean => code !== undefined && code >= 200 && code < 400;
+
+/**
+ * Every probe of the stack that does not answer 2xx/3xx: the inventory's site URL and each
+ * virtual host by its name, "shop.example.com (HTTP 502)" (no answer at all: "no answer").
+ */
+export function failingProbes(results: readonly CheckResult[]): string[] {
+  return results
+    .filter((r) => r.parse === 'http_probe' && r.status !== 'skipped' && !answers(statusOf(r)))
+    .map((r) => {
+      const code = statusOf(r);
+      const what = r.subject ?? 'the site URL';
+      return sanitizeLine(`${what} (${code === undefined || code === 0 ? 'no answer' : `HTTP ${code}`})`, 300);
+    });
+}
+
+/** One stack's view of a diagnosis: the whole host's when it runs one stack. */
+interface Target {
+  results: CheckResult[];
+  discovery: DiagnoseOutcome['discovery'];
+  diagnosis: Diagnosis;
+}
+
+function hasRecovered(remediation: RemediationId, target: Target): boolean {
+  const { picture } = target.discovery;
   const serviceUp = remediation === 'reload_nginx' ? picture.nginx.running : picture.fpm.running;
   if (!serviceUp) return false;
-  const code = probeStatus(outcome.results);
-  if (code !== undefined) return code >= 200 && code < 400;
-  return !outcome.diagnosis.findings.some((f) => f.current && f.severity === 'critical');
+  const probes = target.results.filter((r) => r.parse === 'http_probe' && r.status !== 'skipped');
+  if (probes.length > 0) return failingProbes(target.results).length === 0;
+  return !target.diagnosis.findings.some((f) => f.current && f.severity === 'critical');
+}
+
+/**
+ * The stack a remediation acts on: the one the request names, else the host's only one. Throws
+ * when the host runs several and none is named, or the named one is gone, or it cannot act on
+ * that stack alone (see stackRemediationProblem).
+ */
+function targetOf(outcome: DiagnoseOutcome, request: RemediationRequest): Target & { stack?: StackOutcome } {
+  const { host, remediation } = request;
+  const stacks = outcome.stacks;
+  if (stacks === undefined) return outcome;
+  const refuse = (why: string): never => {
+    throw new MedicError('REMEDIATION_NOT_APPLICABLE', `${remediation} on ${host.name}: ${why}`);
+  };
+  const keys = (): string => stacks.map((s) => sanitizeLine(s.stack.key, 200)).join(', ');
+  const chosen = request.stack !== undefined ? stacks.find((s) => s.stack.key === request.stack) : stacks.length === 1 ? stacks[0] : undefined;
+  if (chosen === undefined) {
+    return refuse(
+      request.stack === undefined
+        ? `several stacks run on this host (${keys()}); name the one to act on (the button of its finding, or --stack with its nginx config) so that nothing else is touched`
+        : `no stack ${sanitizeLine(request.stack, 200)} runs on this host now (stacks: ${keys()}); diagnose again`,
+    );
+  }
+  const problem = stackRemediationProblem(remediation, chosen.stack);
+  if (problem !== null) refuse(`stack ${sanitizeLine(chosen.stack.label, 300)}: ${problem}`);
+  const findings = outcome.diagnosis.findings.filter((f) => f.stackKey === chosen.stack.key);
+  return { results: chosen.results, discovery: chosen.discovery, diagnosis: { ...outcome.diagnosis, findings }, stack: chosen };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -93,13 +157,11 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
   const runner: CommandRunner = await deps.connector.connect(host);
   try {
     const before = await diagnoseHostDetailed({ host, playbook }, deps, runner);
-    if (severalStacks(before.discovery, host.facts) !== undefined) {
-      throw new MedicError(
-        'REMEDIATION_NOT_APPLICABLE',
-        `${remediation} on ${host.name}: several nginx or php-fpm masters run on this host; pin the stack to act on in the inventory (facts.nginx.conf, facts.fpm.conf) so that nothing else is touched`,
-      );
-    }
-    const plan = planRemediation(remediation, before.discovery.picture, before.discovery.facts);
+    const target = targetOf(before, request);
+    const stackKey = target.stack?.stack.key;
+    // The verification looks at the same stack again (by its key: a restart changes its php-fpm's pid).
+    const again = (outcome: DiagnoseOutcome): Target => (stackKey === undefined ? outcome : targetOf(outcome, { ...request, stack: stackKey }));
+    const plan = planRemediation(remediation, target.discovery.picture, target.discovery.facts);
     if (!plan.ok) throw new MedicError('REMEDIATION_NOT_APPLICABLE', `${remediation} on ${host.name}: ${plan.reason}`);
     for (const step of plan.steps) {
       if (!isAllowedRemediationCommand(step.argv, { trustedPrograms: inventoryRemediationPrograms(host.facts) })) {
@@ -146,9 +208,11 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
     const deadline = performance.now() + (request.verifyWithinMs ?? 8000);
     let verification: DiagnoseOutcome;
     let recovered = false;
+    let checked: Target;
     for (;;) {
       verification = await diagnoseHostDetailed({ host, playbook, since }, deps, runner);
-      recovered = ok && hasRecovered(remediation, verification);
+      checked = again(verification);
+      recovered = ok && hasRecovered(remediation, checked);
       if (recovered || !ok || performance.now() > deadline) break;
       await sleep(500);
     }
@@ -157,9 +221,11 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
       // was still coming up (php-fpm re-executes on a reload): judge once more from now on.
       since = await nextSecond();
       verification = await diagnoseHostDetailed({ host, playbook, since }, deps, runner);
-      recovered = hasRecovered(remediation, verification);
+      checked = again(verification);
+      recovered = hasRecovered(remediation, checked);
     }
-    const status = probeStatus(verification.results);
+    const status = probeStatus(checked.results);
+    const stillFailing = failingProbes(checked.results);
     const outcome: RemediationOutcome = {
       host: host.name,
       remediation,
@@ -171,6 +237,8 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
     };
     if (request.approvedBy !== undefined) outcome.approvedBy = request.approvedBy;
     if (status !== undefined) outcome.probeStatus = status;
+    if (stillFailing.length > 0) outcome.stillFailing = stillFailing;
+    if (target.stack !== undefined) outcome.stack = sanitizeLine(target.stack.stack.label, 300);
     if (error !== undefined) outcome.error = error;
     return outcome;
   } finally {

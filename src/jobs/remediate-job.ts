@@ -54,7 +54,12 @@ export function createRemediateJob(deps: RemediateJobDeps): (job: RemediateJob) 
       const host = targetHost(deps.inventory(), data.host);
       const record = await deps.records.get(data.diagnosisId);
       const playbook = pickPlaybook(deps.playbooks, record?.playbook ?? host.playbook);
-      const outcome = await remediateHost({ host, playbook, remediation: data.remediation, approvedBy: data.approvedBy }, { connector: deps.connector, logger: log, now: deps.now });
+      // The button belongs to one finding; on a host with several stacks it acts on that finding's stack.
+      const stack = record?.diagnosis?.findings[approval.findingIndex]?.stackKey;
+      const outcome = await remediateHost(
+        { host, playbook, remediation: data.remediation, approvedBy: data.approvedBy, ...(stack === undefined ? {} : { stack }) },
+        { connector: deps.connector, logger: log, now: deps.now },
+      );
       for (const step of outcome.steps) {
         await deps.audit.record({ kind: 'command', host: data.host, actor: data.approvedBy, approvalId: approval.id, diagnosisId: data.diagnosisId, detail: `${step.command} → exit ${step.exitCode ?? 'none'}`, data: { exitCode: step.exitCode ?? -1, remediation: data.remediation } });
       }
@@ -65,6 +70,7 @@ export function createRemediateJob(deps: RemediateJobDeps): (job: RemediateJob) 
         recovered: outcome.recovered,
         durationMs: outcome.durationMs,
         ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+        ...(outcome.stillFailing !== undefined ? { stillFailing: outcome.stillFailing } : {}),
       };
     } catch (e) {
       log.warn({ err: e }, 'remediation could not run');

@@ -7,7 +7,7 @@ import type { CliContext } from '../cli-context.ts';
 import { parseCommandArgs, UsageError } from '../cli-context.ts';
 import { jobDeps, loadHostPlaybook, loadTarget } from './shared.ts';
 
-const HELP = `Usage: medic remediate <host> <remediation-id> [--inventory FILE] [--yes] [--json]
+const HELP = `Usage: medic remediate <host> <remediation-id> [--stack NGINX_CONF] [--inventory FILE] [--yes] [--json]
 
 Runs one remediation from the contract's short list on one host, then verifies that the site
 recovered (the checks again, and the HTTP probe of the site).
@@ -24,6 +24,9 @@ Commands run through sudo -n unless the login user is root. Nothing else that ch
 is ever run.
 
 Options:
+  --stack CONF       on a host that runs several nginx masters: the stack to act on, named
+                     by its nginx config as the diagnosis shows it (its findings' stack).
+                     Not needed when the host runs one stack, or the inventory pins it
   --inventory FILE   the inventory (default: $MEDIC_INVENTORY, else ./inventory.yaml)
   --yes              do not ask for confirmation (required when there is no terminal)
   --json             print the outcome as one JSON object
@@ -35,6 +38,7 @@ Exit status: 0 it ran and the site recovered, 1 it failed or the site did not re
 export async function remediateCommand(args: readonly string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseCommandArgs('remediate', args, {
     inventory: { type: 'string' },
+    stack: { type: 'string' },
     yes: { type: 'boolean', short: 'y' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -56,20 +60,21 @@ export async function remediateCommand(args: readonly string[], ctx: CliContext)
     }
   }
   if (ctx.io.interactive) ctx.io.stderr(`Running ${id} on ${hostName}…\n`);
-  const outcome = await remediateHost({ host, playbook, remediation: id, approvedBy: `cli:${ctx.env.USER ?? 'unknown'}` }, jobDeps(ctx));
+  const stack = typeof values.stack === 'string' ? { stack: values.stack } : {};
+  const outcome = await remediateHost({ host, playbook, remediation: id, approvedBy: `cli:${ctx.env.USER ?? 'unknown'}`, ...stack }, jobDeps(ctx));
   if (values.json === true) ctx.io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
   else ctx.io.stdout(renderOutcome(outcome));
   return outcome.ok && outcome.recovered ? EXIT.OK : EXIT.FAILED;
 }
 
 function renderOutcome(o: RemediationOutcome): string {
-  const lines = [`${o.remediation} on ${o.host}: ${o.ok ? 'ran' : 'FAILED'}`];
+  const lines = [`${o.remediation} on ${o.host}${o.stack === undefined ? '' : ` (${o.stack})`}: ${o.ok ? 'ran' : 'FAILED'}`];
   for (const s of o.steps) lines.push(`  $ ${s.command}   → exit ${s.exitCode ?? 'none'} (${s.durationMs} ms)${s.stderr.trim() ? `\n    ${s.stderr.trim().split('\n').slice(0, 5).join('\n    ')}` : ''}`);
   if (o.error !== undefined) lines.push(`  error: ${o.error}`);
   lines.push(
     o.recovered
       ? `Verification: the site recovered${o.probeStatus !== undefined ? ` (HTTP ${o.probeStatus})` : ''}.`
-      : `Verification: NOT recovered${o.probeStatus !== undefined ? ` (HTTP ${o.probeStatus})` : ''}. The diagnosis after the remediation:`,
+      : `Verification: NOT recovered${o.probeStatus !== undefined ? ` (HTTP ${o.probeStatus})` : ''}${o.stillFailing === undefined ? '' : `; still failing: ${o.stillFailing.join(', ')}`}. The diagnosis after the remediation:`,
   );
   lines.push('');
   if (!o.recovered) lines.push(renderTerminal(o.verification, { color: false }));

@@ -17,9 +17,9 @@ export interface ProcessRow {
   mntns?: string;
 }
 
-/** One `fastcgi_pass` / `proxy_pass` / `uwsgi_pass` of nginx's effective config. */
+/** One `fastcgi_pass` / `proxy_pass` / `uwsgi_pass` / `grpc_pass` of nginx's effective config. */
 export interface NginxUpstreamRef {
-  kind: 'fastcgi' | 'proxy' | 'uwsgi';
+  kind: 'fastcgi' | 'proxy' | 'uwsgi' | 'grpc';
   /** As written after the directive, without the `;`: `unix:/run/php/php8.2-fpm.sock`, `127.0.0.1:9000`, `http://127.0.0.1:3000`. */
   target: string;
   /** The config file it is in (from `nginx -T`'s `# configuration file` markers). */

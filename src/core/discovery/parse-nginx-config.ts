@@ -259,9 +259,10 @@ export function summarizeNginxConfig(statements: readonly NginxStatement[], pref
       case 'fastcgi_pass':
       case 'proxy_pass':
       case 'uwsgi_pass':
+      case 'grpc_pass':
         if (first !== undefined) {
-          const kind = st.name === 'fastcgi_pass' ? 'fastcgi' : st.name === 'proxy_pass' ? 'proxy' : 'uwsgi';
-          const scheme = /^(https?:\/\/)([^/:]+)([/:].*)?$/.exec(first);
+          const kind = st.name === 'fastcgi_pass' ? 'fastcgi' : st.name === 'proxy_pass' ? 'proxy' : st.name === 'uwsgi_pass' ? 'uwsgi' : 'grpc';
+          const scheme = /^((?:https?|grpcs?):\/\/)([^/:]+)([/:].*)?$/.exec(first);
           const block = upstreamBlocks.get(scheme?.[2] ?? first);
           if (block === undefined) {
             s.upstreams.push({ kind, target: first, line: st.line, ...where(st) });

@@ -19,6 +19,8 @@ export interface RemediationResultView {
   recovered: boolean;
   durationMs: number;
   error?: string;
+  /** The stack's virtual hosts that still did not answer at the verification: "shop.example.com (HTTP 502)". */
+  stillFailing?: string[];
 }
 
 /** A remediation approved from a finding: who, when, and how it went. */

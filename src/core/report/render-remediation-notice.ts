@@ -13,5 +13,7 @@ export function renderRemediationNotice(a: { remediation: RemediationId; approve
   const icon = !result.ok ? ':x:' : result.recovered ? ':white_check_mark:' : ':warning:';
   const what = !result.ok ? 'failed' : result.recovered ? 'done; the host recovered' : 'done, but the verification still finds a problem';
   const verdict = result.verification === undefined ? '' : ` Verification: ${escapeMrkdwn(result.verification.verdict.title)} (\`${result.verification.verdict.cause}\`).`;
-  return `${icon} \`${a.remediation}\` approved by ${mention(a.approvedBy)}: ${what}.${verdict}`;
+  // The probes of the stack acted on that still fail, by vhost: their names came from a host too.
+  const failing = result.stillFailing === undefined || result.stillFailing.length === 0 ? '' : ` Still failing: ${escapeMrkdwn(result.stillFailing.join(', '))}.`;
+  return `${icon} \`${a.remediation}\` approved by ${mention(a.approvedBy)}: ${what}.${verdict}${failing}`;
 }

@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../../src/core/check-result.ts';
 import { discover } from '../../../src/core/discovery/discover.ts';
-import { listensAt, pairStacks } from '../../../src/core/discovery/pair-stacks.ts';
+import { listensAt, pairStacks, type Listener, type Stack } from '../../../src/core/discovery/pair-stacks.ts';
+import { startCommandConf, stackFacts } from '../../../src/core/discovery/stack-facts.ts';
+import type { Facts } from '../../../src/core/facts.ts';
+import { stackRemediationProblem } from '../../../src/core/remediation/stack-remediations.ts';
 import type { FpmPool, NginxUpstreamRef } from '../../../src/core/discovery/host-picture.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/discovery/${name}`, import.meta.url), 'utf8');
@@ -27,21 +30,132 @@ describe('listensAt', () => {
 describe('pairStacks', () => {
   const fpmA = { pid: 10, conf: '/etc/php/8.2/fpm/php-fpm.conf', pools: [pool('/run/php/php8.2-fpm.sock')] };
   const fpmB = { pid: 20, conf: '/srv/b/php-fpm.conf', pools: [pool('127.0.0.1:9100')] };
+  const pick = (s: Stack): Partial<Stack> => ({ key: s.key, nginxPid: s.nginxPid, fpmPid: s.fpmPid, fpmPids: s.fpmPids, label: s.label });
 
   it('pairs each nginx with the php-fpm listening where it points, whatever the ps order', () => {
     const nginxA = { pid: 11, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/php/php8.2-fpm.sock'), pass('http://127.0.0.1:3000', 'proxy')] };
     const nginxB = { pid: 21, conf: '/srv/b/nginx.conf', upstreams: [pass('127.0.0.1:9100')] };
     for (const fpm of [[fpmA, fpmB], [fpmB, fpmA]]) {
-      expect(pairStacks([nginxB, nginxA], fpm)).toEqual([
-        { nginxPid: 21, fpmPid: 20, label: 'nginx /srv/b/nginx.conf + php-fpm /srv/b/php-fpm.conf' },
-        { nginxPid: 11, fpmPid: 10, label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf' },
+      expect(pairStacks([nginxB, nginxA], fpm).map(pick)).toEqual([
+        { key: '/srv/b/nginx.conf', nginxPid: 21, fpmPid: 20, fpmPids: [20], label: 'nginx /srv/b/nginx.conf + php-fpm /srv/b/php-fpm.conf' },
+        { key: '/etc/nginx/nginx.conf', nginxPid: 11, fpmPid: 10, fpmPids: [10], label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf' },
       ]);
     }
   });
 
   it("never lends another stack's php-fpm to an nginx that no running php-fpm listens for", () => {
     const orphan = { pid: 31, conf: '/srv/c/nginx.conf', upstreams: [pass('unix:/srv/c/php-fpm.sock')] };
-    expect(pairStacks([orphan], [fpmA, fpmB])).toEqual([{ nginxPid: 31, fpmPid: null, label: 'nginx /srv/c/nginx.conf' }]);
+    expect(pairStacks([orphan], [fpmA, fpmB]).map(pick)).toEqual([{ key: '/srv/c/nginx.conf', nginxPid: 31, fpmPid: null, fpmPids: [], label: 'nginx /srv/c/nginx.conf' }]);
+  });
+
+  it('one nginx and a stray second php-fpm: the stack is the nginx and the one master whose pool it reaches', () => {
+    const nginx = { pid: 11, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/php/php8.2-fpm.sock')] };
+    const [stack] = pairStacks([nginx], [fpmB, fpmA]);
+    expect(stack).toMatchObject({ fpmPid: 10, fpmPids: [10], fpmConf: '/etc/php/8.2/fpm/php-fpm.conf' });
+    expect(stack?.ambiguous).toBeUndefined();
+    expect(stackRemediationProblem('reload_php_fpm', stack as Stack)).toBeNull();
+    expect(stackRemediationProblem('restart_php_fpm', stack as Stack)).toBeNull();
+  });
+
+  it('an nginx passing to pools of two php-fpm masters: "its php-fpm" is ambiguous, reloading nginx is not', () => {
+    const nginx = { pid: 11, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/php/php8.2-fpm.sock'), pass('127.0.0.1:9100')] };
+    const [stack] = pairStacks([nginx], [fpmA, fpmB]);
+    expect(stack).toMatchObject({ fpmPid: null, fpmPids: [10, 20], label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf + php-fpm /srv/b/php-fpm.conf' });
+    expect(stackRemediationProblem('reload_php_fpm', stack as Stack)).toMatch(/passes requests to 2 php-fpm masters \(pids 10, 20\)/);
+    expect(stackRemediationProblem('reload_nginx', stack as Stack)).toBeNull();
+  });
+
+  it('two nginx masters with one config: no request can name either, so nothing acts on them', () => {
+    const a = { pid: 11, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/php/php8.2-fpm.sock')] };
+    const b = { ...a, pid: 12 };
+    const stacks = pairStacks([a, b], [fpmA]);
+    expect(stacks.map((s) => s.ambiguous)).toEqual([expect.stringMatching(/^2 nginx masters run with \/etc\/nginx\/nginx\.conf/), expect.any(String)]);
+    expect(stackRemediationProblem('reload_nginx', stacks[0] as Stack)).toMatch(/2 nginx masters/);
+  });
+
+  it('pairs proxy_pass, uwsgi_pass and grpc_pass targets with the process listening there, and never with a look-alike port elsewhere', () => {
+    const listeners: Listener[] = [
+      { endpoint: { kind: 'tcp', host: '127.0.0.1', port: 3000 }, process: { name: 'node', pid: 500 } },
+      { endpoint: { kind: 'unix', path: '/run/uwsgi/app.sock' }, process: { name: 'uwsgi', pid: 600 } },
+      { endpoint: { kind: 'tcp', port: 50051 }, process: { name: 'grpc-server', pid: 700 } },
+      { endpoint: { kind: 'tcp', port: 8080 }, process: { name: 'java', pid: 800 } },
+      { endpoint: { kind: 'unix', path: '/run/php/php8.2-fpm.sock' }, process: { name: 'php-fpm8.2', pid: 10 } },
+    ];
+    const api = {
+      pid: 11,
+      conf: '/srv/api/nginx.conf',
+      upstreams: [
+        pass('http://127.0.0.1:3000/api/', 'proxy'),
+        pass('unix:/run/uwsgi/app.sock', 'uwsgi'),
+        pass('grpc://127.0.0.1:50051', 'grpc'),
+        pass('http://10.0.0.5:8080', 'proxy'),
+        pass('http://127.0.0.1:4000', 'proxy'),
+        pass('http://$backend', 'proxy'),
+      ],
+    };
+    const php = { pid: 21, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/php/php8.2-fpm.sock')] };
+    const [apiStack, phpStack] = pairStacks([api, php], [fpmA], listeners);
+    expect(apiStack?.fpmPids).toEqual([]);
+    expect(apiStack?.backends).toEqual([
+      { kind: 'proxy', target: 'http://127.0.0.1:3000/api/', address: '127.0.0.1:3000', listening: true, process: { name: 'node', pid: 500 } },
+      { kind: 'uwsgi', target: 'unix:/run/uwsgi/app.sock', address: 'unix:/run/uwsgi/app.sock', listening: true, process: { name: 'uwsgi', pid: 600 } },
+      { kind: 'grpc', target: 'grpc://127.0.0.1:50051', address: '127.0.0.1:50051', listening: true, process: { name: 'grpc-server', pid: 700 } },
+      // Another machine's port: whatever listens on *:8080 here is not it.
+      { kind: 'proxy', target: 'http://10.0.0.5:8080', address: '10.0.0.5:8080' },
+      { kind: 'proxy', target: 'http://127.0.0.1:4000', address: '127.0.0.1:4000', listening: false },
+      { kind: 'proxy', target: 'http://$backend' },
+    ]);
+    expect(apiStack?.label).toBe('nginx /srv/api/nginx.conf + node at 127.0.0.1:3000 + uwsgi at unix:/run/uwsgi/app.sock + grpc-server at 127.0.0.1:50051');
+    // The php stack's socket is its php-fpm's pool, not a backend; it gets none of the other's.
+    expect(phpStack).toMatchObject({ fpmPid: 10, backends: [], label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf' });
+  });
+
+  it('a fastcgi_pass no php-fpm pool serves is a backend (php-cgi, fcgiwrap), with what listens there', () => {
+    const listeners: Listener[] = [{ endpoint: { kind: 'unix', path: '/run/fcgiwrap.socket' }, process: { name: 'fcgiwrap', pid: 900 } }];
+    const [stack] = pairStacks([{ pid: 11, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/fcgiwrap.socket')] }], [fpmA], listeners);
+    expect(stack).toMatchObject({ fpmPid: null, backends: [{ kind: 'fastcgi', listening: true, process: { name: 'fcgiwrap', pid: 900 } }] });
+  });
+});
+
+describe('stackFacts: the inventory facts that hold for one stack', () => {
+  const inventory: Facts = {
+    systemd: false,
+    nginx: { conf: '/etc/nginx/nginx.conf', errorLog: '/var/log/nginx/error.log', masterUser: 'www' },
+    fpm: { binary: '/usr/sbin/php-fpm8.2', unit: 'php8.2-fpm.service', startCommand: ['/usr/sbin/php-fpm8.2', '--fpm-config', '/etc/php/8.2/fpm/php-fpm.conf'] },
+    site: { probeUrl: 'http://127.0.0.1/' },
+    kernel: { log: '/var/log/kern.log' },
+  };
+
+  it("a pinned side's facts hold for the stack that holds it, not for another", () => {
+    const own = stackFacts(inventory, { nginxConf: '/etc/nginx/nginx.conf', fpmConf: '/etc/php/8.2/fpm/php-fpm.conf', fpmPid: 10 }, { nginx: 2, fpm: 2 });
+    expect(own.nginx).toEqual(inventory.nginx);
+    expect(own.site).toEqual(inventory.site);
+    const other = stackFacts(inventory, { nginxConf: '/srv/b/nginx.conf', fpmConf: '/srv/b/php-fpm.conf', fpmPid: 20 }, { nginx: 2, fpm: 2 });
+    expect(other).toEqual({ systemd: false, kernel: { log: '/var/log/kern.log' }, nginx: { masterUser: 'www' } });
+  });
+
+  it('an unpinned php-fpm side: the start command (and its binary) only for the stack whose running config it names; the unit never', () => {
+    expect(stackFacts(inventory, { fpmConf: '/etc/php/8.2/fpm/php-fpm.conf', fpmPid: 10 }, { nginx: 1, fpm: 2 }).fpm).toEqual({
+      startCommand: ['/usr/sbin/php-fpm8.2', '--fpm-config', '/etc/php/8.2/fpm/php-fpm.conf'],
+      binary: '/usr/sbin/php-fpm8.2',
+    });
+    expect(stackFacts(inventory, { fpmConf: '/srv/b/php-fpm.conf', fpmPid: 20 }, { nginx: 1, fpm: 2 }).fpm).toBeUndefined();
+    // No php-fpm of the stack runs: nothing says which one the command would start for it.
+    expect(stackFacts(inventory, { fpmPid: null }, { nginx: 2, fpm: 1 }).fpm).toBeUndefined();
+    // The host's one php-fpm is this stack's: all its facts hold.
+    expect(stackFacts(inventory, { fpmConf: '/etc/php/8.2/fpm/php-fpm.conf', fpmPid: 10 }, { nginx: 2, fpm: 1 }).fpm).toEqual(inventory.fpm);
+  });
+
+  it('reads the config a start command names', () => {
+    expect(startCommandConf(['/usr/sbin/php-fpm8.2', '-R', '-y', '/x/php-fpm.conf'])).toBe('/x/php-fpm.conf');
+    expect(startCommandConf(['/usr/sbin/php-fpm8.2'])).toBeUndefined();
+  });
+});
+
+describe('stackRemediationProblem', () => {
+  it('starting a php-fpm that does not run on a host with several stacks needs the inventory to say which', () => {
+    expect(stackRemediationProblem('start_php_fpm', { fpmPid: null, fpmPids: [] })).toMatch(/pin it in the inventory/);
+    expect(stackRemediationProblem('reload_nginx', { fpmPid: null, fpmPids: [] })).toBeNull();
   });
 });
 
