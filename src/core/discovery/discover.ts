@@ -11,6 +11,8 @@ import { parseCgroup, parseMountinfo, type MasterPlace, type OwnPlace } from './
 import { planVhostProbes } from './vhost-probes.ts';
 import { backendListeners, backendUnits } from './backend-listeners.ts';
 import { parsePublicUrl, showRefusedUrl } from '../public-url.ts';
+import { fpmStatusUrl } from './fpm-status-url.ts';
+import type { NginxStatement } from './nginx-statement.ts';
 
 export interface Discovery {
   picture: HostPicture;
@@ -263,10 +265,11 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
 
   // nginx -T: logs, listens, upstreams, timeouts, buffers.
   const nginxDump = byKind('nginx_config')[0];
-  let statusLocations: string[] = [];
+  let nginxStatements: NginxStatement[] = [];
   if (nginxDump !== undefined) {
     const prefix = overrides.nginx?.prefix ?? nginxFacts.prefix ?? DEFAULT_NGINX_PREFIX;
-    const summary = summarizeNginxConfig(nginxStatementsOf(nginxDump), prefix);
+    nginxStatements = nginxStatementsOf(nginxDump);
+    const summary = summarizeNginxConfig(nginxStatements, prefix);
     Object.assign(picture.nginx, {
       configRead: true,
       errorLogs: summary.errorLogs,
@@ -277,7 +280,6 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
       directives: summary.directives,
     });
     if (summary.workerUser !== undefined) picture.nginx.workerUser = summary.workerUser;
-    statusLocations = summary.locations;
     const errorLog = safePath(summary.errorLogs[0]);
     const accessLog = safePath(summary.accessLogs[0]);
     if (errorLog !== undefined) nginxFacts.errorLog = errorLog;
@@ -323,11 +325,10 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
     const slow = [pool, ...summary.pools].find((p) => p !== undefined && slowlogOn(p.slowlogTimeout) && p.slowlog !== undefined);
     const slowlog = safePath(slow?.slowlog?.replaceAll('$pool', slow.name));
     if (slowlog !== undefined) fpmFacts.slowlog = slowlog;
-    const statusPool = summary.pools.find((p) => p.statusPath !== undefined && statusLocations.some((l) => l.includes(p.statusPath as string)));
-    const port = picture.nginx.listenPorts[0];
-    if (statusPool?.statusPath !== undefined && port !== undefined && /^\/[A-Za-z0-9._/-]*$/.test(statusPool.statusPath)) {
-      fpmFacts.statusUrl = `http://127.0.0.1${port === 80 ? '' : `:${port}`}${statusPool.statusPath}?full`;
-      picture.fpm.statusUrl = fpmFacts.statusUrl;
+    const statusUrl = fpmStatusUrl(nginxStatements, summary.pools);
+    if (statusUrl !== undefined) {
+      fpmFacts.statusUrl = statusUrl;
+      picture.fpm.statusUrl = statusUrl;
     }
   }
 
