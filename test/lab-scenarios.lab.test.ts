@@ -20,6 +20,7 @@ import { containerLayout } from '../src/lab/containers.ts';
 import { checkReadOnly, SYSTEM_PROGRAM_DIRS } from '../src/core/playbook/allowlist.ts';
 import type { Lab } from '../src/lab/lab.ts';
 import { isAlive, livePid, readPidFile } from '../src/lab/pids.ts';
+import { stopFpm } from '../src/lab/services.ts';
 import { overcommitLimitMb } from '../src/lab/render-configs.ts';
 import { SCENARIOS, type ScenarioName } from '../src/lab/scenarios.ts';
 import { LAB_HOST, startLab } from '../src/lab/start-lab.ts';
@@ -288,32 +289,110 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     // The recorded results are those same commands.
     for (const r of results.filter((x) => x.command !== '')) expect(sent.some((line) => line.includes(r.command)), r.command).toBe(true);
   });
+  /** This lab's stack as its findings name it: its nginx, its php-fpm, and the Node backend its /api/ reaches. */
+  const ownStack = (): string => `nginx ${lab.layout.nginxConf} + php-fpm ${lab.layout.fpmConf} + node at 127.0.0.1:${lab.snapshot.backendPort}`;
+  /** The inventory without the facts that pin the lab's own stack (and its probe URL). */
+  const unpinned = (fpm: NonNullable<TargetHost['facts']['fpm']> = {}): TargetHost => ({ ...host, facts: { kernel: { log: lab.layout.kernelLog }, fpm } });
+  /** The lab's php-fpm start command and binary: they name the lab's php-fpm config, so they hold for its stack alone. */
+  const startFacts = (): NonNullable<TargetHost['facts']['fpm']> => ({ binary: host.facts.fpm?.binary as string, startCommand: host.facts.fpm?.startCommand as string[] });
 
   for (const order of ['first', 'last'] as const) {
     it(`two_stacks_broken_${order}: unpinned, each nginx is paired with its own php-fpm; the broken stack is the verdict, the healthy one is reported healthy, no button`, async () => {
       await lab.applyScenario(`two_stacks_broken_${order}`);
       const second = lab.secondLayout;
-      // The inventory without the facts that pin the lab's own stack (and its probe URL).
-      const unpinned: TargetHost = { ...host, facts: { kernel: { log: lab.layout.kernelLog } } };
-      const d = await diagnoseHost({ host: unpinned, playbook }, deps);
+      const d = await diagnoseHost({ host: unpinned(), playbook }, deps);
       // Other labs may run on this machine too (each a stack of its own): look at this lab's two.
-      const broken = d.findings.filter((f) => f.stack === `nginx ${second.nginxConf}`);
-      const own = d.findings.filter((f) => f.stack === `nginx ${lab.layout.nginxConf} + php-fpm ${lab.layout.fpmConf}`);
+      const broken = d.findings.filter((f) => f.stackKey === second.nginxConf);
+      const own = d.findings.filter((f) => f.stackKey === lab.layout.nginxConf);
       expect(broken.map((f) => f.cause), describeDiagnosis(d)).toEqual(['php_fpm_down']);
-      expect(broken[0]?.title).toMatch(new RegExp(`^nginx ${second.nginxConf}: PHP-FPM is not running`));
+      // Its php-fpm is down: no php-fpm is lent to it, though the lab's runs.
+      expect(broken[0]?.stack).toBe(`nginx ${second.nginxConf} + node at 127.0.0.1:${lab.snapshot.backendPort}`);
+      expect(broken[0]?.title).toMatch(new RegExp(`^nginx ${second.nginxConf} \\+ node at [^:]+:\\d+: PHP-FPM is not running`));
       expect(broken[0]?.evidence.join('\n')).toContain(`connect() to unix:${second.fpmSocket} failed (2: No such file or directory)`);
       expect(own.map((f) => f.cause), describeDiagnosis(d)).toEqual(['healthy']);
+      expect(own[0]?.stack).toBe(ownStack());
       // The verdict is the worst current finding of any stack, so never healthy here.
       expect(d.verdict.cause).not.toBe('healthy');
       expect(d.findings[0]?.severity).toBe('critical');
-      expect(d.findings.flatMap((f) => f.remediations)).toEqual([]);
-      await expect(remediateHost({ host: unpinned, playbook, remediation: 'start_php_fpm' }, deps)).rejects.toThrow(/several nginx or php-fpm masters/);
+      // Which php-fpm to start for the broken stack is not known from the host: no button, and remediate refuses.
+      expect([...broken, ...own].flatMap((f) => f.remediations)).toEqual([]);
+      expect(broken[0]?.nextSteps.join('\n')).toMatch(/start_php_fpm: no php-fpm of this stack runs/);
+      await expect(remediateHost({ host: unpinned(), playbook, remediation: 'start_php_fpm' }, deps)).rejects.toThrow(/several stacks run on this host/);
+      await expect(remediateHost({ host: unpinned(), playbook, remediation: 'start_php_fpm', stack: second.nginxConf }, deps)).rejects.toThrow(/no php-fpm of this stack runs/);
 
       // Pinned by the inventory, the lab's own (healthy) stack is the one diagnosed.
       const pinned = await diagnoseHost({ host, playbook }, deps);
       expect(pinned.verdict.cause, describeDiagnosis(pinned)).toBe('healthy');
     });
   }
+
+  it('stray_fpm_beside_stack: one nginx and two php-fpm masters; a pin of either side selects the paired stack, whose button acts on its own php-fpm and never the stray', async () => {
+    await lab.applyScenario('stray_fpm_beside_stack');
+    const stray = await livePid(lab.secondLayout.fpmPidFile);
+    const own = await livePid(lab.layout.fpmPidFile);
+    if (stray === undefined || own === undefined) throw new Error('both php-fpm masters run in stray_fpm_beside_stack');
+    const { nginx, fpm, ...rest } = host.facts;
+    // Only nginx.conf pinned: the php-fpm is the one whose pool nginx reaches, not the first in ps.
+    const nginxPinned = await diagnoseHost({ host: { ...host, facts: { ...rest, ...(nginx === undefined ? {} : { nginx }), fpm: startFacts() } }, playbook }, deps);
+    expect(nginxPinned.verdict.cause, describeDiagnosis(nginxPinned)).toBe('socket_permission');
+    expect(nginxPinned.findings.map((f) => f.stack)).toEqual([ownStack()]);
+    expect(nginxPinned.findings[0]?.remediations).toEqual(['restart_php_fpm']);
+    // Only fpm.conf pinned: the nginx is the one that passes requests to its pool.
+    const fpmPinned = await diagnoseHost({ host: { ...host, facts: { ...rest, ...(fpm === undefined ? {} : { fpm }) } }, playbook }, deps);
+    expect(fpmPinned.verdict.cause, describeDiagnosis(fpmPinned)).toBe('socket_permission');
+    expect(fpmPinned.findings.map((f) => f.stack)).toEqual([ownStack()]);
+    expect(fpmPinned.findings[0]?.remediations).toEqual(['restart_php_fpm']);
+
+    // Unpinned (other labs may add stacks of their own): the lab's finding keeps its button and names its stack.
+    const d = await diagnoseHost({ host: unpinned(startFacts()), playbook }, deps);
+    const ours = d.findings.filter((f) => f.stackKey === lab.layout.nginxConf);
+    expect(ours.map((f) => [f.cause, f.stack, f.remediations]), describeDiagnosis(d)).toEqual([['socket_permission', ownStack(), ['restart_php_fpm']]]);
+    // The stray php-fpm is in no stack.
+    expect(d.findings.some((f) => f.stack?.includes(lab.secondLayout.fpmConf) === true)).toBe(false);
+
+    await lab.repair('pool');
+    const outcome = await remediateHost({ host: unpinned(startFacts()), playbook, remediation: 'restart_php_fpm', stack: ours[0]?.stackKey as string }, deps);
+    expect(outcome.ok, outcome.error).toBe(true);
+    expect(outcome.stack).toBe(ownStack());
+    expect(outcome.steps.map((s) => s.command)).toEqual([`sudo -n -- kill -TERM ${own}`, shellQuote(['sudo', '-n', '--', '/usr/sbin/php-fpm8.2', '--fpm-config', lab.layout.fpmConf])]);
+    expect(outcome.recovered, describeDiagnosis(outcome.verification)).toBe(true);
+    expect(outcome.stillFailing).toBeUndefined();
+    // The stray master was not touched.
+    expect(isAlive(stray)).toBe(true);
+    expect(await livePid(lab.secondLayout.fpmPidFile)).toBe(stray);
+    expect(await livePid(lab.layout.fpmPidFile)).not.toBe(own);
+  });
+
+  it("proxy_stack_beside_php: unpinned, each nginx's proxy_pass is paired with the process listening there; the proxy stack's dead backend is never the php stack's Node", async () => {
+    await lab.applyScenario('proxy_stack_beside_php');
+    const second = lab.secondLayout;
+    const node = await livePid(lab.layout.backendPidFile);
+    const { diagnosis: d } = await diagnoseHostDetailed({ host: unpinned(), playbook }, deps);
+    const proxy = d.findings.filter((f) => f.stackKey === second.nginxConf);
+    const own = d.findings.filter((f) => f.stackKey === lab.layout.nginxConf);
+    expect(proxy.map((f) => [f.cause, f.stack]), describeDiagnosis(d)).toEqual([['proxy_upstream_down', `nginx ${second.nginxConf}`]]);
+    expect(own.map((f) => [f.cause, f.stack]), describeDiagnosis(d)).toEqual([['healthy', ownStack()]]);
+    expect(d.verdict.cause).not.toBe('healthy');
+    type StackSummary = { key: string; backends: { pass: string; listening?: boolean; process?: string }[] };
+    const stacks = (d.facts as { stacks: StackSummary[] }).stacks;
+    const proxyBackends = stacks.find((s) => s.key === second.nginxConf)?.backends;
+    expect(proxyBackends).toHaveLength(1);
+    expect(proxyBackends?.[0]).toEqual({ pass: expect.stringMatching(/^proxy_pass http:\/\/127\.0\.0\.1:\d+$/), listening: false });
+    expect(stacks.find((s) => s.key === lab.layout.nginxConf)?.backends).toEqual([
+      { pass: `proxy_pass http://127.0.0.1:${lab.snapshot.backendPort}`, listening: true, process: `node (pid ${node})` },
+    ]);
+  });
+
+  it('vhost_tls_upstream_down with php-fpm stopped: start_php_fpm brings web-01 back, and the verification says the shop vhost still fails', async () => {
+    await lab.applyScenario('vhost_tls_upstream_down');
+    await stopFpm(lab.layout);
+    const outcome = await remediateHost({ host, playbook, remediation: 'start_php_fpm', verifyWithinMs: 2000 }, deps);
+    expect(outcome.ok, outcome.error).toBe(true);
+    expect(outcome.probeStatus).toBe(200);
+    expect(outcome.recovered).toBe(false);
+    expect(outcome.stillFailing).toEqual(['shop.lab.test (HTTP 502)']);
+    expect(outcome.verification.verdict.cause, describeDiagnosis(outcome.verification)).toBe('proxy_upstream_down');
+  });
 
   describe('remediations through the lab sudo rules, verified by the bot', () => {
     it('php_fpm_down → start_php_fpm runs fpm.startCommand through sudo; the site answers 200 again', async () => {

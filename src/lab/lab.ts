@@ -3,7 +3,7 @@ import { appendFile, readFile, rm, truncate, writeFile } from 'node:fs/promises'
 import { fpmStartCommand, labLayout, FPM_BINARY, type LabLayout } from './lab-layout.ts';
 import { writeLabState, type LabState } from './lab-state.ts';
 import { readRecordedOom, replayOom } from './kernel-oom.ts';
-import { renderFpmConf, renderNginxConf, renderPool, type LabEnv } from './render-configs.ts';
+import { renderFpmConf, renderNginxConf, renderPool, renderProxyNginxConf, type LabEnv } from './render-configs.ts';
 import { HEALTHY_SETTINGS, scenario, type LabLog, type LabSettings, type ScenarioName } from './scenarios.ts';
 import { killFpmLikeOom, startBackend, startFpm, startNginx, stopBackend, stopFpm, stopNginx } from './services.ts';
 import { removeSudoers } from './sudoers.ts';
@@ -116,6 +116,7 @@ export class Lab {
     if (s.secondStack === 'broken-first') await this.startSecondStack();
     // Before the real masters start, so that the containers' come first in ps.
     if (s.containers === true) await this.startContainers();
+    if (s.strayFpm === true) await this.startStrayFpm();
     // Before the real masters start, so that the look-alikes have lower pids and come first in ps.
     if (s.intruders === true) await startIntruders(this.layout, await this.user(this.state.webUser));
     // After the previous scenario's servers stopped, so that their shutdown is not in the new logs.
@@ -136,6 +137,7 @@ export class Lab {
     if (s.backend === 'running' && !backendUp) await this.startBackend();
 
     if (s.secondStack === 'broken-last') await this.startSecondStack();
+    if (s.secondStack === 'proxy-broken') await this.startProxyStack();
 
     const traffic = await sendTraffic({ http: this.state.nginxPort, ...(this.state.shop === undefined ? {} : { shopTls: this.state.shop.tlsPort }) }, spec.traffic);
     const lines: string[] = [];
@@ -279,6 +281,38 @@ export class Lab {
     const nginx = await startContainerNginx(this.layout, await freePort());
     const fpm = await startContainerFpm(c.fpm, containerCgroups(mount, this.state.id).docker, { fpmConf: renderFpmConf(env), pool: renderPool(env, HEALTHY_SETTINGS.pool) });
     return { nginx, fpm };
+  }
+
+  /** A second php-fpm master beside the lab's, with its own config and socket, that no nginx points at. Returns its pid. */
+  async startStrayFpm(): Promise<number> {
+    const l = this.secondLayout;
+    await prepareTree(l, await this.user(this.state.loginUser));
+    const env: LabEnv = { ...this.env, layout: l };
+    await writeFile(l.fpmConf, renderFpmConf(env));
+    await writeFile(l.fpmPoolConf, renderPool(env, HEALTHY_SETTINGS.pool));
+    return startFpm(l);
+  }
+
+  /**
+   * A second nginx with no PHP, on a free port, whose only proxy_pass backend (another free
+   * port) is down: it logs real 502s for a few requests. Returns its port and its backend's.
+   */
+  async startProxyStack(): Promise<{ port: number; backendPort: number }> {
+    const l = this.secondLayout;
+    const login = await this.user(this.state.loginUser);
+    await prepareTree(l, login);
+    const port = await freePort();
+    const backendPort = await freePort();
+    await writeFile(l.nginxConf, renderProxyNginxConf({ ...this.env, layout: l, nginxPort: port }, backendPort));
+    for (const log of [l.nginxErrorLog, l.nginxAccessLog]) await truncate(log, 0);
+    await startNginx(l, port, login.gid);
+    await sendTraffic({ http: port }, [{ path: '/', count: 2 }]);
+    const deadline = Date.now() + 10_000;
+    while (!new RegExp(`connect\\(\\) failed \\(111: Connection refused\\) while connecting to upstream.*"http://127\\.0\\.0\\.1:${backendPort}/"`).test(await readFile(l.nginxErrorLog, 'utf8'))) {
+      if (Date.now() > deadline) throw new Error(`the proxy stack's nginx logged no 502 in ${l.nginxErrorLog}`);
+      await sleep(100);
+    }
+    return { port, backendPort };
   }
 
   async stopSecondStack(): Promise<void> {

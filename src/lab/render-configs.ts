@@ -81,6 +81,40 @@ ${s.shop === 'broken' && env.shop !== undefined ? renderShopVhost(env.layout, en
 `;
 }
 
+/** An nginx with no PHP: every request goes to one proxy_pass backend (the lab's "API gateway" stack). */
+export function renderProxyNginxConf(env: LabEnv, backendPort: number): string {
+  const { layout: l } = env;
+  const tmp = (name: string): string => `${l.nginxTempDir}/${name}`;
+  return `# gateway-medic lab: a proxy-only nginx, written by src/lab.
+user ${env.webUser} ${env.webUser};
+worker_processes 1;
+pid ${l.nginxPidFile};
+error_log ${l.nginxErrorLog} error;
+
+events {
+    worker_connections 64;
+}
+
+http {
+    access_log ${l.nginxAccessLog} combined;
+    client_body_temp_path ${tmp('client_body')};
+    proxy_temp_path ${tmp('proxy')};
+    fastcgi_temp_path ${tmp('fastcgi')};
+    uwsgi_temp_path ${tmp('uwsgi')};
+    scgi_temp_path ${tmp('scgi')};
+
+    server {
+        listen 127.0.0.1:${env.nginxPort};
+        server_name api-gw;
+
+        location / {
+            proxy_pass http://127.0.0.1:${backendPort};
+        }
+    }
+}
+`;
+}
+
 /** The second vhost: TLS with the lab's self-signed certificate, its own logs, a backend that is down. */
 function renderShopVhost(l: LabLayout, shop: { tlsPort: number; backendPort: number }): string {
   return `

@@ -32,6 +32,8 @@ export const SCENARIO_NAMES = [
   'hostile_host',
   'slowlog_timeout',
   'pool_near_limit',
+  'stray_fpm_beside_stack',
+  'proxy_stack_beside_php',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
@@ -55,8 +57,14 @@ export interface LabSettings {
   /**
    * A second nginx + php-fpm stack under `<lab>/second`, on its own port, whose php-fpm ran and
    * stopped (502s). `broken-first`: started before the lab's own masters (lower pids, first in ps).
+   * `proxy-broken`: a second nginx with no PHP at all, whose only `proxy_pass` backend is down.
    */
-  secondStack?: 'broken-first' | 'broken-last';
+  secondStack?: 'broken-first' | 'broken-last' | 'proxy-broken';
+  /**
+   * A second php-fpm master (its own config and socket under `<lab>/second`) that runs beside the
+   * lab's and that no nginx points at: a stray, a canary, an old PHP left running.
+   */
+  strayFpm?: boolean;
   /**
    * How /api/ reaches the Node backend: `http`; `https-to-plain`, `proxy_pass https://` to its
    * plain-HTTP port; `unresolved-name`, a host name in a variable (resolved per request) with no
@@ -412,6 +420,25 @@ const scenarios: Scenario[] = [
         pattern: /connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: shop\.lab\.test, .*upstream: "http:\/\/127\.0\.0\.1:\d+\/"/,
       },
     ],
+  },
+  {
+    name: 'stray_fpm_beside_stack',
+    summary:
+      "one nginx and two php-fpm masters: the lab's pool socket is root:root 0600, and a stray second php-fpm (its own config and socket, no nginx points at it) runs beside it",
+    cause: 'socket_permission',
+    settings: { ...HEALTHY, pool: { ...HEALTHY_POOL, socketAccess: 'root-only' }, strayFpm: true },
+    traffic: [home],
+    status: 502,
+    expect: [{ log: 'nginxError', pattern: /connect\(\) to unix:\S+php8\.2-fpm\.sock failed \(13: Permission denied\)/ }],
+  },
+  {
+    name: 'proxy_stack_beside_php',
+    summary: "a second nginx with no PHP, whose only proxy_pass backend is down (502s), beside the healthy lab stack and its Node backend; the inventory pins the healthy one",
+    cause: 'healthy',
+    settings: { ...HEALTHY, secondStack: 'proxy-broken' },
+    traffic: [home, { path: '/api/', count: 2 }],
+    status: 200,
+    expect: [{ log: 'nginxAccess', pattern: /"GET \/api\/ HTTP\/1\.1" 200 / }],
   },
 ];
 
