@@ -21,6 +21,7 @@ import { checkReadOnly, SYSTEM_PROGRAM_DIRS } from '../src/core/playbook/allowli
 import type { Lab } from '../src/lab/lab.ts';
 import { isAlive, livePid, readPidFile } from '../src/lab/pids.ts';
 import { stopFpm } from '../src/lab/services.ts';
+import { FPM_BINARY } from '../src/lab/lab-layout.ts';
 import { overcommitLimitMb } from '../src/lab/render-configs.ts';
 import { SCENARIOS, type ScenarioName } from '../src/lab/scenarios.ts';
 import { LAB_HOST, startLab } from '../src/lab/start-lab.ts';
@@ -254,11 +255,12 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     }
     const { diagnosis, results } = outcome;
     const d = describeDiagnosis(diagnosis);
-    const stackOf = (label: string): Finding[] => diagnosis.findings.filter((f) => f.stack === label);
+    // Each stack by its key (its nginx config): its label also names the backends it reaches.
+    const stackOf = (key: string): Finding[] => diagnosis.findings.filter((f) => f.stackKey === key);
     // The broken second stack: php-fpm down, with its own nginx's evidence.
-    expect(stackOf(`nginx ${second.nginxConf}`).map((f) => f.cause), d).toEqual(['php_fpm_down']);
+    expect(stackOf(second.nginxConf).map((f) => f.cause), d).toEqual(['php_fpm_down']);
     // The lab's own stack: its TLS vhost's backend is down, web-01 is fine; never "healthy".
-    const own = stackOf(`nginx ${lab.layout.nginxConf} + php-fpm ${lab.layout.fpmConf}`);
+    const own = stackOf(lab.layout.nginxConf);
     expect(own[0]?.cause, d).toBe('proxy_upstream_down');
     expect(own[0]?.vhosts, d).toEqual(['shop.lab.test']);
     expect(own.some((f) => f.cause === 'healthy'), d).toBe(false);
@@ -289,8 +291,13 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     // The recorded results are those same commands.
     for (const r of results.filter((x) => x.command !== '')) expect(sent.some((line) => line.includes(r.command)), r.command).toBe(true);
   });
-  /** This lab's stack as its findings name it: its nginx, its php-fpm, and the Node backend its /api/ reaches. */
-  const ownStack = (): string => `nginx ${lab.layout.nginxConf} + php-fpm ${lab.layout.fpmConf} + node at 127.0.0.1:${lab.snapshot.backendPort}`;
+
+  /**
+   * This lab's stack as its findings name it: its nginx, its php-fpm, and the Node backend its
+   * /api/ reaches. The lab's login user runs `ss -p` without sudo, which shows where something
+   * listens but not another user's process: the backend is "backend", not "node".
+   */
+  const ownStack = (): string => `nginx ${lab.layout.nginxConf} + php-fpm ${lab.layout.fpmConf} + backend at 127.0.0.1:${lab.snapshot.backendPort}`;
   /** The inventory without the facts that pin the lab's own stack (and its probe URL). */
   const unpinned = (fpm: NonNullable<TargetHost['facts']['fpm']> = {}): TargetHost => ({ ...host, facts: { kernel: { log: lab.layout.kernelLog }, fpm } });
   /** The lab's php-fpm start command and binary: they name the lab's php-fpm config, so they hold for its stack alone. */
@@ -306,8 +313,8 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       const own = d.findings.filter((f) => f.stackKey === lab.layout.nginxConf);
       expect(broken.map((f) => f.cause), describeDiagnosis(d)).toEqual(['php_fpm_down']);
       // Its php-fpm is down: no php-fpm is lent to it, though the lab's runs.
-      expect(broken[0]?.stack).toBe(`nginx ${second.nginxConf} + node at 127.0.0.1:${lab.snapshot.backendPort}`);
-      expect(broken[0]?.title).toMatch(new RegExp(`^nginx ${second.nginxConf} \\+ node at [^:]+:\\d+: PHP-FPM is not running`));
+      expect(broken[0]?.stack).toBe(`nginx ${second.nginxConf} + backend at 127.0.0.1:${lab.snapshot.backendPort}`);
+      expect(broken[0]?.title).toMatch(new RegExp(`^nginx ${second.nginxConf} \\+ backend at [^:]+:\\d+: PHP-FPM is not running`));
       expect(broken[0]?.evidence.join('\n')).toContain(`connect() to unix:${second.fpmSocket} failed (2: No such file or directory)`);
       expect(own.map((f) => f.cause), describeDiagnosis(d)).toEqual(['healthy']);
       expect(own[0]?.stack).toBe(ownStack());
@@ -319,6 +326,12 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       expect(broken[0]?.nextSteps.join('\n')).toMatch(/start_php_fpm: no php-fpm of this stack runs/);
       await expect(remediateHost({ host: unpinned(), playbook, remediation: 'start_php_fpm' }, deps)).rejects.toThrow(/several stacks run on this host/);
       await expect(remediateHost({ host: unpinned(), playbook, remediation: 'start_php_fpm', stack: second.nginxConf }, deps)).rejects.toThrow(/no php-fpm of this stack runs/);
+
+      // Only the broken stack's php-fpm config pinned (it is down): the nginx passing to the pools
+      // that config declares is the stack, and starting that php-fpm is offered.
+      const fpmPin = { conf: second.fpmConf, binary: FPM_BINARY, startCommand: [FPM_BINARY, '--fpm-config', second.fpmConf] };
+      const byFpm = await diagnoseHost({ host: unpinned(fpmPin), playbook }, deps);
+      expect(byFpm.findings.map((f) => [f.cause, f.stackKey, f.remediations]), describeDiagnosis(byFpm)).toEqual([['php_fpm_down', second.nginxConf, ['start_php_fpm']]]);
 
       // Pinned by the inventory, the lab's own (healthy) stack is the one diagnosed.
       const pinned = await diagnoseHost({ host, playbook }, deps);
@@ -366,7 +379,6 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
   it("proxy_stack_beside_php: unpinned, each nginx's proxy_pass is paired with the process listening there; the proxy stack's dead backend is never the php stack's Node", async () => {
     await lab.applyScenario('proxy_stack_beside_php');
     const second = lab.secondLayout;
-    const node = await livePid(lab.layout.backendPidFile);
     const { diagnosis: d } = await diagnoseHostDetailed({ host: unpinned(), playbook }, deps);
     const proxy = d.findings.filter((f) => f.stackKey === second.nginxConf);
     const own = d.findings.filter((f) => f.stackKey === lab.layout.nginxConf);
@@ -379,7 +391,7 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     expect(proxyBackends).toHaveLength(1);
     expect(proxyBackends?.[0]).toEqual({ pass: expect.stringMatching(/^proxy_pass http:\/\/127\.0\.0\.1:\d+$/), listening: false });
     expect(stacks.find((s) => s.key === lab.layout.nginxConf)?.backends).toEqual([
-      { pass: `proxy_pass http://127.0.0.1:${lab.snapshot.backendPort}`, listening: true, process: `node (pid ${node})` },
+      { pass: `proxy_pass http://127.0.0.1:${lab.snapshot.backendPort}`, listening: true },
     ]);
   });
 

@@ -421,7 +421,10 @@ async function diagnoseStacks(
     const scout = await runRounds(run, only(['fpm_config']), { ...scoutFacts({ fpmPid: null }), fpm: { conf: pinnedFpm } }, { nginxPid: null, fpmPid: null }, seed);
     pinnedPools = scout.discovery.picture.fpm.pools;
   }
-  const selected = pinnedStacks(paired, trusted, host.facts, pinnedPools);
+  // A stack selected by a pinned php-fpm that is down: that config is its php-fpm, to start.
+  const selected = pinnedStacks(paired, trusted, host.facts, pinnedPools).map((st) =>
+    pinnedPools.length > 0 && pinnedFpm !== undefined ? { ...st, fpmConf: pinnedFpm, label: `${st.label} + php-fpm ${pinnedFpm} (not running)` } : st,
+  );
   const stacks = selected.length > 0 ? selected : paired;
 
   const all: CheckResult[] = [...seed];

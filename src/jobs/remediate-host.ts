@@ -70,12 +70,23 @@ const statusOf = (r: CheckResult): number | undefined => {
 const answers = (code: number | undefined): boolean => code !== undefined && code >= 200 && code < 400;
 
 /**
- * Every probe of the stack that does not answer 2xx/3xx: the inventory's site URL and each
- * virtual host by its name, "shop.example.com (HTTP 502)" (no answer at all: "no answer").
+ * A probe that says the stack still fails: the inventory's site URL unless it answers 2xx/3xx;
+ * a virtual host (probed at `/`, where a 404 or 401 may be how it is meant to answer) when it
+ * answers 5xx or not at all.
+ */
+const fails = (r: CheckResult): boolean => {
+  const code = statusOf(r);
+  if (r.subject === undefined) return !answers(code);
+  return code === undefined || code === 0 || code >= 500;
+};
+
+/**
+ * Every probe of the stack that still fails (see `fails`): "shop.example.com (HTTP 502)", or
+ * "no answer" when nothing answered.
  */
 export function failingProbes(results: readonly CheckResult[]): string[] {
   return results
-    .filter((r) => r.parse === 'http_probe' && r.status !== 'skipped' && !answers(statusOf(r)))
+    .filter((r) => r.parse === 'http_probe' && r.status !== 'skipped' && fails(r))
     .map((r) => {
       const code = statusOf(r);
       const what = r.subject ?? 'the site URL';

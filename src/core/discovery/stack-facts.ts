@@ -38,7 +38,10 @@ export function stackFacts(inventory: Facts, stack: Pick<Stack, 'nginxConf' | 'f
 
   const fpm = inventory.fpm ?? {};
   const ours = stack.fpmPid !== null;
-  const fpmHolds = ours && (trusted.fpm === 1 || (fpm.conf !== undefined && fpm.conf === stack.fpmConf));
+  // A stack whose php-fpm is down has a php-fpm config only when the inventory pinned it (and the
+  // stack was selected by the pools that config declares): then the pinned facts are its own.
+  const pinnedHere = fpm.conf !== undefined && fpm.conf === stack.fpmConf;
+  const fpmHolds = ours ? trusted.fpm === 1 || pinnedHere : pinnedHere;
   if (fpmHolds) {
     out.fpm = { ...fpm };
   } else {

@@ -23,6 +23,9 @@ export function renderJson(d: Diagnosis): string {
         nextSteps: f.nextSteps.map(s),
         current: f.current,
         ...(f.vhosts === undefined ? {} : { vhosts: f.vhosts.map(s) }),
+        // On a host with several stacks: which one, and the key `medic remediate --stack` takes.
+        ...(f.stack === undefined ? {} : { stack: s(f.stack) }),
+        ...(f.stackKey === undefined ? {} : { stackKey: s(f.stackKey) }),
       })),
       durationMs: d.durationMs,
       incomplete: d.incomplete,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../../src/core/check-result.ts';
 import { discover } from '../../../src/core/discovery/discover.ts';
+import { parseSockets } from '../../../src/core/classifier/parse/sockets.ts';
 import { listensAt, pairStacks, type Listener, type Stack } from '../../../src/core/discovery/pair-stacks.ts';
 import { startCommandConf, stackFacts } from '../../../src/core/discovery/stack-facts.ts';
 import type { Facts } from '../../../src/core/facts.ts';
@@ -110,6 +111,18 @@ describe('pairStacks', () => {
     expect(phpStack).toMatchObject({ fpmPid: 10, backends: [], label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf' });
   });
 
+  it("pairs with what a real `ss -H -l -n -x -t -p` names: the lab's php-fpm socket is its pool, the Node port a backend with its pid", () => {
+    const listeners: Listener[] = parseSockets(readFileSync(new URL('../../fixtures/field/ss-processes.txt', import.meta.url), 'utf8')).flatMap((l) =>
+      l.endpoint === undefined ? [] : [{ endpoint: l.endpoint, ...(l.process === undefined ? {} : { process: l.process }) }],
+    );
+    const nginx = { pid: 14990, conf: '/tmp/medic-lab-IbmfxX/nginx/nginx.conf', upstreams: [pass('unix:/tmp/medic-lab-IbmfxX/run/php8.2-fpm.sock'), pass('http://127.0.0.1:42603', 'proxy')] };
+    const fpm = { pid: 14991, conf: '/tmp/medic-lab-IbmfxX/php/php-fpm.conf', pools: [pool('/tmp/medic-lab-IbmfxX/run/php8.2-fpm.sock')] };
+    const [stack] = pairStacks([nginx], [fpm], listeners);
+    expect(stack?.fpmPid).toBe(14991);
+    expect(stack?.backends).toEqual([{ kind: 'proxy', target: 'http://127.0.0.1:42603', address: '127.0.0.1:42603', listening: true, process: { name: 'node', pid: 14292 } }]);
+    expect(stack?.label).toBe('nginx /tmp/medic-lab-IbmfxX/nginx/nginx.conf + php-fpm /tmp/medic-lab-IbmfxX/php/php-fpm.conf + node at 127.0.0.1:42603');
+  });
+
   it('a fastcgi_pass no php-fpm pool serves is a backend (php-cgi, fcgiwrap), with what listens there', () => {
     const listeners: Listener[] = [{ endpoint: { kind: 'unix', path: '/run/fcgiwrap.socket' }, process: { name: 'fcgiwrap', pid: 900 } }];
     const [stack] = pairStacks([{ pid: 11, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/fcgiwrap.socket')] }], [fpmA], listeners);
@@ -142,6 +155,9 @@ describe('stackFacts: the inventory facts that hold for one stack', () => {
     expect(stackFacts(inventory, { fpmConf: '/srv/b/php-fpm.conf', fpmPid: 20 }, { nginx: 1, fpm: 2 }).fpm).toBeUndefined();
     // No php-fpm of the stack runs: nothing says which one the command would start for it.
     expect(stackFacts(inventory, { fpmPid: null }, { nginx: 2, fpm: 1 }).fpm).toBeUndefined();
+    // ... unless the inventory pins its config, which selected this stack: then the pinned facts are its own.
+    const pinned: Facts = { ...inventory, fpm: { ...inventory.fpm, conf: '/srv/b/php-fpm.conf' } };
+    expect(stackFacts(pinned, { fpmPid: null, fpmConf: '/srv/b/php-fpm.conf' }, { nginx: 2, fpm: 1 }).fpm).toEqual(pinned.fpm);
     // The host's one php-fpm is this stack's: all its facts hold.
     expect(stackFacts(inventory, { fpmConf: '/etc/php/8.2/fpm/php-fpm.conf', fpmPid: 10 }, { nginx: 2, fpm: 1 }).fpm).toEqual(inventory.fpm);
   });
@@ -155,6 +171,8 @@ describe('stackFacts: the inventory facts that hold for one stack', () => {
 describe('stackRemediationProblem', () => {
   it('starting a php-fpm that does not run on a host with several stacks needs the inventory to say which', () => {
     expect(stackRemediationProblem('start_php_fpm', { fpmPid: null, fpmPids: [] })).toMatch(/pin it in the inventory/);
+    // The inventory pinned the php-fpm config whose pools this stack's nginx reaches.
+    expect(stackRemediationProblem('start_php_fpm', { fpmPid: null, fpmPids: [], fpmConf: '/srv/b/php-fpm.conf' })).toBeNull();
     expect(stackRemediationProblem('reload_nginx', { fpmPid: null, fpmPids: [] })).toBeNull();
   });
 });

@@ -116,6 +116,13 @@ describe('renderJson', () => {
     expect(() => JSON.parse(`[${text}]`)).not.toThrow();
   });
 
+  it('on a host with several stacks, each finding says its stack and the key `medic remediate --stack` takes', () => {
+    const d = fpmDown();
+    const f = { ...(d.findings[0] as Diagnosis['findings'][number]), stack: 'nginx /srv/b/nginx.conf + php-fpm /srv/b/php-fpm.conf', stackKey: '/srv/b/nginx.conf' };
+    const parsed = JSON.parse(renderJson({ ...d, findings: [f] })) as { findings: Record<string, unknown>[] };
+    expect(parsed.findings[0]).toMatchObject({ stack: 'nginx /srv/b/nginx.conf + php-fpm /srv/b/php-fpm.conf', stackKey: '/srv/b/nginx.conf' });
+  });
+
   it('keeps <!channel> as text for the Slack layer, and control characters cannot break the document', () => {
     const d = fpmDown();
     const tricky: Diagnosis = { ...d, findings: [{ ...(d.findings[0] as Diagnosis['findings'][number]), evidence: ['GET /?x=<!channel>&y="q" \u0000\u001b[31m'] }] };
