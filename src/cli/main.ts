@@ -8,7 +8,7 @@ const USAGE = `medic — diagnose Nginx 502/504s over SSH with read-only checks
 
 Usage:
   medic diagnose <host|group|pattern> [--inventory FILE] [--json] [--playbook NAME]
-  medic remediate <host> <remediation-id> [--inventory FILE] [--yes] [--json]
+  medic remediate <host> <remediation-id> [--stack NGINX_CONF] [--inventory FILE] [--yes] [--json]
   medic hosts [--inventory FILE] [--json]
   medic playbooks [--json]
   medic start | bot | worker
