@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { CheckResult } from '../core/check-result.ts';
 import { classify, type Classification } from '../core/classifier/classify.ts';
 import { discover, type Discovery, type StackSelection } from '../core/discovery/discover.ts';
-import { listensAt, pairStacks, type Backend, type FpmSide, type Listener, type NginxSide, type Stack } from '../core/discovery/pair-stacks.ts';
+import { pairStacks, type Backend, type FpmSide, type Listener, type NginxSide, type Stack } from '../core/discovery/pair-stacks.ts';
+import { selectStacks } from '../core/discovery/select-stacks.ts';
 import { stackFacts } from '../core/discovery/stack-facts.ts';
 import { pickMaster } from '../core/discovery/trust-masters.ts';
 import { parseSockets } from '../core/classifier/parse/sockets.ts';
@@ -356,29 +357,6 @@ export interface StackOutcome {
 }
 
 /**
- * The stacks a diagnosis is about: all of them, or, when the inventory pins one side's config,
- * those holding that master. A pin that matches no running master (a php-fpm that is down)
- * selects the nginx that passes requests to the pools of the pinned config.
- */
-function pinnedStacks(stacks: readonly Stack[], trusted: Discovery['picture']['trustedMasters'], inventory: Facts, pinnedPools: readonly FpmSide['pools'][number][]): Stack[] {
-  const nginxConf = inventory.nginx?.conf;
-  const fpmConf = inventory.fpm?.conf;
-  let out = [...stacks];
-  if (nginxConf !== undefined) {
-    const master = pickMaster(trusted.nginx, nginxConf, '/etc/nginx/nginx.conf');
-    out = out.filter((s) => s.nginxPid === master?.pid);
-  }
-  if (fpmConf !== undefined) {
-    const master = pickMaster(trusted.fpm, fpmConf);
-    out = master !== undefined ? out.filter((s) => s.fpmPids.includes(master.pid)) : out.filter((s) => s.fpmPids.length === 0 && reachesPools(s, pinnedPools));
-  }
-  return out;
-}
-
-const reachesPools = (s: Stack, pools: readonly FpmSide['pools'][number][]): boolean =>
-  s.backends.some((b) => b.kind === 'fastcgi' && pools.some((p) => p.listen !== undefined && listensAt(p.listen, b.target)));
-
-/**
  * Several stacks on one host: pair each nginx with the php-fpm pools and backends listening
  * where it points (reading each one's config, and `ss -p` for the backends), diagnose each stack
  * with only its own masters and the inventory facts that hold for it, and report the findings of
@@ -421,11 +399,7 @@ async function diagnoseStacks(
     const scout = await runRounds(run, only(['fpm_config']), { ...scoutFacts({ fpmPid: null }), fpm: { conf: pinnedFpm } }, { nginxPid: null, fpmPid: null }, seed);
     pinnedPools = scout.discovery.picture.fpm.pools;
   }
-  // A stack selected by a pinned php-fpm that is down: that config is its php-fpm, to start.
-  const selected = pinnedStacks(paired, trusted, host.facts, pinnedPools).map((st) =>
-    pinnedPools.length > 0 && pinnedFpm !== undefined ? { ...st, fpmConf: pinnedFpm, label: `${st.label} + php-fpm ${pinnedFpm} (not running)` } : st,
-  );
-  const stacks = selected.length > 0 ? selected : paired;
+  const stacks = selectStacks(paired, trusted, host.facts, pinnedPools);
 
   const all: CheckResult[] = [...seed];
   const findings: Finding[] = [];

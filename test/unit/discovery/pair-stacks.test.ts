@@ -5,6 +5,8 @@ import { discover } from '../../../src/core/discovery/discover.ts';
 import { parseSockets } from '../../../src/core/classifier/parse/sockets.ts';
 import { listensAt, pairStacks, type Listener, type Stack } from '../../../src/core/discovery/pair-stacks.ts';
 import { startCommandConf, stackFacts } from '../../../src/core/discovery/stack-facts.ts';
+import { selectStacks } from '../../../src/core/discovery/select-stacks.ts';
+import type { MasterProcess } from '../../../src/core/discovery/host-picture.ts';
 import type { Facts } from '../../../src/core/facts.ts';
 import { stackRemediationProblem } from '../../../src/core/remediation/stack-remediations.ts';
 import type { FpmPool, NginxUpstreamRef } from '../../../src/core/discovery/host-picture.ts';
@@ -127,6 +129,41 @@ describe('pairStacks', () => {
     const listeners: Listener[] = [{ endpoint: { kind: 'unix', path: '/run/fcgiwrap.socket' }, process: { name: 'fcgiwrap', pid: 900 } }];
     const [stack] = pairStacks([{ pid: 11, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/fcgiwrap.socket')] }], [fpmA], listeners);
     expect(stack).toMatchObject({ fpmPid: null, backends: [{ kind: 'fastcgi', listening: true, process: { name: 'fcgiwrap', pid: 900 } }] });
+  });
+});
+
+describe('selectStacks: a pin of one side selects the stack that holds it', () => {
+  const master = (kind: 'nginx' | 'fpm', pid: number, conf: string): MasterProcess => ({ kind, pid, user: 'root', conf });
+  const trusted = {
+    nginx: [master('nginx', 11, '/etc/nginx/nginx.conf'), master('nginx', 21, '/srv/b/nginx.conf')],
+    fpm: [master('fpm', 20, '/srv/b/php-fpm.conf'), master('fpm', 30, '/srv/stray/php-fpm.conf')],
+  };
+  const stacks = pairStacks(
+    [
+      { pid: 11, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/php/php8.2-fpm.sock')] },
+      { pid: 21, conf: '/srv/b/nginx.conf', upstreams: [pass('127.0.0.1:9100')] },
+    ],
+    [
+      { pid: 20, conf: '/srv/b/php-fpm.conf', pools: [pool('127.0.0.1:9100')] },
+      { pid: 30, conf: '/srv/stray/php-fpm.conf', pools: [pool('/run/php/stray.sock')] },
+    ],
+  );
+  const keys = (list: Stack[]): string[] => list.map((s) => s.key);
+
+  it('nginx.conf alone: that nginx, with the php-fpm it reaches', () => {
+    expect(keys(selectStacks(stacks, trusted, { nginx: { conf: '/srv/b/nginx.conf' } }))).toEqual(['/srv/b/nginx.conf']);
+  });
+
+  it('fpm.conf alone: the nginx that reaches that running php-fpm; a stray php-fpm pinned selects nothing, so every stack is shown', () => {
+    expect(keys(selectStacks(stacks, trusted, { fpm: { conf: '/srv/b/php-fpm.conf' } }))).toEqual(['/srv/b/nginx.conf']);
+    expect(keys(selectStacks(stacks, trusted, { fpm: { conf: '/srv/stray/php-fpm.conf' } }))).toEqual(['/etc/nginx/nginx.conf', '/srv/b/nginx.conf']);
+  });
+
+  it("fpm.conf of a php-fpm that is down: the nginx reaching the pools its config declares, with that config as the stack's php-fpm", () => {
+    const [selected, ...rest] = selectStacks(stacks, trusted, { fpm: { conf: '/etc/php/8.2/fpm/php-fpm.conf' } }, [pool('/run/php/php8.2-fpm.sock')]);
+    expect(rest).toEqual([]);
+    expect(selected).toMatchObject({ key: '/etc/nginx/nginx.conf', fpmPid: null, fpmConf: '/etc/php/8.2/fpm/php-fpm.conf', label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf (not running)' });
+    expect(stackRemediationProblem('start_php_fpm', selected as Stack)).toBeNull();
   });
 });
 
