@@ -25,6 +25,15 @@ describe('renderRemediationNotice', () => {
     expect(renderRemediationNotice({ ...base, result: { ok: true, steps: [], recovered: false, durationMs: 5 } })).toBe(':warning: `reload_php_fpm` approved by <@U0APPROVER>: done, but the verification still finds a problem.');
   });
 
+  it('names the vhosts of the stack that still fail, escaped (their names came from a host)', () => {
+    const text = renderRemediationNotice({
+      remediation: 'start_php_fpm',
+      approvedBy: 'U0APPROVER',
+      result: { ok: true, steps: [], recovered: false, durationMs: 5, stillFailing: ['shop.example.com (HTTP 502)', '<!here> (no answer)'] },
+    });
+    expect(text).toBe(':warning: `start_php_fpm` approved by <@U0APPROVER>: done, but the verification still finds a problem. Still failing: shop.example.com (HTTP 502), &lt;!here&gt; (no answer).');
+  });
+
   it('escapes the verification title (it came from a host) and never mentions a non-id', () => {
     const text = renderRemediationNotice({ remediation: 'reload_nginx', approvedBy: '<!channel>', result: { ok: true, steps: [], recovered: false, durationMs: 5, verification: verification('<!here> *bold* <http://x|y>') } });
     expect(text).not.toContain('<!channel>');
