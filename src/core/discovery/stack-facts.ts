@@ -29,7 +29,8 @@ export function stackFacts(inventory: Facts, stack: Pick<Stack, 'nginxConf' | 'f
   if (inventory.kernel !== undefined) out.kernel = { ...inventory.kernel };
   const nginx = inventory.nginx ?? {};
   // An nginx started without -c reads the compiled-in default, which an inventory may pin by name.
-  const nginxHolds = trusted.nginx === 1 || (nginx.conf !== undefined && nginx.conf === (stack.nginxConf ?? DEFAULT_NGINX_CONF));
+  // A pin of another config never holds here, even for the host's only running master.
+  const nginxHolds = nginx.conf !== undefined ? nginx.conf === (stack.nginxConf ?? DEFAULT_NGINX_CONF) : trusted.nginx === 1;
   if (nginxHolds) {
     out.nginx = { ...nginx };
     // The site's own URL, not the public one a request names: that is probed once, host-wide.
@@ -40,8 +41,7 @@ export function stackFacts(inventory: Facts, stack: Pick<Stack, 'nginxConf' | 'f
   const ours = stack.fpmPid !== null;
   // A stack whose php-fpm is down has a php-fpm config only when the inventory pinned it (and the
   // stack was selected by the pools that config declares): then the pinned facts are its own.
-  const pinnedHere = fpm.conf !== undefined && fpm.conf === stack.fpmConf;
-  const fpmHolds = ours ? trusted.fpm === 1 || pinnedHere : pinnedHere;
+  const fpmHolds = fpm.conf !== undefined ? fpm.conf === stack.fpmConf : ours && trusted.fpm === 1;
   if (fpmHolds) {
     out.fpm = { ...fpm };
   } else {

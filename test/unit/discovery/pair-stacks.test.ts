@@ -192,6 +192,13 @@ describe('stackFacts: the inventory facts that hold for one stack', () => {
     expect(stackFacts(inventory, { fpmConf: '/srv/b/php-fpm.conf', fpmPid: 20 }, { nginx: 1, fpm: 2 }).fpm).toBeUndefined();
     // No php-fpm of the stack runs: nothing says which one the command would start for it.
     expect(stackFacts(inventory, { fpmPid: null }, { nginx: 2, fpm: 1 }).fpm).toBeUndefined();
+    // A pinned config of another php-fpm (one that is down) never holds for the host's only running one.
+    const other: Facts = { ...inventory, fpm: { ...inventory.fpm, conf: '/srv/b/php-fpm.conf' } };
+    expect(stackFacts(other, { fpmConf: '/etc/php/8.2/fpm/php-fpm.conf', fpmPid: 10 }, { nginx: 1, fpm: 1 }).fpm).toEqual({
+      startCommand: ['/usr/sbin/php-fpm8.2', '--fpm-config', '/etc/php/8.2/fpm/php-fpm.conf'],
+      binary: '/usr/sbin/php-fpm8.2',
+    });
+    expect(stackFacts({ nginx: { conf: '/srv/b/nginx.conf' } }, { nginxConf: '/etc/nginx/nginx.conf', fpmPid: null }, { nginx: 1, fpm: 0 }).nginx).toBeUndefined();
     // ... unless the inventory pins its config, which selected this stack: then the pinned facts are its own.
     const pinned: Facts = { ...inventory, fpm: { ...inventory.fpm, conf: '/srv/b/php-fpm.conf' } };
     expect(stackFacts(pinned, { fpmPid: null, fpmConf: '/srv/b/php-fpm.conf' }, { nginx: 2, fpm: 1 }).fpm).toEqual(pinned.fpm);
