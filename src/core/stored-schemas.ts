@@ -44,6 +44,8 @@ const FindingSchema: z.ZodType<Finding> = z.looseObject({
   remediations: z.array(z.enum(REMEDIATION_IDS)),
   current: z.boolean(),
   stack: z.string().optional(),
+  // The key a button's remediation names its stack by: it must survive the round trip through Redis.
+  stackKey: z.string().optional(),
   vhosts: z.array(z.string()).optional(),
 });
 
@@ -70,6 +72,7 @@ export const RemediationResultSchema: z.ZodType<RemediationResultView> = z.loose
   recovered: z.boolean(),
   durationMs: z.number(),
   error: z.string().optional(),
+  stillFailing: z.array(z.string()).optional(),
 });
 
 export const AuditEntrySchema: z.ZodType<AuditEntry> = z.looseObject({
