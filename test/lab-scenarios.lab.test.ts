@@ -301,7 +301,7 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
   /** The inventory without the facts that pin the lab's own stack (and its probe URL). */
   const unpinned = (fpm: NonNullable<TargetHost['facts']['fpm']> = {}): TargetHost => ({ ...host, facts: { kernel: { log: lab.layout.kernelLog }, fpm } });
   /** The lab's php-fpm start command and binary: they name the lab's php-fpm config, so they hold for its stack alone. */
-  const startFacts = (): NonNullable<TargetHost['facts']['fpm']> => ({ binary: host.facts.fpm?.binary as string, startCommand: host.facts.fpm?.startCommand as string[] });
+  const startFacts = (): NonNullable<TargetHost['facts']['fpm']> => ({ binary: host.facts.fpm?.binary, startCommand: host.facts.fpm?.startCommand });
 
   for (const order of ['first', 'last'] as const) {
     it(`two_stacks_broken_${order}: unpinned, each nginx is paired with its own php-fpm; the broken stack is the verdict, the healthy one is reported healthy, no button`, async () => {
@@ -364,7 +364,7 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     expect(d.findings.some((f) => f.stack?.includes(lab.secondLayout.fpmConf) === true)).toBe(false);
 
     await lab.repair('pool');
-    const outcome = await remediateHost({ host: unpinned(startFacts()), playbook, remediation: 'restart_php_fpm', stack: ours[0]?.stackKey as string }, deps);
+    const outcome = await remediateHost({ host: unpinned(startFacts()), playbook, remediation: 'restart_php_fpm', stack: ours[0]?.stackKey }, deps);
     expect(outcome.ok, outcome.error).toBe(true);
     expect(outcome.stack).toBe(ownStack());
     expect(outcome.steps.map((s) => s.command)).toEqual([`sudo -n -- kill -TERM ${own}`, shellQuote(['sudo', '-n', '--', '/usr/sbin/php-fpm8.2', '--fpm-config', lab.layout.fpmConf])]);
