@@ -106,7 +106,7 @@ export const ConfigSchema = z.object({
   MEDIC_APPROVERS: Approvers,
   MEDIC_ALERT_TOKEN: opt(z.string().min(16, 'use at least 16 characters')),
   MEDIC_ALERT_CHANNEL: opt(ChannelId),
-  // ---- alert webhooks (README: Alert-triggered reports) ----
+  // ---- alert webhooks (docs/alerts.md) ----
   /** Shared secret for HMAC-signed alert webhooks (X-Medic-Signature, or Grafana's). */
   MEDIC_ALERT_HMAC_SECRET: opt(z.string().min(16, 'use at least 16 characters')),
   /** A host reported this recently is not diagnosed again; its thread gets "still firing" instead. */

@@ -481,8 +481,8 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     });
   });
 
-  it('the README lists every scenario with the status and verdict asserted here', async () => {
-    const doc = await readFile('README.md', 'utf8');
+  it('docs/lab.md lists every scenario with the status and verdict asserted here', async () => {
+    const doc = await readFile('docs/lab.md', 'utf8');
     const table = doc.slice(doc.indexOf('<!-- lab-scenarios-table')).split('\n\n')[0] ?? '';
     const rows = new Map<string, string[]>();
     for (const line of table.split('\n')) {
@@ -491,7 +491,7 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     }
     for (const [name, spec] of SCENARIOS) {
       const cells = rows.get(name);
-      expect(cells, `README.md has a row for ${name}`).toBeDefined();
+      expect(cells, `docs/lab.md has a row for ${name}`).toBeDefined();
       expect(cells?.at(-1)).toBe(`\`${spec.cause}\``);
       expect(cells?.at(-2)).toMatch(new RegExp(`^${spec.status}`));
     }

@@ -224,8 +224,8 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
     expect(journal?.status, JSON.stringify(journal)).toBe('ok');
   });
 
-  it("writes exactly the README's Deploying sudo rules, and they refuse anything else", async () => {
-    const readme = await readFile('README.md', 'utf8');
+  it("writes exactly the Deploying sudo rules of docs/deploying.md, and they refuse anything else", async () => {
+    const readme = await readFile('docs/deploying.md', 'utf8');
     expect(readme).toContain(renderDeploySudoers('oncall'));
     expect(await readFile(host.path('/etc/sudoers.d/medic'), 'utf8')).toBe(renderDeploySudoers('medic'));
     for (const argv of [

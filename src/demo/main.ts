@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: the whole thing on 127.0.0.1 with one command (see the README: Run it). A dev
+ * `npm run demo`: the whole thing on 127.0.0.1 with one command (see docs/demo.md). A dev
  * tool, so it talks to the terminal directly; the product's own code logs through pino.
  */
 import { resolve } from 'node:path';

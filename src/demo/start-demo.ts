@@ -196,7 +196,7 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
         PORT: '0',
         MEDIC_APPROVERS: DEMO_USERS.filter((u) => u.approver).map((u) => u.id).join(','),
         MEDIC_TWO_PERSON_RULE: 'false',
-        // So that an alert can be tried too (README: Alert-triggered reports): its report lands in the page's channel.
+        // So that an alert can be tried too (docs/alerts.md): its report lands in the page's channel.
         MEDIC_ALERT_TOKEN: alertToken,
         MEDIC_ALERT_CHANNEL: DEMO_CHANNEL.id,
         MEDIC_ALERT_HMAC_SECRET: '',

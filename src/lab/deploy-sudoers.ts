@@ -1,5 +1,5 @@
 /**
- * The sudo rules the README's Deploying section tells operators to write on a stock Debian 12
+ * The sudo rules the Deploying section (docs/deploying.md) tells operators to write on a stock Debian 12
  * host (nginx and php8.2-fpm as systemd units), rendered for one login user. The systemd lab
  * writes exactly this file, so the documented rules are the ones proven there.
  */

@@ -3,7 +3,7 @@ import type { CauseId } from '../core/causes.ts';
 /**
  * The lab's failure modes, one per case of the seed's playbook. Each is a desired state of the
  * stack (configs and which processes run) plus bounded real traffic that makes nginx and php-fpm
- * write their own log lines. Pure data: `lab.ts` applies it, the tests and the README read it.
+ * write their own log lines. Pure data: `lab.ts` applies it, the tests and docs/lab.md read it.
  */
 
 export const SCENARIO_NAMES = [

@@ -242,7 +242,7 @@ export interface StartSystemdHostOptions {
 }
 
 /**
- * Builds or reuses the tree, configures the bot's login user, its key and the README's sudo
+ * Builds or reuses the tree, configures the bot's login user, its key and the Deploying section's sudo
  * rules inside an overlay of it, boots it, and writes an inventory that sets no facts.
  */
 export async function startSystemdHost(options: StartSystemdHostOptions = {}): Promise<SystemdHost> {
@@ -362,7 +362,7 @@ async function configureTree(root: string, c: { sshPort: number; httpPort: numbe
   await chown(ssh, uid, gid);
   await chown(join(ssh, 'authorized_keys'), uid, gid);
 
-  // The README's sudo rules, checked by visudo inside before boot.
+  // The Deploying section's sudo rules, checked by visudo inside before boot.
   await writeFile(at('etc/sudoers.d/medic'), renderDeploySudoers(SYSTEMD_LOGIN_USER), { mode: 0o440 });
   await run('/usr/sbin/chroot', [root, '/usr/sbin/visudo', '-cf', '/etc/sudoers.d/medic']);
 

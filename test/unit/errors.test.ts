@@ -3,14 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { withErrorTable } from '../../scripts/write-error-table.ts';
 import { asRedisError, ERROR_CODES, errorMessage, MedicError } from '../../src/errors.ts';
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const readme = readFileSync(new URL('../../docs/error-codes.md', import.meta.url), 'utf8');
 
 describe('error codes', () => {
-  it.each(Object.keys(ERROR_CODES))('%s is documented in the README', (code) => {
+  it.each(Object.keys(ERROR_CODES))('%s is documented in docs/error-codes.md', (code) => {
     expect(readme).toContain(`| \`${code}\` |`);
   });
 
-  it("the README's table is the hints themselves (npm run errors rewrites it)", () => {
+  it("the docs' table is the hints themselves (npm run errors rewrites it)", () => {
     expect(withErrorTable(readme)).toBe(readme);
   });
 
