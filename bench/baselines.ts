@@ -16,12 +16,18 @@ export interface RanCommand {
 /** The OpenSSH client options an engineer would use for a lab host: its key, its known_hosts, no prompts. */
 export function sshArgs(host: TargetHost): string[] {
   return [
-    '-i', host.privateKeyPath,
-    '-o', `UserKnownHostsFile=${host.knownHostsPath}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'LogLevel=ERROR',
-    '-p', String(host.port),
+    '-i',
+    host.privateKeyPath,
+    '-o',
+    `UserKnownHostsFile=${host.knownHostsPath}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'LogLevel=ERROR',
+    '-p',
+    String(host.port),
     `${host.user}@${host.address}`,
   ];
 }
@@ -65,7 +71,10 @@ export async function ansibleVersion(): Promise<string | undefined> {
  * Ansible running the same command lines with `raw` (no module upload, no Python on the host:
  * the cheapest way Ansible can run them) over its usual multiplexed SSH connection, facts off.
  */
-export async function ansibleRunner(host: TargetHost, commands: readonly RanCommand[]): Promise<{ run: () => Promise<void>; cleanup: () => Promise<void> }> {
+export async function ansibleRunner(
+  host: TargetHost,
+  commands: readonly RanCommand[],
+): Promise<{ run: () => Promise<void>; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'medic-bench-ansible-'));
   const inventory = join(dir, 'hosts.ini');
   const playbook = join(dir, 'diagnose.yml');
@@ -73,7 +82,9 @@ export async function ansibleRunner(host: TargetHost, commands: readonly RanComm
     inventory,
     `${host.name} ansible_host=${host.address} ansible_port=${host.port} ansible_user=${host.user} ansible_ssh_private_key_file=${host.privateKeyPath} ansible_ssh_common_args='-o UserKnownHostsFile=${host.knownHostsPath} -o StrictHostKeyChecking=yes'\n`,
   );
-  const tasks = commands.map((c) => `    - name: ${c.id}\n      ansible.builtin.raw: ${JSON.stringify(c.command)}\n      ignore_errors: true\n`).join('');
+  const tasks = commands
+    .map((c) => `    - name: ${c.id}\n      ansible.builtin.raw: ${JSON.stringify(c.command)}\n      ignore_errors: true\n`)
+    .join('');
   await writeFile(playbook, `- hosts: ${host.name}\n  gather_facts: false\n  tasks:\n${tasks}`);
   const env = {
     ...process.env,

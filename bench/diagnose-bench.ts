@@ -18,7 +18,8 @@ import { reapedChildrenCpuMs, waitForNoChildren } from './process-cpu.ts';
 import { chooseEntry } from '../bin/entry.js';
 
 /** Which code `medic` runs here: the precompiled CLI, or the sources when dist/cli/ is stale. */
-const entryKind = (): 'built' | 'source' => (chooseEntry as (root: URL) => { kind: 'built' | 'source' })(new URL('../', import.meta.url)).kind;
+const entryKind = (): 'built' | 'source' =>
+  (chooseEntry as (root: URL) => { kind: 'built' | 'source' })(new URL('../', import.meta.url)).kind;
 
 const run = promisify(execFile);
 
@@ -35,7 +36,9 @@ async function benchFleet(lab: Lab, host: TargetHost, oneHostMs: number, count =
     await writeFile(fleet, stringify({ hosts, groups: { web: ['web-*'] } }, { aliasDuplicateObjects: false }));
     let lines = 0;
     const cost = await measure(lab.snapshot.sshd.pid, 1, async () => {
-      const { stdout } = await run(process.execPath, ['bin/medic.js', 'diagnose', 'web', '--inventory', fleet, '--json'], { maxBuffer: 256 * 1024 * 1024 });
+      const { stdout } = await run(process.execPath, ['bin/medic.js', 'diagnose', 'web', '--inventory', fleet, '--json'], {
+        maxBuffer: 256 * 1024 * 1024,
+      });
       lines = stdout.trimEnd().split('\n').length;
     });
     return {
@@ -98,8 +101,10 @@ export async function measure(sshdPid: number, rounds: number, fn: () => Promise
   return { timeMs: median(times), targetCpuMs: target / rounds, localCpuMs: local / rounds };
 }
 
-const ratio = (ours: number, theirs: number): string => (ours <= 0 || theirs <= 0 ? '-' : theirs >= ours ? `${(theirs / ours).toFixed(1)}x less` : `${(ours / theirs).toFixed(1)}x more`);
-const faster = (ours: number, theirs: number): string => (theirs >= ours ? `${(theirs / ours).toFixed(2)}x faster` : `${(ours / theirs).toFixed(2)}x slower`);
+const ratio = (ours: number, theirs: number): string =>
+  ours <= 0 || theirs <= 0 ? '-' : theirs >= ours ? `${(theirs / ours).toFixed(1)}x less` : `${(ours / theirs).toFixed(1)}x more`;
+const faster = (ours: number, theirs: number): string =>
+  theirs >= ours ? `${(theirs / ours).toFixed(2)}x faster` : `${(ours / theirs).toFixed(2)}x slower`;
 const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
 
 /**
@@ -117,7 +122,9 @@ export async function benchDiagnose(lab: Lab, options: { rounds?: number; fleet?
 
   const warm = await diagnoseHostDetailed({ host, playbook }, deps);
   // The command lines the host got (a batched wave runs several; each is listed as the check that ran it).
-  const commands: RanCommand[] = warm.results.filter((r) => r.status !== 'skipped' && r.command !== '').map((r) => ({ id: r.id, command: r.command }));
+  const commands: RanCommand[] = warm.results
+    .filter((r) => r.status !== 'skipped' && r.command !== '')
+    .map((r) => ({ id: r.id, command: r.command }));
   for (let i = 0; i < 3; i++) await diagnoseHostDetailed({ host, playbook }, deps);
 
   // Side by side: each round runs the warm worker, the new process and the script one after
@@ -182,7 +189,13 @@ export async function benchDiagnose(lab: Lab, options: { rounds?: number; fleet?
 
   const ansible = await ansibleVersion();
   if (ansible === undefined) {
-    rows.push({ measure: 'Ansible running the same commands', medic: ms(medic.timeMs), baseline: 'skipped: ansible-playbook is not installed', ratio: '', target: '' });
+    rows.push({
+      measure: 'Ansible running the same commands',
+      medic: ms(medic.timeMs),
+      baseline: 'skipped: ansible-playbook is not installed',
+      ratio: '',
+      target: '',
+    });
   } else {
     const runner = await ansibleRunner(host, commands);
     try {

@@ -25,7 +25,10 @@ export interface FanoutFigures {
  * rate limits at Slack's own pace. Counts the Web API calls by method and times when the last
  * verdict is visible: in the summary, and in every host's own report.
  */
-export async function benchFanout(lab: Lab, options: { hosts?: number; deadlineMs?: number; rateLimits?: boolean } = {}): Promise<FanoutFigures> {
+export async function benchFanout(
+  lab: Lab,
+  options: { hosts?: number; deadlineMs?: number; rateLimits?: boolean } = {},
+): Promise<FanoutFigures> {
   const n = options.hosts ?? 100;
   const deadline = options.deadlineMs ?? 600_000;
   const base = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
@@ -39,9 +42,18 @@ export async function benchFanout(lab: Lab, options: { hosts?: number; deadlineM
   try {
     const redis = await startRedis();
     cleanup.push(() => redis.stop());
-    const standIn = await new SlackStandIn({ botToken: BOT_TOKEN, ...(options.rateLimits === false ? { rateLimits: false as const } : {}) }).start();
+    const standIn = await new SlackStandIn({
+      botToken: BOT_TOKEN,
+      ...(options.rateLimits === false ? { rateLimits: false as const } : {}),
+    }).start();
     cleanup.push(() => standIn.stop());
-    const h = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks: await loadPlaybooks(), connector: new SshConnector(), standIn });
+    const h = await startSlackHarness({
+      redisUrl: redis.url,
+      inventory,
+      playbooks: await loadPlaybooks(),
+      connector: new SshConnector(),
+      standIn,
+    });
     cleanup.push(() => h.stop());
     await lab.applyScenario('php_fpm_down');
     const before = standIn.calls.length;
@@ -50,13 +62,21 @@ export async function benchFanout(lab: Lab, options: { hosts?: number; deadlineM
     const figures: FanoutFigures = { hosts: n, calls: {}, rateLimited: 0 };
     const verdict = /^web-\d{3}: .*\(php_fpm_down\)$/;
     try {
-      const summary = await standIn.waitFor(() => roots(standIn).find((m) => blockText(m).includes(`502 diagnosis: web (${n} hosts)`)), deadline, 'the summary');
+      const summary = await standIn.waitFor(
+        () => roots(standIn).find((m) => blockText(m).includes(`502 diagnosis: web (${n} hosts)`)),
+        deadline,
+        'the summary',
+      );
       await standIn.waitFor(() => blockText(summary).includes(`${n}/${n} finished`) || undefined, deadline, 'every verdict in the summary');
       figures.summaryMs = performance.now() - t0;
-      await standIn.waitFor(() => standIn.messages().filter((m) => verdict.test(m.text)).length >= n || undefined, deadline, "every host's report with its verdict");
+      await standIn.waitFor(
+        () => standIn.messages().filter((m) => verdict.test(m.text)).length >= n || undefined,
+        deadline,
+        "every host's report with its verdict",
+      );
       figures.reportsMs = performance.now() - t0;
       // The last findings may still be on their way: count once Slack has been quiet for 3 s.
-      for (let seen = -1; seen !== standIn.calls.length && performance.now() - t0 < deadline; ) {
+      for (let seen = -1; seen !== standIn.calls.length && performance.now() - t0 < deadline;) {
         seen = standIn.calls.length;
         await new Promise((r) => setTimeout(r, 3000));
       }

@@ -80,7 +80,11 @@ export async function benchFaults(lab: Lab, options: { rounds?: number; requests
       LOG_LEVEL: 'info',
     };
     const medic = (role: 'bot' | 'worker'): { child: ChildProcess; w: ReturnType<typeof watch> } => {
-      const child = spawn(process.execPath, [MEDIC_BIN, role], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [MEDIC_BIN, role], {
+        cwd,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       cleanup.push(() => stop(child, 'SIGKILL'));
       return { child, w: watch(child) };
     };
@@ -89,19 +93,34 @@ export async function benchFaults(lab: Lab, options: { rounds?: number; requests
     const botEvents = `${botUrl}/slack/events`;
     await lab.applyScenario('php_fpm_down');
 
-    const send = async (userId = 'U0BENCH'): Promise<string | undefined> => (await standIn.sendSlashCommand({ text: 'diagnose web-01', userId, channelId: CHANNEL }, { url: botEvents, signingSecret: SIGNING_SECRET })).responseUrlId;
-    const answer = (id: string | undefined, timeoutMs = 30_000): Promise<string> => standIn.waitFor(() => standIn.responseUrlPosts.find((p) => p.id === id), timeoutMs, 'the answer').then((p) => String(p.body.text));
+    const send = async (userId = 'U0BENCH'): Promise<string | undefined> =>
+      (
+        await standIn.sendSlashCommand(
+          { text: 'diagnose web-01', userId, channelId: CHANNEL },
+          { url: botEvents, signingSecret: SIGNING_SECRET },
+        )
+      ).responseUrlId;
+    const answer = (id: string | undefined, timeoutMs = 30_000): Promise<string> =>
+      standIn.waitFor(() => standIn.responseUrlPosts.find((p) => p.id === id), timeoutMs, 'the answer').then((p) => String(p.body.text));
     const roots = (): StoredMessage[] => standIn.messages({ channel: CHANNEL, rootsOnly: true }).filter((m) => m.visibleTo === undefined);
     const finalOf = (root: StoredMessage, timeoutMs = 60_000): Promise<StoredMessage> =>
-      standIn.waitFor(() => {
-        const m = standIn.message(root.channel, root.ts);
-        return m !== undefined && isFinal(m) ? m : undefined;
-      }, timeoutMs, 'the report in its final state');
+      standIn.waitFor(
+        () => {
+          const m = standIn.message(root.channel, root.ts);
+          return m !== undefined && isFinal(m) ? m : undefined;
+        },
+        timeoutMs,
+        'the report in its final state',
+      );
 
     // --- a worker SIGKILLed mid-diagnosis
     const handovers: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      const doomed = spawn(process.execPath, ['--import', 'tsx', DOOMED_WORKER, JSON.stringify({ ...env, INVENTORY_PATH: lab.inventoryPath })], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const doomed = spawn(
+        process.execPath,
+        ['--import', 'tsx', DOOMED_WORKER, JSON.stringify({ ...env, INVENTORY_PATH: lab.inventoryPath })],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       cleanup.push(() => stop(doomed, 'SIGKILL'));
       const dw = watch(doomed);
       await dw.printed('READY');
@@ -135,10 +154,14 @@ export async function benchFaults(lab: Lab, options: { rounds?: number; requests
         const t0 = performance.now();
         await send();
         const root = await standIn.waitFor(() => roots()[before], 10_000, 'the report');
-        await standIn.waitFor(() => {
-          const m = standIn.message(root.channel, root.ts);
-          return m !== undefined && JSON.stringify(m.blocks).includes('is not answering SSH');
-        }, 30_000, 'the note');
+        await standIn.waitFor(
+          () => {
+            const m = standIn.message(root.channel, root.ts);
+            return m !== undefined && JSON.stringify(m.blocks).includes('is not answering SSH');
+          },
+          30_000,
+          'the note',
+        );
         noticed.push(performance.now() - t0);
         const done = await finalOf(root);
         if (!JSON.stringify(done.blocks).includes('SSH_NOT_ANSWERING')) throw new Error(`unexpected report: ${done.text}`);
@@ -183,7 +206,11 @@ export async function benchFaults(lab: Lab, options: { rounds?: number; requests
     for (let i = 0; i < requests; i++) {
       if (i === Math.floor(requests / 3)) await redis.stop();
       if (i === Math.floor((2 * requests) / 3)) await redis.start();
-      sent.push(send(`U0REQ${i}`).then((id) => answer(id, 60_000)).catch(() => ''));
+      sent.push(
+        send(`U0REQ${i}`)
+          .then((id) => answer(id, 60_000))
+          .catch(() => ''),
+      );
       await new Promise((r) => setTimeout(r, 150));
     }
     const answers = await Promise.all(sent);
@@ -191,7 +218,14 @@ export async function benchFaults(lab: Lab, options: { rounds?: number; requests
     const accepted = answers.filter((a) => a.includes('diagnosis queued') || a.includes('you share that diagnosis')).length;
     const unanswered = answers.filter((a) => a === '').length;
     const reports = roots().slice(before);
-    const settled = await Promise.all(reports.map((r) => finalOf(r, 60_000).then(() => true, () => false)));
+    const settled = await Promise.all(
+      reports.map((r) =>
+        finalOf(r, 60_000).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     const stuck = settled.filter((x) => !x).length;
 
     const range = (xs: number[]): string => (xs.length === 1 ? s(xs[0] as number) : `${s(Math.min(...xs))}–${s(Math.max(...xs))}`);

@@ -21,7 +21,11 @@ export async function benchHostileInput(rounds = 5): Promise<Row[]> {
   const results: { name: string; nearMiss: number; ordinary: number }[] = [];
   for (const c of NEAR_MISS_CASES) {
     await c.run(c.ordinary); // warm up the code path
-    results.push({ name: c.name, nearMiss: await time(() => c.run(c.nearMiss), rounds), ordinary: await time(() => c.run(c.ordinary), rounds) });
+    results.push({
+      name: c.name,
+      nearMiss: await time(() => c.run(c.nearMiss), rounds),
+      ordinary: await time(() => c.run(c.ordinary), rounds),
+    });
   }
   const worst = results.reduce((a, b) => (b.nearMiss > a.nearMiss ? b : a));
   const total = results.reduce((s, r) => s + r.nearMiss, 0);
@@ -35,6 +39,12 @@ export async function benchHostileInput(rounds = 5): Promise<Row[]> {
       ratio: `${(worst.nearMiss / Math.max(worst.ordinary, 0.01)).toFixed(1)}x`,
       target: `< 50 ms: ${worst.nearMiss < 50 ? 'met' : 'MISSED'}`,
     },
-    { measure: `the same, all ${results.length} near misses one after another`, medic: f(total), baseline: `${f(totalOrdinary)} (ordinary inputs)`, ratio: `${(total / Math.max(totalOrdinary, 0.01)).toFixed(1)}x`, target: '' },
+    {
+      measure: `the same, all ${results.length} near misses one after another`,
+      medic: f(total),
+      baseline: `${f(totalOrdinary)} (ordinary inputs)`,
+      ratio: `${(total / Math.max(totalOrdinary, 0.01)).toFixed(1)}x`,
+      target: '',
+    },
   ];
 }

@@ -23,7 +23,10 @@ export async function reapedChildrenCpuMs(pid: number | 'self'): Promise<number>
 
 async function childPids(pid: number): Promise<number[]> {
   const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-  return text.split(' ').filter((s) => s.trim() !== '').map(Number);
+  return text
+    .split(' ')
+    .filter((s) => s.trim() !== '')
+    .map(Number);
 }
 
 /**

@@ -15,7 +15,8 @@ import { benchHostileInput } from './hostile-input-bench.ts';
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const wanted = (part: string): boolean => only === undefined || only.includes(part);
 
-const loadAverage = async (): Promise<string> => (await readFile('/proc/loadavg', 'utf8').catch(() => '')).split(' ').slice(0, 3).join(' ') || 'unknown';
+const loadAverage = async (): Promise<string> =>
+  (await readFile('/proc/loadavg', 'utf8').catch(() => '')).split(' ').slice(0, 3).join(' ') || 'unknown';
 console.log(`load average at the start (1, 5, 15 min): ${await loadAverage()}; ${cpus().length} CPUs`);
 const rows: Row[] = [];
 const lab = await startLab();

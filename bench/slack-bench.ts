@@ -31,10 +31,18 @@ const percentile = (xs: readonly number[], p: number): number => {
 };
 
 /** Starts `medic <role>` as its own process, the way it runs in production; resolves with its URL. */
-async function startMedic(role: 'bot' | 'worker', env: Record<string, string>, cwd: string): Promise<{ child: ChildProcess; url: string; pids: number[] }> {
+async function startMedic(
+  role: 'bot' | 'worker',
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ child: ChildProcess; url: string; pids: number[] }> {
   // BENCH_PROFILE=DIR: each process writes a V8 CPU profile there when it stops (node --cpu-prof).
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, MEDIC_BIN, role], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...profile, MEDIC_BIN, role], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   const collect = (c: Buffer): void => {
     out += c.toString();
@@ -44,7 +52,9 @@ async function startMedic(role: 'bot' | 'worker', env: Record<string, string>, c
   const started = await new Promise<{ port: number; pids?: number[] }>((resolve, reject) => {
     const timer = setInterval(() => {
       // With MEDIC_HTTP_PROCESSES > 1, the primary's line (once all processes listen) names their pids.
-      const line = out.split('\n').find((l) => l.includes('gateway-medic started') && (processes === 1 || l.includes('"cluster":"primary"')));
+      const line = out
+        .split('\n')
+        .find((l) => l.includes('gateway-medic started') && (processes === 1 || l.includes('"cluster":"primary"')));
       if (line === undefined) return;
       clearInterval(timer);
       resolve(JSON.parse(line) as { port: number; pids?: number[] });
@@ -111,8 +121,14 @@ export async function benchSlack(lab: Lab, options: { rounds?: number; concurren
       await lab.applyScenario('php_fpm_down');
       /** All reports finished (every root shows a verdict) and Slack quiet for 300 ms: the next burst starts from rest. */
       const settled = async (): Promise<void> => {
-        await standIn.waitFor(() => standIn.messages({ rootsOnly: true }).every((m) => m.visibleTo !== undefined || !/^(Queued|Diagnosing) /.test(m.text)) || undefined, 30_000, 'the reports to settle');
-        for (let seen = -1; seen !== standIn.calls.length; ) {
+        await standIn.waitFor(
+          () =>
+            standIn.messages({ rootsOnly: true }).every((m) => m.visibleTo !== undefined || !/^(Queued|Diagnosing) /.test(m.text)) ||
+            undefined,
+          30_000,
+          'the reports to settle',
+        );
+        for (let seen = -1; seen !== standIn.calls.length;) {
           seen = standIn.calls.length;
           await new Promise((r) => setTimeout(r, 300));
         }
@@ -123,7 +139,16 @@ export async function benchSlack(lab: Lab, options: { rounds?: number; concurren
         const before = standIn.calls.length;
         const t0 = performance.now();
         await standIn.sendSlashCommand({ text: 'diagnose web-01', userId: 'U0BENCH', channelId: 'C0BENCH' }, send);
-        await standIn.waitFor(() => standIn.calls.slice(before).find((c) => c.method === 'chat.postMessage' && typeof c.args.thread_ts === 'string' && String(c.args.text).includes('finding')), 30_000, 'the findings');
+        await standIn.waitFor(
+          () =>
+            standIn.calls
+              .slice(before)
+              .find(
+                (c) => c.method === 'chat.postMessage' && typeof c.args.thread_ts === 'string' && String(c.args.text).includes('finding'),
+              ),
+          30_000,
+          'the findings',
+        );
         const elapsed = performance.now() - t0;
         await settled();
         return elapsed;
@@ -152,7 +177,9 @@ export async function benchSlack(lab: Lab, options: { rounds?: number; concurren
         for (let round = 0; round < 4; round++) {
           const cpu0 = await cpu();
           const requests = Array.from({ length: concurrency }, (_, i) => {
-            const body = new URLSearchParams(standIn.slashCommandFields({ text: 'diagnose web-01', userId: `U0B${round}X${i}`, channelId: 'C0BENCH' }).fields).toString();
+            const body = new URLSearchParams(
+              standIn.slashCommandFields({ text: 'diagnose web-01', userId: `U0B${round}X${i}`, channelId: 'C0BENCH' }).fields,
+            ).toString();
             return { body, headers: signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000)) };
           });
           const results = await sender.send(`${bot.url}/slack/events`, requests);
@@ -160,7 +187,19 @@ export async function benchSlack(lab: Lab, options: { rounds?: number; concurren
           if (round > 0) acks.push(...results.map((r) => r.ackMs));
           await settled();
           if (round > 0) botCpu += (await cpu()) - cpu0;
-          if (process.env.BENCH_DEBUG) console.log(bot.pids.length, round, [1, 50, 90, 95, 99, 100].map((p) => percentile(results.map((r) => r.ackMs), p).toFixed(0)).join(' '));
+          if (process.env.BENCH_DEBUG)
+            console.log(
+              bot.pids.length,
+              round,
+              [1, 50, 90, 95, 99, 100]
+                .map((p) =>
+                  percentile(
+                    results.map((r) => r.ackMs),
+                    p,
+                  ).toFixed(0),
+                )
+                .join(' '),
+            );
         }
         return { p50: percentile(acks, 50), p99: percentile(acks, 99), cpuPerCommand: botCpu / (3 * concurrency) };
       };

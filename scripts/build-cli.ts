@@ -51,8 +51,10 @@ const ssh2Unused: Plugin = {
   name: 'ssh2-unused',
   setup(b) {
     const stubs: Record<string, string> = {
-      'agent.js': 'const no = () => { throw new Error("gateway-medic bundles ssh2 without SSH-agent support"); }; module.exports = { AgentContext: no, AgentProtocol: no, BaseAgent: class BaseAgent {}, createAgent: no, CygwinAgent: no, isAgent: () => false, OpenSSHAgent: no, PageantAgent: no };',
-      'http-agents.js': 'const no = () => { throw new Error("gateway-medic bundles ssh2 without its HTTP agents"); }; module.exports = { SSHTTPAgent: no, SSHTTPSAgent: no };',
+      'agent.js':
+        'const no = () => { throw new Error("gateway-medic bundles ssh2 without SSH-agent support"); }; module.exports = { AgentContext: no, AgentProtocol: no, BaseAgent: class BaseAgent {}, createAgent: no, CygwinAgent: no, isAgent: () => false, OpenSSHAgent: no, PageantAgent: no };',
+      'http-agents.js':
+        'const no = () => { throw new Error("gateway-medic bundles ssh2 without its HTTP agents"); }; module.exports = { SSHTTPAgent: no, SSHTTPSAgent: no };',
       'server.js': 'module.exports = function Server() { throw new Error("gateway-medic bundles ssh2 without its SSH server"); };',
     };
     b.onResolve({ filter: /^\.\/(agent|http-agents|server)\.js$/ }, (args) =>
@@ -87,7 +89,10 @@ await build({
   ],
   // The sources are ES modules; the few that need their own location get the bundle's.
   // The shipped playbooks come precompiled (parsing YAML is the slowest part of a cold start).
-  define: { 'import.meta.url': '__medic_bundle_url', MEDIC_PRECOMPILED_PLAYBOOKS: JSON.stringify(JSON.stringify(await precompilePlaybooks())) },
+  define: {
+    'import.meta.url': '__medic_bundle_url',
+    MEDIC_PRECOMPILED_PLAYBOOKS: JSON.stringify(JSON.stringify(await precompilePlaybooks())),
+  },
   banner: { js: 'const __medic_bundle_url = require("node:url").pathToFileURL(__filename).href;' },
   plugins: [ssh2Unused],
   sourcemap: 'linked',
@@ -97,7 +102,9 @@ await build({
 // from the package root (src/adapters/files/package-root.ts). Refuse a build that has one.
 const code = await readFile(outfile, 'utf8');
 if (/new URL\([^)]*__medic_bundle_url/.test(code)) {
-  console.error('build: dist/cli/medic.cjs resolves a path against its own location (new URL(…, import.meta.url)); use packageRoot() instead.');
+  console.error(
+    'build: dist/cli/medic.cjs resolves a path against its own location (new URL(…, import.meta.url)); use packageRoot() instead.',
+  );
   process.exit(1);
 }
 console.log(`built dist/cli/medic.cjs in ${Math.round(performance.now() - started)} ms`);

@@ -13,7 +13,10 @@ export function missingOptionalEntries(packages: LockPackages): [string, Record<
       const nested = `${key}/node_modules/${name}`;
       const hoisted = `node_modules/${name}`;
       if (nested in packages || hoisted in packages) continue;
-      const m = /-(darwin|linux|win32|freebsd|android|sunos|openbsd|netbsd|aix)-(x64|arm64|arm|ia32|ppc64|s390x|riscv64|loong64|mips64el)$/.exec(name);
+      const m =
+        /-(darwin|linux|win32|freebsd|android|sunos|openbsd|netbsd|aix)-(x64|arm64|arm|ia32|ppc64|s390x|riscv64|loong64|mips64el)$/.exec(
+          name,
+        );
       if (m === null || !/^\d+\.\d+\.\d+$/.test(version)) continue;
       out.push([hoisted, { version, cpu: [m[2]], license: pkg.license ?? 'MIT', optional: true, os: [m[1]] }]);
     }

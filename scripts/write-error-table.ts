@@ -9,7 +9,12 @@ const HEADER = '| code | what to do |\n| --- | --- |\n';
 
 /** The table as the docs show it: one row per code, in the order of ERROR_CODES. */
 export function errorTable(): string {
-  return HEADER + Object.entries(ERROR_CODES).map(([code, hint]) => `| \`${code}\` | ${hint.replaceAll('|', '\\|')} |\n`).join('');
+  return (
+    HEADER +
+    Object.entries(ERROR_CODES)
+      .map(([code, hint]) => `| \`${code}\` | ${hint.replaceAll('|', '\\|')} |\n`)
+      .join('')
+  );
 }
 
 /** `doc` with the table under "# Error codes" replaced by `errorTable()`. */

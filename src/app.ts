@@ -105,14 +105,30 @@ function buildSlack(deps: AppDeps, token: string, wantsBot: boolean): SlackSide 
     const mode = slackMode(config);
     bolt =
       mode === 'socket'
-        ? createBoltApp({ mode: 'socket', botToken: token, appToken: config.SLACK_APP_TOKEN as string, apiUrl: config.SLACK_API_URL, logger })
-        : createBoltApp({ mode: 'http', botToken: token, signingSecret: config.SLACK_SIGNING_SECRET as string, apiUrl: config.SLACK_API_URL, logger });
+        ? createBoltApp({
+            mode: 'socket',
+            botToken: token,
+            appToken: config.SLACK_APP_TOKEN as string,
+            apiUrl: config.SLACK_API_URL,
+            logger,
+          })
+        : createBoltApp({
+            mode: 'http',
+            botToken: token,
+            signingSecret: config.SLACK_SIGNING_SECRET as string,
+            apiUrl: config.SLACK_API_URL,
+            logger,
+          });
     client = bolt.app.client;
   } else {
     client = createSlackWebClient({ token, apiUrl: config.SLACK_API_URL, logger });
   }
   const webClient = client;
-  const slackBudget = new SlackBudget({ send: (method, args) => webClient.apiCall(method, args), logger: logger.child({ component: 'slack-budget' }), ...deps.slackBudget });
+  const slackBudget = new SlackBudget({
+    send: (method, args) => webClient.apiCall(method, args),
+    logger: logger.child({ component: 'slack-budget' }),
+    ...deps.slackBudget,
+  });
   let workspace: Promise<string | undefined> | undefined;
   // The workspace URL never changes: one auth.test per process builds every message link.
   const workspaceUrl = (): Promise<string | undefined> => {
@@ -131,7 +147,18 @@ function buildSlack(deps: AppDeps, token: string, wantsBot: boolean): SlackSide 
 
 function buildReporter(slack: SlackSide, redis: Redis, stores: Stores, deps: AppDeps, now: () => Date): SlackReporter {
   const { keys, records, approvals, fanouts } = stores;
-  return new SlackReporter({ slack: (p) => slack.slackBudget.chat(p), workspaceUrl: slack.workspaceUrl, redis, keys, records, approvals, fanouts, logger: deps.logger, now, approvalTtlMs: deps.config.MEDIC_APPROVAL_TTL });
+  return new SlackReporter({
+    slack: (p) => slack.slackBudget.chat(p),
+    workspaceUrl: slack.workspaceUrl,
+    redis,
+    keys,
+    records,
+    approvals,
+    fanouts,
+    logger: deps.logger,
+    now,
+    approvalTtlMs: deps.config.MEDIC_APPROVAL_TTL,
+  });
 }
 
 function buildHttp(deps: AppDeps, metrics: MedicMetrics, redis: Redis, client: WebClient): MedicHttpServer {
@@ -147,7 +174,10 @@ function buildHttp(deps: AppDeps, metrics: MedicMetrics, redis: Redis, client: W
       // auth.test at most every 30 s: a probe every few seconds must not spend Slack's rate limit.
       slack: async () => {
         if (slackOk !== undefined && Date.now() - slackOk.at < 30_000) return slackOk.ok;
-        const ok = await client.auth.test().then((r) => r.ok === true).catch(() => false);
+        const ok = await client.auth
+          .test()
+          .then((r) => r.ok === true)
+          .catch(() => false);
         slackOk = { at: Date.now(), ok };
         return ok;
       },
@@ -159,13 +189,32 @@ function buildHttp(deps: AppDeps, metrics: MedicMetrics, redis: Redis, client: W
 async function wireBot(
   deps: AppDeps,
   bolt: BoltHandle,
-  parts: { stores: Stores; reporter: SlackReporter; slackBudget: SlackBudget; queues: MedicQueues; http: MedicHttpServer; metrics: MedicMetrics; redis: Redis; now: () => Date },
+  parts: {
+    stores: Stores;
+    reporter: SlackReporter;
+    slackBudget: SlackBudget;
+    queues: MedicQueues;
+    http: MedicHttpServer;
+    metrics: MedicMetrics;
+    redis: Redis;
+    now: () => Date;
+  },
 ): Promise<DiagnosisService> {
   const { config, logger } = deps;
   const { stores, reporter, slackBudget, queues, http, metrics, redis, now } = parts;
   const { records, fanouts, audit, approvals } = stores;
   // The service's own calls are alert notices and replies: they may trail what people wait for.
-  const service = new DiagnosisService({ records, fanouts, audit, reporter, client: slackBudget.chat('bulk'), queues, inventory: deps.inventory, logger, now });
+  const service = new DiagnosisService({
+    records,
+    fanouts,
+    audit,
+    reporter,
+    client: slackBudget.chat('bulk'),
+    queues,
+    inventory: deps.inventory,
+    logger,
+    now,
+  });
   const approvers = new ApproverDirectory({
     // Through the budget too: a click waits for this answer, and a 429 is waited out, not a refusal.
     client: { usergroups: { users: { list: (args) => slackBudget.call('usergroups.users.list', args, 'urgent') } } },
@@ -178,7 +227,14 @@ async function wireBot(
   if (!approvers.configured) logger.warn('MEDIC_APPROVERS is empty: nobody can approve remediations');
   // One for both listeners: a burst of commands and clicks is acked before any of its work starts.
   const afterAcks = new AfterAcks();
-  registerSlashCommand(bolt.app, { service, audit, inventory: deps.inventory, logger, afterAcks, onCommand: (s) => metrics.commands.inc({ subcommand: s }) });
+  registerSlashCommand(bolt.app, {
+    service,
+    audit,
+    inventory: deps.inventory,
+    logger,
+    afterAcks,
+    onCommand: (s) => metrics.commands.inc({ subcommand: s }),
+  });
   registerRemediationAction(bolt.app, {
     afterAcks,
     approvals,
@@ -202,7 +258,13 @@ async function wireBot(
 }
 
 /** The worker side, on connections of its own: the job handlers over the stores, the reporter and the SSH connector. */
-function startWorkerSide(deps: AppDeps, slack: SlackSide, keys: RedisKeys, metrics: MedicMetrics, now: () => Date): { workers: MedicWorkers; redis: Redis; reporter: SlackReporter } {
+function startWorkerSide(
+  deps: AppDeps,
+  slack: SlackSide,
+  keys: RedisKeys,
+  metrics: MedicMetrics,
+  now: () => Date,
+): { workers: MedicWorkers; redis: Redis; reporter: SlackReporter } {
   const { config, logger } = deps;
   const connector = deps.connector as HostConnector;
   // Jobs wait out a Redis restart instead of failing (BullMQ's advice for workers): a diagnosis
@@ -212,7 +274,16 @@ function startWorkerSide(deps: AppDeps, slack: SlackSide, keys: RedisKeys, metri
   const stores = buildStores(jr, keys, config, logger, now);
   const jobReporter = buildReporter(slack, jr, stores, deps, now);
   // What both job handlers need from the app; each adds its own hooks.
-  const shared = { records: stores.records, audit: stores.audit, reporter: jobReporter, inventory: deps.inventory, playbooks: deps.playbooks, connector, logger, now };
+  const shared = {
+    records: stores.records,
+    audit: stores.audit,
+    reporter: jobReporter,
+    inventory: deps.inventory,
+    playbooks: deps.playbooks,
+    connector,
+    logger,
+    now,
+  };
   const diagnose = createDiagnoseJob({
     ...shared,
     dedupWindowMs: config.MEDIC_DEDUP_WINDOW,
@@ -244,7 +315,14 @@ function startWorkerSide(deps: AppDeps, slack: SlackSide, keys: RedisKeys, metri
       void (async () => {
         const record = await stores.records.get(id);
         if (record === undefined) return;
-        if (await stores.records.fail(record, { message: `the diagnosis job stopped: ${reason.slice(0, 300)}. Diagnose again.` }, config.MEDIC_DEDUP_WINDOW)) await jobReporter.publish(id);
+        if (
+          await stores.records.fail(
+            record,
+            { message: `the diagnosis job stopped: ${reason.slice(0, 300)}. Diagnose again.` },
+            config.MEDIC_DEDUP_WINDOW,
+          )
+        )
+          await jobReporter.publish(id);
       })().catch((e: unknown) => logger.warn({ err: e, diagnosisId: id }, 'could not mark the abandoned diagnosis'));
     },
     onJobDone: (queue, outcome) => metrics.jobs.inc({ queue, outcome }),
@@ -280,7 +358,10 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
   const { bolt, slackBudget } = slack;
   const reporter = buildReporter(slack, redis, stores, deps, now);
   const http = buildHttp(deps, metrics, redis, slack.client);
-  const service = wantsBot && bolt !== undefined ? await wireBot(deps, bolt, { stores, reporter, slackBudget, queues, http, metrics, redis, now }) : undefined;
+  const service =
+    wantsBot && bolt !== undefined
+      ? await wireBot(deps, bolt, { stores, reporter, slackBudget, queues, http, metrics, redis, now })
+      : undefined;
 
   let workerSide: ReturnType<typeof startWorkerSide> | undefined;
   let stopped = false;
@@ -303,7 +384,10 @@ export async function buildApp(deps: AppDeps): Promise<MedicApp> {
       if (bolt !== undefined) await bolt.start();
       if (wantsWorker) workerSide = startWorkerSide(deps, slack, keys, metrics, now);
       const where = await http.listen(config.PORT, config.MEDIC_LISTEN_HOST);
-      logger.info({ role, port: where.port, slack: wantsBot ? slackMode(config) : 'client-only', prefix: config.MEDIC_QUEUE_PREFIX }, 'gateway-medic started');
+      logger.info(
+        { role, port: where.port, slack: wantsBot ? slackMode(config) : 'client-only', prefix: config.MEDIC_QUEUE_PREFIX },
+        'gateway-medic started',
+      );
       return where;
     },
     async stop() {

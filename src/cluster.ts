@@ -94,7 +94,10 @@ export async function runClusterPrimary(o: ClusterOptions): Promise<number> {
     if (stopping) return;
     stopping = true;
     exitCode = code;
-    logger.info({ processes: Object.keys(cluster.workers ?? {}).length, why }, 'stopping the cluster: each process finishes or hands back its jobs');
+    logger.info(
+      { processes: Object.keys(cluster.workers ?? {}).length, why },
+      'stopping the cluster: each process finishes or hands back its jobs',
+    );
     for (const w of Object.values(cluster.workers ?? {})) {
       if (w === undefined) continue;
       // A process still starting has nothing to finish, and does not listen for the request yet.
@@ -115,7 +118,15 @@ export async function runClusterPrimary(o: ClusterOptions): Promise<number> {
       ready.add(worker.id);
       if (!announced && ready.size >= o.processes) {
         announced = true;
-        logger.info({ ...o.startedFields, port: m.port, processes: o.processes, pids: Object.values(cluster.workers ?? {}).map((w) => w?.process.pid) }, 'gateway-medic started');
+        logger.info(
+          {
+            ...o.startedFields,
+            port: m.port,
+            processes: o.processes,
+            pids: Object.values(cluster.workers ?? {}).map((w) => w?.process.pid),
+          },
+          'gateway-medic started',
+        );
       } else if (announced) logger.info({ pid: worker.process.pid }, 'replacement process listening');
     }
     if (m.type === METRICS_ASK) {
@@ -149,7 +160,10 @@ export async function runClusterPrimary(o: ClusterOptions): Promise<number> {
         if (left === 0) resolve(exitCode);
         return;
       }
-      logger.error({ pid: worker.process.pid, code, signal }, 'a process died; starting a replacement (its jobs go back to the queue after MEDIC_JOB_LOCK)');
+      logger.error(
+        { pid: worker.process.pid, code, signal },
+        'a process died; starting a replacement (its jobs go back to the queue after MEDIC_JOB_LOCK)',
+      );
       fork();
     });
   });

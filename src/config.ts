@@ -48,11 +48,17 @@ const Approvers = z
   .transform((raw, ctx) => {
     const users: string[] = [];
     const groups: string[] = [];
-    for (const id of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    for (const id of raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')) {
       if (isSlackUserId(id)) users.push(id);
       else if (SLACK_USERGROUP_ID.test(id)) groups.push(id);
       else {
-        ctx.addIssue({ code: 'custom', message: `"${id}" is neither a Slack user id (U…/W…) nor a user group id (S…); names such as @alice do not work` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${id}" is neither a Slack user id (U…/W…) nor a user group id (S…); names such as @alice do not work`,
+        });
         return z.NEVER;
       }
     }
@@ -75,16 +81,24 @@ const AlertHostLabels = z
   .string()
   .default(DEFAULT_HOST_LABELS.join(','))
   .transform((text, ctx) => {
-    const labels = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const labels = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     const bad = labels.find((l) => !LABEL_NAME.test(l));
     if (labels.length === 0 || bad !== undefined) {
-      ctx.addIssue({ code: 'custom', message: bad !== undefined ? `"${bad}" is not a label name` : 'name at least one label, e.g. host,instance' });
+      ctx.addIssue({
+        code: 'custom',
+        message: bad !== undefined ? `"${bad}" is not a label name` : 'name at least one label, e.g. host,instance',
+      });
       return z.NEVER;
     }
     return labels;
   });
 
-const ChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,20}$|^#?[a-z0-9][a-z0-9._-]{0,79}$/, 'a channel id such as C0123ABCD or a channel name');
+const ChannelId = z
+  .string()
+  .regex(/^[CGD][A-Z0-9]{2,20}$|^#?[a-z0-9][a-z0-9._-]{0,79}$/, 'a channel id such as C0123ABCD or a channel name');
 
 export const ConfigSchema = z.object({
   // ---- contract variables (shared/CONTRACT.md) ----
@@ -129,7 +143,10 @@ export const ConfigSchema = z.object({
   /** A diagnosis finished this recently is shared instead of run again. */
   MEDIC_DEDUP_WINDOW: DurationMs('2m'),
   /** BullMQ and audit keys start with this, so several deployments can share one Redis. */
-  MEDIC_QUEUE_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,30}$/, 'lower-case letters, digits, "-" and "_"').default('medic'),
+  MEDIC_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,30}$/, 'lower-case letters, digits, "-" and "_"')
+    .default('medic'),
   /** Diagnoses (and remediations) one worker process runs at once: SSH work waits on the network, so many fit one core. */
   MEDIC_WORKER_CONCURRENCY: Int(32, 1, 256),
   /** `medic bot` / `medic start`: processes sharing the HTTP port (node:cluster), to ack bursts on several cores. */
@@ -198,7 +215,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       problems.push(`${key}: not a known variable${near.length > 0 ? ` (did you mean ${near.join(' or ')}?)` : ''}`);
     }
   }
-  const picked = Object.fromEntries(CONFIG_KEYS.map((k): [string, string | undefined] => [k, merged[k]]).filter(([, v]) => v !== undefined));
+  const picked = Object.fromEntries(
+    CONFIG_KEYS.map((k): [string, string | undefined] => [k, merged[k]]).filter(([, v]) => v !== undefined),
+  );
   const parsed = ConfigSchema.safeParse(picked);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.map(String).join('.') || '(environment)'}: ${issue.message}`);

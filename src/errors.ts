@@ -14,15 +14,19 @@ export const ERROR_CODES = {
   SSH_CONNECTION_REFUSED: 'Nothing listens on the SSH port: check the address and port, and that sshd runs.',
   SSH_UNREACHABLE: 'The host cannot be reached: check the address, DNS and the network path.',
   SSH_CONNECT_TIMEOUT: 'The TCP connection to the SSH port timed out: check firewalls and that the host is up.',
-  SSH_NOT_ANSWERING: 'The host accepted the connection but its SSH server stopped answering (a hung host or sshd): check the host from its console or provider, then diagnose again.',
+  SSH_NOT_ANSWERING:
+    'The host accepted the connection but its SSH server stopped answering (a hung host or sshd): check the host from its console or provider, then diagnose again.',
   SSH_AUTH_FAILED: 'SSH authentication failed: check the user and privateKeyPath in the inventory.',
   SSH_HOST_KEY_UNKNOWN: 'The host key is not in known_hosts: verify its fingerprint out of band, then add it.',
   SSH_HOST_KEY_CHANGED: 'The host key differs from known_hosts: possible interception; verify before updating known_hosts.',
-  SSH_HANDSHAKE_FAILED: 'The SSH server and medic share no key exchange, host key or cipher algorithm: update sshd or its algorithm settings.',
+  SSH_HANDSHAKE_FAILED:
+    'The SSH server and medic share no key exchange, host key or cipher algorithm: update sshd or its algorithm settings.',
   SSH_KEY_UNREADABLE: 'The private key or known_hosts file cannot be read: check the paths in the inventory.',
   SSH_LOST: 'The SSH connection dropped during the diagnosis: retry; if it recurs, check the host.',
-  DIAGNOSIS_TIMEOUT: 'The diagnosis did not finish within MEDIC_DIAGNOSIS_TIMEOUT: the host is overloaded or stopped answering; check it, then diagnose again.',
-  REDIS_UNAVAILABLE: 'Redis (the queue and the bot\'s memory) did not answer, so nothing was queued: check that Redis runs (`/readyz` says), then ask again.',
+  DIAGNOSIS_TIMEOUT:
+    'The diagnosis did not finish within MEDIC_DIAGNOSIS_TIMEOUT: the host is overloaded or stopped answering; check it, then diagnose again.',
+  REDIS_UNAVAILABLE:
+    "Redis (the queue and the bot's memory) did not answer, so nothing was queued: check that Redis runs (`/readyz` says), then ask again.",
   REMEDIATION_UNKNOWN: 'No such remediation: use one of reload_php_fpm, start_php_fpm, reload_nginx, restart_php_fpm.',
   REMEDIATION_NOT_APPLICABLE: 'The remediation does not apply to the host as it is now: diagnose again.',
   REMEDIATION_FAILED: 'The remediation command failed: read its output in the message and the audit trail.',
@@ -78,7 +82,8 @@ export const errorMessage = (e: unknown): string => (e instanceof Error ? e.mess
 export const isConnectionError = (e: unknown): boolean => isMedicError(e) && e.code.startsWith('SSH_');
 
 /** What ioredis (and BullMQ through it) throws when Redis is down or restarting. */
-const REDIS_DOWN = /max retries per request|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Stream isn't writeable|LOADING|READONLY|MISCONF/i;
+const REDIS_DOWN =
+  /max retries per request|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Stream isn't writeable|LOADING|READONLY|MISCONF/i;
 
 /**
  * A Redis outage as a MedicError people can act on, instead of ioredis's own words
@@ -89,5 +94,9 @@ export function asRedisError(e: unknown, what: string): unknown {
   const message = errorMessage(e);
   const code = (e as { code?: unknown } | null)?.code;
   if (!REDIS_DOWN.test(message) && !(typeof code === 'string' && REDIS_DOWN.test(code))) return e;
-  return new MedicError('REDIS_UNAVAILABLE', `Redis did not answer, so ${what}. Nothing is lost: ask again once Redis is back (the bot reconnects by itself).`, { cause: e });
+  return new MedicError(
+    'REDIS_UNAVAILABLE',
+    `Redis did not answer, so ${what}. Nothing is lost: ask again once Redis is back (the bot reconnects by itself).`,
+    { cause: e },
+  );
 }

@@ -32,7 +32,9 @@ const SECRET = 'alert-hmac-0123456789abcdef';
 const CHANNEL = '#alerts';
 
 const hostEntry = (address: string) => ({ address, user: 'oncall', privateKeyPath: '/nonexistent', knownHostsPath: '/nonexistent' });
-const inventory = Inventory.parse({ hosts: { 'web-01': hostEntry('10.0.0.11'), 'web-02': hostEntry('10.0.0.12'), 'web-03': hostEntry('10.0.0.13') } });
+const inventory = Inventory.parse({
+  hosts: { 'web-01': hostEntry('10.0.0.11'), 'web-02': hostEntry('10.0.0.12'), 'web-03': hostEntry('10.0.0.13') },
+});
 
 /** Posts a root per requested diagnosis through the Web API, as the real service will. */
 function webApiReporter(notices: SlackAlertNotices, requested: string[]): AlertReporter {
@@ -102,7 +104,11 @@ beforeAll(async () => {
     intake: {
       ingest: async (alerts) => {
         const summary = await intake.ingest(alerts);
-        deliveries.push({ names: new Set(alerts.map((a) => a.alertName)), allResolved: alerts.every((a) => a.status === 'resolved'), summary });
+        deliveries.push({
+          names: new Set(alerts.map((a) => a.alertName)),
+          allResolved: alerts.every((a) => a.status === 'resolved'),
+          summary,
+        });
         return summary;
       },
     },
@@ -154,10 +160,15 @@ describe('Alertmanager → bot', () => {
     const alertname = uniqueName('NginxHigh502Rate');
     const labels = { alertname, instance: 'web-01:9113', job: 'nginx', severity: 'critical' };
     await am.postAlerts([{ labels, annotations: { summary: '502s on web-01' } }]);
-    const root = await slack.waitFor(() => roots().find((m) => m.text.includes('web-01') && m.text.includes(alertname)), 15_000, 'the report of web-01');
+    const root = await slack.waitFor(
+      () => roots().find((m) => m.text.includes('web-01') && m.text.includes(alertname)),
+      15_000,
+      'the report of web-01',
+    );
     expect(requested).toEqual(['web-01']);
     // The incident is stored right after the report is posted.
-    const incident = async () => JSON.parse((await redis.get(`${prefix}:alerts:incident:web-01`)) ?? '{"firing":[]}') as { firing: string[]; rootTs?: string };
+    const incident = async () =>
+      JSON.parse((await redis.get(`${prefix}:alerts:incident:web-01`)) ?? '{"firing":[]}') as { firing: string[]; rootTs?: string };
     await expect.poll(incident, { timeout: 15_000 }).toMatchObject({ rootTs: root.ts, firing: [expect.any(String)] });
 
     await am.postAlerts([{ labels, endsAt: new Date(Date.now() - 1000).toISOString() }]);
@@ -185,7 +196,11 @@ describe('Alertmanager → bot', () => {
     // sent all it will for each group of 30 before anything is counted.
     await Promise.all(names.map((n) => am.settled(n, 30)));
     expect(ofStorm()).toHaveLength(10);
-    expect(ofStorm().flatMap((d) => d.summary.reported).sort()).toEqual(['web-01', 'web-02', 'web-03']);
+    expect(
+      ofStorm()
+        .flatMap((d) => d.summary.reported)
+        .sort(),
+    ).toEqual(['web-01', 'web-02', 'web-03']);
     // The other 9 notifications reached every host while its report was fresh: held back, not reported.
     expect(ofStorm().flatMap((d) => d.summary.held)).toHaveLength(27);
     const stormRoots = roots().filter((m) => names.some((n) => m.text.includes(n)));
@@ -196,7 +211,11 @@ describe('Alertmanager → bot', () => {
     await sleep(updateIntervalMs + 200);
     await am.postAlerts(wave('b'));
     for (const root of stormRoots) {
-      await slack.waitFor(() => thread(CHANNEL, root.ts).find((m) => m.text.includes('Still firing')), 20_000, `a still-firing update for ${root.text}`);
+      await slack.waitFor(
+        () => thread(CHANNEL, root.ts).find((m) => m.text.includes('Still firing')),
+        20_000,
+        `a still-firing update for ${root.text}`,
+      );
     }
     await Promise.all(names.map((n) => am.settled(n, 60)));
     for (const root of stormRoots) {
@@ -211,8 +230,17 @@ describe('Alertmanager → bot', () => {
 
   it('an alert for a host not in the inventory is posted as such, labels escaped, and routed by label', async () => {
     const alertname = uniqueName('CacheDown');
-    await am.postAlerts([{ labels: { alertname, instance: 'cache-9:6379', team: 'payments', note: '<!channel> <https://evil.example|x>' }, annotations: { summary: 'cache-9 is down' } }]);
-    const notice = await slack.waitFor(() => roots('#payments-oncall').find((m) => m.text.includes(alertname)), 15_000, 'the unknown-host notice');
+    await am.postAlerts([
+      {
+        labels: { alertname, instance: 'cache-9:6379', team: 'payments', note: '<!channel> <https://evil.example|x>' },
+        annotations: { summary: 'cache-9 is down' },
+      },
+    ]);
+    const notice = await slack.waitFor(
+      () => roots('#payments-oncall').find((m) => m.text.includes(alertname)),
+      15_000,
+      'the unknown-host notice',
+    );
     expect(notice.text).toContain('`cache-9`');
     expect(notice.text).toContain('not in the inventory');
     expect(notice.text).toContain('team="payments"');
@@ -225,7 +253,10 @@ describe('Alertmanager → bot', () => {
 describe('many hosts the inventory does not have', () => {
   it('an alert firing for 30 unknown hosts is one notice listing them, not 30; resolving all of them says so once', async () => {
     const alertname = uniqueName('PodCrashLooping');
-    const alerts = Array.from({ length: 30 }, (_, i) => ({ labels: { alertname, instance: `pod-${String(i).padStart(2, '0')}:8080`, job: 'k8s' }, annotations: { summary: 'crash looping' } }));
+    const alerts = Array.from({ length: 30 }, (_, i) => ({
+      labels: { alertname, instance: `pod-${String(i).padStart(2, '0')}:8080`, job: 'k8s' },
+      annotations: { summary: 'crash looping' },
+    }));
     await am.postAlerts(alerts);
     const notice = await slack.waitFor(() => roots().find((m) => m.text.includes(alertname)), 15_000, 'the notice');
     await am.settled(alertname, 30); // every notification of this group has been answered
@@ -241,14 +272,20 @@ describe('many hosts the inventory does not have', () => {
     await am.postAlerts(alerts.map((a) => ({ ...a, endsAt: new Date(Date.now() - 1000).toISOString() })));
     await slack.waitFor(() => thread(CHANNEL, notice.ts).find((m) => m.text.includes('Resolved')), 15_000, 'the resolution in the thread');
     // Alertmanager's last word for the group: all 30 resolved, answered (it then forgets the group).
-    await slack.waitFor(() => deliveries.some((d) => d.names.has(alertname) && d.allResolved) || undefined, 15_000, 'the notification that resolves all 30');
+    await slack.waitFor(
+      () => deliveries.some((d) => d.names.has(alertname) && d.allResolved) || undefined,
+      15_000,
+      'the notification that resolves all 30',
+    );
     expect(thread(CHANNEL, notice.ts).filter((m) => m.text.includes('Resolved'))).toHaveLength(1);
     expect(slack.message(CHANNEL, notice.ts)?.text).toMatch(/Resolved after/);
   });
 
   it('five unknown hosts still get a notice each', async () => {
     const alertname = uniqueName('DiskFull');
-    await am.postAlerts(Array.from({ length: 5 }, (_, i) => ({ labels: { alertname, instance: `db-${i}:9100` }, annotations: { summary: 'disk full' } })));
+    await am.postAlerts(
+      Array.from({ length: 5 }, (_, i) => ({ labels: { alertname, instance: `db-${i}:9100` }, annotations: { summary: 'disk full' } })),
+    );
     await slack.waitFor(() => roots().filter((m) => m.text.includes(alertname)).length >= 5 || undefined, 15_000, 'five notices');
     await am.settled(alertname, 5);
     const notices = roots().filter((m) => m.text.includes(alertname));
@@ -312,7 +349,11 @@ describe('refusals never queue anything', () => {
     try {
       const generic = JSON.stringify({ host: 'web-02', alertname: uniqueName('Replay'), summary: 'checkout 502' });
       const signed = signAlertRequest(SECRET, generic, Date.now());
-      const first = await fetch(`http://127.0.0.1:${(second.address() as AddressInfo).port}/alerts/generic`, { method: 'POST', headers: { 'content-type': 'application/json', ...signed }, body: generic });
+      const first = await fetch(`http://127.0.0.1:${(second.address() as AddressInfo).port}/alerts/generic`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...signed },
+        body: generic,
+      });
       expect(first.status).toBe(202);
       const replay = await post('/alerts/generic', generic, signed);
       expect(replay.status).toBe(409);
@@ -324,7 +365,7 @@ describe('refusals never queue anything', () => {
     }
   });
 
-  it('400 for malformed JSON and for a body that is not the route\'s payload', async () => {
+  it("400 for malformed JSON and for a body that is not the route's payload", async () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
     const r1 = await post('/alerts/alertmanager', '{"version":"4",', auth);
     expect(r1.status).toBe(400);
@@ -336,7 +377,11 @@ describe('refusals never queue anything', () => {
   });
 
   it('415 for another media type, 405 for GET', async () => {
-    const r1 = await fetch(`${botUrl}/alerts/alertmanager`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${TOKEN}` }, body });
+    const r1 = await fetch(`${botUrl}/alerts/alertmanager`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${TOKEN}` },
+      body,
+    });
     expect(r1.status).toBe(415);
     const r2 = await fetch(`${botUrl}/alerts/alertmanager`);
     expect(r2.status).toBe(405);
@@ -362,7 +407,9 @@ describe('refusals never queue anything', () => {
       socket.on('close', () => resolve(got));
       socket.on('error', () => resolve(got));
       socket.setTimeout(10_000, () => reject(new Error(`no answer; sent ${sent}`)));
-      socket.write(`POST /alerts/alertmanager HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      socket.write(
+        `POST /alerts/alertmanager HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
       const chunk = Buffer.alloc(64 * 1024, 'a');
       const pump = (): void => {
         // Far more than the cap: a server that kept reading would never answer before we stop.
@@ -408,7 +455,12 @@ describe('state survives a restart', () => {
     await new Promise<void>((r) => dead.close(() => r()));
     intake = makeIntake(deadUrl);
     const alertname = uniqueName('SlackDown');
-    const body = JSON.stringify({ alerts: [{ host: 'web-01', alertname }, { host: 'web-02', alertname }] });
+    const body = JSON.stringify({
+      alerts: [
+        { host: 'web-01', alertname },
+        { host: 'web-02', alertname },
+      ],
+    });
     const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
     const failed = await fetch(`${botUrl}/alerts/generic`, { method: 'POST', headers: auth, body });
     expect(failed.status).toBe(503);
@@ -423,11 +475,17 @@ describe('state survives a restart', () => {
   });
 
   it('Grafana alerts map through instance and are reported', async () => {
-    const grafana = JSON.parse(readFileSync(new URL('./unit/alerts/fixtures/grafana-firing.json', import.meta.url), 'utf8')) as { alerts: { labels: Record<string, string> }[] };
+    const grafana = JSON.parse(readFileSync(new URL('./unit/alerts/fixtures/grafana-firing.json', import.meta.url), 'utf8')) as {
+      alerts: { labels: Record<string, string> }[];
+    };
     const alertname = uniqueName('Grafana');
     for (const a of grafana.alerts) a.labels['alertname'] = alertname;
     (grafana.alerts[0] as { labels: Record<string, string> }).labels['instance'] = '10.0.0.12:9113';
-    const res = await fetch(`${botUrl}/alerts/grafana`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(grafana) });
+    const res = await fetch(`${botUrl}/alerts/grafana`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(grafana),
+    });
     expect(res.status).toBe(202);
     // The resolved alert of the fixture names web-03 by address but was never reported: nothing to do.
     expect(await res.json()).toMatchObject({ reported: ['web-02'], resolved: [] });

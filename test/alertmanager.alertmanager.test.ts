@@ -80,7 +80,8 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const roots = (channel = ALERTS): StoredMessage[] => standIn.messages({ channel, rootsOnly: true }).filter((m) => m.visibleTo === undefined);
+const roots = (channel = ALERTS): StoredMessage[] =>
+  standIn.messages({ channel, rootsOnly: true }).filter((m) => m.visibleTo === undefined);
 const thread = (root: StoredMessage): StoredMessage[] => standIn.messages({ channel: root.channel, threadTs: root.ts });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const jobsQueued = async (): Promise<number> => {
@@ -100,13 +101,21 @@ describe('an Alertmanager alert makes the bot diagnose the lab host', () => {
     const labels = { alertname: 'NginxHigh502Rate', instance: 'web-01:9113', job: 'nginx', severity: 'critical' };
     await am.postAlerts([{ labels, annotations: { summary: 'nginx on web-01 answers 502 to 12% of requests' } }]);
 
-    const root = await standIn.waitFor(() => roots().find((m) => blockText(m).includes('PHP-FPM is down')), 40_000, 'the verdict of web-01');
+    const root = await standIn.waitFor(
+      () => roots().find((m) => blockText(m).includes('PHP-FPM is down')),
+      40_000,
+      'the verdict of web-01',
+    );
     const text = blockText(root);
     expect(text).toContain('web-01');
     expect(text).toContain('`php_fpm_down`');
     expect(text).toContain('alert `NginxHigh502Rate` from alertmanager');
     expect(text).toContain('nginx on web-01 answers 502');
-    const findings = await standIn.waitFor(() => thread(root).find((m) => blockText(m).includes('php_fpm_down')), 10_000, 'the findings in the thread');
+    const findings = await standIn.waitFor(
+      () => thread(root).find((m) => blockText(m).includes('php_fpm_down')),
+      10_000,
+      'the findings in the thread',
+    );
     expect(blockText(findings)).toContain('```');
 
     const updatesBefore = root.updates;
@@ -131,13 +140,21 @@ describe('an Alertmanager alert makes the bot diagnose the lab host', () => {
       }));
     await am.postAlerts(wave('a'));
     // web-01 was reported by the previous test within the window: it must not be diagnosed again.
-    const stormRoots = await standIn.waitFor(() => {
-      const r = roots().slice(roots0).filter((m) => blockText(m).includes('from alertmanager'));
-      return r.length >= 2 && r.every((m) => m.updates > 0) ? r : undefined;
-    }, 40_000, 'reports of web-02 and web-03');
+    const stormRoots = await standIn.waitFor(
+      () => {
+        const r = roots()
+          .slice(roots0)
+          .filter((m) => blockText(m).includes('from alertmanager'));
+        return r.length >= 2 && r.every((m) => m.updates > 0) ? r : undefined;
+      },
+      40_000,
+      'reports of web-02 and web-03',
+    );
     // Alertmanager has sent (and the bot answered) all it will for the first wave's 100 alerts per name.
     await Promise.all(names.map((n) => am.settled(n, 100)));
-    const fresh = roots().slice(roots0).filter((m) => blockText(m).includes('from alertmanager'));
+    const fresh = roots()
+      .slice(roots0)
+      .filter((m) => blockText(m).includes('from alertmanager'));
     expect(fresh).toHaveLength(2);
     expect(fresh.map((m) => (m.text.match(/web-0\d/) ?? [''])[0]).sort()).toEqual(['web-02', 'web-03']);
     expect((await jobsQueued()) - queued0).toBe(2);
@@ -150,18 +167,32 @@ describe('an Alertmanager alert makes the bot diagnose the lab host', () => {
     const stillFiring = (r: StoredMessage): StoredMessage[] => thread(r).filter((m) => m.text.includes('Still firing'));
     const before = new Map(stormRoots.map((r) => [r.ts, stillFiring(r).length]));
     await am.postAlerts(wave('b'));
-    const web01 = roots().find((m) => blockText(m).includes('NginxHigh502Rate') && blockText(m).includes('PHP-FPM is down')) as StoredMessage;
+    const web01 = roots().find(
+      (m) => blockText(m).includes('NginxHigh502Rate') && blockText(m).includes('PHP-FPM is down'),
+    ) as StoredMessage;
     for (const r of stormRoots) {
-      await standIn.waitFor(() => (stillFiring(r).length > (before.get(r.ts) ?? 0) ? true : undefined), 20_000, `a new update in ${r.text}`);
+      await standIn.waitFor(
+        () => (stillFiring(r).length > (before.get(r.ts) ?? 0) ? true : undefined),
+        20_000,
+        `a new update in ${r.text}`,
+      );
     }
-    await standIn.waitFor(() => thread(web01).find((m) => m.text.includes('Firing') || m.text.includes('Still firing')), 20_000, `an update in ${web01.text}`);
+    await standIn.waitFor(
+      () => thread(web01).find((m) => m.text.includes('Firing') || m.text.includes('Still firing')),
+      20_000,
+      `an update in ${web01.text}`,
+    );
     await Promise.all(names.map((n) => am.settled(n, 200)));
     for (const r of stormRoots) {
       const updates = stillFiring(r);
       expect(updates, r.text).toHaveLength((before.get(r.ts) ?? 0) + 1);
       expect(updates.at(-1)?.text).toMatch(/\d+ alerts/);
     }
-    expect(roots().slice(roots0).filter((m) => blockText(m).includes('from alertmanager'))).toHaveLength(2);
+    expect(
+      roots()
+        .slice(roots0)
+        .filter((m) => blockText(m).includes('from alertmanager')),
+    ).toHaveLength(2);
     expect((await jobsQueued()) - queued0).toBe(2);
     expect(await metric('medic_alert_actions_total', { action: 'hold' })).toBeGreaterThan(0);
     expect(rejectedCalls()).toEqual([]);
@@ -170,9 +201,16 @@ describe('an Alertmanager alert makes the bot diagnose the lab host', () => {
   it('an alert for a host not in the inventory is posted as such, with its labels escaped, in the routed channel', async () => {
     const queued0 = await jobsQueued();
     await am.postAlerts([
-      { labels: { alertname: 'RedisDown', instance: 'cache-9:6379', team: 'payments', note: '<!channel> see <https://evil.example|this>' }, annotations: { summary: 'cache-9 is down' } },
+      {
+        labels: { alertname: 'RedisDown', instance: 'cache-9:6379', team: 'payments', note: '<!channel> see <https://evil.example|this>' },
+        annotations: { summary: 'cache-9 is down' },
+      },
     ]);
-    const notice = await standIn.waitFor(() => roots(PAYMENTS).find((m) => m.text.includes('RedisDown')), 20_000, 'the unknown-host notice');
+    const notice = await standIn.waitFor(
+      () => roots(PAYMENTS).find((m) => m.text.includes('RedisDown')),
+      20_000,
+      'the unknown-host notice',
+    );
     expect(notice.text).toContain('`cache-9`');
     expect(notice.text).toContain('not in the inventory');
     expect(notice.text).toContain('team="payments"');
@@ -191,10 +229,26 @@ describe('refused webhook calls never queue anything', () => {
     commonLabels: {},
     commonAnnotations: {},
     externalURL: 'http://am',
-    alerts: [{ status: 'firing', labels: { alertname: 'X', instance: 'web-02:9113' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: 'f00dfeedf00dfeed' }],
+    alerts: [
+      {
+        status: 'firing',
+        labels: { alertname: 'X', instance: 'web-02:9113' },
+        annotations: {},
+        startsAt: new Date().toISOString(),
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: '',
+        fingerprint: 'f00dfeedf00dfeed',
+      },
+    ],
   });
 
-  async function expectNothingQueued(send: () => Promise<{ status: number; body: unknown }>, status: number, error: string, outcome: string, source = 'alertmanager'): Promise<void> {
+  async function expectNothingQueued(
+    send: () => Promise<{ status: number; body: unknown }>,
+    status: number,
+    error: string,
+    outcome: string,
+    source = 'alertmanager',
+  ): Promise<void> {
     const queued0 = await jobsQueued();
     const calls0 = standIn.calls.length;
     const counted0 = await metric('medic_alert_requests_total', { source, outcome });
@@ -213,18 +267,34 @@ describe('refused webhook calls never queue anything', () => {
   };
 
   it('a wrong bearer token: 401', async () => {
-    await expectNothingQueued(() => post('/alerts/alertmanager', firing, { authorization: 'Bearer not-the-token-000000' }), 401, 'bad_token', 'unauthorized');
+    await expectNothingQueued(
+      () => post('/alerts/alertmanager', firing, { authorization: 'Bearer not-the-token-000000' }),
+      401,
+      'bad_token',
+      'unauthorized',
+    );
   });
 
   it('a bad signature, and a replayed one: 401', async () => {
     const generic = JSON.stringify({ host: 'web-02', alertname: 'Checkout502' });
     const forged = { ...signAlertRequest(SECRET, generic, Date.now()), 'x-medic-signature': `sha256=${'ab'.repeat(32)}` };
     await expectNothingQueued(() => post('/alerts/generic', generic, forged), 401, 'bad_signature', 'unauthorized', 'generic');
-    await expectNothingQueued(() => post('/alerts/generic', generic, signAlertRequest(SECRET, generic, Date.now() - 10 * 60_000)), 401, 'stale_timestamp', 'unauthorized', 'generic');
+    await expectNothingQueued(
+      () => post('/alerts/generic', generic, signAlertRequest(SECRET, generic, Date.now() - 10 * 60_000)),
+      401,
+      'stale_timestamp',
+      'unauthorized',
+      'generic',
+    );
   });
 
   it('malformed JSON: 400', async () => {
-    await expectNothingQueued(() => post('/alerts/alertmanager', firing.slice(0, -10), { authorization: `Bearer ${TOKEN}` }), 400, 'malformed_json', 'bad_request');
+    await expectNothingQueued(
+      () => post('/alerts/alertmanager', firing.slice(0, -10), { authorization: `Bearer ${TOKEN}` }),
+      400,
+      'malformed_json',
+      'bad_request',
+    );
   });
 
   it('a body over 1 MiB: 413, declared or streamed', async () => {
@@ -238,7 +308,9 @@ describe('refused webhook calls never queue anything', () => {
       socket.on('data', (d) => (got += d.toString()));
       socket.on('close', () => resolve(got));
       socket.on('error', () => resolve(got));
-      socket.write(`POST /alerts/alertmanager HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      socket.write(
+        `POST /alerts/alertmanager HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
       const chunk = 'a'.repeat(64 * 1024);
       let sent = 0;
       const pump = (): void => {
@@ -257,9 +329,19 @@ describe('refused webhook calls never queue anything', () => {
 describe('an alert that carries the public URL that failed', () => {
   it("a url annotation is asked of the host's own nginx: the report says the 502 is the origin's own", async () => {
     const url = `http://web-04:${lab.nginxPort}/`;
-    await am.postAlerts([{ labels: { alertname: 'CheckoutDown', host: 'web-04', job: 'blackbox' }, annotations: { summary: 'checkout answers 502', url } }]);
-    const root = await standIn.waitFor(() => roots().find((m) => blockText(m).includes('web-04') && blockText(m).includes('`php_fpm_down`')), 40_000, 'the verdict of web-04');
-    const finding = await standIn.waitFor(() => thread(root).find((m) => blockText(m).includes('The origin itself answers 502')), 10_000, 'the origin read in the finding');
+    await am.postAlerts([
+      { labels: { alertname: 'CheckoutDown', host: 'web-04', job: 'blackbox' }, annotations: { summary: 'checkout answers 502', url } },
+    ]);
+    const root = await standIn.waitFor(
+      () => roots().find((m) => blockText(m).includes('web-04') && blockText(m).includes('`php_fpm_down`')),
+      40_000,
+      'the verdict of web-04',
+    );
+    const finding = await standIn.waitFor(
+      () => thread(root).find((m) => blockText(m).includes('The origin itself answers 502')),
+      10_000,
+      'the origin read in the finding',
+    );
     expect(blockText(finding)).toContain(url);
     expect(rejectedCalls()).toEqual([]);
   });

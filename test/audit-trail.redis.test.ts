@@ -29,7 +29,8 @@ describe('audit trail and approval records', () => {
     const logs = new LogCapture();
     let t = Date.parse('2026-01-01T00:00:00Z');
     const audit = new AuditTrail(redis, { keys, logger: logs.logger('info'), now: () => new Date((t += 1000)), limit: 10 });
-    for (let i = 0; i < 30; i++) await audit.record({ kind: i % 3 === 0 ? 'check' : 'request', host: 'web-01', actor: 'U0ALICE', detail: `entry ${i}` });
+    for (let i = 0; i < 30; i++)
+      await audit.record({ kind: i % 3 === 0 ? 'check' : 'request', host: 'web-01', actor: 'U0ALICE', detail: `entry ${i}` });
     await audit.record({ kind: 'refused', host: 'no such host!', actor: 'U0EVE', detail: 'diagnose <!channel>' });
 
     expect(await redis.xlen(keys.audit('web-01'))).toBe(10);
@@ -49,21 +50,50 @@ describe('audit trail and approval records', () => {
     const records = new DiagnosisRecords(redis, keys);
     const approvals = new ApprovalStore(redis, keys);
     const now = new Date('2026-01-01T10:00:00Z');
-    const open = () => records.open({ host: 'web-01', playbook: 'nginx-502', channel: 'C1', requestedBy: { kind: 'user', userId: 'U0ALICE' }, requestedAt: now.toISOString() });
+    const open = () =>
+      records.open({
+        host: 'web-01',
+        playbook: 'nginx-502',
+        channel: 'C1',
+        requestedBy: { kind: 'user', userId: 'U0ALICE' },
+        requestedAt: now.toISOString(),
+      });
     const first = (await open()).record;
-    const diagnosis = { host: 'web-01', playbook: 'nginx-502', startedAt: now.toISOString(), durationMs: 1, verdict: { cause: 'php_fpm_down' as const, title: 'down' }, findings: [], incomplete: false, gaps: [], facts: {}, checks: [] };
+    const diagnosis = {
+      host: 'web-01',
+      playbook: 'nginx-502',
+      startedAt: now.toISOString(),
+      durationMs: 1,
+      verdict: { cause: 'php_fpm_down' as const, title: 'down' },
+      findings: [],
+      incomplete: false,
+      gaps: [],
+      facts: {},
+      checks: [],
+    };
     expect(await records.complete(first, diagnosis, 1)).toBe(true);
     // A second completion (a job that ran twice) does not replace the first.
     expect(await records.complete(first, { ...diagnosis, durationMs: 2 }, 1)).toBe(false);
     expect((await records.get(first.id))?.diagnosis?.durationMs).toBe(1);
 
     const approval = (id: string, diagnosisId: string) =>
-      approvals.create({ id, diagnosisId, host: 'web-01', remediation: 'start_php_fpm', findingIndex: 0, channel: 'C1', createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + 60_000).toISOString() });
+      approvals.create({
+        id,
+        diagnosisId,
+        host: 'web-01',
+        remediation: 'start_php_fpm',
+        findingIndex: 0,
+        channel: 'C1',
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + 60_000).toISOString(),
+      });
     await approval('a1', first.id);
     expect(await approvals.claim('nope', 'web-01', 'U0BOB', now)).toEqual({ ok: false, reason: 'missing' });
     expect(await approvals.claim('a1', 'web-01', 'U0BOB', new Date(now.getTime() + 61_000))).toEqual({ ok: false, reason: 'expired' });
 
-    const claims = await Promise.all(Array.from({ length: 50 }, (_, i) => approvals.claim('a1', 'web-01', i % 2 ? 'U0BOB' : 'U0CAROL', now)));
+    const claims = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => approvals.claim('a1', 'web-01', i % 2 ? 'U0BOB' : 'U0CAROL', now)),
+    );
     expect(claims.filter((c) => c.ok)).toHaveLength(1);
     expect(claims.filter((c) => !c.ok && c.reason === 'used')).toHaveLength(49);
     // The claim freed the host's dedup slot: the next request opens a fresh diagnosis.
@@ -79,8 +109,19 @@ describe('audit trail and approval records', () => {
   it('reads back only what parses: a damaged record is refused in words; a damaged joiner, note, audit entry or fan-out host is left out', async () => {
     const keys = new RedisKeys(freshPrefix('damaged'));
     const records = new DiagnosisRecords(redis, keys);
-    const { record } = await records.open({ host: 'web-01', playbook: 'nginx-502', channel: 'C1', requestedBy: { kind: 'user', userId: 'U0ASKER' }, requestedAt: '2026-01-01T00:00:00.000Z' });
-    await redis.rpush(keys.joiners(record.id), 'not json', JSON.stringify({ kind: 'user', userId: 'U0SECOND' }), JSON.stringify({ kind: 'robot' }));
+    const { record } = await records.open({
+      host: 'web-01',
+      playbook: 'nginx-502',
+      channel: 'C1',
+      requestedBy: { kind: 'user', userId: 'U0ASKER' },
+      requestedAt: '2026-01-01T00:00:00.000Z',
+    });
+    await redis.rpush(
+      keys.joiners(record.id),
+      'not json',
+      JSON.stringify({ kind: 'user', userId: 'U0SECOND' }),
+      JSON.stringify({ kind: 'robot' }),
+    );
     await records.addNote(record.id, { at: '2026-01-01T00:00:01.000Z', kind: 'info', text: 'fine' });
     await redis.rpush(keys.notes(record.id), JSON.stringify({ at: 1, kind: 'info' }));
     const back = await records.get(record.id);
@@ -90,7 +131,10 @@ describe('audit trail and approval records', () => {
 
     await redis.hset(keys.diagnosis(record.id), 'status', 'exploded');
     await expect(records.get(record.id)).rejects.toThrow(/is not a diagnosis record[\s\S]*status/);
-    await redis.hset(keys.diagnosis(record.id), { status: 'done', diagnosis: JSON.stringify({ host: 'web-01', verdict: { cause: 'rm -rf' } }) });
+    await redis.hset(keys.diagnosis(record.id), {
+      status: 'done',
+      diagnosis: JSON.stringify({ host: 'web-01', verdict: { cause: 'rm -rf' } }),
+    });
     await expect(records.get(record.id)).rejects.toThrow(/is not a diagnosis record[\s\S]*diagnosis/);
 
     const audit = new AuditTrail(redis, { keys, logger: new LogCapture().logger('info'), now: () => new Date('2026-01-01T00:00:02.000Z') });
@@ -100,13 +144,38 @@ describe('audit trail and approval records', () => {
     expect((await audit.history('web-01')).map((e) => e.detail)).toEqual(['asked']);
 
     const approvals = new ApprovalStore(redis, keys);
-    await approvals.create({ id: 'a-1', diagnosisId: record.id, host: 'web-01', remediation: 'reload_php_fpm', findingIndex: 0, channel: 'C1', createdAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:15:00.000Z' });
-    expect(await approvals.get('a-1')).toEqual({ id: 'a-1', diagnosisId: record.id, host: 'web-01', remediation: 'reload_php_fpm', findingIndex: 0, channel: 'C1', createdAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:15:00.000Z' });
+    await approvals.create({
+      id: 'a-1',
+      diagnosisId: record.id,
+      host: 'web-01',
+      remediation: 'reload_php_fpm',
+      findingIndex: 0,
+      channel: 'C1',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      expiresAt: '2026-01-01T00:15:00.000Z',
+    });
+    expect(await approvals.get('a-1')).toEqual({
+      id: 'a-1',
+      diagnosisId: record.id,
+      host: 'web-01',
+      remediation: 'reload_php_fpm',
+      findingIndex: 0,
+      channel: 'C1',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      expiresAt: '2026-01-01T00:15:00.000Z',
+    });
     await redis.hset(keys.approval('a-1'), 'remediation', 'reboot');
     await expect(approvals.get('a-1')).rejects.toThrow(/is not an approval record[\s\S]*remediation/);
 
     const fanouts = new FanoutRecords(redis, keys);
-    await fanouts.create({ id: 'f-1', target: 'web', channel: 'C1', requestedBy: { kind: 'user', userId: 'U0ASKER' }, requestedAt: '2026-01-01T00:00:00.000Z', hosts: [{ host: 'web-01' }, { host: 'web-02' }] });
+    await fanouts.create({
+      id: 'f-1',
+      target: 'web',
+      channel: 'C1',
+      requestedBy: { kind: 'user', userId: 'U0ASKER' },
+      requestedAt: '2026-01-01T00:00:00.000Z',
+      hosts: [{ host: 'web-01' }, { host: 'web-02' }],
+    });
     await fanouts.setHost('f-1', 'web-01', record.id, false);
     await redis.hset(keys.fanoutHosts('f-1'), 'web-02', '{"diagnosisId":7}');
     expect((await fanouts.get('f-1'))?.hosts).toEqual([{ host: 'web-01', diagnosisId: record.id, joined: false }, { host: 'web-02' }]);

@@ -52,10 +52,22 @@ describe('medic diagnose', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ host: 'web-01', verdict: { cause: expect.any(String), title: expect.any(String) }, durationMs: expect.any(Number) });
+    expect(out).toMatchObject({
+      host: 'web-01',
+      verdict: { cause: expect.any(String), title: expect.any(String) },
+      durationMs: expect.any(Number),
+    });
     expect(out.findings.length).toBeGreaterThan(0);
     for (const f of out.findings) {
-      expect(f).toEqual(expect.objectContaining({ cause: expect.any(String), severity: expect.stringMatching(/^(critical|warning|info)$/), title: expect.any(String), evidence: expect.any(Array), remediations: expect.any(Array) }));
+      expect(f).toEqual(
+        expect.objectContaining({
+          cause: expect.any(String),
+          severity: expect.stringMatching(/^(critical|warning|info)$/),
+          title: expect.any(String),
+          evidence: expect.any(Array),
+          remediations: expect.any(Array),
+        }),
+      );
     }
     // Nothing serves this host's site: it must not be called healthy.
     expect(out.verdict.cause).not.toBe('healthy');
@@ -99,10 +111,17 @@ describe('medic diagnose', () => {
   it('a pattern with --json prints one JSON object per host (NDJSON): the single-host object, or host and error', async () => {
     const r = await medic(['diagnose', 'web-0*', '--inventory', inventory, '--json']);
     expect(r.code).toBe(3);
-    const objects = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const objects = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(objects.map((o) => o.host).sort()).toEqual(['web-01', 'web-02', 'web-03']);
     const byHost = new Map(objects.map((o) => [o.host, o]));
-    expect(byHost.get('web-01')).toMatchObject({ verdict: { cause: expect.any(String), title: expect.any(String) }, findings: expect.any(Array), durationMs: expect.any(Number) });
+    expect(byHost.get('web-01')).toMatchObject({
+      verdict: { cause: expect.any(String), title: expect.any(String) },
+      findings: expect.any(Array),
+      durationMs: expect.any(Number),
+    });
     expect(byHost.get('web-02')).toMatchObject({ error: { code: 'SSH_CONNECTION_REFUSED', message: expect.stringContaining('refused') } });
     expect(byHost.get('web-03')).toMatchObject({ error: { code: 'SSH_HOST_KEY_UNKNOWN' } });
   });
@@ -110,7 +129,11 @@ describe('medic diagnose', () => {
   it('exit 0 when every host of the group was reached; a terminal gets a progress line on stderr', async () => {
     let stdout = '';
     let stderr = '';
-    const code = await runCli(['diagnose', 'reachable', '--inventory', inventory, '--json'], {}, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), interactive: true });
+    const code = await runCli(
+      ['diagnose', 'reachable', '--inventory', inventory, '--json'],
+      {},
+      { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), interactive: true },
+    );
     expect(code).toBe(0);
     expect(stdout.trimEnd().split('\n')).toHaveLength(1);
     expect(JSON.parse(stdout)).toMatchObject({ host: 'web-01' });
@@ -171,7 +194,10 @@ describe('medic playbooks', () => {
   it('refuses a playbook folder holding a write command, naming the file and the check (exit 2)', async () => {
     const pbDir = join(dir, 'playbooks');
     await mkdir(pbDir, { recursive: true });
-    await writeFile(join(pbDir, 'evil.yaml'), 'name: evil\ntitle: Evil\nchecks:\n  - { id: wipe_logs, title: x, parse: raw, run: [find, /var/log/nginx, -delete] }\n');
+    await writeFile(
+      join(pbDir, 'evil.yaml'),
+      'name: evil\ntitle: Evil\nchecks:\n  - { id: wipe_logs, title: x, parse: raw, run: [find, /var/log/nginx, -delete] }\n',
+    );
     const r = await medic(['playbooks'], { MEDIC_PLAYBOOKS_DIR: pbDir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${join(pbDir, 'evil.yaml')}: check "wipe_logs" is not read-only`);
@@ -190,7 +216,9 @@ describe('help', () => {
     const bin = join(process.cwd(), 'bin/medic.js');
     const { stdout } = await promisify(execFile)(bin, ['playbooks']);
     // As many checks as the playbook file lists, whatever that number is today.
-    const checks = (await readFile(join(process.cwd(), 'playbooks/nginx-502.yaml'), 'utf8')).split('\n').filter((l) => l.startsWith('  - id: ')).length;
+    const checks = (await readFile(join(process.cwd(), 'playbooks/nginx-502.yaml'), 'utf8'))
+      .split('\n')
+      .filter((l) => l.startsWith('  - id: ')).length;
     expect(stdout).toMatch(new RegExp(`^nginx-502 — Nginx 502/504 Bad Gateway \\(${checks} checks`));
     // The whole diagnose path through it: SSH, the playbook found from the package root, JSON out.
     const diagnosed = await promisify(execFile)(bin, ['diagnose', 'web-01', '--inventory', inventory, '--json']);

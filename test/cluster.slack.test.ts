@@ -16,12 +16,20 @@ const MEDIC = new URL('../bin/medic.js', import.meta.url).pathname;
 /** One request on a connection of its own, so that the cluster hands it to its next process. */
 function once(url: string, method: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent: false, headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = request(
+      url,
+      {
+        method,
+        agent: false,
+        headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -48,7 +56,12 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', { timeout
     [redis, standIn] = await Promise.all([startRedis(), new SlackStandIn({ botToken: BOT_TOKEN }).start()]);
     dir = await mkdtemp(join(tmpdir(), 'medic-cluster-'));
     inventoryPath = join(dir, 'inventory.yaml');
-    const host = (address: string) => ({ address, user: 'oncall', privateKeyPath: '/nonexistent/key', knownHostsPath: '/nonexistent/known_hosts' });
+    const host = (address: string) => ({
+      address,
+      user: 'oncall',
+      privateKeyPath: '/nonexistent/key',
+      knownHostsPath: '/nonexistent/known_hosts',
+    });
     await writeFile(inventoryPath, stringify({ hosts: { 'web-01': host('10.0.0.11'), 'web-02': host('10.0.0.12') } }));
   });
 
@@ -88,7 +101,11 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', { timeout
 
   it('acks on every process, sums their metrics in each scrape, replaces one that dies, and stops them all on SIGTERM', async () => {
     const medic = start(env());
-    const started = await eventually(() => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'), 120_000, 'the cluster to listen');
+    const started = await eventually(
+      () => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'),
+      120_000,
+      'the cluster to listen',
+    );
     expect(started.processes).toBe(2);
     const pids = started.pids ?? [];
     expect(new Set(pids).size).toBe(2);
@@ -96,7 +113,9 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', { timeout
     const url = `http://127.0.0.1:${started.port}`;
 
     const hosts = async (): Promise<{ status: number; text: string }> => {
-      const body = new URLSearchParams(standIn.slashCommandFields({ text: 'hosts', userId: 'U0ALICE', channelId: CHANNEL }).fields).toString();
+      const body = new URLSearchParams(
+        standIn.slashCommandFields({ text: 'hosts', userId: 'U0ALICE', channelId: CHANNEL }).fields,
+      ).toString();
       return once(`${url}/slack/events`, 'POST', body, signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000)));
     };
     const counted = async (): Promise<number> => {
@@ -119,7 +138,11 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', { timeout
     expect((await hosts()).status).toBe(200);
     expect(await counted()).toBe(after + 1);
 
-    const now = Object.values(lines(medic.output()).filter((l) => l.msg === 'gateway-medic started' && l.cluster === undefined).map((l) => l.pid as number));
+    const now = Object.values(
+      lines(medic.output())
+        .filter((l) => l.msg === 'gateway-medic started' && l.cluster === undefined)
+        .map((l) => l.pid as number),
+    );
     medic.child.kill('SIGTERM');
     expect(await medic.exited).toBe(0);
     expect(lines(medic.output()).at(-1)?.msg).toBe('gateway-medic stopped');
@@ -129,11 +152,17 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', { timeout
 
   it('a second signal stops at once, as in a single process', async () => {
     const medic = start(env());
-    const started = await eventually(() => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'), 120_000, 'the cluster to listen');
+    const started = await eventually(
+      () => lines(medic.output()).find((l) => l.msg === 'gateway-medic started' && l.cluster === 'primary'),
+      120_000,
+      'the cluster to listen',
+    );
     // A request that never finishes: the graceful stop of the process holding it waits for it.
     // `Expect: 100-continue` makes the server say when it has read the headers: the request is in flight.
     const hanging = createConnection(started.port as number, '127.0.0.1');
-    const continued = new Promise<void>((resolve) => hanging.on('data', (d: Buffer) => d.toString().startsWith('HTTP/1.1 100') && resolve()));
+    const continued = new Promise<void>((resolve) =>
+      hanging.on('data', (d: Buffer) => d.toString().startsWith('HTTP/1.1 100') && resolve()),
+    );
     hanging.write('POST /slack/events HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 100\r\n\r\n');
     await continued;
     hanging.write('{');

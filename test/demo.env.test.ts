@@ -35,7 +35,10 @@ describe('the demo configured by .env', () => {
 
   it('runs in HTTP mode against that Slack: no page, Slack requests signed with the workspace secret', async () => {
     const envFile = join(dir, '.env');
-    await writeFile(envFile, `SLACK_BOT_TOKEN=${TOKEN}\nSLACK_SIGNING_SECRET=${SECRET}\nSLACK_API_URL=${slack.apiUrl}\nPORT=0\nMEDIC_APPROVERS=U0OPS\n`);
+    await writeFile(
+      envFile,
+      `SLACK_BOT_TOKEN=${TOKEN}\nSLACK_SIGNING_SECRET=${SECRET}\nSLACK_API_URL=${slack.apiUrl}\nPORT=0\nMEDIC_APPROVERS=U0OPS\n`,
+    );
     demo = await startDemo({ envFile, logLevel: 'silent' });
     expect(demo.mode).toBe('slack-http');
     expect(demo.url).toBeUndefined();
@@ -47,13 +50,28 @@ describe('the demo configured by .env', () => {
     expect(slack.callsOf('auth.test').length).toBeGreaterThan(0);
 
     const send = { url: `${demo.botUrl}/slack/events`, signingSecret: SECRET };
-    const forged = await slack.sendSlashCommand({ text: 'diagnose web-01', userId: 'U0OPS', channelId: 'C0REAL' }, { ...send, signingSecret: 'not-the-secret-at-all' });
+    const forged = await slack.sendSlashCommand(
+      { text: 'diagnose web-01', userId: 'U0OPS', channelId: 'C0REAL' },
+      { ...send, signingSecret: 'not-the-secret-at-all' },
+    );
     expect(forged.status).toBe(401);
     expect((await slack.sendSlashCommand({ text: 'diagnose web-01', userId: 'U0OPS', channelId: 'C0REAL' }, send)).status).toBe(200);
-    const report = await slack.waitFor(() => slack.messages({ channel: 'C0REAL', rootsOnly: true }).find((m) => blockText(m).includes('web-01: PHP-FPM is down')), 30_000, 'the report in Slack');
+    const report = await slack.waitFor(
+      () => slack.messages({ channel: 'C0REAL', rootsOnly: true }).find((m) => blockText(m).includes('web-01: PHP-FPM is down')),
+      30_000,
+      'the report in Slack',
+    );
     expect(report.channel).toBe('C0REAL');
     await demo.stop();
-    await eventually(async () => fetch(`${demo?.botUrl}/healthz`).then(() => false, () => true), 5000, 'the bot to stop');
+    await eventually(
+      async () =>
+        fetch(`${demo?.botUrl}/healthz`).then(
+          () => false,
+          () => true,
+        ),
+      5000,
+      'the bot to stop',
+    );
   });
 
   it('says Socket Mode when an app token is set; --local (slack: stand-in) ignores the credentials', async () => {
@@ -70,7 +88,7 @@ describe('the demo configured by .env', () => {
     expect((await fetch(`${demo.botUrl}/readyz`)).status).toBe(200);
   });
 
-  it("uses the REDIS_URL it is given, under a prefix of its own, and starts its own Redis when that one does not answer", async () => {
+  it('uses the REDIS_URL it is given, under a prefix of its own, and starts its own Redis when that one does not answer', async () => {
     await demo?.stop();
     const redis = await startRedis();
     try {
@@ -82,7 +100,10 @@ describe('the demo configured by .env', () => {
       expect(demo.redisNote).toContain('under a key prefix of its own');
       expect((await demo.pids()).length).toBe(4); // the lab's four; no redis-server of its own
       expect(demo.keyPrefix).toMatch(/^demo-[0-9a-f]{8}$/);
-      const keys = (): Promise<string[]> => execFileAsync('redis-cli', ['-u', redis.url, '--scan', '--pattern', `${demo?.keyPrefix}:*`]).then((r) => r.stdout.split('\n').filter((k) => k !== ''));
+      const keys = (): Promise<string[]> =>
+        execFileAsync('redis-cli', ['-u', redis.url, '--scan', '--pattern', `${demo?.keyPrefix}:*`]).then((r) =>
+          r.stdout.split('\n').filter((k) => k !== ''),
+        );
       expect((await keys()).length).toBeGreaterThan(0); // BullMQ's queue metadata at least
       await demo.stop();
       expect(await keys()).toEqual([]);

@@ -47,17 +47,26 @@ async function slowRelay(targetPort: number): Promise<{ port: number; delayMs: n
 }
 
 /** `medic start` as its own process, as an operator runs it; resolves once it listens. */
-async function medicStart(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null>; output: () => string }> {
-  const child = spawn(process.execPath, [MEDIC, 'start'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function medicStart(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null>; output: () => string }> {
+  const child = spawn(process.execPath, [MEDIC, 'start'], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const port = await eventually(() => {
-    if (child.exitCode !== null) throw new Error(`medic start exited: ${out}`);
-    const line = out.split('\n').find((l) => l.includes('"gateway-medic started"'));
-    return line !== undefined ? (JSON.parse(line) as { port: number }).port : undefined;
-  }, 30_000, 'medic start to listen');
+  const port = await eventually(
+    () => {
+      if (child.exitCode !== null) throw new Error(`medic start exited: ${out}`);
+      const line = out.split('\n').find((l) => l.includes('"gateway-medic started"'));
+      return line !== undefined ? (JSON.parse(line) as { port: number }).port : undefined;
+    },
+    30_000,
+    'medic start to listen',
+  );
   return { child, url: `http://127.0.0.1:${port}`, exited, output: () => out };
 }
 
@@ -76,7 +85,9 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
     await lab.applyScenario('php_fpm_down');
     relay = await slowRelay(lab.snapshot.sshd.port);
     // The lab's inventory, reached through the relay; known_hosts names the relay's port.
-    const inventory = parse(await readFile(lab.inventoryPath, 'utf8')) as { hosts: Record<string, { port: number; knownHostsPath: string }> };
+    const inventory = parse(await readFile(lab.inventoryPath, 'utf8')) as {
+      hosts: Record<string, { port: number; knownHostsPath: string }>;
+    };
     const host = inventory.hosts['web-01'] as { port: number; knownHostsPath: string };
     const knownHosts = (await readFile(host.knownHostsPath, 'utf8')).replaceAll(`[127.0.0.1]:${host.port}`, `[127.0.0.1]:${relay.port}`);
     const knownHostsPath = join(lab.dir, 'relay_known_hosts');
@@ -103,7 +114,11 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
     LOG_LEVEL: 'info',
     ...more,
   });
-  const diagnose = (url: string) => standIn.sendSlashCommand({ text: 'diagnose web-01', userId: 'U0ALICE', channelId: CHANNEL }, { url: `${url}/slack/events`, signingSecret: SIGNING_SECRET });
+  const diagnose = (url: string) =>
+    standIn.sendSlashCommand(
+      { text: 'diagnose web-01', userId: 'U0ALICE', channelId: CHANNEL },
+      { url: `${url}/slack/events`, signingSecret: SIGNING_SECRET },
+    );
   const reportsSince = (n: number) => roots(standIn).slice(n);
   /** `medic start` with a diagnosis of web-01 running: its worker is connected to a host that answers after `hostDelayMs`. */
   const diagnosisInFlight = async (e: Record<string, string>, hostDelayMs: number): Promise<Awaited<ReturnType<typeof medicStart>>> => {
@@ -118,7 +133,9 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
 
   it('GET /readyz is 503, naming the check, when Slack or Redis cannot be reached; /healthz stays 200', async () => {
     const gone = await new SlackStandIn({ botToken: BOT_TOKEN }).start();
-    const bot = await startProcess('bot', env(freshPrefix('ready'), { SLACK_API_URL: gone.apiUrl, LOG_LEVEL: 'silent' }), { envFile: false });
+    const bot = await startProcess('bot', env(freshPrefix('ready'), { SLACK_API_URL: gone.apiUrl, LOG_LEVEL: 'silent' }), {
+      envFile: false,
+    });
     handles.push(bot);
     await gone.stop(); // Slack goes away after the start
     const noSlack = await fetch(`${bot.url}/readyz`);
@@ -143,15 +160,21 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
     const inventory = parse(await readFile(inventoryPath, 'utf8')) as { hosts: Record<string, Record<string, unknown>> };
     inventory.hosts['web-01'] = { ...inventory.hosts['web-01'], privateKeyPath: join(lab.dir, 'no-such-key') };
     await writeFile(broken, stringify(inventory));
-    const medic = await startProcess('all', env(freshPrefix('ssherr'), { MEDIC_INVENTORY: broken, LOG_LEVEL: 'silent' }), { envFile: false });
+    const medic = await startProcess('all', env(freshPrefix('ssherr'), { MEDIC_INVENTORY: broken, LOG_LEVEL: 'silent' }), {
+      envFile: false,
+    });
     handles.push(medic);
     const before = roots(standIn).length;
     expect((await diagnose(medic.url)).status).toBe(200);
     await standIn.waitFor(() => reportsSince(before).find((m) => blockText(m).includes('could not diagnose')), 20_000, 'the failed report');
-    const metrics = await eventually(async () => {
-      const text = await (await fetch(`${medic.url}/metrics`)).text();
-      return text.includes('medic_ssh_errors_total{code="SSH_KEY_UNREADABLE"} 1') ? text : undefined;
-    }, 5000, 'the SSH error in /metrics');
+    const metrics = await eventually(
+      async () => {
+        const text = await (await fetch(`${medic.url}/metrics`)).text();
+        return text.includes('medic_ssh_errors_total{code="SSH_KEY_UNREADABLE"} 1') ? text : undefined;
+      },
+      5000,
+      'the SSH error in /metrics',
+    );
     expect(metrics).not.toContain('medic_diagnosis_duration_seconds_count');
   });
 
@@ -163,10 +186,17 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
     medic.child.kill('SIGTERM');
     const stoppedAt = Date.now();
     // Draining: no new Slack requests are taken.
-    const refused = await eventually(async () => {
-      const answer = await fetch(`${medic.url}/slack/events`, { method: 'POST' }).then((r) => r.status, () => 'refused');
-      return answer === 401 ? undefined : answer;
-    }, 5000, 'new requests to be refused');
+    const refused = await eventually(
+      async () => {
+        const answer = await fetch(`${medic.url}/slack/events`, { method: 'POST' }).then(
+          (r) => r.status,
+          () => 'refused',
+        );
+        return answer === 401 ? undefined : answer;
+      },
+      5000,
+      'new requests to be refused',
+    );
     expect([503, 'refused']).toContain(refused);
 
     expect(await medic.exited).toBe(0);
@@ -174,8 +204,14 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
     const [report] = reportsSince(before);
     if (report === undefined) expect.unreachable('no report was posted');
     expect(blockText(report)).toContain('PHP-FPM is down');
-    expect(standIn.messages({ channel: CHANNEL, threadTs: report.ts })).toContainEqual(expect.objectContaining({ text: expect.stringMatching(/^web-01 finding/) }));
-    const lines = medic.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; audit?: string });
+    expect(standIn.messages({ channel: CHANNEL, threadTs: report.ts })).toContainEqual(
+      expect.objectContaining({ text: expect.stringMatching(/^web-01 finding/) }),
+    );
+    const lines = medic
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; audit?: string });
     expect(lines).toContainEqual(expect.objectContaining({ audit: 'result' }));
     expect(lines.at(-1)?.msg).toBe('gateway-medic stopped');
   });
@@ -198,7 +234,11 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
     relay.delayMs = 0;
     const worker = await startProcess('worker', env(prefix, { ...lock, LOG_LEVEL: 'silent' }), { envFile: false });
     handles.push(worker);
-    const report = await standIn.waitFor(() => reportsSince(before).find((m) => blockText(m).includes('PHP-FPM is down')), 40_000, 'the report from the second worker');
+    const report = await standIn.waitFor(
+      () => reportsSince(before).find((m) => blockText(m).includes('PHP-FPM is down')),
+      40_000,
+      'the report from the second worker',
+    );
     // Stopped gracefully, the worker has sent everything it was going to: a duplicate would be here now.
     await worker.stop();
     expect(reportsSince(before)).toHaveLength(1);

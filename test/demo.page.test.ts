@@ -70,7 +70,9 @@ describe('the demo page in a browser', () => {
     const root = page.locator('#messages .message', { hasText: 'web-01: PHP-FPM is down' });
     await root.waitFor({ timeout: 20_000 });
     const thread = page.locator('#thread-messages');
-    const evidence = thread.locator('pre.bk-pre', { hasText: 'php8.2-fpm.sock failed (2: No such file or directory) while connecting to upstream' }).first();
+    const evidence = thread
+      .locator('pre.bk-pre', { hasText: 'php8.2-fpm.sock failed (2: No such file or directory) while connecting to upstream' })
+      .first();
     await evidence.waitFor({ timeout: 20_000 });
 
     // mrkdwn became markup, not literal asterisks and fences; the cause id is inline code.
@@ -111,7 +113,9 @@ describe('the demo page in a browser', () => {
     // Cancel first: nothing may run.
     await dialog.locator('.bk-deny').click();
     await dialog.waitFor({ state: 'detached' });
-    expect(demo.standIn?.calls.filter((c) => c.method === '(ack)' || c.method === '(response_url)')).not.toContainEqual(expect.objectContaining({ args: expect.objectContaining({ text: expect.stringContaining('Approved') }) }));
+    expect(demo.standIn?.calls.filter((c) => c.method === '(ack)' || c.method === '(response_url)')).not.toContainEqual(
+      expect.objectContaining({ args: expect.objectContaining({ text: expect.stringContaining('Approved') }) }),
+    );
 
     await button.click();
     await page.screenshot({ path: new URL('demo-confirm.png', ARTIFACTS).pathname });
@@ -129,10 +133,14 @@ describe('the demo page in a browser', () => {
   });
 
   it('counts it all in /metrics: jobs by outcome, duration, queue depth, remediations, refusals', async () => {
-    const metrics = await eventually(async () => {
-      const text = await (await fetch(`${demo.botUrl}/metrics`)).text();
-      return text.includes('medic_jobs_total{queue="remediate",outcome="completed"} 1') ? text : undefined;
-    }, 10_000, 'the remediate job in /metrics');
+    const metrics = await eventually(
+      async () => {
+        const text = await (await fetch(`${demo.botUrl}/metrics`)).text();
+        return text.includes('medic_jobs_total{queue="remediate",outcome="completed"} 1') ? text : undefined;
+      },
+      10_000,
+      'the remediate job in /metrics',
+    );
     expect(metrics).toContain('medic_jobs_total{queue="diagnose",outcome="completed"} 1');
     expect(metrics).toContain('medic_diagnosis_duration_seconds_count{cause="php_fpm_down"} 1');
     expect(metrics).toMatch(/medic_diagnosis_duration_seconds_bucket\{le="60",cause="php_fpm_down"\} 1/);
@@ -157,7 +165,8 @@ describe('the demo page in a browser', () => {
   });
 
   it('renders hostile mrkdwn as text: entities decoded, no markup from the message', async () => {
-    const input = '*bold* a&amp;b &lt;script&gt;alert(1)&lt;/script&gt; `&lt;img src=x onerror=alert(1)&gt;`\n```&lt;b&gt;not bold&lt;/b&gt;\n*not bold either*```<https://example.com/x?a=1&amp;b=2|a link> <javascript:alert(1)|bad> <@U0ALICE> x*y*z';
+    const input =
+      '*bold* a&amp;b &lt;script&gt;alert(1)&lt;/script&gt; `&lt;img src=x onerror=alert(1)&gt;`\n```&lt;b&gt;not bold&lt;/b&gt;\n*not bold either*```<https://example.com/x?a=1&amp;b=2|a link> <javascript:alert(1)|bad> <@U0ALICE> x*y*z';
     // A string, not a function: the test's transform must not rewrite the browser's import().
     const html = await page.evaluate<{ html: string; text: string; scripts: number }>(`import('/block-kit.js').then((bk) => {
       const node = bk.mrkdwn(${JSON.stringify(input)});
@@ -175,7 +184,11 @@ describe('the demo page in a browser', () => {
   });
 
   it('takes orders from its own page only: JSON, addressed to 127.0.0.1', async () => {
-    const form = await fetch(new URL('/api/command', demo.url), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ text: '/502 diagnose web-01' }) });
+    const form = await fetch(new URL('/api/command', demo.url), {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ text: '/502 diagnose web-01' }),
+    });
     expect(form.status).toBe(415);
     const rebound = await new Promise<number>((resolve, reject) => {
       const req = request(new URL('/api/state', demo.url), { headers: { host: 'attacker.example:80' } }, (res) => {

@@ -68,7 +68,12 @@ describe('npm run demo as a process', () => {
   });
 
   it('starts everything, says where to look, and stops on Ctrl-C leaving nothing running', async () => {
-    const child: ChildProcess = spawn(TSX, [DEMO, '--port', '0', '--scenario', 'socket_mismatch'], { cwd, env: cleanEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(TSX, [DEMO, '--port', '0', '--scenario', 'socket_mismatch'], {
+      cwd,
+      env: cleanEnv(),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -93,16 +98,23 @@ describe('npm run demo as a process', () => {
       // The printed commands work: the lab CLI finds the demo's lab through .lab, and medic diagnoses it.
       const status = await run(TSX, [LAB_CLI, 'status'], { cwd });
       expect(status.stdout).toContain('scenario socket_mismatch');
-      const diagnosis = await run(process.execPath, [MEDIC, 'diagnose', 'web-01', '--inventory', '.lab/inventory.yaml', '--json'], { cwd, env: cleanEnv() });
+      const diagnosis = await run(process.execPath, [MEDIC, 'diagnose', 'web-01', '--inventory', '.lab/inventory.yaml', '--json'], {
+        cwd,
+        env: cleanEnv(),
+      });
       expect(JSON.parse(diagnosis.stdout).verdict.cause).toBe('socket_mismatch');
 
       // Broken another way from the command line, the page follows.
       await run(TSX, [LAB_CLI, 'scenario', 'php_fpm_down'], { cwd });
-      await eventually(async () => ((await (await fetch(`${page}api/state`)).json()) as { lab: { scenario: string } }).lab.scenario === 'php_fpm_down', 5000, 'the page to show the new scenario');
+      await eventually(
+        async () => ((await (await fetch(`${page}api/state`)).json()) as { lab: { scenario: string } }).lab.scenario === 'php_fpm_down',
+        5000,
+        'the page to show the new scenario',
+      );
 
       // Everything it runs: its own process tree (tsx, node, redis-server, sshd) and the lab's daemons.
       const labPids = [...status.stdout.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
-      const labDir = (/in (\/tmp\/medic-lab-[^,\s]+)/.exec(status.stdout)?.[1]) as string;
+      const labDir = /in (\/tmp\/medic-lab-[^,\s]+)/.exec(status.stdout)?.[1] as string;
       expect(labPids).toHaveLength(4);
       const pids = [group, ...descendants(group), ...labPids];
       expect(running(pids)).toContainEqual(expect.stringContaining('redis-server'));
@@ -126,7 +138,10 @@ describe('npm run demo as a process', () => {
   it('refuses to run without root, saying why and what to run', async () => {
     // As nobody, from a bundle outside the checkout: nobody may not enter a checkout under /root.
     const bundle = await bundleForUser(DEMO);
-    const r = await run('/usr/sbin/runuser', ['-u', 'nobody', '--', process.execPath, bundle.file], { cwd, env: { ...cleanEnv(), HOME: cwd } })
+    const r = await run('/usr/sbin/runuser', ['-u', 'nobody', '--', process.execPath, bundle.file], {
+      cwd,
+      env: { ...cleanEnv(), HOME: cwd },
+    })
       .catch((e: { code: number; stdout: string; stderr: string }) => e)
       .finally(() => bundle.remove());
     expect('code' in r ? r.code : 0).toBe(1);
@@ -151,7 +166,9 @@ describe('npm run demo as a process', () => {
     const help = await run(TSX, [DEMO, '--help'], { cwd, env: cleanEnv() });
     expect(help.stdout).toContain('--scenario NAME');
     expect(help.stdout).toContain('Ctrl-C stops everything');
-    const bad = await run(TSX, [DEMO, '--scenario', 'on_fire'], { cwd, env: cleanEnv() }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    const bad = await run(TSX, [DEMO, '--scenario', 'on_fire'], { cwd, env: cleanEnv() }).catch(
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
     expect('code' in bad ? bad.code : 0).toBe(2);
     expect(bad.stderr).toContain('No scenario "on_fire"');
     expect(bad.stderr).toContain('php_fpm_down');

@@ -58,7 +58,11 @@ describe('diagnosis rounds as one batch over a real sshd', () => {
     const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-test', facts: {} };
     const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
     try {
-      const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(playbook(dir), 'batch.yaml') }, { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() }, runner);
+      const out = await diagnoseHostDetailed(
+        { host, playbook: parsePlaybook(playbook(dir), 'batch.yaml') },
+        { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() },
+        runner,
+      );
       const byId = new Map(out.results.map((r) => [r.id, r]));
       expect(byId.get('log_a')).toMatchObject({ status: 'ok', stdout: 'line a\n', exitCode: 0, command: `cat ${dir}/a.log` });
       expect(byId.get('log_b')).toMatchObject({ status: 'ok', stdout: 'line b\n' });
@@ -70,8 +74,11 @@ describe('diagnosis rounds as one batch over a real sshd', () => {
       // the 2 fallbacks.
       const batches = runner.commands.filter((c) => c.includes('printf'));
       expect(batches).toHaveLength(1);
-      for (const argv of ['date +%Y-%m-%dT%H:%M:%S%z', `cat ${dir}/a.log`, `cat ${dir}/b.log`, `cat ${dir}/nope.log`]) expect(batches[0]).toContain(argv);
-      expect(runner.commands.filter((c) => !c.includes('printf')).sort()).toEqual([`cat ${dir}/also-nope.log`, `cat ${dir}/b.log`, `ls -d ${dir}`].sort());
+      for (const argv of ['date +%Y-%m-%dT%H:%M:%S%z', `cat ${dir}/a.log`, `cat ${dir}/b.log`, `cat ${dir}/nope.log`])
+        expect(batches[0]).toContain(argv);
+      expect(runner.commands.filter((c) => !c.includes('printf')).sort()).toEqual(
+        [`cat ${dir}/also-nope.log`, `cat ${dir}/b.log`, `ls -d ${dir}`].sort(),
+      );
     } finally {
       await runner.close();
     }
@@ -88,8 +95,14 @@ ${Array.from({ length: 7 }, (_, i) => `  - { id: c${i}, title: c${i}, parse: raw
     const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-split', facts: {} };
     const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
     try {
-      const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(many, 'split.yaml') }, { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() }, runner);
-      expect(out.results.map((r) => [r.id, r.status, r.stdout])).toEqual(Array.from({ length: 7 }, (_, i) => [`c${i}`, 'ok', `line${i}\n`]));
+      const out = await diagnoseHostDetailed(
+        { host, playbook: parsePlaybook(many, 'split.yaml') },
+        { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() },
+        runner,
+      );
+      expect(out.results.map((r) => [r.id, r.status, r.stdout])).toEqual(
+        Array.from({ length: 7 }, (_, i) => [`c${i}`, 'ok', `line${i}\n`]),
+      );
       // 7 commands: 2 batches (at least 3 commands each), every command in exactly one of them.
       const batches = runner.commands.filter((c) => c.includes('printf'));
       expect(batches).toHaveLength(2);
@@ -113,7 +126,11 @@ checks:
     const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-timeouts', facts: {} };
     const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
     try {
-      const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(timed, 'timeouts.yaml') }, { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() }, runner);
+      const out = await diagnoseHostDetailed(
+        { host, playbook: parsePlaybook(timed, 'timeouts.yaml') },
+        { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() },
+        runner,
+      );
       expect(out.results.map((r) => [r.id, r.stdout])).toEqual([
         ['d0', 'line a\n'],
         ['d1', 'line b\n'],

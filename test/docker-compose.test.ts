@@ -9,7 +9,9 @@ const run = promisify(execFile);
 
 describe('docker-compose.yml', () => {
   it('is valid and resolves to redis, bot, worker and the lab profile', async () => {
-    const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'lab', 'config'], { env: { PATH: process.env.PATH ?? '' } });
+    const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'lab', 'config'], {
+      env: { PATH: process.env.PATH ?? '' },
+    });
     const config = parse(stdout) as { services: Record<string, Record<string, unknown>> };
     expect(Object.keys(config.services).sort()).toEqual(['bot', 'lab', 'redis', 'worker']);
 
@@ -30,7 +32,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('keeps the lab behind its profile, out of a plain `up`', async () => {
-    const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'lab', 'config'], { env: { PATH: process.env.PATH ?? '' } });
+    const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'lab', 'config'], {
+      env: { PATH: process.env.PATH ?? '' },
+    });
     const services = (parse(stdout) as { services: Record<string, { profiles?: string[] }> }).services;
     expect(services.lab?.profiles).toEqual(['lab']);
     for (const name of ['redis', 'bot', 'worker']) expect(services[name]?.profiles).toBeUndefined();

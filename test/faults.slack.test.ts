@@ -72,7 +72,9 @@ describe('faults at each step of a request: Redis, then the host', () => {
   const outcomes: { step: string; outcome: 'reported' | 'refused'; root: boolean }[] = [];
 
   const answerTo = (responseUrlId: string | undefined): Promise<string> =>
-    standIn.waitFor(() => standIn.responseUrlPosts.find((p) => p.id === responseUrlId), 30_000, 'the ephemeral answer').then((p) => String(p.body.text));
+    standIn
+      .waitFor(() => standIn.responseUrlPosts.find((p) => p.id === responseUrlId), 30_000, 'the ephemeral answer')
+      .then((p) => String(p.body.text));
 
   /** Redis back, and the bot and worker connected to it again (what /readyz tells an operator). */
   async function restartRedis(): Promise<void> {
@@ -97,7 +99,13 @@ describe('faults at each step of a request: Redis, then the host', () => {
       'the verdict on the report',
     );
     const findings = Number(/(\d+) \(in the thread\)/.exec(blockText(done))?.[1]);
-    await standIn.waitFor(() => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding')).length >= findings || undefined, 30_000, 'the findings');
+    await standIn.waitFor(
+      () =>
+        standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding')).length >= findings ||
+        undefined,
+      30_000,
+      'the findings',
+    );
     outcomes.push({ step, outcome: 'reported', root: true });
     return done;
   }
@@ -167,11 +175,34 @@ describe('faults at each step of a request: Redis, then the host', () => {
     const client = createSlackWebClient({ token: BOT_TOKEN, apiUrl: standIn.apiUrl, logger }) as unknown as ChatApi;
     const fanouts = new FanoutRecords(conn, keys);
     const queues = createQueues(conn, prefix);
-    const reporter = new SlackReporter({ slack: () => client, workspaceUrl: async () => undefined, redis: conn, keys, records, approvals: new ApprovalStore(conn, keys), fanouts, logger, now, approvalTtlMs: 60_000 });
-    const service = new DiagnosisService({ records, fanouts, audit: new AuditTrail(conn, { keys, logger, now, limit: 100 }), reporter, client, queues, inventory: () => inventory, logger, now });
+    const reporter = new SlackReporter({
+      slack: () => client,
+      workspaceUrl: async () => undefined,
+      redis: conn,
+      keys,
+      records,
+      approvals: new ApprovalStore(conn, keys),
+      fanouts,
+      logger,
+      now,
+      approvalTtlMs: 60_000,
+    });
+    const service = new DiagnosisService({
+      records,
+      fanouts,
+      audit: new AuditTrail(conn, { keys, logger, now, limit: 100 }),
+      reporter,
+      client,
+      queues,
+      inventory: () => inventory,
+      logger,
+      now,
+    });
     const before = roots(standIn).length;
     try {
-      const e = await service.requestDiagnosis({ host: 'web-01', channel: CHANNEL, requestedBy: { kind: 'user', userId: 'U0ALICE' } }).catch((x: unknown) => x);
+      const e = await service
+        .requestDiagnosis({ host: 'web-01', channel: CHANNEL, requestedBy: { kind: 'user', userId: 'U0ALICE' } })
+        .catch((x: unknown) => x);
       expect(isMedicError(e) && e.code).toBe('REDIS_UNAVAILABLE');
       expect((e as Error).message).toContain('the diagnosis was not queued');
       expect(roots(standIn)).toHaveLength(before);
@@ -204,10 +235,14 @@ describe('faults at each step of a request: Redis, then the host', () => {
       expect(answer).toContain('`REDIS_UNAVAILABLE`');
       expect(answer).toContain('the report could not be started');
       const root = await standIn.waitFor(() => roots(standIn)[before], 10_000, 'the root message');
-      const shown = await standIn.waitFor(() => {
-        const m = standIn.message(root.channel, root.ts);
-        return m !== undefined && isFinal(m) ? m : undefined;
-      }, 10_000, 'the root message in a final state');
+      const shown = await standIn.waitFor(
+        () => {
+          const m = standIn.message(root.channel, root.ts);
+          return m !== undefined && isFinal(m) ? m : undefined;
+        },
+        10_000,
+        'the root message in a final state',
+      );
       expect(blockText(shown)).toContain('could not diagnose');
       expect(blockText(shown)).toContain('REDIS_UNAVAILABLE');
       outcomes.push({ step: 'while the root message is posted', outcome: 'refused', root: true });
@@ -216,10 +251,14 @@ describe('faults at each step of a request: Redis, then the host', () => {
       if (redis.pid === undefined) await restartRedis();
     }
     // Once Redis is back, the interrupted request gives the host's slot back by itself.
-    await eventually(async () => {
-      const slot = await bot.app.redis.get(`${prefix}:dedup:web-01`);
-      return slot === null || /^(done|failed)$/.test((await bot.app.redis.hget(`${prefix}:diag:${slot}`, 'status')) ?? '');
-    }, 10_000, 'the host to be free again');
+    await eventually(
+      async () => {
+        const slot = await bot.app.redis.get(`${prefix}:dedup:web-01`);
+        return slot === null || /^(done|failed)$/.test((await bot.app.redis.hget(`${prefix}:diag:${slot}`, 'status')) ?? '');
+      },
+      10_000,
+      'the host to be free again',
+    );
     await diagnosedOnce('after: while the root message is posted');
   });
 
@@ -233,7 +272,9 @@ describe('faults at each step of a request: Redis, then the host', () => {
     const root = await diagnosedOnce('while the job runs');
     expect(restarted).toBe(true);
     const findings = Number(/(\d+) \(in the thread\)/.exec(blockText(root))?.[1]);
-    expect(standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding'))).toHaveLength(findings);
+    expect(standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding'))).toHaveLength(
+      findings,
+    );
   });
 
   it('restarted while the result is posted: the report is completed once', async () => {
@@ -268,15 +309,23 @@ describe('faults at each step of a request: Redis, then the host', () => {
       const ack = await bot.command('diagnose web-01');
       expect(await answerTo(ack.responseUrlId)).toContain('diagnosis queued');
       const root = await standIn.waitFor(() => roots(standIn)[before], 10_000, 'the report');
-      const waiting = await standIn.waitFor(() => {
-        const m = standIn.message(root.channel, root.ts);
-        return m !== undefined && blockText(m).includes('web-01 is not answering SSH') ? m : undefined;
-      }, 20_000, 'the report to say the host is not answering');
+      const waiting = await standIn.waitFor(
+        () => {
+          const m = standIn.message(root.channel, root.ts);
+          return m !== undefined && blockText(m).includes('web-01 is not answering SSH') ? m : undefined;
+        },
+        20_000,
+        'the report to say the host is not answering',
+      );
       expect(isFinal(waiting)).toBe(false);
-      const failed = await standIn.waitFor(() => {
-        const m = standIn.message(root.channel, root.ts);
-        return m !== undefined && isFinal(m) ? m : undefined;
-      }, 40_000, 'the report in its final state');
+      const failed = await standIn.waitFor(
+        () => {
+          const m = standIn.message(root.channel, root.ts);
+          return m !== undefined && isFinal(m) ? m : undefined;
+        },
+        40_000,
+        'the report in its final state',
+      );
       const took = performance.now() - started;
       expect(blockText(failed)).toContain('could not diagnose');
       expect(blockText(failed)).toContain('SSH_NOT_ANSWERING');
@@ -307,15 +356,28 @@ describe('faults at each step of a request: Redis, then the host', () => {
     const root = await diagnosedOnce('sshd session killed');
     expect(killed).toBeGreaterThan(0);
     const findings = Number(/(\d+) \(in the thread\)/.exec(blockText(root))?.[1]);
-    expect(standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding'))).toHaveLength(findings);
+    expect(standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding'))).toHaveLength(
+      findings,
+    );
     // The first attempt failed on the dropped connection; the retry made the report.
-    expect(worker.logs.lines).toContainEqual(expect.objectContaining({ msg: 'job failed', err: expect.objectContaining({ code: 'SSH_LOST' }) }));
+    expect(worker.logs.lines).toContainEqual(
+      expect.objectContaining({ msg: 'job failed', err: expect.objectContaining({ code: 'SSH_LOST' }) }),
+    );
   });
 
   it('sshd session stopped mid-diagnosis: cut at MEDIC_DIAGNOSIS_TIMEOUT, reported as DIAGNOSIS_TIMEOUT; the host is diagnosed again afterwards', async () => {
     // A worker with a 2 s bound, shorter than the checks' and keepalives' own limits.
     await worker.stop();
-    const bounded = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks: await loadPlaybooks(), role: 'worker', connector, standIn, prefix, env: { ...env, MEDIC_DIAGNOSIS_TIMEOUT: '2s' } });
+    const bounded = await startSlackHarness({
+      redisUrl: redis.url,
+      inventory,
+      playbooks: await loadPlaybooks(),
+      role: 'worker',
+      connector,
+      standIn,
+      prefix,
+      env: { ...env, MEDIC_DIAGNOSIS_TIMEOUT: '2s' },
+    });
     let stopped: number[] = [];
     try {
       connector.hold = async () => {
@@ -327,10 +389,14 @@ describe('faults at each step of a request: Redis, then the host', () => {
       const ack = await bot.command('diagnose web-01');
       expect(await answerTo(ack.responseUrlId)).toContain('diagnosis queued');
       const root = await standIn.waitFor(() => roots(standIn)[before], 10_000, 'the report');
-      const failed = await standIn.waitFor(() => {
-        const m = standIn.message(root.channel, root.ts);
-        return m !== undefined && isFinal(m) ? m : undefined;
-      }, 30_000, 'the report in its final state');
+      const failed = await standIn.waitFor(
+        () => {
+          const m = standIn.message(root.channel, root.ts);
+          return m !== undefined && isFinal(m) ? m : undefined;
+        },
+        30_000,
+        'the report in its final state',
+      );
       expect(stopped.length).toBeGreaterThan(0);
       expect(blockText(failed)).toContain('DIAGNOSIS_TIMEOUT');
       expect(blockText(failed)).toContain('did not finish within 2 s');
@@ -339,7 +405,16 @@ describe('faults at each step of a request: Redis, then the host', () => {
     } finally {
       for (const pid of stopped) signalPid(pid, 'SIGCONT');
       await bounded.stop();
-      worker = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks: await loadPlaybooks(), role: 'worker', connector, standIn, prefix, env });
+      worker = await startSlackHarness({
+        redisUrl: redis.url,
+        inventory,
+        playbooks: await loadPlaybooks(),
+        role: 'worker',
+        connector,
+        standIn,
+        prefix,
+        env,
+      });
     }
     await diagnosedOnce('after: sshd session stopped');
   });

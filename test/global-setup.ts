@@ -17,7 +17,10 @@ export default async function setup(): Promise<() => void> {
   if (!included || systemdLabUnsupported() !== undefined || existsSync(join(treeDir(), '.medic-tree-complete'))) return () => {};
   await mkdir(DEFAULT_CACHE_DIR, { recursive: true });
   const log = await open(join(DEFAULT_CACHE_DIR, 'build.log'), 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/lab/systemd-build.ts'], { stdio: ['ignore', log.fd, log.fd], detached: true });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/lab/systemd-build.ts'], {
+    stdio: ['ignore', log.fd, log.fd],
+    detached: true,
+  });
   await log.close();
   child.unref();
   const pid = child.pid;

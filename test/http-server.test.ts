@@ -5,7 +5,12 @@ import { MedicHttpServer } from '../src/adapters/http/medic-http-server.ts';
 import { MedicMetrics } from '../src/adapters/http/medic-metrics.ts';
 
 /** One request over `agent`, so a keep-alive socket is reused like Slack's and a load balancer's. */
-function send(agent: Agent, url: string, method: string, path: string): Promise<{ status: number; connection: string | undefined; body: string }> {
+function send(
+  agent: Agent,
+  url: string,
+  method: string,
+  path: string,
+): Promise<{ status: number; connection: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(`${url}${path}`, { method, agent }, (res) => {
       let body = '';

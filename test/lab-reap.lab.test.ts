@@ -9,9 +9,18 @@ import { labLayout } from '../src/lab/lab-layout.ts';
 // A test runner killed before its afterAll cannot stop its lab; the next lab's start does.
 describe('orphaned labs', () => {
   it('a lab whose owner was SIGKILLed is stopped by pid and removed by the reaper', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', "const { startLab } = await import('./src/lab/start-lab.ts'); const lab = await startLab(); console.log(lab.dir); setInterval(() => {}, 1000);"], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        "const { startLab } = await import('./src/lab/start-lab.ts'); const lab = await startLab(); console.log(lab.dir); setInterval(() => {}, 1000);",
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const dir = await new Promise<string>((resolve, reject) => {
       child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
       child.once('exit', (code) => reject(new Error(`lab process exited ${code}`)));

@@ -74,7 +74,11 @@ const title = (name: ScenarioName): string =>
     : `${name}: ${SCENARIOS.get(name)?.summary ?? ''}`;
 
 const describeDiagnosis = (d: Diagnosis): string =>
-  JSON.stringify({ verdict: d.verdict, findings: d.findings.map((f) => ({ cause: f.cause, evidence: f.evidence })), gaps: d.gaps }, null, 2);
+  JSON.stringify(
+    { verdict: d.verdict, findings: d.findings.map((f) => ({ cause: f.cause, evidence: f.evidence })), gaps: d.gaps },
+    null,
+    2,
+  );
 
 describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and sshd', () => {
   let lab: Lab;
@@ -100,7 +104,8 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
   for (const [name, spec] of SCENARIOS) {
     it(title(name), async () => {
       const outcome = await lab.applyScenario(name);
-      for (const batch of spec.traffic) expect(Object.keys(outcome.traffic[trafficKey(batch)] ?? {})).toEqual([String(batch.status ?? spec.status)]);
+      for (const batch of spec.traffic)
+        expect(Object.keys(outcome.traffic[trafficKey(batch)] ?? {})).toEqual([String(batch.status ?? spec.status)]);
       // The login user sees the very lines the servers wrote, over SSH.
       for (const [i, e] of spec.expect.entries()) {
         const r = await runner.run(shellQuote(['tail', '-n', '3000', lab.logPath(e.log)]), { timeoutMs: 10_000 });
@@ -129,8 +134,17 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     expect(diagnosis.findings, d).not.toContainEqual(expect.objectContaining({ cause: 'healthy' }));
     // Both vhosts were probed by name, each over its own scheme and port, and the shop's log was read.
     const checks = diagnosis.checks.map((c) => `${c.id} ${c.status}`);
-    expect(checks, d).toEqual(expect.arrayContaining(['vhost_probe web-01 ok', 'vhost_probe shop.lab.test ok', `nginx_error_log ${lab.layout.shopErrorLog} ok`]));
-    expect(diagnosis.facts, d).toMatchObject({ nginx: { vhosts: [{ server: 'web-01', url: `http://web-01:${lab.nginxPort}/` }, { server: 'shop.lab.test', url: `https://shop.lab.test:${shopPort}/` }] } });
+    expect(checks, d).toEqual(
+      expect.arrayContaining(['vhost_probe web-01 ok', 'vhost_probe shop.lab.test ok', `nginx_error_log ${lab.layout.shopErrorLog} ok`]),
+    );
+    expect(diagnosis.facts, d).toMatchObject({
+      nginx: {
+        vhosts: [
+          { server: 'web-01', url: `http://web-01:${lab.nginxPort}/` },
+          { server: 'shop.lab.test', url: `https://shop.lab.test:${shopPort}/` },
+        ],
+      },
+    });
     // The TLS vhost answered its own 502 (not a 400 for plain HTTP on a TLS port), the first one 200.
     const probeOf = (server: string): string => results.find((r) => r.id === 'vhost_probe' && r.subject === server)?.stdout ?? '';
     expect(probeOf('shop.lab.test')).toMatch(/^http_code=502 /);
@@ -139,7 +153,15 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
 
     // Every report names the vhost: Slack's root message and finding, the terminal, the JSON.
     const slack = JSON.stringify([
-      renderRoot({ host: LAB_HOST, status: 'done', requestedBy: { kind: 'user', userId: 'U0ALICE' }, requestedAt: diagnosis.startedAt, diagnosis, joiners: [], notes: [] }),
+      renderRoot({
+        host: LAB_HOST,
+        status: 'done',
+        requestedBy: { kind: 'user', userId: 'U0ALICE' },
+        requestedAt: diagnosis.startedAt,
+        diagnosis,
+        joiners: [],
+        notes: [],
+      }),
       renderFinding({ host: LAB_HOST, index: 0, total: diagnosis.findings.length, finding: diagnosis.findings[0] as Finding, buttons: [] }),
     ]);
     expect(slack).toContain('vhost shop.lab.test');
@@ -210,21 +232,35 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     // ps could not read root's namespaces for this user: the cgroup and the mounts told.
     expect(discovery.picture.processes.find((r) => r.pid === nginxPid)?.mntns).toBeUndefined();
     const ours = (diagnosis.untrustedMasters ?? []).filter((u) => u.pid === nginxPid || u.pid === fpmPid).sort((a, b) => a.pid - b.pid);
-    expect(ours.map((u) => [u.pid, u.user, u.status]), d).toEqual(
+    expect(
+      ours.map((u) => [u.pid, u.user, u.status]),
+      d,
+    ).toEqual(
       [
         [nginxPid, 'root', 'container'],
         [fpmPid, 'root', 'container'],
       ].sort((a, b) => (a[0] as number) - (b[0] as number)),
     );
     const why = (pid: number): string => ours.find((u) => u.pid === pid)?.why ?? '';
-    expect(why(nginxPid)).toMatch(/^nginx in a container: its paths are not this host's, so nothing of it is read \(another mount namespace, whose \/ is overlay \d+:\d+\)$/);
-    expect(why(fpmPid)).toMatch(new RegExp(`^php-fpm in a container: its paths are not this host's, so nothing of it is read \\(docker cgroup \\S*/medic-lab-${lab.id}/docker/[0-9a-f]{64}\\)$`));
+    expect(why(nginxPid)).toMatch(
+      /^nginx in a container: its paths are not this host's, so nothing of it is read \(another mount namespace, whose \/ is overlay \d+:\d+\)$/,
+    );
+    expect(why(fpmPid)).toMatch(
+      new RegExp(
+        `^php-fpm in a container: its paths are not this host's, so nothing of it is read \\(docker cgroup \\S*/medic-lab-${lab.id}/docker/[0-9a-f]{64}\\)$`,
+      ),
+    );
     // The container nginx's title names the lab's own nginx.conf, and it sorts first: the lab's masters are still the ones used.
     expect(discovery.facts.nginx?.pid).toBe(ownNginx);
     expect(discovery.facts.fpm?.pid).toBe(ownFpm);
     // Of the containers' masters, only where they run was read: their cgroup and mounts, nothing through their paths.
     for (const pid of [nginxPid, fpmPid]) {
-      expect(results.filter((r) => r.command.includes(`/proc/${pid}/`)).map((r) => r.id).sort()).toEqual(['master_cgroup', 'master_mounts']);
+      expect(
+        results
+          .filter((r) => r.command.includes(`/proc/${pid}/`))
+          .map((r) => r.id)
+          .sort(),
+      ).toEqual(['master_cgroup', 'master_mounts']);
     }
     for (const r of results) expect(r.command).not.toContain(c.dir);
 
@@ -246,7 +282,10 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     // Every command line that goes to sshd, recorded as sent.
     const sent: string[] = [];
     const connection = await deps.connector.connect(unpinned);
-    const recording: CommandRunner = { run: (command, options) => (sent.push(command), connection.run(command, options)), close: () => connection.close() };
+    const recording: CommandRunner = {
+      run: (command, options) => (sent.push(command), connection.run(command, options)),
+      close: () => connection.close(),
+    };
     let outcome;
     try {
       outcome = await diagnoseHostDetailed({ host: unpinned, playbook }, deps, recording);
@@ -258,20 +297,32 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     // Each stack by its key (its nginx config): its label also names the backends it reaches.
     const stackOf = (key: string): Finding[] => diagnosis.findings.filter((f) => f.stackKey === key);
     // The broken second stack: php-fpm down, with its own nginx's evidence.
-    expect(stackOf(second.nginxConf).map((f) => f.cause), d).toEqual(['php_fpm_down']);
+    expect(
+      stackOf(second.nginxConf).map((f) => f.cause),
+      d,
+    ).toEqual(['php_fpm_down']);
     // The lab's own stack: its TLS vhost's backend is down, web-01 is fine; never "healthy".
     const own = stackOf(lab.layout.nginxConf);
     expect(own[0]?.cause, d).toBe('proxy_upstream_down');
     expect(own[0]?.vhosts, d).toEqual(['shop.lab.test']);
-    expect(own.some((f) => f.cause === 'healthy'), d).toBe(false);
+    expect(
+      own.some((f) => f.cause === 'healthy'),
+      d,
+    ).toBe(false);
     expect(diagnosis.verdict.cause, d).not.toBe('healthy');
     expect(diagnosis.findings[0]?.severity).toBe('critical');
     // The look-alikes are suspicious, the containers' masters containers'; none is a stack.
     const intruderPids = await Promise.all(intruder.pidFiles.map((f) => readPidFile(f)));
     const containerPids = [await livePid(c.nginxPidFile), await livePid(c.fpm.fpmPidFile)];
     const status = new Map((diagnosis.untrustedMasters ?? []).map((m) => [m.pid, m.status]));
-    expect(intruderPids.map((p) => status.get(p as number)), d).toEqual(['suspicious', 'suspicious']);
-    expect(containerPids.map((p) => status.get(p as number)), d).toEqual(['container', 'container']);
+    expect(
+      intruderPids.map((p) => status.get(p as number)),
+      d,
+    ).toEqual(['suspicious', 'suspicious']);
+    expect(
+      containerPids.map((p) => status.get(p as number)),
+      d,
+    ).toEqual(['container', 'container']);
     // Other labs on this machine may run stacks of their own; none of these two planted ones is a stack.
     expect(diagnosis.findings.some((f) => f.stack?.includes(c.dir) === true || f.stack?.includes(intruder.dir) === true)).toBe(false);
 
@@ -289,7 +340,11 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       expect(argv.join(' ')).not.toContain(c.dir);
     }
     // The recorded results are those same commands.
-    for (const r of results.filter((x) => x.command !== '')) expect(sent.some((line) => line.includes(r.command)), r.command).toBe(true);
+    for (const r of results.filter((x) => x.command !== ''))
+      expect(
+        sent.some((line) => line.includes(r.command)),
+        r.command,
+      ).toBe(true);
   });
 
   /**
@@ -297,11 +352,18 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
    * /api/ reaches. The lab's login user runs `ss -p` without sudo, which shows where something
    * listens but not another user's process: the backend is "backend", not "node".
    */
-  const ownStack = (): string => `nginx ${lab.layout.nginxConf} + php-fpm ${lab.layout.fpmConf} + backend at 127.0.0.1:${lab.snapshot.backendPort}`;
+  const ownStack = (): string =>
+    `nginx ${lab.layout.nginxConf} + php-fpm ${lab.layout.fpmConf} + backend at 127.0.0.1:${lab.snapshot.backendPort}`;
   /** The inventory without the facts that pin the lab's own stack (and its probe URL). */
-  const unpinned = (fpm: NonNullable<TargetHost['facts']['fpm']> = {}): TargetHost => ({ ...host, facts: { kernel: { log: lab.layout.kernelLog }, fpm } });
+  const unpinned = (fpm: NonNullable<TargetHost['facts']['fpm']> = {}): TargetHost => ({
+    ...host,
+    facts: { kernel: { log: lab.layout.kernelLog }, fpm },
+  });
   /** The lab's php-fpm start command and binary: they name the lab's php-fpm config, so they hold for its stack alone. */
-  const startFacts = (): NonNullable<TargetHost['facts']['fpm']> => ({ binary: host.facts.fpm?.binary, startCommand: host.facts.fpm?.startCommand });
+  const startFacts = (): NonNullable<TargetHost['facts']['fpm']> => ({
+    binary: host.facts.fpm?.binary,
+    startCommand: host.facts.fpm?.startCommand,
+  });
 
   for (const order of ['first', 'last'] as const) {
     it(`two_stacks_broken_${order}: unpinned, each nginx is paired with its own php-fpm; the broken stack is the verdict, the healthy one is reported healthy, no button`, async () => {
@@ -311,12 +373,18 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       // Other labs may run on this machine too (each a stack of its own): look at this lab's two.
       const broken = d.findings.filter((f) => f.stackKey === second.nginxConf);
       const own = d.findings.filter((f) => f.stackKey === lab.layout.nginxConf);
-      expect(broken.map((f) => f.cause), describeDiagnosis(d)).toEqual(['php_fpm_down']);
+      expect(
+        broken.map((f) => f.cause),
+        describeDiagnosis(d),
+      ).toEqual(['php_fpm_down']);
       // Its php-fpm is down: no php-fpm is lent to it, though the lab's runs.
       expect(broken[0]?.stack).toBe(`nginx ${second.nginxConf} + backend at 127.0.0.1:${lab.snapshot.backendPort}`);
       expect(broken[0]?.title).toMatch(new RegExp(`^nginx ${second.nginxConf} \\+ backend at [^:]+:\\d+: PHP-FPM is not running`));
       expect(broken[0]?.evidence.join('\n')).toContain(`connect() to unix:${second.fpmSocket} failed (2: No such file or directory)`);
-      expect(own.map((f) => f.cause), describeDiagnosis(d)).toEqual(['healthy']);
+      expect(
+        own.map((f) => f.cause),
+        describeDiagnosis(d),
+      ).toEqual(['healthy']);
       expect(own[0]?.stack).toBe(ownStack());
       // The verdict is the worst current finding of any stack, so never healthy here.
       expect(d.verdict.cause).not.toBe('healthy');
@@ -324,14 +392,21 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       // Which php-fpm to start for the broken stack is not known from the host: no button, and remediate refuses.
       expect([...broken, ...own].flatMap((f) => f.remediations)).toEqual([]);
       expect(broken[0]?.nextSteps.join('\n')).toMatch(/start_php_fpm: no php-fpm of this stack runs/);
-      await expect(remediateHost({ host: unpinned(), playbook, remediation: 'start_php_fpm' }, deps)).rejects.toThrow(/several stacks run on this host/);
-      await expect(remediateHost({ host: unpinned(), playbook, remediation: 'start_php_fpm', stack: second.nginxConf }, deps)).rejects.toThrow(/no php-fpm of this stack runs/);
+      await expect(remediateHost({ host: unpinned(), playbook, remediation: 'start_php_fpm' }, deps)).rejects.toThrow(
+        /several stacks run on this host/,
+      );
+      await expect(
+        remediateHost({ host: unpinned(), playbook, remediation: 'start_php_fpm', stack: second.nginxConf }, deps),
+      ).rejects.toThrow(/no php-fpm of this stack runs/);
 
       // Only the broken stack's php-fpm config pinned (it is down): the nginx passing to the pools
       // that config declares is the stack, and starting that php-fpm is offered.
       const fpmPin = { conf: second.fpmConf, binary: FPM_BINARY, startCommand: [FPM_BINARY, '--fpm-config', second.fpmConf] };
       const byFpm = await diagnoseHost({ host: unpinned(fpmPin), playbook }, deps);
-      expect(byFpm.findings.map((f) => [f.cause, f.stackKey, f.remediations]), describeDiagnosis(byFpm)).toEqual([['php_fpm_down', second.nginxConf, ['start_php_fpm']]]);
+      expect(
+        byFpm.findings.map((f) => [f.cause, f.stackKey, f.remediations]),
+        describeDiagnosis(byFpm),
+      ).toEqual([['php_fpm_down', second.nginxConf, ['start_php_fpm']]]);
 
       // Pinned by the inventory, the lab's own (healthy) stack is the one diagnosed.
       const pinned = await diagnoseHost({ host, playbook }, deps);
@@ -346,7 +421,10 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     if (stray === undefined || own === undefined) throw new Error('both php-fpm masters run in stray_fpm_beside_stack');
     const { nginx, fpm, ...rest } = host.facts;
     // Only nginx.conf pinned: the php-fpm is the one whose pool nginx reaches, not the first in ps.
-    const nginxPinned = await diagnoseHost({ host: { ...host, facts: { ...rest, ...(nginx === undefined ? {} : { nginx }), fpm: startFacts() } }, playbook }, deps);
+    const nginxPinned = await diagnoseHost(
+      { host: { ...host, facts: { ...rest, ...(nginx === undefined ? {} : { nginx }), fpm: startFacts() } }, playbook },
+      deps,
+    );
     expect(nginxPinned.verdict.cause, describeDiagnosis(nginxPinned)).toBe('socket_permission');
     expect(nginxPinned.findings.map((f) => f.stack)).toEqual([ownStack()]);
     expect(nginxPinned.findings[0]?.remediations).toEqual(['restart_php_fpm']);
@@ -359,15 +437,24 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     // Unpinned (other labs may add stacks of their own): the lab's finding keeps its button and names its stack.
     const d = await diagnoseHost({ host: unpinned(startFacts()), playbook }, deps);
     const ours = d.findings.filter((f) => f.stackKey === lab.layout.nginxConf);
-    expect(ours.map((f) => [f.cause, f.stack, f.remediations]), describeDiagnosis(d)).toEqual([['socket_permission', ownStack(), ['restart_php_fpm']]]);
+    expect(
+      ours.map((f) => [f.cause, f.stack, f.remediations]),
+      describeDiagnosis(d),
+    ).toEqual([['socket_permission', ownStack(), ['restart_php_fpm']]]);
     // The stray php-fpm is in no stack.
     expect(d.findings.some((f) => f.stack?.includes(lab.secondLayout.fpmConf) === true)).toBe(false);
 
     await lab.repair('pool');
-    const outcome = await remediateHost({ host: unpinned(startFacts()), playbook, remediation: 'restart_php_fpm', stack: ours[0]?.stackKey }, deps);
+    const outcome = await remediateHost(
+      { host: unpinned(startFacts()), playbook, remediation: 'restart_php_fpm', stack: ours[0]?.stackKey },
+      deps,
+    );
     expect(outcome.ok, outcome.error).toBe(true);
     expect(outcome.stack).toBe(ownStack());
-    expect(outcome.steps.map((s) => s.command)).toEqual([`sudo -n -- kill -TERM ${own}`, shellQuote(['sudo', '-n', '--', '/usr/sbin/php-fpm8.2', '--fpm-config', lab.layout.fpmConf])]);
+    expect(outcome.steps.map((s) => s.command)).toEqual([
+      `sudo -n -- kill -TERM ${own}`,
+      shellQuote(['sudo', '-n', '--', '/usr/sbin/php-fpm8.2', '--fpm-config', lab.layout.fpmConf]),
+    ]);
     expect(outcome.recovered, describeDiagnosis(outcome.verification)).toBe(true);
     expect(outcome.stillFailing).toBeUndefined();
     // The stray master was not touched.
@@ -382,8 +469,14 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     const { diagnosis: d } = await diagnoseHostDetailed({ host: unpinned(), playbook }, deps);
     const proxy = d.findings.filter((f) => f.stackKey === second.nginxConf);
     const own = d.findings.filter((f) => f.stackKey === lab.layout.nginxConf);
-    expect(proxy.map((f) => [f.cause, f.stack]), describeDiagnosis(d)).toEqual([['proxy_upstream_down', `nginx ${second.nginxConf}`]]);
-    expect(own.map((f) => [f.cause, f.stack]), describeDiagnosis(d)).toEqual([['healthy', ownStack()]]);
+    expect(
+      proxy.map((f) => [f.cause, f.stack]),
+      describeDiagnosis(d),
+    ).toEqual([['proxy_upstream_down', `nginx ${second.nginxConf}`]]);
+    expect(
+      own.map((f) => [f.cause, f.stack]),
+      describeDiagnosis(d),
+    ).toEqual([['healthy', ownStack()]]);
     expect(d.verdict.cause).not.toBe('healthy');
     type StackSummary = { key: string; backends: { pass: string; listening?: boolean; process?: string }[] };
     const stacks = (d.facts as { stacks: StackSummary[] }).stacks;
@@ -411,7 +504,9 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       await lab.applyScenario('php_fpm_down');
       const outcome = await remediateHost({ host, playbook, remediation: 'start_php_fpm' }, deps);
       expect(outcome.ok, outcome.error).toBe(true);
-      expect(outcome.steps.map((s) => s.command)).toEqual([shellQuote(['sudo', '-n', '--', '/usr/sbin/php-fpm8.2', '--fpm-config', lab.layout.fpmConf])]);
+      expect(outcome.steps.map((s) => s.command)).toEqual([
+        shellQuote(['sudo', '-n', '--', '/usr/sbin/php-fpm8.2', '--fpm-config', lab.layout.fpmConf]),
+      ]);
       expect(outcome.recovered, describeDiagnosis(outcome.verification)).toBe(true);
       expect(outcome.probeStatus).toBe(200);
       // Only lines written after the remediation count: the 502s before it are history now.
@@ -487,7 +582,11 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
     const rows = new Map<string, string[]>();
     for (const line of table.split('\n')) {
       const m = /^\| `([a-z_]+)` \|(.*)\|$/.exec(line);
-      if (m !== null) rows.set(m[1] as string, (m[2] as string).split(' | ').map((c) => c.trim()));
+      if (m !== null)
+        rows.set(
+          m[1] as string,
+          (m[2] as string).split(' | ').map((c) => c.trim()),
+        );
     }
     for (const [name, spec] of SCENARIOS) {
       const cells = rows.get(name);

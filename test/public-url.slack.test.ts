@@ -60,16 +60,31 @@ describe('the public URL behind a CDN, probed on the origin', () => {
     };
     expect(Object.keys(d)).toEqual(expect.arrayContaining(['host', 'verdict', 'findings', 'durationMs']));
     expect(d.verdict.cause).toBe('proxy_upstream_down');
-    expect(d.checks).toContainEqual({ id: `origin_probe ${shopUrl()}`, status: 'ok', durationMs: expect.any(Number) as unknown, truncated: false });
+    expect(d.checks).toContainEqual({
+      id: `origin_probe ${shopUrl()}`,
+      status: 'ok',
+      durationMs: expect.any(Number) as unknown,
+      truncated: false,
+    });
     expect(d.facts.nginx.publicUrl).toBe(shopUrl());
     const verdict = d.findings[0];
-    expect(verdict?.explanation).toMatch(new RegExp(`^The origin itself answers 502 for ${shopUrl().replace(/[.?]/g, '\\$&')} \\(asked on this host by that name\\)`));
+    expect(verdict?.explanation).toMatch(
+      new RegExp(`^The origin itself answers 502 for ${shopUrl().replace(/[.?]/g, '\\$&')} \\(asked on this host by that name\\)`),
+    );
     expect(verdict?.evidence.join('\n')).toMatch(/\(on this host\) http_code=502 /);
     expect(d.findings.map((f) => f.cause)).not.toContain('cdn_to_origin');
   });
 
   it('CLI --url: web-01 answers 200 on the origin, so the 52x is in front of it (cdn_to_origin, Cloudflare codes in the text)', async () => {
-    const r = await medic(['diagnose', 'web-01', '--inventory', lab.inventoryPath, '--url', `http://web-01:${lab.nginxPort}/`, '--no-color']);
+    const r = await medic([
+      'diagnose',
+      'web-01',
+      '--inventory',
+      lab.inventoryPath,
+      '--url',
+      `http://web-01:${lab.nginxPort}/`,
+      '--no-color',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\[warning\] cdn_to_origin: The origin answers 200 for http:\/\/web-01:\d+\/ on this host/);
     expect(r.stdout).toContain('526 certificate invalid under Full (strict)');
@@ -89,15 +104,26 @@ describe('the public URL behind a CDN, probed on the origin', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('/502 diagnose web-01 <url>: the report in Slack says the 502 is the origin\'s own', async () => {
+  it("/502 diagnose web-01 <url>: the report in Slack says the 502 is the origin's own", async () => {
     const before = roots(h.standIn).length;
     const ack = await h.command(`diagnose web-01 ${shopUrl()}`);
     expect(ack.status).toBe(200);
-    const root = await h.standIn.waitFor(() => roots(h.standIn).slice(before).find((m) => blockText(m).includes('proxy_upstream_down')), 30_000, 'the verdict on the root message');
-    const replies = await h.standIn.waitFor(() => {
-      const r = h.standIn.messages({ channel: CHANNEL, threadTs: root.ts });
-      return r.some((m) => blockText(m).includes('The origin itself answers 502')) ? r : undefined;
-    }, 20_000, 'the finding that reads the origin');
+    const root = await h.standIn.waitFor(
+      () =>
+        roots(h.standIn)
+          .slice(before)
+          .find((m) => blockText(m).includes('proxy_upstream_down')),
+      30_000,
+      'the verdict on the root message',
+    );
+    const replies = await h.standIn.waitFor(
+      () => {
+        const r = h.standIn.messages({ channel: CHANNEL, threadTs: root.ts });
+        return r.some((m) => blockText(m).includes('The origin itself answers 502')) ? r : undefined;
+      },
+      20_000,
+      'the finding that reads the origin',
+    );
     expect(replies.map(blockText).join('\n')).toContain(`${SHOP_NAME}`);
     expect(h.standIn.calls.filter((c) => c.response.ok !== true)).toEqual([]);
   });

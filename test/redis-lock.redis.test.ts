@@ -63,7 +63,9 @@ describe('withRedisLock', () => {
   it('gives up waiting after waitMs, naming what it waited for', async () => {
     const key = `${freshPrefix('lock')}:lock:x`;
     await redis.set(key, 'someone', 'PX', 60_000);
-    await expect(withRedisLock(redis, key, async () => 'never', { waitMs: 100, what: 'alert lock of web-01' })).rejects.toThrow('timed out waiting for the alert lock of web-01');
+    await expect(withRedisLock(redis, key, async () => 'never', { waitMs: 100, what: 'alert lock of web-01' })).rejects.toThrow(
+      'timed out waiting for the alert lock of web-01',
+    );
     await expect(withRedisLock(redis, key, async () => 'never', { waitMs: 100 })).rejects.toThrow(`timed out waiting for lock ${key}`);
   });
 });

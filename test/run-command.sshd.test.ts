@@ -21,7 +21,14 @@ afterAll(async () => {
 });
 
 const check = (argv: string[], extra: { maxBytes?: number; sudo?: boolean } = {}) =>
-  runCommand(runner, { id: 't', parse: 'raw', argv, sudo: extra.sudo ?? false, timeoutMs: 5000, ...(extra.maxBytes === undefined ? {} : { maxBytes: extra.maxBytes }) });
+  runCommand(runner, {
+    id: 't',
+    parse: 'raw',
+    argv,
+    sudo: extra.sudo ?? false,
+    timeoutMs: 5000,
+    ...(extra.maxBytes === undefined ? {} : { maxBytes: extra.maxBytes }),
+  });
 
 describe('runCommand', () => {
   it('ok, with stdout and the quoted command kept for the audit trail', async () => {

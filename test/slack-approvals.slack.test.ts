@@ -28,14 +28,23 @@ describe('remediation approvals', { timeout: 300_000 }, () => {
   let h: SlackHarness;
   let clock = 0;
   let inventory: Inventory;
-  const botEnv = { MEDIC_APPROVERS: 'U0ALICE,S0ONCALL', MEDIC_TWO_PERSON_RULE: 'true', MEDIC_DEDUP_WINDOW: '1ms', MEDIC_APPROVAL_TTL: '10m' };
+  const botEnv = {
+    MEDIC_APPROVERS: 'U0ALICE,S0ONCALL',
+    MEDIC_TWO_PERSON_RULE: 'true',
+    MEDIC_DEDUP_WINDOW: '1ms',
+    MEDIC_APPROVAL_TTL: '10m',
+  };
 
   /** The thread reply of the latest report that carries the start_php_fpm button. */
   async function diagnoseAndFindButton(user = 'U0ALICE'): Promise<StoredMessage> {
     const before = roots(standIn).length;
     await h.command('diagnose web-01', user);
     const root = await standIn.waitFor(() => roots(standIn)[before], 60_000, 'a new report');
-    return standIn.waitFor(() => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => buttonsOf(m).some((b) => b.actionId === START)), 120_000, 'the start_php_fpm button');
+    return standIn.waitFor(
+      () => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => buttonsOf(m).some((b) => b.actionId === START)),
+      120_000,
+      'the start_php_fpm button',
+    );
   }
 
   /** php-fpm stopped on web-01 (whatever an earlier test left), then a report of it requested by `user`. */
@@ -46,15 +55,22 @@ describe('remediation approvals', { timeout: 300_000 }, () => {
 
   /** The remediation's result, once it is on the message. */
   const remediated = (report: StoredMessage): Promise<StoredMessage> =>
-    standIn.waitFor(() => {
-      const m = standIn.message(report.channel, report.ts);
-      return m !== undefined && blockText(m).includes('Verification:') ? m : undefined;
-    }, 120_000, 'the remediation result in the message');
+    standIn.waitFor(
+      () => {
+        const m = standIn.message(report.channel, report.ts);
+        return m !== undefined && blockText(m).includes('Verification:') ? m : undefined;
+      },
+      120_000,
+      'the remediation result in the message',
+    );
 
   const remediations = () => h.app.queues.remediate.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
 
   /** The ephemeral answer Slack would show the clicker. */
-  const answerTo = (responseUrlId: string | undefined) => standIn.waitFor(() => standIn.responseUrlPosts.find((p) => p.id === responseUrlId), 5000, 'the ephemeral answer').then((p) => String(p.body.text));
+  const answerTo = (responseUrlId: string | undefined) =>
+    standIn
+      .waitFor(() => standIn.responseUrlPosts.find((p) => p.id === responseUrlId), 5000, 'the ephemeral answer')
+      .then((p) => String(p.body.text));
 
   beforeAll(async () => {
     [redis, lab] = await Promise.all([startRedis(), startLab()]);
@@ -88,7 +104,9 @@ describe('remediation approvals', { timeout: 300_000 }, () => {
     expect(text).toContain('<@U0ALICE>');
     expect(text).toContain('S0ONCALL');
     // Audited twice over: a pino line and the host's Redis stream.
-    expect(h.logs.audit('refused')).toContainEqual(expect.objectContaining({ actor: 'U0MALLORY', msg: expect.stringContaining('not_approver') }));
+    expect(h.logs.audit('refused')).toContainEqual(
+      expect.objectContaining({ actor: 'U0MALLORY', msg: expect.stringContaining('not_approver') }),
+    );
     const history = await h.app.redis.xrevrange(`${h.prefix}:audit:web-01`, '+', '-', 'COUNT', 50);
     expect(history.map(([, f]) => f.join(' '))).toContainEqual(expect.stringMatching(/U0MALLORY.*not_approver|not_approver.*U0MALLORY/));
     // The answer came after the click was decided: nothing was queued.
@@ -107,14 +125,23 @@ describe('remediation approvals', { timeout: 300_000 }, () => {
 
   it('runs exactly one remediation for 20 concurrent clicks by two approvers and a non-approver, through two bot processes, and updates the message in place', async () => {
     const report = await brokenAndDiagnosed('U0ALICE');
-    const fpmLog = async (): Promise<number> => ((await readFile(lab.logPath('fpmLog'), 'utf8')).match(/NOTICE: fpm is running, pid/g) ?? []).length;
+    const fpmLog = async (): Promise<number> =>
+      ((await readFile(lab.logPath('fpmLog'), 'utf8')).match(/NOTICE: fpm is running, pid/g) ?? []).length;
     const startsBefore = await fpmLog();
     const before = await remediations();
     const approvals0 = h.logs.audit('approval').length;
     const remediations0 = h.logs.audit('remediation').length;
     const commands0 = h.logs.audit('command').length;
     // A second bot on the same Redis, as behind a load balancer: clicks land on either.
-    const other = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks: await loadPlaybooks(), role: 'bot', standIn, prefix: h.prefix, env: botEnv });
+    const other = await startSlackHarness({
+      redisUrl: redis.url,
+      inventory,
+      playbooks: await loadPlaybooks(),
+      role: 'bot',
+      standIn,
+      prefix: h.prefix,
+      env: botEnv,
+    });
     try {
       const clickers = Array.from({ length: 20 }, (_, i) => (i % 7 === 3 ? 'U0MALLORY' : i % 2 === 0 ? 'U0BOB' : 'U0CAROL'));
       const clicks = await Promise.all(clickers.map((u, i) => (i % 2 === 0 ? h : other).click(report, START, u)));
@@ -139,7 +166,9 @@ describe('remediation approvals', { timeout: 300_000 }, () => {
     // The commands ran and are audited; the thread says how it went.
     expect(h.logs.audit('command').length - commands0).toBeGreaterThanOrEqual(1);
     expect(h.logs.audit('remediation').slice(remediations0)).toHaveLength(1);
-    expect(standIn.messages({ channel: CHANNEL, threadTs: report.threadTs as string }).map(blockText)).toContainEqual(expect.stringContaining('`start_php_fpm` approved by'));
+    expect(standIn.messages({ channel: CHANNEL, threadTs: report.threadTs as string }).map(blockText)).toContainEqual(
+      expect.stringContaining('`start_php_fpm` approved by'),
+    );
     expect(standIn.calls.filter((c) => c.response.ok !== true)).toEqual([]);
     // Counted on the host itself: php-fpm was started once, and one master runs.
     expect((await fpmLog()) - startsBefore).toBe(1);

@@ -5,7 +5,16 @@ import type { Inventory } from '../src/core/inventory/inventory-schema.ts';
 import { startRedis, type RedisHandle } from './helpers/redis.ts';
 import { blockText, CHANNEL, eventually, roots, SIGNING_SECRET, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
 
-const host = (address: string) => ({ address, port: 22, user: 'oncall', privateKeyPath: '/nonexistent/key', knownHostsPath: '/nonexistent/known_hosts', sudo: false, playbook: 'nginx-502', facts: {} });
+const host = (address: string) => ({
+  address,
+  port: 22,
+  user: 'oncall',
+  privateKeyPath: '/nonexistent/key',
+  knownHostsPath: '/nonexistent/known_hosts',
+  sudo: false,
+  playbook: 'nginx-502',
+  facts: {},
+});
 
 /** No worker runs here: these are the bot's answers and what it queues, on a real Redis. */
 const inventory: Inventory = {
@@ -29,8 +38,18 @@ describe('the /502 command (bot only, real Bolt, real Redis)', () => {
     await redis?.stop();
   });
 
-  const post = (body: string, headers: Record<string, string>) => fetch(h.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
-  const commandBody = (text: string) => new URLSearchParams({ command: '/502', text, user_id: 'U0ALICE', channel_id: CHANNEL, team_id: 'T1', response_url: 'http://127.0.0.1:9/r', trigger_id: 't' }).toString();
+  const post = (body: string, headers: Record<string, string>) =>
+    fetch(h.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+  const commandBody = (text: string) =>
+    new URLSearchParams({
+      command: '/502',
+      text,
+      user_id: 'U0ALICE',
+      channel_id: CHANNEL,
+      team_id: 'T1',
+      response_url: 'http://127.0.0.1:9/r',
+      trigger_id: 't',
+    }).toString();
   const sign = (body: string, ts: number) => `v0=${createHmac('sha256', SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
 
   it('refuses a forged signature, queues nothing and posts nothing', async () => {
@@ -38,7 +57,10 @@ describe('the /502 command (bot only, real Bolt, real Redis)', () => {
     const now = Math.floor(Date.now() / 1000);
     const forged = await post(body, { 'x-slack-request-timestamp': String(now), 'x-slack-signature': sign(`${body}&x=1`, now) });
     expect(forged.status).toBe(401);
-    const wrongSecret = await post(body, { 'x-slack-request-timestamp': String(now), 'x-slack-signature': `v0=${createHmac('sha256', 'not-the-secret').update(`v0:${now}:${body}`).digest('hex')}` });
+    const wrongSecret = await post(body, {
+      'x-slack-request-timestamp': String(now),
+      'x-slack-signature': `v0=${createHmac('sha256', 'not-the-secret').update(`v0:${now}:${body}`).digest('hex')}`,
+    });
     expect(wrongSecret.status).toBe(401);
     const unsigned = await post(body, {});
     expect(unsigned.status).toBe(401);
@@ -55,7 +77,11 @@ describe('the /502 command (bot only, real Bolt, real Redis)', () => {
     const recent = Math.floor(Date.now() / 1000) - 4 * 60;
     const fresh = await post(body, { 'x-slack-request-timestamp': String(recent), 'x-slack-signature': sign(body, recent) });
     expect(fresh.status).toBe(200);
-    await eventually(async () => (await h.app.queues.diagnose.count()) === 1 && h.standIn.callsOf('chat.postMessage').length > 0, 5000, 'the job and the root message');
+    await eventually(
+      async () => (await h.app.queues.diagnose.count()) === 1 && h.standIn.callsOf('chat.postMessage').length > 0,
+      5000,
+      'the job and the root message',
+    );
     expect(await h.app.queues.diagnose.count()).toBe(1);
   });
 
@@ -118,11 +144,19 @@ describe('the /502 command (bot only, real Bolt, real Redis)', () => {
   });
 
   it('shares a diagnosis already queued for the same host: one job, and each requester is told', async () => {
-    const [a, b, c] = await Promise.all([h.command('diagnose web-01', 'U0ALICE'), h.command('diagnose web-01', 'U0BOB'), h.command('diagnose web-01', 'U0CAROL')]);
-    const answers = await h.standIn.waitFor(() => {
-      const posts = [a, b, c].map((r) => h.standIn.responseUrlPosts.find((p) => p.id === r?.responseUrlId));
-      return posts.every((p) => p !== undefined) ? posts : undefined;
-    }, 5000, 'three answers');
+    const [a, b, c] = await Promise.all([
+      h.command('diagnose web-01', 'U0ALICE'),
+      h.command('diagnose web-01', 'U0BOB'),
+      h.command('diagnose web-01', 'U0CAROL'),
+    ]);
+    const answers = await h.standIn.waitFor(
+      () => {
+        const posts = [a, b, c].map((r) => h.standIn.responseUrlPosts.find((p) => p.id === r?.responseUrlId));
+        return posts.every((p) => p !== undefined) ? posts : undefined;
+      },
+      5000,
+      'three answers',
+    );
     const texts = answers.map((p) => String(p?.body.text));
     expect(texts.filter((t) => t.includes('diagnosis queued'))).toHaveLength(1);
     expect(texts.filter((t) => t.includes('already being diagnosed'))).toHaveLength(2);
@@ -139,7 +173,11 @@ describe('the /502 command (bot only, real Bolt, real Redis)', () => {
     const summary = await h.standIn.waitFor(() => roots(h.standIn)[0], 5000, 'the summary');
     expect(blockText(summary)).toContain('502 diagnosis: web (3 hosts)');
     await eventually(async () => (await h.app.queues.diagnose.count()) === 3, 5000, 'three jobs');
-    await h.standIn.waitFor(() => (blockText(summary).includes('0/3 finished:* 3 × running') ? summary : undefined), 5000, 'the summary listing the 3 hosts');
+    await h.standIn.waitFor(
+      () => (blockText(summary).includes('0/3 finished:* 3 × running') ? summary : undefined),
+      5000,
+      'the summary listing the 3 hosts',
+    );
     expect(blockText(summary)).toContain('web-01, web-02, web-03');
     // Every host's request is made (the summary lists all three) and every Slack call for them sent.
     expect(h.logs.audit('request')).toHaveLength(3);

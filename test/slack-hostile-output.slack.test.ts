@@ -61,15 +61,23 @@ describe('hostile host output', () => {
     await writeFile(lab.logPath('nginxError'), `${lines.join('\n')}\n`);
 
     await h.command('diagnose web-01');
-    const root = await h.standIn.waitFor(() => roots(h.standIn).find((m) => blockText(m).includes('Socket permission denied')), 30_000, 'the verdict').catch((e: unknown) => {
-      throw new Error(`${String(e)}\n${roots(h.standIn).map(blockText).join('\n---\n')}`);
-    });
-    const replies = await h.standIn.waitFor(() => {
-      const r = h.standIn.messages({ channel: CHANNEL, threadTs: root.ts });
-      return r.length > 0 && r.some((m) => blockText(m).includes('channel&gt;')) ? r : undefined;
-    }, 10_000, 'the evidence').catch((e: unknown) => {
-      throw new Error(`${String(e)}\n${h.standIn.messages({ channel: CHANNEL, threadTs: root.ts }).map(blockText).join('\n---\n')}`);
-    });
+    const root = await h.standIn
+      .waitFor(() => roots(h.standIn).find((m) => blockText(m).includes('Socket permission denied')), 30_000, 'the verdict')
+      .catch((e: unknown) => {
+        throw new Error(`${String(e)}\n${roots(h.standIn).map(blockText).join('\n---\n')}`);
+      });
+    const replies = await h.standIn
+      .waitFor(
+        () => {
+          const r = h.standIn.messages({ channel: CHANNEL, threadTs: root.ts });
+          return r.length > 0 && r.some((m) => blockText(m).includes('channel&gt;')) ? r : undefined;
+        },
+        10_000,
+        'the evidence',
+      )
+      .catch((e: unknown) => {
+        throw new Error(`${String(e)}\n${h.standIn.messages({ channel: CHANNEL, threadTs: root.ts }).map(blockText).join('\n---\n')}`);
+      });
 
     // Every call was accepted: nothing over a limit, nothing Slack would call invalid_blocks.
     expect(h.standIn.calls.filter((c) => c.response.ok !== true)).toEqual([]);

@@ -46,7 +46,11 @@ describe('/502 diagnose posts a threaded report of a real host', () => {
     expect(ack.status).toBe(200);
     expect(ack.ackMs).toBeLessThan(3000);
 
-    const root = await h.standIn.waitFor(() => roots(h.standIn).find((m) => blockText(m).includes('PHP-FPM is down')), 20_000, 'the verdict on the root message');
+    const root = await h.standIn.waitFor(
+      () => roots(h.standIn).find((m) => blockText(m).includes('PHP-FPM is down')),
+      20_000,
+      'the verdict on the root message',
+    );
     expect(root.updates).toBeGreaterThanOrEqual(1);
     const text = blockText(root);
     expect(text).toContain('`php_fpm_down`');
@@ -68,28 +72,48 @@ describe('/502 diagnose posts a threaded report of a real host', () => {
     expect(h.standIn.calls.filter((c) => c.args.link_names !== undefined)).toEqual([]);
 
     // The requester was told, ephemerally, through response_url.
-    expect(h.standIn.responseUrlPosts).toContainEqual(expect.objectContaining({ id: ack.responseUrlId, body: expect.objectContaining({ text: expect.stringContaining('web-01') }) }));
+    expect(h.standIn.responseUrlPosts).toContainEqual(
+      expect.objectContaining({ id: ack.responseUrlId, body: expect.objectContaining({ text: expect.stringContaining('web-01') }) }),
+    );
   });
   it('fans a group out: one summary grouped by verdict, each report in its thread', async () => {
     const before = roots(h.standIn).length;
     await h.command('diagnose web');
-    const summary = await h.standIn.waitFor(() => roots(h.standIn).slice(before).find((m) => blockText(m).includes('502 diagnosis: web (2 hosts)')), 10_000, 'the summary');
-    await h.standIn.waitFor(() => (blockText(summary).includes('2/2 finished') ? summary : undefined), 30_000, 'both verdicts in the summary');
+    const summary = await h.standIn.waitFor(
+      () =>
+        roots(h.standIn)
+          .slice(before)
+          .find((m) => blockText(m).includes('502 diagnosis: web (2 hosts)')),
+      10_000,
+      'the summary',
+    );
+    await h.standIn.waitFor(
+      () => (blockText(summary).includes('2/2 finished') ? summary : undefined),
+      30_000,
+      'both verdicts in the summary',
+    );
     const text = blockText(summary);
     expect(text).toContain('2/2 finished:* 2 × `php_fpm_down`');
     // web-01 was diagnosed moments ago by the first test: that diagnosis is shared, not run again,
     // and linked, built from the workspace URL (no chat.getPermalink).
-    const web01 = roots(h.standIn).slice(0, before).filter((m) => blockText(m).includes('web-01: PHP-FPM is down')).at(-1);
+    const web01 = roots(h.standIn)
+      .slice(0, before)
+      .filter((m) => blockText(m).includes('web-01: PHP-FPM is down'))
+      .at(-1);
     const link = `${h.standIn.apiUrl.replace(/\/api\/$/, '')}/archives/${CHANNEL}/p${web01?.ts.replace('.', '')}`;
     expect(text).toContain(`<${link}|web-01> _(shared)_, web-02`);
     expect(h.standIn.callsOf('chat.getPermalink')).toEqual([]);
     // No root message per host: web-02's report is in the summary's thread, root then findings.
     expect(roots(h.standIn).slice(before)).toEqual([summary]);
     // The summary can show the verdict before the host's job has started posting its report.
-    const thread = await h.standIn.waitFor(() => {
-      const t = h.standIn.messages({ channel: CHANNEL, threadTs: summary.ts });
-      return t.some((m) => m.text.startsWith('web-02 finding')) ? t : undefined;
-    }, 30_000, "web-02's report in the summary's thread");
+    const thread = await h.standIn.waitFor(
+      () => {
+        const t = h.standIn.messages({ channel: CHANNEL, threadTs: summary.ts });
+        return t.some((m) => m.text.startsWith('web-02 finding')) ? t : undefined;
+      },
+      30_000,
+      "web-02's report in the summary's thread",
+    );
     expect(blockText(thread[0] ?? { text: '', blocks: [] })).toContain('web-02: PHP-FPM is down');
     expect(thread.length).toBeGreaterThanOrEqual(2);
     expect(thread.slice(1).filter((m) => !m.text.startsWith('web-02 finding'))).toEqual([]);

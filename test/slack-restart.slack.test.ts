@@ -49,7 +49,11 @@ describe('restart_php_fpm from Slack: the socket_permission fix', () => {
   it('offers Restart PHP-FPM (and no reload) with a confirm dialog that says requests in flight are dropped', async () => {
     await h.command('diagnose web-01', 'U0ALICE');
     const root = await standIn.waitFor(() => roots(standIn)[0], 10_000, 'the report');
-    reply = await standIn.waitFor(() => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => buttonsOf(m).some((b) => b.actionId === RESTART)), 30_000, 'the restart_php_fpm button');
+    reply = await standIn.waitFor(
+      () => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => buttonsOf(m).some((b) => b.actionId === RESTART)),
+      30_000,
+      'the restart_php_fpm button',
+    );
     expect(buttonsOf(reply).map((b) => b.actionId)).toEqual([RESTART]);
     const json = JSON.stringify(reply.blocks);
     expect(json).toContain('Restart PHP-FPM on web-01?');
@@ -62,10 +66,14 @@ describe('restart_php_fpm from Slack: the socket_permission fix', () => {
     if (oldMaster === undefined) throw new Error('php-fpm runs in socket_permission, with a pid file');
     const clicks = await Promise.all(Array.from({ length: 10 }, (_, i) => h.click(reply, RESTART, i % 2 === 0 ? 'U0ALICE' : 'U0BOB')));
     expect(clicks.map((c) => c.status)).toEqual(clicks.map(() => 200));
-    const done = await standIn.waitFor(() => {
-      const m = standIn.message(reply.channel, reply.ts);
-      return m !== undefined && blockText(m).includes('Verification:') ? m : undefined;
-    }, 60_000, 'the remediation result in the message');
+    const done = await standIn.waitFor(
+      () => {
+        const m = standIn.message(reply.channel, reply.ts);
+        return m !== undefined && blockText(m).includes('Verification:') ? m : undefined;
+      },
+      60_000,
+      'the remediation result in the message',
+    );
     expect(blockText(done)).toContain('done, and the host recovered');
     expect(h.logs.audit('approval')).toHaveLength(1);
     expect(h.logs.audit('remediation')).toHaveLength(1);

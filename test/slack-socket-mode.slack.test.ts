@@ -4,7 +4,16 @@ import type { Inventory } from '../src/core/inventory/inventory-schema.ts';
 import { startRedis, type RedisHandle } from './helpers/redis.ts';
 import { blockText, eventually, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
 
-const host = { address: '10.0.0.11', port: 22, user: 'oncall', privateKeyPath: '/nonexistent', knownHostsPath: '/nonexistent', sudo: false, playbook: 'nginx-502', facts: {} };
+const host = {
+  address: '10.0.0.11',
+  port: 22,
+  user: 'oncall',
+  privateKeyPath: '/nonexistent',
+  knownHostsPath: '/nonexistent',
+  sudo: false,
+  playbook: 'nginx-502',
+  facts: {},
+};
 const inventory: Inventory = { hosts: { 'web-01': host, 'web-02': { ...host, address: '10.0.0.12' } }, groups: {} };
 
 /**

@@ -33,7 +33,10 @@ describe('a button on a host with two php-fpm masters acts on the stack of its f
     const host = parsed.hosts[LAB_HOST] as NonNullable<Inventory['hosts'][string]>;
     // Nothing pinned: which nginx and php-fpm make a stack is left to pairing. The start command
     // names the lab's php-fpm config, so it holds for that stack alone.
-    const facts = { kernel: { log: lab.layout.kernelLog }, fpm: { binary: host.facts.fpm?.binary as string, startCommand: host.facts.fpm?.startCommand as string[] } };
+    const facts = {
+      kernel: { log: lab.layout.kernelLog },
+      fpm: { binary: host.facts.fpm?.binary as string, startCommand: host.facts.fpm?.startCommand as string[] },
+    };
     const inventory: Inventory = { ...parsed, hosts: { ...parsed.hosts, [LAB_HOST]: { ...host, facts } } };
     h = await startSlackHarness({
       redisUrl: redis.url,
@@ -59,9 +62,19 @@ describe('a button on a host with two php-fpm masters acts on the stack of its f
     const root = await standIn.waitFor(() => roots(standIn)[0], 10_000, 'the report');
     // Other labs on this machine may add stacks (and buttons) of their own: this lab's finding names its nginx.
     const ours = (m: StoredMessage): boolean => blockText(m).includes(`nginx ${lab.layout.nginxConf} + php-fpm ${lab.layout.fpmConf}`);
-    reply = await standIn.waitFor(() => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => ours(m) && buttonsOf(m).some((b) => b.actionId === RESTART)), 60_000, 'the restart_php_fpm button');
+    reply = await standIn.waitFor(
+      () =>
+        standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => ours(m) && buttonsOf(m).some((b) => b.actionId === RESTART)),
+      60_000,
+      'the restart_php_fpm button',
+    );
     // The proxy-only stack beside it is reported too, without a button of ours.
-    const proxy = await standIn.waitFor(() => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => blockText(m).includes(`nginx ${lab.secondLayout.nginxConf}`)), 60_000, 'the proxy stack');
+    const proxy = await standIn.waitFor(
+      () =>
+        standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => blockText(m).includes(`nginx ${lab.secondLayout.nginxConf}`)),
+      60_000,
+      'the proxy stack',
+    );
     expect(buttonsOf(proxy)).toEqual([]);
     expect(buttonsOf(reply).map((b) => b.actionId)).toEqual([RESTART]);
   });
@@ -73,10 +86,14 @@ describe('a button on a host with two php-fpm masters acts on the stack of its f
     if (own === undefined || stray === undefined) throw new Error('both php-fpm masters run in stray_fpm_beside_stack');
     const click = await h.click(reply, RESTART, 'U0ALICE');
     expect(click.status).toBe(200);
-    const done = await standIn.waitFor(() => {
-      const m = standIn.message(reply.channel, reply.ts);
-      return m !== undefined && blockText(m).includes('Verification:') ? m : undefined;
-    }, 60_000, 'the remediation result in the message');
+    const done = await standIn.waitFor(
+      () => {
+        const m = standIn.message(reply.channel, reply.ts);
+        return m !== undefined && blockText(m).includes('Verification:') ? m : undefined;
+      },
+      60_000,
+      'the remediation result in the message',
+    );
     expect(blockText(done)).toContain('done, and the host recovered');
     const commands = h.logs.audit('command').map((l) => String(l.msg));
     expect(commands.filter((c) => c.includes('kill -TERM'))).toEqual([expect.stringContaining(`kill -TERM ${own}`)]);

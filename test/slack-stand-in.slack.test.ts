@@ -12,7 +12,11 @@ describe('the Slack stand-in rejects what Slack rejects', () => {
   beforeAll(async () => {
     // This part is about what Slack refuses; its rate limits have their own tests below.
     standIn = await new SlackStandIn({ botToken: 'xoxb-right', userGroups: { S0ONCALL: ['U0BOB'] }, rateLimits: false }).start();
-    client = new WebClient('xoxb-right', { slackApiUrl: standIn.apiUrl, retryConfig: { retries: 0 }, logger: slackLoggerFrom(pino({ level: 'silent' })) });
+    client = new WebClient('xoxb-right', {
+      slackApiUrl: standIn.apiUrl,
+      retryConfig: { retries: 0 },
+      logger: slackLoggerFrom(pino({ level: 'silent' })),
+    });
   });
   afterAll(async () => {
     await standIn?.stop();
@@ -28,13 +32,21 @@ describe('the Slack stand-in rejects what Slack rejects', () => {
   };
 
   it('accepts a valid message and keeps it', async () => {
-    const res = await client.chat.postMessage({ channel: 'C1', text: 'hi', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hi' } }] });
+    const res = await client.chat.postMessage({
+      channel: 'C1',
+      text: 'hi',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hi' } }],
+    });
     expect(res.ok).toBe(true);
     expect(standIn.message('C1', res.ts as string)?.text).toBe('hi');
   });
 
   it('refuses a bad token, a missing channel, no text, too long text', async () => {
-    const other = new WebClient('xoxb-wrong', { slackApiUrl: standIn.apiUrl, retryConfig: { retries: 0 }, logger: slackLoggerFrom(pino({ level: 'silent' })) });
+    const other = new WebClient('xoxb-wrong', {
+      slackApiUrl: standIn.apiUrl,
+      retryConfig: { retries: 0 },
+      logger: slackLoggerFrom(pino({ level: 'silent' })),
+    });
     expect((await slackError(other.chat.postMessage({ channel: 'C1', text: 'x' }))).error).toBe('invalid_auth');
     expect((await slackError(client.chat.postMessage({ channel: '', text: 'x' }))).error).toBe('channel_not_found');
     expect((await slackError(client.chat.postMessage({ channel: 'C1', text: '' }))).error).toBe('no_text');
@@ -43,14 +55,51 @@ describe('the Slack stand-in rejects what Slack rejects', () => {
 
   it('refuses blocks beyond Block Kit limits with json-pointer errors', async () => {
     const cases: [unknown[], RegExp][] = [
-      [[{ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } }], /less than 3001 characters \[json-pointer:\/blocks\/0\/text\/text\]/],
+      [
+        [{ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } }],
+        /less than 3001 characters \[json-pointer:\/blocks\/0\/text\/text\]/,
+      ],
       [Array.from({ length: 51 }, () => ({ type: 'divider' })), /no more than 50 items/],
       [[{ type: 'header', text: { type: 'plain_text', text: 'x'.repeat(151) } }], /less than 151/],
       [[{ type: 'header', text: { type: 'mrkdwn', text: 'x' } }], /must be one of plain_text/],
-      [[{ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'x'.repeat(76) }, action_id: 'a' }] }], /less than 76/],
-      [[{ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'x' }, action_id: 'a', value: 'v'.repeat(2001) }] }], /value/],
-      [[{ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'x' }, action_id: 'a'.repeat(256) }] }], /action_id/],
-      [[{ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'x' }, action_id: 'a', confirm: { title: { type: 'plain_text', text: 't'.repeat(101) }, text: { type: 'mrkdwn', text: 'x' }, confirm: { type: 'plain_text', text: 'ok' }, deny: { type: 'plain_text', text: 'no' } } }] }], /confirm\/title/],
+      [
+        [{ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'x'.repeat(76) }, action_id: 'a' }] }],
+        /less than 76/,
+      ],
+      [
+        [
+          {
+            type: 'actions',
+            elements: [{ type: 'button', text: { type: 'plain_text', text: 'x' }, action_id: 'a', value: 'v'.repeat(2001) }],
+          },
+        ],
+        /value/,
+      ],
+      [
+        [{ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'x' }, action_id: 'a'.repeat(256) }] }],
+        /action_id/,
+      ],
+      [
+        [
+          {
+            type: 'actions',
+            elements: [
+              {
+                type: 'button',
+                text: { type: 'plain_text', text: 'x' },
+                action_id: 'a',
+                confirm: {
+                  title: { type: 'plain_text', text: 't'.repeat(101) },
+                  text: { type: 'mrkdwn', text: 'x' },
+                  confirm: { type: 'plain_text', text: 'ok' },
+                  deny: { type: 'plain_text', text: 'no' },
+                },
+              },
+            ],
+          },
+        ],
+        /confirm\/title/,
+      ],
       [[{ type: 'section' }], /either text or fields/],
       [[{ type: 'sektion', text: { type: 'mrkdwn', text: 'x' } }], /unsupported block type/],
       [[{ type: 'section', text: { type: 'mrkdwn', text: 'x' }, bogus: 1 }], /unsupported property bogus/],
@@ -86,7 +135,12 @@ describe("the Slack stand-in holds callers to Slack's rate limits", () => {
   beforeAll(async () => {
     // Refilling 100 times slower than Slack: however slow this machine, no token comes back mid-test.
     standIn = await new SlackStandIn({ botToken: 'xoxb-right', rateLimits: { speedup: 0.01 } }).start();
-    client = new WebClient('xoxb-right', { slackApiUrl: standIn.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: slackLoggerFrom(pino({ level: 'silent' })) });
+    client = new WebClient('xoxb-right', {
+      slackApiUrl: standIn.apiUrl,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      logger: slackLoggerFrom(pino({ level: 'silent' })),
+    });
   });
   afterAll(async () => {
     await standIn?.stop();

@@ -62,7 +62,9 @@ describe('workers that stop mid-job', { timeout: 300_000 }, () => {
   /** A worker process whose first command on a host never returns, ready to be killed holding a job. */
   async function startDoomedWorker(): Promise<ChildProcess> {
     const env = { ...workerEnv(), INVENTORY_PATH: lab.inventoryPath };
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify(env)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify(env)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     // One that never got ready is not left running after the test.
     await waitForLine(child, 'READY', 120_000).catch((e: unknown) => {
       child.kill('SIGKILL');
@@ -76,7 +78,15 @@ describe('workers that stop mid-job', { timeout: 300_000 }, () => {
     standIn = await new SlackStandIn({ botToken: BOT_TOKEN }).start();
     await lab.applyScenario('php_fpm_down');
     const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
-    bot = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks: await loadPlaybooks(), role: 'bot', standIn, prefix, env: lock });
+    bot = await startSlackHarness({
+      redisUrl: redis.url,
+      inventory,
+      playbooks: await loadPlaybooks(),
+      role: 'bot',
+      standIn,
+      prefix,
+      env: lock,
+    });
     // The rescuer is built now but its worker only starts once the doomed one holds the job.
     rescuer = undefined;
   });
@@ -102,13 +112,26 @@ describe('workers that stop mid-job', { timeout: 300_000 }, () => {
     await new Promise<void>((resolve) => doomed?.once('exit', () => resolve()));
 
     const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
-    rescuer = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks: await loadPlaybooks(), role: 'worker', connector: new SshConnector(), standIn, prefix, env: lock });
+    rescuer = await startSlackHarness({
+      redisUrl: redis.url,
+      inventory,
+      playbooks: await loadPlaybooks(),
+      role: 'worker',
+      connector: new SshConnector(),
+      standIn,
+      prefix,
+      env: lock,
+    });
 
     const root = await standIn.waitFor(() => roots(standIn).find((m) => blockText(m).includes('PHP-FPM is down')), 60_000, 'the verdict');
-    const record = await eventually(async () => {
-      const done = await bot.app.queues.diagnose.getJobs(['completed']);
-      return done.length === 1 ? done[0] : undefined;
-    }, 20_000, 'the job completed');
+    const record = await eventually(
+      async () => {
+        const done = await bot.app.queues.diagnose.getJobs(['completed']);
+        return done.length === 1 ? done[0] : undefined;
+      },
+      20_000,
+      'the job completed',
+    );
     expect(record?.id).toBe(job?.id);
     expect(rescuer.logs.lines).toContainEqual(expect.objectContaining({ audit: 'result' }));
 
@@ -148,7 +171,9 @@ describe('workers that stop mid-job', { timeout: 300_000 }, () => {
       const root = await standIn.waitFor(() => roots(standIn)[before], 5000, 'the new report');
       expect(blockText(root)).toContain('PHP-FPM is down');
       const findings = Number(/(\d+) \(in the thread\)/.exec(blockText(root))?.[1]);
-      expect(standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding'))).toHaveLength(findings);
+      expect(standIn.messages({ channel: CHANNEL, threadTs: root.ts }).filter((m) => m.text.startsWith('web-01 finding'))).toHaveLength(
+        findings,
+      );
     } finally {
       if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
       await rm(cwd, { recursive: true, force: true });
@@ -158,7 +183,17 @@ describe('workers that stop mid-job', { timeout: 300_000 }, () => {
   it('SIGKILL mid-remediation: the approved remediation is not run a second time; the message says it was interrupted', async () => {
     const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
     const playbooks = await loadPlaybooks();
-    const worker = () => startSlackHarness({ redisUrl: redis.url, inventory, playbooks, role: 'worker', connector: new SshConnector(), standIn, prefix, env: lock });
+    const worker = () =>
+      startSlackHarness({
+        redisUrl: redis.url,
+        inventory,
+        playbooks,
+        role: 'worker',
+        connector: new SshConnector(),
+        standIn,
+        prefix,
+        env: lock,
+      });
 
     // No worker but the ones started here.
     await rescuer?.stop();
@@ -168,7 +203,11 @@ describe('workers that stop mid-job', { timeout: 300_000 }, () => {
     await bot.command('diagnose web-01');
     const root = await standIn.waitFor(() => roots(standIn)[before], 120_000, 'a new report');
     const START = 'remediate:start_php_fpm';
-    const finding = await standIn.waitFor(() => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => buttonsOf(m).some((b) => b.actionId === START)), 120_000, 'the start_php_fpm button');
+    const finding = await standIn.waitFor(
+      () => standIn.messages({ channel: CHANNEL, threadTs: root.ts }).find((m) => buttonsOf(m).some((b) => b.actionId === START)),
+      120_000,
+      'the start_php_fpm button',
+    );
     await rescuer.stop();
     rescuer = undefined;
 

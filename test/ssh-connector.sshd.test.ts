@@ -6,14 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
 import type { SshCommandRunner } from '../src/adapters/ssh/ssh-command-runner.ts';
 import { MedicError } from '../src/errors.ts';
-import {
-  type SshdHandle,
-  generateKeyPair,
-  knownHostsLine,
-  sshdChildren,
-  startSshd,
-  writeKnownHostsWithOtherKey,
-} from '../src/lab/sshd.ts';
+import { type SshdHandle, generateKeyPair, knownHostsLine, sshdChildren, startSshd, writeKnownHostsWithOtherKey } from '../src/lab/sshd.ts';
 import { closedPort, startSilentServer, targetFor } from './helpers/ssh-target.ts';
 import { sshTestUser } from './helpers/ssh-user.ts';
 
@@ -104,7 +97,9 @@ describe('commands over a real sshd', () => {
     expect(performance.now() - started).toBeLessThan(1500);
     expect(out).toMatchObject({ timedOut: true, exitCode: null });
     // sshd delivers the "signal" request to the session (not for root logins: see ssh-user.ts).
-    await expect.poll(async () => (await runner.run(`ps -eo args | grep -c '^sleep 37.25$' || true`, T)).stdout.trim(), { timeout: 3000 }).toBe('0');
+    await expect
+      .poll(async () => (await runner.run(`ps -eo args | grep -c '^sleep 37.25$' || true`, T)).stdout.trim(), { timeout: 3000 })
+      .toBe('0');
     expect((await runner.run('echo still-usable', T)).stdout).toBe('still-usable\n');
   });
 
@@ -380,7 +375,9 @@ describe('a hung sshd', () => {
       // Either the command's own timeout or the keepalive ends it; it never hangs.
       if (running instanceof MedicError) expect(running.code).toBe('SSH_NOT_ANSWERING');
       else expect(running).toMatchObject({ timedOut: true });
-      await expect.poll(() => r.run('echo later', T).catch((e: unknown) => (e as MedicError).code), { timeout: 10_000 }).toBe('SSH_NOT_ANSWERING');
+      await expect
+        .poll(() => r.run('echo later', T).catch((e: unknown) => (e as MedicError).code), { timeout: 10_000 })
+        .toBe('SSH_NOT_ANSWERING');
       expect(performance.now() - started).toBeLessThan(10_000);
       await r.close();
     } finally {

@@ -23,7 +23,15 @@ import { APP_UNIT, applySystemdScenario, OLD_SOCKET, repairSystemdConfig } from 
 const run = promisify(execFile);
 
 const describeDiagnosis = (d: Diagnosis): string =>
-  JSON.stringify({ verdict: d.verdict, findings: d.findings.map((f) => ({ cause: f.cause, evidence: f.evidence, nextSteps: f.nextSteps })), gaps: d.gaps }, null, 2);
+  JSON.stringify(
+    {
+      verdict: d.verdict,
+      findings: d.findings.map((f) => ({ cause: f.cause, evidence: f.evidence, nextSteps: f.nextSteps })),
+      gaps: d.gaps,
+    },
+    null,
+    2,
+  );
 
 /**
  * A real Debian 12 booted under systemd (debootstrap + systemd-nspawn), reached over SSH with an
@@ -65,8 +73,18 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
     expect(d.gaps).toEqual([]);
     expect(d.facts).toMatchObject({
       systemd: true,
-      nginx: { running: true, conf: '/etc/nginx/nginx.conf', errorLog: '/var/log/nginx/error.log', upstreams: ['fastcgi_pass unix:/run/php/php8.2-fpm.sock'] },
-      fpm: { running: true, conf: '/etc/php/8.2/fpm/php-fpm.conf', errorLog: '/var/log/php8.2-fpm.log', pools: [{ name: 'www', listen: '/run/php/php8.2-fpm.sock' }] },
+      nginx: {
+        running: true,
+        conf: '/etc/nginx/nginx.conf',
+        errorLog: '/var/log/nginx/error.log',
+        upstreams: ['fastcgi_pass unix:/run/php/php8.2-fpm.sock'],
+      },
+      fpm: {
+        running: true,
+        conf: '/etc/php/8.2/fpm/php-fpm.conf',
+        errorLog: '/var/log/php8.2-fpm.log',
+        pools: [{ name: 'www', listen: '/run/php/php8.2-fpm.sock' }],
+      },
     });
   });
 
@@ -75,7 +93,9 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
     const d = await diagnoseHost({ host: target, playbook }, deps);
     expect(d.verdict.cause, describeDiagnosis(d)).toBe('php_fpm_down');
     const verdict = d.findings[0];
-    expect(verdict?.evidence, describeDiagnosis(d)).toContainEqual(expect.stringMatching(/connect\(\) to unix:\/run\/php\/php8\.2-fpm\.sock failed \(2: No such file or directory\)/));
+    expect(verdict?.evidence, describeDiagnosis(d)).toContainEqual(
+      expect.stringMatching(/connect\(\) to unix:\/run\/php\/php8\.2-fpm\.sock failed \(2: No such file or directory\)/),
+    );
     expect(verdict?.nextSteps.join('\n')).toContain(`systemctl start ${FPM_UNIT}`);
     expect(verdict?.nextSteps.join('\n')).not.toMatch(/\bpid\b/);
     expect(verdict?.remediations).toContain('start_php_fpm');
@@ -93,14 +113,19 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
     await applySystemdScenario(host, 'socket_mismatch');
     const d = await diagnoseHost({ host: target, playbook }, deps);
     expect(d.verdict.cause, describeDiagnosis(d)).toBe('socket_mismatch');
-    expect(d.findings[0]?.evidence, describeDiagnosis(d)).toContainEqual(expect.stringContaining(`connect() to unix:${OLD_SOCKET} failed (2: No such file or directory)`));
+    expect(d.findings[0]?.evidence, describeDiagnosis(d)).toContainEqual(
+      expect.stringContaining(`connect() to unix:${OLD_SOCKET} failed (2: No such file or directory)`),
+    );
     expect(d.findings[0]?.remediations).toContain('reload_nginx');
     const nginxPid = await host.mainPid('nginx.service');
 
     await repairSystemdConfig(host, 'site');
     const outcome = await remediateHost({ host: target, playbook, remediation: 'reload_nginx' }, deps);
     expect(outcome.ok, outcome.error).toBe(true);
-    expect(outcome.steps.map((s) => s.command)).toEqual(['sudo -n -- /usr/sbin/nginx -t -c /etc/nginx/nginx.conf', 'sudo -n -- systemctl reload nginx.service']);
+    expect(outcome.steps.map((s) => s.command)).toEqual([
+      'sudo -n -- /usr/sbin/nginx -t -c /etc/nginx/nginx.conf',
+      'sudo -n -- systemctl reload nginx.service',
+    ]);
     expect(outcome.recovered, describeDiagnosis(outcome.verification)).toBe(true);
     expect(outcome.verification.verdict.cause, describeDiagnosis(outcome.verification)).toBe('healthy');
     // A reload, not a restart: the same master.
@@ -109,7 +134,9 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
 
   it('reload_php_fpm runs systemctl reload php8.2-fpm.service: systemd counts one reload, same MainPID', async () => {
     await applySystemdScenario(host, 'healthy');
-    const reloads = async (): Promise<number> => ((await host.mustExec(['journalctl', '-u', FPM_UNIT, '--no-pager'])).match(/Reloaded .*PHP 8\.2 FastCGI Process Manager/g) ?? []).length;
+    const reloads = async (): Promise<number> =>
+      ((await host.mustExec(['journalctl', '-u', FPM_UNIT, '--no-pager'])).match(/Reloaded .*PHP 8\.2 FastCGI Process Manager/g) ?? [])
+        .length;
     const before = await reloads();
     const mainPid = await host.mainPid(FPM_UNIT);
     const outcome = await remediateHost({ host: target, playbook, remediation: 'reload_php_fpm' }, deps);
@@ -124,7 +151,9 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
     await applySystemdScenario(host, 'socket_permission');
     const d = await diagnoseHost({ host: target, playbook }, deps);
     expect(d.verdict.cause, describeDiagnosis(d)).toBe('socket_permission');
-    expect(d.findings[0]?.evidence, describeDiagnosis(d)).toContainEqual(expect.stringMatching(/connect\(\) to unix:\/run\/php\/php8\.2-fpm\.sock failed \(13: Permission denied\)/));
+    expect(d.findings[0]?.evidence, describeDiagnosis(d)).toContainEqual(
+      expect.stringMatching(/connect\(\) to unix:\/run\/php\/php8\.2-fpm\.sock failed \(13: Permission denied\)/),
+    );
     expect(d.findings[0]?.remediations).toEqual(['restart_php_fpm']);
     expect(d.findings[0]?.nextSteps.join('\n')).toContain(`systemctl restart ${FPM_UNIT}`);
     const mainPid = await host.mainPid(FPM_UNIT);
@@ -145,7 +174,9 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
     expect(d.verdict.cause, describeDiagnosis(d)).toBe('php_fpm_down');
     const evidence = d.findings[0]?.evidence ?? [];
     expect(evidence, describeDiagnosis(d)).toContainEqual(expect.stringMatching(/Active: failed \(Result: signal\)/));
-    expect(evidence, describeDiagnosis(d)).toContainEqual(expect.stringMatching(/connect\(\) to unix:\/run\/php\/php8\.2-fpm\.sock failed \(111: Connection refused\)/));
+    expect(evidence, describeDiagnosis(d)).toContainEqual(
+      expect.stringMatching(/connect\(\) to unix:\/run\/php\/php8\.2-fpm\.sock failed \(111: Connection refused\)/),
+    );
 
     const outcome = await remediateHost({ host: target, playbook, remediation: 'start_php_fpm' }, deps);
     expect(outcome.ok, outcome.error).toBe(true);
@@ -158,7 +189,9 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
     await applySystemdScenario(host, 'fpm_journal_only');
     const { diagnosis: d, results } = await diagnoseHostDetailed({ host: target, playbook }, deps);
     expect(d.verdict.cause, describeDiagnosis(d)).toBe('max_children_exhausted');
-    expect(d.findings[0]?.evidence, describeDiagnosis(d)).toContainEqual(expect.stringMatching(/php-fpm\S*\[\d+\]: \[WARNING\] \[pool www\] server reached pm\.max_children setting \(2\)/));
+    expect(d.findings[0]?.evidence, describeDiagnosis(d)).toContainEqual(
+      expect.stringMatching(/php-fpm\S*\[\d+\]: \[WARNING\] \[pool www\] server reached pm\.max_children setting \(2\)/),
+    );
     // No log file to tail: the check ran its fallback, the unit's journal, through the sudo rule.
     expect(results.find((r) => r.id === 'fpm_log')?.command).toBe(`sudo -n -- journalctl -u ${FPM_UNIT} --no-pager -n 3000`);
   });
@@ -179,9 +212,13 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
       expect(d.findings[0]?.remediations).toContain('start_php_fpm');
       // Read as the lab's unprivileged login user (no namespaces in its ps), the container's
       // php-fpm master is still known for a container's: its / is not this machine's.
-      const container = (d.untrustedMasters ?? []).filter((u) => u.status === 'container' && u.title.includes('(/etc/php/8.2/fpm/php-fpm.conf)'));
+      const container = (d.untrustedMasters ?? []).filter(
+        (u) => u.status === 'container' && u.title.includes('(/etc/php/8.2/fpm/php-fpm.conf)'),
+      );
       expect(container.length, describeDiagnosis(d)).toBeGreaterThan(0);
-      expect(container[0]?.why).toMatch(/^php-fpm in a container: its paths are not this host's, so nothing of it is read \(another mount namespace, whose \/ is /);
+      expect(container[0]?.why).toMatch(
+        /^php-fpm in a container: its paths are not this host's, so nothing of it is read \(another mount namespace, whose \/ is /,
+      );
     } finally {
       await lab.stop({ removeDir: true });
     }
@@ -190,7 +227,8 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
   it('npm run lab -- up|status|down --systemd: boots a second host, names its inventory, halts it by pid', async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'medic-lab-cli-'));
     try {
-      const cli = (args: string[]) => run(join(process.cwd(), 'node_modules/.bin/tsx'), [join(process.cwd(), 'src/lab/cli.ts'), ...args], { cwd, timeout: 300_000 });
+      const cli = (args: string[]) =>
+        run(join(process.cwd(), 'node_modules/.bin/tsx'), [join(process.cwd(), 'src/lab/cli.ts'), ...args], { cwd, timeout: 300_000 });
       const up = await cli(['up', '--systemd']);
       expect(up.stdout).toMatch(/It runs \(booted in [\d.]+ s\)/);
       expect(up.stdout).toContain('npx medic diagnose web-systemd --inventory .lab-systemd/inventory.yaml');
@@ -211,10 +249,19 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
     const text = describeDiagnosis(d);
     expect(d.verdict.cause, text).toBe('upstream_reset');
     const v = d.findings[0];
-    expect(v?.title, text).toMatch(new RegExp(`^The backend gunicorn \\(${APP_UNIT.replace('.', '\\.')}, pid \\d+\\) at 127\\.0\\.0\\.1:\\d+ closed connections mid-request`));
+    expect(v?.title, text).toMatch(
+      new RegExp(
+        `^The backend gunicorn \\(${APP_UNIT.replace('.', '\\.')}, pid \\d+\\) at 127\\.0\\.0\\.1:\\d+ closed connections mid-request`,
+      ),
+    );
     expect(v?.title, text).not.toMatch(/PHP-FPM/);
-    expect(v?.evidence.some((e) => /gunicorn\[\d+\]: .*\[CRITICAL\] WORKER TIMEOUT \(pid:\d+\)/.test(e)), text).toBe(true);
-    expect(v?.nextSteps, text).toContain(`Read the rest of its journal around those times: sudo journalctl -u ${APP_UNIT} --since "1 hour ago" --no-pager`);
+    expect(
+      v?.evidence.some((e) => /gunicorn\[\d+\]: .*\[CRITICAL\] WORKER TIMEOUT \(pid:\d+\)/.test(e)),
+      text,
+    ).toBe(true);
+    expect(v?.nextSteps, text).toContain(
+      `Read the rest of its journal around those times: sudo journalctl -u ${APP_UNIT} --since "1 hour ago" --no-pager`,
+    );
     // The unit was found from the listener, and its journal read through the Deploying rule.
     const unitCheck = results.find((r) => r.id === 'backend_units');
     expect(unitCheck?.status, JSON.stringify(unitCheck)).toBe('ok');
@@ -224,7 +271,7 @@ describe('the systemd lab host: stock Debian 12 under systemd, diagnosed and fix
     expect(journal?.status, JSON.stringify(journal)).toBe('ok');
   });
 
-  it("writes exactly the Deploying sudo rules of docs/deploying.md, and they refuse anything else", async () => {
+  it('writes exactly the Deploying sudo rules of docs/deploying.md, and they refuse anything else', async () => {
     const readme = await readFile('docs/deploying.md', 'utf8');
     expect(readme).toContain(renderDeploySudoers('oncall'));
     expect(await readFile(host.path('/etc/sudoers.d/medic'), 'utf8')).toBe(renderDeploySudoers('medic'));

@@ -116,7 +116,13 @@ export class DiagnosisService {
     if (joined) {
       await redisStep('the request was not recorded', async () => {
         if (request.fanoutId !== undefined) await this.o.records.addFanout(record.id, request.fanoutId);
-        await this.o.audit.record({ kind: 'joined', host: request.host, actor, diagnosisId: record.id, detail: `shares diagnosis ${record.id} (${record.status})` });
+        await this.o.audit.record({
+          kind: 'joined',
+          host: request.host,
+          actor,
+          diagnosisId: record.id,
+          detail: `shares diagnosis ${record.id} (${record.status})`,
+        });
       });
       await this.announceJoiner(record);
       return this.ticket(record, true);
@@ -127,7 +133,13 @@ export class DiagnosisService {
     try {
       await redisStep('the diagnosis was not queued', async () => {
         if (request.fanoutId !== undefined) await this.o.records.addFanout(record.id, request.fanoutId);
-        await this.o.audit.record({ kind: 'request', host: request.host, actor, diagnosisId: record.id, detail: `diagnose ${request.host}${request.url === undefined ? '' : ` (${request.url})`} in ${request.channel}${request.reason ? `: ${request.reason.slice(0, 200)}` : ''}` });
+        await this.o.audit.record({
+          kind: 'request',
+          host: request.host,
+          actor,
+          diagnosisId: record.id,
+          detail: `diagnose ${request.host}${request.url === undefined ? '' : ` (${request.url})`} in ${request.channel}${request.reason ? `: ${request.reason.slice(0, 200)}` : ''}`,
+        });
         await enqueueDiagnose(this.o.queues, { diagnosisId: record.id, host: record.host, playbook: record.playbook });
         await this.o.records.confirmQueued(record);
       });
@@ -146,7 +158,9 @@ export class DiagnosisService {
       // does not say "Queued…" for ever.
       if (record.rootTs !== undefined) {
         const failed = renderRoot(this.o.reporter.rootView({ ...record, status: 'failed', error: errorOf(err) }));
-        await this.o.client.chat.update({ channel: record.channel, ts: record.rootTs, ...failed }).catch((u: unknown) => this.o.logger.warn({ err: u, diagnosisId: record.id }, 'could not finish the report message'));
+        await this.o.client.chat
+          .update({ channel: record.channel, ts: record.rootTs, ...failed })
+          .catch((u: unknown) => this.o.logger.warn({ err: u, diagnosisId: record.id }, 'could not finish the report message'));
       }
       throw err;
     }
@@ -154,7 +168,9 @@ export class DiagnosisService {
     // update: bring the message to where the record is now.
     const now = await this.o.records.get(record.id).catch(() => undefined);
     if (now !== undefined && now.status !== 'queued') {
-      await this.o.reporter.publish(record.id).catch((e: unknown) => this.o.logger.warn({ err: e, diagnosisId: record.id }, 'could not bring the report up to date'));
+      await this.o.reporter
+        .publish(record.id)
+        .catch((e: unknown) => this.o.logger.warn({ err: e, diagnosisId: record.id }, 'could not bring the report up to date'));
     }
     return this.ticket(record, false);
   }
@@ -163,12 +179,30 @@ export class DiagnosisService {
    * `/502 diagnose <host|group|pattern>`: one host is one report; several get a summary message
    * listing them, and a report (root + thread) each.
    */
-  async requestTarget(input: { target: string; channel: string; requestedBy: Requester; reason?: string; url?: string }): Promise<{ hosts: string[]; tickets: DiagnosisTicket[]; fanoutId?: string }> {
+  async requestTarget(input: {
+    target: string;
+    channel: string;
+    requestedBy: Requester;
+    reason?: string;
+    url?: string;
+  }): Promise<{ hosts: string[]; tickets: DiagnosisTicket[]; fanoutId?: string }> {
     const hosts = resolveHosts(this.o.inventory(), input.target);
-    const base = { channel: input.channel, requestedBy: input.requestedBy, ...(input.reason !== undefined ? { reason: input.reason } : {}), ...(input.url !== undefined ? { url: input.url } : {}) };
+    const base = {
+      channel: input.channel,
+      requestedBy: input.requestedBy,
+      ...(input.reason !== undefined ? { reason: input.reason } : {}),
+      ...(input.url !== undefined ? { url: input.url } : {}),
+    };
     if (hosts.length === 1) return { hosts, tickets: [await this.requestDiagnosis({ ...base, host: hosts[0] as string })] };
     const fanoutId = newFanoutId();
-    const fanout = { id: fanoutId, target: input.target, channel: input.channel, requestedBy: input.requestedBy, requestedAt: this.o.now().toISOString(), hosts: hosts.map((host) => ({ host })) };
+    const fanout = {
+      id: fanoutId,
+      target: input.target,
+      channel: input.channel,
+      requestedBy: input.requestedBy,
+      requestedAt: this.o.now().toISOString(),
+      hosts: hosts.map((host) => ({ host })),
+    };
     await redisStep('nothing was queued', () => this.o.fanouts.create(fanout));
     await this.o.reporter.postFanout(fanout);
     const tickets: DiagnosisTicket[] = [];
@@ -229,12 +263,21 @@ export class DiagnosisService {
     this.refreshing.add(record.id);
     setTimeout(() => {
       this.refreshing.delete(record.id);
-      this.o.reporter.refreshRoot(record.id).catch((e: unknown) => this.o.logger.warn({ err: e, diagnosisId: record.id }, 'could not name the joiner on the report'));
+      this.o.reporter
+        .refreshRoot(record.id)
+        .catch((e: unknown) => this.o.logger.warn({ err: e, diagnosisId: record.id }, 'could not name the joiner on the report'));
     }, 300).unref();
   }
 
   private ticket(record: DiagnosisRecord, joined: boolean): DiagnosisTicket {
-    return { diagnosisId: record.id, host: record.host, joined, channel: record.channel, status: record.status, ...(record.rootTs !== undefined ? { rootTs: record.rootTs } : {}) };
+    return {
+      diagnosisId: record.id,
+      host: record.host,
+      joined,
+      channel: record.channel,
+      status: record.status,
+      ...(record.rootTs !== undefined ? { rootTs: record.rootTs } : {}),
+    };
   }
 
   /** The diagnosis holding a host's dedup slot (running, or finished within the window). */
@@ -253,7 +296,13 @@ export class DiagnosisService {
     }
     if (ref.rootTs === undefined) throw new Error('postInThread needs a diagnosisId or a rootTs');
     const safe = capEscaped(defuseBroadcasts(text), SLACK_LIMITS.sectionText);
-    await this.o.client.chat.postMessage({ channel: ref.channel, thread_ts: ref.rootTs, text: safe, unfurl_links: false, unfurl_media: false });
+    await this.o.client.chat.postMessage({
+      channel: ref.channel,
+      thread_ts: ref.rootTs,
+      text: safe,
+      unfurl_links: false,
+      unfurl_media: false,
+    });
   }
 
   /** Shows an alert's state on the report's root message (the verdict stays); `text` is escaped mrkdwn. */
@@ -261,13 +310,23 @@ export class DiagnosisService {
     if (ref.diagnosisId === undefined) throw new Error('markAlertState needs a diagnosisId');
     await this.o.records.addNote(ref.diagnosisId, { at: this.o.now().toISOString(), kind: state, text, mrkdwn: true });
     const record = await this.o.records.get(ref.diagnosisId);
-    await this.o.audit.record({ kind: 'alert', ...(record !== undefined ? { host: record.host } : {}), diagnosisId: ref.diagnosisId, detail: `alert ${state}` });
+    await this.o.audit.record({
+      kind: 'alert',
+      ...(record !== undefined ? { host: record.host } : {}),
+      diagnosisId: ref.diagnosisId,
+      detail: `alert ${state}`,
+    });
     await this.o.reporter.refreshRoot(ref.diagnosisId);
   }
 
   /** A message of its own (e.g. an alert for a host not in the inventory); `text` is escaped mrkdwn. */
   async postNotice(channel: string, text: string): Promise<{ channel: string; ts: string }> {
-    const res = await this.o.client.chat.postMessage({ channel, text: capEscaped(defuseBroadcasts(text), SLACK_LIMITS.messageText), unfurl_links: false, unfurl_media: false });
+    const res = await this.o.client.chat.postMessage({
+      channel,
+      text: capEscaped(defuseBroadcasts(text), SLACK_LIMITS.messageText),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
     if (res.ts === undefined) throw new Error('chat.postMessage returned no ts');
     return { channel: res.channel ?? channel, ts: res.ts };
   }

@@ -81,4 +81,3 @@ export function reportError(e: unknown, io: CliIo): number {
   io.stderr(`medic: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   return EXIT.FAILED;
 }
-

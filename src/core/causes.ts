@@ -32,8 +32,7 @@ export const REMEDIATION_IDS = ['reload_php_fpm', 'start_php_fpm', 'reload_nginx
 
 export type RemediationId = (typeof REMEDIATION_IDS)[number];
 
-export const isRemediationId = (value: string): value is RemediationId =>
-  (REMEDIATION_IDS as readonly string[]).includes(value);
+export const isRemediationId = (value: string): value is RemediationId => (REMEDIATION_IDS as readonly string[]).includes(value);
 
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 

@@ -39,16 +39,12 @@ export function pathProblem(p: string): string | null {
 /** True when {@link pathProblem} finds nothing wrong. */
 export const isSafePath = (p: string | undefined): p is string => p !== undefined && pathProblem(p) === null;
 
-export const FactPath = z
-  .string()
-  .superRefine((p, ctx) => {
-    const problem = pathProblem(p);
-    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-  });
+export const FactPath = z.string().superRefine((p, ctx) => {
+  const problem = pathProblem(p);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
 
-export const FactUnit = z
-  .string()
-  .regex(/^[A-Za-z0-9@._:\\-]{1,200}$/, 'must be a systemd unit name such as php8.2-fpm.service');
+export const FactUnit = z.string().regex(/^[A-Za-z0-9@._:\\-]{1,200}$/, 'must be a systemd unit name such as php8.2-fpm.service');
 
 export const FactUrl = z
   .string()

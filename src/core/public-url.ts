@@ -44,11 +44,13 @@ export function parsePublicUrl(input: string): PublicUrlResult {
   const text = unwrapSlack(input);
   if (text.length > MAX_PUBLIC_URL_LENGTH) return refuse(`is longer than ${MAX_PUBLIC_URL_LENGTH} characters`);
   // Control characters (newlines, NUL, escapes) and whitespace end the question here.
-  if ([...text].some((c) => c.charCodeAt(0) <= 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f))) return refuse('contains whitespace or control characters (a newline?)');
+  if ([...text].some((c) => c.charCodeAt(0) <= 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f)))
+    return refuse('contains whitespace or control characters (a newline?)');
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]{0,30}):\/\//.exec(text);
   if (scheme === null) return refuse('is not an absolute URL: give it as https://name/path');
   const name = (scheme[1] as string).toLowerCase();
-  if (name !== 'http' && name !== 'https') return refuse(`has the scheme ${JSON.stringify(name.slice(0, 20))}: only http:// and https:// URLs are probed`);
+  if (name !== 'http' && name !== 'https')
+    return refuse(`has the scheme ${JSON.stringify(name.slice(0, 20))}: only http:// and https:// URLs are probed`);
   const rest = text.slice(scheme[0].length);
   const authorityEnd = rest.search(/[/?#]/);
   const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd);
@@ -69,7 +71,10 @@ export function parsePublicUrl(input: string): PublicUrlResult {
   // The fragment never leaves the browser; it is dropped, not sent.
   const hash = tail.indexOf('#');
   if (hash >= 0) tail = tail.slice(0, hash);
-  if (!PATH_CHARS.test(tail)) return refuse('has characters in its path or query that a plain URL does not need (quotes, ;, $, `, |, <, >, \\, spaces): %-encode them');
+  if (!PATH_CHARS.test(tail))
+    return refuse(
+      'has characters in its path or query that a plain URL does not need (quotes, ;, $, `, |, <, >, \\, spaces): %-encode them',
+    );
   if (/%(?![0-9A-Fa-f]{2})/.test(tail)) return refuse('has a "%" that is not a %-escape');
   const path = tail === '' ? '/' : tail.startsWith('?') ? `/${tail}` : tail;
   const url = `${name}://${host}${port === defaultPort ? '' : `:${port}`}${path}`;

@@ -57,9 +57,13 @@ export const DiagnosisSchema: z.ZodType<Diagnosis> = z.looseObject({
   verdict: z.looseObject({ cause: z.enum(CAUSE_IDS), title: z.string() }),
   findings: z.array(FindingSchema),
   incomplete: z.boolean(),
-  gaps: z.array(z.looseObject({ check: z.string(), reason: z.string(), supplementary: z.boolean().optional(), couldHide: z.string().optional() })),
+  gaps: z.array(
+    z.looseObject({ check: z.string(), reason: z.string(), supplementary: z.boolean().optional(), couldHide: z.string().optional() }),
+  ),
   untrustedMasters: z
-    .array(z.looseObject({ pid: z.number(), user: z.string(), status: z.enum(['suspicious', 'container']), title: z.string(), why: z.string() }))
+    .array(
+      z.looseObject({ pid: z.number(), user: z.string(), status: z.enum(['suspicious', 'container']), title: z.string(), why: z.string() }),
+    )
     .optional(),
   facts: z.record(z.string(), z.unknown()),
   checks: z.array(z.looseObject({ id: z.string(), status: z.string(), durationMs: z.number(), truncated: z.boolean() })),
@@ -103,7 +107,12 @@ export const DiagnosisRecordSchema: z.ZodType<DiagnosisRecord> = z.looseObject({
   notes: z.array(RootNoteSchema),
   pendingSince: z.string().optional(),
   remediation: z
-    .looseObject({ remediation: z.enum(REMEDIATION_IDS), approvedBy: z.string(), status: z.enum(['running', 'succeeded', 'failed']), recovered: z.boolean().optional() })
+    .looseObject({
+      remediation: z.enum(REMEDIATION_IDS),
+      approvedBy: z.string(),
+      status: z.enum(['running', 'succeeded', 'failed']),
+      recovered: z.boolean().optional(),
+    })
     .optional(),
 });
 

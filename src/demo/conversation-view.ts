@@ -57,7 +57,15 @@ export function conversationView(
       threadTs = owner.threadTs;
     } else if (ephemeral && m.visibleTo !== o.viewer) continue;
     if (channel !== o.channel) continue;
-    const view: ViewMessage = { ts: m.ts, from: o.botUserId, text: m.text, blocks: m.blocks, edited: m.updates > 0, ephemeral, ...(threadTs !== undefined ? { threadTs } : {}) };
+    const view: ViewMessage = {
+      ts: m.ts,
+      from: o.botUserId,
+      text: m.text,
+      blocks: m.blocks,
+      edited: m.updates > 0,
+      ephemeral,
+      ...(threadTs !== undefined ? { threadTs } : {}),
+    };
     if (threadTs === undefined) {
       const thread = { root: view, replies: [] };
       roots.push(thread);

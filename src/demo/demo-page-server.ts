@@ -37,7 +37,11 @@ const textOf = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 };
 
@@ -135,7 +139,11 @@ export class DemoPageServer {
       viewer,
       bot: { id: standIn.botUserId, name: 'medic' },
       users,
-      lab: { scenario: this.labScenario, busy: this.labBusy ?? null, scenarios: SCENARIO_NAMES.map((n) => ({ name: n, summary: SCENARIOS.get(n)?.summary ?? '' })) },
+      lab: {
+        scenario: this.labScenario,
+        busy: this.labBusy ?? null,
+        scenarios: SCENARIO_NAMES.map((n) => ({ name: n, summary: SCENARIOS.get(n)?.summary ?? '' })),
+      },
       ...conversationView(standIn.messages(), { channel: channel.id, viewer, botUserId: standIn.botUserId, owners: this.owners }),
     };
   }
@@ -162,8 +170,10 @@ export class DemoPageServer {
       // Another site open in the same browser must not drive the demo: no cross-site form posts
       // (JSON needs a CORS preflight, never granted), no DNS rebinding (the Host is checked).
       const port = (this.server?.address() as AddressInfo | null)?.port;
-      if (req.headers.host !== `127.0.0.1:${port}` && req.headers.host !== `localhost:${port}`) return json(res, 421, { ok: false, error: 'wrong_host' });
-      if (req.method === 'POST' && !String(req.headers['content-type'] ?? '').startsWith('application/json')) return json(res, 415, { ok: false, error: 'json_only' });
+      if (req.headers.host !== `127.0.0.1:${port}` && req.headers.host !== `localhost:${port}`)
+        return json(res, 421, { ok: false, error: 'wrong_host' });
+      if (req.method === 'POST' && !String(req.headers['content-type'] ?? '').startsWith('application/json'))
+        return json(res, 415, { ok: false, error: 'json_only' });
       const asset = req.method === 'GET' ? STATIC[url.pathname] : undefined;
       if (asset !== undefined) {
         const body = await readFile(new URL(asset[0], PAGE_DIR));
@@ -204,12 +214,16 @@ export class DemoPageServer {
     const user = this.user(body.user);
     const typed = textOf(body.text).trim();
     const match = /^(\/[a-z0-9_-]+)(?:\s([\s\S]*))?$/i.exec(typed);
-    if (match === null) return { ok: false, error: 'Type a slash command, e.g. /502 diagnose web-01 (this channel has no people to talk to).' };
+    if (match === null)
+      return { ok: false, error: 'Type a slash command, e.g. /502 diagnose web-01 (this channel has no people to talk to).' };
     const [, command, rest = ''] = match;
     const text = rest.trim();
     if (command !== '/502') return { ok: false, error: `${command} is not a command here; try /502 help.` };
     const name = this.o.users.find((u) => u.id === user)?.name ?? user;
-    const sent = await this.o.standIn.sendSlashCommand({ text, userId: user, userName: name, channelId: this.o.channel.id, channelName: this.o.channel.name, command }, { url: this.o.eventsUrl, signingSecret: this.o.signingSecret });
+    const sent = await this.o.standIn.sendSlashCommand(
+      { text, userId: user, userName: name, channelId: this.o.channel.id, channelName: this.o.channel.name, command },
+      { url: this.o.eventsUrl, signingSecret: this.o.signingSecret },
+    );
     if (sent.responseUrlId !== undefined) this.owners.set(sent.responseUrlId, { userId: user, channel: this.o.channel.id });
     this.changed();
     return { ok: sent.status === 200, status: sent.status, ackMs: Math.round(sent.ackMs) };
@@ -223,9 +237,16 @@ export class DemoPageServer {
     const message = this.o.standIn.message(this.o.channel.id, ts);
     if (message === undefined) return { ok: false, error: 'no such message' };
     const name = this.o.users.find((u) => u.id === user)?.name ?? user;
-    const sent = await this.o.standIn.clickButton({ channel: this.o.channel.id, ts, actionId, userId: user, userName: name }, { url: this.o.eventsUrl, signingSecret: this.o.signingSecret });
+    const sent = await this.o.standIn.clickButton(
+      { channel: this.o.channel.id, ts, actionId, userId: user, userName: name },
+      { url: this.o.eventsUrl, signingSecret: this.o.signingSecret },
+    );
     if (sent.responseUrlId !== undefined) {
-      this.owners.set(sent.responseUrlId, { userId: user, channel: this.o.channel.id, ...(message.threadTs !== undefined ? { threadTs: message.threadTs } : {}) });
+      this.owners.set(sent.responseUrlId, {
+        userId: user,
+        channel: this.o.channel.id,
+        ...(message.threadTs !== undefined ? { threadTs: message.threadTs } : {}),
+      });
     }
     this.changed();
     return { ok: sent.status === 200, status: sent.status };

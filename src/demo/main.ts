@@ -46,7 +46,14 @@ function parseArgs(argv: readonly string[]): Args | { exit: number } {
   try {
     ({ values } = parseOptions({
       args: [...argv],
-      options: { help: { type: 'boolean', short: 'h' }, scenario: { type: 'string' }, port: { type: 'string' }, local: { type: 'boolean' }, verbose: { type: 'boolean' }, systemd: { type: 'boolean' } },
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        scenario: { type: 'string' },
+        port: { type: 'string' },
+        local: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        systemd: { type: 'boolean' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -59,7 +66,13 @@ function parseArgs(argv: readonly string[]): Args | { exit: number } {
     out(HELP);
     return { exit: 0 };
   }
-  const args: Args = { scenario: 'php_fpm_down', port: 8502, local: values.local === true, verbose: values.verbose === true, systemd: values.systemd === true };
+  const args: Args = {
+    scenario: 'php_fpm_down',
+    port: 8502,
+    local: values.local === true,
+    verbose: values.verbose === true,
+    systemd: values.systemd === true,
+  };
   if (values.scenario !== undefined) {
     if (!isScenarioName(values.scenario)) {
       err(`No scenario "${values.scenario}". Scenarios: ${SCENARIO_NAMES.join(', ')}`);
@@ -85,7 +98,8 @@ async function preflight(env: NodeJS.ProcessEnv): Promise<number | undefined> {
   const plan = planPackages(missing, host);
   if (plan.kind === 'tell') {
     err(plan.message);
-    if (host.uid !== 0) err('\nThe demo also needs root: run it with sudo (sudo npm run demo), which also lets it install them itself on Debian or Ubuntu.');
+    if (host.uid !== 0)
+      err('\nThe demo also needs root: run it with sudo (sudo npm run demo), which also lets it install them itself on Debian or Ubuntu.');
     return 1;
   }
   if (plan.kind === 'install') {
@@ -94,13 +108,17 @@ async function preflight(env: NodeJS.ProcessEnv): Promise<number | undefined> {
     const done = await runInstall(plan.commands, env, out);
     const still = missingRequirements({ needRedis: plan.packages.includes('redis-server') });
     if (!done.ok || still.length > 0) {
-      err(`Could not install them${done.failed !== undefined ? ` (${done.failed})` : ''}. Install ${(still.length > 0 ? still : missing).map((r) => r.pkg).join(' ')} by hand, then run npm run demo again.${plan.note !== undefined ? `\n${plan.note}` : ''}`);
+      err(
+        `Could not install them${done.failed !== undefined ? ` (${done.failed})` : ''}. Install ${(still.length > 0 ? still : missing).map((r) => r.pkg).join(' ')} by hand, then run npm run demo again.${plan.note !== undefined ? `\n${plan.note}` : ''}`,
+      );
       return 1;
     }
     out('Installed.');
   }
   if (host.uid !== 0) {
-    err('The demo needs root: its lab creates the Unix users medic-lab and medic-web and a rule in /etc/sudoers.d, and runs nginx\'s and php-fpm\'s masters as root, as on a server.\nRun: sudo npm run demo');
+    err(
+      "The demo needs root: its lab creates the Unix users medic-lab and medic-web and a rule in /etc/sudoers.d, and runs nginx's and php-fpm's masters as root, as on a server.\nRun: sudo npm run demo",
+    );
     return 1;
   }
   return undefined;
@@ -115,15 +133,22 @@ function banner(demo: Demo, approvers: string): void {
     out('');
     out(`  Open       ${demo.url ?? ''}   and type  /502 diagnose ${demo.host}`);
   } else {
-    const how = demo.mode === 'slack-socket' ? 'Socket Mode (no public URL needed)' : `HTTP mode: Slack must reach ${demo.botUrl}/slack/events (a tunnel to this port, as the app's Request URL)`;
+    const how =
+      demo.mode === 'slack-socket'
+        ? 'Socket Mode (no public URL needed)'
+        : `HTTP mode: Slack must reach ${demo.botUrl}/slack/events (a tunnel to this port, as the app's Request URL)`;
     out(`gateway-medic demo is running: connected to Slack, ${how}.`);
     out('');
     out(`  In Slack   /502 diagnose ${demo.host}   in a channel the app is in`);
     out(`  Approvers  ${approvers === '' ? 'none: set MEDIC_APPROVERS=U… in .env to approve remediations' : approvers}`);
   }
-  out(`  Lab host   ${demo.host}, nginx at http://127.0.0.1:${lab.nginxPort}/, broken as ${demo.scenario}: ${SCENARIOS.get(demo.scenario)?.summary ?? ''}`);
+  out(
+    `  Lab host   ${demo.host}, nginx at http://127.0.0.1:${lab.nginxPort}/, broken as ${demo.scenario}: ${SCENARIOS.get(demo.scenario)?.summary ?? ''}`,
+  );
   if (demo.systemdHost !== undefined) {
-    out(`  systemd    web-systemd, a real Debian 12 under systemd (systemd-nspawn pid ${demo.systemdHost.state.nspawnPid}), php8.2-fpm.service stopped: /502 diagnose web-systemd`);
+    out(
+      `  systemd    web-systemd, a real Debian 12 under systemd (systemd-nspawn pid ${demo.systemdHost.state.nspawnPid}), php8.2-fpm.service stopped: /502 diagnose web-systemd`,
+    );
   }
   out(`  Inventory  ${inventory}`);
   out(`  Bot        ${demo.botUrl}   (/healthz, /readyz, /metrics)`);
@@ -133,11 +158,14 @@ function banner(demo: Demo, approvers: string): void {
   out('From another terminal:');
   out(`  npx medic diagnose ${demo.host} --inventory ${inventory}`);
   const other = demo.scenario === 'socket_mismatch' ? 'php_fpm_down' : 'socket_mismatch';
-  if (demo.labLink !== undefined) out(`  sudo npm run lab -- scenario ${other}      (breaks it another way; npm run lab -- --help lists them all)`);
+  if (demo.labLink !== undefined)
+    out(`  sudo npm run lab -- scenario ${other}      (breaks it another way; npm run lab -- --help lists them all)`);
   else out("  .lab holds another lab, so npm run lab drives that one; switch this lab's scenario on the page instead.");
   if (demo.alertToken !== undefined) {
     const alert = JSON.stringify({ host: demo.host, status: 'firing', alertname: 'Site502', summary: 'the site answers 502' });
-    out(`  curl -sS ${demo.botUrl}/alerts/generic -H 'authorization: Bearer ${demo.alertToken}' -H 'content-type: application/json' -d '${alert}'`);
+    out(
+      `  curl -sS ${demo.botUrl}/alerts/generic -H 'authorization: Bearer ${demo.alertToken}' -H 'content-type: application/json' -d '${alert}'`,
+    );
     out('                                                     (an alert: its report shows up on the page)');
   }
   out('');

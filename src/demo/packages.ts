@@ -99,9 +99,14 @@ const POLICY_RC = '/usr/sbin/policy-rc.d';
  * own services (nginx on :80, sshd on :22 of every interface…) are not started: the demo runs
  * its own on 127.0.0.1. A policy-rc.d the machine already has is left as it is.
  */
-export async function runInstall(commands: readonly string[][], env: NodeJS.ProcessEnv, onLine: (text: string) => void): Promise<{ ok: boolean; failed?: string }> {
+export async function runInstall(
+  commands: readonly string[][],
+  env: NodeJS.ProcessEnv,
+  onLine: (text: string) => void,
+): Promise<{ ok: boolean; failed?: string }> {
   const ownPolicy = !existsSync(POLICY_RC);
-  if (ownPolicy) await writeFile(POLICY_RC, '#!/bin/sh\n# gateway-medic demo: installing packages, starting no services\nexit 101\n', { mode: 0o755 });
+  if (ownPolicy)
+    await writeFile(POLICY_RC, '#!/bin/sh\n# gateway-medic demo: installing packages, starting no services\nexit 101\n', { mode: 0o755 });
   try {
     return await runAll(commands, env, onLine);
   } finally {
@@ -109,11 +114,18 @@ export async function runInstall(commands: readonly string[][], env: NodeJS.Proc
   }
 }
 
-async function runAll(commands: readonly string[][], env: NodeJS.ProcessEnv, onLine: (text: string) => void): Promise<{ ok: boolean; failed?: string }> {
+async function runAll(
+  commands: readonly string[][],
+  env: NodeJS.ProcessEnv,
+  onLine: (text: string) => void,
+): Promise<{ ok: boolean; failed?: string }> {
   for (const [cmd, ...args] of commands) {
     onLine(`$ ${[cmd, ...args].join(' ')}`);
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(cmd as string, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
+      const child = spawn(cmd as string, args, {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
       child.once('error', () => resolve(-1));
       child.once('exit', (c) => resolve(c));
     });

@@ -123,7 +123,10 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
       step('Starting redis-server on 127.0.0.1…');
     }
     step('Starting the lab (nginx, php-fpm 8.2, a Node backend and sshd on 127.0.0.1)…');
-    const [r, l] = await Promise.allSettled([useGiven ? Promise.resolve(undefined) : startLocalRedis(), startLab(options.daemonPid !== undefined ? { daemonPid: options.daemonPid } : {})]);
+    const [r, l] = await Promise.allSettled([
+      useGiven ? Promise.resolve(undefined) : startLocalRedis(),
+      startLab(options.daemonPid !== undefined ? { daemonPid: options.daemonPid } : {}),
+    ]);
     if (r.status === 'fulfilled' && r.value !== undefined) {
       const started = r.value;
       redis = started;
@@ -194,7 +197,9 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
         SLACK_APP_TOKEN: '',
         SLACK_API_URL: s.apiUrl,
         PORT: '0',
-        MEDIC_APPROVERS: DEMO_USERS.filter((u) => u.approver).map((u) => u.id).join(','),
+        MEDIC_APPROVERS: DEMO_USERS.filter((u) => u.approver)
+          .map((u) => u.id)
+          .join(','),
         MEDIC_TWO_PERSON_RULE: 'false',
         // So that an alert can be tried too (docs/alerts.md): its report lands in the page's channel.
         MEDIC_ALERT_TOKEN: alertToken,
@@ -208,7 +213,15 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
 
     let page: DemoPageServer | undefined;
     if (standIn !== undefined) {
-      page = new DemoPageServer({ standIn, eventsUrl: `${bot.url}/slack/events`, signingSecret: secret, lab, host: LAB_HOST, channel: DEMO_CHANNEL, users: DEMO_USERS });
+      page = new DemoPageServer({
+        standIn,
+        eventsUrl: `${bot.url}/slack/events`,
+        signingSecret: secret,
+        lab,
+        host: LAB_HOST,
+        channel: DEMO_CHANNEL,
+        users: DEMO_USERS,
+      });
       const p = page;
       await p.listen(options.port ?? 0);
       undo.push(() => p.close());
@@ -233,7 +246,9 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
       ...(standIn !== undefined ? { standIn } : {}),
       pids: async () => {
         const st: LabStatus = await lab.status();
-        return [redis?.pid, st.nginx, st.fpm, st.backend, st.sshd, systemdHost?.state.nspawnPid].filter((p): p is number => p !== undefined);
+        return [redis?.pid, st.nginx, st.fpm, st.backend, st.sshd, systemdHost?.state.nspawnPid].filter(
+          (p): p is number => p !== undefined,
+        );
       },
       stop: () => (stopping ??= unwind()),
     };

@@ -47,11 +47,14 @@ export function validateBlocks(blocks: unknown): string[] {
   };
   const button = (b: Json, ptr: string): void => {
     text(b.text, `${ptr}/text`, BLOCK_KIT_LIMITS.buttonText, ['plain_text']);
-    if (typeof b.action_id !== 'string' || b.action_id.length === 0 || b.action_id.length > BLOCK_KIT_LIMITS.actionId) err(`must be 1 to ${BLOCK_KIT_LIMITS.actionId} characters`, `${ptr}/action_id`);
+    if (typeof b.action_id !== 'string' || b.action_id.length === 0 || b.action_id.length > BLOCK_KIT_LIMITS.actionId)
+      err(`must be 1 to ${BLOCK_KIT_LIMITS.actionId} characters`, `${ptr}/action_id`);
     else if (actionIds.has(b.action_id)) err('duplicate action_id', `${ptr}/action_id`);
     else actionIds.add(b.action_id);
-    if (b.value !== undefined && (typeof b.value !== 'string' || b.value.length > BLOCK_KIT_LIMITS.buttonValue)) err(`must be less than ${BLOCK_KIT_LIMITS.buttonValue + 1} characters`, `${ptr}/value`);
-    if (b.url !== undefined && (typeof b.url !== 'string' || b.url.length > BLOCK_KIT_LIMITS.url)) err(`must be less than ${BLOCK_KIT_LIMITS.url + 1} characters`, `${ptr}/url`);
+    if (b.value !== undefined && (typeof b.value !== 'string' || b.value.length > BLOCK_KIT_LIMITS.buttonValue))
+      err(`must be less than ${BLOCK_KIT_LIMITS.buttonValue + 1} characters`, `${ptr}/value`);
+    if (b.url !== undefined && (typeof b.url !== 'string' || b.url.length > BLOCK_KIT_LIMITS.url))
+      err(`must be less than ${BLOCK_KIT_LIMITS.url + 1} characters`, `${ptr}/url`);
     if (b.style !== undefined && b.style !== 'primary' && b.style !== 'danger') err('must be one of primary, danger', `${ptr}/style`);
     if (b.confirm !== undefined) {
       const c = b.confirm;
@@ -70,7 +73,8 @@ export function validateBlocks(blocks: unknown): string[] {
     const ptr = `/blocks/${i}`;
     if (!isObj(block)) return err('must provide an object', ptr);
     if (block.block_id !== undefined) {
-      if (typeof block.block_id !== 'string' || block.block_id.length === 0 || block.block_id.length > BLOCK_KIT_LIMITS.blockId) err(`must be 1 to ${BLOCK_KIT_LIMITS.blockId} characters`, `${ptr}/block_id`);
+      if (typeof block.block_id !== 'string' || block.block_id.length === 0 || block.block_id.length > BLOCK_KIT_LIMITS.blockId)
+        err(`must be 1 to ${BLOCK_KIT_LIMITS.blockId} characters`, `${ptr}/block_id`);
       else if (blockIds.has(block.block_id)) err('duplicate block_id', `${ptr}/block_id`);
       else blockIds.add(block.block_id);
     }
@@ -86,7 +90,8 @@ export function validateBlocks(blocks: unknown): string[] {
         if (block.text === undefined && block.fields === undefined) err('must provide either text or fields', ptr);
         if (block.text !== undefined) text(block.text, `${ptr}/text`, BLOCK_KIT_LIMITS.sectionText);
         if (block.fields !== undefined) {
-          if (!Array.isArray(block.fields) || block.fields.length === 0 || block.fields.length > BLOCK_KIT_LIMITS.fields) err(`must be 1 to ${BLOCK_KIT_LIMITS.fields} items`, `${ptr}/fields`);
+          if (!Array.isArray(block.fields) || block.fields.length === 0 || block.fields.length > BLOCK_KIT_LIMITS.fields)
+            err(`must be 1 to ${BLOCK_KIT_LIMITS.fields} items`, `${ptr}/fields`);
           else block.fields.forEach((f, j) => text(f, `${ptr}/fields/${j}`, BLOCK_KIT_LIMITS.fieldText));
         }
         if (isObj(block.accessory) && block.accessory.type === 'button') button(block.accessory, `${ptr}/accessory`);
@@ -94,11 +99,15 @@ export function validateBlocks(blocks: unknown): string[] {
       }
       case 'context':
         only(['elements']);
-        if (!Array.isArray(block.elements) || block.elements.length === 0 || block.elements.length > BLOCK_KIT_LIMITS.contextElements) return err(`must be 1 to ${BLOCK_KIT_LIMITS.contextElements} items`, `${ptr}/elements`);
-        return block.elements.forEach((e, j) => (isObj(e) && e.type === 'image' ? undefined : text(e, `${ptr}/elements/${j}`, BLOCK_KIT_LIMITS.sectionText)));
+        if (!Array.isArray(block.elements) || block.elements.length === 0 || block.elements.length > BLOCK_KIT_LIMITS.contextElements)
+          return err(`must be 1 to ${BLOCK_KIT_LIMITS.contextElements} items`, `${ptr}/elements`);
+        return block.elements.forEach((e, j) =>
+          isObj(e) && e.type === 'image' ? undefined : text(e, `${ptr}/elements/${j}`, BLOCK_KIT_LIMITS.sectionText),
+        );
       case 'actions':
         only(['elements']);
-        if (!Array.isArray(block.elements) || block.elements.length === 0 || block.elements.length > BLOCK_KIT_LIMITS.actionsElements) return err(`must be 1 to ${BLOCK_KIT_LIMITS.actionsElements} items`, `${ptr}/elements`);
+        if (!Array.isArray(block.elements) || block.elements.length === 0 || block.elements.length > BLOCK_KIT_LIMITS.actionsElements)
+          return err(`must be 1 to ${BLOCK_KIT_LIMITS.actionsElements} items`, `${ptr}/elements`);
         return block.elements.forEach((e, j) => {
           if (!isObj(e)) return err('must provide an object', `${ptr}/elements/${j}`);
           if (e.type === 'button') button(e, `${ptr}/elements/${j}`);

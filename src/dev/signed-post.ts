@@ -29,7 +29,10 @@ export class SignedPoster {
 
   async post(body: string, send: HttpSend): Promise<PostResult> {
     const ts = send.timestampSec ?? Math.floor(Date.now() / 1000);
-    const headers: Record<string, string | number> = { ...signSlackRequest(send.signingSecret, body, ts), 'content-length': Buffer.byteLength(body) };
+    const headers: Record<string, string | number> = {
+      ...signSlackRequest(send.signingSecret, body, ts),
+      'content-length': Buffer.byteLength(body),
+    };
     if (send.signature !== undefined) headers['x-slack-signature'] = send.signature;
     const t0 = performance.now();
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {

@@ -42,14 +42,20 @@ export class SlackRateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly speedup: number;
 
-  constructor(options: SlackRateLimitOptions = {}, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    options: SlackRateLimitOptions = {},
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.speedup = options.speedup ?? 1;
   }
 
   /** Takes a call's token; returns the seconds to wait (for Retry-After) when there is none. */
   admit(method: string, channel: string | undefined): number | undefined {
     if (UNMETERED.has(method)) return undefined;
-    const [key, rule] = method === 'chat.postMessage' ? [`channel:${channel ?? ''}`, POST_PER_CHANNEL] : [`method:${method}`, TIERS[METHOD_TIER[method] ?? 3]];
+    const [key, rule] =
+      method === 'chat.postMessage'
+        ? [`channel:${channel ?? ''}`, POST_PER_CHANNEL]
+        : [`method:${method}`, TIERS[METHOD_TIER[method] ?? 3]];
     const perMs = (rule.perMinute * this.speedup) / 60_000;
     const now = this.now();
     const b = this.buckets.get(key) ?? { tokens: rule.burst, at: now };

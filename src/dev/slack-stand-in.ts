@@ -173,7 +173,11 @@ export class SlackStandIn extends EventEmitter {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`Slack stand-in: timed out after ${timeoutMs} ms waiting for ${what}; ${this.calls.length} calls so far: ${this.calls.map((c) => `${c.method}${c.response.ok === true ? '' : `(${String(c.response.error)})`}`).join(', ')}`));
+        reject(
+          new Error(
+            `Slack stand-in: timed out after ${timeoutMs} ms waiting for ${what}; ${this.calls.length} calls so far: ${this.calls.map((c) => `${c.method}${c.response.ok === true ? '' : `(${String(c.response.error)})`}`).join(', ')}`,
+          ),
+        );
       }, timeoutMs);
       const poll = setInterval(check, 100);
       const cleanup = (): void => {
@@ -190,7 +194,10 @@ export class SlackStandIn extends EventEmitter {
   /** Sends the bot a signed slash command, as Slack does, with a fresh response_url. */
   async sendSlashCommand(input: SlashCommandInput, send: SendOptions): Promise<SendResult> {
     const { fields, responseUrlId } = this.slashCommandFields(input);
-    const result = 'via' in send ? await this.sendEnvelope('slash_commands', fields, send.timeoutMs) : await this.post(new URLSearchParams(fields).toString(), send);
+    const result =
+      'via' in send
+        ? await this.sendEnvelope('slash_commands', fields, send.timeoutMs)
+        : await this.post(new URLSearchParams(fields).toString(), send);
     this.recordAck(result, input.channelId, input.userId);
     return { ...result, responseUrlId };
   }
@@ -210,12 +217,22 @@ export class SlackStandIn extends EventEmitter {
    * `asSeen` is the message as a user's client still shows it (a copy taken before an update):
    * Slack delivers clicks on buttons that have since been replaced, and so does this.
    */
-  async clickButton(input: { channel: string; ts: string; actionId: string; userId: string; userName?: string; asSeen?: StoredMessage }, send: SendOptions): Promise<SendResult> {
+  async clickButton(
+    input: { channel: string; ts: string; actionId: string; userId: string; userName?: string; asSeen?: StoredMessage },
+    send: SendOptions,
+  ): Promise<SendResult> {
     const message = input.asSeen ?? this.message(input.channel, input.ts);
     if (message === undefined) throw new Error(`Slack stand-in: no message ${input.channel}/${input.ts}`);
     const responseUrlId = randomBytes(6).toString('hex');
-    const payload = blockActionsPayload(message, input, { teamId: this.teamId, botUserId: this.botUserId, responseUrl: `${this.baseUrl}/response/${responseUrlId}` });
-    const result = 'via' in send ? await this.sendEnvelope('interactive', payload, send.timeoutMs) : await this.post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), send);
+    const payload = blockActionsPayload(message, input, {
+      teamId: this.teamId,
+      botUserId: this.botUserId,
+      responseUrl: `${this.baseUrl}/response/${responseUrlId}`,
+    });
+    const result =
+      'via' in send
+        ? await this.sendEnvelope('interactive', payload, send.timeoutMs)
+        : await this.post(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), send);
     this.recordAck(result, input.channel, input.userId);
     return { ...result, responseUrlId };
   }
@@ -230,13 +247,23 @@ export class SlackStandIn extends EventEmitter {
   private recordAck(result: PostResult, channel: string, userId: string): void {
     if (result.status !== 200 || !isObj(result.body)) return;
     const b = result.body;
-    this.store.push({ channel, ts: this.nextTs(), text: String(b.text ?? ''), blocks: Array.isArray(b.blocks) ? b.blocks : [], updates: 0, visibleTo: userId, viaResponseUrl: false });
+    this.store.push({
+      channel,
+      ts: this.nextTs(),
+      text: String(b.text ?? ''),
+      blocks: Array.isArray(b.blocks) ? b.blocks : [],
+      updates: 0,
+      visibleTo: userId,
+      viaResponseUrl: false,
+    });
     this.emit('call', { method: '(ack)', args: b, response: { ok: true }, at: Date.now() });
   }
 
   // ------------------------------------------------ Socket Mode
 
-  private readonly socketMode = new SocketModeServer(() => this.emit('call', { method: '(socket hello)', args: {}, response: { ok: true }, at: Date.now() }));
+  private readonly socketMode = new SocketModeServer(() =>
+    this.emit('call', { method: '(socket hello)', args: {}, response: { ok: true }, at: Date.now() }),
+  );
 
   /** True once a bot holds a Socket Mode connection (it got the `hello`). */
   get socketConnected(): boolean {
@@ -280,7 +307,16 @@ export class SlackStandIn extends EventEmitter {
       const at = Date.now();
       this.responseUrlPosts.push({ id, body: args, at });
       if (response.ok === true && args.delete_original !== true) {
-        this.store.push({ channel: '(response_url)', ts: this.nextTs(), text: String(args.text ?? ''), blocks: Array.isArray(args.blocks) ? args.blocks : [], updates: 0, viaResponseUrl: true, responseUrlId: id, ...(args.response_type === 'in_channel' ? {} : { visibleTo: '(requester)' }) });
+        this.store.push({
+          channel: '(response_url)',
+          ts: this.nextTs(),
+          text: String(args.text ?? ''),
+          blocks: Array.isArray(args.blocks) ? args.blocks : [],
+          updates: 0,
+          viaResponseUrl: true,
+          responseUrlId: id,
+          ...(args.response_type === 'in_channel' ? {} : { visibleTo: '(requester)' }),
+        });
       }
       this.record('(response_url)', args, response);
       return reply(response.ok === true ? 200 : 400, response);
@@ -292,12 +328,15 @@ export class SlackStandIn extends EventEmitter {
     delete args.token;
     let response: Json;
     if (method === 'apps.connections.open') {
-      response = token.startsWith('xapp-') ? { ok: true, url: `${this.baseUrl.replace('http://', 'ws://')}/socket?ticket=${randomBytes(6).toString('hex')}` } : { ok: false, error: 'not_allowed_token_type' };
+      response = token.startsWith('xapp-')
+        ? { ok: true, url: `${this.baseUrl.replace('http://', 'ws://')}/socket?ticket=${randomBytes(6).toString('hex')}` }
+        : { ok: false, error: 'not_allowed_token_type' };
       this.record(method, args, response);
       return reply(200, response);
     }
     if (token === '') response = { ok: false, error: 'not_authed' };
-    else if (this.options.botToken !== undefined ? token !== this.options.botToken : !token.startsWith('xoxb-')) response = { ok: false, error: 'invalid_auth' };
+    else if (this.options.botToken !== undefined ? token !== this.options.botToken : !token.startsWith('xoxb-'))
+      response = { ok: false, error: 'invalid_auth' };
     else {
       const retryAfter = this.limiter?.admit(method, typeof args.channel === 'string' ? args.channel : undefined);
       if (retryAfter !== undefined) {
@@ -324,7 +363,16 @@ export class SlackStandIn extends EventEmitter {
     switch (method) {
       case 'auth.test':
         // Slack's workspace URL: message links are built on it (archives/<channel>/p<ts>).
-        return { ok: true, url: `${this.baseUrl}/`, team: 'Stand-in', user: 'medic', team_id: this.teamId, user_id: this.botUserId, bot_id: 'B0STANDIN', is_enterprise_install: false };
+        return {
+          ok: true,
+          url: `${this.baseUrl}/`,
+          team: 'Stand-in',
+          user: 'medic',
+          team_id: this.teamId,
+          user_id: this.botUserId,
+          bot_id: 'B0STANDIN',
+          is_enterprise_install: false,
+        };
       case 'chat.postMessage':
       case 'chat.postEphemeral': {
         const problem = this.checkMessage(args);
@@ -332,7 +380,8 @@ export class SlackStandIn extends EventEmitter {
         const channel = String(args.channel);
         const threadTs = typeof args.thread_ts === 'string' && args.thread_ts !== '' ? args.thread_ts : undefined;
         if (threadTs !== undefined && this.message(channel, threadTs) === undefined) return { ok: false, error: 'thread_not_found' };
-        if (method === 'chat.postEphemeral' && (typeof args.user !== 'string' || args.user === '')) return { ok: false, error: 'user_not_in_channel' };
+        if (method === 'chat.postEphemeral' && (typeof args.user !== 'string' || args.user === ''))
+          return { ok: false, error: 'user_not_in_channel' };
         const m: StoredMessage = {
           channel,
           ts: this.nextTs(),
@@ -343,7 +392,22 @@ export class SlackStandIn extends EventEmitter {
           ...(method === 'chat.postEphemeral' ? { visibleTo: String(args.user) } : {}),
         };
         this.store.push(m);
-        return method === 'chat.postEphemeral' ? { ok: true, message_ts: m.ts } : { ok: true, channel, ts: m.ts, message: { type: 'message', text: m.text, blocks: m.blocks, ts: m.ts, user: this.botUserId, bot_id: 'B0STANDIN', ...(threadTs !== undefined ? { thread_ts: threadTs } : {}) } };
+        return method === 'chat.postEphemeral'
+          ? { ok: true, message_ts: m.ts }
+          : {
+              ok: true,
+              channel,
+              ts: m.ts,
+              message: {
+                type: 'message',
+                text: m.text,
+                blocks: m.blocks,
+                ts: m.ts,
+                user: this.botUserId,
+                bot_id: 'B0STANDIN',
+                ...(threadTs !== undefined ? { thread_ts: threadTs } : {}),
+              },
+            };
       }
       case 'chat.update': {
         const problem = this.checkMessage(args);

@@ -71,7 +71,14 @@ export class SocketModeServer {
     ws.on('message', (data, isBinary) => {
       if (!isBinary) this.onMessage(data.toString());
     });
-    ws.send(JSON.stringify({ type: 'hello', num_connections: this.sockets.size, debug_info: { host: 'slack-stand-in' }, connection_info: { app_id: 'A0STANDIN' } }));
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: this.sockets.size,
+        debug_info: { host: 'slack-stand-in' },
+        connection_info: { app_id: 'A0STANDIN' },
+      }),
+    );
     this.onHello();
   }
 

@@ -96,7 +96,14 @@ function commandSpec(check: PlaybookCheck, argv: string[], host: TargetHost, pla
  * keeping the first usable one in the playbook's order. `first` is the primary's result when it
  * already ran in a batch.
  */
-async function runCheck(check: PlaybookCheck, tries: Attempt[], host: TargetHost, playbook: Playbook, runner: CommandRunner, first?: CheckResult): Promise<CheckResult> {
+async function runCheck(
+  check: PlaybookCheck,
+  tries: Attempt[],
+  host: TargetHost,
+  playbook: Playbook,
+  runner: CommandRunner,
+  first?: CheckResult,
+): Promise<CheckResult> {
   const outcome = async (attempt: Attempt): Promise<CheckResult | undefined> => {
     if (attempt.kind === 'invalid') return { ...skipped(check, attempt.reason), status: 'error' };
     if (attempt.kind === 'missing') return undefined;
@@ -137,7 +144,11 @@ type Ready = { check: PlaybookCheck; tries: Attempt[]; subject?: string };
 function runsOf(check: PlaybookCheck, discovery: Discovery, inventory: Facts): Ready[] {
   if (check.each === undefined) return [{ check, tries: attempts(check, discovery.facts, inventory) }];
   const list = check.each;
-  return discovery.items[list].map((item) => ({ check, tries: attempts(check, discovery.facts, inventory, { list, item }), subject: item.subject }));
+  return discovery.items[list].map((item) => ({
+    check,
+    tries: attempts(check, discovery.facts, inventory, { list, item }),
+    subject: item.subject,
+  }));
 }
 
 /**
@@ -150,7 +161,13 @@ function runsOf(check: PlaybookCheck, discovery: Discovery, inventory: Facts): R
  * must not hold up the others. So does a check alone in its group. A command a batch did not
  * finish (timeout, output cap) runs again alone.
  */
-async function runRound(ready: Ready[], host: TargetHost, playbook: Playbook, runner: CommandRunner, onResult: (r: CheckResult) => void): Promise<CheckResult[]> {
+async function runRound(
+  ready: Ready[],
+  host: TargetHost,
+  playbook: Playbook,
+  runner: CommandRunner,
+  onResult: (r: CheckResult) => void,
+): Promise<CheckResult[]> {
   const alone = (r: Ready, first?: CheckResult): Promise<CheckResult> =>
     runCheck(r.check, r.tries, host, playbook, runner, first).then((res) => {
       if (r.subject !== undefined) res.subject = r.subject;
@@ -178,12 +195,19 @@ async function runRound(ready: Ready[], host: TargetHost, playbook: Playbook, ru
         const part = parts[i];
         const spec = specs[i] as CommandSpec;
         if (part === undefined) return alone(r);
-        const first = checkResult(spec, shellQuote(hostArgv(spec)), { ...part, truncated: false, timedOut: false, durationMs: out.durationMs });
+        const first = checkResult(spec, shellQuote(hostArgv(spec)), {
+          ...part,
+          truncated: false,
+          timedOut: false,
+          durationMs: out.durationMs,
+        });
         return alone(r, first);
       }),
     );
   };
-  const groups = [...byTimeout].flatMap(([timeout, members]) => (timeout === playbook.defaultTimeout ? batchGroups(members) : [members]).map((g) => ({ g, timeout })));
+  const groups = [...byTimeout].flatMap(([timeout, members]) =>
+    (timeout === playbook.defaultTimeout ? batchGroups(members) : [members]).map((g) => ({ g, timeout })),
+  );
   const batchable = groups.flatMap(({ g }) => g);
   const batched = Promise.all(groups.map(({ g, timeout }) => oneBatch(g, timeout))).then((done) => {
     const flat = done.flat();
@@ -206,7 +230,10 @@ export async function diagnoseHost(request: DiagnoseRequest, deps: JobDeps): Pro
 export async function diagnoseHostDetailed(request: DiagnoseRequest, deps: JobDeps, openRunner?: CommandRunner): Promise<DiagnoseOutcome> {
   const { playbook } = request;
   // The URL asked about is a fact of this diagnosis only: the inventory's own facts stay as they are.
-  const host = request.url === undefined ? request.host : { ...request.host, facts: mergeFacts(request.host.facts, { site: { publicUrl: request.url } }) };
+  const host =
+    request.url === undefined
+      ? request.host
+      : { ...request.host, facts: mergeFacts(request.host.facts, { site: { publicUrl: request.url } }) };
   const started = deps.now();
   const t0 = performance.now();
   const progress = deps.onProgress ?? (() => {});
@@ -224,7 +251,10 @@ export async function diagnoseHostDetailed(request: DiagnoseRequest, deps: JobDe
     const stacks = severalStacks(discovery, host.facts);
     if (stacks !== undefined) {
       const outcome = await diagnoseStacks(run, request, { results, discovery }, stacks);
-      return { ...outcome, diagnosis: { ...outcome.diagnosis, startedAt: started.toISOString(), durationMs: Math.round(performance.now() - t0) } };
+      return {
+        ...outcome,
+        diagnosis: { ...outcome.diagnosis, startedAt: started.toISOString(), durationMs: Math.round(performance.now() - t0) },
+      };
     }
     progress({ kind: 'classifying', host: host.name });
     const classification = classifyRun(request, deps, results, discovery);
@@ -240,7 +270,12 @@ export async function diagnoseHostDetailed(request: DiagnoseRequest, deps: JobDe
       gaps: classification.gaps,
       ...untrusted(discovery),
       facts: summarizeFacts(discovery),
-      checks: results.map((r) => ({ id: r.subject === undefined ? r.id : `${r.id} ${r.subject}`, status: r.status, durationMs: r.durationMs, truncated: r.truncated })),
+      checks: results.map((r) => ({
+        id: r.subject === undefined ? r.id : `${r.id} ${r.subject}`,
+        status: r.status,
+        durationMs: r.durationMs,
+        truncated: r.truncated,
+      })),
     };
     return { diagnosis, results, discovery };
   } finally {
@@ -274,7 +309,15 @@ async function runRounds(
   let finalRound = false;
   for (;;) {
     const ready: Ready[] = [];
-    const placesPending = !finalRound && pending.some((p) => isPlaceCheck(p) && (p.each === undefined || discovery.items[p.each].length > 0 || pending.some((q) => LIST_SOURCES[p.each as EachList].includes(q.parse))));
+    const placesPending =
+      !finalRound &&
+      pending.some(
+        (p) =>
+          isPlaceCheck(p) &&
+          (p.each === undefined ||
+            discovery.items[p.each].length > 0 ||
+            pending.some((q) => LIST_SOURCES[p.each as EachList].includes(q.parse))),
+      );
     for (const check of pending) {
       const cond = conditionHolds(check, discovery.facts);
       if (cond === undefined && !finalRound) continue;
@@ -285,7 +328,8 @@ async function runRounds(
       const sources = check.each === undefined ? [] : LIST_SOURCES[check.each];
       if (!finalRound && pending.some((p) => p !== check && sources.includes(p.parse))) continue;
       // A fallback is only used once discovery can no longer supply the primary's facts.
-      const canRun = (tries: Attempt[]): boolean => (tries[0] as Attempt).kind !== 'missing' || (finalRound && tries.some((t) => t.kind !== 'missing'));
+      const canRun = (tries: Attempt[]): boolean =>
+        (tries[0] as Attempt).kind !== 'missing' || (finalRound && tries.some((t) => t.kind !== 'missing'));
       ready.push(...runsOf(check, discovery, host.facts).filter((r) => canRun(r.tries)));
     }
     if (ready.length === 0) {
@@ -297,7 +341,17 @@ async function runRounds(
     for (const { check } of ready) progress({ kind: 'check-started', host: host.name, check: check.id });
     const round = await runRound(ready, host, playbook, runner, (result) => {
       progress({ kind: 'check-finished', host: host.name, check: result.id, status: result.status, durationMs: result.durationMs });
-      deps.logger.debug({ check: result.id, subject: result.subject, status: result.status, exitCode: result.exitCode, durationMs: result.durationMs, command: result.command }, 'check finished');
+      deps.logger.debug(
+        {
+          check: result.id,
+          subject: result.subject,
+          status: result.status,
+          exitCode: result.exitCode,
+          durationMs: result.durationMs,
+          command: result.command,
+        },
+        'check finished',
+      );
     });
     results.push(...round);
     const done = new Set(ready.map((r) => r.check.id));
@@ -321,18 +375,30 @@ async function runRounds(
 const isPlaceCheck = (check: PlaybookCheck): boolean => MASTER_PLACE_KINDS.includes(check.parse);
 
 /** Does the check's command take anything from discovery (a fact or a list)? Fixed commands need not wait. */
-const usesDiscovery = (check: PlaybookCheck): boolean => check.each !== undefined || [check.run, ...(check.fallback ?? [])].some((argv) => argv.some((a) => a.includes('{{')));
+const usesDiscovery = (check: PlaybookCheck): boolean =>
+  check.each !== undefined || [check.run, ...(check.fallback ?? [])].some((argv) => argv.some((a) => a.includes('{{')));
 
 function classifyRun(request: DiagnoseRequest, deps: JobDeps, results: CheckResult[], discovery: Discovery): Classification {
   const now = discovery.hostNow ?? deps.now();
-  const windowMs = request.since !== undefined ? Math.max(0, now.getTime() - request.since.getTime()) : (parseDuration(request.playbook.window) ?? 900_000);
+  const windowMs =
+    request.since !== undefined
+      ? Math.max(0, now.getTime() - request.since.getTime())
+      : (parseDuration(request.playbook.window) ?? 900_000);
   return classify({ picture: discovery.picture, results, now, utcOffsetMinutes: discovery.utcOffsetMinutes ?? 0, windowMs });
 }
 
 function untrusted(discovery: Discovery): Pick<Diagnosis, 'untrustedMasters'> {
   const list = discovery.picture.untrustedMasters;
   if (list.length === 0) return {};
-  return { untrustedMasters: list.map((u) => ({ pid: u.pid, user: u.user, status: u.status, title: sanitizeLine(u.args, 300), why: sanitizeLine(u.why, 300) })) };
+  return {
+    untrustedMasters: list.map((u) => ({
+      pid: u.pid,
+      user: u.user,
+      status: u.status,
+      title: sanitizeLine(u.args, 300),
+      why: sanitizeLine(u.why, 300),
+    })),
+  };
 }
 
 /**
@@ -347,7 +413,19 @@ export function severalStacks(discovery: Discovery, inventory: Facts): Discovery
 }
 
 /** Results every stack shares: what runs on the host, its clock, its service manager. */
-const HOST_WIDE: ReadonlySet<string> = new Set(['processes', 'host_time', 'systemd_probe', 'units', 'unit_pids', 'memory', 'kernel_log', 'sockets', 'cgroup', 'mountinfo', 'origin_probe']);
+const HOST_WIDE: ReadonlySet<string> = new Set([
+  'processes',
+  'host_time',
+  'systemd_probe',
+  'units',
+  'unit_pids',
+  'memory',
+  'kernel_log',
+  'sockets',
+  'cgroup',
+  'mountinfo',
+  'origin_probe',
+]);
 
 /** One stack of a host that runs several: how it pairs, and its own checks and discovery. */
 export interface StackOutcome {
@@ -379,24 +457,44 @@ async function diagnoseStacks(
   const only = (kinds: string[]): PlaybookCheck[] => playbook.checks.filter((c) => kinds.includes(c.parse) && c.id !== 'php_ini');
   const nginxSides: NginxSide[] = [];
   for (const n of trusted.nginx) {
-    const scout = await runRounds(run, only(['nginx_config']), scoutFacts({ ...(n.conf === undefined ? {} : { nginxConf: n.conf }), fpmPid: null }), { nginxPid: n.pid, fpmPid: null }, seed);
+    const scout = await runRounds(
+      run,
+      only(['nginx_config']),
+      scoutFacts({ ...(n.conf === undefined ? {} : { nginxConf: n.conf }), fpmPid: null }),
+      { nginxPid: n.pid, fpmPid: null },
+      seed,
+    );
     nginxSides.push({ pid: n.pid, ...(n.conf === undefined ? {} : { conf: n.conf }), upstreams: scout.discovery.picture.nginx.upstreams });
   }
   const fpmSides: FpmSide[] = [];
   for (const f of trusted.fpm) {
-    const scout = await runRounds(run, only(['fpm_config']), scoutFacts({ ...(f.conf === undefined ? {} : { fpmConf: f.conf }), fpmPid: f.pid }), { nginxPid: null, fpmPid: f.pid }, seed);
+    const scout = await runRounds(
+      run,
+      only(['fpm_config']),
+      scoutFacts({ ...(f.conf === undefined ? {} : { fpmConf: f.conf }), fpmPid: f.pid }),
+      { nginxPid: null, fpmPid: f.pid },
+      seed,
+    );
     fpmSides.push({ pid: f.pid, ...(f.conf === undefined ? {} : { conf: f.conf }), pools: scout.discovery.picture.fpm.pools });
   }
   const listeners: Listener[] = seed
     .filter((r) => r.parse === 'sockets' && usable(r))
     .flatMap((r) => parseSockets(r.stdout))
-    .flatMap((l) => (l.endpoint === undefined ? [] : [{ endpoint: l.endpoint, ...(l.process === undefined ? {} : { process: l.process }) }]));
+    .flatMap((l) =>
+      l.endpoint === undefined ? [] : [{ endpoint: l.endpoint, ...(l.process === undefined ? {} : { process: l.process }) }],
+    );
   const paired = pairStacks(nginxSides, fpmSides, listeners);
   // A pinned php-fpm that is down: its config file still says where its pools listen.
   const pinnedFpm = host.facts.fpm?.conf;
   let pinnedPools: FpmSide['pools'][number][] = [];
   if (pinnedFpm !== undefined && pickMaster(trusted.fpm, pinnedFpm) === undefined) {
-    const scout = await runRounds(run, only(['fpm_config']), { ...scoutFacts({ fpmPid: null }), fpm: { conf: pinnedFpm } }, { nginxPid: null, fpmPid: null }, seed);
+    const scout = await runRounds(
+      run,
+      only(['fpm_config']),
+      { ...scoutFacts({ fpmPid: null }), fpm: { conf: pinnedFpm } },
+      { nginxPid: null, fpmPid: null },
+      seed,
+    );
     pinnedPools = scout.discovery.picture.fpm.pools;
   }
   const stacks = selectStacks(paired, trusted, host.facts, pinnedPools);
@@ -426,11 +524,27 @@ async function diagnoseStacks(
         if (problem === null && plan?.ok === true) kept.push(id);
         else withheld.push(`${id}: ${problem ?? (plan !== undefined && !plan.ok ? plan.reason : '')}`);
       }
-      const why = withheld.length === 0 ? [] : [`Several stacks run on this host; not offered for this one: ${sanitizeLine(withheld.join('; '), 600)}`];
-      findings.push({ ...f, stack: label, stackKey: stack.key, title: `${label}: ${f.title}`, remediations: kept, nextSteps: [...f.nextSteps, ...why] });
+      const why =
+        withheld.length === 0
+          ? []
+          : [`Several stacks run on this host; not offered for this one: ${sanitizeLine(withheld.join('; '), 600)}`];
+      findings.push({
+        ...f,
+        stack: label,
+        stackKey: stack.key,
+        title: `${label}: ${f.title}`,
+        remediations: kept,
+        nextSteps: [...f.nextSteps, ...why],
+      });
     }
-    for (const g of c.gaps) if (!gaps.some((x) => x.check === g.check && x.reason === g.reason)) gaps.push({ ...g, check: `${g.check} (${label})` });
-    summaries.push({ stack: label, key: sanitizeLine(stack.key, 300), backends: stack.backends.map((b) => summarizeBackend(b)), ...summarizeFacts(r.discovery) });
+    for (const g of c.gaps)
+      if (!gaps.some((x) => x.check === g.check && x.reason === g.reason)) gaps.push({ ...g, check: `${g.check} (${label})` });
+    summaries.push({
+      stack: label,
+      key: sanitizeLine(stack.key, 300),
+      backends: stack.backends.map((b) => summarizeBackend(b)),
+      ...summarizeFacts(r.discovery),
+    });
   }
   const ranked = rank(findings);
   const verdict = ranked[0];
@@ -445,7 +559,12 @@ async function diagnoseStacks(
     gaps,
     ...untrusted(first.discovery),
     facts: { ...summarizeFacts(first.discovery), stacks: summaries },
-    checks: all.map((r) => ({ id: r.subject === undefined ? r.id : `${r.id} ${r.subject}`, status: r.status, durationMs: r.durationMs, truncated: r.truncated })),
+    checks: all.map((r) => ({
+      id: r.subject === undefined ? r.id : `${r.id} ${r.subject}`,
+      status: r.status,
+      durationMs: r.durationMs,
+      truncated: r.truncated,
+    })),
   };
   return { diagnosis, results: all, discovery, stacks: outcomes };
 }

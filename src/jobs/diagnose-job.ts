@@ -58,7 +58,8 @@ export function targetHost(inventory: Inventory, name: string): TargetHost {
 
 export function pickPlaybook(playbooks: ReadonlyMap<string, Playbook>, name: string): Playbook {
   const playbook = playbooks.get(name);
-  if (playbook === undefined) throw new MedicError('PLAYBOOK_UNKNOWN', `No playbook "${name}". Playbooks: ${[...playbooks.keys()].join(', ') || '(none)'}.`);
+  if (playbook === undefined)
+    throw new MedicError('PLAYBOOK_UNKNOWN', `No playbook "${name}". Playbooks: ${[...playbooks.keys()].join(', ') || '(none)'}.`);
   return playbook;
 }
 
@@ -96,7 +97,13 @@ export function createDiagnoseJob(deps: DiagnoseJobDeps): (job: DiagnoseJob) => 
             now: deps.now,
             onProgress: (event) => {
               if (event.kind === 'check-finished') {
-                void deps.audit.record({ kind: 'check', host: data.host, diagnosisId: record.id, detail: `${event.check}: ${event.status} in ${event.durationMs} ms`, data: { check: event.check, status: event.status } });
+                void deps.audit.record({
+                  kind: 'check',
+                  host: data.host,
+                  diagnosisId: record.id,
+                  detail: `${event.check}: ${event.status} in ${event.durationMs} ms`,
+                  data: { check: event.check, status: event.status },
+                });
               }
               void job.progress({ ...event }).catch(() => undefined);
             },
@@ -120,7 +127,12 @@ export function createDiagnoseJob(deps: DiagnoseJobDeps): (job: DiagnoseJob) => 
       host: data.host,
       diagnosisId: record.id,
       detail: `${diagnosis.verdict.cause}: ${diagnosis.verdict.title} (${diagnosis.findings.length} finding(s), ${diagnosis.durationMs} ms${diagnosis.incomplete ? ', incomplete' : ''})`,
-      data: { cause: diagnosis.verdict.cause, findings: diagnosis.findings.length, durationMs: diagnosis.durationMs, incomplete: diagnosis.incomplete },
+      data: {
+        cause: diagnosis.verdict.cause,
+        findings: diagnosis.findings.length,
+        durationMs: diagnosis.durationMs,
+        incomplete: diagnosis.incomplete,
+      },
     });
     await deps.reporter.publish(record.id);
     return { diagnosisId: record.id, status: 'done', cause: diagnosis.verdict.cause };
@@ -131,7 +143,12 @@ export function createDiagnoseJob(deps: DiagnoseJobDeps): (job: DiagnoseJob) => 
  * Runs a diagnosis within `timeoutMs` (then DIAGNOSIS_TIMEOUT, and its SSH connection is
  * closed), and says on the report when the host has not answered after `notAnsweringAfterMs`.
  */
-async function bounded<T>(deps: DiagnoseJobDeps, record: DiagnosisRecord, log: Logger, run: (connector: HostConnector) => Promise<T>): Promise<T> {
+async function bounded<T>(
+  deps: DiagnoseJobDeps,
+  record: DiagnosisRecord,
+  log: Logger,
+  run: (connector: HostConnector) => Promise<T>,
+): Promise<T> {
   const timeoutMs = deps.timeoutMs ?? 30_000;
   const controller = new AbortController();
   const runners = new Set<CommandRunner>();
@@ -140,7 +157,11 @@ async function bounded<T>(deps: DiagnoseJobDeps, record: DiagnosisRecord, log: L
       const slow = setTimeout(() => {
         const after = Math.round((deps.notAnsweringAfterMs ?? 3000) / 1000);
         void deps.records
-          .addNote(record.id, { at: deps.now().toISOString(), kind: 'info', text: `${host.name} is not answering SSH (nothing after ${after} s); waiting a few seconds more before giving up.` })
+          .addNote(record.id, {
+            at: deps.now().toISOString(),
+            kind: 'info',
+            text: `${host.name} is not answering SSH (nothing after ${after} s); waiting a few seconds more before giving up.`,
+          })
           .then(() => deps.reporter.refreshRoot(record.id))
           .catch((e: unknown) => log.warn({ err: e }, 'could not say the host is not answering'));
       }, deps.notAnsweringAfterMs ?? 3000);
@@ -184,6 +205,11 @@ async function failed(deps: DiagnoseJobDeps, record: DiagnosisRecord, e: unknown
     await deps.reporter.publish(record.id);
     return;
   }
-  await deps.audit.record({ kind: 'failed', host: record.host, diagnosisId: record.id, detail: `${error.code ?? 'error'}: ${error.message}` });
+  await deps.audit.record({
+    kind: 'failed',
+    host: record.host,
+    diagnosisId: record.id,
+    detail: `${error.code ?? 'error'}: ${error.message}`,
+  });
   await deps.reporter.publish(record.id);
 }

@@ -123,7 +123,8 @@ function targetOf(outcome: DiagnoseOutcome, request: RemediationRequest): Target
     throw new MedicError('REMEDIATION_NOT_APPLICABLE', `${remediation} on ${host.name}: ${why}`);
   };
   const keys = (): string => stacks.map((s) => sanitizeLine(s.stack.key, 200)).join(', ');
-  const chosen = request.stack !== undefined ? stacks.find((s) => s.stack.key === request.stack) : stacks.length === 1 ? stacks[0] : undefined;
+  const chosen =
+    request.stack !== undefined ? stacks.find((s) => s.stack.key === request.stack) : stacks.length === 1 ? stacks[0] : undefined;
   if (chosen === undefined) {
     return refuse(
       request.stack === undefined
@@ -149,7 +150,13 @@ const EXIT_WAIT_MS = 20_000;
 async function waitForExit(runner: CommandRunner, pid: number): Promise<boolean> {
   const deadline = performance.now() + EXIT_WAIT_MS;
   for (;;) {
-    const r = await runCommand(runner, { id: 'remediation.await_exit', parse: 'raw', argv: ['ps', '-o', 'pid=', '-p', String(pid)], sudo: false, timeoutMs: 5000 });
+    const r = await runCommand(runner, {
+      id: 'remediation.await_exit',
+      parse: 'raw',
+      argv: ['ps', '-o', 'pid=', '-p', String(pid)],
+      sudo: false,
+      timeoutMs: 5000,
+    });
     if (r.status === 'failed' && r.stdout.trim() === '') return true;
     if (performance.now() > deadline) return false;
     await sleep(200);
@@ -171,7 +178,8 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
     const target = targetOf(before, request);
     const stackKey = target.stack?.stack.key;
     // The verification looks at the same stack again (by its key: a restart changes its php-fpm's pid).
-    const again = (outcome: DiagnoseOutcome): Target => (stackKey === undefined ? outcome : targetOf(outcome, { ...request, stack: stackKey }));
+    const again = (outcome: DiagnoseOutcome): Target =>
+      stackKey === undefined ? outcome : targetOf(outcome, { ...request, stack: stackKey });
     const plan = planRemediation(remediation, target.discovery.picture, target.discovery.facts);
     if (!plan.ok) throw new MedicError('REMEDIATION_NOT_APPLICABLE', `${remediation} on ${host.name}: ${plan.reason}`);
     for (const step of plan.steps) {
@@ -183,14 +191,21 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
     const sudo = whoami.stdout.trim() !== '0';
 
     // The host's clock decides which log lines are new; carry its offset from the first diagnosis.
-    const skewMs = before.discovery.hostNow === undefined ? 0 : before.discovery.hostNow.getTime() - new Date(before.diagnosis.startedAt).getTime();
+    const skewMs =
+      before.discovery.hostNow === undefined ? 0 : before.discovery.hostNow.getTime() - new Date(before.diagnosis.startedAt).getTime();
     const hostNow = (): number => deps.now().getTime() + skewMs;
 
     const steps: RemediationStepOutcome[] = [];
     let ok = true;
     let error: string | undefined;
     for (const step of plan.steps) {
-      const r = await runCommand(runner, { id: `remediation.${remediation}`, parse: 'raw', argv: step.argv, sudo, timeoutMs: STEP_TIMEOUT_MS });
+      const r = await runCommand(runner, {
+        id: `remediation.${remediation}`,
+        parse: 'raw',
+        argv: step.argv,
+        sudo,
+        timeoutMs: STEP_TIMEOUT_MS,
+      });
       // What a step printed goes to Slack, the terminal and the audit trail: made safe as evidence is.
       const stdout = sanitizeText(r.stdout);
       const stderr = sanitizeText(r.stderr);
@@ -198,7 +213,9 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
       deps.logger.info({ remediation, command: r.command, exitCode: r.exitCode, approvedBy: request.approvedBy }, 'remediation step ran');
       if (r.status !== 'ok') {
         ok = false;
-        error = sanitizeText(`${step.purpose}: ${r.reason ?? `exit ${r.exitCode}`}${stderr.trim() ? `\n${stderr.trim().slice(0, 2000)}` : ''}`);
+        error = sanitizeText(
+          `${step.purpose}: ${r.reason ?? `exit ${r.exitCode}`}${stderr.trim() ? `\n${stderr.trim().slice(0, 2000)}` : ''}`,
+        );
         if (step.gate) break;
       }
       if (step.awaitExit !== undefined && !(await waitForExit(runner, step.awaitExit))) {

@@ -45,7 +45,14 @@ export function createRemediateJob(deps: RemediateJobDeps): (job: RemediateJob) 
     if (!(await deps.approvals.markStarted(approval.id))) {
       if (approval.status === 'succeeded' || approval.status === 'failed') return { status: 'already-finished' };
       // Delivered again after its worker died mid-run: the host may have changed; never run twice.
-      const result: RemediationResultView = { ok: false, steps: [], recovered: false, durationMs: 0, error: 'The worker running this remediation stopped before it finished, so it was not run again. Diagnose the host again to see its state.' };
+      const result: RemediationResultView = {
+        ok: false,
+        steps: [],
+        recovered: false,
+        durationMs: 0,
+        error:
+          'The worker running this remediation stopped before it finished, so it was not run again. Diagnose the host again to see its state.',
+      };
       await finish(deps, approval.id, data, 'failed', result, log);
       return { status: 'interrupted' };
     }
@@ -61,7 +68,15 @@ export function createRemediateJob(deps: RemediateJobDeps): (job: RemediateJob) 
         { connector: deps.connector, logger: log, now: deps.now },
       );
       for (const step of outcome.steps) {
-        await deps.audit.record({ kind: 'command', host: data.host, actor: data.approvedBy, approvalId: approval.id, diagnosisId: data.diagnosisId, detail: `${step.command} → exit ${step.exitCode ?? 'none'}`, data: { exitCode: step.exitCode ?? -1, remediation: data.remediation } });
+        await deps.audit.record({
+          kind: 'command',
+          host: data.host,
+          actor: data.approvedBy,
+          approvalId: approval.id,
+          diagnosisId: data.diagnosisId,
+          detail: `${step.command} → exit ${step.exitCode ?? 'none'}`,
+          data: { exitCode: step.exitCode ?? -1, remediation: data.remediation },
+        });
       }
       result = {
         ok: outcome.ok,
@@ -83,9 +98,21 @@ export function createRemediateJob(deps: RemediateJobDeps): (job: RemediateJob) 
   };
 }
 
-async function finish(deps: RemediateJobDeps, approvalId: string, data: RemediateJobData, status: 'succeeded' | 'failed', result: RemediationResultView, log: Logger): Promise<void> {
+async function finish(
+  deps: RemediateJobDeps,
+  approvalId: string,
+  data: RemediateJobData,
+  status: 'succeeded' | 'failed',
+  result: RemediationResultView,
+  log: Logger,
+): Promise<void> {
   await deps.approvals.finish(approvalId, status, result);
-  await deps.records.setRemediation(data.diagnosisId, { remediation: data.remediation, approvedBy: data.approvedBy, status, recovered: result.recovered });
+  await deps.records.setRemediation(data.diagnosisId, {
+    remediation: data.remediation,
+    approvedBy: data.approvedBy,
+    status,
+    recovered: result.recovered,
+  });
   const verification = result.verification === undefined ? 'no verification' : `verification: ${result.verification.verdict.cause}`;
   deps.onRemediation?.(data.remediation, !result.ok ? 'failed' : result.recovered ? 'recovered' : 'not_recovered');
   await deps.audit.record({

@@ -43,13 +43,25 @@ export const hostArgv = (spec: CommandSpec): string[] => (spec.sudo ? ['sudo', '
 /** Runs one argv (already rendered and allowlisted) on a host and turns what came back into a CheckResult. */
 export async function runCommand(runner: CommandRunner, spec: CommandSpec): Promise<CheckResult> {
   const command = shellQuote(hostArgv(spec));
-  const out = await runner.run(command, spec.maxBytes === undefined ? { timeoutMs: spec.timeoutMs } : { timeoutMs: spec.timeoutMs, maxBytes: spec.maxBytes });
+  const out = await runner.run(
+    command,
+    spec.maxBytes === undefined ? { timeoutMs: spec.timeoutMs } : { timeoutMs: spec.timeoutMs, maxBytes: spec.maxBytes },
+  );
   return checkResult(spec, command, out);
 }
 
 /** Turns what one command produced (alone, or as part of a batch) into a CheckResult. */
 export function checkResult(spec: CommandSpec, command: string, out: RunOutput): CheckResult {
-  const base = { id: spec.id, parse: spec.parse, command, exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr, truncated: out.truncated, durationMs: out.durationMs };
+  const base = {
+    id: spec.id,
+    parse: spec.parse,
+    command,
+    exitCode: out.exitCode,
+    stdout: out.stdout,
+    stderr: out.stderr,
+    truncated: out.truncated,
+    durationMs: out.durationMs,
+  };
   if (out.timedOut) return { ...base, status: 'timeout', reason: `timed out after ${spec.timeoutMs} ms` };
   if (out.exitCode === 0) return { ...base, status: 'ok' };
   // The executor closes the channel once output passes its cap, so there is no exit code: the

@@ -100,10 +100,14 @@ async function up(): Promise<number> {
   if (pid === undefined) throw new Error('could not start the lab daemon');
   out('Starting the lab (nginx, php-fpm, a Node backend, sshd)…');
   try {
-    await waitFor('the lab to start', () => {
-      if (!isAlive(pid)) throw new Error('the lab daemon exited');
-      return existsSync(labLayout(home).inventory) ? true : undefined;
-    }, 60_000);
+    await waitFor(
+      'the lab to start',
+      () => {
+        if (!isAlive(pid)) throw new Error('the lab daemon exited');
+        return existsSync(labLayout(home).inventory) ? true : undefined;
+      },
+      60_000,
+    );
   } catch (e) {
     err(`The lab did not start: ${(e as Error).message}. ${logPath}:`);
     err((await readFile(logPath, 'utf8')).slice(-3000));
@@ -142,7 +146,11 @@ async function scenarioCommand(name: string | undefined): Promise<number> {
   out(`Scenario ${name}: ${spec?.summary ?? ''}`);
   const outcome = await lab.applyScenario(name);
   for (const [path, statuses] of Object.entries(outcome.traffic)) {
-    out(`  GET ${path}: ${Object.entries(statuses).map(([code, n]) => `${n}× ${code}`).join(', ')}`);
+    out(
+      `  GET ${path}: ${Object.entries(statuses)
+        .map(([code, n]) => `${n}× ${code}`)
+        .join(', ')}`,
+    );
   }
   out('Real lines the servers wrote:');
   for (const line of outcome.lines) out(`  ${line.length > 300 ? `${line.slice(0, 300)}…` : line}`);
@@ -198,7 +206,10 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (process.getuid?.() !== 0) {
-    err('The lab needs root: it creates Unix users and a sudo rule, and runs nginx and php-fpm masters as root. Run: sudo npm run lab -- ' + argv.join(' '));
+    err(
+      'The lab needs root: it creates Unix users and a sudo rule, and runs nginx and php-fpm masters as root. Run: sudo npm run lab -- ' +
+        argv.join(' '),
+    );
     return 1;
   }
   if (rest.includes('--systemd')) return systemdCommand(command, rest);

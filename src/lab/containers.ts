@@ -57,7 +57,10 @@ export function containerLayout(lab: LabLayout): ContainerLayout {
 export async function cgroupMount(): Promise<string | undefined> {
   const lines = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' '));
   const fsType = (f: string[]): string | undefined => f[f.indexOf('-', 6) + 1];
-  return lines.find((f) => fsType(f) === 'cgroup2')?.[4] ?? lines.find((f) => fsType(f) === 'cgroup' && (f.at(-1) ?? '').split(',').includes('name=systemd'))?.[4];
+  return (
+    lines.find((f) => fsType(f) === 'cgroup2')?.[4] ??
+    lines.find((f) => fsType(f) === 'cgroup' && (f.at(-1) ?? '').split(',').includes('name=systemd'))?.[4]
+  );
 }
 
 /** The lab's own cgroup and, under it, the docker-like one (`<lab cgroup>/docker/<64 hex>`). */
@@ -102,7 +105,9 @@ export async function startContainerNginx(lab: LabLayout, port: number): Promise
     await run('/usr/bin/unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script], { timeout: 15_000 });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`starting the container nginx (unshare --mount, overlay, chroot) failed: ${(err.stderr ?? '').trim() || err.message}`, { cause: e });
+    throw new Error(`starting the container nginx (unshare --mount, overlay, chroot) failed: ${(err.stderr ?? '').trim() || err.message}`, {
+      cause: e,
+    });
   }
   const pid = await waitFor('the container nginx to write its pid file', () => livePid(c.nginxPidFile), 10_000);
   await waitFor(`the container nginx to listen on ${port}`, async () => ((await portOpen(port)) ? true : undefined), 10_000);
@@ -126,7 +131,9 @@ export async function startContainerFpm(fpm: LabLayout, cgroup: string, configs:
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`starting the docker-like php-fpm failed (exit ${code}): ${stderr.trim()}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`starting the docker-like php-fpm failed (exit ${code}): ${stderr.trim()}`)),
+    );
   });
   return waitFor('the docker-like php-fpm to write its pid file', () => livePid(fpm.fpmPidFile), 10_000);
 }
@@ -143,21 +150,27 @@ export async function stopContainers(lab: LabLayout, labId: string): Promise<voi
     const cg = containerCgroups(mount, labId);
     // The workers leave a moment after their master; a cgroup can be removed once it is empty.
     for (const dir of [cg.docker, dirname(cg.docker), cg.lab]) {
-      await waitFor(`the lab cgroup ${dir} to empty`, async () => {
-        try {
-          await rmdir(dir);
-          return true;
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') return true;
-          if (code === 'EBUSY') {
-            const procs = (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter((p) => p !== '' && isAlive(Number(p)));
-            for (const p of procs) await stopPid(Number(p), 'SIGTERM', 2000);
-            return undefined;
+      await waitFor(
+        `the lab cgroup ${dir} to empty`,
+        async () => {
+          try {
+            await rmdir(dir);
+            return true;
+          } catch (e) {
+            const code = (e as NodeJS.ErrnoException).code;
+            if (code === 'ENOENT') return true;
+            if (code === 'EBUSY') {
+              const procs = (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => ''))
+                .split('\n')
+                .filter((p) => p !== '' && isAlive(Number(p)));
+              for (const p of procs) await stopPid(Number(p), 'SIGTERM', 2000);
+              return undefined;
+            }
+            throw e;
           }
-          throw e;
-        }
-      }, 15_000);
+        },
+        15_000,
+      );
     }
   }
   await rm(c.dir, { recursive: true, force: true });

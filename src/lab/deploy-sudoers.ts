@@ -25,7 +25,18 @@ export const DEPLOY_CHECK_COMMANDS: readonly (readonly string[])[] = [
   ['/usr/bin/journalctl', '-u', 'php8.2-fpm.service', '--no-pager', '-n', '3000'],
   ['/usr/bin/ss', '-H', '-l', '-n', '-x', '-t', '-p'],
   ['/usr/sbin/ausearch', '-m', 'avc', '-ts', 'recent'],
-  ['/usr/bin/journalctl', '--no-pager', '-o', 'short-iso', '--since', '-1h', '-n', '500', '-g', 'WORKER.TIMEOUT|was.terminated.due.to.signal|was.sent.SIG|invalid.request.block.size|invalid.HTTP.request.size|listen.queue.of.socket|HARAKIRI'],
+  [
+    '/usr/bin/journalctl',
+    '--no-pager',
+    '-o',
+    'short-iso',
+    '--since',
+    '-1h',
+    '-n',
+    '500',
+    '-g',
+    'WORKER.TIMEOUT|was.terminated.due.to.signal|was.sent.SIG|invalid.request.block.size|invalid.HTTP.request.size|listen.queue.of.socket|HARAKIRI',
+  ],
   ['/usr/bin/dmesg', '--time-format', 'iso'],
   ['/usr/bin/journalctl', '-k', '-o', 'short-iso', '--no-pager', '-n', '3000'],
 ];
@@ -35,7 +46,9 @@ export const DEPLOY_CHECK_COMMANDS: readonly (readonly string[])[] = [
  * regular expressions: any `*.service` unit name of plain characters, every other argument fixed.
  * The systemd lab runs them with its own backend's unit.
  */
-export const DEPLOY_CHECK_PATTERNS: readonly string[] = ['/usr/bin/journalctl ^-u [A-Za-z0-9@_.-]+\\.service --no-pager -o short-iso --since -1h -n 500$'];
+export const DEPLOY_CHECK_PATTERNS: readonly string[] = [
+  '/usr/bin/journalctl ^-u [A-Za-z0-9@_.-]+\\.service --no-pager -o short-iso --since -1h -n 500$',
+];
 
 /**
  * One sudoers command spec that matches exactly these arguments. Plain arguments are written as

@@ -20,7 +20,12 @@ export interface IntruderLayout {
 
 export const intruderLayout = (layout: LabLayout): IntruderLayout => {
   const dir = join(layout.dir, 'intruder');
-  return { dir, program: join(dir, 'nginx'), marker: join(dir, 'ran'), pidFiles: [join(layout.runDir, 'intruder-nginx.pid'), join(layout.runDir, 'intruder-fpm.pid')] };
+  return {
+    dir,
+    program: join(dir, 'nginx'),
+    marker: join(dir, 'ran'),
+    pidFiles: [join(layout.runDir, 'intruder-nginx.pid'), join(layout.runDir, 'intruder-fpm.pid')],
+  };
 };
 
 /** The titles, as the real masters' look; they point at the lab's own configs, which the inventory pins. */
@@ -39,11 +44,21 @@ export async function startIntruders(layout: LabLayout, user: UnixUser): Promise
   // World-writable (sticky) so that whoever might run the program could leave the marker.
   await chmod(l.dir, 0o1777);
   await rm(l.marker, { force: true });
-  await writeFile(l.program, `#!/bin/sh\n# Planted by the lab: if this ever runs, the bot ran a program a process title named.\n: > ${l.marker}\nexit 0\n`, { mode: 0o755 });
+  await writeFile(
+    l.program,
+    `#!/bin/sh\n# Planted by the lab: if this ever runs, the bot ran a program a process title named.\n: > ${l.marker}\nexit 0\n`,
+    { mode: 0o755 },
+  );
   await chmod(l.program, 0o755);
   const pids: number[] = [];
   for (const [i, title] of intruderTitles(layout).entries()) {
-    const child = spawn('/usr/bin/perl', ['-e', '$0 = shift; sleep 3600', title], { detached: true, stdio: 'ignore', uid: user.uid, gid: user.gid, cwd: '/' });
+    const child = spawn('/usr/bin/perl', ['-e', '$0 = shift; sleep 3600', title], {
+      detached: true,
+      stdio: 'ignore',
+      uid: user.uid,
+      gid: user.gid,
+      cwd: '/',
+    });
     child.unref();
     const pid = child.pid;
     if (pid === undefined) throw new Error('could not start the lab intruder');

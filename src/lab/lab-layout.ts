@@ -87,10 +87,4 @@ export function labLayout(dir: string): LabLayout {
 export const fpmStartCommand = (layout: LabLayout): string[] => [FPM_BINARY, '--fpm-config', layout.fpmConf];
 
 /** The exact argv that starts the lab's nginx; its process title is what discovery reads. */
-export const nginxStartCommand = (layout: LabLayout): string[] => [
-  NGINX_BINARY,
-  '-c',
-  layout.nginxConf,
-  '-p',
-  `${layout.nginxPrefix}/`,
-];
+export const nginxStartCommand = (layout: LabLayout): string[] => [NGINX_BINARY, '-c', layout.nginxConf, '-p', `${layout.nginxPrefix}/`];

@@ -21,7 +21,16 @@ export async function ensureUser(name: string, shell: string): Promise<UnixUser>
     const found = await lookupUser(name);
     if (found !== undefined) return found;
     try {
-      await run('/usr/sbin/useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', shell, name]);
+      await run('/usr/sbin/useradd', [
+        '--system',
+        '--user-group',
+        '--no-create-home',
+        '--home-dir',
+        '/nonexistent',
+        '--shell',
+        shell,
+        name,
+      ]);
     } catch (e) {
       // 9: the user appeared meanwhile; 10: /etc/passwd was locked by another useradd. Both resolve by looking again.
       if (attempt >= 20) throw new Error(`could not create the lab user ${name}: ${(e as Error).message}`, { cause: e });
@@ -41,7 +50,10 @@ export async function ensureLoginUser(name: string): Promise<UnixUser> {
   await mkdir(home, { recursive: true });
   await chown(home, user.uid, user.gid);
   await chmod(home, 0o750);
-  const shadow = await run('/usr/bin/getent', ['shadow', name]).then((r) => r.stdout.split(':')[1] ?? '', () => '');
+  const shadow = await run('/usr/bin/getent', ['shadow', name]).then(
+    (r) => r.stdout.split(':')[1] ?? '',
+    () => '',
+  );
   if (user.home !== home) await usermod(['--home', home, name]);
   if (shadow.startsWith('!')) await usermod(['--password', '*', name]);
   return { ...user, home };

@@ -94,7 +94,14 @@ export class Lab {
   /** The path of one of the lab's logs. */
   logPath(log: LabLog): string {
     const l = this.layout;
-    return { nginxError: l.nginxErrorLog, nginxAccess: l.nginxAccessLog, fpmLog: l.fpmLog, fpmSlowlog: l.fpmSlowlog, kernelLog: l.kernelLog, shopError: l.shopErrorLog }[log];
+    return {
+      nginxError: l.nginxErrorLog,
+      nginxAccess: l.nginxAccessLog,
+      fpmLog: l.fpmLog,
+      fpmSlowlog: l.fpmSlowlog,
+      kernelLog: l.kernelLog,
+      shopError: l.shopErrorLog,
+    }[log];
   }
 
   /**
@@ -105,7 +112,8 @@ export class Lab {
   async applyScenario(name: ScenarioName): Promise<ScenarioOutcome> {
     const spec = scenario(name);
     const s = spec.settings;
-    if (s.shop === 'broken' && this.state.shop === undefined) throw new Error(`${name} needs the shop vhost, which this lab was started without (started by an older version?): restart the lab`);
+    if (s.shop === 'broken' && this.state.shop === undefined)
+      throw new Error(`${name} needs the shop vhost, which this lab was started without (started by an older version?): restart the lab`);
     await this.releaseHeld();
     await this.writeConfigs(s);
     await stopNginx(this.layout);
@@ -139,7 +147,10 @@ export class Lab {
     if (s.secondStack === 'broken-last') await this.startSecondStack();
     if (s.secondStack === 'proxy-broken') await this.startProxyStack();
 
-    const traffic = await sendTraffic({ http: this.state.nginxPort, ...(this.state.shop === undefined ? {} : { shopTls: this.state.shop.tlsPort }) }, spec.traffic);
+    const traffic = await sendTraffic(
+      { http: this.state.nginxPort, ...(this.state.shop === undefined ? {} : { shopTls: this.state.shop.tlsPort }) },
+      spec.traffic,
+    );
     const lines: string[] = [];
     for (const e of spec.expect) lines.push(await this.waitForLine(e.log, e.pattern, traffic));
     if (s.hold !== undefined && s.hold > 0) await this.hold(s.hold);
@@ -154,7 +165,11 @@ export class Lab {
    */
   async repair(side: 'nginx' | 'pool' | 'pool-tcp'): Promise<void> {
     if (side === 'nginx') await writeFile(this.layout.nginxConf, renderNginxConf(this.env, HEALTHY_SETTINGS));
-    else await writeFile(this.layout.fpmPoolConf, renderPool(this.env, { ...HEALTHY_SETTINGS.pool, listen: side === 'pool-tcp' ? 'tcp' : 'socket' }));
+    else
+      await writeFile(
+        this.layout.fpmPoolConf,
+        renderPool(this.env, { ...HEALTHY_SETTINGS.pool, listen: side === 'pool-tcp' ? 'tcp' : 'socket' }),
+      );
   }
 
   /** The first line of a log matching `pattern`, waiting up to `timeoutMs` for the server to write it. */
@@ -185,7 +200,9 @@ export class Lab {
     await waitFor(
       `the status page to show ${n} held requests active`,
       async () => {
-        const text = await fetch(`http://127.0.0.1:${port}/fpm-status`).then((r) => r.text()).catch(() => '');
+        const text = await fetch(`http://127.0.0.1:${port}/fpm-status`)
+          .then((r) => r.text())
+          .catch(() => '');
         const active = /^active processes:\s+(\d+)$/m.exec(text);
         return active !== null && Number(active[1]) >= n + 1 ? true : undefined;
       },
@@ -275,11 +292,17 @@ export class Lab {
    */
   async startContainers(): Promise<{ nginx: number; fpm: number }> {
     const mount = await cgroupMount();
-    if (mount === undefined) throw new Error('container_masters needs a cgroup v2 mount (or cgroup v1 name=systemd) to make a docker-like cgroup in; /proc/self/mountinfo lists none');
+    if (mount === undefined)
+      throw new Error(
+        'container_masters needs a cgroup v2 mount (or cgroup v1 name=systemd) to make a docker-like cgroup in; /proc/self/mountinfo lists none',
+      );
     const c = containerLayout(this.layout);
     const env: LabEnv = { ...this.env, layout: c.fpm };
     const nginx = await startContainerNginx(this.layout, await freePort());
-    const fpm = await startContainerFpm(c.fpm, containerCgroups(mount, this.state.id).docker, { fpmConf: renderFpmConf(env), pool: renderPool(env, HEALTHY_SETTINGS.pool) });
+    const fpm = await startContainerFpm(c.fpm, containerCgroups(mount, this.state.id).docker, {
+      fpmConf: renderFpmConf(env),
+      pool: renderPool(env, HEALTHY_SETTINGS.pool),
+    });
     return { nginx, fpm };
   }
 
@@ -308,7 +331,11 @@ export class Lab {
     await startNginx(l, port, login.gid);
     await sendTraffic({ http: port }, [{ path: '/', count: 2 }]);
     const deadline = Date.now() + 10_000;
-    while (!new RegExp(`connect\\(\\) failed \\(111: Connection refused\\) while connecting to upstream.*"http://127\\.0\\.0\\.1:${backendPort}/"`).test(await readFile(l.nginxErrorLog, 'utf8'))) {
+    while (
+      !new RegExp(
+        `connect\\(\\) failed \\(111: Connection refused\\) while connecting to upstream.*"http://127\\.0\\.0\\.1:${backendPort}/"`,
+      ).test(await readFile(l.nginxErrorLog, 'utf8'))
+    ) {
       if (Date.now() > deadline) throw new Error(`the proxy stack's nginx logged no 502 in ${l.nginxErrorLog}`);
       await sleep(100);
     }
@@ -358,7 +385,14 @@ export const newLabId = (): string => randomBytes(5).toString('hex');
  */
 function holdRequest(port: number): Promise<string> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/hold.php', method: 'GET', agent: false, headers: { 'user-agent': 'medic-lab' } });
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: '/hold.php',
+      method: 'GET',
+      agent: false,
+      headers: { 'user-agent': 'medic-lab' },
+    });
     req.on('socket', (socket) => socket.unref());
     req.setTimeout(70_000, () => req.destroy());
     req.on('response', (res) => {

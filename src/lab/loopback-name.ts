@@ -15,7 +15,9 @@ export function loopbackNameIn(hostsText: string): LoopbackName | undefined {
   for (const raw of hostsText.split('\n')) {
     const [address, ...names] = raw.replace(/#.*/, '').trim().split(/\s+/);
     if (address === undefined || !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address)) continue;
-    const name = names.find((n) => /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(n) && !/^localhost(?:\.|$)|\.localhost$/i.test(n) && !/^ip6-/i.test(n));
+    const name = names.find(
+      (n) => /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(n) && !/^localhost(?:\.|$)|\.localhost$/i.test(n) && !/^ip6-/i.test(n),
+    );
     if (name !== undefined) return { name, address };
   }
   return undefined;

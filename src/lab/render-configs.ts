@@ -138,9 +138,13 @@ function apiPass(env: LabEnv, s: LabSettings): string {
   const indent = '            ';
   if (s.api === 'https-to-plain') return `${indent}proxy_pass https://127.0.0.1:${env.backendPort};`;
   // .invalid never resolves (RFC 2606), and without a resolver nginx does not even ask.
-  if (s.api === 'unresolved-name') return `${indent}set $api_host backend.invalid;\n${indent}proxy_pass http://$api_host:${env.backendPort};`;
+  if (s.api === 'unresolved-name')
+    return `${indent}set $api_host backend.invalid;\n${indent}proxy_pass http://$api_host:${env.backendPort};`;
   if (s.api === 'static-name') {
-    if (env.loopbackName === undefined) throw new Error('/etc/hosts names no loopback address besides localhost: the static-name scenario needs one (most systems list their host name there)');
+    if (env.loopbackName === undefined)
+      throw new Error(
+        '/etc/hosts names no loopback address besides localhost: the static-name scenario needs one (most systems list their host name there)',
+      );
     return `${indent}proxy_pass http://${env.loopbackName.name}:${env.backendPort};`;
   }
   return `${indent}proxy_pass http://127.0.0.1:${env.backendPort};`;

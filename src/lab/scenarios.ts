@@ -218,7 +218,9 @@ const scenarios: Scenario[] = [
     settings: { ...HEALTHY, fastcgiReadTimeout: '1s' },
     traffic: [{ path: '/slow.php?s=3', count: 2, concurrency: 2 }],
     status: 504,
-    expect: [{ log: 'nginxError', pattern: /upstream timed out \(110: Connection timed out\) while reading response header from upstream/ }],
+    expect: [
+      { log: 'nginxError', pattern: /upstream timed out \(110: Connection timed out\) while reading response header from upstream/ },
+    ],
   },
   {
     name: 'upstream_reset',
@@ -230,7 +232,8 @@ const scenarios: Scenario[] = [
     expect: [
       {
         log: 'nginxError',
-        pattern: /(?:recv\(\) failed \(104: Connection reset by peer\)|upstream prematurely closed (?:FastCGI stdout|connection)) while reading response header from upstream/,
+        pattern:
+          /(?:recv\(\) failed \(104: Connection reset by peer\)|upstream prematurely closed (?:FastCGI stdout|connection)) while reading response header from upstream/,
       },
       { log: 'fpmLog', pattern: /child \d+ exited on signal 9 \(SIGKILL\)/ },
     ],
@@ -255,7 +258,7 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'header_too_big',
-    summary: "a script sends a 32 KiB header, more than fastcgi_buffer_size",
+    summary: 'a script sends a 32 KiB header, more than fastcgi_buffer_size',
     cause: 'upstream_header_too_big',
     settings: HEALTHY,
     traffic: [{ path: '/big-header.php', count: 3 }],
@@ -272,7 +275,8 @@ const scenarios: Scenario[] = [
     expect: [
       {
         log: 'nginxError',
-        pattern: /connect\(\) failed \(111: Connection refused\) while connecting to upstream.*upstream: "http:\/\/127\.0\.0\.1:\d+\/api\/"/,
+        pattern:
+          /connect\(\) failed \(111: Connection refused\) while connecting to upstream.*upstream: "http:\/\/127\.0\.0\.1:\d+\/api\/"/,
       },
     ],
   },
@@ -296,7 +300,8 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'upstream_dns_static',
-    summary: "/api/ proxies to a host name (this machine's own, from /etc/hosts) with no variable and no resolver: resolved once at start; the site answers",
+    summary:
+      "/api/ proxies to a host name (this machine's own, from /etc/hosts) with no variable and no resolver: resolved once at start; the site answers",
     cause: 'upstream_dns',
     settings: { ...HEALTHY, api: 'static-name' },
     traffic: [{ path: '/api/', count: 2 }],
@@ -343,17 +348,15 @@ const scenarios: Scenario[] = [
     status: 502,
     expect: [{ log: 'nginxError', pattern: /connect\(\) to unix:\S+php8\.2-fpm\.sock failed \(2: No such file or directory\)/ }],
   },
-  ...(['first', 'last'] as const).map(
-    (order): Scenario => ({
-      name: `two_stacks_broken_${order}`,
-      summary: `a second nginx + php-fpm stack on its own port, whose php-fpm is stopped (502s), started ${order === 'first' ? 'before' : 'after'} the healthy lab stack; the inventory pins the healthy one`,
-      cause: 'healthy',
-      settings: { ...HEALTHY, secondStack: `broken-${order}` },
-      traffic: [home],
-      status: 200,
-      expect: [{ log: 'nginxAccess', pattern: /"GET \/ HTTP\/1\.1" 200 / }],
-    }),
-  ),
+  ...(['first', 'last'] as const).map((order): Scenario => ({
+    name: `two_stacks_broken_${order}`,
+    summary: `a second nginx + php-fpm stack on its own port, whose php-fpm is stopped (502s), started ${order === 'first' ? 'before' : 'after'} the healthy lab stack; the inventory pins the healthy one`,
+    cause: 'healthy',
+    settings: { ...HEALTHY, secondStack: `broken-${order}` },
+    traffic: [home],
+    status: 200,
+    expect: [{ log: 'nginxAccess', pattern: /"GET \/ HTTP\/1\.1" 200 / }],
+  })),
   {
     name: 'vhost_tls_upstream_down',
     summary: 'a second vhost, shop.lab.test on a TLS port with its own error log, has its proxy_pass backend down; web-01 is fine',
@@ -367,7 +370,8 @@ const scenarios: Scenario[] = [
     expect: [
       {
         log: 'shopError',
-        pattern: /connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: shop\.lab\.test, .*upstream: "http:\/\/127\.0\.0\.1:\d+\/"/,
+        pattern:
+          /connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: shop\.lab\.test, .*upstream: "http:\/\/127\.0\.0\.1:\d+\/"/,
       },
     ],
   },
@@ -383,20 +387,25 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'slowlog_timeout',
-    summary: 'the upstream_timeout scenario with request_slowlog_timeout = 1s: the slow log holds the script\'s stack',
+    summary: "the upstream_timeout scenario with request_slowlog_timeout = 1s: the slow log holds the script's stack",
     cause: 'upstream_timeout',
     settings: { ...HEALTHY, fastcgiReadTimeout: '2s', pool: { ...HEALTHY_POOL, slowlog: true } },
     traffic: [{ path: '/slow.php?s=3', count: 2, concurrency: 2 }],
     status: 504,
     expect: [
       { log: 'nginxError', pattern: /upstream timed out \(110: Connection timed out\) while reading response header from upstream/ },
-      { log: 'fpmLog', pattern: /\[pool www\] child \d+, script '[^']+\/slow\.php' \(request: "GET \/slow\.php\?s=3"\) executing too slow \([\d.]+ sec\), logging/ },
+      {
+        log: 'fpmLog',
+        pattern:
+          /\[pool www\] child \d+, script '[^']+\/slow\.php' \(request: "GET \/slow\.php\?s=3"\) executing too slow \([\d.]+ sec\), logging/,
+      },
       { log: 'fpmSlowlog', pattern: /^\[0x[0-9a-f]+\] usleep\(\) \S+\/slow\.php:\d+$/ },
     ],
   },
   {
     name: 'pool_near_limit',
-    summary: 'pm.max_children = 5 (the default) with 4 requests held busy while diagnosed: the status page shows 80 % of the workers active',
+    summary:
+      'pm.max_children = 5 (the default) with 4 requests held busy while diagnosed: the status page shows 80 % of the workers active',
     cause: 'pool_tuning',
     settings: { ...HEALTHY, hold: 4 },
     traffic: [home],
@@ -417,7 +426,8 @@ const scenarios: Scenario[] = [
     expect: [
       {
         log: 'shopError',
-        pattern: /connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: shop\.lab\.test, .*upstream: "http:\/\/127\.0\.0\.1:\d+\/"/,
+        pattern:
+          /connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: shop\.lab\.test, .*upstream: "http:\/\/127\.0\.0\.1:\d+\/"/,
       },
     ],
   },
@@ -433,7 +443,8 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'proxy_stack_beside_php',
-    summary: "a second nginx with no PHP, whose only proxy_pass backend is down (502s), beside the healthy lab stack and its Node backend; the inventory pins the healthy one",
+    summary:
+      'a second nginx with no PHP, whose only proxy_pass backend is down (502s), beside the healthy lab stack and its Node backend; the inventory pins the healthy one',
     cause: 'healthy',
     settings: { ...HEALTHY, secondStack: 'proxy-broken' },
     traffic: [home, { path: '/api/', count: 2 }],

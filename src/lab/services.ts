@@ -80,7 +80,12 @@ export async function killFpmLikeOom(layout: LabLayout): Promise<number | undefi
 }
 
 /** The proxy_pass backend, as the unprivileged web user, detached so that it outlives the CLI. */
-export async function startBackend(layout: LabLayout, port: number, user: UnixUser, addresses: readonly string[] = ['127.0.0.1']): Promise<number> {
+export async function startBackend(
+  layout: LabLayout,
+  port: number,
+  user: UnixUser,
+  addresses: readonly string[] = ['127.0.0.1'],
+): Promise<number> {
   const out = openSync(layout.backendLog, 'a');
   try {
     const child = spawn(process.execPath, [layout.backendScript, String(port), ...addresses], {
@@ -94,10 +99,14 @@ export async function startBackend(layout: LabLayout, port: number, user: UnixUs
     const pid = child.pid;
     if (pid === undefined) throw new Error('could not start the Node backend');
     await writeFile(layout.backendPidFile, `${pid}\n`);
-    await waitFor(`the Node backend to listen on ${port}`, async () => {
-      if (!isAlive(pid)) throw new Error(`the Node backend exited; see ${layout.backendLog}`);
-      return (await portOpen(port)) ? pid : undefined;
-    }, 10_000);
+    await waitFor(
+      `the Node backend to listen on ${port}`,
+      async () => {
+        if (!isAlive(pid)) throw new Error(`the Node backend exited; see ${layout.backendLog}`);
+        return (await portOpen(port)) ? pid : undefined;
+      },
+      10_000,
+    );
     return pid;
   } finally {
     closeSync(out);

@@ -198,7 +198,6 @@ async function launch(a: LaunchArgs): Promise<SshdHandle> {
   };
 }
 
-
 /** Resolves once the port answers with an SSH identification line; rejects if sshd exits first. */
 async function waitForBanner(port: number, timeoutMs: number, exited: Promise<void>): Promise<void> {
   const deadline = Date.now() + timeoutMs;

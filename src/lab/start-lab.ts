@@ -52,7 +52,9 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'medic-lab-')));
   const blocked = untraversable(dirname(dir));
   if (blocked !== undefined) {
-    throw new Error(`the lab's directory ${dir} is under ${blocked}, which other users cannot enter: nginx's workers, php-fpm's pool and the SSH login user must reach it`);
+    throw new Error(
+      `the lab's directory ${dir} is under ${blocked}, which other users cannot enter: nginx's workers, php-fpm's pool and the SSH login user must reach it`,
+    );
   }
   const layout = labLayout(dir);
   const login = await ensureLoginUser(options.loginUser ?? 'medic-lab');

@@ -29,12 +29,27 @@ export const FPM_UNIT = 'php8.2-fpm.service';
 export const NGINX_UNIT = 'nginx.service';
 
 const SUITE = 'bookworm';
-const PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'nginx-light', 'php8.2-fpm', 'openssh-server', 'sudo', 'procps', 'iproute2', 'curl', 'gunicorn'];
+const PACKAGES = [
+  'systemd',
+  'systemd-sysv',
+  'dbus',
+  'nginx-light',
+  'php8.2-fpm',
+  'openssh-server',
+  'sudo',
+  'procps',
+  'iproute2',
+  'curl',
+  'gunicorn',
+];
 export const DEFAULT_CACHE_DIR = '/var/cache/medic-lab';
 
 /** The cached tree's directory: named after the suite and package list, so a change builds a new one. */
 export function treeDir(cacheDir = DEFAULT_CACHE_DIR): string {
-  const tag = createHash('sha256').update(`${SUITE} ${PACKAGES.join(',')}`).digest('hex').slice(0, 10);
+  const tag = createHash('sha256')
+    .update(`${SUITE} ${PACKAGES.join(',')}`)
+    .digest('hex')
+    .slice(0, 10);
   return join(cacheDir, `${SUITE}-${tag}`);
 }
 const COMPLETE = '.medic-tree-complete';
@@ -44,7 +59,8 @@ export function debianMirror(): string {
   const texts: string[] = [];
   for (const dir of ['/etc/apt/sources.list.d']) {
     if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('.sources') || n.endsWith('.list'))) texts.push(readFileSync(join(dir, f), 'utf8'));
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.sources') || n.endsWith('.list')))
+      texts.push(readFileSync(join(dir, f), 'utf8'));
   }
   if (existsSync('/etc/apt/sources.list')) texts.push(readFileSync('/etc/apt/sources.list', 'utf8'));
   for (const text of texts) {
@@ -63,7 +79,8 @@ export function systemdLabUnsupported(): string | undefined {
   for (const p of ['/usr/sbin/debootstrap', '/usr/bin/systemd-nspawn', '/usr/bin/nsenter']) {
     if (!existsSync(p)) return `${p} is missing: apt-get install -y debootstrap systemd-container`;
   }
-  if (!readFileSync('/proc/filesystems', 'utf8').includes('overlay')) return 'the kernel has no overlay filesystem (needed to boot the cached tree without changing it)';
+  if (!readFileSync('/proc/filesystems', 'utf8').includes('overlay'))
+    return 'the kernel has no overlay filesystem (needed to boot the cached tree without changing it)';
   return undefined;
 }
 
@@ -100,7 +117,9 @@ export async function ensureDebianTree(cacheDir = DEFAULT_CACHE_DIR, log: (line:
     const logFile = `${tree}.debootstrap.log`;
     const fd = openSync(logFile, 'w');
     try {
-      const child = spawn('/usr/sbin/debootstrap', ['--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, building, mirror], { stdio: ['ignore', fd, fd] });
+      const child = spawn('/usr/sbin/debootstrap', ['--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, building, mirror], {
+        stdio: ['ignore', fd, fd],
+      });
       const code = await new Promise<number | null>((resolve, reject) => {
         child.once('error', reject);
         child.once('exit', (c) => resolve(c));
@@ -170,7 +189,21 @@ export class SystemdHost {
   async exec(argv: readonly string[], timeoutMs = 60_000): Promise<{ stdout: string; stderr: string; code: number }> {
     const leader = this.leaderPid();
     if (leader === undefined) throw new Error('the systemd lab host is not running');
-    const nsenter = ['-t', String(leader), '-m', '-u', '-i', '-n', '-p', '-r', '-w', '--', '/usr/bin/env', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', ...argv];
+    const nsenter = [
+      '-t',
+      String(leader),
+      '-m',
+      '-u',
+      '-i',
+      '-n',
+      '-p',
+      '-r',
+      '-w',
+      '--',
+      '/usr/bin/env',
+      'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+      ...argv,
+    ];
     try {
       const { stdout, stderr } = await run('/usr/bin/nsenter', nsenter, { timeout: timeoutMs });
       return { stdout, stderr, code: 0 };
@@ -182,7 +215,8 @@ export class SystemdHost {
 
   async mustExec(argv: readonly string[], timeoutMs = 60_000): Promise<string> {
     const r = await this.exec(argv, timeoutMs);
-    if (r.code !== 0) throw new Error(`${argv.join(' ')} in the systemd lab host failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+    if (r.code !== 0)
+      throw new Error(`${argv.join(' ')} in the systemd lab host failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
     return r.stdout;
   }
 
@@ -215,7 +249,9 @@ export class SystemdHost {
 
 async function unmount(root: string): Promise<void> {
   for (let i = 0; i < 50; i++) {
-    const mounted = readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === root);
+    const mounted = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[1] === root);
     if (!mounted) return;
     await run('/usr/bin/umount', [root]).catch(() => undefined);
     await sleep(100);
@@ -254,7 +290,14 @@ export async function startSystemdHost(options: StartSystemdHostOptions = {}): P
   await chmod(dir, 0o755);
   const root = join(dir, 'root');
   for (const d of ['upper', 'work', 'root']) await mkdir(join(dir, d));
-  await run('/usr/bin/mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${tree},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, root]);
+  await run('/usr/bin/mount', [
+    '-t',
+    'overlay',
+    'overlay',
+    '-o',
+    `lowerdir=${tree},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`,
+    root,
+  ]);
   let nspawnPid: number | undefined;
   try {
     const sshPort = await freePort();
@@ -264,7 +307,10 @@ export async function startSystemdHost(options: StartSystemdHostOptions = {}): P
 
     const consoleLog = join(dir, 'console.log');
     const fd = openSync(consoleLog, 'w');
-    const machine = `medic-${dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+    const machine = `medic-${dir
+      .slice(-6)
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, 'x')}`;
     const child = spawn('/usr/bin/systemd-nspawn', ['-D', root, '-b', '--register=no', '--keep-unit', '-M', machine, '--console=pipe'], {
       stdio: ['ignore', fd, fd],
       detached: true,
@@ -280,20 +326,24 @@ export async function startSystemdHost(options: StartSystemdHostOptions = {}): P
     try {
       const deadline = Date.now() + bootTimeout;
       // The container's pid 1 is systemd-nspawn's child once it has executed systemd.
-      await waitFor('the container\'s systemd to start', () => {
-        if (!isAlive(nspawnPid as number)) throw new Error('systemd-nspawn exited');
-        const leader = host.leaderPid();
-        if (leader === undefined) return undefined;
-        // The child may still be the short-lived intermediate process, or gone already.
-        const comm = (() => {
-          try {
-            return readFileSync(`/proc/${leader}/comm`, 'utf8').trim();
-          } catch {
-            return '';
-          }
-        })();
-        return comm === 'systemd' ? leader : undefined;
-      }, 30_000);
+      await waitFor(
+        "the container's systemd to start",
+        () => {
+          if (!isAlive(nspawnPid as number)) throw new Error('systemd-nspawn exited');
+          const leader = host.leaderPid();
+          if (leader === undefined) return undefined;
+          // The child may still be the short-lived intermediate process, or gone already.
+          const comm = (() => {
+            try {
+              return readFileSync(`/proc/${leader}/comm`, 'utf8').trim();
+            } catch {
+              return '';
+            }
+          })();
+          return comm === 'systemd' ? leader : undefined;
+        },
+        30_000,
+      );
       // is-system-running --wait returns once boot is over ("running", or "degraded" with a failed
       // unit); "offline" until systemd's own bus is up.
       let state = '';
@@ -306,11 +356,14 @@ export async function startSystemdHost(options: StartSystemdHostOptions = {}): P
       }
       for (const unit of [FPM_UNIT, NGINX_UNIT, 'ssh.service']) {
         const active = await host.activeState(unit);
-        if (active !== 'active') throw new Error(`${unit} is ${active} after boot:\n${(await host.exec(['systemctl', 'status', '--no-pager', unit])).stdout}`);
+        if (active !== 'active')
+          throw new Error(`${unit} is ${active} after boot:\n${(await host.exec(['systemctl', 'status', '--no-pager', unit])).stdout}`);
       }
       await waitFor(`sshd on 127.0.0.1:${sshPort}`, async () => ((await portAccepts(sshPort)) ? true : undefined), 30_000);
     } catch (e) {
-      throw new Error(`the systemd lab host did not boot (systemd-nspawn -b): ${(e as Error).message}\nconsole:\n${await why()}`, { cause: e });
+      throw new Error(`the systemd lab host did not boot (systemd-nspawn -b): ${(e as Error).message}\nconsole:\n${await why()}`, {
+        cause: e,
+      });
     }
 
     const hostKey = (await readFile(join(root, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')).trim();
@@ -353,7 +406,10 @@ async function configureTree(root: string, c: { sshPort: number; httpPort: numbe
   if (!new RegExp(`^${SYSTEMD_LOGIN_USER}:`, 'm').test(passwd)) {
     await run('/usr/sbin/chroot', [root, '/usr/sbin/useradd', '-m', '-s', '/bin/bash', SYSTEMD_LOGIN_USER]);
   }
-  const ids = (await readFile(at('etc/passwd'), 'utf8')).split('\n').find((l) => l.startsWith(`${SYSTEMD_LOGIN_USER}:`))?.split(':');
+  const ids = (await readFile(at('etc/passwd'), 'utf8'))
+    .split('\n')
+    .find((l) => l.startsWith(`${SYSTEMD_LOGIN_USER}:`))
+    ?.split(':');
   const uid = Number(ids?.[2]);
   const gid = Number(ids?.[3]);
   const ssh = at(`home/${SYSTEMD_LOGIN_USER}/.ssh`);
@@ -372,7 +428,13 @@ async function configureTree(root: string, c: { sshPort: number; httpPort: numbe
   await writeFile(at('var/www/html/index.php'), '<?php echo "ok\\n";\n');
   await writeFile(at('var/www/html/slow.php'), SLOW_PHP);
   // Nothing else that would listen or touch this machine's network.
-  for (const unit of ['systemd-networkd.service', 'systemd-networkd.socket', 'systemd-resolved.service', 'systemd-timesyncd.service', 'console-getty.service']) {
+  for (const unit of [
+    'systemd-networkd.service',
+    'systemd-networkd.socket',
+    'systemd-resolved.service',
+    'systemd-timesyncd.service',
+    'console-getty.service',
+  ]) {
     await rm(at(`etc/systemd/system/${unit}`), { force: true });
     await run('/usr/bin/ln', ['-s', '/dev/null', at(`etc/systemd/system/${unit}`)]);
   }

@@ -10,18 +10,27 @@ import { get, sendTraffic } from './traffic.ts';
 import { waitFor } from './pids.ts';
 import { freePort } from './free-port.ts';
 
-export const SYSTEMD_SCENARIO_NAMES = ['healthy', 'php_fpm_down', 'socket_mismatch', 'socket_permission', 'fpm_killed', 'fpm_journal_only', 'gunicorn_worker_timeout'] as const;
+export const SYSTEMD_SCENARIO_NAMES = [
+  'healthy',
+  'php_fpm_down',
+  'socket_mismatch',
+  'socket_permission',
+  'fpm_killed',
+  'fpm_journal_only',
+  'gunicorn_worker_timeout',
+] as const;
 export type SystemdScenarioName = (typeof SYSTEMD_SCENARIO_NAMES)[number];
 export const isSystemdScenarioName = (v: string): v is SystemdScenarioName => (SYSTEMD_SCENARIO_NAMES as readonly string[]).includes(v);
 
 export const SYSTEMD_SCENARIO_SUMMARY: Record<SystemdScenarioName, string> = {
   healthy: 'stock Debian: nginx.service and php8.2-fpm.service run',
   php_fpm_down: 'systemctl stop php8.2-fpm.service',
-  socket_mismatch: "a \"PHP upgrade\": the site's fastcgi_pass names php7.4-fpm.sock, nginx reloaded",
+  socket_mismatch: 'a "PHP upgrade": the site\'s fastcgi_pass names php7.4-fpm.sock, nginx reloaded',
   socket_permission: "the pool's listen.owner/group root, listen.mode 0600, php8.2-fpm restarted",
   fpm_killed: "php-fpm's master SIGKILLed (by its MainPID): the unit is failed (Result: signal)",
   fpm_journal_only: 'error_log = syslog and pm.max_children = 2 under 12 concurrent slow requests: the evidence is in the journal',
-  gunicorn_worker_timeout: 'a gunicorn app (medic-app.service, --timeout 2) behind proxy_pass /app/; a 30 s request: gunicorn kills the worker, nginx answers 502',
+  gunicorn_worker_timeout:
+    'a gunicorn app (medic-app.service, --timeout 2) behind proxy_pass /app/; a 30 s request: gunicorn kills the worker, nginx answers 502',
 };
 
 /** The gunicorn application of the proxy_pass scenario: a WSGI app with one slow path, as its own unit. */
@@ -131,7 +140,9 @@ export async function applySystemdScenario(host: SystemdHost, name: SystemdScena
       await host.writeFileInside(POOL, pool);
       await host.mustExec(['systemctl', 'restart', FPM_UNIT]);
       await sendTraffic(port, [{ path: '/slow.php?ms=500', count: 12, concurrency: 12 }]);
-      await until('php-fpm to log max_children to the journal', async () => /server reached pm\.max_children setting \(2\)/.test((await host.exec(['journalctl', '-u', FPM_UNIT, '--no-pager'])).stdout));
+      await until('php-fpm to log max_children to the journal', async () =>
+        /server reached pm\.max_children setting \(2\)/.test((await host.exec(['journalctl', '-u', FPM_UNIT, '--no-pager'])).stdout),
+      );
       return;
     }
     case 'gunicorn_worker_timeout': {
@@ -147,8 +158,14 @@ export async function applySystemdScenario(host: SystemdHost, name: SystemdScena
       await until('the app to answer 200 through nginx', async () => (await get(port, '/app/', 5000)) === '200');
       // Each slow request outlives gunicorn's --timeout 2: the arbiter kills the worker mid-request.
       await sendTraffic(port, [{ path: '/app/slow', count: 2 }]);
-      await until('gunicorn to log WORKER TIMEOUT to its journal', async () => /WORKER TIMEOUT/.test((await host.exec(['journalctl', '-u', APP_UNIT, '--no-pager'])).stdout));
-      await until('nginx to log the closed connection', async () => /upstream prematurely closed connection|Connection reset by peer/.test(await readFile(host.path('/var/log/nginx/error.log'), 'utf8')));
+      await until('gunicorn to log WORKER TIMEOUT to its journal', async () =>
+        /WORKER TIMEOUT/.test((await host.exec(['journalctl', '-u', APP_UNIT, '--no-pager'])).stdout),
+      );
+      await until('nginx to log the closed connection', async () =>
+        /upstream prematurely closed connection|Connection reset by peer/.test(
+          await readFile(host.path('/var/log/nginx/error.log'), 'utf8'),
+        ),
+      );
       return;
     }
   }

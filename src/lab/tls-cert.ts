@@ -17,7 +17,25 @@ export async function makeShopCertificate(l: LabLayout, group: number): Promise<
   await chown(dirname(l.tlsCert), 0, group);
   await run(
     '/usr/bin/openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '7', '-subj', `/CN=${SHOP_NAME}`, '-addext', `subjectAltName=DNS:${SHOP_NAME}`, '-keyout', l.tlsKey, '-out', l.tlsCert],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '7',
+      '-subj',
+      `/CN=${SHOP_NAME}`,
+      '-addext',
+      `subjectAltName=DNS:${SHOP_NAME}`,
+      '-keyout',
+      l.tlsKey,
+      '-out',
+      l.tlsCert,
+    ],
     { timeout: 30_000 },
   );
   for (const path of [l.tlsKey, l.tlsCert]) {

@@ -52,7 +52,6 @@ export interface AlertmanagerHandle {
   stop(): Promise<void>;
 }
 
-
 function configYaml(o: AlertmanagerOptions): string {
   // JSON is YAML; it spares us quoting the URL and the token by hand.
   return JSON.stringify(
@@ -148,7 +147,10 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<A
   void exited.then(() => (dead = true));
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (dead || Date.now() > deadline) {
       await stop();
@@ -168,13 +170,20 @@ export async function startAlertmanager(options: AlertmanagerOptions): Promise<A
         const [before, last] = (flushes.get(alertname) ?? []).slice(-2);
         const active = last?.split(' ').filter((a) => a.endsWith('[active]')).length ?? 0;
         if (last !== undefined && before === last && active === count && !last.includes('[resolved]')) return;
-        if (Date.now() > deadline) throw new Error(`alertmanager's group ${alertname} did not settle at ${count} firing alerts within ${timeoutMs} ms; last flushes: ${[before, last].map((f) => f?.slice(0, 200)).join(' | ')}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `alertmanager's group ${alertname} did not settle at ${count} firing alerts within ${timeoutMs} ms; last flushes: ${[before, last].map((f) => f?.slice(0, 200)).join(' | ')}`,
+          );
         await new Promise((r) => setTimeout(r, 100));
       }
     },
     stop,
     async postAlerts(alerts) {
-      const res = await fetch(`${url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
+      const res = await fetch(`${url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(alerts),
+      });
       if (res.status !== 200) throw new Error(`alertmanager refused the alerts: ${res.status} ${await res.text()}`);
     },
     async alerts() {

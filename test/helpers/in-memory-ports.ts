@@ -128,10 +128,14 @@ export class RefusingConnector implements HostConnector {
     const f = this.fail;
     if (f === 'hang') {
       return new Promise((_, reject) => {
-        options?.signal?.addEventListener('abort', () => {
-          this.aborted.push(host.name);
-          reject(new MedicError('SSH_NOT_ANSWERING', `${host.name} did not answer`));
-        }, { once: true });
+        options?.signal?.addEventListener(
+          'abort',
+          () => {
+            this.aborted.push(host.name);
+            reject(new MedicError('SSH_NOT_ANSWERING', `${host.name} did not answer`));
+          },
+          { once: true },
+        );
       });
     }
     return Promise.reject('code' in f ? new MedicError(f.code, f.message) : new Error(f.plain));
@@ -142,7 +146,16 @@ export const silentLogger = pino({ level: 'silent' });
 
 export const INVENTORY: Inventory = {
   hosts: {
-    'web-01': { address: '127.0.0.1', port: 22, user: 'medic', privateKeyPath: '/nonexistent/key', knownHostsPath: '/nonexistent/known_hosts', sudo: false, playbook: 'nginx-502', facts: {} },
+    'web-01': {
+      address: '127.0.0.1',
+      port: 22,
+      user: 'medic',
+      privateKeyPath: '/nonexistent/key',
+      knownHostsPath: '/nonexistent/known_hosts',
+      sudo: false,
+      playbook: 'nginx-502',
+      facts: {},
+    },
   },
   groups: {},
 };

@@ -1,7 +1,10 @@
 import { runCli } from '../../src/cli/main.ts';
 
 /** Runs `medic` in-process with captured output and no terminal. */
-export async function medic(argv: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function medic(
+  argv: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, env, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), interactive: false });

@@ -18,7 +18,8 @@ export class LogCapture {
   readonly lines: Record<string, unknown>[] = [];
   readonly stream = new Writable({
     write: (chunk: Buffer, _enc, done) => {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') this.lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') this.lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -114,7 +115,11 @@ export async function startSlackHarness(o: SlackHarnessOptions): Promise<SlackHa
     logs,
     prefix,
     command: (text, userId = 'U0ALICE', channel = CHANNEL) => standIn.sendSlashCommand({ text, userId, channelId: channel }, send),
-    click: (message, actionId, userId, asSeen) => standIn.clickButton({ channel: message.channel, ts: message.ts, actionId, userId, ...(asSeen !== undefined ? { asSeen } : {}) }, send),
+    click: (message, actionId, userId, asSeen) =>
+      standIn.clickButton(
+        { channel: message.channel, ts: message.ts, actionId, userId, ...(asSeen !== undefined ? { asSeen } : {}) },
+        send,
+      ),
     stop: async () => {
       await app.stop();
       if (ownStandIn) await standIn.stop();
@@ -146,13 +151,19 @@ export function blockText(m: { text: string; blocks: unknown[] }): string {
 export function buttonsOf(m: StoredMessage): { actionId: string; value: string }[] {
   const out: { actionId: string; value: string }[] = [];
   for (const b of m.blocks as { type: string; elements?: { type: string; action_id: string; value: string }[] }[]) {
-    if (b.type === 'actions') for (const e of b.elements ?? []) if (e.type === 'button') out.push({ actionId: e.action_id, value: e.value });
+    if (b.type === 'actions')
+      for (const e of b.elements ?? []) if (e.type === 'button') out.push({ actionId: e.action_id, value: e.value });
   }
   return out;
 }
 
 /** Polls `probe` (sync or async) until it gives something other than undefined/false. */
-export async function eventually<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition', everyMs = 50): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 10_000,
+  what = 'condition',
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -162,7 +173,10 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false> 
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last !== undefined ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last !== undefined ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -46,7 +46,12 @@ describe('config', () => {
   });
 
   it('has defaults for everything optional, parses durations, lists and booleans, and is frozen', () => {
-    const c = load({ MEDIC_APPROVERS: 'U012AB, S0GROUP ,W0ENT', MEDIC_TWO_PERSON_RULE: 'yes', MEDIC_APPROVAL_TTL: '90s', SLACK_API_URL: 'http://127.0.0.1:9/api' });
+    const c = load({
+      MEDIC_APPROVERS: 'U012AB, S0GROUP ,W0ENT',
+      MEDIC_TWO_PERSON_RULE: 'yes',
+      MEDIC_APPROVAL_TTL: '90s',
+      SLACK_API_URL: 'http://127.0.0.1:9/api',
+    });
     expect(c.REDIS_URL).toBe('redis://127.0.0.1:6379');
     expect(c.MEDIC_APPROVERS).toEqual({ users: ['U012AB', 'W0ENT'], groups: ['S0GROUP'] });
     expect(c.MEDIC_TWO_PERSON_RULE).toBe(true);
@@ -60,7 +65,13 @@ describe('config', () => {
   });
 
   it('names every bad variable and says why', () => {
-    const message = configError({ PORT: 'eighty', MEDIC_APPROVAL_TTL: '15 minutes', MEDIC_APPROVERS: '@alice', REDIS_URL: 'localhost:6379', SLACK_BOT_TOKEN: 'xoxp-user' });
+    const message = configError({
+      PORT: 'eighty',
+      MEDIC_APPROVAL_TTL: '15 minutes',
+      MEDIC_APPROVERS: '@alice',
+      REDIS_URL: 'localhost:6379',
+      SLACK_BOT_TOKEN: 'xoxp-user',
+    });
     expect(message).toMatch(/PORT: "eighty" is not a whole number/);
     expect(message).toMatch(/MEDIC_APPROVAL_TTL: "15 minutes" is not a duration/);
     expect(message).toMatch(/MEDIC_APPROVERS: "@alice" is neither a Slack user id/);
@@ -109,7 +120,13 @@ describe('the logger and the configuration', () => {
       },
     });
     const logger = createLogger({ level: 'info', destination });
-    const config = load({ SLACK_BOT_TOKEN: 'xoxb-very-secret', SLACK_SIGNING_SECRET: 'signing-very-secret', SLACK_APP_TOKEN: 'xapp-very-secret', MEDIC_ALERT_TOKEN: 'alert-token-very-secret', REDIS_URL: 'redis://:pw-very-secret@127.0.0.1:6379' });
+    const config = load({
+      SLACK_BOT_TOKEN: 'xoxb-very-secret',
+      SLACK_SIGNING_SECRET: 'signing-very-secret',
+      SLACK_APP_TOKEN: 'xapp-very-secret',
+      MEDIC_ALERT_TOKEN: 'alert-token-very-secret',
+      REDIS_URL: 'redis://:pw-very-secret@127.0.0.1:6379',
+    });
     logger.info({ config }, 'starting');
     logger.info({ nested: { config } }, 'nested');
     logger.info({ req: { headers: { authorization: 'Bearer very-secret', 'x-slack-signature': 'v0=very-secret' } } }, 'request');

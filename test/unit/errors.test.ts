@@ -32,9 +32,13 @@ describe('error codes', () => {
     const e = asRedisError(raw, 'the diagnosis was not queued');
     expect(e).toBeInstanceOf(MedicError);
     expect((e as MedicError).code).toBe('REDIS_UNAVAILABLE');
-    expect((e as MedicError).message).toBe('Redis did not answer, so the diagnosis was not queued. Nothing is lost: ask again once Redis is back (the bot reconnects by itself).');
+    expect((e as MedicError).message).toBe(
+      'Redis did not answer, so the diagnosis was not queued. Nothing is lost: ask again once Redis is back (the bot reconnects by itself).',
+    );
     expect((e as MedicError).cause).toBe(raw);
-    expect((asRedisError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }), 'x') as MedicError).code).toBe('REDIS_UNAVAILABLE');
+    expect(
+      (asRedisError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }), 'x') as MedicError).code,
+    ).toBe('REDIS_UNAVAILABLE');
     expect((asRedisError(new Error('Connection is closed.'), 'x') as MedicError).code).toBe('REDIS_UNAVAILABLE');
     const other = new Error('chat.postMessage returned no ts');
     expect(asRedisError(other, 'x')).toBe(other);

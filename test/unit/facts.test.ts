@@ -2,10 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { FactPath, isSafePath, pathProblem, SAFE_PATH } from '../../src/core/facts.ts';
 
 describe('path facts', () => {
-  it.each(['/etc/nginx/nginx.conf', '/run/php/php8.2-fpm.sock', '/etc/php/8.2/fpm/pool.d/', '/var/log/nginx/shop.error.log', '/'])('accepts %s', (p) => {
-    expect(pathProblem(p)).toBeNull();
-    expect(FactPath.safeParse(p).success).toBe(true);
-  });
+  it.each(['/etc/nginx/nginx.conf', '/run/php/php8.2-fpm.sock', '/etc/php/8.2/fpm/pool.d/', '/var/log/nginx/shop.error.log', '/'])(
+    'accepts %s',
+    (p) => {
+      expect(pathProblem(p)).toBeNull();
+      expect(FactPath.safeParse(p).success).toBe(true);
+    },
+  );
 
   it.each([
     ['relative/path', /absolute path/],

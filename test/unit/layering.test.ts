@@ -75,8 +75,24 @@ const importers = (from: (file: string) => boolean, to: (dep: string) => boolean
 
 describe('layering of src/', () => {
   it('the cycle finder finds a cycle, and only a cycle', () => {
-    expect(cycles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]]))).toEqual([['a', 'b', 'c']]);
-    expect(cycles(new Map([['a', ['b']], ['b', []]]))).toEqual([]);
+    expect(
+      cycles(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+          ['d', ['a']],
+        ]),
+      ),
+    ).toEqual([['a', 'b', 'c']]);
+    expect(
+      cycles(
+        new Map([
+          ['a', ['b']],
+          ['b', []],
+        ]),
+      ),
+    ).toEqual([]);
     expect(cycles(new Map([['a', ['a']]]))).toEqual([['a']]);
   });
 
@@ -90,18 +106,38 @@ describe('layering of src/', () => {
   });
 
   it('the core imports nothing outside src/core but the shared error type', () => {
-    expect(importers((f) => f.startsWith('src/core/'), (d) => !d.startsWith('src/core/') && d !== 'src/errors.ts')).toEqual([]);
+    expect(
+      importers(
+        (f) => f.startsWith('src/core/'),
+        (d) => !d.startsWith('src/core/') && d !== 'src/errors.ts',
+      ),
+    ).toEqual([]);
   });
 
   it('jobs import only the core, the error type and their own folder (their ports), never an adapter', () => {
-    expect(importers((f) => f.startsWith('src/jobs/'), (d) => !d.startsWith('src/core/') && !d.startsWith('src/jobs/') && d !== 'src/errors.ts')).toEqual([]);
+    expect(
+      importers(
+        (f) => f.startsWith('src/jobs/'),
+        (d) => !d.startsWith('src/core/') && !d.startsWith('src/jobs/') && d !== 'src/errors.ts',
+      ),
+    ).toEqual([]);
   });
 
   it('adapters never import the app or the entry point that wire them', () => {
-    expect(importers((f) => f.startsWith('src/adapters/'), (d) => d === 'src/app.ts' || d === 'src/main.ts')).toEqual([]);
+    expect(
+      importers(
+        (f) => f.startsWith('src/adapters/'),
+        (d) => d === 'src/app.ts' || d === 'src/main.ts',
+      ),
+    ).toEqual([]);
   });
 
   it("the command line's commands never import its entry point", () => {
-    expect(importers((f) => f.startsWith('src/cli/commands/'), (d) => d === 'src/cli/main.ts')).toEqual([]);
+    expect(
+      importers(
+        (f) => f.startsWith('src/cli/commands/'),
+        (d) => d === 'src/cli/main.ts',
+      ),
+    ).toEqual([]);
   });
 });

@@ -13,6 +13,8 @@ describe('package-lock.json', () => {
 
   it('the check finds a dropped entry', () => {
     const packages = { 'node_modules/x': { optionalDependencies: { '@x/x-darwin-arm64': '1.2.3' } } };
-    expect(missingOptionalEntries(packages)).toEqual([['node_modules/@x/x-darwin-arm64', { version: '1.2.3', cpu: ['arm64'], license: 'MIT', optional: true, os: ['darwin'] }]]);
+    expect(missingOptionalEntries(packages)).toEqual([
+      ['node_modules/@x/x-darwin-arm64', { version: '1.2.3', cpu: ['arm64'], license: 'MIT', optional: true, os: ['darwin'] }],
+    ]);
   });
 });

@@ -3,14 +3,22 @@ import { parseSlashCommand } from '../../src/adapters/slack/parse-slash-command.
 
 describe('/502 diagnose <host> <url>', () => {
   it('takes the public URL after the host, and the rest as the reason', () => {
-    expect(parseSlashCommand('diagnose web-01 https://shop.example/checkout')).toEqual({ kind: 'diagnose', target: 'web-01', url: 'https://shop.example/checkout' });
+    expect(parseSlashCommand('diagnose web-01 https://shop.example/checkout')).toEqual({
+      kind: 'diagnose',
+      target: 'web-01',
+      url: 'https://shop.example/checkout',
+    });
     expect(parseSlashCommand('diagnose web-01 <https://shop.example/checkout> checkout is down')).toEqual({
       kind: 'diagnose',
       target: 'web-01',
       url: 'https://shop.example/checkout',
       reason: 'checkout is down',
     });
-    expect(parseSlashCommand('diagnose web-01 checkout is down')).toEqual({ kind: 'diagnose', target: 'web-01', reason: 'checkout is down' });
+    expect(parseSlashCommand('diagnose web-01 checkout is down')).toEqual({
+      kind: 'diagnose',
+      target: 'web-01',
+      reason: 'checkout is down',
+    });
   });
 
   it.each([

@@ -73,6 +73,11 @@ export class AlertIncidentStore {
    * sends groups in parallel, and several bot processes may run) decide one after the other.
    */
   withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    return withRedisLock(this.#redis, `${this.#prefix}:lock:${key}`, fn, { ttlMs: this.#lockTtlMs, waitMs: this.#lockWaitMs, maxDelayMs: 50, what: `alert lock of ${key}` });
+    return withRedisLock(this.#redis, `${this.#prefix}:lock:${key}`, fn, {
+      ttlMs: this.#lockTtlMs,
+      waitMs: this.#lockWaitMs,
+      maxDelayMs: 50,
+      what: `alert lock of ${key}`,
+    });
   }
 }

@@ -1,7 +1,16 @@
 import type { Logger } from 'pino';
 import type { AlertInstance } from '../../core/alerts/alert-instance.ts';
 import { alertUrl } from '../../core/alerts/alert-url.ts';
-import { alertStateNote, escapeMrkdwn, resolvedText, stillFiringText, supersededText, unknownHostResolvedText, unknownHostsText, unknownHostText } from '../../core/alerts/alert-messages.ts';
+import {
+  alertStateNote,
+  escapeMrkdwn,
+  resolvedText,
+  stillFiringText,
+  supersededText,
+  unknownHostResolvedText,
+  unknownHostsText,
+  unknownHostText,
+} from '../../core/alerts/alert-messages.ts';
 import { routeAlert, type AlertRoute } from '../../core/alerts/alert-routes.ts';
 import { firedUnderKey, groupAlerts, type AlertGroup } from '../../core/alerts/group-alerts.ts';
 import { DEFAULT_HOST_LABELS } from '../../core/alerts/map-alert-host.ts';
@@ -47,7 +56,6 @@ export interface IntakeSummary {
   /** Alerts naming no inventory host: posted as such, not diagnosed. */
   unknownHosts: string[];
 }
-
 
 /**
  * Turns validated alerts into reports: maps each to a host, groups them per host, and for
@@ -125,9 +133,15 @@ export class AlertIntake {
       const next = await this.#act(plan, group, first);
       if (next !== undefined) await store.save(next);
       for (const source of new Set(group.alerts.map((a) => a.source))) {
-        await store.rememberFingerprints(source, group.alerts.filter((a) => a.source === source).map((a) => a.fingerprint), group.key);
+        await store.rememberFingerprints(
+          source,
+          group.alerts.filter((a) => a.source === source).map((a) => a.fingerprint),
+          group.key,
+        );
       }
-      const bucket = { report: summary.reported, update: summary.updated, hold: summary.held, resolve: summary.resolved, none: undefined }[plan.action];
+      const bucket = { report: summary.reported, update: summary.updated, hold: summary.held, resolve: summary.resolved, none: undefined }[
+        plan.action
+      ];
       bucket?.push(group.key);
       if (plan.action === 'report' && group.host === undefined) summary.unknownHosts.push(group.key);
     });
@@ -147,7 +161,8 @@ export class AlertIntake {
         }
         if (group.match.kind === 'unknown') {
           this.#o.metrics?.action('unknown_host');
-          const text = group.fleet !== undefined ? unknownHostsText(first, group.fleet, group.match.label) : unknownHostText(first, group.match);
+          const text =
+            group.fleet !== undefined ? unknownHostsText(first, group.fleet, group.match.label) : unknownHostText(first, group.match);
           const posted = await reporter.postNotice(plan.incident.channel, text);
           return { ...plan.incident, channel: posted.channel, rootTs: posted.ts, noticeText: text };
         }

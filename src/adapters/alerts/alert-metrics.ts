@@ -31,8 +31,16 @@ function counter<T extends string>(registry: Registry, name: string, help: strin
  * registry of their own that the caller can merge.
  */
 export function createAlertMetrics(registry: Registry = new Registry()): AlertMetrics {
-  const requests = counter(registry, 'medic_alert_requests_total', 'Alert webhook calls by source and outcome (refused ones included).', ['source', 'outcome'] as const);
-  const actions = counter(registry, 'medic_alert_actions_total', 'What alerts led to per host: report, update, hold, resolve, none, unknown_host.', ['action'] as const);
+  const requests = counter(registry, 'medic_alert_requests_total', 'Alert webhook calls by source and outcome (refused ones included).', [
+    'source',
+    'outcome',
+  ] as const);
+  const actions = counter(
+    registry,
+    'medic_alert_actions_total',
+    'What alerts led to per host: report, update, hold, resolve, none, unknown_host.',
+    ['action'] as const,
+  );
   return {
     registry,
     request: (source, outcome) => requests.inc({ source, outcome }),

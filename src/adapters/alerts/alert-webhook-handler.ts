@@ -39,7 +39,10 @@ type Reply = { status: number; outcome: AlertRequestOutcome; body: Record<string
 
 function send(res: ServerResponse, reply: Reply): void {
   const payload = JSON.stringify(reply.body);
-  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload) };
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+  };
   if (reply.close === true) headers['connection'] = 'close';
   if (reply.status === 405) headers['allow'] = 'POST';
   res.writeHead(reply.status, headers);
@@ -62,7 +65,9 @@ const isJson = (contentType: string | undefined): boolean =>
  * `{ ok: false, error, message }` with a status that says what to fix, is counted, and
  * reaches nothing beyond this function.
  */
-export function createAlertWebhookHandler(options: AlertWebhookOptions): (source: AlertSource, req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function createAlertWebhookHandler(
+  options: AlertWebhookOptions,
+): (source: AlertSource, req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_ALERT_BODY_BYTES;
   const now = options.now ?? Date.now;
   const signatures = options.signatures ?? new MemorySignatureLedger(now);
@@ -76,7 +81,12 @@ export function createAlertWebhookHandler(options: AlertWebhookOptions): (source
   const decide = async (source: AlertSource, req: IncomingMessage): Promise<Reply> => {
     if (req.method !== 'POST') return refuse(405, 'method_not_allowed', 'method_not_allowed', 'alert webhooks take POST');
     if (options.auth.token === undefined && options.auth.hmacSecret === undefined) {
-      return refuse(503, 'not_configured', 'not_configured', 'alert webhooks are disabled: set MEDIC_ALERT_TOKEN or MEDIC_ALERT_HMAC_SECRET');
+      return refuse(
+        503,
+        'not_configured',
+        'not_configured',
+        'alert webhooks are disabled: set MEDIC_ALERT_TOKEN or MEDIC_ALERT_HMAC_SECRET',
+      );
     }
     if (!isJson(req.headers['content-type'])) {
       return refuse(415, 'unsupported_media_type', 'unsupported_media_type', 'send the alert as Content-Type: application/json');
@@ -95,7 +105,12 @@ export function createAlertWebhookHandler(options: AlertWebhookOptions): (source
     if (auth.method !== 'bearer') {
       const signature = signatureOf(req) as string;
       if (!(await signatures.claim(signature, signatureWindowMs(options.auth)))) {
-        return refuse(409, 'unauthorized', 'replayed', 'this signature was already accepted: a signed request is taken once; sign each delivery anew');
+        return refuse(
+          409,
+          'unauthorized',
+          'replayed',
+          'this signature was already accepted: a signed request is taken once; sign each delivery anew',
+        );
       }
       claimed.set(req, signature);
     }
@@ -125,7 +140,8 @@ export function createAlertWebhookHandler(options: AlertWebhookOptions): (source
       reply = refuse(503, 'failed', 'failed', 'the alert could not be handled now; deliver it again');
       // The sender will deliver it again, maybe with the same signature: let that one in.
       const signature = claimed.get(req);
-      if (signature !== undefined) await signatures.release(signature).catch((err: unknown) => log.warn({ err }, 'could not forget an alert signature'));
+      if (signature !== undefined)
+        await signatures.release(signature).catch((err: unknown) => log.warn({ err }, 'could not forget an alert signature'));
     }
     options.metrics?.request(source, reply.outcome);
     if (reply.outcome === 'accepted') log.info({ alerts: reply.body['alerts'] }, 'alert webhook accepted');

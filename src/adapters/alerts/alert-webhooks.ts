@@ -23,7 +23,10 @@ export function alertWebhooks(options: AlertWebhooksOptions = {}): (ctx: AppExte
     const { config } = ctx;
     const enabled = config.MEDIC_ALERT_TOKEN !== undefined || config.MEDIC_ALERT_HMAC_SECRET !== undefined;
     if (enabled && config.MEDIC_ALERT_CHANNEL === undefined) {
-      throw new MedicError('CONFIG_INVALID', 'Alert webhooks are enabled (MEDIC_ALERT_TOKEN or MEDIC_ALERT_HMAC_SECRET is set) but MEDIC_ALERT_CHANNEL is not: set the channel for alert reports.');
+      throw new MedicError(
+        'CONFIG_INVALID',
+        'Alert webhooks are enabled (MEDIC_ALERT_TOKEN or MEDIC_ALERT_HMAC_SECRET is set) but MEDIC_ALERT_CHANNEL is not: set the channel for alert reports.',
+      );
     }
     if (!enabled) ctx.logger.warn('alert webhooks refuse everything: set MEDIC_ALERT_TOKEN or MEDIC_ALERT_HMAC_SECRET to enable them');
     const metrics = createAlertMetrics(ctx.metrics.registry);

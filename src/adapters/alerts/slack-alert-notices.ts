@@ -1,7 +1,13 @@
 /** The two Web API methods notices need; @slack/web-api's WebClient has them. */
 export interface ChatClient {
   chat: {
-    postMessage(args: { channel: string; text: string; thread_ts?: string; unfurl_links?: boolean; unfurl_media?: boolean }): Promise<{ ok?: boolean; channel?: string; ts?: string }>;
+    postMessage(args: {
+      channel: string;
+      text: string;
+      thread_ts?: string;
+      unfurl_links?: boolean;
+      unfurl_media?: boolean;
+    }): Promise<{ ok?: boolean; channel?: string; ts?: string }>;
     update(args: { channel: string; ts: string; text: string }): Promise<{ ok?: boolean }>;
   };
 }

@@ -21,7 +21,8 @@ export interface AlertAuthOptions {
   futureSkewSeconds?: number;
 }
 
-export type AuthFailure = 'not_configured' | 'missing_credentials' | 'bad_token' | 'bad_signature' | 'stale_timestamp' | 'future_timestamp' | 'replayed';
+export type AuthFailure =
+  'not_configured' | 'missing_credentials' | 'bad_token' | 'bad_signature' | 'stale_timestamp' | 'future_timestamp' | 'replayed';
 
 export type AuthResult = { ok: true; method: 'bearer' | 'hmac' | 'grafana_hmac' } | { ok: false; reason: AuthFailure; message: string };
 
@@ -59,13 +60,19 @@ export function verifyBearer(headers: IncomingHttpHeaders, options: AlertAuthOpt
   return safeEqual(m[1] as string, options.token) ? { ok: true, method: 'bearer' } : fail('bad_token', 'the bearer token is wrong');
 }
 
-function checkTimestamp(raw: string | undefined, nowMs: number, toleranceSeconds: number, futureSkewSeconds: number): AuthResult | undefined {
+function checkTimestamp(
+  raw: string | undefined,
+  nowMs: number,
+  toleranceSeconds: number,
+  futureSkewSeconds: number,
+): AuthResult | undefined {
   if (raw === undefined || !/^\d{1,12}$/.test(raw.trim())) {
     return fail('bad_signature', 'the signature timestamp is missing or not Unix seconds');
   }
   const age = nowMs / 1000 - Number(raw.trim());
   if (age > toleranceSeconds) return fail('stale_timestamp', `the signature timestamp is more than ${toleranceSeconds}s old`);
-  if (-age > futureSkewSeconds) return fail('future_timestamp', `the signature timestamp is more than ${futureSkewSeconds}s in the future: check the sender's clock`);
+  if (-age > futureSkewSeconds)
+    return fail('future_timestamp', `the signature timestamp is more than ${futureSkewSeconds}s in the future: check the sender's clock`);
   return undefined;
 }
 
@@ -99,7 +106,9 @@ export function verifyAlertRequest(headers: IncomingHttpHeaders, rawBody: Buffer
     const stale = checkTimestamp(ts, nowMs, tolerance, skew);
     if (stale !== undefined) return stale;
     const expected = `sha256=${hmacHex(options.hmacSecret, `${(ts as string).trim()}.`, rawBody)}`;
-    return safeEqual(medicSignature.trim().toLowerCase(), expected) ? { ok: true, method: 'hmac' } : fail('bad_signature', 'X-Medic-Signature does not match the body');
+    return safeEqual(medicSignature.trim().toLowerCase(), expected)
+      ? { ok: true, method: 'hmac' }
+      : fail('bad_signature', 'X-Medic-Signature does not match the body');
   }
   // Grafana can sign without a timestamp, but then a captured request could be replayed forever.
   const ts = header(headers, 'x-grafana-alerting-timestamp') ?? header(headers, 'x-grafana-alerting-signature-timestamp');

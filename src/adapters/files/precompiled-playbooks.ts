@@ -20,7 +20,9 @@ export const playbookDigest = (text: string): string => createHash('sha256').upd
  */
 export function precompiledPlaybook(text: string): Playbook | undefined {
   if (typeof MEDIC_PRECOMPILED_PLAYBOOKS !== 'string') return undefined;
-  table ??= new Map(Object.entries(JSON.parse(MEDIC_PRECOMPILED_PLAYBOOKS) as Record<string, unknown>).map(([k, v]) => [k, JSON.stringify(v)]));
+  table ??= new Map(
+    Object.entries(JSON.parse(MEDIC_PRECOMPILED_PLAYBOOKS) as Record<string, unknown>).map(([k, v]) => [k, JSON.stringify(v)]),
+  );
   const json = table.get(playbookDigest(text));
   // Parsed anew each time: callers own (and may change) the playbook they get.
   return json === undefined ? undefined : (JSON.parse(json) as Playbook);

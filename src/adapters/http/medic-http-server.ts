@@ -47,7 +47,10 @@ export class MedicHttpServer {
         Object.entries(this.o.readiness ?? {}).map(async ([name, check]) => {
           // Probes commonly give up after 1 s: a check that has not answered by then counts as down.
           let timer: NodeJS.Timeout | undefined;
-          checks[name] = await Promise.race([check().catch(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), READY_CHECK_MS)))]);
+          checks[name] = await Promise.race([
+            check().catch(() => false),
+            new Promise<boolean>((r) => (timer = setTimeout(() => r(false), READY_CHECK_MS))),
+          ]);
           clearTimeout(timer);
         }),
       );

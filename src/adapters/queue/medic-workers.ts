@@ -94,10 +94,19 @@ export function startWorkers(o: MedicWorkersOptions): MedicWorkers {
         active -= 1;
       }
     };
-  const diagnose = new Worker<DiagnoseJobData>(JOBS.diagnose.queue, counted(wrap('diagnose', o.handlers.diagnose, o.logger)), { ...common, connection: connections[0] });
-  const remediate = new Worker<RemediateJobData>(JOBS.remediate.queue, counted(wrap('remediate', o.handlers.remediate, o.logger)), { ...common, connection: connections[1] });
+  const diagnose = new Worker<DiagnoseJobData>(JOBS.diagnose.queue, counted(wrap('diagnose', o.handlers.diagnose, o.logger)), {
+    ...common,
+    connection: connections[0],
+  });
+  const remediate = new Worker<RemediateJobData>(JOBS.remediate.queue, counted(wrap('remediate', o.handlers.remediate, o.logger)), {
+    ...common,
+    connection: connections[1],
+  });
   const workers = [diagnose, remediate] as Worker[];
-  for (const [queue, w] of [['diagnose', diagnose], ['remediate', remediate]] as const) {
+  for (const [queue, w] of [
+    ['diagnose', diagnose],
+    ['remediate', remediate],
+  ] as const) {
     w.on('error', (err) => o.logger.error({ err, queue }, 'worker error'));
     w.on('completed', () => o.onJobDone?.(queue, 'completed'));
     w.on('failed', (job, err) => {

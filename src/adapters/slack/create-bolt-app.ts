@@ -41,7 +41,11 @@ export function createBoltApp(o: BoltAppOptions): BoltHandle {
   const slackLogger = slackLoggerFrom(o.logger);
   // A 429 is handed to the budget (slack-budget.ts), which shuts that method or channel for
   // Retry-After and sends again: the client's own wait-and-retry would count it as a failed try.
-  const clientOptions = { slackApiUrl: o.apiUrl, retryConfig: { retries: 3, factor: 2, minTimeout: 200, maxTimeout: 5000 }, rejectRateLimitedCalls: true };
+  const clientOptions = {
+    slackApiUrl: o.apiUrl,
+    retryConfig: { retries: 3, factor: 2, minTimeout: 200, maxTimeout: 5000 },
+    rejectRateLimitedCalls: true,
+  };
   if (o.mode === 'http') {
     const receiver = new HTTPReceiver({
       signingSecret: o.signingSecret,

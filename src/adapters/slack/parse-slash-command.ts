@@ -19,7 +19,10 @@ const SUBCOMMANDS = ['diagnose', 'hosts', 'history', 'help'] as const;
 const quote = (s: string): string => escapeMrkdwn(JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s));
 
 export function parseSlashCommand(text: string): SlashCommand {
-  const words = text.trim().split(/\s+/).filter((w) => w !== '');
+  const words = text
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   const [sub, arg, ...rest] = words;
   if (sub === undefined) return { kind: 'help' };
   switch (sub.toLowerCase()) {
@@ -32,15 +35,24 @@ export function parseSlashCommand(text: string): SlashCommand {
       return { kind: 'hosts' };
     case 'diagnose':
     case 'diag': {
-      if (arg === undefined) return { kind: 'invalid', message: 'Which host? Try `/502 diagnose <host|group|pattern>`, e.g. `/502 diagnose web-01`.' };
-      if (!TARGET.test(arg)) return { kind: 'invalid', message: `${quote(arg)} is not a host, group or pattern: use letters, digits, \`.\`, \`_\`, \`-\` and the wildcards \`*\` \`?\`.` };
+      if (arg === undefined)
+        return { kind: 'invalid', message: 'Which host? Try `/502 diagnose <host|group|pattern>`, e.g. `/502 diagnose web-01`.' };
+      if (!TARGET.test(arg))
+        return {
+          kind: 'invalid',
+          message: `${quote(arg)} is not a host, group or pattern: use letters, digits, \`.\`, \`_\`, \`-\` and the wildcards \`*\` \`?\`.`,
+        };
       const problem = globProblem(arg);
       if (problem !== undefined) return { kind: 'invalid', message: `${quote(arg)}: ${problem}.` };
       // `/502 diagnose web-01 https://shop.example/checkout`: the public URL that failed, to ask the origin for.
       let url: string | undefined;
       if (rest[0] !== undefined && LOOKS_LIKE_URL.test(rest[0])) {
         const parsed = parsePublicUrl(rest[0]);
-        if (!parsed.ok) return { kind: 'invalid', message: `${quote(rest[0])} is refused as the URL to probe: it ${escapeMrkdwn(parsed.reason)}. Nothing was run.` };
+        if (!parsed.ok)
+          return {
+            kind: 'invalid',
+            message: `${quote(rest[0])} is refused as the URL to probe: it ${escapeMrkdwn(parsed.reason)}. Nothing was run.`,
+          };
         url = parsed.value.url;
         rest.shift();
       }
@@ -49,13 +61,17 @@ export function parseSlashCommand(text: string): SlashCommand {
     }
     case 'history': {
       if (arg === undefined) return { kind: 'invalid', message: 'Whose history? Try `/502 history <host>`.' };
-      if (!TARGET.test(arg) || arg.includes('*') || arg.includes('?')) return { kind: 'invalid', message: `${quote(arg)} is not a host name.` };
+      if (!TARGET.test(arg) || arg.includes('*') || arg.includes('?'))
+        return { kind: 'invalid', message: `${quote(arg)} is not a host name.` };
       return { kind: 'history', host: arg };
     }
     default: {
       // A bare host name is the most common slip: say what would have worked.
       const hint = TARGET.test(sub) ? ` To diagnose a host, try \`/502 diagnose ${sub}\`.` : '';
-      return { kind: 'invalid', message: `Unknown command ${quote(sub)}. Commands: ${SUBCOMMANDS.map((c) => `\`${c}\``).join(', ')}.${hint}` };
+      return {
+        kind: 'invalid',
+        message: `Unknown command ${quote(sub)}. Commands: ${SUBCOMMANDS.map((c) => `\`${c}\``).join(', ')}.${hint}`,
+      };
     }
   }
 }

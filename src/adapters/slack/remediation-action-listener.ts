@@ -69,7 +69,11 @@ export function registerRemediationAction(app: BoltApp, deps: RemediationActionD
     await afterAcks.wait();
     const userId = body.user.id;
     const approvalId = action.type === 'button' ? action.value : undefined;
-    const refuse = async (reason: RefusalReason, approval?: ApprovalRecord, extra: { approvers?: string; approvedBy?: string } = {}): Promise<void> => {
+    const refuse = async (
+      reason: RefusalReason,
+      approval?: ApprovalRecord,
+      extra: { approvers?: string; approvedBy?: string } = {},
+    ): Promise<void> => {
       deps.onRefusal?.(reason);
       await deps.audit.record({
         kind: 'refused',
@@ -92,19 +96,40 @@ export function registerRemediationAction(app: BoltApp, deps: RemediationActionD
 
       claimed = approval;
       deps.onApproval?.(approval.remediation);
-      await deps.audit.record({ kind: 'approval', host: approval.host, actor: userId, approvalId: approval.id, diagnosisId: approval.diagnosisId, detail: `${approval.remediation} approved`, data: { remediation: approval.remediation } });
+      await deps.audit.record({
+        kind: 'approval',
+        host: approval.host,
+        actor: userId,
+        approvalId: approval.id,
+        diagnosisId: approval.diagnosisId,
+        detail: `${approval.remediation} approved`,
+        data: { remediation: approval.remediation },
+      });
       await deps.records.setRemediation(approval.diagnosisId, { remediation: approval.remediation, approvedBy: userId, status: 'running' });
-      await enqueueRemediate(deps.queues, { approvalId: approval.id, diagnosisId: approval.diagnosisId, host: approval.host, remediation: approval.remediation, approvedBy: userId });
+      await enqueueRemediate(deps.queues, {
+        approvalId: approval.id,
+        diagnosisId: approval.diagnosisId,
+        host: approval.host,
+        remediation: approval.remediation,
+        approvedBy: userId,
+      });
     } catch (e) {
       const err = asRedisError(e, claimed === undefined ? 'the click was not taken' : 'the approved remediation was not queued');
       deps.logger.error({ err: e, approvalId }, 'could not take the click');
       const what = isMedicError(err) ? `\`${err.code}\` ${escapeMrkdwn(err.message)}` : 'The click could not be taken.';
-      const next = claimed === undefined ? ' Click again once it is back.' : ` Run \`/502 diagnose ${escapeMrkdwn(claimed.host)}\` for fresh buttons once it is back.`;
+      const next =
+        claimed === undefined
+          ? ' Click again once it is back.'
+          : ` Run \`/502 diagnose ${escapeMrkdwn(claimed.host)}\` for fresh buttons once it is back.`;
       await respond({ response_type: 'ephemeral', replace_original: false, text: `:x: ${what}${next}` }).catch(() => undefined);
       return;
     }
     const approval = claimed;
-    await respond({ response_type: 'ephemeral', replace_original: false, text: `:white_check_mark: Approved: \`${approval.remediation}\` on *${escapeMrkdwn(approval.host)}* is queued; the message shows its progress and verification.` });
+    await respond({
+      response_type: 'ephemeral',
+      replace_original: false,
+      text: `:white_check_mark: Approved: \`${approval.remediation}\` on *${escapeMrkdwn(approval.host)}* is queued; the message shows its progress and verification.`,
+    });
     try {
       await deps.reporter.refreshFinding(approval.id);
       await deps.reporter.refreshRoot(approval.diagnosisId);

@@ -4,7 +4,6 @@ import type { ChatApi, SlackPriority } from './chat-api.ts';
 
 export type { SlackPriority } from './chat-api.ts';
 
-
 const RANK: Record<SlackPriority, number> = { urgent: 0, normal: 1, bulk: 2 };
 
 type Args = Record<string, unknown>;
@@ -76,7 +75,10 @@ interface Pending {
 }
 
 const isRateLimited = (e: unknown): e is { retryAfter: number } =>
-  typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'slack_webapi_rate_limited_error' && typeof (e as { retryAfter?: unknown }).retryAfter === 'number';
+  typeof e === 'object' &&
+  e !== null &&
+  (e as { code?: unknown }).code === 'slack_webapi_rate_limited_error' &&
+  typeof (e as { retryAfter?: unknown }).retryAfter === 'number';
 
 /**
  * The one place that decides the order and pace of the bot's Web API calls: a token bucket per
@@ -122,7 +124,15 @@ export class SlackBudget {
         }
       }
       const buckets = method === 'chat.postMessage' ? [`channel:${channel}`] : [`method:${method}`];
-      this.queue.push({ method, args, priority, seq: this.seq++, buckets, ...(coalesce !== undefined ? { coalesce } : {}), waiters: [waiter] });
+      this.queue.push({
+        method,
+        args,
+        priority,
+        seq: this.seq++,
+        buckets,
+        ...(coalesce !== undefined ? { coalesce } : {}),
+        waiters: [waiter],
+      });
       this.pump();
     });
   }
@@ -174,7 +184,8 @@ export class SlackBudget {
           soonest = Math.min(soonest, wait);
           continue;
         }
-        if (best === undefined || RANK[p.priority] < RANK[best.priority] || (RANK[p.priority] === RANK[best.priority] && p.seq < best.seq)) best = p;
+        if (best === undefined || RANK[p.priority] < RANK[best.priority] || (RANK[p.priority] === RANK[best.priority] && p.seq < best.seq))
+          best = p;
       }
       if (best === undefined) {
         // Nothing may go yet: wake when the first bucket refills (an answer in flight also wakes us).

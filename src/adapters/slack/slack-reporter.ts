@@ -136,7 +136,8 @@ export class SlackReporter {
   private async postFinding(record: DiagnosisRecord, index: number, slack: ChatApi): Promise<string> {
     const diagnosis = record.diagnosis;
     const finding = diagnosis?.findings[index];
-    if (diagnosis === undefined || finding === undefined || record.rootTs === undefined) throw new Error(`no finding ${index} in ${record.id}`);
+    if (diagnosis === undefined || finding === undefined || record.rootTs === undefined)
+      throw new Error(`no finding ${index} in ${record.id}`);
     const now = this.o.now();
     const expiresAt = new Date(now.getTime() + this.o.approvalTtlMs).toISOString();
     const buttons = [];
@@ -162,7 +163,13 @@ export class SlackReporter {
       buttons,
       ...(buttons[0] !== undefined ? { approvalExpiresAt: buttons[0].expiresAt } : {}),
     });
-    const res = await slack.chat.postMessage({ channel: record.channel, thread_ts: record.threadTs ?? record.rootTs, ...message, unfurl_links: false, unfurl_media: false });
+    const res = await slack.chat.postMessage({
+      channel: record.channel,
+      thread_ts: record.threadTs ?? record.rootTs,
+      ...message,
+      unfurl_links: false,
+      unfurl_media: false,
+    });
     if (res.ts === undefined) throw new Error('chat.postMessage returned no ts');
     for (const b of buttons) await this.o.approvals.setMessageTs(b.approvalId, res.ts);
     return res.ts;
@@ -222,7 +229,12 @@ export class SlackReporter {
   // ---------------------------------------------------------------- fan-out
 
   async postFanout(fanout: FanoutRecord): Promise<string> {
-    const res = await this.urgent.chat.postMessage({ channel: fanout.channel, ...(await this.fanoutMessage(fanout)), unfurl_links: false, unfurl_media: false });
+    const res = await this.urgent.chat.postMessage({
+      channel: fanout.channel,
+      ...(await this.fanoutMessage(fanout)),
+      unfurl_links: false,
+      unfurl_media: false,
+    });
     if (res.ts === undefined) throw new Error('chat.postMessage returned no ts');
     await this.o.fanouts.setTs(fanout.id, res.ts);
     return res.ts;
@@ -277,24 +289,35 @@ export class SlackReporter {
     // Held while the report's messages wait their turn at Slack's pace (a second each, more
     // after a 429): a longer lease than the default, or another process could post it twice.
     const lease = { ttlMs: 60_000, waitMs: 90_000 };
-    await withRedisLock(this.o.redis, this.o.keys.lock(`replies:${diagnosisId}`), async () => {
-      const record = await this.o.records.get(diagnosisId);
-      if (record === undefined || (record.status !== 'done' && record.status !== 'failed')) return;
-      if (record.rootTs === undefined) {
-        const res = await this.bulk.chat.postMessage({ channel, thread_ts: threadTs, ...renderRoot(this.rootView(record)), unfurl_links: false, unfurl_media: false });
-        if (res.ts === undefined) throw new Error('chat.postMessage returned no ts');
-        await this.o.records.setRoot(record.id, res.ts, res.channel ?? channel, threadTs);
-        record.rootTs = res.ts;
-        record.threadTs = threadTs;
-      } else if (record.threadTs !== threadTs) return;
-      const findings = record.diagnosis?.findings ?? [];
-      const posted = await this.o.records.postedReplies(diagnosisId);
-      for (let i = 0; i < findings.length; i++) {
-        if (posted.has(i)) continue;
-        const ts = await this.postFinding(record, i, this.bulk);
-        await this.o.records.markReplyPosted(diagnosisId, i, ts);
-      }
-    }, lease);
+    await withRedisLock(
+      this.o.redis,
+      this.o.keys.lock(`replies:${diagnosisId}`),
+      async () => {
+        const record = await this.o.records.get(diagnosisId);
+        if (record === undefined || (record.status !== 'done' && record.status !== 'failed')) return;
+        if (record.rootTs === undefined) {
+          const res = await this.bulk.chat.postMessage({
+            channel,
+            thread_ts: threadTs,
+            ...renderRoot(this.rootView(record)),
+            unfurl_links: false,
+            unfurl_media: false,
+          });
+          if (res.ts === undefined) throw new Error('chat.postMessage returned no ts');
+          await this.o.records.setRoot(record.id, res.ts, res.channel ?? channel, threadTs);
+          record.rootTs = res.ts;
+          record.threadTs = threadTs;
+        } else if (record.threadTs !== threadTs) return;
+        const findings = record.diagnosis?.findings ?? [];
+        const posted = await this.o.records.postedReplies(diagnosisId);
+        for (let i = 0; i < findings.length; i++) {
+          if (posted.has(i)) continue;
+          const ts = await this.postFinding(record, i, this.bulk);
+          await this.o.records.markReplyPosted(diagnosisId, i, ts);
+        }
+      },
+      lease,
+    );
   }
 
   private async fanoutMessage(fanout: FanoutRecord): Promise<SlackMessage> {
@@ -305,7 +328,8 @@ export class SlackReporter {
       const view: FanoutHostView = { host: h.host, status: record?.status ?? 'queued' };
       if (h.joined === true) view.joined = true;
       // Reports in this summary's thread are found there; a shared report elsewhere is linked.
-      if (record?.rootTs !== undefined && record.threadTs === undefined && workspace !== undefined) view.link = messageLink(workspace, record.channel, record.rootTs);
+      if (record?.rootTs !== undefined && record.threadTs === undefined && workspace !== undefined)
+        view.link = messageLink(workspace, record.channel, record.rootTs);
       if (record?.diagnosis !== undefined) {
         view.cause = record.diagnosis.verdict.cause;
         view.title = record.diagnosis.verdict.title;

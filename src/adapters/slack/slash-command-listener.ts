@@ -41,7 +41,8 @@ function queuedAnswer(tickets: DiagnosisTicket[], channel: string): string {
 /** Slack's answer when the bot cannot post in the channel, turned into what to do about it. */
 function slackProblem(e: unknown): string | undefined {
   const code = (e as { data?: { error?: string } }).data?.error;
-  if (code === 'not_in_channel' || code === 'channel_not_found') return 'I cannot post in this channel: invite me first (`/invite @medic`), or run the command where I am.';
+  if (code === 'not_in_channel' || code === 'channel_not_found')
+    return 'I cannot post in this channel: invite me first (`/invite @medic`), or run the command where I am.';
   return undefined;
 }
 
@@ -66,7 +67,8 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
       case 'hosts':
         return ack(ephemeral(renderHosts(Object.keys(inventory.hosts).sort(), inventory.groups)));
       case 'history': {
-        if (!Object.hasOwn(inventory.hosts, parsed.host)) return ack(ephemeral(renderNotice(escapeMrkdwn(unknownHostMessage(inventory, parsed.host)))));
+        if (!Object.hasOwn(inventory.hosts, parsed.host))
+          return ack(ephemeral(renderNotice(escapeMrkdwn(unknownHostMessage(inventory, parsed.host)))));
         await ack();
         await afterAcks.wait();
         const entries = await deps.audit.history(parsed.host, 25, ['check']);
@@ -80,7 +82,11 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
         } catch (e) {
           if (!isMedicError(e) || (e.code !== 'HOST_UNKNOWN' && e.code !== 'HOST_PATTERN_REFUSED')) throw e;
           await ack(ephemeral(renderNotice(`:grey_question: ${escapeMrkdwn(e.message)}\nTry \`/502 hosts\`.`)));
-          return deps.audit.record({ kind: 'refused', actor: command.user_id, detail: `diagnose ${parsed.target}: ${e.code === 'HOST_UNKNOWN' ? 'not in the inventory' : 'pattern refused'}` });
+          return deps.audit.record({
+            kind: 'refused',
+            actor: command.user_id,
+            detail: `diagnose ${parsed.target}: ${e.code === 'HOST_UNKNOWN' ? 'not in the inventory' : 'pattern refused'}`,
+          });
         }
         await ack();
         await afterAcks.wait();
@@ -97,7 +103,9 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
           deps.logger.error({ err: e, target: parsed.target }, 'could not queue the diagnosis');
           const hint =
             slackProblem(e) ??
-            (isMedicError(e) ? `\`${e.code}\` ${escapeMrkdwn(e.message)}` : `Could not queue the diagnosis: ${escapeMrkdwn(errorMessage(e))}`);
+            (isMedicError(e)
+              ? `\`${e.code}\` ${escapeMrkdwn(e.message)}`
+              : `Could not queue the diagnosis: ${escapeMrkdwn(errorMessage(e))}`);
           await respond(ephemeral(renderNotice(`:x: ${hint}`)));
         }
         return;

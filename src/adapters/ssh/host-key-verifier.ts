@@ -36,7 +36,9 @@ export class HostKeyVerifier {
     try {
       return this.check(key);
     } catch (e) {
-      this.rejection = new MedicError('SSH_HOST_KEY_UNKNOWN', `Could not check the host key of ${this.name()}: ${errorMessage(e)}`, { cause: e });
+      this.rejection = new MedicError('SSH_HOST_KEY_UNKNOWN', `Could not check the host key of ${this.name()}: ${errorMessage(e)}`, {
+        cause: e,
+      });
       return false;
     }
   };

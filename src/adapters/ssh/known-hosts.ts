@@ -79,13 +79,7 @@ function hashedNameMatches(hashed: string, name: string): boolean {
  * `changed` means a key of the same type is known for this host and it is a different one.
  * `@cert-authority` lines never match a plain key: host certificates are not supported.
  */
-export function checkHostKey(
-  knownHostsText: string,
-  host: string,
-  port: number,
-  keyType: string,
-  keyBase64: string,
-): HostKeyVerdict {
+export function checkHostKey(knownHostsText: string, host: string, port: number, keyType: string, keyBase64: string): HostKeyVerdict {
   const presented = Buffer.from(keyBase64, 'base64');
   let verdict: HostKeyVerdict = 'unknown';
   for (const entry of parseKnownHosts(knownHostsText)) {

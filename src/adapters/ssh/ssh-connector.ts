@@ -102,7 +102,9 @@ export class SshConnector implements HostConnector {
       keepaliveInterval: this.o.keepaliveIntervalMs,
       keepaliveCountMax: this.o.keepaliveCountMax,
       hostVerifier: verifier.verify,
-      algorithms: { serverHostKey: verifier.preferredAlgorithms() as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']> },
+      algorithms: {
+        serverHostKey: verifier.preferredAlgorithms() as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']>,
+      },
       // Only the key from the inventory: no agent, no password, no keyboard-interactive.
       authHandler: [publickey],
     };
@@ -173,7 +175,10 @@ function openTcp(host: string, port: number, timeoutMs: number, target: ConnectT
       reject(signal?.aborted ? signal.reason : mapConnectError(e, target));
     };
     const onAbort = (): void => done(signal?.reason);
-    const timer = setTimeout(() => done(Object.assign(new Error(`connect ETIMEDOUT ${host}:${port}`), { code: 'ETIMEDOUT', level: 'client-socket' })), timeoutMs);
+    const timer = setTimeout(
+      () => done(Object.assign(new Error(`connect ETIMEDOUT ${host}:${port}`), { code: 'ETIMEDOUT', level: 'client-socket' })),
+      timeoutMs,
+    );
     sock.once('connect', () => done());
     sock.once('error', done);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -190,7 +195,9 @@ function withoutSha1Signatures(key: ParsedKey): ParsedKey {
   // ssh2 reports a failed signature by returning an Error (its typings say Buffer only).
   guarded.sign = (data, algo) =>
     key.type === 'ssh-rsa' && (algo === undefined || algo === 'sha1')
-      ? (new Error('refusing to sign with ssh-rsa (RSA with SHA-1): the server offers no rsa-sha2-256 or rsa-sha2-512; use an ed25519 key, or enable rsa-sha2 on the server') as unknown as Buffer)
+      ? (new Error(
+          'refusing to sign with ssh-rsa (RSA with SHA-1): the server offers no rsa-sha2-256 or rsa-sha2-512; use an ed25519 key, or enable rsa-sha2 on the server',
+        ) as unknown as Buffer)
       : key.sign(data, algo);
   return guarded;
 }

@@ -85,7 +85,11 @@ export class ApprovalStore {
     } catch {
       storedResult = result;
     }
-    const parsed = ApprovalRecordSchema.safeParse({ ...fields, findingIndex: Number(findingIndex), ...(storedResult !== undefined ? { result: storedResult } : {}) });
+    const parsed = ApprovalRecordSchema.safeParse({
+      ...fields,
+      findingIndex: Number(findingIndex),
+      ...(storedResult !== undefined ? { result: storedResult } : {}),
+    });
     if (!parsed.success) throw new Error(`approval ${id} in Redis is not an approval record: ${z.prettifyError(parsed.error)}`);
     return parsed.data;
   }
@@ -95,7 +99,16 @@ export class ApprovalStore {
   }
 
   async claim(id: string, host: string, approver: string, now: Date): Promise<ClaimResult> {
-    const out = (await this.redis.eval(CLAIM, 3, this.keys.approval(id), this.keys.latest(host), this.keys.dedup(host), approver, String(now.getTime()), now.toISOString())) as string[];
+    const out = (await this.redis.eval(
+      CLAIM,
+      3,
+      this.keys.approval(id),
+      this.keys.latest(host),
+      this.keys.dedup(host),
+      approver,
+      String(now.getTime()),
+      now.toISOString(),
+    )) as string[];
     const [verdict, by, at] = out;
     if (verdict === 'ok') {
       const record = await this.get(id);

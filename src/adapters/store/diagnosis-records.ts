@@ -79,7 +79,10 @@ export class DiagnosisRecords {
    * One atomic Redis step (a script), so that of any number of simultaneous requests for a
    * host exactly one opens it, and a joiner always finds the record behind the slot.
    */
-  async open(input: Omit<DiagnosisRecord, 'id' | 'status' | 'joiners' | 'notes' | 'rootTs' | 'threadTs'>, options: { id?: string } = {}): Promise<OpenResult> {
+  async open(
+    input: Omit<DiagnosisRecord, 'id' | 'status' | 'joiners' | 'notes' | 'rootTs' | 'threadTs'>,
+    options: { id?: string } = {},
+  ): Promise<OpenResult> {
     const id = options.id ?? newDiagnosisId();
     const record: DiagnosisRecord = { ...input, id, status: 'queued', joiners: [], notes: [] };
     const fields = Object.entries(this.fields(record)).flat();
@@ -190,7 +193,12 @@ export class DiagnosisRecords {
 
   /** Gives the host's dedup slot back (the request could not even be queued). */
   async release(record: DiagnosisRecord): Promise<void> {
-    await this.redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`, 1, this.keys.dedup(record.host), record.id);
+    await this.redis.eval(
+      `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`,
+      1,
+      this.keys.dedup(record.host),
+      record.id,
+    );
   }
 
   async setRemediation(id: string, remediation: NonNullable<DiagnosisRecord['remediation']>): Promise<void> {
@@ -198,7 +206,12 @@ export class DiagnosisRecords {
   }
 
   async addNote(id: string, note: RootNote): Promise<void> {
-    await this.redis.multi().rpush(this.keys.notes(id), JSON.stringify(note)).ltrim(this.keys.notes(id), -50, -1).pexpire(this.keys.notes(id), RECORD_TTL_MS).exec();
+    await this.redis
+      .multi()
+      .rpush(this.keys.notes(id), JSON.stringify(note))
+      .ltrim(this.keys.notes(id), -50, -1)
+      .pexpire(this.keys.notes(id), RECORD_TTL_MS)
+      .exec();
   }
 
   /** The diagnosis currently holding the host's dedup slot (running, or finished within the window). */

@@ -34,7 +34,14 @@ export class FanoutRecords {
     const key = this.keys.fanout(record.id);
     await this.redis
       .multi()
-      .hset(key, { id: record.id, target: record.target, channel: record.channel, requestedBy: JSON.stringify(record.requestedBy), requestedAt: record.requestedAt, order: JSON.stringify(record.hosts.map((h) => h.host)) })
+      .hset(key, {
+        id: record.id,
+        target: record.target,
+        channel: record.channel,
+        requestedBy: JSON.stringify(record.requestedBy),
+        requestedAt: record.requestedAt,
+        order: JSON.stringify(record.hosts.map((h) => h.host)),
+      })
       .pexpire(key, TTL_MS)
       .exec();
   }

@@ -30,7 +30,8 @@ export async function withRedisLock<T>(redis: Redis, key: string, fn: () => Prom
   const deadline = Date.now() + (options.waitMs ?? 20_000);
   let delay = 10;
   while ((await redis.set(key, token, 'PX', ttl, 'NX')) !== 'OK') {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what !== undefined ? `the ${options.what}` : `lock ${key}`}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${options.what !== undefined ? `the ${options.what}` : `lock ${key}`}`);
     await new Promise((r) => setTimeout(r, delay + Math.random() * Math.min(10, delay)));
     delay = Math.min(delay * 2, maxDelay);
   }

@@ -3,7 +3,13 @@ import { getPlaybook, loadPlaybooks } from '../../adapters/files/load-playbooks.
 import type { Inventory } from '../../core/inventory/inventory-schema.ts';
 import { resolveHosts } from '../../core/inventory/resolve-hosts.ts';
 import { renderJson } from '../../core/report/render-json.ts';
-import { type FleetOutcome, fleetProgressLine, isUnreachable, renderFleetJsonLine, renderFleetTable } from '../../core/report/render-fleet.ts';
+import {
+  type FleetOutcome,
+  fleetProgressLine,
+  isUnreachable,
+  renderFleetJsonLine,
+  renderFleetTable,
+} from '../../core/report/render-fleet.ts';
 import { shellQuote } from '../../core/playbook/shell-quote.ts';
 import { renderTerminal } from '../../core/report/render-terminal.ts';
 import { parsePublicUrl, showRefusedUrl } from '../../core/public-url.ts';
@@ -69,7 +75,8 @@ export async function diagnoseCommand(args: readonly string[], ctx: CliContext):
   }
   const withUrl = url === undefined ? {} : { url };
   const concurrency = values.concurrency === undefined ? DEFAULT_FLEET_CONCURRENCY : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) throw new UsageError('diagnose: --concurrency takes a whole number from 1 to 1000.');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)
+    throw new UsageError('diagnose: --concurrency takes a whole number from 1 to 1000.');
   const inventory = await loadInventory(inventoryPath(values.inventory, ctx));
   const names = resolveHosts(inventory, target);
   const hostOf = (name: string): TargetHost => ({ name, ...(inventory.hosts[name] as Inventory['hosts'][string]) });
@@ -94,7 +101,13 @@ export async function diagnoseCommand(args: readonly string[], ctx: CliContext):
     const runner = await connecting;
     let diagnosis;
     try {
-      diagnosis = (await diagnoseHostDetailed({ host, playbook, ...withUrl }, { ...deps, ...(values.json === true ? {} : { onProgress: progressPrinter(ctx, playbook.checks.length) }) }, runner)).diagnosis;
+      diagnosis = (
+        await diagnoseHostDetailed(
+          { host, playbook, ...withUrl },
+          { ...deps, ...(values.json === true ? {} : { onProgress: progressPrinter(ctx, playbook.checks.length) }) },
+          runner,
+        )
+      ).diagnosis;
     } finally {
       await runner.close().catch(() => undefined);
     }
@@ -126,7 +139,10 @@ export async function diagnoseCommand(args: readonly string[], ctx: CliContext):
     showProgress();
     let outcome: FleetOutcome;
     try {
-      outcome = { host: name, diagnosis: await diagnoseHost({ host, playbook: getPlaybook(playbooks, playbookName ?? host.playbook), ...withUrl }, deps) };
+      outcome = {
+        host: name,
+        diagnosis: await diagnoseHost({ host, playbook: getPlaybook(playbooks, playbookName ?? host.playbook), ...withUrl }, deps),
+      };
     } catch (e) {
       const error = isMedicError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: errorMessage(e) };
       outcome = { host: name, error, durationMs: Math.round(performance.now() - t0) };

@@ -11,7 +11,11 @@ Exit status: 0, or 2 when the inventory is missing or invalid (the message names
 `;
 
 export async function hostsCommand(args: readonly string[], ctx: CliContext): Promise<number> {
-  const { values } = parseCommandArgs('hosts', args, { inventory: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parseCommandArgs('hosts', args, {
+    inventory: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help === true) {
     ctx.io.stdout(HELP);
     return EXIT.OK;
@@ -30,7 +34,10 @@ export async function hostsCommand(args: readonly string[], ctx: CliContext): Pr
   }
   const width = Math.max(4, ...hosts.map(([n]) => n.length));
   const out = [`${'HOST'.padEnd(width)}  TARGET                          SUDO  PLAYBOOK`];
-  for (const [name, h] of hosts) out.push(`${name.padEnd(width)}  ${`${h.user}@${h.address}:${h.port}`.padEnd(30)}  ${(h.sudo ? 'yes' : 'no').padEnd(4)}  ${h.playbook}`);
+  for (const [name, h] of hosts)
+    out.push(
+      `${name.padEnd(width)}  ${`${h.user}@${h.address}:${h.port}`.padEnd(30)}  ${(h.sudo ? 'yes' : 'no').padEnd(4)}  ${h.playbook}`,
+    );
   const groups = Object.entries(inventory.groups);
   if (groups.length > 0) {
     out.push('', 'GROUPS');

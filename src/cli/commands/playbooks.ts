@@ -20,7 +20,9 @@ export async function playbooksCommand(args: readonly string[], ctx: CliContext)
   }
   const playbooks = [...(await loadPlaybooks(playbooksDir(ctx))).values()];
   if (values.json === true) {
-    ctx.io.stdout(`${JSON.stringify(playbooks.map((p) => ({ name: p.name, title: p.title, window: p.window, checks: p.checks.map((c) => ({ id: c.id, title: c.title, run: c.run, sudo: c.sudo === true })) })))}\n`);
+    ctx.io.stdout(
+      `${JSON.stringify(playbooks.map((p) => ({ name: p.name, title: p.title, window: p.window, checks: p.checks.map((c) => ({ id: c.id, title: c.title, run: c.run, sudo: c.sudo === true })) })))}\n`,
+    );
     return EXIT.OK;
   }
   const out: string[] = [];

@@ -48,12 +48,15 @@ export async function remediateCommand(args: readonly string[], ctx: CliContext)
     return EXIT.OK;
   }
   const [hostName, id] = positionals;
-  if (hostName === undefined || id === undefined || positionals.length !== 2) throw new UsageError(`remediate takes a host and a remediation id.\n\n${HELP}`);
-  if (!isRemediationId(id)) throw new MedicError('REMEDIATION_UNKNOWN', `No remediation "${id}". Remediations: ${REMEDIATION_IDS.join(', ')}.`);
+  if (hostName === undefined || id === undefined || positionals.length !== 2)
+    throw new UsageError(`remediate takes a host and a remediation id.\n\n${HELP}`);
+  if (!isRemediationId(id))
+    throw new MedicError('REMEDIATION_UNKNOWN', `No remediation "${id}". Remediations: ${REMEDIATION_IDS.join(', ')}.`);
   const { host } = await loadTarget(hostName, values.inventory, ctx);
   const playbook = await loadHostPlaybook(host, undefined, ctx);
   if (values.yes !== true) {
-    if (ctx.io.confirm === undefined) throw new MedicError('NOT_CONFIRMED', `remediate ${id} on ${hostName} changes the host: pass --yes to run it without a terminal.`);
+    if (ctx.io.confirm === undefined)
+      throw new MedicError('NOT_CONFIRMED', `remediate ${id} on ${hostName} changes the host: pass --yes to run it without a terminal.`);
     if (!(await ctx.io.confirm(`Run ${id} on ${hostName} (${host.address})? [y/N] `))) {
       ctx.io.stderr('Nothing was run.\n');
       return EXIT.USAGE;
@@ -61,7 +64,10 @@ export async function remediateCommand(args: readonly string[], ctx: CliContext)
   }
   if (ctx.io.interactive) ctx.io.stderr(`Running ${id} on ${hostName}…\n`);
   const stack = typeof values.stack === 'string' ? { stack: values.stack } : {};
-  const outcome = await remediateHost({ host, playbook, remediation: id, approvedBy: `cli:${ctx.env.USER ?? 'unknown'}`, ...stack }, jobDeps(ctx));
+  const outcome = await remediateHost(
+    { host, playbook, remediation: id, approvedBy: `cli:${ctx.env.USER ?? 'unknown'}`, ...stack },
+    jobDeps(ctx),
+  );
   if (values.json === true) ctx.io.stdout(`${JSON.stringify(outcome, null, 2)}\n`);
   else ctx.io.stdout(renderOutcome(outcome));
   return outcome.ok && outcome.recovered ? EXIT.OK : EXIT.FAILED;
@@ -69,7 +75,10 @@ export async function remediateCommand(args: readonly string[], ctx: CliContext)
 
 function renderOutcome(o: RemediationOutcome): string {
   const lines = [`${o.remediation} on ${o.host}${o.stack === undefined ? '' : ` (${o.stack})`}: ${o.ok ? 'ran' : 'FAILED'}`];
-  for (const s of o.steps) lines.push(`  $ ${s.command}   → exit ${s.exitCode ?? 'none'} (${s.durationMs} ms)${s.stderr.trim() ? `\n    ${s.stderr.trim().split('\n').slice(0, 5).join('\n    ')}` : ''}`);
+  for (const s of o.steps)
+    lines.push(
+      `  $ ${s.command}   → exit ${s.exitCode ?? 'none'} (${s.durationMs} ms)${s.stderr.trim() ? `\n    ${s.stderr.trim().split('\n').slice(0, 5).join('\n    ')}` : ''}`,
+    );
   if (o.error !== undefined) lines.push(`  error: ${o.error}`);
   lines.push(
     o.recovered

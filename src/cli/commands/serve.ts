@@ -2,9 +2,11 @@ import { EXIT } from '../cli-io.ts';
 import type { CliContext } from '../cli-context.ts';
 
 const HELP = {
-  start: 'Usage: medic start\n\nRuns the Slack bot, the alert webhook receivers and a worker in one process (MEDIC_HTTP_PROCESSES such processes sharing the port). Configuration comes from the environment (.env is read when present): see .env.example.\n',
+  start:
+    'Usage: medic start\n\nRuns the Slack bot, the alert webhook receivers and a worker in one process (MEDIC_HTTP_PROCESSES such processes sharing the port). Configuration comes from the environment (.env is read when present): see .env.example.\n',
   bot: 'Usage: medic bot\n\nRuns the Slack bot and the alert webhook receivers; diagnoses run in workers (medic worker) sharing the same Redis. MEDIC_HTTP_PROCESSES > 1 runs that many bot processes sharing the port, to ack bursts of commands on several cores.\n',
-  worker: 'Usage: medic worker\n\nRuns a worker: it takes diagnose and remediate jobs from Redis and does the SSH work. Run as many as you like, on any machines sharing one Redis.\n',
+  worker:
+    'Usage: medic worker\n\nRuns a worker: it takes diagnose and remediate jobs from Redis and does the SSH work. Run as many as you like, on any machines sharing one Redis.\n',
 } as const;
 
 export async function serveCommand(role: 'start' | 'bot' | 'worker', args: readonly string[], ctx: CliContext): Promise<number> {
@@ -22,7 +24,10 @@ export async function serveCommand(role: 'start' | 'bot' | 'worker', args: reado
       requireSlack(config, 'bot');
       const { createLogger } = await import('../../logger.ts');
       const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT, base: { role: processRole, cluster: 'primary' } });
-      return (await cluster.runClusterPrimary({ processes: config.MEDIC_HTTP_PROCESSES, logger, startedFields: { role: processRole } })) === 0 ? EXIT.OK : EXIT.FAILED;
+      return (await cluster.runClusterPrimary({ processes: config.MEDIC_HTTP_PROCESSES, logger, startedFields: { role: processRole } })) ===
+        0
+        ? EXIT.OK
+        : EXIT.FAILED;
     }
   }
   const { startProcess } = await import('../../main.ts');

@@ -14,17 +14,24 @@ export function inventoryPath(flag: string | boolean | undefined, ctx: CliContex
 }
 
 /** One host by exact name: `diagnose` and `remediate` act on one host, not a group. */
-export async function loadTarget(name: string, inventoryFlag: string | boolean | undefined, ctx: CliContext): Promise<{ inventory: Inventory; host: TargetHost }> {
+export async function loadTarget(
+  name: string,
+  inventoryFlag: string | boolean | undefined,
+  ctx: CliContext,
+): Promise<{ inventory: Inventory; host: TargetHost }> {
   const inventory = await loadInventory(inventoryPath(inventoryFlag, ctx));
   const names = resolveHosts(inventory, name);
   if (names.length !== 1 || names[0] !== name) {
-    throw new UsageError(`"${name}" is a group or pattern (${names.join(', ')}); the command line takes one host. Slack's /502 diagnose fans out over groups.`);
+    throw new UsageError(
+      `"${name}" is a group or pattern (${names.join(', ')}); the command line takes one host. Slack's /502 diagnose fans out over groups.`,
+    );
   }
   return { inventory, host: { name, ...(inventory.hosts[name] as Inventory['hosts'][string]) } };
 }
 
 /** The playbooks folder: $MEDIC_PLAYBOOKS_DIR when set (as for `medic start`), else the shipped one. */
-export const playbooksDir = (ctx: CliContext): string | undefined => (ctx.env.MEDIC_PLAYBOOKS_DIR ? ctx.env.MEDIC_PLAYBOOKS_DIR : undefined);
+export const playbooksDir = (ctx: CliContext): string | undefined =>
+  ctx.env.MEDIC_PLAYBOOKS_DIR ? ctx.env.MEDIC_PLAYBOOKS_DIR : undefined;
 
 export async function loadHostPlaybook(host: TargetHost, flag: string | boolean | undefined, ctx: CliContext): Promise<Playbook> {
   const playbooks = await loadPlaybooks(playbooksDir(ctx));

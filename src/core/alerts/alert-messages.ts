@@ -25,7 +25,6 @@ function names(incident: AlertIncident): string {
   return incident.alertNames.length > 5 ? `${shown}, …` : shown;
 }
 
-
 /** Human durations for thread texts: "45s", "12m", "3h 5m". */
 export function formatSpan(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

@@ -19,7 +19,9 @@ export function alertUrl(alerts: readonly AlertInstance[]): AlertUrl {
       for (const value of [a.annotations[key], a.labels[key]]) {
         if (value === undefined || !HTTP_URL.test(value)) continue;
         const parsed = parsePublicUrl(value.trim());
-        return parsed.ok ? { url: parsed.value.url } : { refused: `the alert's ${key} ${showRefusedUrl(value)} was not probed: it ${parsed.reason}` };
+        return parsed.ok
+          ? { url: parsed.value.url }
+          : { refused: `the alert's ${key} ${showRefusedUrl(value)} was not probed: it ${parsed.reason}` };
       }
     }
   }

@@ -42,7 +42,12 @@ export function groupAlerts(alerts: readonly AlertInstance[], o: GroupAlertsOpti
       const host = key.startsWith('?') ? undefined : key;
       const groupMatch: HostMatch =
         host !== undefined
-          ? { kind: 'inventory', host, label: match.kind === 'inventory' ? match.label : '', value: match.kind === 'inventory' ? match.value : '' }
+          ? {
+              kind: 'inventory',
+              host,
+              label: match.kind === 'inventory' ? match.label : '',
+              value: match.kind === 'inventory' ? match.value : '',
+            }
           : match.kind === 'unknown'
             ? match
             : { kind: 'unknown', candidate: key.slice(1) };
@@ -55,7 +60,8 @@ export function groupAlerts(alerts: readonly AlertInstance[], o: GroupAlertsOpti
 }
 
 type UnknownGroup = AlertGroup & { match: { kind: 'unknown'; candidate: string } };
-const isUnknownHost = (g: AlertGroup): g is UnknownGroup => g.host === undefined && g.match.kind === 'unknown' && g.match.candidate !== undefined;
+const isUnknownHost = (g: AlertGroup): g is UnknownGroup =>
+  g.host === undefined && g.match.kind === 'unknown' && g.match.candidate !== undefined;
 
 function collapseUnknownHosts(groups: Map<string, AlertGroup>): AlertGroup[] {
   const unknown = [...groups.values()].filter(isUnknownHost).filter((g) => g.alerts.some((a) => a.status === 'firing'));

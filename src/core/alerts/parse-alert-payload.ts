@@ -4,9 +4,7 @@ import { AlertmanagerPayload, alertmanagerAlerts } from './alertmanager-payload.
 import { genericAlerts, parseGenericPayload } from './generic-payload.ts';
 import { GrafanaPayload, grafanaAlerts } from './grafana-payload.ts';
 
-export type ParsedAlerts =
-  | { ok: true; alerts: AlertInstance[]; truncatedAlerts: number }
-  | { ok: false; error: string };
+export type ParsedAlerts = { ok: true; alerts: AlertInstance[]; truncatedAlerts: number } | { ok: false; error: string };
 
 /** At most this many issues are echoed back to a sender; the rest are counted. */
 const MAX_ISSUES = 5;

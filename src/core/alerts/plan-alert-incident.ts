@@ -127,16 +127,26 @@ export function planAlertIncident(input: PlanInput): AlertPlan {
       const { resolvedAt: _resolvedAt, ...open } = incident;
       // What fires now, not what fired before the resolution.
       const next: AlertIncident = { ...open, firing: firingNow, lastUpdateAt: now, heldBack: 0, alertNames: mergeNames([], alerts) };
-      const update: IncidentUpdate = { firing: firingNow.length, newlyFiring: firingNow.length, resolved: 0, notifications: incident.heldBack + 1, refired: true };
+      const update: IncidentUpdate = {
+        firing: firingNow.length,
+        newlyFiring: firingNow.length,
+        resolved: 0,
+        notifications: incident.heldBack + 1,
+        refired: true,
+      };
       return { action: 'update', incident: next, update };
     }
     const firing = unique([...incident.firing, ...firingNow]).filter((f) => !resolvedSet.has(f));
-    return rateLimited(input, { ...incident, firing, alertNames: mergeNames(incident.alertNames, alerts) }, {
-      firing: firing.length,
-      newlyFiring: firingNow.filter((f) => !before.has(f)).length,
-      resolved: resolvedNow.filter((f) => before.has(f)).length,
-      refired: false,
-    });
+    return rateLimited(
+      input,
+      { ...incident, firing, alertNames: mergeNames(incident.alertNames, alerts) },
+      {
+        firing: firing.length,
+        newlyFiring: firingNow.filter((f) => !before.has(f)).length,
+        resolved: resolvedNow.filter((f) => before.has(f)).length,
+        refired: false,
+      },
+    );
   }
 
   if (isResolved) return { action: 'none' };

@@ -27,7 +27,6 @@ const CONNECT_ERRNOS = new Set([2, 101, 111, 113]);
 export const isConnectFailure = (e: NginxErrorEntry): boolean =>
   (/^connect\(\)/.test(e.message) && e.errno !== undefined && CONNECT_ERRNOS.has(e.errno)) || /^no live upstreams/.test(e.message);
 
-
 /** The distinct upstreams of some entries, most recent first: `unix:/run/php/php8.2-fpm.sock`, `127.0.0.1:3000`. */
 export function endpointsOf(entries: readonly NginxErrorEntry[]): string[] {
   const sorted = [...entries].sort((a, b) => (b.at ?? 0) - (a.at ?? 0));
@@ -38,8 +37,6 @@ export function endpointsOf(entries: readonly NginxErrorEntry[]): string[] {
   }
   return out.map((n) => clean(n, 200));
 }
-
-
 
 /** nginx directive lines (from nginx -T) with the names given, as `file: line`. */
 export function directiveLines(ctx: ClassifierContext, names: readonly string[]): string[] {
@@ -73,7 +70,8 @@ export function poolLines(pool: FpmPool, keys: readonly string[]): string[] {
   });
 }
 
-export const poolName = (pool: FpmPool): string => `pool ${clean(pool.name, 80)}${pool.file === undefined ? '' : ` in ${clean(pool.file, 200)}`}`;
+export const poolName = (pool: FpmPool): string =>
+  `pool ${clean(pool.name, 80)}${pool.file === undefined ? '' : ` in ${clean(pool.file, 200)}`}`;
 
 /** What listens at an endpoint now (from `ss`), when `ss` ran and something does. */
 export function listenerAt(ctx: ClassifierContext, endpoint: Endpoint | undefined): ListeningSocket | undefined {
@@ -142,7 +140,13 @@ export const commands = {
  * A cause seen only in lines older than the window: history, never today's verdict.
  * E.g. "Last seen 3 days ago: nginx could not connect to PHP-FPM at unix:/run/php/php8.2-fpm.sock".
  */
-export function historyFinding(ctx: ClassifierContext, cause: CauseId, what: string, lines: readonly Dated[], supporting: readonly string[] = []): Finding {
+export function historyFinding(
+  ctx: ClassifierContext,
+  cause: CauseId,
+  what: string,
+  lines: readonly Dated[],
+  supporting: readonly string[] = [],
+): Finding {
   const last = newest(lines);
   const when = last === undefined ? 'at an unknown time' : ago(ctx.now - last);
   return {
@@ -150,7 +154,8 @@ export function historyFinding(ctx: ClassifierContext, cause: CauseId, what: str
     severity: 'info',
     title: `Last seen ${when}: ${what}`,
     evidence: buildEvidence(lines, supporting),
-    explanation: 'These lines are older than the diagnosis window, so they do not explain a 502 happening now; they show what went wrong before.',
+    explanation:
+      'These lines are older than the diagnosis window, so they do not explain a 502 happening now; they show what went wrong before.',
     nextSteps: [],
     remediations: [],
     current: false,

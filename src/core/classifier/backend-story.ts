@@ -19,7 +19,7 @@ const ADVICE: Record<BackendEvent['kind'], { why: string; step: string }> = {
     step: "Check the kernel log for the OOM killer (sudo journalctl -k | grep -i 'killed process') and the workers' memory",
   },
   request_too_big: {
-    why: "uWSGI refused requests whose headers exceed its buffer-size (4096 bytes by default: big cookies, long URLs) and closed the connection",
+    why: 'uWSGI refused requests whose headers exceed its buffer-size (4096 bytes by default: big cookies, long URLs) and closed the connection',
     step: 'Raise uWSGI buffer-size = 32768 (in the [uwsgi] section), then restart the application',
   },
   queue_full: {
@@ -38,13 +38,21 @@ const ADVICE: Record<BackendEvent['kind'], { why: string; step: string }> = {
  */
 export function backendStory(ctx: ClassifierContext, kinds?: readonly BackendEvent['kind'][], unit?: string): BackendStory {
   const recent = ctx.backendLog.filter(
-    (l) => isCurrent(ctx, l) && (kinds === undefined || kinds.includes(l.event.kind)) && (unit === undefined || l.unit === undefined || l.unit === unit),
+    (l) =>
+      isCurrent(ctx, l) &&
+      (kinds === undefined || kinds.includes(l.event.kind)) &&
+      (unit === undefined || l.unit === undefined || l.unit === unit),
   );
   const seen = [...new Set(recent.map((l) => l.event.kind))];
   const units = [...new Set(recent.flatMap((l) => (l.unit === undefined ? [] : [l.unit])))];
   return {
     lines: recent.map((l) => l.text).reverse(),
     why: seen.map((k) => ADVICE[k].why),
-    steps: [...seen.map((k) => ADVICE[k].step), ...units.map((u) => `Read the rest of its journal around those times: sudo journalctl -u ${clean(u, 120)} --since "1 hour ago" --no-pager`)],
+    steps: [
+      ...seen.map((k) => ADVICE[k].step),
+      ...units.map(
+        (u) => `Read the rest of its journal around those times: sudo journalctl -u ${clean(u, 120)} --since "1 hour ago" --no-pager`,
+      ),
+    ],
   };
 }

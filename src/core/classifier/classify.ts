@@ -118,7 +118,14 @@ export function classify(input: ClassifierInput): Classification {
   findings.push(...unknown502(ctx, leftovers, findings, coreGaps));
   // The public URL asked about, against what this origin answers; then the slow log's stacks.
   const read = withSlowScripts(ctx, readOrigin(ctx, findings));
-  read.push(...allClear(ctx, read, coreGaps.length > 0, gaps.filter((g) => g.supplementary === true)).map((f) => withPoolNotes(ctx, f)));
+  read.push(
+    ...allClear(
+      ctx,
+      read,
+      coreGaps.length > 0,
+      gaps.filter((g) => g.supplementary === true),
+    ).map((f) => withPoolNotes(ctx, f)),
+  );
   return { findings: withImpact(ctx, rank(read)), incomplete: coreGaps.length > 0, gaps };
 }
 

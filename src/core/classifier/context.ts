@@ -147,9 +147,13 @@ export function buildContext(input: ContextInput): ClassifierContext {
     windowMs: input.windowMs,
     cutoff: now - input.windowMs,
     errors: of('nginx_error_log').flatMap((r) =>
-      parseNginxErrorLog(r.stdout, utcOffsetMinutes).map((e) => attribute(e, serverOfErrorLine(e.text) ?? soleWriter(picture, r.subject, 'errorLogs'), show)),
+      parseNginxErrorLog(r.stdout, utcOffsetMinutes).map((e) =>
+        attribute(e, serverOfErrorLine(e.text) ?? soleWriter(picture, r.subject, 'errorLogs'), show),
+      ),
     ),
-    access: of('nginx_access_log').flatMap((r) => parseNginxAccessLog(r.stdout).map((a) => attribute(a, soleWriter(picture, r.subject, 'accessLogs'), show))),
+    access: of('nginx_access_log').flatMap((r) =>
+      parseNginxAccessLog(r.stdout).map((a) => attribute(a, soleWriter(picture, r.subject, 'accessLogs'), show)),
+    ),
     probes,
     fpmLog: of('fpm_log').flatMap((r) => parseFpmLog(r.stdout, utcOffsetMinutes, now)),
     kernel: of('kernel_log').flatMap((r) => parseKernelLog(r.stdout, now, utcOffsetMinutes)),
@@ -163,7 +167,10 @@ export function buildContext(input: ContextInput): ClassifierContext {
     backendUnits: new Map(of('backend_unit').flatMap((r) => [...parseBackendUnits(r.stdout)])),
     slowlog: of('fpm_slowlog').flatMap((r) => parseFpmSlowlog(r.stdout, utcOffsetMinutes)),
     limits: ok('limits').flatMap((r) => parseLimits(r.stdout)),
-    security: of('security_policy').reduce((into, r) => parseSecurityPolicy(`${r.stdout}\n${r.stderr}`, into), { booleans: {}, denials: [] } as SecurityPolicy),
+    security: of('security_policy').reduce((into, r) => parseSecurityPolicy(`${r.stdout}\n${r.stderr}`, into), {
+      booleans: {},
+      denials: [],
+    } as SecurityPolicy),
   };
   if (socketResults.length > 0) ctx.sockets = socketResults.flatMap((r) => parseSockets(r.stdout));
   if (service !== undefined) ctx.fpmService = service;

@@ -78,7 +78,13 @@ function firstLine(text: string): string | undefined {
  * forbidden. Everything else is supplementary: it explains causes but cannot hide a current 502
  * from nginx's own logs and the probe.
  */
-export const CORE_EVIDENCE: ReadonlySet<ParserKind> = new Set(['nginx_error_log', 'nginx_access_log', 'nginx_config', 'http_probe', 'processes']);
+export const CORE_EVIDENCE: ReadonlySet<ParserKind> = new Set([
+  'nginx_error_log',
+  'nginx_access_log',
+  'nginx_config',
+  'http_probe',
+  'processes',
+]);
 
 /** What a supplementary check that could not run may hide. */
 const COULD_HIDE: Partial<Record<ParserKind, string>> = {
@@ -101,7 +107,7 @@ const COULD_HIDE: Partial<Record<ParserKind, string>> = {
   cgroup: "a master in a container (whose paths are not this host's) taken for this host's",
   mountinfo: "a master in a container (whose paths are not this host's) taken for this host's",
   backend_unit: "which unit's journal holds the backend's own account",
-  origin_probe: 'what the origin itself answers for the public URL (whether a CDN\'s 52x is the origin\'s)',
+  origin_probe: "what the origin itself answers for the public URL (whether a CDN's 52x is the origin's)",
   fpm_slowlog: 'which scripts keep the workers busy (their stacks)',
 };
 
@@ -125,7 +131,8 @@ export function findGaps(results: readonly CheckResult[]): Gap[] {
     const what = r.id === 'php_ini' ? 'php.ini' : WHAT_IT_READS[r.parse];
     if (CORE_EVIDENCE.has(r.parse)) gaps.push({ check, reason: `could not read ${what}: ${why}` });
     else {
-      const couldHide = r.id === 'php_ini' ? "memory_limit of php.ini, i.e. memory overcommit" : (COULD_HIDE[r.parse] ?? 'a cause this check explains');
+      const couldHide =
+        r.id === 'php_ini' ? 'memory_limit of php.ini, i.e. memory overcommit' : (COULD_HIDE[r.parse] ?? 'a cause this check explains');
       gaps.push({ check, reason: `could not read ${what}: ${why}`, supplementary: true, couldHide });
     }
   }

@@ -39,6 +39,8 @@ const SEVERITY: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 export function rank(findings: readonly Finding[]): Finding[] {
   return [...findings].sort(
     (a, b) =>
-      Number(b.current) - Number(a.current) || SEVERITY[a.severity] - SEVERITY[b.severity] || PRIORITY.indexOf(a.cause) - PRIORITY.indexOf(b.cause),
+      Number(b.current) - Number(a.current) ||
+      SEVERITY[a.severity] - SEVERITY[b.severity] ||
+      PRIORITY.indexOf(a.cause) - PRIORITY.indexOf(b.cause),
   );
 }

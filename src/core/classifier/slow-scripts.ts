@@ -52,7 +52,9 @@ export function slowScripts(ctx: ClassifierContext): SlowScript[] {
       s.header = e.text;
     }
   }
-  return [...by.values()].sort((a, b) => (b.seconds ?? 0) - (a.seconds ?? 0) || b.requests - a.requests || a.script.localeCompare(b.script));
+  return [...by.values()].sort(
+    (a, b) => (b.seconds ?? 0) - (a.seconds ?? 0) || b.requests - a.requests || a.script.localeCompare(b.script),
+  );
 }
 
 /** One line per script: its time and count, then its stack innermost first (addresses dropped), bounded. */
@@ -81,9 +83,15 @@ export function withSlowScripts(ctx: ClassifierContext, findings: readonly Findi
     if (!f.current || !SLOW_CAUSES.has(f.cause) || f.severity === 'info') return f;
     const steps = [
       ...f.nextSteps,
-      ...(lines.length === 0 ? [] : ['Start with the slowest script of the slow log: its innermost frames (first lines of its stack) are where the time goes']),
+      ...(lines.length === 0
+        ? []
+        : ['Start with the slowest script of the slow log: its innermost frames (first lines of its stack) are where the time goes']),
       ...status.filter((s) => !f.nextSteps.includes(s)),
     ];
-    return { ...f, evidence: lines.length === 0 ? f.evidence : [...f.evidence.slice(0, MAX_EVIDENCE - lines.length), ...lines], nextSteps: steps };
+    return {
+      ...f,
+      evidence: lines.length === 0 ? f.evidence : [...f.evidence.slice(0, MAX_EVIDENCE - lines.length), ...lines],
+      nextSteps: steps,
+    };
   });
 }

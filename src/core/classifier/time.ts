@@ -10,7 +10,15 @@ const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4,
 export const monthIndex = (name: string): number | undefined => MONTHS[name];
 
 /** A wall-clock time on a host whose clock is `utcOffsetMinutes` east of UTC. */
-export function localToEpoch(y: number, month0: number, d: number, h: number, mi: number, s: number, utcOffsetMinutes: number): number | undefined {
+export function localToEpoch(
+  y: number,
+  month0: number,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  utcOffsetMinutes: number,
+): number | undefined {
   if (month0 < 0 || month0 > 11 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return undefined;
   return Date.UTC(y, month0, d, h, mi, s) - utcOffsetMinutes * 60_000;
 }
@@ -59,7 +67,15 @@ export function span(ms: number): string {
  * Classic syslog stamps (`Nov 23 22:41:07`) have no year: it is the host's current year, or the
  * previous one for a December line read in January.
  */
-export function syslogToEpoch(month: string, d: number, h: number, mi: number, s: number, now: number, utcOffsetMinutes: number): number | undefined {
+export function syslogToEpoch(
+  month: string,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  now: number,
+  utcOffsetMinutes: number,
+): number | undefined {
   const m = monthIndex(month);
   if (m === undefined) return undefined;
   const year = new Date(now + utcOffsetMinutes * 60_000).getUTCFullYear();

@@ -40,7 +40,9 @@ export function attribute<T extends Dated>(entry: T, server: string | undefined,
 }
 
 /** The distinct virtual hosts of some lines, in order of first appearance. */
-export const vhostsOf = (lines: readonly Dated[]): string[] => [...new Set(lines.flatMap((l) => (l.server === undefined ? [] : [l.server])))];
+export const vhostsOf = (lines: readonly Dated[]): string[] => [
+  ...new Set(lines.flatMap((l) => (l.server === undefined ? [] : [l.server]))),
+];
 
 /**
  * Names the virtual hosts a finding is about, in its title too (every report shows the title),

@@ -36,7 +36,8 @@ export function backendListeners(upstreams: readonly NginxUpstreamRef[], results
 /** The systemd units of those backends, each once, for its journal: `myapp.service`. */
 export function backendUnits(listeners: readonly EachItem[], results: readonly CheckResult[]): EachItem[] {
   const units = new Map<number, string>();
-  for (const r of results.filter((x) => x.parse === 'backend_unit' && usable(x))) for (const [pid, unit] of parseBackendUnits(r.stdout)) units.set(pid, unit);
+  for (const r of results.filter((x) => x.parse === 'backend_unit' && usable(x)))
+    for (const [pid, unit] of parseBackendUnits(r.stdout)) units.set(pid, unit);
   const items: EachItem[] = [];
   for (const l of listeners) {
     const unit = units.get(Number(l.values.item));

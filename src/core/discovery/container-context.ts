@@ -50,12 +50,19 @@ export interface ContainerCgroup {
 const HEX_ID = /^[0-9a-f]{32,64}$/;
 
 /** A segment that is one container's own, by the runtimes' naming; `next` is the segment after it. */
-function segmentRuntime(seg: string, prev: string | undefined, next: string | undefined): { runtime: ContainerCgroup['runtime']; takesNext: boolean } | undefined {
+function segmentRuntime(
+  seg: string,
+  prev: string | undefined,
+  next: string | undefined,
+): { runtime: ContainerCgroup['runtime']; takesNext: boolean } | undefined {
   // systemd cgroup driver: <runtime>-<id>.scope (conmon's own scopes are not the container).
   const scope = /^(docker|cri-containerd|crio|libpod)-([0-9a-f]{12,64})\.scope$/.exec(seg);
   if (scope !== null) {
     const name = scope[1] as string;
-    return { runtime: name === 'docker' ? 'docker' : name === 'cri-containerd' ? 'containerd' : name === 'crio' ? 'cri-o' : 'podman', takesNext: false };
+    return {
+      runtime: name === 'docker' ? 'docker' : name === 'cri-containerd' ? 'containerd' : name === 'crio' ? 'cri-o' : 'podman',
+      takesNext: false,
+    };
   }
   // containerd on cgroup v1 with the systemd driver: kubepods-…-pod<uid>.slice:cri-containerd:<id>.
   if (/:(?:cri-containerd|docker|crio):[0-9a-f]{12,64}$/.test(seg)) return { runtime: 'containerd', takesNext: false };
@@ -126,7 +133,14 @@ export function parseMountinfo(text: string): MountEntry[] {
     const f = line.split(' ');
     const dash = f.indexOf('-', 6);
     if (f.length < 10 || dash < 0 || !/^\d+$/.test(f[0] as string) || !/^\d+:\d+$/.test(f[2] as string)) continue;
-    out.push({ id: f[0] as string, parent: f[1] as string, device: f[2] as string, root: f[3] as string, mountPoint: f[4] as string, fsType: f[dash + 1] ?? '' });
+    out.push({
+      id: f[0] as string,
+      parent: f[1] as string,
+      device: f[2] as string,
+      root: f[3] as string,
+      mountPoint: f[4] as string,
+      fsType: f[dash + 1] ?? '',
+    });
   }
   return out;
 }

@@ -205,14 +205,22 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
   for (const r of byKind('processes')) picture.processes = processesOf(r);
   const unitPids = new Map(byKind('unit_pids').flatMap((r) => [...parseUnitPids(r.stdout)]));
   const mainPids = new Set(unitPids.keys());
-  const serviceUsers = { ...(overrides.nginx?.masterUser === undefined ? {} : { nginx: overrides.nginx.masterUser }), ...(overrides.fpm?.masterUser === undefined ? {} : { fpm: overrides.fpm.masterUser }) };
+  const serviceUsers = {
+    ...(overrides.nginx?.masterUser === undefined ? {} : { nginx: overrides.nginx.masterUser }),
+    ...(overrides.fpm?.masterUser === undefined ? {} : { fpm: overrides.fpm.masterUser }),
+  };
   const { places, own } = masterPlaces(results);
   const masters = sortMasters(picture.processes, { serviceUsers, mainPids, places, own });
-  out.items.masters = containerCandidates(picture.processes, { serviceUsers }).map((pid) => ({ subject: String(pid), values: { 'item.pid': String(pid) } }));
+  out.items.masters = containerCandidates(picture.processes, { serviceUsers }).map((pid) => ({
+    subject: String(pid),
+    values: { 'item.pid': String(pid) },
+  }));
   picture.untrustedMasters = masters.untrusted;
   picture.trustedMasters = { nginx: masters.nginx, fpm: masters.fpm };
   const nginxMaster =
-    selection === undefined ? pickMaster(masters.nginx, overrides.nginx?.conf, '/etc/nginx/nginx.conf') : masters.nginx.find((m) => m.pid === selection.nginxPid && selection.nginxPid !== null);
+    selection === undefined
+      ? pickMaster(masters.nginx, overrides.nginx?.conf, '/etc/nginx/nginx.conf')
+      : masters.nginx.find((m) => m.pid === selection.nginxPid && selection.nginxPid !== null);
   if (nginxMaster !== undefined) {
     picture.nginx.running = true;
     picture.nginx.masterPid = nginxMaster.pid;
@@ -223,7 +231,11 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
     if (prefix !== undefined) nginxFacts.prefix = prefix;
   }
   const fpmMaster =
-    selection === undefined ? pickMaster(masters.fpm, overrides.fpm?.conf) : selection.fpmPid === null ? undefined : masters.fpm.find((m) => m.pid === selection.fpmPid);
+    selection === undefined
+      ? pickMaster(masters.fpm, overrides.fpm?.conf)
+      : selection.fpmPid === null
+        ? undefined
+        : masters.fpm.find((m) => m.pid === selection.fpmPid);
   if (fpmMaster !== undefined) {
     picture.fpm.running = true;
     picture.fpm.masterPid = fpmMaster.pid;
@@ -298,7 +310,9 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
   }
 
   // php-fpm: master config, pools, php.ini.
-  const fpmText = byKind('fpm_config').map((r) => r.stdout).join('\n');
+  const fpmText = byKind('fpm_config')
+    .map((r) => r.stdout)
+    .join('\n');
   if (fpmText.trim() !== '') {
     const summary = parseFpmConfig(fpmText);
     picture.fpm.configRead = summary.pools.length > 0 || summary.includes.length > 0 || summary.errorLog !== undefined;

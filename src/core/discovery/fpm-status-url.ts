@@ -44,7 +44,8 @@ function serverBlocks(statements: readonly NginxStatement[]): ServerBlock[] {
       } else if (st.name === 'fastcgi_pass' && st.args[0] !== undefined) {
         const location = st.context.slice(b.depth + 1).find((c) => c.startsWith('location '));
         if (location === undefined) continue;
-        for (const target of upstreams.get(st.args[0]) ?? [st.args[0]]) b.passes.push({ location: location.slice('location '.length), target });
+        for (const target of upstreams.get(st.args[0]) ?? [st.args[0]])
+          b.passes.push({ location: location.slice('location '.length), target });
       }
     }
     if (!b.statements.some((st) => own(st) && st.name === 'listen')) b.listens.push({ port: 80, ssl: sslOn, defaultServer: false });
@@ -74,7 +75,11 @@ export function fpmStatusUrl(statements: readonly NginxStatement[], pools: reado
       if (!server.passes.some((p) => p.location.includes(path) && listensAt(pool.listen as string, p.target))) continue;
       for (const l of server.listens) {
         if (l.ssl || (l.address !== undefined && !LOOPBACK_ADDRESS.test(l.address))) continue;
-        const host = server.names.includes('localhost') ? 'localhost' : l.address !== undefined && /^127\./.test(l.address) ? l.address : '127.0.0.1';
+        const host = server.names.includes('localhost')
+          ? 'localhost'
+          : l.address !== undefined && /^127\./.test(l.address)
+            ? l.address
+            : '127.0.0.1';
         const reached = server.names.includes(host) || defaultOf.get(l.port) === server;
         if (!reached) continue;
         return `http://${host}${l.port === 80 ? '' : `:${l.port}`}${path}?full`;

@@ -147,7 +147,18 @@ export interface HostPicture {
 }
 
 export const emptyPicture = (): HostPicture => ({
-  nginx: { running: false, vhostProbes: [], notChecked: [], errorLogs: [], accessLogs: [], listenPorts: [], servers: [], upstreams: [], directives: [], configRead: false },
+  nginx: {
+    running: false,
+    vhostProbes: [],
+    notChecked: [],
+    errorLogs: [],
+    accessLogs: [],
+    listenPorts: [],
+    servers: [],
+    upstreams: [],
+    directives: [],
+    configRead: false,
+  },
   fpm: { running: false, workers: [], pools: [], configRead: false },
   processes: [],
   units: {},

@@ -44,7 +44,11 @@ export function parseListen(args: readonly string[], sslOn: boolean): NginxListe
     return undefined;
   }
   if (port < 1 || port > 65535) return undefined;
-  const listen: NginxListen = { port, ssl: sslOn || args.includes('ssl'), defaultServer: args.includes('default_server') || args.includes('default') };
+  const listen: NginxListen = {
+    port,
+    ssl: sslOn || args.includes('ssl'),
+    defaultServer: args.includes('default_server') || args.includes('default'),
+  };
   if (address !== undefined) listen.address = address;
   return listen;
 }

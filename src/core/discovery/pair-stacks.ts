@@ -79,7 +79,11 @@ export function listensAt(listen: string, target: string): boolean {
 const name = (side: { pid: number; conf?: string }): string => side.conf ?? `pid ${side.pid}`;
 
 /** The backends one nginx reaches besides php-fpm pools, each with what listens there (one entry per address). */
-function backendsOf(upstreams: readonly NginxUpstreamRef[], servedByFpm: (target: string) => boolean, listeners: readonly Listener[]): Backend[] {
+function backendsOf(
+  upstreams: readonly NginxUpstreamRef[],
+  servedByFpm: (target: string) => boolean,
+  listeners: readonly Listener[],
+): Backend[] {
   const out: Backend[] = [];
   const seen = new Set<string>();
   for (const u of upstreams) {
@@ -127,15 +131,25 @@ export function pairStacks(nginx: readonly NginxSide[], fpm: readonly FpmSide[],
   for (const n of nginx) keyCount.set(keyOf(n), (keyCount.get(keyOf(n)) ?? 0) + 1);
   return nginx.map((n) => {
     const targets = n.upstreams.filter((u) => u.kind === 'fastcgi').map((u) => u.target);
-    const reaches = (f: FpmSide): boolean => f.pools.some((p) => p.listen !== undefined && targets.some((t) => listensAt(p.listen as string, t)));
+    const reaches = (f: FpmSide): boolean =>
+      f.pools.some((p) => p.listen !== undefined && targets.some((t) => listensAt(p.listen as string, t)));
     const matched = fpm.filter(reaches);
-    const servedByFpm = (target: string): boolean => matched.some((f) => f.pools.some((p) => p.listen !== undefined && listensAt(p.listen, target)));
+    const servedByFpm = (target: string): boolean =>
+      matched.some((f) => f.pools.some((p) => p.listen !== undefined && listensAt(p.listen, target)));
     const backends = backendsOf(n.upstreams, servedByFpm, listeners);
     const only = matched.length === 1 ? (matched[0] as FpmSide) : undefined;
-    const stack: Stack = { key: keyOf(n), nginxPid: n.pid, fpmPids: matched.map((f) => f.pid), fpmPid: only?.pid ?? null, backends, label: labelOf(n, matched, backends) };
+    const stack: Stack = {
+      key: keyOf(n),
+      nginxPid: n.pid,
+      fpmPids: matched.map((f) => f.pid),
+      fpmPid: only?.pid ?? null,
+      backends,
+      label: labelOf(n, matched, backends),
+    };
     if (n.conf !== undefined) stack.nginxConf = n.conf;
     if (only?.conf !== undefined) stack.fpmConf = only.conf;
-    if ((keyCount.get(stack.key) ?? 0) > 1) stack.ambiguous = `${keyCount.get(stack.key)} nginx masters run with ${stack.key}, so a request cannot name one of them`;
+    if ((keyCount.get(stack.key) ?? 0) > 1)
+      stack.ambiguous = `${keyCount.get(stack.key)} nginx masters run with ${stack.key}, so a request cannot name one of them`;
     return stack;
   });
 }

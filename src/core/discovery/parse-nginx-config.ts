@@ -82,7 +82,13 @@ function splitFiles(text: string): ParsedFile[] {
       }
       if (tok === ';') {
         if (words.length > 0) {
-          const st: NginxStatement = { name: words[0] as string, args: words.slice(1), line: startLine, context: [...stack], blocks: [...ids] };
+          const st: NginxStatement = {
+            name: words[0] as string,
+            args: words.slice(1),
+            line: startLine,
+            context: [...stack],
+            blocks: [...ids],
+          };
           if (current.file !== undefined) st.file = current.file;
           current.statements.push(st);
         }
@@ -211,12 +217,19 @@ export interface NginxConfigSummary extends NginxConfigFacts {
   pidFile?: string;
 }
 
-
 /** Debian's and RHEL's compiled-in prefix; `-p` on the master's command line overrides it. */
 export const DEFAULT_NGINX_PREFIX = '/usr/share/nginx';
 
 export function summarizeNginxConfig(statements: readonly NginxStatement[], prefix = DEFAULT_NGINX_PREFIX): NginxConfigSummary {
-  const s: NginxConfigSummary = { errorLogs: [], accessLogs: [], listenPorts: [], servers: nginxServers(statements, prefix), upstreams: [], directives: [], locations: [] };
+  const s: NginxConfigSummary = {
+    errorLogs: [],
+    accessLogs: [],
+    listenPorts: [],
+    servers: nginxServers(statements, prefix),
+    upstreams: [],
+    directives: [],
+    locations: [],
+  };
   const where = (st: NginxStatement): { file?: string } => (st.file === undefined ? {} : { file: st.file });
   // `upstream php { server unix:/run/php.sock; }` + `fastcgi_pass php;` → the servers are the targets.
   const upstreamBlocks = new Map<string, { target: string; resolve: boolean }[]>();
@@ -230,7 +243,8 @@ export function summarizeNginxConfig(statements: readonly NginxStatement[], pref
   for (const st of statements) {
     const first = st.args[0];
     for (const ctx of st.context) {
-      if (ctx.startsWith('location ') && !s.locations.includes(ctx.slice('location '.length))) s.locations.push(ctx.slice('location '.length));
+      if (ctx.startsWith('location ') && !s.locations.includes(ctx.slice('location '.length)))
+        s.locations.push(ctx.slice('location '.length));
     }
     switch (st.name) {
       case 'user':
@@ -261,7 +275,8 @@ export function summarizeNginxConfig(statements: readonly NginxStatement[], pref
       case 'uwsgi_pass':
       case 'grpc_pass':
         if (first !== undefined) {
-          const kind = st.name === 'fastcgi_pass' ? 'fastcgi' : st.name === 'proxy_pass' ? 'proxy' : st.name === 'uwsgi_pass' ? 'uwsgi' : 'grpc';
+          const kind =
+            st.name === 'fastcgi_pass' ? 'fastcgi' : st.name === 'proxy_pass' ? 'proxy' : st.name === 'uwsgi_pass' ? 'uwsgi' : 'grpc';
           const scheme = /^((?:https?|grpcs?):\/\/)([^/:]+)([/:].*)?$/.exec(first);
           const block = upstreamBlocks.get(scheme?.[2] ?? first);
           if (block === undefined) {
@@ -276,7 +291,8 @@ export function summarizeNginxConfig(statements: readonly NginxStatement[], pref
         }
         break;
       case 'fastcgi_param':
-        if (first === 'SCRIPT_FILENAME') s.directives.push({ name: 'fastcgi_param SCRIPT_FILENAME', value: st.args.slice(1).join(' '), line: st.line, ...where(st) });
+        if (first === 'SCRIPT_FILENAME')
+          s.directives.push({ name: 'fastcgi_param SCRIPT_FILENAME', value: st.args.slice(1).join(' '), line: st.line, ...where(st) });
         break;
       default:
         if (INTERESTING.has(st.name)) s.directives.push({ name: st.name, value: st.args.join(' '), line: st.line, ...where(st) });

@@ -10,7 +10,7 @@ const DEFAULT_COLUMNS = ['pid', 'ppid', 'user', 'rss'] as const;
 export function psColumns(command: string): string[] {
   const m = /(?:^|\s)'?-[eA]?o'?\s+'?([a-z0-9:=,]+)'?/.exec(command);
   if (m === null) return [...DEFAULT_COLUMNS];
-  const cols = (m[1] as string).split(',').map((c) => (c.split(/[:=]/, 1)[0] as string));
+  const cols = (m[1] as string).split(',').map((c) => c.split(/[:=]/, 1)[0] as string);
   return cols.at(-1) === 'args' ? cols.slice(0, -1) : [...DEFAULT_COLUMNS];
 }
 

@@ -28,8 +28,11 @@ export function selectStacks(
     const master = pickMaster(trusted.fpm, fpmConf);
     if (master !== undefined) out = out.filter((s) => s.fpmPids.includes(master.pid));
     else {
-      const reaches = (s: Stack): boolean => s.backends.some((b) => b.kind === 'fastcgi' && pinnedPools.some((p) => p.listen !== undefined && listensAt(p.listen, b.target)));
-      out = out.filter((s) => s.fpmPids.length === 0 && reaches(s)).map((s) => ({ ...s, fpmConf, label: `${s.label} + php-fpm ${fpmConf} (not running)` }));
+      const reaches = (s: Stack): boolean =>
+        s.backends.some((b) => b.kind === 'fastcgi' && pinnedPools.some((p) => p.listen !== undefined && listensAt(p.listen, b.target)));
+      out = out
+        .filter((s) => s.fpmPids.length === 0 && reaches(s))
+        .map((s) => ({ ...s, fpmConf, label: `${s.label} + php-fpm ${fpmConf} (not running)` }));
     }
   }
   return out.length > 0 ? out : [...stacks];

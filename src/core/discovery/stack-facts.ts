@@ -23,7 +23,11 @@ export function startCommandConf(argv: readonly string[] | undefined): string | 
  * when the command names this stack's running php-fpm config. Who may own a master
  * (`masterUser`), the kernel log and systemd hold for the whole host.
  */
-export function stackFacts(inventory: Facts, stack: Pick<Stack, 'nginxConf' | 'fpmConf' | 'fpmPid'>, trusted: { nginx: number; fpm: number }): Facts {
+export function stackFacts(
+  inventory: Facts,
+  stack: Pick<Stack, 'nginxConf' | 'fpmConf' | 'fpmPid'>,
+  trusted: { nginx: number; fpm: number },
+): Facts {
   const out: Facts = {};
   if (inventory.systemd !== undefined) out.systemd = inventory.systemd;
   if (inventory.kernel !== undefined) out.kernel = { ...inventory.kernel };

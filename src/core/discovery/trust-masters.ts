@@ -76,14 +76,24 @@ export function sortMasters(rows: readonly ProcessRow[], options: TrustOptions =
     const base = { kind, pid: row.pid, user: row.user, args: row.args };
     const name = kind === 'nginx' ? 'nginx' : 'php-fpm';
     const container =
-      hostNs !== undefined && row.pidns !== undefined && row.pidns !== hostNs ? `pid namespace ${row.pidns}` : containerEvidence(options.places?.get(row.pid), options.own ?? {});
+      hostNs !== undefined && row.pidns !== undefined && row.pidns !== hostNs
+        ? `pid namespace ${row.pidns}`
+        : containerEvidence(options.places?.get(row.pid), options.own ?? {});
     if (container !== undefined) {
-      out.untrusted.push({ ...base, status: 'container', why: `${name} in a container: its paths are not this host's, so nothing of it is read (${container})` });
+      out.untrusted.push({
+        ...base,
+        status: 'container',
+        why: `${name} in a container: its paths are not this host's, so nothing of it is read (${container})`,
+      });
       continue;
     }
     const why = distrust(row, kind, byPid, options);
     if (why !== null) {
-      out.untrusted.push({ ...base, status: 'suspicious', why: `looks like ${kind === 'nginx' ? 'an nginx' : 'a php-fpm'} master but is ${why}: ignored` });
+      out.untrusted.push({
+        ...base,
+        status: 'suspicious',
+        why: `looks like ${kind === 'nginx' ? 'an nginx' : 'a php-fpm'} master but is ${why}: ignored`,
+      });
       continue;
     }
     out[kind].push(kind === 'nginx' ? parseNginxTitle(row) : parseFpmTitle(row));

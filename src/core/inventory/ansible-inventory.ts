@@ -37,7 +37,9 @@ export function isAnsibleYaml(raw: unknown): boolean {
 export function isAnsibleIni(text: string, yamlValue: unknown): boolean {
   // `[ \t]` rather than `\s`, which spans lines: from every line start of a blank run, `\s*` would rescan it.
   if (/^[ \t]*\[[^\]\s]+\][ \t\r]*$/m.test(text)) return true;
-  return typeof yamlValue === 'string' || yamlValue === null ? /^[ \t]*[A-Za-z0-9_.[\]:-]+(?:[ \t]+[^\s=]+=\S*)*[ \t\r]*$/m.test(text) : false;
+  return typeof yamlValue === 'string' || yamlValue === null
+    ? /^[ \t]*[A-Za-z0-9_.[\]:-]+(?:[ \t]+[^\s=]+=\S*)*[ \t\r]*$/m.test(text)
+    : false;
 }
 
 function isGroupBody(v: unknown): boolean {
@@ -68,7 +70,8 @@ export function expandHostPattern(pattern: string): string[] {
   const values: string[] = [];
   if (/^[0-9]+$/.test(from) && /^[0-9]+$/.test(to)) {
     const width = from.length > 1 && from.startsWith('0') ? from.length : 0;
-    for (let i = Number(from); i <= Number(to) && values.length <= MAX_RANGE; i += Math.max(1, step)) values.push(String(i).padStart(width, '0'));
+    for (let i = Number(from); i <= Number(to) && values.length <= MAX_RANGE; i += Math.max(1, step))
+      values.push(String(i).padStart(width, '0'));
   } else if (/^[a-z]$/.test(from) && /^[a-z]$/.test(to)) {
     for (let c = from.charCodeAt(0); c <= to.charCodeAt(0); c += Math.max(1, step)) values.push(String.fromCharCode(c));
   } else {
@@ -97,7 +100,10 @@ function parseIniVars(text: string, where: string): Vars {
 
 /** Reads an INI inventory into groups. */
 function readIni(text: string): Map<string, AnsibleGroup> {
-  const groups = new Map<string, AnsibleGroup>([['all', newGroup()], ['ungrouped', newGroup()]]);
+  const groups = new Map<string, AnsibleGroup>([
+    ['all', newGroup()],
+    ['ungrouped', newGroup()],
+  ]);
   let section: { name: string; kind: 'hosts' | 'children' | 'vars' } = { name: 'ungrouped', kind: 'hosts' };
   text.split('\n').forEach((raw, i) => {
     const line = raw.replace(/\r$/, '').trim();
@@ -127,7 +133,10 @@ function readIni(text: string): Map<string, AnsibleGroup> {
 
 /** Reads a YAML inventory (already parsed) into groups. */
 function readYaml(raw: Record<string, unknown>): Map<string, AnsibleGroup> {
-  const groups = new Map<string, AnsibleGroup>([['all', newGroup()], ['ungrouped', newGroup()]]);
+  const groups = new Map<string, AnsibleGroup>([
+    ['all', newGroup()],
+    ['ungrouped', newGroup()],
+  ]);
   const visit = (name: string, body: unknown, depth: number): void => {
     if (depth > 20) throw new AnsibleInventoryError(`group ${name}: children nested more than 20 deep`);
     const g = group(groups, name);
@@ -139,14 +148,18 @@ function readYaml(raw: Record<string, unknown>): Map<string, AnsibleGroup> {
       Object.assign(g.vars, b.vars);
     }
     if (b.hosts !== undefined && b.hosts !== null) {
-      if (typeof b.hosts !== 'object' || Array.isArray(b.hosts)) throw new AnsibleInventoryError(`group ${name}: hosts must be a mapping of host names`);
+      if (typeof b.hosts !== 'object' || Array.isArray(b.hosts))
+        throw new AnsibleInventoryError(`group ${name}: hosts must be a mapping of host names`);
       for (const [pattern, vars] of Object.entries(b.hosts as Record<string, unknown>)) {
-        if (vars !== null && (typeof vars !== 'object' || Array.isArray(vars))) throw new AnsibleInventoryError(`host ${pattern}: its variables must be a mapping`);
-        for (const host of expandHostPattern(pattern)) g.hosts.set(host, { ...(g.hosts.get(host) ?? {}), ...((vars as Vars | null) ?? {}) });
+        if (vars !== null && (typeof vars !== 'object' || Array.isArray(vars)))
+          throw new AnsibleInventoryError(`host ${pattern}: its variables must be a mapping`);
+        for (const host of expandHostPattern(pattern))
+          g.hosts.set(host, { ...(g.hosts.get(host) ?? {}), ...((vars as Vars | null) ?? {}) });
       }
     }
     if (b.children !== undefined && b.children !== null) {
-      if (typeof b.children !== 'object' || Array.isArray(b.children)) throw new AnsibleInventoryError(`group ${name}: children must be a mapping of groups`);
+      if (typeof b.children !== 'object' || Array.isArray(b.children))
+        throw new AnsibleInventoryError(`group ${name}: children must be a mapping of groups`);
       for (const [child, childBody] of Object.entries(b.children as Record<string, unknown>)) {
         g.children.add(child);
         visit(child, childBody, depth + 1);

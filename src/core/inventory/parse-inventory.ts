@@ -38,9 +38,11 @@ function readRaw(text: string, source: string): { raw: unknown; kind: string } {
   }
   try {
     if (isAnsibleIni(text, yaml)) return { raw: ansibleIniToMedic(text), kind: ' (read as an Ansible INI inventory)' };
-    if (yamlError === undefined && isAnsibleYaml(yaml)) return { raw: ansibleYamlToMedic(yaml as Record<string, unknown>), kind: ' (read as an Ansible YAML inventory)' };
+    if (yamlError === undefined && isAnsibleYaml(yaml))
+      return { raw: ansibleYamlToMedic(yaml as Record<string, unknown>), kind: ' (read as an Ansible YAML inventory)' };
   } catch (e) {
-    if (e instanceof AnsibleInventoryError) throw new MedicError('INVENTORY_INVALID', `${source} is invalid (read as an Ansible inventory):\n  - ${e.message}`);
+    if (e instanceof AnsibleInventoryError)
+      throw new MedicError('INVENTORY_INVALID', `${source} is invalid (read as an Ansible inventory):\n  - ${e.message}`);
     throw e;
   }
   if (yamlError !== undefined) throw new MedicError('INVENTORY_INVALID', `${source}: not valid YAML: ${yamlError.message}`);
@@ -56,7 +58,10 @@ export function parseInventory(text: string, source: string): Inventory {
   const parsed = Inventory.safeParse(raw);
   if (!parsed.success) {
     const issues = formatIssues(parsed.error);
-    throw new MedicError('INVENTORY_INVALID', `${source} is invalid${kind}:\n${kind === '' ? issues : issues.replace(/field (address|port|user|privateKeyPath|knownHostsPath)\b/g, (m, f: string) => `${m} (${ANSIBLE_VARS[f]})`)}`);
+    throw new MedicError(
+      'INVENTORY_INVALID',
+      `${source} is invalid${kind}:\n${kind === '' ? issues : issues.replace(/field (address|port|user|privateKeyPath|knownHostsPath)\b/g, (m, f: string) => `${m} (${ANSIBLE_VARS[f]})`)}`,
+    );
   }
   const inventory = parsed.data;
   for (const [group, members] of Object.entries(inventory.groups)) {

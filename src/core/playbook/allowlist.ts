@@ -33,7 +33,8 @@ const isPath: ValueCheck = (v) => pathProblem(v) === null;
  * own `self`) and the ephemeral port range. Nothing that could block or hold secrets (environ,
  * mem, kmsg, cmdline).
  */
-const PROC_FILES = /^\/proc\/(?:meminfo|[1-9]\d{0,8}\/(?:limits|cgroup|mountinfo)|self\/(?:cgroup|mountinfo)|sys\/net\/ipv4\/ip_local_port_range)$/;
+const PROC_FILES =
+  /^\/proc\/(?:meminfo|[1-9]\d{0,8}\/(?:limits|cgroup|mountinfo)|self\/(?:cgroup|mountinfo)|sys\/net\/ipv4\/ip_local_port_range)$/;
 const isPathOrMeminfo: ValueCheck = (v) => PROC_FILES.test(v) || isPath(v);
 const isCount: ValueCheck = (v) => /^\+?\d{1,9}$/.test(v);
 const isSeconds: ValueCheck = (v) => /^\d{1,4}(\.\d{1,3})?$/.test(v);
@@ -103,11 +104,13 @@ function resolveMatchesUrl(args: readonly string[]): string | null {
   if (url === undefined || !URL.canParse(url)) return 'curl: --resolve needs the URL it pins';
   const u = new URL(url);
   const host = u.hostname.toLowerCase();
-  if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || host.startsWith('[')) return 'curl: --resolve with an address in the URL (an address is never resolved)';
+  if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || host.startsWith('['))
+    return 'curl: --resolve with an address in the URL (an address is never resolved)';
   const port = u.port === '' ? (u.protocol === 'https:' ? '443' : '80') : u.port;
   const pin = pins[0] as string;
   const m = /^([A-Za-z0-9.-]{1,253}):(\d{1,5}):/.exec(pin);
-  if (m === null || (m[1] as string).toLowerCase() !== host || String(Number(m[2])) !== port) return `curl: --resolve ${pin} does not pin the URL's ${host}:${port}, which would be looked up in DNS`;
+  if (m === null || (m[1] as string).toLowerCase() !== host || String(Number(m[2])) !== port)
+    return `curl: --resolve ${pin} does not pin the URL's ${host}:${port}, which would be looked up in DNS`;
   return null;
 }
 
@@ -129,7 +132,14 @@ const SPECS: Readonly<Record<string, ProgramSpec>> = {
   },
   ps: {
     flags: ['-e', '-A', '-f', '-l', '-w', '-ww', '--no-headers'],
-    options: { '-o': isFormat, '-eo': isFormat, '-Ao': isFormat, '-C': isGlobName, '-p': (v) => /^\d{1,7}(,\d{1,7})*$/.test(v), '--sort': isFormat },
+    options: {
+      '-o': isFormat,
+      '-eo': isFormat,
+      '-Ao': isFormat,
+      '-C': isGlobName,
+      '-p': (v) => /^\d{1,7}(,\d{1,7})*$/.test(v),
+      '--sort': isFormat,
+    },
     maxPositional: 0,
   },
   ss: { combinable: 'ltuxnpaeHmoi', flags: ['--no-header'], maxPositional: 0 },
@@ -162,7 +172,14 @@ const SPECS: Readonly<Record<string, ProgramSpec>> = {
   },
   systemctl: {
     flags: ['--no-pager', '--plain', '--no-legend', '--all', '--full', '--value', '-a', '-l'],
-    options: { '--type': oneOf('service', 'socket'), '-p': isFormat, '--property': isFormat, '--lines': isCount, '-n': isCount, '--state': isFormat },
+    options: {
+      '--type': oneOf('service', 'socket'),
+      '-p': isFormat,
+      '--property': isFormat,
+      '--lines': isCount,
+      '-n': isCount,
+      '--state': isFormat,
+    },
     positional: isUnit,
     minPositional: 1,
     maxPositional: 16,
@@ -173,7 +190,18 @@ const SPECS: Readonly<Record<string, ProgramSpec>> = {
   },
   journalctl: {
     flags: ['-k', '--dmesg', '--no-pager', '-q', '--quiet', '-b', '--utc', '-r', '--reverse', '--no-hostname'],
-    options: { '-u': isUnit, '--unit': isUnit, '-n': isCount, '--lines': isCount, '-o': oneOf('short', 'short-iso', 'short-iso-precise', 'cat'), '--output': oneOf('short', 'short-iso', 'short-iso-precise', 'cat'), '--since': isFormat, '-S': isFormat, '-g': isGrepPattern, '--grep': isGrepPattern },
+    options: {
+      '-u': isUnit,
+      '--unit': isUnit,
+      '-n': isCount,
+      '--lines': isCount,
+      '-o': oneOf('short', 'short-iso', 'short-iso-precise', 'cat'),
+      '--output': oneOf('short', 'short-iso', 'short-iso-precise', 'cat'),
+      '--since': isFormat,
+      '-S': isFormat,
+      '-g': isGrepPattern,
+      '--grep': isGrepPattern,
+    },
     maxPositional: 0,
   },
   dmesg: {

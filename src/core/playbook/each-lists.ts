@@ -7,7 +7,15 @@ import { FactPath, FactUnit, FactUrl } from '../facts.ts';
  * to, every virtual host to probe. Discovery fills them; each item becomes one command, with
  * its own timeout, output cap and result, and a subject that says what it was about.
  */
-export const EACH_LISTS = ['nginx.errorLogs', 'nginx.accessLogs', 'site.vhosts', 'masters', 'backend.listeners', 'backend.units', 'site.origin'] as const;
+export const EACH_LISTS = [
+  'nginx.errorLogs',
+  'nginx.accessLogs',
+  'site.vhosts',
+  'masters',
+  'backend.listeners',
+  'backend.units',
+  'site.origin',
+] as const;
 export type EachList = (typeof EACH_LISTS)[number];
 
 /** One item: what it is about (a log path, a virtual host) and the values of its placeholders. */

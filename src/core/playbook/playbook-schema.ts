@@ -27,7 +27,9 @@ export const PlaybookCheck = z.strictObject({
   each: z
     .enum(EACH_LISTS)
     .optional()
-    .describe('Run once per item of a discovered list (every nginx log file, every virtual host); {{item}} or {{item.field}} inserts the item.'),
+    .describe(
+      'Run once per item of a discovered list (every nginx log file, every virtual host); {{item}} or {{item.field}} inserts the item.',
+    ),
 });
 
 export type PlaybookCheck = z.infer<typeof PlaybookCheck>;

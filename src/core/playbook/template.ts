@@ -59,7 +59,8 @@ export function renderArgv(argv: readonly string[], facts: Facts, item?: { list:
         const value = item.item.values[name];
         const parsed = value === undefined ? undefined : field.type.safeParse(value);
         if (parsed === undefined) missing.push(`${item.list} ${name}`);
-        else if (!parsed.success) invalid ??= `${item.list} ${name} = ${JSON.stringify(value).slice(0, 200)} ${parsed.error.issues[0]?.message ?? 'is invalid'}`;
+        else if (!parsed.success)
+          invalid ??= `${item.list} ${name} = ${JSON.stringify(value).slice(0, 200)} ${parsed.error.issues[0]?.message ?? 'is invalid'}`;
         return value ?? '';
       }
       if (!isTemplateFact(name)) {

@@ -57,18 +57,35 @@ export function planRemediation(id: RemediationId, picture: HostPicture, facts: 
         return { ok: false, reason: 'php-fpm is not running, so it cannot be reloaded: use start_php_fpm' };
       }
       if (systemd && facts.fpm?.unit !== undefined) {
-        return { ok: true, steps: [{ argv: ['systemctl', 'reload', facts.fpm.unit], gate: true, purpose: `graceful reload of ${facts.fpm.unit}` }] };
+        return {
+          ok: true,
+          steps: [{ argv: ['systemctl', 'reload', facts.fpm.unit], gate: true, purpose: `graceful reload of ${facts.fpm.unit}` }],
+        };
       }
-      return { ok: true, steps: [{ argv: ['kill', '-USR2', String(picture.fpm.masterPid)], gate: true, purpose: `graceful reload (USR2) of php-fpm master ${picture.fpm.masterPid}` }] };
+      return {
+        ok: true,
+        steps: [
+          {
+            argv: ['kill', '-USR2', String(picture.fpm.masterPid)],
+            gate: true,
+            purpose: `graceful reload (USR2) of php-fpm master ${picture.fpm.masterPid}`,
+          },
+        ],
+      };
     }
     case 'start_php_fpm': {
-      if (picture.fpm.running) return { ok: false, reason: `php-fpm is already running (master pid ${picture.fpm.masterPid ?? '?'}): use reload_php_fpm` };
+      if (picture.fpm.running)
+        return { ok: false, reason: `php-fpm is already running (master pid ${picture.fpm.masterPid ?? '?'}): use reload_php_fpm` };
       if (systemd && facts.fpm?.unit !== undefined) {
         return { ok: true, steps: [{ argv: ['systemctl', 'start', facts.fpm.unit], gate: true, purpose: `start ${facts.fpm.unit}` }] };
       }
       const start = facts.fpm?.startCommand;
       if (start === undefined) {
-        return { ok: false, reason: 'no systemd unit for php-fpm was found and the inventory sets no fpm.startCommand: set facts.fpm.startCommand for this host' };
+        return {
+          ok: false,
+          reason:
+            'no systemd unit for php-fpm was found and the inventory sets no fpm.startCommand: set facts.fpm.startCommand for this host',
+        };
       }
       const problem = checkFpmStartCommand(start);
       if (problem !== null) return { ok: false, reason: problem };
@@ -79,11 +96,24 @@ export function planRemediation(id: RemediationId, picture: HostPicture, facts: 
         return { ok: false, reason: 'php-fpm is not running, so there is nothing to restart: use start_php_fpm' };
       }
       if (systemd && facts.fpm?.unit !== undefined) {
-        return { ok: true, steps: [{ argv: ['systemctl', 'restart', facts.fpm.unit], gate: true, purpose: `restart ${facts.fpm.unit} (requests in flight are dropped)` }] };
+        return {
+          ok: true,
+          steps: [
+            {
+              argv: ['systemctl', 'restart', facts.fpm.unit],
+              gate: true,
+              purpose: `restart ${facts.fpm.unit} (requests in flight are dropped)`,
+            },
+          ],
+        };
       }
       const start = facts.fpm?.startCommand;
       if (start === undefined) {
-        return { ok: false, reason: 'no systemd unit for php-fpm was found and the inventory sets no fpm.startCommand, so php-fpm could be stopped but not started again: set facts.fpm.startCommand for this host' };
+        return {
+          ok: false,
+          reason:
+            'no systemd unit for php-fpm was found and the inventory sets no fpm.startCommand, so php-fpm could be stopped but not started again: set facts.fpm.startCommand for this host',
+        };
       }
       const problem = checkFpmStartCommand(start);
       if (problem !== null) return { ok: false, reason: problem };
@@ -91,13 +121,19 @@ export function planRemediation(id: RemediationId, picture: HostPicture, facts: 
       return {
         ok: true,
         steps: [
-          { argv: ['kill', '-TERM', String(pid)], gate: true, purpose: `stop php-fpm master ${pid} (TERM: requests in flight are dropped)`, awaitExit: pid },
+          {
+            argv: ['kill', '-TERM', String(pid)],
+            gate: true,
+            purpose: `stop php-fpm master ${pid} (TERM: requests in flight are dropped)`,
+            awaitExit: pid,
+          },
           { argv: [...start], gate: true, purpose: 'start php-fpm again with the configured start command' },
         ],
       };
     }
     case 'reload_nginx': {
-      if (!picture.nginx.running || picture.nginx.masterPid === undefined) return { ok: false, reason: 'nginx is not running, so it cannot be reloaded' };
+      if (!picture.nginx.running || picture.nginx.masterPid === undefined)
+        return { ok: false, reason: 'nginx is not running, so it cannot be reloaded' };
       const binary = facts.nginx?.binary ?? '/usr/sbin/nginx';
       const test: RemediationStep = {
         argv: facts.nginx?.conf === undefined ? [binary, '-t'] : [binary, '-t', '-c', facts.nginx.conf],
@@ -105,9 +141,22 @@ export function planRemediation(id: RemediationId, picture: HostPicture, facts: 
         purpose: 'test the nginx configuration; nothing is reloaded if it fails',
       };
       if (systemd && facts.nginx?.unit !== undefined) {
-        return { ok: true, steps: [test, { argv: ['systemctl', 'reload', facts.nginx.unit], gate: true, purpose: `graceful reload of ${facts.nginx.unit}` }] };
+        return {
+          ok: true,
+          steps: [test, { argv: ['systemctl', 'reload', facts.nginx.unit], gate: true, purpose: `graceful reload of ${facts.nginx.unit}` }],
+        };
       }
-      return { ok: true, steps: [test, { argv: ['kill', '-HUP', String(picture.nginx.masterPid)], gate: true, purpose: `graceful reload (HUP) of nginx master ${picture.nginx.masterPid}` }] };
+      return {
+        ok: true,
+        steps: [
+          test,
+          {
+            argv: ['kill', '-HUP', String(picture.nginx.masterPid)],
+            gate: true,
+            purpose: `graceful reload (HUP) of nginx master ${picture.nginx.masterPid}`,
+          },
+        ],
+      };
     }
   }
 }
@@ -141,13 +190,18 @@ export function isAllowedRemediationCommand(argv: readonly string[], options: Re
   const trusted = options.trustedPrograms ?? [];
   const [p, a, b, c, ...rest] = argv;
   // A unit name never starts with '-': systemctl would read it as an option.
-  if (p === 'systemctl') return (a === 'reload' || a === 'start' || a === 'restart') && b !== undefined && /^[A-Za-z0-9][A-Za-z0-9@._:-]*$/.test(b) && c === undefined;
+  if (p === 'systemctl')
+    return (
+      (a === 'reload' || a === 'start' || a === 'restart') && b !== undefined && /^[A-Za-z0-9][A-Za-z0-9@._:-]*$/.test(b) && c === undefined
+    );
   // A master's pid: never 0 (the caller's own process group), 1 (init) or negative (a group).
-  if (p === 'kill') return (a === '-USR2' || a === '-HUP' || a === '-TERM') && b !== undefined && /^[1-9]\d{0,6}$/.test(b) && b !== '1' && c === undefined;
+  if (p === 'kill')
+    return (a === '-USR2' || a === '-HUP' || a === '-TERM') && b !== undefined && /^[1-9]\d{0,6}$/.test(b) && b !== '1' && c === undefined;
   if (p === undefined || !isTrustedProgram(p, trusted)) return false;
   if (/\/nginx$/.test(p)) {
     return a === '-t' && ((b === undefined && c === undefined) || (b === '-c' && c !== undefined && isSafePath(c) && rest.length === 0));
   }
-  if (/\/php-fpm[0-9.]*$/.test(p)) return checkFpmStartCommand(argv) === null && argv.slice(1).every((v) => !v.startsWith('/') || isSafePath(v));
+  if (/\/php-fpm[0-9.]*$/.test(p))
+    return checkFpmStartCommand(argv) === null && argv.slice(1).every((v) => !v.startsWith('/') || isSafePath(v));
   return false;
 }

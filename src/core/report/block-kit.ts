@@ -78,7 +78,9 @@ export function section(mrkdwn: string): Block {
 export function context(...mrkdwn: string[]): Block {
   return {
     type: 'context',
-    elements: mrkdwn.slice(0, SLACK_LIMITS.contextElements).map((t) => ({ type: 'mrkdwn' as const, text: capEscaped(t, SLACK_LIMITS.contextText) })),
+    elements: mrkdwn
+      .slice(0, SLACK_LIMITS.contextElements)
+      .map((t) => ({ type: 'mrkdwn' as const, text: capEscaped(t, SLACK_LIMITS.contextText) })),
   };
 }
 

@@ -1,7 +1,18 @@
 import type { CauseId, Severity } from '../causes.ts';
 import type { DiagnosisStatus, Requester } from '../diagnosis-request.ts';
 import { escapeMrkdwn, inlineCode } from './escape-mrkdwn.ts';
-import { type Block, capEscaped, context, fallbackText, limitBlocks, plain, section, SLACK_LIMITS, slackDate, type SlackMessage } from './block-kit.ts';
+import {
+  type Block,
+  capEscaped,
+  context,
+  fallbackText,
+  limitBlocks,
+  plain,
+  section,
+  SLACK_LIMITS,
+  slackDate,
+  type SlackMessage,
+} from './block-kit.ts';
 import { CAUSE_LABEL, describeRequester, SEVERITY_ICON } from './slack-labels.ts';
 
 /*
@@ -56,7 +67,12 @@ function groupOf(h: FanoutHostView): Omit<VerdictGroup, 'hosts'> {
   if (h.status === 'failed') {
     const code = h.errorCode;
     if (code !== undefined && UNREACHABLE.has(code)) return { key: 'unreachable', label: 'unreachable', icon: ':x:', rank: 1 };
-    return { key: `failed:${code ?? ''}`, label: `could not diagnose${code !== undefined ? ` (${inlineCode(code)})` : ''}`, icon: ':x:', rank: 1 };
+    return {
+      key: `failed:${code ?? ''}`,
+      label: `could not diagnose${code !== undefined ? ` (${inlineCode(code)})` : ''}`,
+      icon: ':x:',
+      rank: 1,
+    };
   }
   if (h.status !== 'done') return { key: 'running', label: 'running', icon: ':hourglass_flowing_sand:', rank: 4 };
   const cause = h.cause ?? 'unknown_502';
@@ -66,7 +82,12 @@ function groupOf(h: FanoutHostView): Omit<VerdictGroup, 'hosts'> {
       : { key: 'healthy', label: inlineCode('healthy'), icon: ':large_green_circle:', rank: 5 };
   }
   const severity = h.severity ?? 'critical';
-  return { key: `cause:${cause}`, label: `${inlineCode(cause)} ${escapeMrkdwn(CAUSE_LABEL[cause])}`, icon: SEVERITY_ICON[severity], rank: SEVERITY_RANK[severity] };
+  return {
+    key: `cause:${cause}`,
+    label: `${inlineCode(cause)} ${escapeMrkdwn(CAUSE_LABEL[cause])}`,
+    icon: SEVERITY_ICON[severity],
+    rank: SEVERITY_RANK[severity],
+  };
 }
 
 /** Hosts grouped by verdict, worst first; among equals, the larger group first. */
@@ -112,8 +133,17 @@ export function renderFanout(view: FanoutView): SlackMessage {
   blocks.push(section(`*${finished}/${total} finished:* ${counts}`));
   for (const g of groups) {
     const title = `${g.icon} *${g.hosts.length} × ${g.label}*`;
-    blocks.push(section(capEscaped(`${title}\n${hostList(g.hosts, SLACK_LIMITS.sectionText - title.length - 20)}`, SLACK_LIMITS.sectionText)));
+    blocks.push(
+      section(capEscaped(`${title}\n${hostList(g.hosts, SLACK_LIMITS.sectionText - title.length - 20)}`, SLACK_LIMITS.sectionText)),
+    );
   }
-  blocks.push(context(`Requested by ${describeRequester(view.requestedBy)} ${slackDate(view.requestedAt, '{time}')} · each host's report is in this thread once it has a verdict`));
-  return { text: fallbackText(`502 diagnosis of ${escapeMrkdwn(view.target)}: ${finished}/${total} finished: ${counts}`), blocks: limitBlocks(blocks) };
+  blocks.push(
+    context(
+      `Requested by ${describeRequester(view.requestedBy)} ${slackDate(view.requestedAt, '{time}')} · each host's report is in this thread once it has a verdict`,
+    ),
+  );
+  return {
+    text: fallbackText(`502 diagnosis of ${escapeMrkdwn(view.target)}: ${finished}/${total} finished: ${counts}`),
+    blocks: limitBlocks(blocks),
+  };
 }

@@ -1,7 +1,20 @@
 import type { RemediationId } from '../causes.ts';
 import type { Finding } from '../finding.ts';
 import type { RemediationView } from '../remediation/remediation-result.ts';
-import { capEscaped, context, fallbackText, mention, plain, section, seconds, slackDate, SLACK_LIMITS, type Block, type ConfirmDialog, type SlackMessage } from './block-kit.ts';
+import {
+  capEscaped,
+  context,
+  fallbackText,
+  mention,
+  plain,
+  section,
+  seconds,
+  slackDate,
+  SLACK_LIMITS,
+  type Block,
+  type ConfirmDialog,
+  type SlackMessage,
+} from './block-kit.ts';
 import { escapeCode, escapeMrkdwn, fenceCode, fitEscaped, inlineCode } from './escape-mrkdwn.ts';
 import { sanitizeText } from './sanitize.ts';
 import { REMEDIATION_EFFECT, REMEDIATION_LABEL, SEVERITY_ICON, verdictIcon } from './slack-labels.ts';
@@ -38,7 +51,10 @@ const EVIDENCE_SECTIONS = 2;
 const CODE_BUDGET = SLACK_LIMITS.sectionText - 8; // room for the fences and newlines
 
 /** Packs evidence lines into at most `sections` code blocks; whatever does not fit is counted. */
-export function evidenceBlocks(lines: readonly string[], sections = EVIDENCE_SECTIONS): { blocks: Block[]; shownLines: number; cutLines: number } {
+export function evidenceBlocks(
+  lines: readonly string[],
+  sections = EVIDENCE_SECTIONS,
+): { blocks: Block[]; shownLines: number; cutLines: number } {
   const out: string[] = [];
   let cur = '';
   let shown = 0;
@@ -95,18 +111,33 @@ export function renderFinding(view: FindingView): SlackMessage {
   const f = view.finding;
   const blocks: Block[] = [];
   const tag = f.current ? '' : ' · _older evidence, not the current window_';
-  blocks.push(section(`${SEVERITY_ICON[f.severity]} *${view.index + 1}/${view.total} · ${escapeMrkdwn(f.title)}*\n${inlineCode(f.cause)} · ${f.severity}${tag}`));
+  blocks.push(
+    section(
+      `${SEVERITY_ICON[f.severity]} *${view.index + 1}/${view.total} · ${escapeMrkdwn(f.title)}*\n${inlineCode(f.cause)} · ${f.severity}${tag}`,
+    ),
+  );
   if (f.explanation !== '') blocks.push(section(escapeMrkdwn(f.explanation)));
   if (f.evidence.length > 0) {
     const ev = evidenceBlocks(f.evidence);
     blocks.push(...ev.blocks);
     if (ev.cutLines > 0) {
       const bytes = f.evidence.reduce((n, l) => n + l.length + 1, 0);
-      blocks.push(context(`:scissors: Showing ${ev.shownLines} of ${f.evidence.length} evidence line(s); ${ev.cutLines} cut or shortened (${formatBytes(bytes)} in all). The audit trail keeps the diagnosis.`));
+      blocks.push(
+        context(
+          `:scissors: Showing ${ev.shownLines} of ${f.evidence.length} evidence line(s); ${ev.cutLines} cut or shortened (${formatBytes(bytes)} in all). The audit trail keeps the diagnosis.`,
+        ),
+      );
     }
   }
   if (f.nextSteps.length > 0) {
-    blocks.push(section(`*Next steps*\n${f.nextSteps.slice(0, 10).map((s) => `• ${escapeMrkdwn(s)}`).join('\n')}`));
+    blocks.push(
+      section(
+        `*Next steps*\n${f.nextSteps
+          .slice(0, 10)
+          .map((s) => `• ${escapeMrkdwn(s)}`)
+          .join('\n')}`,
+      ),
+    );
   }
   if (view.remediation !== undefined) {
     blocks.push(...remediationBlocks(view.host, view.remediation));
@@ -126,7 +157,10 @@ export function renderFinding(view: FindingView): SlackMessage {
     const until = view.approvalExpiresAt !== undefined ? ` until ${slackDate(view.approvalExpiresAt, '{time}')}` : '';
     blocks.push(context(`:lock: Needs an approver; valid${until} and only while this is the host's latest diagnosis. Runs once.`));
   }
-  return { text: fallbackText(`${view.host} finding ${view.index + 1}/${view.total}: ${escapeMrkdwn(f.title)}`), blocks: blocks.slice(0, SLACK_LIMITS.blocksPerMessage) };
+  return {
+    text: fallbackText(`${view.host} finding ${view.index + 1}/${view.total}: ${escapeMrkdwn(f.title)}`),
+    blocks: blocks.slice(0, SLACK_LIMITS.blocksPerMessage),
+  };
 }
 
 function remediationBlocks(host: string, r: RemediationView): Block[] {
@@ -138,7 +172,11 @@ function remediationBlocks(host: string, r: RemediationView): Block[] {
   const icon = res.ok ? (res.recovered ? ':white_check_mark:' : ':warning:') : ':x:';
   const state = res.ok ? (res.recovered ? 'done, and the host recovered' : 'done, but the verification still finds a problem') : 'failed';
   // Sanitized again here (it is idempotent): results stored before the job sanitized them are shown too.
-  const out: Block[] = [section(`${icon} ${who}: ${state} (${seconds(res.durationMs)}).${res.error !== undefined ? `\n${escapeMrkdwn(sanitizeText(res.error))}` : ''}`)];
+  const out: Block[] = [
+    section(
+      `${icon} ${who}: ${state} (${seconds(res.durationMs)}).${res.error !== undefined ? `\n${escapeMrkdwn(sanitizeText(res.error))}` : ''}`,
+    ),
+  ];
   const stepLines = res.steps.slice(0, 6).flatMap((s) => {
     const output = `${s.stdout}${s.stderr}`.trim();
     return [`$ ${s.command}  # exit ${s.exitCode ?? 'none'}`, ...(output === '' ? [] : sanitizeText(output).split('\n').slice(0, 15))];

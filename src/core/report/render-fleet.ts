@@ -5,8 +5,7 @@ import { sanitizeLine } from './sanitize.ts';
 
 /** What diagnosing one host of a group or pattern came to: its diagnosis, or why there is none. */
 export type FleetOutcome =
-  | { host: string; diagnosis: Diagnosis }
-  | { host: string; error: { code: string; message: string }; durationMs: number };
+  { host: string; diagnosis: Diagnosis } | { host: string; error: { code: string; message: string }; durationMs: number };
 
 /** Error codes that mean the host could not be reached (exit status 3). */
 export const isUnreachable = (o: FleetOutcome): boolean => 'error' in o && o.error.code.startsWith('SSH_');
@@ -38,9 +37,21 @@ export function renderFleetTable(outcomes: readonly FleetOutcome[], opts: { colo
       if ('diagnosis' in o) {
         const d = o.diagnosis;
         const tone = d.verdict.cause === 'healthy' ? '32' : d.findings[0]?.severity === 'critical' ? '31' : '33';
-        return { host: sanitizeLine(o.host), cause: d.verdict.cause, tone, time: formatDuration(d.durationMs), note: sanitizeLine(`${d.verdict.title}${d.incomplete ? ' (incomplete)' : ''}`, 100) };
+        return {
+          host: sanitizeLine(o.host),
+          cause: d.verdict.cause,
+          tone,
+          time: formatDuration(d.durationMs),
+          note: sanitizeLine(`${d.verdict.title}${d.incomplete ? ' (incomplete)' : ''}`, 100),
+        };
       }
-      return { host: sanitizeLine(o.host), cause: isUnreachable(o) ? 'unreachable' : 'error', tone: '31', time: formatDuration(o.durationMs), note: sanitizeLine(`${o.error.code}: ${o.error.message}`, 100) };
+      return {
+        host: sanitizeLine(o.host),
+        cause: isUnreachable(o) ? 'unreachable' : 'error',
+        tone: '31',
+        time: formatDuration(o.durationMs),
+        note: sanitizeLine(`${o.error.code}: ${o.error.message}`, 100),
+      };
     });
   const head = { host: 'HOST', cause: 'VERDICT', time: 'TIME', note: '' };
   const w = {
@@ -49,10 +60,14 @@ export function renderFleetTable(outcomes: readonly FleetOutcome[], opts: { colo
     time: Math.max(head.time.length, ...rows.map((r) => r.time.length)),
   };
   const lines = [`${head.host.padEnd(w.host)}  ${head.cause.padEnd(w.cause)}  ${head.time.padStart(w.time)}  DETAIL`];
-  for (const r of rows) lines.push(`${r.host.padEnd(w.host)}  ${paint(r.tone, r.cause.padEnd(w.cause))}  ${r.time.padStart(w.time)}  ${r.note}`);
+  for (const r of rows)
+    lines.push(`${r.host.padEnd(w.host)}  ${paint(r.tone, r.cause.padEnd(w.cause))}  ${r.time.padStart(w.time)}  ${r.note}`);
   const counts = new Map<string, number>();
   for (const r of rows) counts.set(r.cause, (counts.get(r.cause) ?? 0) + 1);
-  const summary = [...counts].sort((a, b) => b[1] - a[1]).map(([cause, n]) => `${n} ${cause}`).join(', ');
+  const summary = [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([cause, n]) => `${n} ${cause}`)
+    .join(', ');
   lines.push('', `${rows.length} host${rows.length === 1 ? '' : 's'} in ${formatDuration(opts.totalMs)}: ${summary}`);
   return `${lines.join('\n')}\n`;
 }

@@ -34,7 +34,9 @@ export function renderJson(d: Diagnosis): string {
         reason: s(g.reason),
         ...(g.supplementary === true ? { supplementary: true, couldHide: s(g.couldHide ?? '') } : {}),
       })),
-      ...(d.untrustedMasters === undefined ? {} : { untrustedMasters: d.untrustedMasters.map((u) => ({ ...u, user: s(u.user), title: s(u.title), why: s(u.why) })) }),
+      ...(d.untrustedMasters === undefined
+        ? {}
+        : { untrustedMasters: d.untrustedMasters.map((u) => ({ ...u, user: s(u.user), title: s(u.title), why: s(u.why) })) }),
       startedAt: d.startedAt,
       playbook: d.playbook,
       facts: d.facts,

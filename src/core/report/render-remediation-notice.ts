@@ -12,8 +12,14 @@ export function renderRemediationNotice(a: { remediation: RemediationId; approve
   const { result } = a;
   const icon = !result.ok ? ':x:' : result.recovered ? ':white_check_mark:' : ':warning:';
   const what = !result.ok ? 'failed' : result.recovered ? 'done; the host recovered' : 'done, but the verification still finds a problem';
-  const verdict = result.verification === undefined ? '' : ` Verification: ${escapeMrkdwn(result.verification.verdict.title)} (\`${result.verification.verdict.cause}\`).`;
+  const verdict =
+    result.verification === undefined
+      ? ''
+      : ` Verification: ${escapeMrkdwn(result.verification.verdict.title)} (\`${result.verification.verdict.cause}\`).`;
   // The probes of the stack acted on that still fail, by vhost: their names came from a host too.
-  const failing = result.stillFailing === undefined || result.stillFailing.length === 0 ? '' : ` Still failing: ${escapeMrkdwn(result.stillFailing.join(', '))}.`;
+  const failing =
+    result.stillFailing === undefined || result.stillFailing.length === 0
+      ? ''
+      : ` Still failing: ${escapeMrkdwn(result.stillFailing.join(', '))}.`;
   return `${icon} \`${a.remediation}\` approved by ${mention(a.approvedBy)}: ${what}.${verdict}${failing}`;
 }

@@ -1,4 +1,16 @@
-import { chunkLines, context, fallbackText, limitBlocks, mention, plain, section, slackDate, SLACK_LIMITS, type Block, type SlackMessage } from './block-kit.ts';
+import {
+  chunkLines,
+  context,
+  fallbackText,
+  limitBlocks,
+  mention,
+  plain,
+  section,
+  slackDate,
+  SLACK_LIMITS,
+  type Block,
+  type SlackMessage,
+} from './block-kit.ts';
 import { escapeMrkdwn, inlineCode, truncatePlain } from './escape-mrkdwn.ts';
 import { isSlackUserId } from '../slack-ids.ts';
 
@@ -16,10 +28,14 @@ export interface HistoryEntryView {
 
 export function renderHistory(host: string, entries: HistoryEntryView[]): SlackMessage {
   if (entries.length === 0) {
-    return { text: `No history for ${escapeMrkdwn(host)} yet.`, blocks: [section(`No history for *${escapeMrkdwn(host)}* yet. Run \`/502 diagnose ${escapeMrkdwn(host)}\`.`)] };
+    return {
+      text: `No history for ${escapeMrkdwn(host)} yet.`,
+      blocks: [section(`No history for *${escapeMrkdwn(host)}* yet. Run \`/502 diagnose ${escapeMrkdwn(host)}\`.`)],
+    };
   }
   const lines = entries.map((e) => {
-    const actor = e.actor === undefined ? '' : isSlackUserId(e.actor) ? ` ${mention(e.actor)}` : ` ${escapeMrkdwn(truncatePlain(e.actor, 80))}`;
+    const actor =
+      e.actor === undefined ? '' : isSlackUserId(e.actor) ? ` ${mention(e.actor)}` : ` ${escapeMrkdwn(truncatePlain(e.actor, 80))}`;
     return `${slackDate(e.at, '{date_short} {time_secs}')} ${inlineCode(e.kind)}${actor}: ${escapeMrkdwn(truncatePlain(e.detail, 300))}`;
   });
   const blocks: Block[] = [{ type: 'header', text: plain(`History of ${host} (latest ${entries.length})`, SLACK_LIMITS.headerText) }];
@@ -31,7 +47,8 @@ export function renderHosts(hosts: string[], groups: Record<string, string[]>): 
   const hostList = hosts.length > 0 ? hosts.map((h) => inlineCode(h)).join(' ') : '_(no hosts in the inventory)_';
   const groupLines = Object.entries(groups).map(([g, members]) => `• ${inlineCode(g)}: ${members.map((m) => escapeMrkdwn(m)).join(', ')}`);
   const blocks: Block[] = [section(`*Hosts (${hosts.length})*\n${hostList}`)];
-  if (groupLines.length > 0) for (const chunk of chunkLines([`*Groups*`, ...groupLines], SLACK_LIMITS.sectionText - 50)) blocks.push(section(chunk));
+  if (groupLines.length > 0)
+    for (const chunk of chunkLines([`*Groups*`, ...groupLines], SLACK_LIMITS.sectionText - 50)) blocks.push(section(chunk));
   blocks.push(context('Diagnose with `/502 diagnose <host|group|pattern>`, e.g. `/502 diagnose web-*`.'));
   return { text: `Hosts: ${escapeMrkdwn(hosts.join(', '))}`.slice(0, 1000), blocks: limitBlocks(blocks) };
 }

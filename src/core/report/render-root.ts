@@ -2,7 +2,19 @@ import type { RemediationId } from '../causes.ts';
 import type { DiagnosisStatus, Requester, RootNote } from '../diagnosis-request.ts';
 import type { Diagnosis } from '../finding.ts';
 import type { RemediationStatus } from '../remediation/remediation-result.ts';
-import { capEscaped, context, fallbackText, mention, plain, section, seconds, slackDate, SLACK_LIMITS, type Block, type SlackMessage } from './block-kit.ts';
+import {
+  capEscaped,
+  context,
+  fallbackText,
+  mention,
+  plain,
+  section,
+  seconds,
+  slackDate,
+  SLACK_LIMITS,
+  type Block,
+  type SlackMessage,
+} from './block-kit.ts';
 import { defuseBroadcasts, escapeMrkdwn, inlineCode } from './escape-mrkdwn.ts';
 import { CAUSE_LABEL, describeRequester, verdictIcon } from './slack-labels.ts';
 
@@ -54,16 +66,28 @@ export function renderRoot(view: RootView): SlackMessage {
     if (d.incomplete || core.length > 0) {
       const gaps = core.slice(0, 8).map((g) => `• ${inlineCode(g.check)}: ${escapeMrkdwn(g.reason)}`);
       const more = core.length > 8 ? `\n…and ${core.length - 8} more` : '';
-      blocks.push(section(`:warning: *The diagnosis is incomplete*: ${core.length} check(s) of core evidence could not run, so this verdict may miss a cause.\n${gaps.join('\n')}${more}`));
+      blocks.push(
+        section(
+          `:warning: *The diagnosis is incomplete*: ${core.length} check(s) of core evidence could not run, so this verdict may miss a cause.\n${gaps.join('\n')}${more}`,
+        ),
+      );
     }
     if (supplementary.length > 0) {
-      const lines = supplementary.slice(0, 8).map((g) => `• ${inlineCode(g.check)}: ${escapeMrkdwn(g.reason)}; could hide ${escapeMrkdwn(g.couldHide ?? 'a cause')}`);
+      const lines = supplementary
+        .slice(0, 8)
+        .map((g) => `• ${inlineCode(g.check)}: ${escapeMrkdwn(g.reason)}; could hide ${escapeMrkdwn(g.couldHide ?? 'a cause')}`);
       const more = supplementary.length > 8 ? `\n…and ${supplementary.length - 8} more` : '';
       blocks.push(section(`:information_source: *Not read* (supplementary checks; the verdict stands):\n${lines.join('\n')}${more}`));
     }
     if (d.untrustedMasters !== undefined && d.untrustedMasters.length > 0) {
-      const lines = d.untrustedMasters.slice(0, 5).map((u) => `• pid ${u.pid} (${escapeMrkdwn(u.user)}) ${inlineCode(u.title)}: ${escapeMrkdwn(u.why)}`);
-      blocks.push(section(`:rotating_light: *Ignored masters* (look-alikes nobody vouches for, and containers' masters; none was run or read through its paths):\n${lines.join('\n')}`));
+      const lines = d.untrustedMasters
+        .slice(0, 5)
+        .map((u) => `• pid ${u.pid} (${escapeMrkdwn(u.user)}) ${inlineCode(u.title)}: ${escapeMrkdwn(u.why)}`);
+      blocks.push(
+        section(
+          `:rotating_light: *Ignored masters* (look-alikes nobody vouches for, and containers' masters; none was run or read through its paths):\n${lines.join('\n')}`,
+        ),
+      );
     }
     text = `${view.host}: ${escapeMrkdwn(d.verdict.title)} (${d.verdict.cause})`;
   } else if (view.status === 'failed') {
@@ -82,7 +106,8 @@ export function renderRoot(view: RootView): SlackMessage {
   const why = view.reason ?? (view.requestedBy.kind === 'alert' ? view.requestedBy.summary : undefined);
   if (why !== undefined && why !== '') blocks.push(section(`*Why:* ${escapeMrkdwn(why)}`));
   const ctx = [asked];
-  if (view.diagnosis !== undefined) ctx.push(`playbook ${inlineCode(view.diagnosis.playbook)} · started ${slackDate(view.diagnosis.startedAt, '{time_secs}')}`);
+  if (view.diagnosis !== undefined)
+    ctx.push(`playbook ${inlineCode(view.diagnosis.playbook)} · started ${slackDate(view.diagnosis.startedAt, '{time_secs}')}`);
   if (view.joiners.length > 0) {
     const shown = view.joiners.slice(0, 10).map(describeRequester).join(', ');
     ctx.push(`Also asked: ${shown}${view.joiners.length > 10 ? ` and ${view.joiners.length - 10} more` : ''}`);
@@ -90,14 +115,23 @@ export function renderRoot(view: RootView): SlackMessage {
   blocks.push(context(...ctx));
   if (view.remediation !== undefined) {
     const r = view.remediation;
-    const state = r.status === 'running' ? 'running…' : r.status === 'succeeded' ? (r.recovered === true ? 'done, the host recovered' : 'done, not recovered yet') : 'failed';
+    const state =
+      r.status === 'running'
+        ? 'running…'
+        : r.status === 'succeeded'
+          ? r.recovered === true
+            ? 'done, the host recovered'
+            : 'done, not recovered yet'
+          : 'failed';
     blocks.push(context(`:wrench: ${inlineCode(r.remediation)} approved by ${mention(r.approvedBy)}: ${state}`));
   }
   // The newest notes matter most; an alert storm must not push the message over the block limit.
   const notes = view.notes.slice(-5);
   for (const n of notes) {
     const icon = n.kind === 'resolved' ? ':white_check_mark:' : n.kind === 'firing' ? ':fire:' : ':information_source:';
-    blocks.push(context(`${icon} ${slackDate(n.at, '{time_secs}')} ${n.mrkdwn === true ? defuseBroadcasts(n.text) : escapeMrkdwn(n.text)}`));
+    blocks.push(
+      context(`${icon} ${slackDate(n.at, '{time_secs}')} ${n.mrkdwn === true ? defuseBroadcasts(n.text) : escapeMrkdwn(n.text)}`),
+    );
   }
   return { text: fallbackText(text), blocks };
 }

@@ -47,18 +47,35 @@ export function renderTerminal(d: Diagnosis, opts: TerminalOptions): string {
   const supplementary = d.gaps.filter((g) => g.supplementary === true);
   if (d.incomplete || core.length > 0) {
     out.push('');
-    out.push(paint('bold', paint('yellow', `  INCOMPLETE: ${core.length === 1 ? '1 check' : `${core.length} checks`} of core evidence could not run; this is not a clean bill of health`)));
+    out.push(
+      paint(
+        'bold',
+        paint(
+          'yellow',
+          `  INCOMPLETE: ${core.length === 1 ? '1 check' : `${core.length} checks`} of core evidence could not run; this is not a clean bill of health`,
+        ),
+      ),
+    );
     for (const g of core) out.push(paint('yellow', `    - ${s(g.check)}: ${s(g.reason)}`));
   }
   if (supplementary.length > 0) {
     out.push('');
     out.push(paint('dim', `  Not read (supplementary; the verdict stands, but these could hide a cause):`));
-    for (const g of supplementary) out.push(paint('dim', `    - ${s(g.check)}: ${s(g.reason)} (could hide ${s(g.couldHide ?? 'a cause')})`));
+    for (const g of supplementary)
+      out.push(paint('dim', `    - ${s(g.check)}: ${s(g.reason)} (could hide ${s(g.couldHide ?? 'a cause')})`));
   }
 
   if (d.untrustedMasters !== undefined && d.untrustedMasters.length > 0) {
     out.push('');
-    out.push(paint('bold', paint('yellow', "  Ignored processes that look like masters (look-alikes and containers' masters; none was run or read through its paths):")));
+    out.push(
+      paint(
+        'bold',
+        paint(
+          'yellow',
+          "  Ignored processes that look like masters (look-alikes and containers' masters; none was run or read through its paths):",
+        ),
+      ),
+    );
     for (const u of d.untrustedMasters) out.push(paint('yellow', `    - pid ${u.pid} (${s(u.user)}) "${s(u.title)}": ${s(u.why)}`));
   }
 

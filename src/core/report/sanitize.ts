@@ -83,13 +83,17 @@ const REDACTIONS: Redaction[] = [
   // ?code=x&, &X-Amz-Signature=x, ;sig=x: a query parameter whose name looks secret.
   {
     pattern: /([?&;])([A-Za-z0-9_.~%+-]{1,64})=([^\s&#"'<>;]*)/g,
-    replace: (m, sep: string, name: string, value: string) => (value !== '' && SECRET_QUERY_NAME.test(decodedName(name)) ? `${sep}${name}=${REDACTED}` : m),
+    replace: (m, sep: string, name: string, value: string) =>
+      value !== '' && SECRET_QUERY_NAME.test(decodedName(name)) ? `${sep}${name}=${REDACTED}` : m,
   },
   // password=x, "api_key": "x", token: x, DB_PASSWORD='x y', db_pass=x, PHPSESSID=x
   {
     // The key starts where a run of key characters does, and its parts are bounded: tried from
     // every position, or unbounded, the key part would make this quadratic on a long line.
-    pattern: new RegExp(`(?<![${KEY_CHARS}])([${KEY_CHARS}]{0,128}${SECRET_WORD}[${KEY_CHARS}]{0,128})("?\\s*[:=]\\s*)("[^"]*"|'[^']*'|[^\\s&,;"'<>]+)`, 'gi'),
+    pattern: new RegExp(
+      `(?<![${KEY_CHARS}])([${KEY_CHARS}]{0,128}${SECRET_WORD}[${KEY_CHARS}]{0,128})("?\\s*[:=]\\s*)("[^"]*"|'[^']*'|[^\\s&,;"'<>]+)`,
+      'gi',
+    ),
     replace: (_m, key: string, sep: string, value: string) => {
       const quote = value.startsWith('"') || value.startsWith("'") ? (value[0] as string) : '';
       return `${key}${sep}${quote}${REDACTED}${quote}`;
@@ -181,5 +185,8 @@ export function sanitizeLines(lines: readonly string[], max = MAX_LINE_CHARS): s
  * each line sanitized and capped, PEM blocks redacted whole; the line breaks stay.
  */
 export function sanitizeText(text: string, max = MAX_LINE_CHARS): string {
-  return sanitizeLines(text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)), max).join('\n');
+  return sanitizeLines(
+    text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)),
+    max,
+  ).join('\n');
 }

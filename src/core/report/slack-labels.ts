@@ -30,7 +30,11 @@ export const CAUSE_LABEL: Record<CauseId, string> = {
   healthy: 'Healthy',
 };
 
-export const SEVERITY_ICON: Record<Severity, string> = { critical: ':red_circle:', warning: ':large_orange_circle:', info: ':large_blue_circle:' };
+export const SEVERITY_ICON: Record<Severity, string> = {
+  critical: ':red_circle:',
+  warning: ':large_orange_circle:',
+  info: ':large_blue_circle:',
+};
 
 export const REMEDIATION_LABEL: Record<RemediationId, string> = {
   reload_php_fpm: 'Reload PHP-FPM',

@@ -93,7 +93,12 @@ function render() {
   // A new report follows automatically, even after the person closed or picked another thread.
   if (withReplies.length > thread.seenWithReplies) thread = { ts: withReplies.at(-1).root.ts, seenWithReplies: withReplies.length };
   const open = state.threads.find((t) => t.root.ts === thread.ts);
-  refill($('messages'), state.threads.length === 0 ? [emptyChannel()] : state.threads.map((t) => messageEl(t.root, { replies: t.replies.length, selected: t === open })));
+  refill(
+    $('messages'),
+    state.threads.length === 0
+      ? [emptyChannel()]
+      : state.threads.map((t) => messageEl(t.root, { replies: t.replies.length, selected: t === open })),
+  );
   $('thread').hidden = open === undefined;
   if (open !== undefined) {
     const count = el('div', 'thread-count', `${open.replies.length} ${open.replies.length === 1 ? 'reply' : 'replies'}`);
@@ -102,7 +107,12 @@ function render() {
 }
 
 function emptyChannel() {
-  return el('div', 'empty', el('div', 'empty-title', 'This is the very beginning of #ops'), mrkdwn(`The lab host *${state.host}* answers 502 right now. Type \`/502 diagnose ${state.host}\` below.`));
+  return el(
+    'div',
+    'empty',
+    el('div', 'empty-title', 'This is the very beginning of #ops'),
+    mrkdwn(`The lab host *${state.host}* answers 502 right now. Type \`/502 diagnose ${state.host}\` below.`),
+  );
 }
 
 function renderSidebar() {
@@ -122,7 +132,10 @@ function renderSidebar() {
     pick.value = state.lab.scenario;
   }
   $('apply-scenario').disabled = state.lab.busy !== null;
-  $('lab-status').textContent = state.lab.busy !== null ? `Applying ${state.lab.busy}…` : `Now: ${state.lab.scenario}. ${state.lab.scenarios.find((s) => s.name === state.lab.scenario)?.summary ?? ''}`;
+  $('lab-status').textContent =
+    state.lab.busy !== null
+      ? `Applying ${state.lab.busy}…`
+      : `Now: ${state.lab.scenario}. ${state.lab.scenarios.find((s) => s.name === state.lab.scenario)?.summary ?? ''}`;
 }
 
 function showError(text) {

@@ -7,13 +7,32 @@
  * coloured by CSS: the page looks the same with or without an emoji font.
  */
 const EMOJI = {
-  white_check_mark: ['✔', 'em-box em-green-bg'], heavy_check_mark: ['✔', 'em-green'], ballot_box_with_check: ['☑', 'em-green'],
-  x: ['✖', 'em-red'], warning: ['⚠', 'em-amber'], rotating_light: ['⚠', 'em-red'], incident: ['⚠', 'em-red'], fire: ['♨', 'em-red'],
-  grey_question: ['?', 'em-box em-grey-bg'], no_entry: ['–', 'em-box em-round em-red-bg'],
-  red_circle: ['', 'em-dot em-red-bg'], large_orange_circle: ['', 'em-dot em-orange-bg'], large_blue_circle: ['', 'em-dot em-blue-bg'], large_green_circle: ['', 'em-dot em-green-bg'],
-  mag: ['⌕', 'em-grey'], lock: ['⚷', 'em-grey'], hourglass: ['⋯', 'em-grey'], hourglass_flowing_sand: ['⋯', 'em-grey'],
-  wrench: ['⚒', 'em-grey'], hammer_and_wrench: ['⚒', 'em-grey'], scissors: ['✂', 'em-grey'], repeat: ['⟲', 'em-grey'], arrows_counterclockwise: ['⟲', 'em-grey'],
-  link: ['⚭', 'em-grey'], information_source: ['ℹ', 'em-box em-blue-bg'], tada: ['✦', 'em-amber'],
+  white_check_mark: ['✔', 'em-box em-green-bg'],
+  heavy_check_mark: ['✔', 'em-green'],
+  ballot_box_with_check: ['☑', 'em-green'],
+  x: ['✖', 'em-red'],
+  warning: ['⚠', 'em-amber'],
+  rotating_light: ['⚠', 'em-red'],
+  incident: ['⚠', 'em-red'],
+  fire: ['♨', 'em-red'],
+  grey_question: ['?', 'em-box em-grey-bg'],
+  no_entry: ['–', 'em-box em-round em-red-bg'],
+  red_circle: ['', 'em-dot em-red-bg'],
+  large_orange_circle: ['', 'em-dot em-orange-bg'],
+  large_blue_circle: ['', 'em-dot em-blue-bg'],
+  large_green_circle: ['', 'em-dot em-green-bg'],
+  mag: ['⌕', 'em-grey'],
+  lock: ['⚷', 'em-grey'],
+  hourglass: ['⋯', 'em-grey'],
+  hourglass_flowing_sand: ['⋯', 'em-grey'],
+  wrench: ['⚒', 'em-grey'],
+  hammer_and_wrench: ['⚒', 'em-grey'],
+  scissors: ['✂', 'em-grey'],
+  repeat: ['⟲', 'em-grey'],
+  arrows_counterclockwise: ['⟲', 'em-grey'],
+  link: ['⚭', 'em-grey'],
+  information_source: ['ℹ', 'em-box em-blue-bg'],
+  tada: ['✦', 'em-amber'],
 };
 
 /** `&amp;` `&lt;` `&gt;` back to characters: Slack's only three escapes. */
@@ -48,7 +67,12 @@ function formatDate(epoch, format, fallback) {
   const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   const secs = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
   const date = d.toLocaleDateString([], { month: 'short', day: 'numeric' });
-  return format.replace('{time_secs}', secs).replace('{time}', time).replace('{date_short_pretty}', date).replace('{date_short}', date).replace('{date}', date);
+  return format
+    .replace('{time_secs}', secs)
+    .replace('{time}', time)
+    .replace('{date_short_pretty}', date)
+    .replace('{date_short}', date)
+    .replace('{date}', date);
 }
 
 /** `<@U1>`, `<#C1|name>`, `<!here>`, `<!date^…>`, `<url|label>`. */
@@ -201,20 +225,35 @@ export function renderBlocks(blocks, ctx = {}) {
         const s = el('div', 'bk-section');
         const body = el('div', 'bk-section-body');
         if (block.text) body.append(textObject(block.text, ctx));
-        if (Array.isArray(block.fields)) body.append(el('div', 'bk-fields', ...block.fields.map((f) => el('div', 'bk-field', textObject(f, ctx)))));
+        if (Array.isArray(block.fields))
+          body.append(el('div', 'bk-fields', ...block.fields.map((f) => el('div', 'bk-field', textObject(f, ctx)))));
         s.append(body);
         if (block.accessory?.type === 'button') s.append(el('div', 'bk-accessory', button(block.accessory, block, ctx)));
         out.append(s);
         break;
       }
       case 'context':
-        out.append(el('div', 'bk-context', ...(block.elements ?? []).map((e) => (e.type === 'image' ? el('span', 'bk-image', e.alt_text ?? '') : textObject(e, ctx)))));
+        out.append(
+          el(
+            'div',
+            'bk-context',
+            ...(block.elements ?? []).map((e) => (e.type === 'image' ? el('span', 'bk-image', e.alt_text ?? '') : textObject(e, ctx))),
+          ),
+        );
         break;
       case 'divider':
         out.append(el('hr', 'bk-divider'));
         break;
       case 'actions':
-        out.append(el('div', 'bk-actions', ...(block.elements ?? []).map((e) => (e.type === 'button' ? button(e, block, ctx) : el('span', 'bk-unsupported', `[${e.type}]`)))));
+        out.append(
+          el(
+            'div',
+            'bk-actions',
+            ...(block.elements ?? []).map((e) =>
+              e.type === 'button' ? button(e, block, ctx) : el('span', 'bk-unsupported', `[${e.type}]`),
+            ),
+          ),
+        );
         break;
       default:
         out.append(el('div', 'bk-unsupported', `[unsupported block: ${block.type}]`));

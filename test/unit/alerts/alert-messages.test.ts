@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { codeBlock, escapeMrkdwn, formatSpan, resolvedText, stillFiringText, unknownHostsText, unknownHostText } from '../../../src/core/alerts/alert-messages.ts';
+import {
+  codeBlock,
+  escapeMrkdwn,
+  formatSpan,
+  resolvedText,
+  stillFiringText,
+  unknownHostsText,
+  unknownHostText,
+} from '../../../src/core/alerts/alert-messages.ts';
 import type { AlertIncident } from '../../../src/core/alerts/plan-alert-incident.ts';
 
 const incident: AlertIncident = {
@@ -51,7 +59,15 @@ describe('texts', () => {
 
   it('unknown host: names the candidate and label, shows labels escaped', () => {
     const text = unknownHostText(
-      { source: 'alertmanager', fingerprint: 'f', status: 'firing', alertName: 'X', labels: { instance: 'cache-9:6379', note: '<!here> <http://x|y>' }, annotations: {}, summary: 'cache down' },
+      {
+        source: 'alertmanager',
+        fingerprint: 'f',
+        status: 'firing',
+        alertName: 'X',
+        labels: { instance: 'cache-9:6379', note: '<!here> <http://x|y>' },
+        annotations: {},
+        summary: 'cache down',
+      },
       { kind: 'unknown', candidate: 'cache-9', label: 'instance' },
     );
     expect(text).toContain('`cache-9`');
@@ -62,7 +78,19 @@ describe('texts', () => {
 
   it('many unknown hosts: lists 20 of them escaped, counts the rest; the resolution speaks of these hosts', () => {
     const candidates = ['<!channel>', 'pod-`x`', ...Array.from({ length: 23 }, (_, i) => `pod-${i}`)];
-    const text = unknownHostsText({ source: 'grafana', fingerprint: 'f', status: 'firing', alertName: '<@U123>', labels: { job: 'k8s' }, annotations: {}, summary: 'crash <!here>' }, candidates, 'instance');
+    const text = unknownHostsText(
+      {
+        source: 'grafana',
+        fingerprint: 'f',
+        status: 'firing',
+        alertName: '<@U123>',
+        labels: { job: 'k8s' },
+        annotations: {},
+        summary: 'crash <!here>',
+      },
+      candidates,
+      'instance',
+    );
     expect(text).toContain('Grafana alert');
     expect(text).toContain('fires for 25 hosts that are not in the inventory (label `instance`)');
     expect(text).toContain('`pod-17` and 5 more');

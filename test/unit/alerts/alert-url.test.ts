@@ -15,12 +15,16 @@ const alert = (labels: Record<string, string>, annotations: Record<string, strin
 
 describe('the public URL an alert carries', () => {
   it("blackbox's instance with a scheme is the URL; a host:port instance is not", () => {
-    expect(alertUrl([alert({ instance: 'https://shop.example/checkout', job: 'blackbox' })])).toEqual({ url: 'https://shop.example/checkout' });
+    expect(alertUrl([alert({ instance: 'https://shop.example/checkout', job: 'blackbox' })])).toEqual({
+      url: 'https://shop.example/checkout',
+    });
     expect(alertUrl([alert({ instance: 'web-01:9100' })])).toBeUndefined();
   });
 
   it('a url annotation or label (Alertmanager, Grafana) comes first', () => {
-    expect(alertUrl([alert({ instance: 'https://other.example/' }, { url: 'https://shop.example/checkout' })])).toEqual({ url: 'https://shop.example/checkout' });
+    expect(alertUrl([alert({ instance: 'https://other.example/' }, { url: 'https://shop.example/checkout' })])).toEqual({
+      url: 'https://shop.example/checkout',
+    });
     expect(alertUrl([alert({ url: 'http://shop.example:8080/health' })])).toEqual({ url: 'http://shop.example:8080/health' });
   });
 
@@ -30,8 +34,11 @@ describe('the public URL an alert carries', () => {
     expect(alertUrl(genericAlerts(parsed.data))).toEqual({ url: 'https://shop.example/checkout' });
   });
 
-  it.each(['https://shop.example/$(reboot)', 'https://user:pw@shop.example/', 'https://10.0.0.1/', `https://shop.example/\nid`])('refuses %j and says why, never probes it', (url) => {
-    const r = alertUrl([alert({ instance: 'web-01:9100' }, { url })]);
-    expect(r).toMatchObject({ refused: expect.stringMatching(/^the alert's url ".*" was not probed: it /) as unknown });
-  });
+  it.each(['https://shop.example/$(reboot)', 'https://user:pw@shop.example/', 'https://10.0.0.1/', `https://shop.example/\nid`])(
+    'refuses %j and says why, never probes it',
+    (url) => {
+      const r = alertUrl([alert({ instance: 'web-01:9100' }, { url })]);
+      expect(r).toMatchObject({ refused: expect.stringMatching(/^the alert's url ".*" was not probed: it /) as unknown });
+    },
+  );
 });

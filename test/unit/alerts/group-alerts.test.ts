@@ -17,12 +17,17 @@ const alert = (alertName: string, instance: string, status: 'firing' | 'resolved
   annotations: {},
   summary: `${alertName} on ${instance}`,
 });
-const group = (alerts: AlertInstance[], firedUnder = new Map<string, string>()) => groupAlerts(alerts, { inventory, hostLabels: DEFAULT_HOST_LABELS, firedUnder });
-const shape = (gs: ReturnType<typeof group>) => Object.fromEntries(gs.map((g) => [g.key, { alerts: g.alerts.length, ...(g.fleet !== undefined ? { fleet: g.fleet } : {}) }]));
+const group = (alerts: AlertInstance[], firedUnder = new Map<string, string>()) =>
+  groupAlerts(alerts, { inventory, hostLabels: DEFAULT_HOST_LABELS, firedUnder });
+const shape = (gs: ReturnType<typeof group>) =>
+  Object.fromEntries(gs.map((g) => [g.key, { alerts: g.alerts.length, ...(g.fleet !== undefined ? { fleet: g.fleet } : {}) }]));
 
 describe('groupAlerts', () => {
   it('groups per inventory host, by name or address, ports removed', () => {
-    expect(shape(group([alert('A', 'web-01:9113'), alert('B', 'web-01:9100'), alert('A', '10.0.0.12:9113')]))).toEqual({ 'web-01': { alerts: 2 }, 'web-02': { alerts: 1 } });
+    expect(shape(group([alert('A', 'web-01:9113'), alert('B', 'web-01:9100'), alert('A', '10.0.0.12:9113')]))).toEqual({
+      'web-01': { alerts: 2 },
+      'web-02': { alerts: 1 },
+    });
   });
 
   it('up to five unknown hosts: one group each', () => {
@@ -45,7 +50,9 @@ describe('groupAlerts', () => {
     const old = alert('CrashLoop', 'pod-1:8080', 'resolved');
     const firedUnder = new Map([[firedUnderKey(old.source, old.fingerprint), '?*CrashLoop']]);
     const flood = Array.from({ length: 6 }, (_, i) => alert('CrashLoop', `pod-${i + 2}:8080`));
-    expect(shape(group([old, ...flood], firedUnder))).toEqual({ '?*CrashLoop': { alerts: 7, fleet: ['pod-2', 'pod-3', 'pod-4', 'pod-5', 'pod-6', 'pod-7'] } });
+    expect(shape(group([old, ...flood], firedUnder))).toEqual({
+      '?*CrashLoop': { alerts: 7, fleet: ['pod-2', 'pod-3', 'pod-4', 'pod-5', 'pod-6', 'pod-7'] },
+    });
     // A resolution of an alert never seen goes where its labels point.
     expect(shape(group([alert('X', 'web-02:1', 'resolved')]))).toEqual({ 'web-02': { alerts: 1 } });
   });

@@ -28,7 +28,12 @@ describe('hostFromLabelValue', () => {
 
 describe('mapAlertToHost', () => {
   it('tries labels in order and strips the port from instance', () => {
-    expect(mapAlertToHost({ instance: 'web-01:9113', job: 'nginx' }, inventory)).toEqual({ kind: 'inventory', host: 'web-01', label: 'instance', value: 'web-01:9113' });
+    expect(mapAlertToHost({ instance: 'web-01:9113', job: 'nginx' }, inventory)).toEqual({
+      kind: 'inventory',
+      host: 'web-01',
+      label: 'instance',
+      value: 'web-01:9113',
+    });
   });
 
   it('prefers an earlier label over a later one', () => {
@@ -48,7 +53,11 @@ describe('mapAlertToHost', () => {
   });
 
   it('maps an FQDN by its short name only in a domain the inventory uses', () => {
-    expect(mapAlertToHost({ instance: 'web-01.attacker.example:9100' }, inventory)).toEqual({ kind: 'unknown', candidate: 'web-01.attacker.example', label: 'instance' });
+    expect(mapAlertToHost({ instance: 'web-01.attacker.example:9100' }, inventory)).toEqual({
+      kind: 'unknown',
+      candidate: 'web-01.attacker.example',
+      label: 'instance',
+    });
     // A subdomain of the inventory's domain is another domain.
     expect(mapAlertToHost({ nodename: 'web-01.prod.example.com' }, inventory)).toMatchObject({ kind: 'unknown' });
     expect(mapAlertToHost({ nodename: 'web-01.example.com.attacker.example' }, inventory)).toMatchObject({ kind: 'unknown' });
@@ -74,7 +83,11 @@ describe('mapAlertToHost', () => {
   });
 
   it('says which host an unknown alert meant', () => {
-    expect(mapAlertToHost({ instance: 'cache-9:6379', job: 'redis' }, inventory)).toEqual({ kind: 'unknown', candidate: 'cache-9', label: 'instance' });
+    expect(mapAlertToHost({ instance: 'cache-9:6379', job: 'redis' }, inventory)).toEqual({
+      kind: 'unknown',
+      candidate: 'cache-9',
+      label: 'instance',
+    });
   });
 
   it('is unknown without a candidate when no host label is set', () => {

@@ -96,13 +96,23 @@ describe('the generic form', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     const [a] = r.alerts;
-    expect(a).toMatchObject({ source: 'generic', status: 'firing', alertName: 'SyntheticCheckout502', summary: 'checkout returned 502 three times in a row' });
+    expect(a).toMatchObject({
+      source: 'generic',
+      status: 'firing',
+      alertName: 'SyntheticCheckout502',
+      summary: 'checkout returned 502 three times in a row',
+    });
     expect(a?.labels).toEqual({ alertname: 'SyntheticCheckout502', host: 'web-01', team: 'shop', severity: 'critical' });
     expect(a?.fingerprint).toBe(labelFingerprint(a?.labels ?? {}));
   });
 
   it('takes a batch, and status defaults to firing', () => {
-    const r = parseAlertPayload('generic', { alerts: [{ host: 'a', alertname: 'X' }, { host: 'b', alertname: 'X', status: 'resolved', fingerprint: 'f1' }] });
+    const r = parseAlertPayload('generic', {
+      alerts: [
+        { host: 'a', alertname: 'X' },
+        { host: 'b', alertname: 'X', status: 'resolved', fingerprint: 'f1' },
+      ],
+    });
     expect(r.ok && r.alerts.map((a) => [a.status, a.fingerprint.length > 0])).toEqual([
       ['firing', true],
       ['resolved', true],

@@ -40,7 +40,15 @@ describe('planAlertIncident', () => {
     const plan = planAlertIncident(base({ alerts: [alert('a'), alert('b'), alert('a')] }));
     expect(plan.action).toBe('report');
     if (plan.action !== 'report') return;
-    expect(plan.incident).toMatchObject({ key: 'web-01', host: 'web-01', channel: '#alerts', firing: ['a', 'b'], reportedAt: 1_000_000, heldBack: 0, alertNames: ['NginxHigh502Rate'] });
+    expect(plan.incident).toMatchObject({
+      key: 'web-01',
+      host: 'web-01',
+      channel: '#alerts',
+      firing: ['a', 'b'],
+      reportedAt: 1_000_000,
+      heldBack: 0,
+      alertNames: ['NginxHigh502Rate'],
+    });
     expect(plan.previous).toBeUndefined();
   });
 
@@ -59,7 +67,13 @@ describe('planAlertIncident', () => {
     ]);
     expect(plans.map((p) => p.action)).toEqual(['report', 'hold', 'hold', 'update', 'hold']);
     const update = plans[3];
-    expect(update?.action === 'update' && update.update).toEqual({ firing: 3, newlyFiring: 0, resolved: 0, notifications: 3, refired: false });
+    expect(update?.action === 'update' && update.update).toEqual({
+      firing: 3,
+      newlyFiring: 0,
+      resolved: 0,
+      notifications: 3,
+      refired: false,
+    });
     const last = plans[4];
     expect(last?.action === 'hold' && last.incident.firing).toEqual(['a', 'b', 'c', 'd']);
   });

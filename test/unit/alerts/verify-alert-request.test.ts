@@ -8,7 +8,10 @@ const options = { token: 'tok-0123456789abcdef', hmacSecret: 'shh-0123456789abcd
 
 describe('bearer tokens', () => {
   it('accepts the token, case-insensitive scheme', () => {
-    expect(verifyAlertRequest({ authorization: 'Bearer tok-0123456789abcdef' }, body, options, NOW)).toEqual({ ok: true, method: 'bearer' });
+    expect(verifyAlertRequest({ authorization: 'Bearer tok-0123456789abcdef' }, body, options, NOW)).toEqual({
+      ok: true,
+      method: 'bearer',
+    });
     expect(verifyBearer({ authorization: 'bearer tok-0123456789abcdef' }, options)).toEqual({ ok: true, method: 'bearer' });
   });
 
@@ -23,7 +26,10 @@ describe('bearer tokens', () => {
   });
 
   it('refuses a bearer token when none is configured', () => {
-    expect(verifyAlertRequest({ authorization: 'Bearer x' }, body, { hmacSecret: 's' }, NOW)).toMatchObject({ ok: false, reason: 'bad_token' });
+    expect(verifyAlertRequest({ authorization: 'Bearer x' }, body, { hmacSecret: 's' }, NOW)).toMatchObject({
+      ok: false,
+      reason: 'bad_token',
+    });
   });
 
   it('says there are no credentials', () => {
@@ -56,7 +62,11 @@ describe('X-Medic-Signature', () => {
 
   it('refuses a timestamp from the future beyond a small clock skew', () => {
     const headers = signAlertRequest(options.hmacSecret, body, NOW + 31_000);
-    expect(verifyAlertRequest(headers, body, options, NOW)).toMatchObject({ ok: false, reason: 'future_timestamp', message: expect.stringContaining("sender's clock") });
+    expect(verifyAlertRequest(headers, body, options, NOW)).toMatchObject({
+      ok: false,
+      reason: 'future_timestamp',
+      message: expect.stringContaining("sender's clock"),
+    });
     const far = signAlertRequest(options.hmacSecret, body, NOW + 299_000);
     expect(verifyAlertRequest(far, body, options, NOW)).toMatchObject({ ok: false, reason: 'future_timestamp' });
     expect(verifyAlertRequest(far, body, { ...options, futureSkewSeconds: 300 }, NOW)).toEqual({ ok: true, method: 'hmac' });
@@ -64,7 +74,10 @@ describe('X-Medic-Signature', () => {
 
   it('refuses a signature over another body', () => {
     const headers = signAlertRequest(options.hmacSecret, body, NOW);
-    expect(verifyAlertRequest(headers, Buffer.from('{"host":"web-02","alertname":"X"}'), options, NOW)).toMatchObject({ ok: false, reason: 'bad_signature' });
+    expect(verifyAlertRequest(headers, Buffer.from('{"host":"web-02","alertname":"X"}'), options, NOW)).toMatchObject({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   it('refuses a signature made with another secret, or a moved timestamp', () => {
@@ -77,7 +90,10 @@ describe('X-Medic-Signature', () => {
   it('refuses a missing or non-numeric timestamp', () => {
     const { 'x-medic-signature': sig } = signAlertRequest(options.hmacSecret, body, NOW);
     expect(verifyAlertRequest({ 'x-medic-signature': sig }, body, options, NOW)).toMatchObject({ ok: false, reason: 'bad_signature' });
-    expect(verifyAlertRequest({ 'x-medic-signature': sig, 'x-medic-timestamp': 'now' }, body, options, NOW)).toMatchObject({ ok: false, reason: 'bad_signature' });
+    expect(verifyAlertRequest({ 'x-medic-signature': sig, 'x-medic-timestamp': 'now' }, body, options, NOW)).toMatchObject({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   it('refuses signatures when no secret is configured', () => {
@@ -96,7 +112,9 @@ describe("Grafana's X-Grafana-Alerting-Signature", () => {
 
   it('accepts hex HMAC of "<timestamp>:<body>" with the timestamp header', () => {
     const ts = String(NOW / 1000);
-    expect(verifyAlertRequest({ 'x-grafana-alerting-signature': sign(ts), 'x-grafana-alerting-timestamp': ts }, body, options, NOW)).toEqual({ ok: true, method: 'grafana_hmac' });
+    expect(
+      verifyAlertRequest({ 'x-grafana-alerting-signature': sign(ts), 'x-grafana-alerting-timestamp': ts }, body, options, NOW),
+    ).toEqual({ ok: true, method: 'grafana_hmac' });
   });
 
   it('refuses it without a timestamp (it could be replayed forever)', () => {
@@ -106,7 +124,9 @@ describe("Grafana's X-Grafana-Alerting-Signature", () => {
 
   it('refuses a stale one', () => {
     const ts = String(NOW / 1000 - 600);
-    expect(verifyAlertRequest({ 'x-grafana-alerting-signature': sign(ts), 'x-grafana-alerting-timestamp': ts }, body, options, NOW)).toMatchObject({ ok: false, reason: 'stale_timestamp' });
+    expect(
+      verifyAlertRequest({ 'x-grafana-alerting-signature': sign(ts), 'x-grafana-alerting-timestamp': ts }, body, options, NOW),
+    ).toMatchObject({ ok: false, reason: 'stale_timestamp' });
   });
 });
 

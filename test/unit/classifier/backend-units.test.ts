@@ -22,8 +22,18 @@ const SS = [
   'tcp   LISTEN 0      511        127.0.0.1:3000       0.0.0.0:*    users:(("node",pid=1500,fd=21))',
 ].join('\n');
 
-const pass = (kind: 'proxy' | 'uwsgi' | 'fastcgi', target: string) => ({ kind, target, file: '/etc/nginx/sites-enabled/app', line: `${kind}_pass ${target};` });
-const UPSTREAMS = [pass('proxy', 'http://127.0.0.1:8501'), pass('uwsgi', 'unix:/run/uwsgi/app.sock'), pass('fastcgi', 'unix:/run/php/php8.2-fpm.sock'), pass('proxy', 'http://10.0.0.9:3000')];
+const pass = (kind: 'proxy' | 'uwsgi' | 'fastcgi', target: string) => ({
+  kind,
+  target,
+  file: '/etc/nginx/sites-enabled/app',
+  line: `${kind}_pass ${target};`,
+});
+const UPSTREAMS = [
+  pass('proxy', 'http://127.0.0.1:8501'),
+  pass('uwsgi', 'unix:/run/uwsgi/app.sock'),
+  pass('fastcgi', 'unix:/run/php/php8.2-fpm.sock'),
+  pass('proxy', 'http://10.0.0.9:3000'),
+];
 
 describe('which backend listens where nginx passes, and its unit', () => {
   it('ss -p → the listeners of the passes, php-fpm left out (its log is read on its own), another machine left out', () => {
@@ -34,7 +44,9 @@ describe('which backend listens where nginx passes, and its unit', () => {
   });
 
   it('ps -o pid=,unit= → a system service only: not "-", a login session or a user manager', () => {
-    expect([...parseBackendUnits('  812 myapp.service\n  920 uwsgi-app.service\n 1500 -\n 1600 session-3.scope\n 1700 user@1000.service\n')]).toEqual([
+    expect([
+      ...parseBackendUnits('  812 myapp.service\n  920 uwsgi-app.service\n 1500 -\n 1600 session-3.scope\n 1700 user@1000.service\n'),
+    ]).toEqual([
       [812, 'myapp.service'],
       [920, 'uwsgi-app.service'],
     ]);
@@ -44,7 +56,10 @@ describe('which backend listens where nginx passes, and its unit', () => {
     const listeners = backendListeners(UPSTREAMS, [result('sockets', SS)]);
     const [first] = listeners;
     if (first === undefined) expect.unreachable('no listener found in the sockets output');
-    const units = backendUnits(listeners, [result('backend_unit', '  812 myapp.service\n', { subject: first.subject }), result('backend_unit', '  920 myapp.service\n')]);
+    const units = backendUnits(listeners, [
+      result('backend_unit', '  812 myapp.service\n', { subject: first.subject }),
+      result('backend_unit', '  920 myapp.service\n'),
+    ]);
     expect(units).toEqual([{ subject: 'myapp.service', values: { item: 'myapp.service' } }]);
   });
 
@@ -53,15 +68,28 @@ describe('which backend listens where nginx passes, and its unit', () => {
     const unitCheck = playbook.checks.find((c) => c.id === 'backend_units');
     const journalCheck = playbook.checks.find((c) => c.id === 'backend_unit_journal');
     const r1 = renderArgv(unitCheck?.run ?? [], {}, { list: 'backend.listeners', item: { subject: 'gunicorn', values: { item: '812' } } });
-    const r2 = renderArgv(journalCheck?.run ?? [], {}, { list: 'backend.units', item: { subject: 'myapp.service', values: { item: 'myapp.service' } } });
+    const r2 = renderArgv(
+      journalCheck?.run ?? [],
+      {},
+      { list: 'backend.units', item: { subject: 'myapp.service', values: { item: 'myapp.service' } } },
+    );
     expect(r1).toEqual({ ok: true, argv: ['ps', '-o', 'pid=,unit=', '-p', '812'] });
-    expect(r2).toEqual({ ok: true, argv: ['journalctl', '-u', 'myapp.service', '--no-pager', '-o', 'short-iso', '--since', '-1h', '-n', '500'] });
+    expect(r2).toEqual({
+      ok: true,
+      argv: ['journalctl', '-u', 'myapp.service', '--no-pager', '-o', 'short-iso', '--since', '-1h', '-n', '500'],
+    });
     expect(journalCheck?.sudo).toBe(true);
     for (const r of [r1, r2]) expect(r.ok && checkReadOnly(r.argv)).toBeNull();
     // A value that is not a pid or a unit name never reaches a command line.
-    expect(renderArgv(unitCheck?.run ?? [], {}, { list: 'backend.listeners', item: { subject: 'x', values: { item: '812;id' } } })).toMatchObject({ ok: false });
-    expect(renderArgv(unitCheck?.run ?? [], {}, { list: 'backend.listeners', item: { subject: 'x', values: { item: '1' } } })).toMatchObject({ ok: false });
-    expect(renderArgv(journalCheck?.run ?? [], {}, { list: 'backend.units', item: { subject: 'x', values: { item: '--file=/etc/shadow' } } })).toMatchObject({ ok: false });
+    expect(
+      renderArgv(unitCheck?.run ?? [], {}, { list: 'backend.listeners', item: { subject: 'x', values: { item: '812;id' } } }),
+    ).toMatchObject({ ok: false });
+    expect(
+      renderArgv(unitCheck?.run ?? [], {}, { list: 'backend.listeners', item: { subject: 'x', values: { item: '1' } } }),
+    ).toMatchObject({ ok: false });
+    expect(
+      renderArgv(journalCheck?.run ?? [], {}, { list: 'backend.units', item: { subject: 'x', values: { item: '--file=/etc/shadow' } } }),
+    ).toMatchObject({ ok: false });
   });
 
   it.each([
@@ -78,8 +106,19 @@ describe('which backend listens where nginx passes, and its unit', () => {
   });
 
   it('discovery runs it all: sockets and nginx -T give the listeners, the unit check gives the units', () => {
-    const base: CheckResult[] = [result('processes', '29570 1 0 root 3000 4026531836 4026531841 nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf\n', { command: "ps -eo 'pid=,ppid=,uid=,user:64=,rss=,pidns=,mntns=,args=' -ww" })];
-    const withConfig = [...base, result('nginx_config', '# configuration file /etc/nginx/nginx.conf:\nhttp { server { listen 80; location / { proxy_pass http://127.0.0.1:8501; } } }\n'), result('sockets', SS)];
+    const base: CheckResult[] = [
+      result('processes', '29570 1 0 root 3000 4026531836 4026531841 nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf\n', {
+        command: "ps -eo 'pid=,ppid=,uid=,user:64=,rss=,pidns=,mntns=,args=' -ww",
+      }),
+    ];
+    const withConfig = [
+      ...base,
+      result(
+        'nginx_config',
+        '# configuration file /etc/nginx/nginx.conf:\nhttp { server { listen 80; location / { proxy_pass http://127.0.0.1:8501; } } }\n',
+      ),
+      result('sockets', SS),
+    ];
     const d1 = discover(withConfig, {});
     expect(d1.items['backend.listeners'].map((i) => i.values.item)).toEqual(['812']);
     expect(d1.items['backend.units']).toEqual([]);
@@ -121,7 +160,9 @@ describe('findings name the backend and its unit, with its own journal as eviden
     expect(v?.title).not.toMatch(/PHP-FPM/);
     expect(v?.evidence).toContain(GUNICORN[0]);
     expect(v?.explanation).toMatch(/gunicorn killed workers that ran past its --timeout/);
-    expect(v?.nextSteps).toContain('Read the rest of its journal around those times: sudo journalctl -u myapp.service --since "1 hour ago" --no-pager');
+    expect(v?.nextSteps).toContain(
+      'Read the rest of its journal around those times: sudo journalctl -u myapp.service --since "1 hour ago" --no-pager',
+    );
   });
 
   it("another unit's lines are that backend's story, not this one's", () => {
@@ -156,9 +197,13 @@ describe('findings name the backend and its unit, with its own journal as eviden
 
 describe("a full uWSGI listen queue is the named backend's, with its own journal line", () => {
   // https://github.com/unbit/uwsgi/issues/1647: nginx's EAGAIN on the uWSGI socket…
-  const eagain = '2017/09/22 18:04:52 [error] 6536#0: *56841 connect() to unix:///var/sockets/harri.sock failed (11: Resource temporarily unavailable) while connecting to upstream, client: 10.10.6.22, server: communication-api.harri.com, request: "GET /api/v1/brands/68809/notifications/counts HTTP/1.1", upstream: "uwsgi://unix:///var/sockets/harri.sock:", host: "communication-api.harri.com", referrer: "https://harri.com/team"';
+  const eagain =
+    '2017/09/22 18:04:52 [error] 6536#0: *56841 connect() to unix:///var/sockets/harri.sock failed (11: Resource temporarily unavailable) while connecting to upstream, client: 10.10.6.22, server: communication-api.harri.com, request: "GET /api/v1/brands/68809/notifications/counts HTTP/1.1", upstream: "uwsgi://unix:///var/sockets/harri.sock:", host: "communication-api.harri.com", referrer: "https://harri.com/team"';
   // uWSGI's own line for a full queue (field/uwsgi.log, from another report), as the unit's journal would show it.
-  const full = readFixture('field/uwsgi.log').split('\n').find((l) => /listen queue of socket/.test(l)) ?? '';
+  const full =
+    readFixture('field/uwsgi.log')
+      .split('\n')
+      .find((l) => /listen queue of socket/.test(l)) ?? '';
   const journalLine = `${new Date(NOW.getTime() - 60_000).toISOString().slice(0, 19)}+0000 web-01 uwsgi[920]: ${full.replace(/^.*?(\*\*\* uWSGI listen queue|uWSGI listen queue)/, '$1')}`;
 
   it('resource_limits names uwsgi (harri.service, pid 920) and quotes its listen-queue line', () => {
@@ -177,7 +222,9 @@ describe("a full uWSGI listen queue is the named backend's, with its own journal
     const v = findings[0];
     expect(full).not.toBe('');
     expect(v?.cause).toBe('resource_limits');
-    expect(v?.title).toMatch(/^the backend's listen queue is full \(11: Resource temporarily unavailable\) connecting to uwsgi \(harri\.service, pid 920\) at unix:\/var\/sockets\/harri\.sock/);
+    expect(v?.title).toMatch(
+      /^the backend's listen queue is full \(11: Resource temporarily unavailable\) connecting to uwsgi \(harri\.service, pid 920\) at unix:\/var\/sockets\/harri\.sock/,
+    );
     expect(v?.evidence).toContain(journalLine);
   });
 });

@@ -23,13 +23,20 @@ const startingWith = (prefix: string) => expect.stringMatching(new RegExp(`^${pr
 
 /** The first line of a fixture that matches: the exact real line the evidence must quote. */
 const line = (file: string, pattern: RegExp): string => {
-  const found = log(file).split('\n').find((l) => pattern.test(l));
+  const found = log(file)
+    .split('\n')
+    .find((l) => pattern.test(l));
   if (found === undefined) throw new Error(`${file} has no line matching ${pattern}`);
   return found;
 };
 
 /** The first line of an output fixture that matches, trimmed (systemctl indents its fields). */
-const outputLine = (file: string, pattern: RegExp): string => (output(file).split('\n').find((l) => pattern.test(l)) ?? `no ${pattern} in ${file}`).trim();
+const outputLine = (file: string, pattern: RegExp): string =>
+  (
+    output(file)
+      .split('\n')
+      .find((l) => pattern.test(l)) ?? `no ${pattern} in ${file}`
+  ).trim();
 
 const errorLog = (file: string) => result('nginx_error_log', log(file));
 const accessLog = (file: string) => result('nginx_access_log', log(file));
@@ -52,7 +59,10 @@ interface Expected {
 const CASES: { name: string; input: Case; expect: Expected }[] = [
   {
     name: 'php_fpm_down: php-fpm stopped, nginx gets (2: No such file) on its unix socket',
-    input: { picture: picture({ fpmRunning: false }), results: [...baseResults('fpm-down'), errorLog('fpm-stopped.error.log'), accessLog('fpm-stopped.access.log')] },
+    input: {
+      picture: picture({ fpmRunning: false }),
+      results: [...baseResults('fpm-down'), errorLog('fpm-stopped.error.log'), accessLog('fpm-stopped.access.log')],
+    },
     expect: {
       verdict: 'php_fpm_down',
       severity: 'critical',
@@ -68,13 +78,20 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
       picture: picture({ fpmRunning: false, pools: [POOLS.tcp()], upstreams: [NGINX_UPSTREAMS.fpmTcp] }),
       results: [...baseResults('fpm-down'), errorLog('fpm-tcp-stopped.error.log')],
     },
-    expect: { verdict: 'php_fpm_down', evidence: [line('fpm-tcp-stopped.error.log', /\(111: Connection refused\)/)], remediations: ['start_php_fpm'] },
+    expect: {
+      verdict: 'php_fpm_down',
+      evidence: [line('fpm-tcp-stopped.error.log', /\(111: Connection refused\)/)],
+      remediations: ['start_php_fpm'],
+    },
   },
   {
     name: 'php_fpm_down without any log line: no master runs while nginx has a fastcgi_pass',
     input: {
       picture: picture({ fpmRunning: false }),
-      results: [...baseResults('ok'), result('socket_file', '', { status: 'failed', exitCode: 1, stderr: output('stat-socket-fpm-down.stderr') })],
+      results: [
+        ...baseResults('ok'),
+        result('socket_file', '', { status: 'failed', exitCode: 1, stderr: output('stat-socket-fpm-down.stderr') }),
+      ],
     },
     expect: { verdict: 'php_fpm_down', title: /^PHP-FPM is not running$/, evidence: [output('stat-socket-fpm-down.stderr').trim()] },
   },
@@ -82,7 +99,10 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
     name: 'php_fpm_down from systemd: unit inactive (dead)',
     input: {
       picture: picture({ fpmRunning: false }),
-      results: [...baseResults('fpm-down'), result('fpm_service', output('recorded-systemctl-status-inactive.txt'), { status: 'failed', exitCode: 3 })],
+      results: [
+        ...baseResults('fpm-down'),
+        result('fpm_service', output('recorded-systemctl-status-inactive.txt'), { status: 'failed', exitCode: 3 }),
+      ],
     },
     expect: { verdict: 'php_fpm_down', evidence: [outputLine('recorded-systemctl-status-inactive.txt', /Active:/)] },
   },
@@ -110,7 +130,11 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
       picture: picture({ pools: [POOLS.www()], upstreams: [NGINX_UPSTREAMS.mismatchTcp] }),
       results: [...baseResults('ok'), errorLog('mismatch-tcp.error.log')],
     },
-    expect: { verdict: 'socket_mismatch', evidence: [line('mismatch-tcp.error.log', /\(111: Connection refused\)/)], not: ['php_fpm_down', 'proxy_upstream_down'] },
+    expect: {
+      verdict: 'socket_mismatch',
+      evidence: [line('mismatch-tcp.error.log', /\(111: Connection refused\)/)],
+      not: ['php_fpm_down', 'proxy_upstream_down'],
+    },
   },
   {
     name: 'look-alike: the same TCP (111) line with no php-fpm master is php_fpm_down, not socket_mismatch',
@@ -129,7 +153,10 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
     expect: {
       verdict: 'proxy_upstream_down',
       title: new RegExp(`^The proxy_pass backend 127\\.0\\.0\\.1:${CAPTURE.closedPort} refuses connections`),
-      evidence: [line('proxy-refused.error.log', /\(111: Connection refused\)/), `${T}/nginx.conf: proxy_pass http://127.0.0.1:${CAPTURE.closedPort};`],
+      evidence: [
+        line('proxy-refused.error.log', /\(111: Connection refused\)/),
+        `${T}/nginx.conf: proxy_pass http://127.0.0.1:${CAPTURE.closedPort};`,
+      ],
       remediations: [],
       not: ['php_fpm_down', 'socket_mismatch'],
     },
@@ -140,7 +167,13 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
       picture: picture({ pools: [{ ...POOLS.tcp(), listen: String(CAPTURE.fpmTcpPort) }], upstreams: [NGINX_UPSTREAMS.fpmTcp] }),
       results: [...baseResults('ok'), errorLog('fpm-tcp-stopped.error.log'), result('sockets', output('ss-running.txt'))],
     },
-    expect: { verdict: 'php_fpm_down', severity: 'warning', title: /PHP-FPM runs again now$/, remediations: [], not: ['socket_mismatch', 'healthy'] },
+    expect: {
+      verdict: 'php_fpm_down',
+      severity: 'warning',
+      title: /PHP-FPM runs again now$/,
+      remediations: [],
+      not: ['socket_mismatch', 'healthy'],
+    },
   },
   {
     name: 'php-fpm runs, its pool is configured where nginx connects, but ss shows nothing listening there',
@@ -148,7 +181,12 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
       picture: picture({ pools: [POOLS.www()] }),
       results: [...baseResults('fpm-down'), errorLog('fpm-stopped.error.log'), result('sockets', output('ss-fpm-down.txt'))],
     },
-    expect: { verdict: 'php_fpm_down', severity: 'critical', title: /^PHP-FPM runs but nothing listens on unix:/, remediations: ['reload_php_fpm'] },
+    expect: {
+      verdict: 'php_fpm_down',
+      severity: 'critical',
+      title: /^PHP-FPM runs but nothing listens on unix:/,
+      remediations: ['reload_php_fpm'],
+    },
   },
   {
     name: 'socket_mismatch before any traffic: fastcgi_pass matches no pool and ss shows nothing there',
@@ -156,7 +194,12 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
       picture: picture({ pools: [POOLS.www()], upstreams: [NGINX_UPSTREAMS.fpm, NGINX_UPSTREAMS.mismatchUnix] }),
       results: [...baseResults('ok'), result('sockets', output('ss-running.txt'))],
     },
-    expect: { verdict: 'socket_mismatch', severity: 'warning', evidence: [`${T}/nginx.conf: fastcgi_pass unix:${T}/php7.4-fpm.sock;`], not: ['healthy'] },
+    expect: {
+      verdict: 'socket_mismatch',
+      severity: 'warning',
+      evidence: [`${T}/nginx.conf: fastcgi_pass unix:${T}/php7.4-fpm.sock;`],
+      not: ['healthy'],
+    },
   },
   {
     name: 'socket_permission: socket root:root 0600, nginx workers run as nobody, (13: Permission denied)',
@@ -185,14 +228,23 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
     },
     expect: {
       verdict: 'upstream_timeout',
-      evidence: [line('timeout.error.log', /upstream timed out \(110: Connection timed out\)/), `${T}/nginx.conf: fastcgi_read_timeout 1s;`],
+      evidence: [
+        line('timeout.error.log', /upstream timed out \(110: Connection timed out\)/),
+        `${T}/nginx.conf: fastcgi_read_timeout 1s;`,
+      ],
       remediations: [],
     },
   },
   {
     name: 'upstream_timeout: a slow proxy_pass backend',
-    input: { picture: picture({ directives: [DIRECTIVES.proxyReadTimeout] }), results: [...baseResults('ok'), errorLog('proxy-timeout.error.log')] },
-    expect: { verdict: 'upstream_timeout', evidence: [line('proxy-timeout.error.log', /upstream timed out/), `${T}/nginx.conf: proxy_read_timeout 1s;`] },
+    input: {
+      picture: picture({ directives: [DIRECTIVES.proxyReadTimeout] }),
+      results: [...baseResults('ok'), errorLog('proxy-timeout.error.log')],
+    },
+    expect: {
+      verdict: 'upstream_timeout',
+      evidence: [line('proxy-timeout.error.log', /upstream timed out/), `${T}/nginx.conf: proxy_read_timeout 1s;`],
+    },
   },
   {
     name: 'upstream_reset: workers SIGKILLed mid-request; evidence has the php-fpm log lines',
@@ -200,7 +252,11 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
     expect: {
       verdict: 'upstream_reset',
       title: /^PHP-FPM workers die mid-request \(SIGKILL, SIGSEGV\)/,
-      evidence: [line('killed.error.log', /recv\(\) failed \(104: Connection reset by peer\)/), line('php-fpm.log', /exited on signal 9 \(SIGKILL\)/), line('php-fpm.log', /SIGSEGV/)],
+      evidence: [
+        line('killed.error.log', /recv\(\) failed \(104: Connection reset by peer\)/),
+        line('php-fpm.log', /exited on signal 9 \(SIGKILL\)/),
+        line('php-fpm.log', /SIGSEGV/),
+      ],
       remediations: ['reload_php_fpm'],
     },
   },
@@ -216,7 +272,10 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
   },
   {
     name: 'max_children_exhausted (warning): "server reached pm.max_children" while the requests were still served',
-    input: { picture: picture({ pools: [POOLS.www(), POOLS.small()] }), results: [...baseResults('ok'), fpmLog(), accessLog('busy.access.log')] },
+    input: {
+      picture: picture({ pools: [POOLS.www(), POOLS.small()] }),
+      results: [...baseResults('ok'), fpmLog(), accessLog('busy.access.log')],
+    },
     expect: {
       verdict: 'max_children_exhausted',
       severity: 'warning',
@@ -263,12 +322,26 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
   },
   {
     name: "max_children_exhausted: ss shows connections waiting in a pool socket's accept queue right now",
-    input: { picture: picture({ pools: [POOLS.www(), POOLS.small()] }), results: [...baseResults('ok'), result('sockets', output('ss-busy.txt'))] },
-    expect: { verdict: 'max_children_exhausted', severity: 'critical', evidence: [output('ss-busy.txt').split('\n').find((l) => l.includes('small.sock')) as string] },
+    input: {
+      picture: picture({ pools: [POOLS.www(), POOLS.small()] }),
+      results: [...baseResults('ok'), result('sockets', output('ss-busy.txt'))],
+    },
+    expect: {
+      verdict: 'max_children_exhausted',
+      severity: 'critical',
+      evidence: [
+        output('ss-busy.txt')
+          .split('\n')
+          .find((l) => l.includes('small.sock')) as string,
+      ],
+    },
   },
   {
     name: 'max_children_exhausted (warning): the status page counts max children reached, nothing queued now',
-    input: { picture: picture({ pools: [POOLS.www(), POOLS.small()] }), results: [...baseResults('ok'), result('fpm_status', output('fpm-status-busy.txt'))] },
+    input: {
+      picture: picture({ pools: [POOLS.www(), POOLS.small()] }),
+      results: [...baseResults('ok'), result('fpm_status', output('fpm-status-busy.txt'))],
+    },
     expect: { verdict: 'max_children_exhausted', severity: 'warning', evidence: ['max children reached: 1'], not: ['healthy'] },
   },
   ...(['recorded-oom-dmesg-iso.log', 'recorded-oom-journalctl-short-iso.log', 'recorded-oom-kern-syslog.log'] as const).map((file) => ({
@@ -289,29 +362,56 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
     name: 'oom_killed from systemd alone: Result: oom-kill',
     input: {
       picture: picture({ fpmRunning: false }),
-      results: [...baseResults('fpm-down'), result('fpm_service', output('recorded-systemctl-status-failed-oom.txt'), { status: 'failed', exitCode: 3 })],
+      results: [
+        ...baseResults('fpm-down'),
+        result('fpm_service', output('recorded-systemctl-status-failed-oom.txt'), { status: 'failed', exitCode: 3 }),
+      ],
     },
-    expect: { verdict: 'oom_killed', evidence: [outputLine('recorded-systemctl-status-failed-oom.txt', /Active:/), 'Main PID: 598 (code=killed, signal=KILL)'] },
+    expect: {
+      verdict: 'oom_killed',
+      evidence: [outputLine('recorded-systemctl-status-failed-oom.txt', /Active:/), 'Main PID: 598 (code=killed, signal=KILL)'],
+    },
   },
   {
     name: 'look-alike: the OOM killer killing MariaDB is not oom_killed',
     input: {
       picture: picture({ fpmRunning: false }),
-      results: [...baseResults('fpm-down'), errorLog('fpm-stopped.error.log'), result('kernel_log', log('recorded-oom-mysqld-dmesg-iso.log'))],
+      results: [
+        ...baseResults('fpm-down'),
+        errorLog('fpm-stopped.error.log'),
+        result('kernel_log', log('recorded-oom-mysqld-dmesg-iso.log')),
+      ],
     },
     expect: { verdict: 'php_fpm_down', not: ['oom_killed'] },
   },
   {
     name: 'memory_overcommit: 64 children × 2G on a 24 GiB host, the site still answers 200',
     input: {
-      picture: picture({ pools: [{ ...POOLS.www(), maxChildren: 64, memoryLimit: '2G', lines: { ...POOLS.www().lines, 'pm.max_children': 'pm.max_children = 64', 'php_admin_value[memory_limit]': 'php_admin_value[memory_limit] = 2G' } }] }),
+      picture: picture({
+        pools: [
+          {
+            ...POOLS.www(),
+            maxChildren: 64,
+            memoryLimit: '2G',
+            lines: {
+              ...POOLS.www().lines,
+              'pm.max_children': 'pm.max_children = 64',
+              'php_admin_value[memory_limit]': 'php_admin_value[memory_limit] = 2G',
+            },
+          },
+        ],
+      }),
       results: [...baseResults('ok'), accessLog('fpm-running.access.log')],
     },
     expect: {
       verdict: 'memory_overcommit',
       severity: 'warning',
       title: /^PHP-FPM may need up to 128\.0 GiB \(pm\.max_children × memory_limit\), but only 23\.\d GiB is left for PHP$/,
-      evidence: [`${T}/php-fpm.conf: pm.max_children = 64`, `${T}/php-fpm.conf: php_admin_value[memory_limit] = 2G`, output('meminfo.txt').split('\n')[0] as string],
+      evidence: [
+        `${T}/php-fpm.conf: pm.max_children = 64`,
+        `${T}/php-fpm.conf: php_admin_value[memory_limit] = 2G`,
+        output('meminfo.txt').split('\n')[0] as string,
+      ],
       remediations: ['reload_php_fpm'],
       not: ['healthy'],
     },
@@ -322,7 +422,11 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
       picture: { ...picture(), fpm: { ...picture().fpm, iniMemoryLimit: '-1' } },
       results: [...baseResults('ok'), result('fpm_config', '/etc/php/8.2/fpm/php.ini:memory_limit = -1\n', { id: 'php_ini' })],
     },
-    expect: { verdict: 'memory_overcommit', title: /^memory_limit is unlimited \(-1\) in PHP-FPM pool www/, evidence: ['/etc/php/8.2/fpm/php.ini:memory_limit = -1'] },
+    expect: {
+      verdict: 'memory_overcommit',
+      title: /^memory_limit is unlimited \(-1\) in PHP-FPM pool www/,
+      evidence: ['/etc/php/8.2/fpm/php.ini:memory_limit = -1'],
+    },
   },
   {
     name: 'script_filename_wrong: "Primary script unknown" (nginx answers 404)',
@@ -332,7 +436,10 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
     },
     expect: {
       verdict: 'script_filename_wrong',
-      evidence: [line('script-filename.error.log', /Primary script unknown/), `${T}/nginx.conf: fastcgi_param SCRIPT_FILENAME /srv/app/public$fastcgi_script_name;`],
+      evidence: [
+        line('script-filename.error.log', /Primary script unknown/),
+        `${T}/nginx.conf: fastcgi_param SCRIPT_FILENAME /srv/app/public$fastcgi_script_name;`,
+      ],
       remediations: ['reload_nginx'],
     },
   },
@@ -353,12 +460,20 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
   {
     name: 'unknown_502: an upstream error no rule explains is shown as it is',
     input: { results: [...baseResults('ok'), errorLog('proxy-garbage.error.log')] },
-    expect: { verdict: 'unknown_502', severity: 'critical', evidence: [line('proxy-garbage.error.log', /upstream sent no valid HTTP\/1\.0 header/)] },
+    expect: {
+      verdict: 'unknown_502',
+      severity: 'critical',
+      evidence: [line('proxy-garbage.error.log', /upstream sent no valid HTTP\/1\.0 header/)],
+    },
   },
   {
     name: 'unknown_502: 502s in the access log and a probe answering 502, with a clean error log',
     input: { results: [...baseResults('fpm-down'), result('nginx_error_log', ''), accessLog('killed.access.log')] },
-    expect: { verdict: 'unknown_502', title: /^The site answers 502 \(nginx answered 2 × 502 in the last 15 min\), and no rule explains why$/, evidence: [line('killed.access.log', /" 502 /), 'http_code=502'] },
+    expect: {
+      verdict: 'unknown_502',
+      title: /^The site answers 502 \(nginx answered 2 × 502 in the last 15 min\), and no rule explains why$/,
+      evidence: [line('killed.access.log', /" 502 /), 'http_code=502'],
+    },
   },
   {
     name: 'unknown_502: the site does not answer at all (curl 000, connection refused)',
@@ -373,11 +488,22 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
   {
     name: 'healthy: clean logs, php-fpm up, probe 200',
     input: {
-      results: [...baseResults('ok'), errorLog('fpm-running.error.log'), accessLog('fpm-running.access.log'), fpmLog(), result('kernel_log', output('dmesg-iso-no-oom.txt'))],
+      results: [
+        ...baseResults('ok'),
+        errorLog('fpm-running.error.log'),
+        accessLog('fpm-running.access.log'),
+        fpmLog(),
+        result('kernel_log', output('dmesg-iso-no-oom.txt')),
+      ],
       picture: picture({ pools: [POOLS.www()] }),
       now: new Date(Date.parse(CAPTURE.capturedAt) + 3 * 3_600_000),
     },
-    expect: { verdict: 'healthy', severity: 'info', title: /^The site answers 200 and nginx logged no 502\/504 in the last 15 min$/, evidence: ['http_code=200'] },
+    expect: {
+      verdict: 'healthy',
+      severity: 'info',
+      title: /^The site answers 200 and nginx logged no 502\/504 in the last 15 min$/,
+      evidence: ['http_code=200'],
+    },
   },
   {
     name: 'healthy: a 404 is an answer, not a 502',
@@ -387,17 +513,35 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
   {
     name: 'pool_tuning: the status page shows every worker of a pool of 5 active (4 besides its own request)',
     input: { results: [...baseResults('ok'), result('fpm_status', output('fpm-status-held.txt'))] },
-    expect: { verdict: 'pool_tuning', severity: 'warning', title: /^PHP-FPM pool www: 4 of 5 workers busy \(80 % of pm\.max_children\)/, evidence: ['active processes:     5'] },
+    expect: {
+      verdict: 'pool_tuning',
+      severity: 'warning',
+      title: /^PHP-FPM pool www: 4 of 5 workers busy \(80 % of pm\.max_children\)/,
+      evidence: ['active processes:     5'],
+    },
   },
   {
     name: 'php_cli_oom: the kernel OOM killer killed php8.2, the CLI, not php-fpm',
-    input: { results: [...baseResults('ok'), result('kernel_log', readFixture('kernel/oom-php-cli.dmesg.txt'))], now: new Date('2026-11-25T19:33:20Z') },
+    input: {
+      results: [...baseResults('ok'), result('kernel_log', readFixture('kernel/oom-php-cli.dmesg.txt'))],
+      now: new Date('2026-11-25T19:33:20Z'),
+    },
     expect: { verdict: 'php_cli_oom', severity: 'warning', remediations: [], not: ['oom_killed'] },
   },
   {
     name: 'cdn_to_origin: the public URL asked on the origin answers 200',
-    input: { results: [...baseResults('ok'), result('origin_probe', output('origin-probe-ok.stdout'), { subject: 'https://shop.example/checkout' })] },
-    expect: { verdict: 'cdn_to_origin', severity: 'warning', title: /^The origin answers 200 for https:\/\/shop\.example\/checkout on this host/, not: ['healthy'] },
+    input: {
+      results: [
+        ...baseResults('ok'),
+        result('origin_probe', output('origin-probe-ok.stdout'), { subject: 'https://shop.example/checkout' }),
+      ],
+    },
+    expect: {
+      verdict: 'cdn_to_origin',
+      severity: 'warning',
+      title: /^The origin answers 200 for https:\/\/shop\.example\/checkout on this host/,
+      not: ['healthy'],
+    },
   },
 ];
 
@@ -405,14 +549,26 @@ describe('classify: real captured output → the verdict', () => {
   it.each(CASES)('$name', ({ input, expect: e }) => {
     const { findings } = run(input);
     const verdict = findings[0];
-    const summary = JSON.stringify(findings.map((f) => ({ cause: f.cause, severity: f.severity, title: f.title, current: f.current, evidence: f.evidence })), null, 2);
+    const summary = JSON.stringify(
+      findings.map((f) => ({ cause: f.cause, severity: f.severity, title: f.title, current: f.current, evidence: f.evidence })),
+      null,
+      2,
+    );
     expect(verdict?.cause, summary).toBe(e.verdict);
     if (e.severity !== undefined) expect(verdict?.severity, summary).toBe(e.severity);
     if (e.title !== undefined) expect(verdict?.title, summary).toMatch(e.title);
     for (const l of e.evidence ?? []) expect(verdict?.evidence, `evidence holds ${l}\n${summary}`).toContainEqual(startingWith(l));
     if (e.remediations !== undefined) expect(verdict?.remediations).toEqual(e.remediations);
-    for (const c of e.also ?? []) expect(findings.slice(1).map((f) => f.cause), summary).toContain(c);
-    for (const c of e.not ?? []) expect(findings.map((f) => f.cause), summary).not.toContain(c);
+    for (const c of e.also ?? [])
+      expect(
+        findings.slice(1).map((f) => f.cause),
+        summary,
+      ).toContain(c);
+    for (const c of e.not ?? [])
+      expect(
+        findings.map((f) => f.cause),
+        summary,
+      ).not.toContain(c);
   });
 
   it('every cause id of the contract has a positive case above', () => {

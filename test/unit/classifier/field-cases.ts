@@ -115,6 +115,7 @@ export function asCurrentBackendLine(line: string): string {
 export const BACKEND_CASES = parseFieldFile(readFixture('field/backend.lines'));
 
 /** An AVC denial as `ausearch -m avc -ts recent` shows it a minute before the diagnosis: its audit(epoch) moved. */
-export const asCurrentAvcLine = (line: string): string => line.replace(/audit\(\d{1,12}\.\d{1,3}:/, `audit(${Math.floor(MINUTE_AGO.getTime() / 1000)}.000:`);
+export const asCurrentAvcLine = (line: string): string =>
+  line.replace(/audit\(\d{1,12}\.\d{1,3}:/, `audit(${Math.floor(MINUTE_AGO.getTime() / 1000)}.000:`);
 
 export const AVC_CASES = parseFieldFile(readFixture('field/audit-avc.lines'));

@@ -13,7 +13,10 @@ import { baseResults, NOW, picture, POOLS, readFixture, result, run } from './fi
 
 /** Real output of other programs from public reports and this machine (test/fixtures/field/README.md). */
 const field = (name: string): string => readFixture(`field/${name}`);
-const lines = (name: string): string[] => field(name).split('\n').filter((l) => l.trim() !== '');
+const lines = (name: string): string[] =>
+  field(name)
+    .split('\n')
+    .filter((l) => l.trim() !== '');
 
 const SELINUX_LINE = lines('../field/nginx-error.lines').find((l) => l.includes('127.0.0.1:9000 failed (13')) as string;
 const AVC = field('audit-avc.log');
@@ -24,19 +27,44 @@ describe('parsers over real output', () => {
     expect(p.selinux?.mode).toBe('enforcing');
     expect(p.booleans['httpd_can_network_connect']).toEqual({ on: false, line: 'httpd_can_network_connect --> off' });
     expect(p.denials).toHaveLength(1);
-    expect(p.denials[0]).toMatchObject({ permission: 'name_connect', comm: 'nginx', port: 9000, tclass: 'tcp_socket', targetType: 'hi_reserved_port_t', permissive: false, at: 1782900842115 });
+    expect(p.denials[0]).toMatchObject({
+      permission: 'name_connect',
+      comm: 'nginx',
+      port: 9000,
+      tclass: 'tcp_socket',
+      targetType: 'hi_reserved_port_t',
+      permissive: false,
+      at: 1782900842115,
+    });
   });
 
-  it('gunicorn: worker timeouts and the signals that ended them, with gunicorn\'s own times', () => {
+  it("gunicorn: worker timeouts and the signals that ended them, with gunicorn's own times", () => {
     const entries = parseBackendLog(field('gunicorn.log'));
-    expect(entries.map((e) => e.event.kind)).toEqual(['worker_timeout', 'worker_killed', 'worker_timeout', 'worker_timeout', 'worker_timeout', 'worker_killed', 'worker_killed', 'worker_killed']);
+    expect(entries.map((e) => e.event.kind)).toEqual([
+      'worker_timeout',
+      'worker_killed',
+      'worker_timeout',
+      'worker_timeout',
+      'worker_timeout',
+      'worker_killed',
+      'worker_killed',
+      'worker_killed',
+    ]);
     expect(entries[0]?.at).toBe(Date.parse('2024-01-09T13:24:39Z'));
     expect(entries.at(-1)?.event).toEqual({ kind: 'worker_killed', server: 'gunicorn', signal: 9 });
   });
 
   it('uWSGI: oversized requests, full listen queues, harakiri', () => {
     const entries = parseBackendLog(field('uwsgi.log'));
-    expect(entries.map((e) => e.event.kind)).toEqual(['request_too_big', 'request_too_big', 'request_too_big', 'queue_full', 'queue_full', 'queue_full', 'harakiri']);
+    expect(entries.map((e) => e.event.kind)).toEqual([
+      'request_too_big',
+      'request_too_big',
+      'request_too_big',
+      'queue_full',
+      'queue_full',
+      'queue_full',
+      'harakiri',
+    ]);
     expect(entries[0]?.event).toEqual({ kind: 'request_too_big', server: 'uwsgi', size: 6871, max: 4096 });
     expect(entries[3]?.event).toEqual({ kind: 'queue_full', server: 'uwsgi', socket: '127.0.0.1:5000' });
   });
@@ -53,7 +81,11 @@ describe('parsers over real output', () => {
 
   it('kernel: segfaults and general protection faults, the RHEL 6 victim form, the invoker of the OOM killer', () => {
     const entries = parseKernelLog(field('kernel.log'), NOW.getTime(), 0);
-    expect(entries.flatMap((e) => (e.crashed === undefined ? [] : [`${e.crashed.process}[${e.crashed.pid}]`]))).toEqual(['php5-fpm[7578]', 'php5-fpm[7954]', 'php5-fpm[9524]']);
+    expect(entries.flatMap((e) => (e.crashed === undefined ? [] : [`${e.crashed.process}[${e.crashed.pid}]`]))).toEqual([
+      'php5-fpm[7578]',
+      'php5-fpm[7954]',
+      'php5-fpm[9524]',
+    ]);
     expect(entries.find((e) => e.victim !== undefined)?.victim).toEqual({ pid: 11726, process: 'mysqld' });
     expect(entries.flatMap((e) => (e.invoker === undefined ? [] : [e.invoker]))).toEqual(['php.bin', 'fio', 'miniserv.pl']);
     // dmesg -T's bracketed local time is read.
@@ -71,14 +103,20 @@ describe('parsers over real output', () => {
     ]);
   });
 
-  it("/proc/<pid>/limits and the local port range of this machine", () => {
+  it('/proc/<pid>/limits and the local port range of this machine', () => {
     expect(parseLimits(field('proc-limits.txt'))).toEqual([{ kind: 'open_files', line: 'Max open files 20000 20000 files', soft: 20000 }]);
     expect(parseLimits(field('ip_local_port_range.txt'))).toEqual([{ kind: 'port_range', line: 'ip_local_port_range: 32768 60999' }]);
   });
 });
 
 describe('the checks that read them are read-only and tolerate hosts without SELinux', () => {
-  it.each([[['getenforce']], [['getsebool', 'httpd_can_network_connect']], [['ausearch', '-m', 'avc', '-ts', 'recent']], [['cat', '/proc/1234/limits']], [['cat', '/proc/sys/net/ipv4/ip_local_port_range']]])('accepts %j', (argv) => {
+  it.each([
+    [['getenforce']],
+    [['getsebool', 'httpd_can_network_connect']],
+    [['ausearch', '-m', 'avc', '-ts', 'recent']],
+    [['cat', '/proc/1234/limits']],
+    [['cat', '/proc/sys/net/ipv4/ip_local_port_range']],
+  ])('accepts %j', (argv) => {
     expect(checkReadOnly(argv)).toBeNull();
   });
 
@@ -101,10 +139,27 @@ describe('the checks that read them are read-only and tolerate hosts without SEL
   });
 
   it('a missing getenforce or ausearch is an answer, not a gap; a refused sudo is a gap', () => {
-    const missing = result('security_policy', '', { id: 'selinux_mode', status: 'error', exitCode: 127, stderr: 'bash: line 1: getenforce: command not found', reason: 'command not found on the host' });
-    const sudoMissing = result('security_policy', '', { id: 'selinux_denials', status: 'failed', exitCode: 1, stderr: 'sudo: ausearch: command not found' });
+    const missing = result('security_policy', '', {
+      id: 'selinux_mode',
+      status: 'error',
+      exitCode: 127,
+      stderr: 'bash: line 1: getenforce: command not found',
+      reason: 'command not found on the host',
+    });
+    const sudoMissing = result('security_policy', '', {
+      id: 'selinux_denials',
+      status: 'failed',
+      exitCode: 1,
+      stderr: 'sudo: ausearch: command not found',
+    });
     const none = result('security_policy', '', { id: 'selinux_denials', status: 'failed', exitCode: 1, stderr: '<no matches>' });
-    const refused = result('security_policy', '', { id: 'selinux_denials', status: 'error', exitCode: 1, stderr: 'sudo: a password is required', reason: 'sudo refused' });
+    const refused = result('security_policy', '', {
+      id: 'selinux_denials',
+      status: 'error',
+      exitCode: 1,
+      stderr: 'sudo: a password is required',
+      reason: 'sudo refused',
+    });
     expect(findGaps([missing, sudoMissing, none])).toEqual([]);
     expect(findGaps([refused]).map((g) => g.check)).toEqual(['selinux_denials']);
   });
@@ -115,12 +170,25 @@ describe('classify with the real output', () => {
 
   it('selinux_denied: enforcing, boolean off and an AVC denial name the fix and the port label', () => {
     const { findings } = run({
-      results: [...baseResults('fpm-down'), selinuxLine, result('security_policy', 'Enforcing\n'), result('security_policy', 'httpd_can_network_connect --> off\n'), result('security_policy', AVC)],
+      results: [
+        ...baseResults('fpm-down'),
+        selinuxLine,
+        result('security_policy', 'Enforcing\n'),
+        result('security_policy', 'httpd_can_network_connect --> off\n'),
+        result('security_policy', AVC),
+      ],
     });
     const v = findings[0];
     expect(v?.cause).toBe('selinux_denied');
     expect(v?.title).toMatch(/^SELinux stops nginx from connecting to 127\.0\.0\.1:9000 \(httpd_can_network_connect is off\)/);
-    expect(v?.evidence).toEqual(expect.arrayContaining([sanitizeLine(asCurrentLine(SELINUX_LINE)), 'getenforce: Enforcing', 'httpd_can_network_connect --> off', AVC.trim()]));
+    expect(v?.evidence).toEqual(
+      expect.arrayContaining([
+        sanitizeLine(asCurrentLine(SELINUX_LINE)),
+        'getenforce: Enforcing',
+        'httpd_can_network_connect --> off',
+        AVC.trim(),
+      ]),
+    );
     expect(v?.nextSteps[0]).toBe('Allow nginx to connect to network backends (persistent): sudo setsebool -P httpd_can_network_connect 1');
     expect(v?.nextSteps[1]).toMatch(/semanage port -a -t http_port_t -p tcp 9000 \(it is hi_reserved_port_t now/);
     expect(findings.map((f) => f.cause)).not.toContain('socket_permission');
@@ -128,7 +196,11 @@ describe('classify with the real output', () => {
 
   it('selinux_denied without SELinux tools: a security policy, not file permissions, and where to look', () => {
     const { findings, incomplete } = run({
-      results: [...baseResults('fpm-down'), selinuxLine, result('security_policy', '', { status: 'error', exitCode: 127, stderr: 'getenforce: command not found' })],
+      results: [
+        ...baseResults('fpm-down'),
+        selinuxLine,
+        result('security_policy', '', { status: 'error', exitCode: 127, stderr: 'getenforce: command not found' }),
+      ],
     });
     expect(incomplete).toBe(false);
     expect(findings[0]?.title).toMatch(/\(13: Permission denied\): a security policy, not file permissions/);
@@ -136,13 +208,18 @@ describe('classify with the real output', () => {
   });
 
   it('a unix socket with (13) stays socket_permission unless an AVC denial names a sock_file', () => {
-    const unix = result('nginx_error_log', `${asCurrentLine(lines('../logs/permission.error.log').find((l) => l.includes('(13:')) as string)}\n`);
+    const unix = result(
+      'nginx_error_log',
+      `${asCurrentLine(lines('../logs/permission.error.log').find((l) => l.includes('(13:')) as string)}\n`,
+    );
     expect(run({ results: [...baseResults('fpm-down'), unix] }).findings[0]?.cause).toBe('socket_permission');
     const sockAvc = AVC.replace('name_connect', 'write').replace('tclass=tcp_socket', 'tclass=sock_file').replace(' dest=9000', '');
-    expect(run({ results: [...baseResults('fpm-down'), unix, result('security_policy', `Enforcing\n${sockAvc}`)] }).findings[0]?.cause).toBe('selinux_denied');
+    expect(
+      run({ results: [...baseResults('fpm-down'), unix, result('security_policy', `Enforcing\n${sockAvc}`)] }).findings[0]?.cause,
+    ).toBe('selinux_denied');
   });
 
-  it("evidence nginx did not log: kernel segfaults of php-fpm with a silent nginx log are upstream_reset, with lowered confidence", () => {
+  it('evidence nginx did not log: kernel segfaults of php-fpm with a silent nginx log are upstream_reset, with lowered confidence', () => {
     const { findings } = run({ results: [...baseResults('ok'), result('kernel_log', field('kernel.log'))], windowMs: 12 * 3_600_000 });
     const reset = findings.find((f) => f.cause === 'upstream_reset');
     expect(reset?.severity).toBe('warning');
@@ -176,7 +253,9 @@ describe('classify with the real output', () => {
   it('TLS: each OpenSSL reason gets its own fix', () => {
     const tls = (needle: string): string => {
       const l = lines('nginx-error.lines').find((x) => x.includes(needle)) as string;
-      return run({ results: [...baseResults('fpm-down'), result('nginx_error_log', `${asCurrentLine(l)}\n`)] }).findings[0]?.nextSteps[0] ?? '';
+      return (
+        run({ results: [...baseResults('fpm-down'), result('nginx_error_log', `${asCurrentLine(l)}\n`)] }).findings[0]?.nextSteps[0] ?? ''
+      );
     };
     expect(tls('wrong version number) while SSL handshaking to upstream, client: OUTSIDEIP')).toMatch(/Use proxy_pass http:\/\//);
     expect(tls('SSL alert number 40')).toMatch(/proxy_ssl_server_name on/);
@@ -189,15 +268,29 @@ describe('classify with the real output', () => {
     const reached = FPM_CASES.find((c) => c.source.startsWith(source)) as FieldCase;
     const pool = { ...POOLS.www(), listen: '/var/run/php5-fpm.sock', maxChildren: 8 };
     const { findings } = run({
-      picture: picture({ pools: [pool], upstreams: [{ kind: 'fastcgi', target: 'unix:/var/run/php5-fpm.sock', file: '/etc/nginx/sites-enabled/default', line: 'fastcgi_pass unix:/var/run/php5-fpm.sock;' }] }),
-      results: [...baseResults('ok'), result('nginx_error_log', `${asCurrentLine(timeout.line)}\n`), result('fpm_log', `${asCurrentFpmLine(reached.line)}\n`)],
+      picture: picture({
+        pools: [pool],
+        upstreams: [
+          {
+            kind: 'fastcgi',
+            target: 'unix:/var/run/php5-fpm.sock',
+            file: '/etc/nginx/sites-enabled/default',
+            line: 'fastcgi_pass unix:/var/run/php5-fpm.sock;',
+          },
+        ],
+      }),
+      results: [
+        ...baseResults('ok'),
+        result('nginx_error_log', `${asCurrentLine(timeout.line)}\n`),
+        result('fpm_log', `${asCurrentFpmLine(reached.line)}\n`),
+      ],
     });
     expect(findings[0]).toMatchObject({ cause: 'max_children_exhausted', severity: 'critical' });
     expect(findings[0]?.title).toMatch(/is at pm\.max_children \(8\): requests queue; 1 request timed out waiting/);
     expect(findings[0]?.evidence).toEqual(expect.arrayContaining([sanitizeLine(asCurrentLine(timeout.line))]));
   });
 
-  it("a resolver that does not answer is named, with a resolver that does as the fix", () => {
+  it('a resolver that does not answer is named, with a resolver that does as the fix', () => {
     const down = (needle: string) => {
       const l = lines('nginx-error.lines').find((x) => x.includes(needle)) as string;
       return run({ results: [...baseResults('fpm-down'), result('nginx_error_log', `${asCurrentLine(l)}\n`)] }).findings[0];
@@ -208,11 +301,15 @@ describe('classify with the real output', () => {
     expect(down('resolver: [::1]:53')?.nextSteps[0]).toMatch(/dig @::1 /);
   });
 
-  it("php_fpm_down under systemd with Restart=no advises Restart=on-failure; Restart=on-failure says nothing", () => {
+  it('php_fpm_down under systemd with Restart=no advises Restart=on-failure; Restart=on-failure says nothing', () => {
     const down = (restart: string) =>
       run({
         picture: picture({ fpmRunning: false }),
-        results: [...baseResults('fpm-down'), result('fpm_service', `${restart}\n`, { id: 'fpm_restart_policy' }), result('units', 'php8.2-fpm.service loaded inactive dead PHP FastCGI\n')],
+        results: [
+          ...baseResults('fpm-down'),
+          result('fpm_service', `${restart}\n`, { id: 'fpm_restart_policy' }),
+          result('units', 'php8.2-fpm.service loaded inactive dead PHP FastCGI\n'),
+        ],
       }).findings[0];
     expect(down('Restart=no')?.nextSteps.join('\n')).toMatch(/Restart=on-failure \(it is Restart=no now\)/);
     expect(down('Restart=on-failure')?.nextSteps.join('\n')).not.toMatch(/Restart=on-failure/);

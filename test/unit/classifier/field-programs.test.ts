@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../../src/core/check-result.ts';
 import { sanitizeLine } from '../../../src/core/report/sanitize.ts';
-import { asCurrentAvcLine, asCurrentBackendLine, asCurrentFpmLine, asCurrentKernelLine, asCurrentLine, AVC_CASES, BACKEND_CASES, FIELD_CASES, FPM_CASES, KERNEL_CASES, type FieldCase } from './field-cases.ts';
+import {
+  asCurrentAvcLine,
+  asCurrentBackendLine,
+  asCurrentFpmLine,
+  asCurrentKernelLine,
+  asCurrentLine,
+  AVC_CASES,
+  BACKEND_CASES,
+  FIELD_CASES,
+  FPM_CASES,
+  KERNEL_CASES,
+  type FieldCase,
+} from './field-cases.ts';
 import { baseResults, picture, result, run } from './fixtures.ts';
 
 /**
@@ -19,7 +31,8 @@ function verdictOf(c: FieldCase, parse: 'fpm_log' | 'kernel_log', line: string) 
   return run({ picture: picture({ fpmRunning: !c.context.includes('fpm=down') }), results }).findings;
 }
 
-const title = (c: FieldCase): string => `${c.cause}${c.severity === (c.cause === 'healthy' ? 'info' : 'critical') ? '' : `:${c.severity}`} ← ${c.line.slice(0, 100)}`;
+const title = (c: FieldCase): string =>
+  `${c.cause}${c.severity === (c.cause === 'healthy' ? 'info' : 'critical') ? '' : `:${c.severity}`} ← ${c.line.slice(0, 100)}`;
 
 describe.each([
   ['php-fpm', FPM_CASES, 'fpm_log', asCurrentFpmLine],
@@ -34,9 +47,16 @@ describe.each([
     const line = current(c.line);
     const findings = verdictOf(c, parse, line);
     const verdict = findings[0];
-    expect({ cause: verdict?.cause, severity: verdict?.severity }, `${c.source}\n${verdict?.title}`).toEqual({ cause: c.cause, severity: c.severity });
+    expect({ cause: verdict?.cause, severity: verdict?.severity }, `${c.source}\n${verdict?.title}`).toEqual({
+      cause: c.cause,
+      severity: c.severity,
+    });
     if (c.cause === 'healthy') expect(findings.filter((f) => f.cause !== 'healthy')).toEqual([]);
-    else expect(findings.flatMap((f) => f.evidence), `${c.source}\n${verdict?.title}`).toContain(sanitizeLine(line.trim()));
+    else
+      expect(
+        findings.flatMap((f) => f.evidence),
+        `${c.source}\n${verdict?.title}`,
+      ).toContain(sanitizeLine(line.trim()));
   });
 });
 
@@ -52,20 +72,27 @@ describe('real gunicorn and uWSGI lines from public reports → the verdict on a
   it.each(BACKEND_CASES.map((c) => [title(c), c] as const))('%s', (_name, c) => {
     const line = asCurrentBackendLine(c.line);
     const { findings } = run({
-      picture: picture({ directives: [{ name: 'keepalive', value: '32', file: '/etc/nginx/conf.d/upstream.conf', line: 'keepalive 32;' }] }),
+      picture: picture({
+        directives: [{ name: 'keepalive', value: '32', file: '/etc/nginx/conf.d/upstream.conf', line: 'keepalive 32;' }],
+      }),
       results: [...baseResults('ok'), result('nginx_error_log', `${asCurrentLine(RESET.line)}\n`), result('backend_log', `${line}\n`)],
     });
     const verdict = findings[0];
-    expect({ cause: verdict?.cause, severity: verdict?.severity }, `${c.source}\n${verdict?.title}`).toEqual({ cause: c.cause, severity: c.severity });
+    expect({ cause: verdict?.cause, severity: verdict?.severity }, `${c.source}\n${verdict?.title}`).toEqual({
+      cause: c.cause,
+      severity: c.severity,
+    });
     // The backend's own line is quoted exactly when it is what decided the verdict.
-    expect(verdict?.evidence.includes(sanitizeLine(line)), `${c.source}\n${verdict?.evidence.join('\n')}`).toBe(c.cause === 'upstream_reset');
+    expect(verdict?.evidence.includes(sanitizeLine(line)), `${c.source}\n${verdict?.evidence.join('\n')}`).toBe(
+      c.cause === 'upstream_reset',
+    );
   });
 });
 
 /** nginx refused by a security policy on a TCP upstream (a real line of nginx-error.lines). */
 const REFUSED = FIELD_CASES.find((c) => c.cause === 'selinux_denied' && c.line.includes('127.0.0.1:9000 failed (13')) as FieldCase;
 
-describe('real SELinux AVC denials from public reports, read with nginx\'s (13: Permission denied)', () => {
+describe("real SELinux AVC denials from public reports, read with nginx's (13: Permission denied)", () => {
   it('every line has its source; both denials that explain it and denials of something else', () => {
     expect(AVC_CASES.every((c) => /^https:\/\//.test(c.source))).toBe(true);
     expect(new Set(AVC_CASES.map((c) => c.context.join(' ')))).toEqual(new Set(['avc=quoted', 'avc=ignored']));
@@ -74,10 +101,17 @@ describe('real SELinux AVC denials from public reports, read with nginx\'s (13: 
   it.each(AVC_CASES.map((c) => [`${c.context.join(' ')} ← ${c.line.slice(0, 110)}`, c] as const))('%s', (_name, c) => {
     const avc = asCurrentAvcLine(c.line);
     const { findings } = run({
-      results: [...baseResults('fpm-down'), result('nginx_error_log', `${asCurrentLine(REFUSED.line)}\n`), result('security_policy', 'Enforcing\n'), result('security_policy', `${avc}\n`)],
+      results: [
+        ...baseResults('fpm-down'),
+        result('nginx_error_log', `${asCurrentLine(REFUSED.line)}\n`),
+        result('security_policy', 'Enforcing\n'),
+        result('security_policy', `${avc}\n`),
+      ],
     });
     const verdict = findings[0];
     expect(verdict?.cause, `${c.source}\n${verdict?.title}`).toBe(c.cause);
-    expect(verdict?.evidence.includes(sanitizeLine(avc)), `${c.source}\n${verdict?.evidence.join('\n')}`).toBe(c.context.includes('avc=quoted'));
+    expect(verdict?.evidence.includes(sanitizeLine(avc)), `${c.source}\n${verdict?.evidence.join('\n')}`).toBe(
+      c.context.includes('avc=quoted'),
+    );
   });
 });

@@ -9,11 +9,15 @@ import { readFixture } from './fixtures.ts';
  */
 
 const README = readFixture('field/README.md');
-const TABLES = readdirSync(new URL('../../fixtures/field/', import.meta.url)).filter((f) => f.endsWith('.lines')).sort();
+const TABLES = readdirSync(new URL('../../fixtures/field/', import.meta.url))
+  .filter((f) => f.endsWith('.lines'))
+  .sort();
 const cases = (file: string) => parseFieldFile(readFixture(`field/${file}`));
 const lineCount = (file: string): number => {
   if (file.endsWith('.lines')) return cases(file).length;
-  return readFixture(`field/${file}`).split('\n').filter((l) => l.trim() !== '').length;
+  return readFixture(`field/${file}`)
+    .split('\n')
+    .filter((l) => l.trim() !== '').length;
 };
 const section = (heading: string): string => {
   const start = README.indexOf(heading);
@@ -32,7 +36,10 @@ describe('the field fixtures README', () => {
         expect(Number(numbers), 'the total').toBe(sum);
         continue;
       }
-      expect(numbers.split('+').map((n) => Number(n.trim())), files).toEqual(names.map(lineCount));
+      expect(
+        numbers.split('+').map((n) => Number(n.trim())),
+        files,
+      ).toEqual(names.map(lineCount));
       names.forEach((n) => counted.add(n));
       sum += names.map(lineCount).reduce((a, b) => a + b, 0);
     }
@@ -55,7 +62,9 @@ describe('the field fixtures README', () => {
     const table = [...section(`### \`${file}\``).matchAll(/^\| `([^`]+)` \| (\d+) \|$/gm)].map((m) => [m[1], Number(m[2])]);
     const counts = new Map<string, number>();
     for (const c of cases(file)) {
-      const head = [`${c.cause}${c.severity === (c.cause === 'healthy' ? 'info' : 'critical') ? '' : `:${c.severity}`}`, ...c.context].join(' ');
+      const head = [`${c.cause}${c.severity === (c.cause === 'healthy' ? 'info' : 'critical') ? '' : `:${c.severity}`}`, ...c.context].join(
+        ' ',
+      );
       counts.set(head, (counts.get(head) ?? 0) + 1);
     }
     expect(new Map(table as [string, number][])).toEqual(counts);
@@ -73,5 +82,12 @@ describe('the field fixtures README', () => {
 /** Every real line from public reports: the tables' lines and the other programs' log files. */
 function allLines(): string[] {
   const logs = ['php-fpm.log', 'kernel.log', 'gunicorn.log', 'uwsgi.log', 'audit-avc.log'];
-  return [...TABLES.flatMap((f) => cases(f).map((c) => c.line)), ...logs.flatMap((f) => readFixture(`field/${f}`).split('\n').filter((l) => l.trim() !== ''))];
+  return [
+    ...TABLES.flatMap((f) => cases(f).map((c) => c.line)),
+    ...logs.flatMap((f) =>
+      readFixture(`field/${f}`)
+        .split('\n')
+        .filter((l) => l.trim() !== ''),
+    ),
+  ];
 }

@@ -33,7 +33,18 @@ export const THREE_DAYS_LATER = new Date(NOW.getTime() + 3 * 86_400_000);
 export const WINDOW = 15 * 60_000;
 
 export function result(parse: ParserKind, stdout: string, extra: Partial<CheckResult> = {}): CheckResult {
-  return { id: extra.id ?? parse, parse, command: `<${parse}>`, status: 'ok', exitCode: 0, stdout, stderr: '', truncated: false, durationMs: 5, ...extra };
+  return {
+    id: extra.id ?? parse,
+    parse,
+    command: `<${parse}>`,
+    status: 'ok',
+    exitCode: 0,
+    stdout,
+    stderr: '',
+    truncated: false,
+    durationMs: 5,
+    ...extra,
+  };
 }
 
 export const failed = (parse: ParserKind, stderr: string, exitCode: number, stdout = ''): CheckResult =>
@@ -54,9 +65,27 @@ const pool = (name: string, settings: Record<string, string>): FpmPool => {
 
 /** The pools of the capture's php-fpm.conf. */
 export const POOLS = {
-  www: () => pool('www', { user: 'nobody', listen: `${T}/php8.2-fpm.sock`, 'listen.owner': 'nobody', 'listen.group': 'nogroup', 'listen.mode': '0660', pm: 'dynamic', 'pm.max_children': '5' }),
+  www: () =>
+    pool('www', {
+      user: 'nobody',
+      listen: `${T}/php8.2-fpm.sock`,
+      'listen.owner': 'nobody',
+      'listen.group': 'nogroup',
+      'listen.mode': '0660',
+      pm: 'dynamic',
+      'pm.max_children': '5',
+    }),
   tcp: () => pool('tcp', { user: 'nobody', listen: `127.0.0.1:${CAPTURE.fpmTcpPort}`, pm: 'static', 'pm.max_children': '2' }),
-  perm: () => pool('perm', { user: 'nobody', listen: `${T}/perm.sock`, 'listen.owner': 'root', 'listen.group': 'root', 'listen.mode': '0600', pm: 'static', 'pm.max_children': '1' }),
+  perm: () =>
+    pool('perm', {
+      user: 'nobody',
+      listen: `${T}/perm.sock`,
+      'listen.owner': 'root',
+      'listen.group': 'root',
+      'listen.mode': '0600',
+      pm: 'static',
+      'pm.max_children': '1',
+    }),
   small: () => pool('small', { user: 'nobody', listen: `${T}/small.sock`, pm: 'dynamic', 'pm.max_children': '1' }),
   tiny: () => pool('tiny', { user: 'nobody', listen: `${T}/tiny.sock`, 'listen.backlog': '1', pm: 'static', 'pm.max_children': '1' }),
 };
@@ -79,7 +108,11 @@ export const DIRECTIVES = {
   readTimeout: directive('fastcgi_read_timeout', '1s'),
   proxyReadTimeout: directive('proxy_read_timeout', '1s'),
   bufferSize: directive('fastcgi_buffer_size', '1k'),
-  scriptFilename: directive('fastcgi_param SCRIPT_FILENAME', '/srv/app/public$fastcgi_script_name', 'fastcgi_param SCRIPT_FILENAME /srv/app/public$fastcgi_script_name;'),
+  scriptFilename: directive(
+    'fastcgi_param SCRIPT_FILENAME',
+    '/srv/app/public$fastcgi_script_name',
+    'fastcgi_param SCRIPT_FILENAME /srv/app/public$fastcgi_script_name;',
+  ),
 };
 
 export interface PictureOptions {
@@ -121,7 +154,10 @@ export function picture(o: PictureOptions = {}): HostPicture {
 
 /** The checks every diagnosis has: a process list (so "no master" is known), memory, and a probe. */
 export function baseResults(probe: 'ok' | 'fpm-down' | 'timeout' | 'refused' | 'script-filename' | 'none' = 'ok'): CheckResult[] {
-  const out = [result('processes', `29570 1 root 3000 nginx: master process nginx -c ${T}/nginx.conf\n`), result('memory', output('meminfo.txt'))];
+  const out = [
+    result('processes', `29570 1 root 3000 nginx: master process nginx -c ${T}/nginx.conf\n`),
+    result('memory', output('meminfo.txt')),
+  ];
   if (probe !== 'none') {
     const exit = probe === 'refused' ? Number(output('http-probe-refused.exit').trim()) : 0;
     out.push(
@@ -144,7 +180,13 @@ export interface Case {
 }
 
 export function run(c: Case): Classification {
-  return classify({ picture: c.picture ?? picture(), results: c.results, now: c.now ?? NOW, utcOffsetMinutes: c.utcOffsetMinutes ?? 0, windowMs: c.windowMs ?? WINDOW });
+  return classify({
+    picture: c.picture ?? picture(),
+    results: c.results,
+    now: c.now ?? NOW,
+    utcOffsetMinutes: c.utcOffsetMinutes ?? 0,
+    windowMs: c.windowMs ?? WINDOW,
+  });
 }
 
 /** The lines of a fixture file, as they must appear in evidence (the first line of each entry). */

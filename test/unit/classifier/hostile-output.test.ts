@@ -9,7 +9,10 @@ const withRequest = (request: string): string => realLine.replace(/request: "[^"
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 const classifyLines = (lines: string[]) =>
-  run({ picture: picture({ fpmRunning: false }), results: [...baseResults('fpm-down'), result('nginx_error_log', `${lines.join('\n')}\n`)] });
+  run({
+    picture: picture({ fpmRunning: false }),
+    results: [...baseResults('fpm-down'), result('nginx_error_log', `${lines.join('\n')}\n`)],
+  });
 
 describe('hostile host output', () => {
   it('a megabyte-long request line is cut in the evidence, and the cause still found', () => {
@@ -44,7 +47,9 @@ describe('hostile host output', () => {
   });
 
   it('a host that writes 20 000 failures: evidence stays short, counted, newest first', () => {
-    const lines = Array.from({ length: 20_000 }, (_, i) => realLine.replace(/\*\d+ /, `*${i} `).replace(/\d{2}:\d{2}:\d{2} \[/, `23:08:${String(i % 50).padStart(2, '0')} [`));
+    const lines = Array.from({ length: 20_000 }, (_, i) =>
+      realLine.replace(/\*\d+ /, `*${i} `).replace(/\d{2}:\d{2}:\d{2} \[/, `23:08:${String(i % 50).padStart(2, '0')} [`),
+    );
     const started = performance.now();
     const { findings } = classifyLines(lines);
     expect(performance.now() - started).toBeLessThan(5000);

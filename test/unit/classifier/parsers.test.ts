@@ -9,7 +9,13 @@ import { parseNginxAccessLog } from '../../../src/core/classifier/parse/nginx-ac
 import { isUpstreamFailure, parseNginxErrorLog } from '../../../src/core/classifier/parse/nginx-error-log.ts';
 import { parseSocketFile } from '../../../src/core/classifier/parse/socket-file.ts';
 import { parseSockets } from '../../../src/core/classifier/parse/sockets.ts';
-import { formatEndpoint, isLocalEndpoint, parseFpmListen, parseNginxTarget, sameEndpoint } from '../../../src/core/classifier/upstream-address.ts';
+import {
+  formatEndpoint,
+  isLocalEndpoint,
+  parseFpmListen,
+  parseNginxTarget,
+  sameEndpoint,
+} from '../../../src/core/classifier/upstream-address.ts';
 import { CAPTURE, log, NOW, output } from './fixtures.ts';
 
 const T = CAPTURE.dir;
@@ -18,7 +24,13 @@ const at = (iso: string): number => Date.parse(iso);
 describe('nginx error log', () => {
   it('reads time (host local), level, errno and the upstream of a (2: No such file) line', () => {
     const [e] = parseNginxErrorLog(log('fpm-stopped.error.log'), 0);
-    expect(e).toMatchObject({ level: 'crit', errno: 2, scheme: 'fastcgi', upstream: `fastcgi://unix:${T}/php8.2-fpm.sock:`, endpoint: { kind: 'unix', path: `${T}/php8.2-fpm.sock` } });
+    expect(e).toMatchObject({
+      level: 'crit',
+      errno: 2,
+      scheme: 'fastcgi',
+      upstream: `fastcgi://unix:${T}/php8.2-fpm.sock:`,
+      endpoint: { kind: 'unix', path: `${T}/php8.2-fpm.sock` },
+    });
     expect(e?.message).toMatch(/^connect\(\) to unix:\S+ failed \(2: No such file or directory\) while connecting to upstream$/);
     const local = parseNginxErrorLog(log('fpm-stopped.error.log'), 120)[0];
     expect((e?.at ?? 0) - (local?.at ?? 0)).toBe(2 * 3_600_000);
@@ -49,16 +61,26 @@ describe('other outputs', () => {
     expect(first?.status).toBe(502);
     expect(first?.request).toBe('GET /killed/ HTTP/1.1');
     expect(typeof first?.at).toBe('number');
-    expect(parseNginxAccessLog('203.0.113.9 - - [23/Nov/2026:23:08:40 +0100] "GET / HTTP/1.1" 504 167 "-" "x"')[0]?.at).toBe(at('2026-11-23T22:08:40Z'));
+    expect(parseNginxAccessLog('203.0.113.9 - - [23/Nov/2026:23:08:40 +0100] "GET / HTTP/1.1" 504 167 "-" "x"')[0]?.at).toBe(
+      at('2026-11-23T22:08:40Z'),
+    );
   });
 
   it('php-fpm log: max_children, signals and request_terminate_timeout kills', () => {
     const events = parseFpmLog(log('php-fpm.log'), 0, NOW.getTime()).map((e) => e.event.kind);
     expect(events.filter((k) => k === 'signal')).toHaveLength(3);
     expect(events.filter((k) => k === 'max_children')).toHaveLength(1);
-    const terminated = parseFpmLog(`[23-Nov-2026 23:08:40] WARNING: [pool www] child 812, script '/var/www/index.php' (request: "GET /index.php") execution timed out (30.012 sec), terminating`, 0, NOW.getTime());
+    const terminated = parseFpmLog(
+      `[23-Nov-2026 23:08:40] WARNING: [pool www] child 812, script '/var/www/index.php' (request: "GET /index.php") execution timed out (30.012 sec), terminating`,
+      0,
+      NOW.getTime(),
+    );
     expect(terminated[0]?.event).toEqual({ kind: 'terminated', pool: 'www', child: 812 });
-    const ondemand = parseFpmLog('[23-Nov-2026 23:08:40] WARNING: [pool www] server reached max_children setting (5), consider raising it', 0, NOW.getTime());
+    const ondemand = parseFpmLog(
+      '[23-Nov-2026 23:08:40] WARNING: [pool www] server reached max_children setting (5), consider raising it',
+      0,
+      NOW.getTime(),
+    );
     expect(ondemand[0]?.event).toEqual({ kind: 'max_children', pool: 'www', maxChildren: 5 });
   });
 
@@ -78,7 +100,9 @@ describe('other outputs', () => {
     const uptimeOnly = parseKernelLog('[ 9123.118990] Out of memory: Killed process 31117 (php-fpm8.2)', jan, 0)[0];
     expect(uptimeOnly?.victim).toEqual({ pid: 31117, process: 'php-fpm8.2' });
     expect(uptimeOnly?.at).toBeUndefined();
-    expect(parseKernelLog(output('dmesg-iso-no-oom.txt'), NOW.getTime(), 0).filter((k) => k.victim !== undefined || k.at === undefined)).toEqual([]);
+    expect(
+      parseKernelLog(output('dmesg-iso-no-oom.txt'), NOW.getTime(), 0).filter((k) => k.victim !== undefined || k.at === undefined),
+    ).toEqual([]);
   });
 
   it('ss: Recv-Q of listening unix sockets is the accept queue', () => {
@@ -86,20 +110,44 @@ describe('other outputs', () => {
     expect(small).toMatchObject({ netid: 'u_str', recvQ: 6, sendQ: 4096, endpoint: { kind: 'unix', path: `${T}/small.sock` } });
     const tcp = parseSockets(output('ss-running.txt')).find((s) => s.endpoint?.kind === 'tcp' && s.endpoint.port === CAPTURE.fpmTcpPort);
     expect(tcp?.endpoint).toEqual({ kind: 'tcp', host: '127.0.0.1', port: CAPTURE.fpmTcpPort });
-    expect(parseSockets('tcp LISTEN 0 4096 127.0.0.53%lo:53 0.0.0.0:*')[0]?.endpoint).toEqual({ kind: 'tcp', host: '127.0.0.53', port: 53 });
+    expect(parseSockets('tcp LISTEN 0 4096 127.0.0.53%lo:53 0.0.0.0:*')[0]?.endpoint).toEqual({
+      kind: 'tcp',
+      host: '127.0.0.53',
+      port: 53,
+    });
   });
 
   it('stat: owner and mode, and "No such file" on stderr', () => {
     expect(parseSocketFile(output('stat-socket-permission.stdout'), '')).toEqual([
-      { path: `${T}/perm.sock`, type: 'socket', owner: 'root', group: 'root', mode: '600', missing: false, line: `${T}/perm.sock|socket|root|root|600` },
+      {
+        path: `${T}/perm.sock`,
+        type: 'socket',
+        owner: 'root',
+        group: 'root',
+        mode: '600',
+        missing: false,
+        line: `${T}/perm.sock|socket|root|root|600`,
+      },
     ]);
     expect(parseSocketFile('', output('stat-socket-missing.stderr'))[0]).toMatchObject({ path: `${T}/php7.4-fpm.sock`, missing: true });
-    expect(parseSocketFile('', "stat: cannot stat '/run/php/x.sock': Permission denied")[0]).toMatchObject({ missing: false, error: 'Permission denied' });
+    expect(parseSocketFile('', "stat: cannot stat '/run/php/x.sock': Permission denied")[0]).toMatchObject({
+      missing: false,
+      error: 'Permission denied',
+    });
   });
 
   it('fpm status page: plain text and ?json; anything else is not a status page', () => {
-    expect(parseFpmStatus(output('fpm-status-busy.txt'))).toMatchObject({ pool: 'small', listenQueue: 0, maxChildrenReached: 1, activeProcesses: 1 });
-    expect(parseFpmStatus('{"pool":"www","listen queue":3,"max children reached":7}')).toMatchObject({ pool: 'www', listenQueue: 3, maxChildrenReached: 7 });
+    expect(parseFpmStatus(output('fpm-status-busy.txt'))).toMatchObject({
+      pool: 'small',
+      listenQueue: 0,
+      maxChildrenReached: 1,
+      activeProcesses: 1,
+    });
+    expect(parseFpmStatus('{"pool":"www","listen queue":3,"max children reached":7}')).toMatchObject({
+      pool: 'www',
+      listenQueue: 3,
+      maxChildrenReached: 7,
+    });
     expect(parseFpmStatus('File not found.\n')).toBeUndefined();
     expect(parseFpmStatus('<html><head><title>502 Bad Gateway</title></head></html>')).toBeUndefined();
   });
@@ -117,9 +165,16 @@ describe('other outputs', () => {
     const m = parseMeminfo(output('meminfo.txt'));
     expect(m.totalBytes).toBeGreaterThan(0);
     expect(m.lines.MemTotal).toMatch(/^MemTotal:\s+\d+ kB$/);
-    expect(parseFpmService(output('recorded-systemctl-status-failed-oom.txt'), '')).toMatchObject({ unit: 'php8.2-fpm.service', active: 'failed', result: 'oom-kill' });
+    expect(parseFpmService(output('recorded-systemctl-status-failed-oom.txt'), '')).toMatchObject({
+      unit: 'php8.2-fpm.service',
+      active: 'failed',
+      result: 'oom-kill',
+    });
     expect(parseFpmService(output('recorded-systemctl-status-active.txt'), '')).toMatchObject({ active: 'active', sub: 'running' });
-    expect(parseFpmService('', output('recorded-systemctl-status-not-found.stderr'))).toMatchObject({ notFound: true, unit: 'php8.2-fpm.service' });
+    expect(parseFpmService('', output('recorded-systemctl-status-not-found.stderr'))).toMatchObject({
+      notFound: true,
+      unit: 'php8.2-fpm.service',
+    });
   });
 });
 

@@ -10,11 +10,13 @@ const NGINX_FPM = NGINX_UPSTREAMS.fpm;
  */
 const TIMEOUT_LINES = {
   // https://github.com/unbit/uwsgi/issues/1647
-  uwsgi: '2017/09/22 18:02:02 [error] 6536#0: *56531 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.10.2.171, server: communication-api.harri.com, request: "GET /health_check HTTP/1.1", upstream: "uwsgi://unix:///var/sockets/harri.sock", host: "10.10.2.171"',
+  uwsgi:
+    '2017/09/22 18:02:02 [error] 6536#0: *56531 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.10.2.171, server: communication-api.harri.com, request: "GET /health_check HTTP/1.1", upstream: "uwsgi://unix:///var/sockets/harri.sock", host: "10.10.2.171"',
   // https://github.com/tsurdilo/my-temporal-dockercompose/issues/1
   grpc: '2023/05/03 14:24:53 [error] 29#29: *7440 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 172.23.0.3, server: , request: "POST /temporal.api.workflowservice.v1.WorkflowService/PollWorkflowTaskQueue HTTP/2.0", upstream: "grpc://172.23.0.11:7237", host: "temporal-nginx:7233"',
   // https://github.com/fossar/selfoss/issues/1427 (quoted without nginx's date)
-  fastcgi: '[error] 1046#1046: *2094 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 192.168.17.1, server: localhost, request: "GET /update HTTP/1.1", upstream: "fastcgi://127.0.0.1:9000", host: "192.168.17.128"',
+  fastcgi:
+    '[error] 1046#1046: *2094 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 192.168.17.1, server: localhost, request: "GET /update HTTP/1.1", upstream: "fastcgi://127.0.0.1:9000", host: "192.168.17.128"',
 } as const;
 
 const directive = (name: string, value: string) => ({ name, value, file: '/etc/nginx/conf.d/app.conf', line: `${name} ${value};` });
@@ -43,7 +45,11 @@ describe('upstream_timeout names the directive of the pass that timed out', () =
 
 /** A host where no php-fpm runs or is set up: no pools, no config, no unit. */
 function noFpmHost(upstream: string, units: Record<string, string> = {}) {
-  const p = picture({ fpmRunning: false, pools: [], upstreams: [{ kind: 'fastcgi', target: upstream, file: '/etc/nginx/sites-enabled/default', line: `fastcgi_pass ${upstream};` }] });
+  const p = picture({
+    fpmRunning: false,
+    pools: [],
+    upstreams: [{ kind: 'fastcgi', target: upstream, file: '/etc/nginx/sites-enabled/default', line: `fastcgi_pass ${upstream};` }],
+  });
   delete p.fpm.conf;
   p.fpm.configRead = false;
   p.units = units;
@@ -53,21 +59,29 @@ function noFpmHost(upstream: string, units: Record<string, string> = {}) {
 
 const FASTCGI_LINES = {
   // https://github.com/rockstorm101/gitweb-docker/issues/1 (docker compose's "gitweb-1 | " prefix dropped)
-  fcgiwrap: '2024/02/29 07:50:46 [error] 38#38: *3 connect() to unix:/run/fcgiwrap/fcgiwrap.sock failed (111: Connection refused) while connecting to upstream, client: ***, server: localhost, request: "GET / HTTP/1.1", upstream: "fastcgi://unix:/run/fcgiwrap/fcgiwrap.sock:", host: "127.0.0.1:8080"',
+  fcgiwrap:
+    '2024/02/29 07:50:46 [error] 38#38: *3 connect() to unix:/run/fcgiwrap/fcgiwrap.sock failed (111: Connection refused) while connecting to upstream, client: ***, server: localhost, request: "GET / HTTP/1.1", upstream: "fastcgi://unix:/run/fcgiwrap/fcgiwrap.sock:", host: "127.0.0.1:8080"',
   // https://github.com/lewellyn/virtualmin-nginx/issues/5 (Virtualmin runs php-cgi per domain on ports from 8000)
-  phpCgi: '2020/07/20 19:22:27 [error] 157783#0: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 188.xxx.xxx.xxx, server: www.******.net, request: "GET / HTTP/1.1", upstream: "fastcgi://127.0.0.1:8001", host: "www.******.net", referrer: "https://www.*****.net/"',
+  phpCgi:
+    '2020/07/20 19:22:27 [error] 157783#0: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 188.xxx.xxx.xxx, server: www.******.net, request: "GET / HTTP/1.1", upstream: "fastcgi://127.0.0.1:8001", host: "www.******.net", referrer: "https://www.*****.net/"',
   // https://github.com/kasparsd/php-7-debian/issues/26 (wrapped in the report; joined)
-  port9000: '2016/03/02 07:58:05 [error] 1249#0: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 103.30.85.81, server: localhost, request: "GET /info.php HTTP/1.1", upstream: "fastcgi://127.0.0.1:9000", host: "128.199.181.221"',
+  port9000:
+    '2016/03/02 07:58:05 [error] 1249#0: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 103.30.85.81, server: localhost, request: "GET /info.php HTTP/1.1", upstream: "fastcgi://127.0.0.1:9000", host: "128.199.181.221"',
 } as const;
 
 const errorLine = (line: string) => result('nginx_error_log', `${asCurrentLine(line)}\n`);
 
 describe('a FastCGI server that is not php-fpm is named as such, never php_fpm_down', () => {
   it('fcgiwrap: its socket names it; the fix is starting fcgiwrap, not PHP-FPM', () => {
-    const { findings } = run({ picture: noFpmHost('unix:/run/fcgiwrap/fcgiwrap.sock'), results: [...baseResults('fpm-down'), errorLine(FASTCGI_LINES.fcgiwrap)] });
+    const { findings } = run({
+      picture: noFpmHost('unix:/run/fcgiwrap/fcgiwrap.sock'),
+      results: [...baseResults('fpm-down'), errorLine(FASTCGI_LINES.fcgiwrap)],
+    });
     const v = findings[0];
     expect(v?.cause).toBe('proxy_upstream_down');
-    expect(v?.title).toBe('The FastCGI server fcgiwrap (its socket /run/fcgiwrap/fcgiwrap.sock) at unix:/run/fcgiwrap/fcgiwrap.sock is not running: nginx could not connect 1 time in the last 15 min');
+    expect(v?.title).toBe(
+      'The FastCGI server fcgiwrap (its socket /run/fcgiwrap/fcgiwrap.sock) at unix:/run/fcgiwrap/fcgiwrap.sock is not running: nginx could not connect 1 time in the last 15 min',
+    );
     expect(v?.remediations).toEqual([]);
     expect(v?.explanation).toMatch(/starting PHP-FPM is not the fix: start fcgiwrap\.$/);
     expect(v?.nextSteps.at(-1)).toBe("Check that it listens: sudo ss -lxp | grep -F '/run/fcgiwrap/fcgiwrap.sock'");
@@ -75,22 +89,34 @@ describe('a FastCGI server that is not php-fpm is named as such, never php_fpm_d
   });
 
   it('php-cgi under spawn-fcgi: the failed unit names it and says how to start it and read its journal', () => {
-    const { findings } = run({ picture: noFpmHost('127.0.0.1:8001', { 'spawn-fcgi.service': 'failed', 'nginx.service': 'active' }), results: [...baseResults('fpm-down'), errorLine(FASTCGI_LINES.phpCgi)] });
+    const { findings } = run({
+      picture: noFpmHost('127.0.0.1:8001', { 'spawn-fcgi.service': 'failed', 'nginx.service': 'active' }),
+      results: [...baseResults('fpm-down'), errorLine(FASTCGI_LINES.phpCgi)],
+    });
     const v = findings[0];
     expect(v?.cause).toBe('proxy_upstream_down');
     expect(v?.title).toMatch(/^The FastCGI server spawn-fcgi \(spawn-fcgi\.service, failed\) at 127\.0\.0\.1:8001 is not running/);
-    expect(v?.nextSteps.slice(0, 2)).toEqual(['Start it: sudo systemctl start spawn-fcgi.service', 'Find out why it stopped: sudo journalctl -u spawn-fcgi.service --since "1 hour ago" --no-pager']);
+    expect(v?.nextSteps.slice(0, 2)).toEqual([
+      'Start it: sudo systemctl start spawn-fcgi.service',
+      'Find out why it stopped: sudo journalctl -u spawn-fcgi.service --since "1 hour ago" --no-pager',
+    ]);
   });
 
   it('nothing says which FastCGI server belongs there: named as an unknown FastCGI server, not PHP-FPM', () => {
-    const { findings } = run({ picture: noFpmHost('127.0.0.1:9000'), results: [...baseResults('fpm-down'), errorLine(FASTCGI_LINES.port9000)] });
+    const { findings } = run({
+      picture: noFpmHost('127.0.0.1:9000'),
+      results: [...baseResults('fpm-down'), errorLine(FASTCGI_LINES.port9000)],
+    });
     expect(findings[0]?.cause).toBe('proxy_upstream_down');
     expect(findings[0]?.title).toMatch(/^The FastCGI server at 127\.0\.0\.1:9000 is not running/);
     expect(findings[0]?.explanation).toMatch(/No PHP-FPM runs or is set up on this host/);
   });
 
   it('the same line with a php-fpm unit on the host is php_fpm_down, and says why PHP-FPM belongs there', () => {
-    const { findings } = run({ picture: noFpmHost('127.0.0.1:9000', { 'php7-fpm.service': 'inactive' }), results: [...baseResults('fpm-down'), errorLine(FASTCGI_LINES.port9000)] });
+    const { findings } = run({
+      picture: noFpmHost('127.0.0.1:9000', { 'php7-fpm.service': 'inactive' }),
+      results: [...baseResults('fpm-down'), errorLine(FASTCGI_LINES.port9000)],
+    });
     expect(findings[0]?.cause).toBe('php_fpm_down');
     expect(findings[0]?.explanation).toMatch(/PHP-FPM is what should answer there: the unit php7-fpm\.service exists\.$/);
     expect(findings[0]?.nextSteps[0]).toBe('sudo systemctl start php7-fpm.service');
@@ -132,10 +158,14 @@ describe('a backend host name nginx resolved once, at start (config only)', () =
     const v = findings[0];
     expect(v?.cause).toBe('upstream_dns');
     expect(v?.severity).toBe('warning');
-    expect(v?.title).toBe('nginx resolved app.internal once, when it loaded its configuration: when its address changes, requests go to the old address (502) until nginx reloads');
+    expect(v?.title).toBe(
+      'nginx resolved app.internal once, when it loaded its configuration: when its address changes, requests go to the old address (502) until nginx reloads',
+    );
     expect(v?.evidence).toEqual([`${conf}: proxy_pass http://app.internal:8000;`]);
     expect(v?.explanation).toMatch(/No resolver is configured/);
-    expect(v?.nextSteps[0]).toMatch(/^Resolve at run time: resolver <your DNS server> valid=30s;.* set \$backend http:\/\/app\.internal:8000; proxy_pass \$backend;/);
+    expect(v?.nextSteps[0]).toMatch(
+      /^Resolve at run time: resolver <your DNS server> valid=30s;.* set \$backend http:\/\/app\.internal:8000; proxy_pass \$backend;/,
+    );
     expect(findings.map((f) => f.cause)).not.toContain('healthy');
   });
 
@@ -148,14 +178,18 @@ describe('a backend host name nginx resolved once, at start (config only)', () =
   it('a resolver alone does not help a name without a variable, and the warning says so', () => {
     const { findings } = healthySite([pass('proxy', 'http://api.example.com')], [resolver]);
     expect(findings[0]?.cause).toBe('upstream_dns');
-    expect(findings[0]?.explanation).toMatch(/A resolver is configured, but nginx uses it only for names in variables or servers marked resolve/);
+    expect(findings[0]?.explanation).toMatch(
+      /A resolver is configured, but nginx uses it only for names in variables or servers marked resolve/,
+    );
     expect(findings[0]?.evidence).toContain(`${conf}: resolver 127.0.0.11 valid=30s;`);
   });
 
   it('an upstream server without resolve: the fix is server … resolve with a zone (nginx ≥ 1.27.3)', () => {
     const { findings } = healthySite([pass('proxy', 'http://api-1.internal:8080', { upstream: 'api', line: 'proxy_pass http://api;' })]);
     expect(findings[0]?.cause).toBe('upstream_dns');
-    expect(findings[0]?.nextSteps[0]).toBe('In upstream api: zone api 64k; and server api-1.internal:8080 resolve; with a resolver in the http block (nginx ≥ 1.27.3; earlier versions need a variable in the pass instead)');
+    expect(findings[0]?.nextSteps[0]).toBe(
+      'In upstream api: zone api 64k; and server api-1.internal:8080 resolve; with a resolver in the http block (nginx ≥ 1.27.3; earlier versions need a variable in the pass instead)',
+    );
   });
 
   it.each([

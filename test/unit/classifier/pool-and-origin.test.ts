@@ -26,20 +26,41 @@ const labPool = (o: Partial<FpmPool> = {}): FpmPool => ({
   ...o,
 });
 const labPicture = (pool: FpmPool = labPool()) => {
-  const p = picture({ pools: [pool], upstreams: [{ kind: 'fastcgi', target: `unix:${LAB}/run/php8.2-fpm.sock`, line: `fastcgi_pass unix:${LAB}/run/php8.2-fpm.sock;` }] });
-  p.nginx.servers = [{ names: ['web-01'], listens: [{ port: 32899, ssl: false, address: '127.0.0.1', defaultServer: false }], errorLogs: [], accessLogs: [], file: `${LAB}/nginx/nginx.conf` }];
+  const p = picture({
+    pools: [pool],
+    upstreams: [{ kind: 'fastcgi', target: `unix:${LAB}/run/php8.2-fpm.sock`, line: `fastcgi_pass unix:${LAB}/run/php8.2-fpm.sock;` }],
+  });
+  p.nginx.servers = [
+    {
+      names: ['web-01'],
+      listens: [{ port: 32899, ssl: false, address: '127.0.0.1', defaultServer: false }],
+      errorLogs: [],
+      accessLogs: [],
+      file: `${LAB}/nginx/nginx.conf`,
+    },
+  ];
   p.nginx.listenPorts = [32899];
   return p;
 };
 const origin = (name: string, url: string) =>
-  result('origin_probe', output(`origin-probe-${name}.stdout`), { subject: url, stderr: output(`origin-probe-${name}.stderr`), ...(name === 'refused' || name === 'tls-to-plain' ? { status: 'failed' as const, exitCode: name === 'refused' ? 7 : 35 } : {}) });
+  result('origin_probe', output(`origin-probe-${name}.stdout`), {
+    subject: url,
+    stderr: output(`origin-probe-${name}.stderr`),
+    ...(name === 'refused' || name === 'tls-to-plain' ? { status: 'failed' as const, exitCode: name === 'refused' ? 7 : 35 } : {}),
+  });
 
 describe('the slow log', () => {
   it('reads the lab capture and a deep stack from a public report', () => {
     const lab = parseFpmSlowlog(log('slowlog-lab.slow.log'), 0);
     // Two requests of the scenario, and the origin probe's own request for the same script.
     expect(lab).toHaveLength(3);
-    expect(lab[0]).toMatchObject({ pool: 'www', pid: 23778, script: `${LAB}/www/slow.php`, frames: [`[0x00007f43266150b0] usleep() ${LAB}/www/slow.php:4`], at: Date.parse('2026-11-25T20:02:51Z') });
+    expect(lab[0]).toMatchObject({
+      pool: 'www',
+      pid: 23778,
+      script: `${LAB}/www/slow.php`,
+      frames: [`[0x00007f43266150b0] usleep() ${LAB}/www/slow.php:4`],
+      at: Date.parse('2026-11-25T20:02:51Z'),
+    });
     const deep = parseFpmSlowlog(readFixture('logs/slowlog-pantheon.slow.log'), 0);
     expect(deep).toHaveLength(1);
     expect(deep[0]?.frames).toHaveLength(10);
@@ -55,11 +76,18 @@ describe('the slow log', () => {
     const r = run({
       picture: labPicture(labPool({ slowlogTimeout: '1s', slowlog: `${LAB}/log/php8.2-fpm.slow.log` })),
       now: AFTER_SLOW,
-      results: [...baseResults('ok'), result('nginx_error_log', log('slowlog-lab.error.log')), result('fpm_log', log('slowlog-lab.php-fpm.log')), result('fpm_slowlog', log('slowlog-lab.slow.log'))],
+      results: [
+        ...baseResults('ok'),
+        result('nginx_error_log', log('slowlog-lab.error.log')),
+        result('fpm_log', log('slowlog-lab.php-fpm.log')),
+        result('fpm_slowlog', log('slowlog-lab.slow.log')),
+      ],
     });
     const v = r.findings[0];
     expect(v?.cause).toBe('upstream_timeout');
-    expect(v?.evidence).toContain(`slow log: ${LAB}/www/slow.php (3 slow requests in the last 15 min, up to 1.3 s); stack: usleep() ${LAB}/www/slow.php:4`);
+    expect(v?.evidence).toContain(
+      `slow log: ${LAB}/www/slow.php (3 slow requests in the last 15 min, up to 1.3 s); stack: usleep() ${LAB}/www/slow.php:4`,
+    );
     expect(v?.evidence.length).toBeLessThanOrEqual(16);
   });
 
@@ -67,10 +95,19 @@ describe('the slow log', () => {
     const deep = readFixture('logs/slowlog-pantheon.slow.log');
     const r = run({
       now: new Date('2024-03-20T01:15:07Z'),
-      results: [...baseResults('ok'), result('nginx_error_log', '2024/03/20 01:14:30 [error] 77#77: *9 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.0.0.5, server: _, request: "GET / HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "x"\n'), result('fpm_slowlog', deep)],
+      results: [
+        ...baseResults('ok'),
+        result(
+          'nginx_error_log',
+          '2024/03/20 01:14:30 [error] 77#77: *9 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 10.0.0.5, server: _, request: "GET / HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:", host: "x"\n',
+        ),
+        result('fpm_slowlog', deep),
+      ],
     });
     const line = r.findings[0]?.evidence.find((e) => e.startsWith('slow log:')) ?? '';
-    expect(line).toMatch(/^slow log: \/code\/web\/\/index\.php \(1 slow request in the last 15 min\); stack: curl_exec\(\) \/code\/vendor\/guzzlehttp\/guzzle\/src\/Handler\/CurlHandler\.php:40 ← __invoke\(\) newrelic\/Guzzle6:1 ← /);
+    expect(line).toMatch(
+      /^slow log: \/code\/web\/\/index\.php \(1 slow request in the last 15 min\); stack: curl_exec\(\) \/code\/vendor\/guzzlehttp\/guzzle\/src\/Handler\/CurlHandler\.php:40 ← __invoke\(\) newrelic\/Guzzle6:1 ← /,
+    );
     expect(line).toContain('← … 5 more');
     expect(line).not.toContain('0x00007f');
   });
@@ -89,7 +126,11 @@ describe('pool_tuning', () => {
 
   it("the diagnosis's own requests tip the pool over (reached, served): the pool at its limit now is the verdict, the reached line its evidence", () => {
     const reached = '[25-Nov-2026 20:53:27] WARNING: [pool www] server reached pm.max_children setting (5), consider raising it\n';
-    const r = run({ picture: labPicture(), now: new Date('2026-11-25T20:53:30Z'), results: [...baseResults('ok'), result('fpm_log', reached), result('fpm_status', output('fpm-status-held.txt'))] });
+    const r = run({
+      picture: labPicture(),
+      now: new Date('2026-11-25T20:53:30Z'),
+      results: [...baseResults('ok'), result('fpm_log', reached), result('fpm_status', output('fpm-status-held.txt'))],
+    });
     expect(r.findings.map((f) => f.cause)).toEqual(['pool_tuning', 'max_children_exhausted']);
     expect(r.findings[0]?.evidence).toContain(reached.trim());
   });
@@ -103,7 +144,10 @@ describe('pool_tuning', () => {
 
   it('pm = ondemand with "max children reached" on its status page', () => {
     const small = { ...POOLS.small(), pm: 'ondemand', lines: { ...POOLS.small().lines, pm: 'pm = ondemand' } };
-    const r = run({ picture: picture({ pools: [small] }), results: [...baseResults('ok'), result('fpm_status', output('fpm-status-busy.txt'))] });
+    const r = run({
+      picture: picture({ pools: [small] }),
+      results: [...baseResults('ok'), result('fpm_status', output('fpm-status-busy.txt'))],
+    });
     const f = r.findings.find((x) => x.cause === 'pool_tuning');
     expect(f?.title).toMatch(/^PHP-FPM pool small: pm = ondemand under bursts/);
     expect(f?.evidence).toContain('max children reached: 1');
@@ -111,21 +155,28 @@ describe('pool_tuning', () => {
   });
 
   it('pm = ondemand on a quiet pool is not flagged', () => {
-    const r = run({ picture: labPicture(labPool({ pm: 'ondemand', maxChildren: 50 })), results: [...baseResults('ok'), result('fpm_status', output('fpm-status-idle.txt'))] });
+    const r = run({
+      picture: labPicture(labPool({ pm: 'ondemand', maxChildren: 50 })),
+      results: [...baseResults('ok'), result('fpm_status', output('fpm-status-idle.txt'))],
+    });
     expect(r.findings.map((f) => f.cause)).toEqual(['healthy']);
   });
 
   it('says how to turn on the status page when no pool sets pm.status_path', () => {
     const r = run({ picture: picture({ pools: [POOLS.www()] }), results: [...baseResults('ok')] });
     expect(r.findings[0]?.cause).toBe('healthy');
-    expect(r.findings[0]?.nextSteps.join('\n')).toMatch(/pm\.status_path = \/fpm-status in .*php-fpm\.conf, then in nginx location = \/fpm-status \{ allow 127\.0\.0\.1; deny all;/);
+    expect(r.findings[0]?.nextSteps.join('\n')).toMatch(
+      /pm\.status_path = \/fpm-status in .*php-fpm\.conf, then in nginx location = \/fpm-status \{ allow 127\.0\.0\.1; deny all;/,
+    );
   });
 });
 
 describe('the status page', () => {
   it('set in the pool but served by no nginx location: says which location to add', () => {
     const r = run({ picture: labPicture(), results: [...baseResults('ok')] });
-    expect(r.findings[0]?.nextSteps.join('\n')).toMatch(/pm\.status_path = \/fpm-status is set but no nginx location serves it: add location = \/fpm-status \{/);
+    expect(r.findings[0]?.nextSteps.join('\n')).toMatch(
+      /pm\.status_path = \/fpm-status is set but no nginx location serves it: add location = \/fpm-status \{/,
+    );
   });
 
   it('served and read: no advice about it', () => {
@@ -147,16 +198,22 @@ describe('the status page', () => {
 });
 
 describe('php_cli_oom', () => {
-  it('tells the PHP command line (php8.2) from php-fpm in the kernel\'s names', () => {
+  it("tells the PHP command line (php8.2) from php-fpm in the kernel's names", () => {
     for (const n of ['php', 'php8.2', 'php82', 'php7.4']) expect([n, isPhpCli(n), isFpmProcess(n)]).toEqual([n, true, false]);
-    for (const n of ['php-fpm8.2', 'php-fpm', 'php5-fpm', 'php-fpm: pool w']) expect([n, isPhpCli(n), isFpmProcess(n)]).toEqual([n, false, true]);
+    for (const n of ['php-fpm8.2', 'php-fpm', 'php5-fpm', 'php-fpm: pool w'])
+      expect([n, isPhpCli(n), isFpmProcess(n)]).toEqual([n, false, true]);
   });
 
-  it('a real OOM kill of a PHP CLI process is the job\'s, not php-fpm\'s: its own memory limit, no php-fpm tuning', () => {
-    const r = run({ now: new Date('2026-11-25T19:33:20Z'), results: [...baseResults('ok'), result('kernel_log', readFixture('kernel/oom-php-cli.dmesg.txt'))] });
+  it("a real OOM kill of a PHP CLI process is the job's, not php-fpm's: its own memory limit, no php-fpm tuning", () => {
+    const r = run({
+      now: new Date('2026-11-25T19:33:20Z'),
+      results: [...baseResults('ok'), result('kernel_log', readFixture('kernel/oom-php-cli.dmesg.txt'))],
+    });
     const v = r.findings[0];
     expect(v?.cause).toBe('php_cli_oom');
-    expect(v?.title).toBe('The kernel OOM killer killed a PHP command-line process (php8.2, pid 2562), not php-fpm: a cron job or CLI task ran out of memory');
+    expect(v?.title).toBe(
+      'The kernel OOM killer killed a PHP command-line process (php8.2, pid 2562), not php-fpm: a cron job or CLI task ran out of memory',
+    );
     expect(v?.evidence.join('\n')).toContain('Memory cgroup out of memory: Killed process 2562 (php8.2) total-vm:155228kB');
     expect(v?.evidence.join('\n')).toContain('php8.2 invoked oom-killer');
     expect(v?.nextSteps.join('\n')).toMatch(/MemoryMax=2G/);
@@ -165,7 +222,10 @@ describe('php_cli_oom', () => {
   });
 
   it('is history three days later', () => {
-    const r = run({ now: new Date('2026-11-28T19:33:20Z'), results: [...baseResults('ok'), result('kernel_log', readFixture('kernel/oom-php-cli.dmesg.txt'))] });
+    const r = run({
+      now: new Date('2026-11-28T19:33:20Z'),
+      results: [...baseResults('ok'), result('kernel_log', readFixture('kernel/oom-php-cli.dmesg.txt'))],
+    });
     expect(r.findings.find((f) => f.cause === 'php_cli_oom')?.current).toBe(false);
     expect(r.findings[0]?.cause).toBe('healthy');
   });
@@ -177,7 +237,9 @@ describe('cdn_to_origin: the public URL, probed on the origin', () => {
     const v = r.findings[0];
     expect(v?.cause).toBe('cdn_to_origin');
     expect(v?.severity).toBe('warning');
-    expect(v?.title).toBe('The origin answers 200 for http://web-01:32899/ on this host: a 502/52x at that URL comes from in front of it (CDN, firewall, TLS mode)');
+    expect(v?.title).toBe(
+      'The origin answers 200 for http://web-01:32899/ on this host: a 502/52x at that URL comes from in front of it (CDN, firewall, TLS mode)',
+    );
     expect(v?.evidence[0]).toMatch(/^http:\/\/web-01:32899\/ \(on this host\) http_code=200 /);
     expect(v?.evidence).toContain(`server web-01 answers web-01 on port 32899 (${LAB}/nginx/nginx.conf)`);
     for (const code of ['520', '521', '522', '523', '524', '525', '526']) expect(v?.explanation).toContain(`${code} `);
@@ -185,12 +247,14 @@ describe('cdn_to_origin: the public URL, probed on the origin', () => {
     expect(r.findings.map((f) => f.cause)).not.toContain('healthy');
   });
 
-  it('nothing listens on the URL\'s port: refused, Cloudflare 521', () => {
+  it("nothing listens on the URL's port: refused, Cloudflare 521", () => {
     const r = run({ results: [...baseResults('ok'), origin('refused', 'https://shop.example:46585/checkout')] });
     const v = r.findings[0];
     expect(v?.cause).toBe('cdn_to_origin');
     expect(v?.severity).toBe('critical');
-    expect(v?.title).toBe('The origin gives no answer for https://shop.example:46585/checkout on this host: the origin refuses the connection (behind Cloudflare: 521)');
+    expect(v?.title).toBe(
+      'The origin gives no answer for https://shop.example:46585/checkout on this host: the origin refuses the connection (behind Cloudflare: 521)',
+    );
     expect(v?.evidence).toContain("curl: (7) Failed to connect to shop.example port 46585 after 0 ms: Couldn't connect to server");
   });
 
@@ -201,22 +265,32 @@ describe('cdn_to_origin: the public URL, probed on the origin', () => {
     expect(v?.evidence).toContain('nginx listens on port 32899 without ssl: https to it fails (Cloudflare: 525)');
   });
 
-  it('the origin answers 504 itself: the verdict that explains it says the 504 is the origin\'s own', () => {
+  it("the origin answers 504 itself: the verdict that explains it says the 504 is the origin's own", () => {
     const r = run({
       picture: labPicture(),
       now: AFTER_SLOW,
-      results: [...baseResults('ok'), result('nginx_error_log', log('slowlog-lab.error.log')), origin('504', 'http://web-01:32899/slow.php?s=3')],
+      results: [
+        ...baseResults('ok'),
+        result('nginx_error_log', log('slowlog-lab.error.log')),
+        origin('504', 'http://web-01:32899/slow.php?s=3'),
+      ],
     });
     const v = r.findings[0];
     expect(v?.cause).toBe('upstream_timeout');
-    expect(v?.explanation).toMatch(/^The origin itself answers 504 for http:\/\/web-01:32899\/slow\.php\?s=3 \(asked on this host by that name\): behind a CDN, the 504 users see is this host's own/);
+    expect(v?.explanation).toMatch(
+      /^The origin itself answers 504 for http:\/\/web-01:32899\/slow\.php\?s=3 \(asked on this host by that name\): behind a CDN, the 504 users see is this host's own/,
+    );
     expect(v?.evidence.at(-1)).toMatch(/^http:\/\/web-01:32899\/slow\.php\?s=3 \(on this host\) http_code=504 /);
     expect(r.findings.map((f) => f.cause)).not.toContain('cdn_to_origin');
   });
 
   it('an origin 502 with no log line to explain it is still never healthy', () => {
     const r = run({ results: [...baseResults('ok'), origin('tls-502', 'https://shop.lab.test:40443/checkout')] });
-    expect(r.findings[0]).toMatchObject({ cause: 'unknown_502', severity: 'critical', title: 'The origin answers 502 for https://shop.lab.test:40443/checkout on this host, and no rule explains why' });
+    expect(r.findings[0]).toMatchObject({
+      cause: 'unknown_502',
+      severity: 'critical',
+      title: 'The origin answers 502 for https://shop.lab.test:40443/checkout on this host, and no rule explains why',
+    });
   });
 
   it('a URL in the facts that is not a safe shape is never probed, and says why', () => {
@@ -226,6 +300,11 @@ describe('cdn_to_origin: the public URL, probed on the origin', () => {
       expect(d.picture.nginx.notChecked.join('\n')).toContain('the public URL');
     }
     const ok = discover([], { site: { publicUrl: 'https://shop.example/checkout' } });
-    expect(ok.items['site.origin']).toEqual([{ subject: 'https://shop.example/checkout', values: { 'item.url': 'https://shop.example/checkout', 'item.resolve': 'shop.example:443:127.0.0.1' } }]);
+    expect(ok.items['site.origin']).toEqual([
+      {
+        subject: 'https://shop.example/checkout',
+        values: { 'item.url': 'https://shop.example/checkout', 'item.resolve': 'shop.example:443:127.0.0.1' },
+      },
+    ]);
   });
 });

@@ -11,8 +11,18 @@ const SHOP_ACCESS = '/var/log/nginx/shop.access.log';
 
 function twoVhosts(): HostPicture {
   const p = picture();
-  const site: NginxServer = { names: ['medic.test'], listens: [{ port: 80, ssl: false, defaultServer: false }], errorLogs: ['/var/log/nginx/error.log'], accessLogs: ['/var/log/nginx/access.log'] };
-  const shop: NginxServer = { names: ['shop.example.com'], listens: [{ port: 443, ssl: true, defaultServer: false }], errorLogs: [SHOP_ERROR], accessLogs: [SHOP_ACCESS] };
+  const site: NginxServer = {
+    names: ['medic.test'],
+    listens: [{ port: 80, ssl: false, defaultServer: false }],
+    errorLogs: ['/var/log/nginx/error.log'],
+    accessLogs: ['/var/log/nginx/access.log'],
+  };
+  const shop: NginxServer = {
+    names: ['shop.example.com'],
+    listens: [{ port: 443, ssl: true, defaultServer: false }],
+    errorLogs: [SHOP_ERROR],
+    accessLogs: [SHOP_ACCESS],
+  };
   p.nginx = {
     ...p.nginx,
     servers: [site, shop],
@@ -24,7 +34,11 @@ function twoVhosts(): HostPicture {
   return p;
 }
 
-const probe = (server: string, stdout: string, stderr = ''): CheckResult => ({ ...result('http_probe', stdout, { stderr }), id: 'vhost_probe', subject: server });
+const probe = (server: string, stdout: string, stderr = ''): CheckResult => ({
+  ...result('http_probe', stdout, { stderr }),
+  id: 'vhost_probe',
+  subject: server,
+});
 const errorLog = (path: string, text: string): CheckResult => ({ ...result('nginx_error_log', text), subject: path });
 const accessLog = (path: string, text: string): CheckResult => ({ ...result('nginx_access_log', text), subject: path });
 
@@ -34,7 +48,7 @@ const asShop = (text: string): string => text.replaceAll('server: medic.test', '
 describe('several virtual hosts', () => {
   const base = baseResults('none');
 
-  it('a 502 in the second vhost\'s own log is the verdict, and the report names that vhost', () => {
+  it("a 502 in the second vhost's own log is the verdict, and the report names that vhost", () => {
     const c = run({
       picture: twoVhosts(),
       results: [
@@ -52,7 +66,20 @@ describe('several virtual hosts', () => {
     expect(verdict?.vhosts).toEqual(['shop.example.com']);
     expect(verdict?.evidence[0]).toMatch(/^\[vhost shop\.example\.com\] 2026\/11\/23 .*connect\(\) failed \(111: Connection refused\)/);
     expect(c.findings).not.toContainEqual(expect.objectContaining({ cause: 'healthy' }));
-    const json = JSON.parse(renderJson({ host: 'web-01', playbook: 'nginx-502', startedAt: '', durationMs: 1, verdict: { cause: verdict?.cause ?? 'unknown_502', title: verdict?.title ?? '' }, findings: c.findings, incomplete: false, gaps: [], facts: {}, checks: [] })) as { verdict: { title: string }; findings: { vhosts?: string[] }[] };
+    const json = JSON.parse(
+      renderJson({
+        host: 'web-01',
+        playbook: 'nginx-502',
+        startedAt: '',
+        durationMs: 1,
+        verdict: { cause: verdict?.cause ?? 'unknown_502', title: verdict?.title ?? '' },
+        findings: c.findings,
+        incomplete: false,
+        gaps: [],
+        facts: {},
+        checks: [],
+      }),
+    ) as { verdict: { title: string }; findings: { vhosts?: string[] }[] };
     expect(json.verdict.title).toContain('shop.example.com');
     expect(json.findings[0]?.vhosts).toEqual(['shop.example.com']);
   });
@@ -93,17 +120,33 @@ describe('several virtual hosts', () => {
   it('is healthy only when every vhost answers, and says so with each probe', () => {
     const c = run({
       picture: twoVhosts(),
-      results: [...base, errorLog('/var/log/nginx/error.log', ''), errorLog(SHOP_ERROR, ''), probe('medic.test', 'http_code=200 time_total=0.001'), probe('shop.example.com', 'http_code=301 time_total=0.001')],
+      results: [
+        ...base,
+        errorLog('/var/log/nginx/error.log', ''),
+        errorLog(SHOP_ERROR, ''),
+        probe('medic.test', 'http_code=200 time_total=0.001'),
+        probe('shop.example.com', 'http_code=301 time_total=0.001'),
+      ],
     });
     expect(c.findings[0]?.cause).toBe('healthy');
     expect(c.findings[0]?.title).toMatch(/^The site answers \(2 probes, 200, 301\)/);
-    expect(c.findings[0]?.evidence).toEqual(['[vhost medic.test] http://medic.test/ http_code=200 time_total=0.001', '[vhost shop.example.com] https://shop.example.com/ http_code=301 time_total=0.001']);
+    expect(c.findings[0]?.evidence).toEqual([
+      '[vhost medic.test] http://medic.test/ http_code=200 time_total=0.001',
+      '[vhost shop.example.com] https://shop.example.com/ http_code=301 time_total=0.001',
+    ]);
   });
 
   it('a line in a log that several vhosts share goes to the vhost nginx names in it', () => {
     const p = twoVhosts();
     for (const s of p.nginx.servers) s.errorLogs = ['/var/log/nginx/error.log'];
-    const c = run({ picture: p, results: [...base, errorLog('/var/log/nginx/error.log', asShop(log('proxy-refused.error.log'))), probe('medic.test', 'http_code=200 time_total=0.001')] });
+    const c = run({
+      picture: p,
+      results: [
+        ...base,
+        errorLog('/var/log/nginx/error.log', asShop(log('proxy-refused.error.log'))),
+        probe('medic.test', 'http_code=200 time_total=0.001'),
+      ],
+    });
     expect(c.findings[0]?.vhosts).toEqual(['shop.example.com']);
   });
 

@@ -19,7 +19,23 @@ describe('the public URL to probe on the origin', () => {
     const r = parsePublicUrl(input);
     expect(r).toMatchObject({ ok: true, value: { url, resolve } });
     // What it becomes passes the read-only allowlist as the probe's URL, pinned to loopback.
-    if (r.ok) expect(checkReadOnly(['curl', '-sS', '-k', '-o', '/dev/null', '-m', '5', '--resolve', r.value.resolve, '-w', 'http_code=%{http_code}', r.value.url])).toBeNull();
+    if (r.ok)
+      expect(
+        checkReadOnly([
+          'curl',
+          '-sS',
+          '-k',
+          '-o',
+          '/dev/null',
+          '-m',
+          '5',
+          '--resolve',
+          r.value.resolve,
+          '-w',
+          'http_code=%{http_code}',
+          r.value.url,
+        ]),
+      ).toBeNull();
   });
 
   it.each([
@@ -60,13 +76,19 @@ describe('the public URL to probe on the origin', () => {
 
   it('runs in linear time on a long near-miss', () => {
     const t0 = performance.now();
-    for (const input of [`https://${'a.'.repeat(500)}`, `https://shop.example/${'%2'.repeat(330)}`, `<https://${'a'.repeat(1500)}|${'b'.repeat(1500)}`]) parsePublicUrl(input);
+    for (const input of [
+      `https://${'a.'.repeat(500)}`,
+      `https://shop.example/${'%2'.repeat(330)}`,
+      `<https://${'a'.repeat(1500)}|${'b'.repeat(1500)}`,
+    ])
+      parsePublicUrl(input);
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
 
 describe('the allowlist pins a --resolve probe to its own URL', () => {
-  const probe = (resolve: string, url: string): string | null => checkReadOnly(['curl', '-sS', '-k', '-o', '/dev/null', '-m', '5', '--resolve', resolve, '-w', 'http_code=%{http_code}', url]);
+  const probe = (resolve: string, url: string): string | null =>
+    checkReadOnly(['curl', '-sS', '-k', '-o', '/dev/null', '-m', '5', '--resolve', resolve, '-w', 'http_code=%{http_code}', url]);
 
   it('accepts the pin of the URL it probes (default and explicit ports)', () => {
     expect(probe('shop.example:443:127.0.0.1', 'https://shop.example/checkout')).toBeNull();
@@ -85,6 +107,8 @@ describe('the allowlist pins a --resolve probe to its own URL', () => {
   });
 
   it('refuses two pins in one probe', () => {
-    expect(checkReadOnly(['curl', '--resolve', 'a.example:443:127.0.0.1', '--resolve', 'b.example:443:127.0.0.1', 'https://a.example/'])).toMatch(/one --resolve/);
+    expect(
+      checkReadOnly(['curl', '--resolve', 'a.example:443:127.0.0.1', '--resolve', 'b.example:443:127.0.0.1', 'https://a.example/']),
+    ).toMatch(/one --resolve/);
   });
 });

@@ -28,7 +28,11 @@ function samples(): Sample[] {
     .map((block) => {
       const [at, want, ...lines] = block.trim().split('\n');
       const [runtime, scope] = (want as string).slice(2).split(' ');
-      return { source: (at as string).slice(2), expected: runtime === 'none' ? undefined : { runtime: runtime as string, scope: scope as string }, text: lines.join('\n') };
+      return {
+        source: (at as string).slice(2),
+        expected: runtime === 'none' ? undefined : { runtime: runtime as string, scope: scope as string },
+        text: lines.join('\n'),
+      };
     });
 }
 
@@ -37,7 +41,8 @@ describe('/proc/<pid>/cgroup of real containers', () => {
 
   it('has the runtimes the fixtures promise', () => {
     const runtimes = new Set(all.map((s) => s.expected?.runtime));
-    for (const r of ['docker', 'containerd', 'kubernetes', 'podman', 'lxc', 'systemd-nspawn', undefined]) expect(runtimes.has(r), String(r)).toBe(true);
+    for (const r of ['docker', 'containerd', 'kubernetes', 'podman', 'lxc', 'systemd-nspawn', undefined])
+      expect(runtimes.has(r), String(r)).toBe(true);
   });
 
   it.each(all.map((s) => [s.source, s] as const))('%s', (_, s) => {
@@ -50,12 +55,27 @@ describe('/proc/<pid>/cgroup of real containers', () => {
   });
 
   it('a path may hold colons (containerd on cgroup v1 with the systemd driver)', () => {
-    const [line] = parseCgroup('10:pids:/system.slice/containerd.service/kubepods-burstable-podb96a7488_3ee1.slice:cri-containerd:6ef14b5a76df7b5d24285e3a04ccbc6f');
-    expect(line).toEqual({ hierarchy: '10', controllers: 'pids', path: '/system.slice/containerd.service/kubepods-burstable-podb96a7488_3ee1.slice:cri-containerd:6ef14b5a76df7b5d24285e3a04ccbc6f' });
+    const [line] = parseCgroup(
+      '10:pids:/system.slice/containerd.service/kubepods-burstable-podb96a7488_3ee1.slice:cri-containerd:6ef14b5a76df7b5d24285e3a04ccbc6f',
+    );
+    expect(line).toEqual({
+      hierarchy: '10',
+      controllers: 'pids',
+      path: '/system.slice/containerd.service/kubepods-burstable-podb96a7488_3ee1.slice:cri-containerd:6ef14b5a76df7b5d24285e3a04ccbc6f',
+    });
   });
 
   it('host services, sessions and the runtimes’ own daemons are no containers', () => {
-    for (const path of ['/system.slice/nginx.service', '/system.slice/docker.service', '/system.slice/containerd.service', '/user.slice/user-1000.slice/session-2.scope', '/init.scope', '/', '/lxc.monitor.buster', '/machine.slice']) {
+    for (const path of [
+      '/system.slice/nginx.service',
+      '/system.slice/docker.service',
+      '/system.slice/containerd.service',
+      '/user.slice/user-1000.slice/session-2.scope',
+      '/init.scope',
+      '/',
+      '/lxc.monitor.buster',
+      '/machine.slice',
+    ]) {
       expect(containersOf(parseCgroup(`0::${path}`)), path).toEqual([]);
     }
   });
@@ -66,8 +86,18 @@ describe('/proc/<pid>/cgroup of real containers', () => {
     expect(foreignContainer(docker, undefined)?.runtime).toBe('docker');
     // A diagnosis from inside that container: its masters are at home.
     expect(foreignContainer(docker, docker)).toBeUndefined();
-    expect(foreignContainer(parseCgroup('0::/lxc.payload.focal/system.slice/nginx.service'), parseCgroup('0::/lxc.payload.focal/system.slice/ssh.service'))).toBeUndefined();
-    expect(foreignContainer(parseCgroup('0::/lxc.payload.other/system.slice/nginx.service'), parseCgroup('0::/lxc.payload.focal/system.slice/ssh.service'))?.scope).toBe('/lxc.payload.other');
+    expect(
+      foreignContainer(
+        parseCgroup('0::/lxc.payload.focal/system.slice/nginx.service'),
+        parseCgroup('0::/lxc.payload.focal/system.slice/ssh.service'),
+      ),
+    ).toBeUndefined();
+    expect(
+      foreignContainer(
+        parseCgroup('0::/lxc.payload.other/system.slice/nginx.service'),
+        parseCgroup('0::/lxc.payload.focal/system.slice/ssh.service'),
+      )?.scope,
+    ).toBe('/lxc.payload.other');
   });
 
   it('ignores what is not a cgroup line', () => {
@@ -119,11 +149,24 @@ describe('container evidence for a master', () => {
   const own = { cgroup: parseCgroup('0::/user.slice/user-1001.slice/session-7.scope'), mounts: parseMountinfo(fixture('host.mountinfo')) };
 
   it('names the runtime and cgroup, or the other root, and nothing for a sandboxed or host master', () => {
-    expect(containerEvidence({ cgroup: parseCgroup('0::/system.slice/docker-898b44c4a066d2dc6343c21d8a5b7c6a77079367d23bcde8c88be0eb204d3a1e.scope') }, own)).toBe(
-      'docker cgroup /system.slice/docker-898b44c4a066d2dc6343c21d8a5b7c6a77079367d23bcde8c88be0eb204d3a1e.scope',
-    );
-    expect(containerEvidence({ cgroup: parseCgroup('0::/system.slice/nginx.service'), mounts: parseMountinfo(fixture('overlay-root.mountinfo')) }, own)).toBe('another mount namespace, whose / is overlay 0:39');
-    expect(containerEvidence({ cgroup: parseCgroup('0::/system.slice/php-fpm.service'), mounts: parseMountinfo(fixture('private-tmp.mountinfo')) }, own)).toBeUndefined();
+    expect(
+      containerEvidence(
+        { cgroup: parseCgroup('0::/system.slice/docker-898b44c4a066d2dc6343c21d8a5b7c6a77079367d23bcde8c88be0eb204d3a1e.scope') },
+        own,
+      ),
+    ).toBe('docker cgroup /system.slice/docker-898b44c4a066d2dc6343c21d8a5b7c6a77079367d23bcde8c88be0eb204d3a1e.scope');
+    expect(
+      containerEvidence(
+        { cgroup: parseCgroup('0::/system.slice/nginx.service'), mounts: parseMountinfo(fixture('overlay-root.mountinfo')) },
+        own,
+      ),
+    ).toBe('another mount namespace, whose / is overlay 0:39');
+    expect(
+      containerEvidence(
+        { cgroup: parseCgroup('0::/system.slice/php-fpm.service'), mounts: parseMountinfo(fixture('private-tmp.mountinfo')) },
+        own,
+      ),
+    ).toBeUndefined();
     expect(containerEvidence({ cgroup: parseCgroup('0::/system.slice/nginx.service'), mounts: own.mounts }, own)).toBeUndefined();
     expect(containerEvidence(undefined, own)).toBeUndefined();
   });
@@ -136,15 +179,28 @@ describe('container evidence for a master', () => {
     ];
     const places = new Map([
       [100, { cgroup: parseCgroup('0::/system.slice/nginx.service'), mounts: own.mounts }],
-      [200, { cgroup: parseCgroup('0::/machine.slice/libpod-a2bc7b153f034b17f358cde43a7f8c7475147e8a0d1b2573c26473244ec44ce4.scope/container') }],
+      [
+        200,
+        {
+          cgroup: parseCgroup('0::/machine.slice/libpod-a2bc7b153f034b17f358cde43a7f8c7475147e8a0d1b2573c26473244ec44ce4.scope/container'),
+        },
+      ],
       [300, { cgroup: parseCgroup('0::/system.slice/php-fpm.service'), mounts: parseMountinfo(fixture('overlay-root.mountinfo')) }],
     ]);
     const sorted = sortMasters(rows, { places, own });
     expect(sorted.nginx.map((m) => m.pid)).toEqual([100]);
     expect(sorted.fpm).toEqual([]);
     expect(sorted.untrusted.map((u) => [u.pid, u.status, u.why])).toEqual([
-      [200, 'container', "nginx in a container: its paths are not this host's, so nothing of it is read (podman cgroup /machine.slice/libpod-a2bc7b153f034b17f358cde43a7f8c7475147e8a0d1b2573c26473244ec44ce4.scope)"],
-      [300, 'container', "php-fpm in a container: its paths are not this host's, so nothing of it is read (another mount namespace, whose / is overlay 0:39)"],
+      [
+        200,
+        'container',
+        "nginx in a container: its paths are not this host's, so nothing of it is read (podman cgroup /machine.slice/libpod-a2bc7b153f034b17f358cde43a7f8c7475147e8a0d1b2573c26473244ec44ce4.scope)",
+      ],
+      [
+        300,
+        'container',
+        "php-fpm in a container: its paths are not this host's, so nothing of it is read (another mount namespace, whose / is overlay 0:39)",
+      ],
     ]);
   });
 });
@@ -188,7 +244,17 @@ describe('discovery reads each master’s place before it uses the master', () =
     // Before the reads, the first root master is taken: the runner holds the checks that use it until the reads ran.
     expect(before.facts.nginx?.pid).toBe(40);
     const d = discover(
-      [ps, result('own_cgroup', 'cgroup', '0::/user.slice/user-1001.slice/session-7.scope'), result('master_cgroup', 'cgroup', '0::/system.slice/docker-898b44c4a066d2dc6343c21d8a5b7c6a77079367d23bcde8c88be0eb204d3a1e.scope', '40'), result('master_cgroup', 'cgroup', '0::/system.slice/nginx.service', '50')],
+      [
+        ps,
+        result('own_cgroup', 'cgroup', '0::/user.slice/user-1001.slice/session-7.scope'),
+        result(
+          'master_cgroup',
+          'cgroup',
+          '0::/system.slice/docker-898b44c4a066d2dc6343c21d8a5b7c6a77079367d23bcde8c88be0eb204d3a1e.scope',
+          '40',
+        ),
+        result('master_cgroup', 'cgroup', '0::/system.slice/nginx.service', '50'),
+      ],
       { nginx: { conf: '/etc/nginx/nginx.conf' } },
     );
     expect(d.facts.nginx?.pid).toBe(50);

@@ -32,14 +32,38 @@ describe('nginx -T', () => {
   });
   it('finds every upstream with its file and line, resolving upstream blocks', () => {
     expect(summary.upstreams).toEqual([
-      { kind: 'fastcgi', target: 'unix:/run/php/php7.4-fpm.sock', file: '/etc/nginx/sites-enabled/shop.conf', line: 'fastcgi_pass unix:/run/php/php7.4-fpm.sock;   # left over from the PHP upgrade' },
-      { kind: 'fastcgi', target: 'unix:/run/php/php8.2-fpm.sock', file: '/etc/nginx/sites-enabled/shop.conf', line: 'fastcgi_pass php_backend;', upstream: 'php_backend' },
-      { kind: 'proxy', target: 'http://127.0.0.1:3000', file: '/etc/nginx/sites-enabled/shop.conf', line: 'proxy_pass http://127.0.0.1:3000;' },
+      {
+        kind: 'fastcgi',
+        target: 'unix:/run/php/php7.4-fpm.sock',
+        file: '/etc/nginx/sites-enabled/shop.conf',
+        line: 'fastcgi_pass unix:/run/php/php7.4-fpm.sock;   # left over from the PHP upgrade',
+      },
+      {
+        kind: 'fastcgi',
+        target: 'unix:/run/php/php8.2-fpm.sock',
+        file: '/etc/nginx/sites-enabled/shop.conf',
+        line: 'fastcgi_pass php_backend;',
+        upstream: 'php_backend',
+      },
+      {
+        kind: 'proxy',
+        target: 'http://127.0.0.1:3000',
+        file: '/etc/nginx/sites-enabled/shop.conf',
+        line: 'proxy_pass http://127.0.0.1:3000;',
+      },
     ]);
   });
   it('keeps the directives that explain 502s', () => {
     const names = summary.directives.map((d) => d.name);
-    expect(names).toEqual(expect.arrayContaining(['fastcgi_read_timeout', 'fastcgi_buffer_size', 'fastcgi_param SCRIPT_FILENAME', 'proxy_read_timeout', 'proxy_buffer_size']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'fastcgi_read_timeout',
+        'fastcgi_buffer_size',
+        'fastcgi_param SCRIPT_FILENAME',
+        'proxy_read_timeout',
+        'proxy_buffer_size',
+      ]),
+    );
     expect(summary.directives.find((d) => d.name === 'fastcgi_param SCRIPT_FILENAME')?.value).toBe('$document_root$fastcgi_script_name');
     expect(summary.locations).toContain('= /fpm-status');
   });
@@ -53,11 +77,20 @@ describe('php-fpm config', () => {
     expect(summary.includes).toEqual(['/etc/php/8.2/fpm/pool.d/*.conf']);
     expect(summary.iniMemoryLimit).toBe('128M');
     expect(summary.pools).toHaveLength(1);
-    expect(summary.pools[0]).toMatchObject({ name: 'www', listen: '/run/php/php8.2-fpm.sock', listenOwner: 'www-data', pm: 'dynamic', maxChildren: 5, user: 'www-data' });
+    expect(summary.pools[0]).toMatchObject({
+      name: 'www',
+      listen: '/run/php/php8.2-fpm.sock',
+      listenOwner: 'www-data',
+      pm: 'dynamic',
+      maxChildren: 5,
+      user: 'www-data',
+    });
     expect(summary.pools[0]?.lines['pm.max_children']).toBe('pm.max_children = 5');
   });
   it('reads php_admin_value[memory_limit] over php_value', () => {
-    const s = parseFpmConfig('/p/a.conf:[a]\n/p/a.conf:php_value[memory_limit] = 64M\n/p/a.conf:php_admin_value[memory_limit] = 512M\n/p/a.conf:listen = "127.0.0.1:9000"');
+    const s = parseFpmConfig(
+      '/p/a.conf:[a]\n/p/a.conf:php_value[memory_limit] = 64M\n/p/a.conf:php_admin_value[memory_limit] = 512M\n/p/a.conf:listen = "127.0.0.1:9000"',
+    );
     expect(s.pools[0]).toMatchObject({ memoryLimit: '512M', listen: '127.0.0.1:9000' });
   });
 });
@@ -77,13 +110,29 @@ describe('discover', () => {
     const d = discover(all, {});
     expect(d.facts).toMatchObject({
       systemd: false,
-      nginx: { pid: 18214, binary: '/usr/sbin/nginx', conf: '/etc/nginx/nginx.conf', errorLog: '/var/log/nginx/error.log', upstreamSocket: '/run/php/php7.4-fpm.sock' },
-      fpm: { pid: 18210, conf: '/etc/php/8.2/fpm/php-fpm.conf', errorLog: '/var/log/php8.2-fpm.log', socket: '/run/php/php8.2-fpm.sock', poolDir: '/etc/php/8.2/fpm/pool.d', phpIni: '/etc/php/8.2/fpm/php.ini' },
+      nginx: {
+        pid: 18214,
+        binary: '/usr/sbin/nginx',
+        conf: '/etc/nginx/nginx.conf',
+        errorLog: '/var/log/nginx/error.log',
+        upstreamSocket: '/run/php/php7.4-fpm.sock',
+      },
+      fpm: {
+        pid: 18210,
+        conf: '/etc/php/8.2/fpm/php-fpm.conf',
+        errorLog: '/var/log/php8.2-fpm.log',
+        socket: '/run/php/php8.2-fpm.sock',
+        poolDir: '/etc/php/8.2/fpm/pool.d',
+        phpIni: '/etc/php/8.2/fpm/php.ini',
+      },
     });
     // No site URL is guessed from the first port: each virtual host is probed by its own name.
     expect(d.facts.site?.probeUrl).toBeUndefined();
     expect(d.items['site.vhosts']).toEqual([
-      { subject: 'shop.example.com', values: { 'item.url': 'http://shop.example.com:8081/', 'item.resolve': 'shop.example.com:8081:127.0.0.1' } },
+      {
+        subject: 'shop.example.com',
+        values: { 'item.url': 'http://shop.example.com:8081/', 'item.resolve': 'shop.example.com:8081:127.0.0.1' },
+      },
       { subject: '_:8082', values: { 'item.url': 'http://localhost:8082/', 'item.resolve': 'localhost:8082:127.0.0.1' } },
     ]);
     expect(d.items['nginx.errorLogs']).toEqual([{ subject: '/var/log/nginx/error.log', values: { item: '/var/log/nginx/error.log' } }]);
@@ -109,15 +158,27 @@ describe('discover', () => {
   });
 
   it('drops a hostile path found in a host config instead of passing it on', () => {
-    const evil = result('nginx_config', 'nginx_config', '# configuration file /etc/nginx/nginx.conf:\nerror_log "/var/log/x;$(reboot)";\naccess_log /var/log/`id`;\n');
+    const evil = result(
+      'nginx_config',
+      'nginx_config',
+      '# configuration file /etc/nginx/nginx.conf:\nerror_log "/var/log/x;$(reboot)";\naccess_log /var/log/`id`;\n',
+    );
     const d = discover([all[0] as CheckResult, evil], {});
     expect(d.facts.nginx?.errorLog).toBeUndefined();
     expect(d.facts.nginx?.accessLog).toBeUndefined();
   });
 
   it('drops log paths a config points under /dev, /proc or /sys, or that are not normalised', () => {
-    const nginx = result('nginx_config', 'nginx_config', '# configuration file /etc/nginx/nginx.conf:\nerror_log /proc/self/environ;\naccess_log /var/log/nginx/../../../etc/shadow;\npid /dev/zero;\n');
-    const fpm = result('fpm_config', 'fpm_config', '/etc/php/8.2/fpm/php-fpm.conf:[global]\n/etc/php/8.2/fpm/php-fpm.conf:error_log = /dev/zero\n/etc/php/8.2/fpm/php-fpm.conf:pid = //run/php/x.pid\n');
+    const nginx = result(
+      'nginx_config',
+      'nginx_config',
+      '# configuration file /etc/nginx/nginx.conf:\nerror_log /proc/self/environ;\naccess_log /var/log/nginx/../../../etc/shadow;\npid /dev/zero;\n',
+    );
+    const fpm = result(
+      'fpm_config',
+      'fpm_config',
+      '/etc/php/8.2/fpm/php-fpm.conf:[global]\n/etc/php/8.2/fpm/php-fpm.conf:error_log = /dev/zero\n/etc/php/8.2/fpm/php-fpm.conf:pid = //run/php/x.pid\n',
+    );
     const d = discover([all[0] as CheckResult, nginx, fpm], {});
     expect(d.facts.nginx?.errorLog).toBeUndefined();
     expect(d.facts.nginx?.accessLog).toBeUndefined();
@@ -140,7 +201,11 @@ describe('small parsers', () => {
   });
   it('reads meminfo and unit lists', () => {
     expect(parseMeminfo('MemTotal: 1000 kB\nMemAvailable: 500 kB')).toEqual({ totalBytes: 1024000, availableBytes: 512000 });
-    expect(parseUnits('php8.2-fpm.service loaded active running The PHP 8.2 FastCGI Process Manager\nnginx.service loaded failed failed A high performance web server\n')).toEqual({
+    expect(
+      parseUnits(
+        'php8.2-fpm.service loaded active running The PHP 8.2 FastCGI Process Manager\nnginx.service loaded failed failed A high performance web server\n',
+      ),
+    ).toEqual({
       'php8.2-fpm.service': 'active',
       'nginx.service': 'failed',
     });
@@ -175,7 +240,11 @@ describe('RHEL layout', () => {
   const results = [
     result('processes', 'processes', ps),
     result('systemd', 'systemd_probe', '/run/systemd/system\n'),
-    result('units', 'units', 'nginx.service loaded active running The nginx HTTP and reverse proxy server\nphp-fpm.service loaded active running The PHP FastCGI Process Manager\n'),
+    result(
+      'units',
+      'units',
+      'nginx.service loaded active running The nginx HTTP and reverse proxy server\nphp-fpm.service loaded active running The PHP FastCGI Process Manager\n',
+    ),
     result('fpm_config', 'fpm_config', fpm),
     result('php_info', 'php_info', '', 'error'),
   ];
@@ -185,7 +254,16 @@ describe('RHEL layout', () => {
     expect(d.facts).toMatchObject({
       systemd: true,
       nginx: { pid: 900, binary: '/usr/sbin/nginx', conf: '/etc/nginx/nginx.conf', unit: 'nginx.service' },
-      fpm: { pid: 812, conf: '/etc/php-fpm.conf', unit: 'php-fpm.service', poolDir: '/etc/php-fpm.d', errorLog: '/var/log/php-fpm/error.log', pidFile: '/run/php-fpm/php-fpm.pid', socket: '/run/php-fpm/www.sock', phpIni: '/etc/php.ini' },
+      fpm: {
+        pid: 812,
+        conf: '/etc/php-fpm.conf',
+        unit: 'php-fpm.service',
+        poolDir: '/etc/php-fpm.d',
+        errorLog: '/var/log/php-fpm/error.log',
+        pidFile: '/run/php-fpm/php-fpm.pid',
+        socket: '/run/php-fpm/www.sock',
+        phpIni: '/etc/php.ini',
+      },
     });
     expect(d.picture.fpm.pools[0]).toMatchObject({ name: 'www', user: 'apache', listen: '/run/php-fpm/www.sock', maxChildren: 50 });
     expect(d.picture.fpm.iniMemoryLimit).toBe('128M');

@@ -50,8 +50,20 @@ describe('fpmStatusUrl', () => {
   });
 
   it('discover sets fpm.statusUrl from the pools of the php-fpm it reads', () => {
-    const result = (parse: CheckResult['parse'], stdout: string): CheckResult => ({ id: parse, parse, command: '', status: 'ok', exitCode: 0, stdout, stderr: '', truncated: false, durationMs: 1 });
-    const fpm = ['[global]', '[site]', 'listen = /run/php/site.sock', 'pm.status_path = /fpm-status'].map((l) => `/etc/php/8.2/fpm/php-fpm.conf:${l}`).join('\n');
+    const result = (parse: CheckResult['parse'], stdout: string): CheckResult => ({
+      id: parse,
+      parse,
+      command: '',
+      status: 'ok',
+      exitCode: 0,
+      stdout,
+      stderr: '',
+      truncated: false,
+      durationMs: 1,
+    });
+    const fpm = ['[global]', '[site]', 'listen = /run/php/site.sock', 'pm.status_path = /fpm-status']
+      .map((l) => `/etc/php/8.2/fpm/php-fpm.conf:${l}`)
+      .join('\n');
     const d = discover([result('nginx_config', NGINX), result('fpm_config', fpm)], {});
     expect(d.facts.fpm?.statusUrl).toBe('http://127.0.0.1:8080/fpm-status?full');
   });

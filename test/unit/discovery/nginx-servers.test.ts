@@ -15,7 +15,13 @@ const servers = summarizeNginxConfig(parseNginxDump(dump), '/usr/share/nginx').s
 
 describe('nginx -T: every virtual host and where it logs', () => {
   it('finds each http server block (not the stream one), with names and listens', () => {
-    expect(servers.map((s) => s.names)).toEqual([['_'], ['blog.example.com', 'www.blog.example.com'], ['shop.example.com'], ['internal.example.com'], ['~^(?<tenant>.+)\\.saas\\.example\\.com$']]);
+    expect(servers.map((s) => s.names)).toEqual([
+      ['_'],
+      ['blog.example.com', 'www.blog.example.com'],
+      ['shop.example.com'],
+      ['internal.example.com'],
+      ['~^(?<tenant>.+)\\.saas\\.example\\.com$'],
+    ]);
     expect(servers[0]?.listens).toEqual([
       { port: 80, ssl: false, defaultServer: true },
       { port: 80, ssl: false, defaultServer: true, address: '[::]' },
@@ -26,7 +32,7 @@ describe('nginx -T: every virtual host and where it logs', () => {
     ]);
   });
 
-  it('gives each server its own error/access logs, or the inherited ones, plus its locations\' (through includes)', () => {
+  it("gives each server its own error/access logs, or the inherited ones, plus its locations' (through includes)", () => {
     const logs = (s: NginxServer | undefined): [string[], string[]] => [s?.errorLogs ?? [], s?.accessLogs ?? []];
     expect(logs(servers[0])).toEqual([['/var/log/nginx/error.log'], ['/var/log/nginx/access.log']]);
     // The snippet included inside blog's PHP location sets an error_log for that location.
@@ -60,18 +66,37 @@ describe('nginx -T: every virtual host and where it logs', () => {
   });
 
   it('does not probe a nameless server that is not the default of its port (another server would answer)', () => {
-    const a: NginxServer = { names: ['a.example'], listens: [{ port: 80, ssl: false, defaultServer: true }], errorLogs: [], accessLogs: [] };
+    const a: NginxServer = {
+      names: ['a.example'],
+      listens: [{ port: 80, ssl: false, defaultServer: true }],
+      errorLogs: [],
+      accessLogs: [],
+    };
     const b: NginxServer = { names: [''], listens: [{ port: 80, ssl: false, defaultServer: false }], errorLogs: [], accessLogs: [] };
-    expect(planVhostProbes([a, b]).skipped).toEqual([{ server: '_:80', reason: 'no exact server_name, and not the default server of port 80' }]);
+    expect(planVhostProbes([a, b]).skipped).toEqual([
+      { server: '_:80', reason: 'no exact server_name, and not the default server of port 80' },
+    ]);
   });
 
   it('never lets a hostile server_name shape the probe: it is no exact name, so the server is probed as the default or not at all', () => {
-    const evil: NginxServer = { names: ['-K/tmp/rc', 'a.example;id', '$(reboot)', 'x y'], listens: [{ port: 8443, ssl: true, defaultServer: false }], errorLogs: [], accessLogs: [] };
-    expect(planVhostProbes([evil]).probes).toEqual([{ server: '_:8443', url: 'https://localhost:8443/', resolve: 'localhost:8443:127.0.0.1' }]);
+    const evil: NginxServer = {
+      names: ['-K/tmp/rc', 'a.example;id', '$(reboot)', 'x y'],
+      listens: [{ port: 8443, ssl: true, defaultServer: false }],
+      errorLogs: [],
+      accessLogs: [],
+    };
+    expect(planVhostProbes([evil]).probes).toEqual([
+      { server: '_:8443', url: 'https://localhost:8443/', resolve: 'localhost:8443:127.0.0.1' },
+    ]);
   });
 
   it('reads listen forms: address:port, [v6]:port, bare address, ssl, quic and unix sockets', () => {
-    expect(parseListen(['127.0.0.1:8443', 'ssl', 'http2'], false)).toEqual({ port: 8443, ssl: true, address: '127.0.0.1', defaultServer: false });
+    expect(parseListen(['127.0.0.1:8443', 'ssl', 'http2'], false)).toEqual({
+      port: 8443,
+      ssl: true,
+      address: '127.0.0.1',
+      defaultServer: false,
+    });
     expect(parseListen(['[::1]:80'], false)).toEqual({ port: 80, ssl: false, address: '[::1]', defaultServer: false });
     expect(parseListen(['127.0.0.1'], true)).toEqual({ port: 80, ssl: true, address: '127.0.0.1', defaultServer: false });
     expect(parseListen(['443', 'quic'], false)).toBeUndefined();
@@ -80,9 +105,19 @@ describe('nginx -T: every virtual host and where it logs', () => {
 });
 
 describe('discovery of the logs and probes', () => {
-  const nginxT = (text: string): CheckResult => ({ id: 'nginx_config', parse: 'nginx_config', command: '', status: 'ok', exitCode: 0, stdout: text, stderr: '', truncated: false, durationMs: 1 });
+  const nginxT = (text: string): CheckResult => ({
+    id: 'nginx_config',
+    parse: 'nginx_config',
+    command: '',
+    status: 'ok',
+    exitCode: 0,
+    stdout: text,
+    stderr: '',
+    truncated: false,
+    durationMs: 1,
+  });
 
-  it('lists every error and access log once, the inventory\'s first', () => {
+  it("lists every error and access log once, the inventory's first", () => {
     const d = discover([nginxT(dump)], { nginx: { errorLog: '/srv/log/pinned.log' } });
     expect(d.items['nginx.errorLogs'].map((i) => i.subject)).toEqual([
       '/srv/log/pinned.log',
@@ -97,10 +132,15 @@ describe('discovery of the logs and probes', () => {
   });
 
   it('reads at most MAX_LOG_FILES error logs, and says which it left out', () => {
-    const many = Array.from({ length: MAX_LOG_FILES + 2 }, (_, i) => `server { listen ${8000 + i}; server_name s${i}.example; error_log /var/log/nginx/s${i}.log; }`).join('\n');
+    const many = Array.from(
+      { length: MAX_LOG_FILES + 2 },
+      (_, i) => `server { listen ${8000 + i}; server_name s${i}.example; error_log /var/log/nginx/s${i}.log; }`,
+    ).join('\n');
     const d = discover([nginxT(`# configuration file /etc/nginx/nginx.conf:\nhttp {\n${many}\n}\n`)], {});
     expect(d.items['nginx.errorLogs']).toHaveLength(MAX_LOG_FILES);
-    expect(d.picture.nginx.notChecked).toContain(`/var/log/nginx/s${MAX_LOG_FILES + 1}.log: more than ${MAX_LOG_FILES} error logs, not read`);
+    expect(d.picture.nginx.notChecked).toContain(
+      `/var/log/nginx/s${MAX_LOG_FILES + 1}.log: more than ${MAX_LOG_FILES} error logs, not read`,
+    );
     expect(d.items['site.vhosts']).toHaveLength(8);
   });
 });

@@ -12,7 +12,11 @@ import { stackRemediationProblem } from '../../../src/core/remediation/stack-rem
 import type { FpmPool, NginxUpstreamRef } from '../../../src/core/discovery/host-picture.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/discovery/${name}`, import.meta.url), 'utf8');
-const pass = (target: string, kind: NginxUpstreamRef['kind'] = 'fastcgi'): NginxUpstreamRef => ({ kind, target, line: `${kind}_pass ${target};` });
+const pass = (target: string, kind: NginxUpstreamRef['kind'] = 'fastcgi'): NginxUpstreamRef => ({
+  kind,
+  target,
+  line: `${kind}_pass ${target};`,
+});
 const pool = (listen: string): FpmPool => ({ name: 'www', listen, lines: {} });
 
 describe('listensAt', () => {
@@ -36,19 +40,40 @@ describe('pairStacks', () => {
   const pick = (s: Stack): Partial<Stack> => ({ key: s.key, nginxPid: s.nginxPid, fpmPid: s.fpmPid, fpmPids: s.fpmPids, label: s.label });
 
   it('pairs each nginx with the php-fpm listening where it points, whatever the ps order', () => {
-    const nginxA = { pid: 11, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/php/php8.2-fpm.sock'), pass('http://127.0.0.1:3000', 'proxy')] };
+    const nginxA = {
+      pid: 11,
+      conf: '/etc/nginx/nginx.conf',
+      upstreams: [pass('unix:/run/php/php8.2-fpm.sock'), pass('http://127.0.0.1:3000', 'proxy')],
+    };
     const nginxB = { pid: 21, conf: '/srv/b/nginx.conf', upstreams: [pass('127.0.0.1:9100')] };
-    for (const fpm of [[fpmA, fpmB], [fpmB, fpmA]]) {
+    for (const fpm of [
+      [fpmA, fpmB],
+      [fpmB, fpmA],
+    ]) {
       expect(pairStacks([nginxB, nginxA], fpm).map(pick)).toEqual([
-        { key: '/srv/b/nginx.conf', nginxPid: 21, fpmPid: 20, fpmPids: [20], label: 'nginx /srv/b/nginx.conf + php-fpm /srv/b/php-fpm.conf' },
-        { key: '/etc/nginx/nginx.conf', nginxPid: 11, fpmPid: 10, fpmPids: [10], label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf' },
+        {
+          key: '/srv/b/nginx.conf',
+          nginxPid: 21,
+          fpmPid: 20,
+          fpmPids: [20],
+          label: 'nginx /srv/b/nginx.conf + php-fpm /srv/b/php-fpm.conf',
+        },
+        {
+          key: '/etc/nginx/nginx.conf',
+          nginxPid: 11,
+          fpmPid: 10,
+          fpmPids: [10],
+          label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf',
+        },
       ]);
     }
   });
 
   it("never lends another stack's php-fpm to an nginx that no running php-fpm listens for", () => {
     const orphan = { pid: 31, conf: '/srv/c/nginx.conf', upstreams: [pass('unix:/srv/c/php-fpm.sock')] };
-    expect(pairStacks([orphan], [fpmA, fpmB]).map(pick)).toEqual([{ key: '/srv/c/nginx.conf', nginxPid: 31, fpmPid: null, fpmPids: [], label: 'nginx /srv/c/nginx.conf' }]);
+    expect(pairStacks([orphan], [fpmA, fpmB]).map(pick)).toEqual([
+      { key: '/srv/c/nginx.conf', nginxPid: 31, fpmPid: null, fpmPids: [], label: 'nginx /srv/c/nginx.conf' },
+    ]);
   });
 
   it('one nginx and a stray second php-fpm: the stack is the nginx and the one master whose pool it reaches', () => {
@@ -63,7 +88,11 @@ describe('pairStacks', () => {
   it('an nginx passing to pools of two php-fpm masters: "its php-fpm" is ambiguous, reloading nginx is not', () => {
     const nginx = { pid: 11, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/php/php8.2-fpm.sock'), pass('127.0.0.1:9100')] };
     const [stack] = pairStacks([nginx], [fpmA, fpmB]);
-    expect(stack).toMatchObject({ fpmPid: null, fpmPids: [10, 20], label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf + php-fpm /srv/b/php-fpm.conf' });
+    expect(stack).toMatchObject({
+      fpmPid: null,
+      fpmPids: [10, 20],
+      label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf + php-fpm /srv/b/php-fpm.conf',
+    });
     expect(stackRemediationProblem('reload_php_fpm', stack as Stack)).toMatch(/passes requests to 2 php-fpm masters \(pids 10, 20\)/);
     expect(stackRemediationProblem('reload_nginx', stack as Stack)).toBeNull();
   });
@@ -72,7 +101,10 @@ describe('pairStacks', () => {
     const a = { pid: 11, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/php/php8.2-fpm.sock')] };
     const b = { ...a, pid: 12 };
     const stacks = pairStacks([a, b], [fpmA]);
-    expect(stacks.map((s) => s.ambiguous)).toEqual([expect.stringMatching(/^2 nginx masters run with \/etc\/nginx\/nginx\.conf/), expect.any(String)]);
+    expect(stacks.map((s) => s.ambiguous)).toEqual([
+      expect.stringMatching(/^2 nginx masters run with \/etc\/nginx\/nginx\.conf/),
+      expect.any(String),
+    ]);
     expect(stackRemediationProblem('reload_nginx', stacks[0] as Stack)).toMatch(/2 nginx masters/);
   });
 
@@ -100,35 +132,82 @@ describe('pairStacks', () => {
     const [apiStack, phpStack] = pairStacks([api, php], [fpmA], listeners);
     expect(apiStack?.fpmPids).toEqual([]);
     expect(apiStack?.backends).toEqual([
-      { kind: 'proxy', target: 'http://127.0.0.1:3000/api/', address: '127.0.0.1:3000', listening: true, process: { name: 'node', pid: 500 } },
-      { kind: 'uwsgi', target: 'unix:/run/uwsgi/app.sock', address: 'unix:/run/uwsgi/app.sock', listening: true, process: { name: 'uwsgi', pid: 600 } },
-      { kind: 'grpc', target: 'grpc://127.0.0.1:50051', address: '127.0.0.1:50051', listening: true, process: { name: 'grpc-server', pid: 700 } },
+      {
+        kind: 'proxy',
+        target: 'http://127.0.0.1:3000/api/',
+        address: '127.0.0.1:3000',
+        listening: true,
+        process: { name: 'node', pid: 500 },
+      },
+      {
+        kind: 'uwsgi',
+        target: 'unix:/run/uwsgi/app.sock',
+        address: 'unix:/run/uwsgi/app.sock',
+        listening: true,
+        process: { name: 'uwsgi', pid: 600 },
+      },
+      {
+        kind: 'grpc',
+        target: 'grpc://127.0.0.1:50051',
+        address: '127.0.0.1:50051',
+        listening: true,
+        process: { name: 'grpc-server', pid: 700 },
+      },
       // Another machine's port: whatever listens on *:8080 here is not it.
       { kind: 'proxy', target: 'http://10.0.0.5:8080', address: '10.0.0.5:8080' },
       { kind: 'proxy', target: 'http://127.0.0.1:4000', address: '127.0.0.1:4000', listening: false },
       { kind: 'proxy', target: 'http://$backend' },
     ]);
-    expect(apiStack?.label).toBe('nginx /srv/api/nginx.conf + node at 127.0.0.1:3000 + uwsgi at unix:/run/uwsgi/app.sock + grpc-server at 127.0.0.1:50051');
+    expect(apiStack?.label).toBe(
+      'nginx /srv/api/nginx.conf + node at 127.0.0.1:3000 + uwsgi at unix:/run/uwsgi/app.sock + grpc-server at 127.0.0.1:50051',
+    );
     // The php stack's socket is its php-fpm's pool, not a backend; it gets none of the other's.
-    expect(phpStack).toMatchObject({ fpmPid: 10, backends: [], label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf' });
+    expect(phpStack).toMatchObject({
+      fpmPid: 10,
+      backends: [],
+      label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf',
+    });
   });
 
   it("pairs with what a real `ss -H -l -n -x -t -p` names: the lab's php-fpm socket is its pool, the Node port a backend with its pid", () => {
-    const listeners: Listener[] = parseSockets(readFileSync(new URL('../../fixtures/field/ss-processes.txt', import.meta.url), 'utf8')).flatMap((l) =>
+    const listeners: Listener[] = parseSockets(
+      readFileSync(new URL('../../fixtures/field/ss-processes.txt', import.meta.url), 'utf8'),
+    ).flatMap((l) =>
       l.endpoint === undefined ? [] : [{ endpoint: l.endpoint, ...(l.process === undefined ? {} : { process: l.process }) }],
     );
-    const nginx = { pid: 14990, conf: '/tmp/medic-lab-IbmfxX/nginx/nginx.conf', upstreams: [pass('unix:/tmp/medic-lab-IbmfxX/run/php8.2-fpm.sock'), pass('http://127.0.0.1:42603', 'proxy')] };
+    const nginx = {
+      pid: 14990,
+      conf: '/tmp/medic-lab-IbmfxX/nginx/nginx.conf',
+      upstreams: [pass('unix:/tmp/medic-lab-IbmfxX/run/php8.2-fpm.sock'), pass('http://127.0.0.1:42603', 'proxy')],
+    };
     const fpm = { pid: 14991, conf: '/tmp/medic-lab-IbmfxX/php/php-fpm.conf', pools: [pool('/tmp/medic-lab-IbmfxX/run/php8.2-fpm.sock')] };
     const [stack] = pairStacks([nginx], [fpm], listeners);
     expect(stack?.fpmPid).toBe(14991);
-    expect(stack?.backends).toEqual([{ kind: 'proxy', target: 'http://127.0.0.1:42603', address: '127.0.0.1:42603', listening: true, process: { name: 'node', pid: 14292 } }]);
-    expect(stack?.label).toBe('nginx /tmp/medic-lab-IbmfxX/nginx/nginx.conf + php-fpm /tmp/medic-lab-IbmfxX/php/php-fpm.conf + node at 127.0.0.1:42603');
+    expect(stack?.backends).toEqual([
+      {
+        kind: 'proxy',
+        target: 'http://127.0.0.1:42603',
+        address: '127.0.0.1:42603',
+        listening: true,
+        process: { name: 'node', pid: 14292 },
+      },
+    ]);
+    expect(stack?.label).toBe(
+      'nginx /tmp/medic-lab-IbmfxX/nginx/nginx.conf + php-fpm /tmp/medic-lab-IbmfxX/php/php-fpm.conf + node at 127.0.0.1:42603',
+    );
   });
 
   it('a fastcgi_pass no php-fpm pool serves is a backend (php-cgi, fcgiwrap), with what listens there', () => {
     const listeners: Listener[] = [{ endpoint: { kind: 'unix', path: '/run/fcgiwrap.socket' }, process: { name: 'fcgiwrap', pid: 900 } }];
-    const [stack] = pairStacks([{ pid: 11, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/fcgiwrap.socket')] }], [fpmA], listeners);
-    expect(stack).toMatchObject({ fpmPid: null, backends: [{ kind: 'fastcgi', listening: true, process: { name: 'fcgiwrap', pid: 900 } }] });
+    const [stack] = pairStacks(
+      [{ pid: 11, conf: '/etc/nginx/nginx.conf', upstreams: [pass('unix:/run/fcgiwrap.socket')] }],
+      [fpmA],
+      listeners,
+    );
+    expect(stack).toMatchObject({
+      fpmPid: null,
+      backends: [{ kind: 'fastcgi', listening: true, process: { name: 'fcgiwrap', pid: 900 } }],
+    });
   });
 });
 
@@ -156,13 +235,23 @@ describe('selectStacks: a pin of one side selects the stack that holds it', () =
 
   it('fpm.conf alone: the nginx that reaches that running php-fpm; a stray php-fpm pinned selects nothing, so every stack is shown', () => {
     expect(keys(selectStacks(stacks, trusted, { fpm: { conf: '/srv/b/php-fpm.conf' } }))).toEqual(['/srv/b/nginx.conf']);
-    expect(keys(selectStacks(stacks, trusted, { fpm: { conf: '/srv/stray/php-fpm.conf' } }))).toEqual(['/etc/nginx/nginx.conf', '/srv/b/nginx.conf']);
+    expect(keys(selectStacks(stacks, trusted, { fpm: { conf: '/srv/stray/php-fpm.conf' } }))).toEqual([
+      '/etc/nginx/nginx.conf',
+      '/srv/b/nginx.conf',
+    ]);
   });
 
   it("fpm.conf of a php-fpm that is down: the nginx reaching the pools its config declares, with that config as the stack's php-fpm", () => {
-    const [selected, ...rest] = selectStacks(stacks, trusted, { fpm: { conf: '/etc/php/8.2/fpm/php-fpm.conf' } }, [pool('/run/php/php8.2-fpm.sock')]);
+    const [selected, ...rest] = selectStacks(stacks, trusted, { fpm: { conf: '/etc/php/8.2/fpm/php-fpm.conf' } }, [
+      pool('/run/php/php8.2-fpm.sock'),
+    ]);
     expect(rest).toEqual([]);
-    expect(selected).toMatchObject({ key: '/etc/nginx/nginx.conf', fpmPid: null, fpmConf: '/etc/php/8.2/fpm/php-fpm.conf', label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf (not running)' });
+    expect(selected).toMatchObject({
+      key: '/etc/nginx/nginx.conf',
+      fpmPid: null,
+      fpmConf: '/etc/php/8.2/fpm/php-fpm.conf',
+      label: 'nginx /etc/nginx/nginx.conf + php-fpm /etc/php/8.2/fpm/php-fpm.conf (not running)',
+    });
     expect(stackRemediationProblem('start_php_fpm', selected as Stack)).toBeNull();
   });
 });
@@ -171,16 +260,28 @@ describe('stackFacts: the inventory facts that hold for one stack', () => {
   const inventory: Facts = {
     systemd: false,
     nginx: { conf: '/etc/nginx/nginx.conf', errorLog: '/var/log/nginx/error.log', masterUser: 'www' },
-    fpm: { binary: '/usr/sbin/php-fpm8.2', unit: 'php8.2-fpm.service', startCommand: ['/usr/sbin/php-fpm8.2', '--fpm-config', '/etc/php/8.2/fpm/php-fpm.conf'] },
+    fpm: {
+      binary: '/usr/sbin/php-fpm8.2',
+      unit: 'php8.2-fpm.service',
+      startCommand: ['/usr/sbin/php-fpm8.2', '--fpm-config', '/etc/php/8.2/fpm/php-fpm.conf'],
+    },
     site: { probeUrl: 'http://127.0.0.1/' },
     kernel: { log: '/var/log/kern.log' },
   };
 
   it("a pinned side's facts hold for the stack that holds it, not for another", () => {
-    const own = stackFacts(inventory, { nginxConf: '/etc/nginx/nginx.conf', fpmConf: '/etc/php/8.2/fpm/php-fpm.conf', fpmPid: 10 }, { nginx: 2, fpm: 2 });
+    const own = stackFacts(
+      inventory,
+      { nginxConf: '/etc/nginx/nginx.conf', fpmConf: '/etc/php/8.2/fpm/php-fpm.conf', fpmPid: 10 },
+      { nginx: 2, fpm: 2 },
+    );
     expect(own.nginx).toEqual(inventory.nginx);
     expect(own.site).toEqual(inventory.site);
-    const other = stackFacts(inventory, { nginxConf: '/srv/b/nginx.conf', fpmConf: '/srv/b/php-fpm.conf', fpmPid: 20 }, { nginx: 2, fpm: 2 });
+    const other = stackFacts(
+      inventory,
+      { nginxConf: '/srv/b/nginx.conf', fpmConf: '/srv/b/php-fpm.conf', fpmPid: 20 },
+      { nginx: 2, fpm: 2 },
+    );
     expect(other).toEqual({ systemd: false, kernel: { log: '/var/log/kern.log' }, nginx: { masterUser: 'www' } });
   });
 
@@ -198,12 +299,17 @@ describe('stackFacts: the inventory facts that hold for one stack', () => {
       startCommand: ['/usr/sbin/php-fpm8.2', '--fpm-config', '/etc/php/8.2/fpm/php-fpm.conf'],
       binary: '/usr/sbin/php-fpm8.2',
     });
-    expect(stackFacts({ nginx: { conf: '/srv/b/nginx.conf' } }, { nginxConf: '/etc/nginx/nginx.conf', fpmPid: null }, { nginx: 1, fpm: 0 }).nginx).toBeUndefined();
+    expect(
+      stackFacts({ nginx: { conf: '/srv/b/nginx.conf' } }, { nginxConf: '/etc/nginx/nginx.conf', fpmPid: null }, { nginx: 1, fpm: 0 })
+        .nginx,
+    ).toBeUndefined();
     // ... unless the inventory pins its config, which selected this stack: then the pinned facts are its own.
     const pinned: Facts = { ...inventory, fpm: { ...inventory.fpm, conf: '/srv/b/php-fpm.conf' } };
     expect(stackFacts(pinned, { fpmPid: null, fpmConf: '/srv/b/php-fpm.conf' }, { nginx: 2, fpm: 1 }).fpm).toEqual(pinned.fpm);
     // The host's one php-fpm is this stack's: all its facts hold.
-    expect(stackFacts(inventory, { fpmConf: '/etc/php/8.2/fpm/php-fpm.conf', fpmPid: 10 }, { nginx: 2, fpm: 1 }).fpm).toEqual(inventory.fpm);
+    expect(stackFacts(inventory, { fpmConf: '/etc/php/8.2/fpm/php-fpm.conf', fpmPid: 10 }, { nginx: 2, fpm: 1 }).fpm).toEqual(
+      inventory.fpm,
+    );
   });
 
   it('reads the config a start command names', () => {
@@ -222,9 +328,30 @@ describe('stackRemediationProblem', () => {
 });
 
 describe('discover with a stack selected', () => {
-  const ps: CheckResult = { id: 'processes', parse: 'processes', command: 'ps', status: 'ok', exitCode: 0, stdout: fixture('ps-debian.txt') + fixture('ps-second-stack.txt'), stderr: '', truncated: false, durationMs: 1 };
-  const units: CheckResult = { ...ps, id: 'unit_pids', parse: 'unit_pids', stdout: 'MainPID=18210\nId=php8.2-fpm.service\n\nMainPID=18214\nId=nginx.service\n\nMainPID=0\nId=php7.4-fpm.service\n' };
-  const listed: CheckResult = { ...ps, id: 'units', parse: 'units', stdout: 'php7.4-fpm.service loaded inactive dead x\nphp8.2-fpm.service loaded active running x\nnginx.service loaded active running x\n' };
+  const ps: CheckResult = {
+    id: 'processes',
+    parse: 'processes',
+    command: 'ps',
+    status: 'ok',
+    exitCode: 0,
+    stdout: fixture('ps-debian.txt') + fixture('ps-second-stack.txt'),
+    stderr: '',
+    truncated: false,
+    durationMs: 1,
+  };
+  const units: CheckResult = {
+    ...ps,
+    id: 'unit_pids',
+    parse: 'unit_pids',
+    stdout: 'MainPID=18210\nId=php8.2-fpm.service\n\nMainPID=18214\nId=nginx.service\n\nMainPID=0\nId=php7.4-fpm.service\n',
+  };
+  const listed: CheckResult = {
+    ...ps,
+    id: 'units',
+    parse: 'units',
+    stdout:
+      'php7.4-fpm.service loaded inactive dead x\nphp8.2-fpm.service loaded active running x\nnginx.service loaded active running x\n',
+  };
 
   it('uses only the selected masters, and a unit only when systemd names that master its MainPID', () => {
     const second = discover([ps, units, listed], {}, { nginxPid: 16959, fpmPid: 16951 });

@@ -31,7 +31,14 @@ describe('ps columns', () => {
     expect(columns).toEqual(['pid', 'ppid', 'uid', 'user', 'rss', 'pidns', 'mntns']);
     expect(psColumns("sudo -n ps -eo 'pid=,ppid=,user=,rss=,args=' -ww")).toEqual(['pid', 'ppid', 'user', 'rss']);
     const rows = parseProcesses(fixture('ps-hostile.txt'), columns);
-    expect(rows.find((r) => r.pid === 16541)).toMatchObject({ ppid: 16534, uid: 0, user: 'root', pidns: '4026532178', mntns: '4026532177', args: 'nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf' });
+    expect(rows.find((r) => r.pid === 16541)).toMatchObject({
+      ppid: 16534,
+      uid: 0,
+      user: 'root',
+      pidns: '4026532178',
+      mntns: '4026532177',
+      args: 'nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf',
+    });
     expect(rows.find((r) => r.pid === 1)?.pidns).toBeUndefined();
   });
 });
@@ -52,7 +59,9 @@ describe('which masters are trusted', () => {
     expect(byPid.get(16529)).toMatchObject({ kind: 'fpm', status: 'suspicious' });
     expect(byPid.get(16538)?.why).toMatch(/its parent \(pid 16533, bash -c .*\) is neither init nor a service manager/);
     expect(byPid.get(16541)).toMatchObject({ kind: 'nginx', status: 'container' });
-    expect(byPid.get(16541)?.why).toMatch(/^nginx in a container: its paths are not this host's, so nothing of it is read \(pid namespace \d+\)$/);
+    expect(byPid.get(16541)?.why).toMatch(
+      /^nginx in a container: its paths are not this host's, so nothing of it is read \(pid namespace \d+\)$/,
+    );
     expect(sorted.untrusted).toHaveLength(4);
   });
 
@@ -88,7 +97,10 @@ describe('discovery never runs or reads what a title names', () => {
   });
 
   it('a fake php-fpm master alone leaves php-fpm not running', () => {
-    const rows = fixture('ps-hostile.txt').split('\n').filter((l) => !/^ *16531 /.test(l)).join('\n');
+    const rows = fixture('ps-hostile.txt')
+      .split('\n')
+      .filter((l) => !/^ *16531 /.test(l))
+      .join('\n');
     const d = discover([processes(rows)], {});
     expect(d.picture.fpm.running).toBe(false);
     expect(d.facts.fpm?.pid).toBeUndefined();

@@ -51,7 +51,14 @@ describe('Ansible inventories through the same validation as ours', () => {
   it('INI: hosts, ranges, host and group vars, children groups; all is every host', () => {
     const inv = parseInventory(INI, 'hosts.ini');
     expect(Object.keys(inv.hosts).sort()).toEqual(['db-1', 'lb-1', 'web01.example.com', 'web02.example.com', 'web03.example.com']);
-    expect(inv.hosts['web02.example.com']).toMatchObject({ address: 'web02.example.com', port: 22, user: 'deploy', privateKeyPath: '/keys/web_ed25519', knownHostsPath: '/etc/medic/known_hosts', sudo: false });
+    expect(inv.hosts['web02.example.com']).toMatchObject({
+      address: 'web02.example.com',
+      port: 22,
+      user: 'deploy',
+      privateKeyPath: '/keys/web_ed25519',
+      knownHostsPath: '/etc/medic/known_hosts',
+      sudo: false,
+    });
     expect(inv.hosts['lb-1']).toMatchObject({ address: '10.0.0.5', port: 2222, user: 'ops', privateKeyPath: '~/.ssh/lb_key' });
     expect(inv.hosts['db-1']).toMatchObject({ address: '10.0.1.1', user: 'oncall', privateKeyPath: '/keys/default', sudo: true });
     expect(resolveHosts(inv, 'web')).toEqual(['lb-1', 'web01.example.com', 'web02.example.com', 'web03.example.com']);
@@ -62,7 +69,12 @@ describe('Ansible inventories through the same validation as ours', () => {
   it('YAML: the same, with nested children and letter ranges', () => {
     const inv = parseInventory(YAML, 'hosts.yml');
     expect(Object.keys(inv.hosts).sort()).toEqual(['db-1', 'lb-1', 'web-a', 'web-b']);
-    expect(inv.hosts['web-a']).toMatchObject({ address: '10.0.0.21', user: 'oncall', privateKeyPath: '/keys/web_ed25519', knownHostsPath: '~/.ssh/known_hosts' });
+    expect(inv.hosts['web-a']).toMatchObject({
+      address: '10.0.0.21',
+      user: 'oncall',
+      privateKeyPath: '/keys/web_ed25519',
+      knownHostsPath: '~/.ssh/known_hosts',
+    });
     expect(inv.hosts['lb-1']).toMatchObject({ port: 2222, user: 'ops' });
     expect(inv.hosts['db-1']).toMatchObject({ address: 'db-1', privateKeyPath: '/keys/default', sudo: true });
     expect(resolveHosts(inv, 'web')).toEqual(['lb-1', 'web-a', 'web-b']);
@@ -72,18 +84,28 @@ describe('Ansible inventories through the same validation as ours', () => {
     expect(() => parseInventory('[web]\nweb-1 ansible_ssh_private_key_file=/k\n', 'hosts.ini')).toThrow(
       /hosts\.ini is invalid \(read as an Ansible INI inventory\):\n {2}- host web-1, field user \(ansible_user\): /,
     );
-    expect(() => parseInventory('all:\n  hosts:\n    web-1:\n      ansible_user: u\n      ansible_ssh_private_key_file: /k\n      ansible_port: 99999\n', 'hosts.yml')).toThrow(
-      /host web-1, field port \(ansible_port\): /,
-    );
+    expect(() =>
+      parseInventory(
+        'all:\n  hosts:\n    web-1:\n      ansible_user: u\n      ansible_ssh_private_key_file: /k\n      ansible_port: 99999\n',
+        'hosts.yml',
+      ),
+    ).toThrow(/host web-1, field port \(ansible_port\): /);
   });
 
   it('hostile values are refused by the same schema: an address cannot carry ssh options', () => {
-    expect(() => parseInventory('[web]\nweb-1 ansible_host=-oProxyCommand=id ansible_user=u ansible_ssh_private_key_file=/k\n', 'hosts.ini')).toThrow(/host web-1, field address/);
-    expect(() => parseInventory("[web]\nweb-1 ansible_host=10.0.0.1 ansible_user='root;id' ansible_ssh_private_key_file=/k\n", 'hosts.ini')).toThrow(/field user/);
+    expect(() =>
+      parseInventory('[web]\nweb-1 ansible_host=-oProxyCommand=id ansible_user=u ansible_ssh_private_key_file=/k\n', 'hosts.ini'),
+    ).toThrow(/host web-1, field address/);
+    expect(() =>
+      parseInventory("[web]\nweb-1 ansible_host=10.0.0.1 ansible_user='root;id' ansible_ssh_private_key_file=/k\n", 'hosts.ini'),
+    ).toThrow(/field user/);
   });
 
   it('our own format is still read as ours', () => {
-    const inv = parseInventory('hosts:\n  web-01: { address: 10.0.0.11, user: u, privateKeyPath: k, knownHostsPath: kh }\n', 'inventory.yaml');
+    const inv = parseInventory(
+      'hosts:\n  web-01: { address: 10.0.0.11, user: u, privateKeyPath: k, knownHostsPath: kh }\n',
+      'inventory.yaml',
+    );
     expect(Object.keys(inv.hosts)).toEqual(['web-01']);
   });
 

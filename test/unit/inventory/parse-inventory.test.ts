@@ -29,12 +29,21 @@ describe('parseInventory', () => {
   });
 
   it.each([
-    ['hosts:\n  web-01: { address: x, user: u, privateKeyPath: k, knownHostsPath: kh, port: 99999 }', /inv\.yaml is invalid:\n {2}- host web-01, field port: /],
+    [
+      'hosts:\n  web-01: { address: x, user: u, privateKeyPath: k, knownHostsPath: kh, port: 99999 }',
+      /inv\.yaml is invalid:\n {2}- host web-01, field port: /,
+    ],
     ['hosts:\n  web-01: { address: x, privateKeyPath: k, knownHostsPath: kh }', /host web-01, field user/],
     ['hosts:\n  web-01: { address: x, user: u, privateKeyPath: k, knownHostsPath: kh, sudoo: true }', /host web-01: .*sudoo/],
     ['hosts:\n  web-01: { address: "x; rm -rf /", user: u, privateKeyPath: k, knownHostsPath: kh }', /host web-01, field address/],
-    ['hosts:\n  web-01: { address: x, user: u, privateKeyPath: k, knownHostsPath: kh, facts: { nginx: { errorLog: "/x;id" } } }', /host web-01, field facts\.nginx\.errorLog/],
-    ['hosts:\n  web-01: { address: x, user: u, privateKeyPath: k, knownHostsPath: kh }\ngroups:\n  g: [web-09]', /group g: unknown host "web-09"/],
+    [
+      'hosts:\n  web-01: { address: x, user: u, privateKeyPath: k, knownHostsPath: kh, facts: { nginx: { errorLog: "/x;id" } } }',
+      /host web-01, field facts\.nginx\.errorLog/,
+    ],
+    [
+      'hosts:\n  web-01: { address: x, user: u, privateKeyPath: k, knownHostsPath: kh }\ngroups:\n  g: [web-09]',
+      /group g: unknown host "web-09"/,
+    ],
     ['hosts: [', /not valid YAML/],
   ])('names the file, host and field: %#', (text, message) => {
     expect(() => parseInventory(text, 'inv.yaml')).toThrow(message);
@@ -50,7 +59,9 @@ describe('resolveHosts', () => {
     expect(resolveHosts(inv, 'everything')).toEqual(['db-01', 'web-01', 'web-02']);
   });
   it('lists what exists for an unknown target', () => {
-    expect(() => resolveHosts(inv, 'web-9')).toThrow(/No host, group or pattern "web-9".*Hosts: db-01, web-01, web-02\. Groups: everything, frontends/);
+    expect(() => resolveHosts(inv, 'web-9')).toThrow(
+      /No host, group or pattern "web-9".*Hosts: db-01, web-01, web-02\. Groups: everything, frontends/,
+    );
     expect(() => resolveHosts(inv, '$(reboot)')).toThrow(/No host/);
   });
   it(`refuses a pattern of more than ${MAX_GLOB_WILDCARDS} wildcards with its own code, before matching anything`, () => {

@@ -2,7 +2,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPlaybooks } from '../../../src/adapters/files/load-playbooks.ts';
 import type { Playbook } from '../../../src/core/playbook/playbook-schema.ts';
 import { createDiagnoseJob, type DiagnoseJob, type DiagnoseJobDeps } from '../../../src/jobs/diagnose-job.ts';
-import { INVENTORY, MemoryAudit, MemoryRecords, MemoryReporter, RefusingConnector, record, silentLogger } from '../../helpers/in-memory-ports.ts';
+import {
+  INVENTORY,
+  MemoryAudit,
+  MemoryRecords,
+  MemoryReporter,
+  RefusingConnector,
+  record,
+  silentLogger,
+} from '../../helpers/in-memory-ports.ts';
 
 /*
  * The diagnose job over in-memory ports: what it does when BullMQ delivers a job again (after a
@@ -33,7 +41,12 @@ function harness(connector: RefusingConnector, over: Partial<DiagnoseJobDeps> = 
     onError: (code) => errors.push(code),
     ...over,
   });
-  const job = (finalAttempt = true, data: unknown = { diagnosisId: 'd-1', host: 'web-01', playbook: 'nginx-502' }): DiagnoseJob => ({ id: 'd-1', data, finalAttempt, progress: async () => {} });
+  const job = (finalAttempt = true, data: unknown = { diagnosisId: 'd-1', host: 'web-01', playbook: 'nginx-502' }): DiagnoseJob => ({
+    id: 'd-1',
+    data,
+    finalAttempt,
+    progress: async () => {},
+  });
   return { records, audit, reporter, errors, run, job };
 }
 
@@ -68,8 +81,18 @@ describe('diagnose job', () => {
     h.records.add(record({ status: 'running' }));
     await expect(h.run(h.job())).resolves.toEqual({ diagnosisId: 'd-1', status: 'failed' });
     expect(connector.attempts).toEqual(['web-01']);
-    expect(h.records.records.get('d-1')).toMatchObject({ status: 'failed', error: { code: 'SSH_AUTH_FAILED', message: 'Permission denied (publickey)' } });
-    expect(h.audit.entries).toEqual([expect.objectContaining({ kind: 'failed', host: 'web-01', diagnosisId: 'd-1', detail: 'SSH_AUTH_FAILED: Permission denied (publickey)' })]);
+    expect(h.records.records.get('d-1')).toMatchObject({
+      status: 'failed',
+      error: { code: 'SSH_AUTH_FAILED', message: 'Permission denied (publickey)' },
+    });
+    expect(h.audit.entries).toEqual([
+      expect.objectContaining({
+        kind: 'failed',
+        host: 'web-01',
+        diagnosisId: 'd-1',
+        detail: 'SSH_AUTH_FAILED: Permission denied (publickey)',
+      }),
+    ]);
     expect(h.reporter.calls).toEqual(['refreshRoot d-1', 'publish d-1']);
     expect(h.errors).toEqual(['SSH_AUTH_FAILED']);
   });
@@ -109,7 +132,9 @@ describe('diagnose job', () => {
     const connector = new RefusingConnector({ code: 'SSH_AUTH_FAILED', message: 'no' });
     const h = harness(connector);
     h.records.add(record({ host: 'gone-01' }));
-    await expect(h.run(h.job(false, { diagnosisId: 'd-1', host: 'gone-01', playbook: 'nginx-502' }))).resolves.toMatchObject({ status: 'failed' });
+    await expect(h.run(h.job(false, { diagnosisId: 'd-1', host: 'gone-01', playbook: 'nginx-502' }))).resolves.toMatchObject({
+      status: 'failed',
+    });
     expect(connector.attempts).toEqual([]);
     expect(h.records.records.get('d-1')?.error).toMatchObject({ code: 'HOST_UNKNOWN' });
   });
@@ -122,6 +147,8 @@ describe('diagnose job', () => {
     const stored = h.records.records.get('d-1');
     expect(stored?.error).toMatchObject({ code: 'DIAGNOSIS_TIMEOUT' });
     expect(connector.aborted).toEqual(['web-01']);
-    expect(stored?.notes).toContainEqual(expect.objectContaining({ kind: 'info', text: expect.stringContaining('web-01 is not answering SSH') }));
+    expect(stored?.notes).toContainEqual(
+      expect.objectContaining({ kind: 'info', text: expect.stringContaining('web-01 is not answering SSH') }),
+    );
   });
 });

@@ -3,7 +3,16 @@ import { loadPlaybooks } from '../../../src/adapters/files/load-playbooks.ts';
 import type { Playbook } from '../../../src/core/playbook/playbook-schema.ts';
 import type { ApprovalRecord } from '../../../src/core/remediation/approval-record.ts';
 import { createRemediateJob, type RemediateJob } from '../../../src/jobs/remediate-job.ts';
-import { INVENTORY, MemoryApprovals, MemoryAudit, MemoryRecords, MemoryReporter, RefusingConnector, record, silentLogger } from '../../helpers/in-memory-ports.ts';
+import {
+  INVENTORY,
+  MemoryApprovals,
+  MemoryAudit,
+  MemoryRecords,
+  MemoryReporter,
+  RefusingConnector,
+  record,
+  silentLogger,
+} from '../../helpers/in-memory-ports.ts';
 
 /*
  * The remediate job over in-memory ports: above all, that a remediation never runs twice,
@@ -31,7 +40,13 @@ const approval = (over: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
   ...over,
 });
 
-const DATA = { approvalId: 'd-1.0.reload_php_fpm', diagnosisId: 'd-1', host: 'web-01', remediation: 'reload_php_fpm', approvedBy: 'U0APPROVER' };
+const DATA = {
+  approvalId: 'd-1.0.reload_php_fpm',
+  diagnosisId: 'd-1',
+  host: 'web-01',
+  remediation: 'reload_php_fpm',
+  approvedBy: 'U0APPROVER',
+};
 
 function harness(connector: RefusingConnector) {
   const records = new MemoryRecords();
@@ -98,10 +113,24 @@ describe('remediate job', () => {
     await h.run(h.job());
     const result = { ok: false, steps: [], recovered: false, durationMs: 0, error: 'SSH_AUTH_FAILED: Permission denied (publickey)' };
     expect(h.approvals.approvals.get(DATA.approvalId)).toMatchObject({ status: 'failed', result });
-    expect(h.records.records.get('d-1')?.remediation).toEqual({ remediation: 'reload_php_fpm', approvedBy: 'U0APPROVER', status: 'failed', recovered: false });
-    expect(h.audit.entries).toEqual([expect.objectContaining({ kind: 'remediation', actor: 'U0APPROVER', approvalId: DATA.approvalId, detail: 'reload_php_fpm failed; no verification; SSH_AUTH_FAILED: Permission denied (publickey)' })]);
+    expect(h.records.records.get('d-1')?.remediation).toEqual({
+      remediation: 'reload_php_fpm',
+      approvedBy: 'U0APPROVER',
+      status: 'failed',
+      recovered: false,
+    });
+    expect(h.audit.entries).toEqual([
+      expect.objectContaining({
+        kind: 'remediation',
+        actor: 'U0APPROVER',
+        approvalId: DATA.approvalId,
+        detail: 'reload_php_fpm failed; no verification; SSH_AUTH_FAILED: Permission denied (publickey)',
+      }),
+    ]);
     expect(h.reporter.calls).toEqual([`refreshFinding ${DATA.approvalId}`, 'refreshRoot d-1', 'announceRemediation d-1']);
-    expect(h.reporter.announcements).toEqual([{ diagnosisId: 'd-1', announcement: { remediation: 'reload_php_fpm', approvedBy: 'U0APPROVER', result } }]);
+    expect(h.reporter.announcements).toEqual([
+      { diagnosisId: 'd-1', announcement: { remediation: 'reload_php_fpm', approvedBy: 'U0APPROVER', result } },
+    ]);
   });
 
   it('delivered again after its worker died mid-run: never run a second time; finished as failed, saying why', async () => {
@@ -112,7 +141,10 @@ describe('remediate job', () => {
     expect(await h.approvals.markStarted(DATA.approvalId)).toBe(true);
     await expect(h.run(h.job())).resolves.toEqual({ status: 'interrupted' });
     expect(connector.attempts).toEqual([]);
-    expect(h.approvals.approvals.get(DATA.approvalId)).toMatchObject({ status: 'failed', result: { ok: false, error: expect.stringMatching(/stopped before it finished, so it was not run again/) } });
+    expect(h.approvals.approvals.get(DATA.approvalId)).toMatchObject({
+      status: 'failed',
+      result: { ok: false, error: expect.stringMatching(/stopped before it finished, so it was not run again/) },
+    });
     expect(h.audit.kinds()).toEqual(['remediation']);
     expect(h.reporter.announcements).toHaveLength(1);
   });

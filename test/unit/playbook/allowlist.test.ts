@@ -29,7 +29,22 @@ describe('read-only allowlist', () => {
     [['cat', '/proc/self/mountinfo']],
     [['curl', '-sS', '-o', '/dev/null', '-w', 'http_code=%{http_code} time_total=%{time_total}\\n', 'http://127.0.0.1/']],
     // A virtual host probed by its name over TLS, pinned to loopback.
-    [['curl', '-sS', '-k', '-o', '/dev/null', '-m', '5', '--resolve', 'shop.example.com:443:127.0.0.1', '-w', 'http_code=%{http_code}', 'https://shop.example.com/']],
+    [
+      [
+        'curl',
+        '-sS',
+        '-k',
+        '-o',
+        '/dev/null',
+        '-m',
+        '5',
+        '--resolve',
+        'shop.example.com:443:127.0.0.1',
+        '-w',
+        'http_code=%{http_code}',
+        'https://shop.example.com/',
+      ],
+    ],
     [['curl', '-sS', '--resolve=shop.example.com:8443:[::1]', 'https://shop.example.com:8443/']],
   ])('accepts %j', (argv) => {
     expect(checkReadOnly(argv)).toBeNull();
@@ -68,7 +83,10 @@ describe('read-only allowlist', () => {
     [['curl', '--resolve=shop.example.com:443:example.org', 'https://shop.example.com/'], /value of "--resolve"/],
     [['curl', '--resolve', '*:443:127.0.0.1', 'https://shop.example.com/'], /value of "--resolve"/],
     [['curl', '--resolve', 'shop.example.com:443:127.0.0.1,10.0.0.5', 'https://shop.example.com/'], /value of "--resolve"/],
-    [['curl', '--connect-to', 'shop.example.com:443:evil.example:443', 'https://shop.example.com/'], /option "--connect-to"|flag "--connect-to"/],
+    [
+      ['curl', '--connect-to', 'shop.example.com:443:evil.example:443', 'https://shop.example.com/'],
+      /option "--connect-to"|flag "--connect-to"/,
+    ],
     [['curl', '-k', '-o', '/tmp/page.html', 'https://shop.example.com/'], /value of "-o"/],
     [['curl', '--output=/tmp/page.html', 'https://shop.example.com/'], /value of "--output"/],
     [['curl', '-K', '/tmp/curlrc', 'https://shop.example.com/'], /flag "-K"/],
@@ -79,12 +97,16 @@ describe('read-only allowlist', () => {
   });
 
   describe('a program path is a system folder or the inventory', () => {
-    it.each(['/tmp/x/nginx', '/home/mallory/nginx', '/usr/sbin/../../tmp/nginx', '/usr/sbin//nginx', '/opt/nginx/sbin/nginx', '/usr/sbin/x/nginx'])(
-      'refuses %s -T',
-      (program) => {
-        expect(checkReadOnly([program, '-T', '-c', '/etc/nginx/nginx.conf'])).toMatch(/system folder|plain absolute path/);
-      },
-    );
+    it.each([
+      '/tmp/x/nginx',
+      '/home/mallory/nginx',
+      '/usr/sbin/../../tmp/nginx',
+      '/usr/sbin//nginx',
+      '/opt/nginx/sbin/nginx',
+      '/usr/sbin/x/nginx',
+    ])('refuses %s -T', (program) => {
+      expect(checkReadOnly([program, '-T', '-c', '/etc/nginx/nginx.conf'])).toMatch(/system folder|plain absolute path/);
+    });
 
     it('accepts a path outside the system folders only when the inventory names it', () => {
       const argv = ['/opt/nginx/sbin/nginx', '-T', '-c', '/opt/nginx/conf/nginx.conf'];
@@ -109,12 +131,15 @@ describe('read-only allowlist', () => {
   });
 
   describe('php-fpm only reports about itself', () => {
-    it.each([[['php-fpm8.2']], [['/usr/sbin/php-fpm8.2', '-t']], [['php-fpm8.2', '-y', '/etc/x.conf', '-i']], [['php-fpm8.2', '-i', '-i']], [['php-fpm8.2', '-D']]])(
-      'refuses %j',
-      (argv) => {
-        expect(checkReadOnly(argv)).not.toBeNull();
-      },
-    );
+    it.each([
+      [['php-fpm8.2']],
+      [['/usr/sbin/php-fpm8.2', '-t']],
+      [['php-fpm8.2', '-y', '/etc/x.conf', '-i']],
+      [['php-fpm8.2', '-i', '-i']],
+      [['php-fpm8.2', '-D']],
+    ])('refuses %j', (argv) => {
+      expect(checkReadOnly(argv)).not.toBeNull();
+    });
   });
 
   describe("curl's write-out is a fixed set of variables", () => {

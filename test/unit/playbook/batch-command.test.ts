@@ -40,23 +40,51 @@ describe('batchCommand / splitBatchOutput: several allowlisted commands in one r
   });
 
   it('quotes every command with shellQuote, and adds nothing but fixed printf lines', () => {
-    const argvs = [['cat', "/tmp/x'; rm -rf / #"], ['tail', '-n', '3000', '/var/log/$(id)']];
+    const argvs = [
+      ['cat', "/tmp/x'; rm -rf / #"],
+      ['tail', '-n', '3000', '/var/log/$(id)'],
+    ];
     const line = batchCommand(argvs, NONCE);
     for (const argv of argvs) expect(line).toContain(shellQuote(argv));
     const rest = argvs.reduce((text, argv) => text.replace(shellQuote(argv), 'CMD'), line);
-    expect(rest.split('; ').filter((s) => s !== 'CMD' && !/^printf '(%s\\n|\\n%s:%s\\n|\\n%s:\\n)' [0-9a-f]+:\d+( "\$\?")?( >&2)?$/.test(s))).toEqual([]);
+    expect(
+      rest.split('; ').filter((s) => s !== 'CMD' && !/^printf '(%s\\n|\\n%s:%s\\n|\\n%s:\\n)' [0-9a-f]+:\d+( "\$\?")?( >&2)?$/.test(s)),
+    ).toEqual([]);
   });
 
   it("output that imitates the markers, as ps shows the batch's own command line, is taken as output", () => {
-    const line = batchCommand([['printf', '%s\\n', 'x'], ['echo', 'y']], NONCE);
-    const out = runInSh(batchCommand([['printf', '%s\\n', line], ['echo', 'next']], NONCE));
+    const line = batchCommand(
+      [
+        ['printf', '%s\\n', 'x'],
+        ['echo', 'y'],
+      ],
+      NONCE,
+    );
+    const out = runInSh(
+      batchCommand(
+        [
+          ['printf', '%s\\n', line],
+          ['echo', 'next'],
+        ],
+        NONCE,
+      ),
+    );
     const parts = splitBatchOutput(out.stdout, out.stderr, NONCE, 2);
     expect(parts[0]?.stdout).toBe(`${line}\n`);
     expect(parts[1]?.stdout).toBe('next\n');
   });
 
   it('stops at the first command whose end never came (the batch was stopped): the rest run again alone', () => {
-    const out = runInSh(batchCommand([['echo', 'done'], ['echo', 'cut'], ['echo', 'never']], NONCE));
+    const out = runInSh(
+      batchCommand(
+        [
+          ['echo', 'done'],
+          ['echo', 'cut'],
+          ['echo', 'never'],
+        ],
+        NONCE,
+      ),
+    );
     const cut = out.stdout.slice(0, out.stdout.indexOf('cut') + 4);
     expect(splitBatchOutput(cut, out.stderr, NONCE, 3)).toHaveLength(1);
     expect(splitBatchOutput('', '', NONCE, 3)).toEqual([]);

@@ -13,7 +13,20 @@ describe('parsePlaybook', () => {
   it('loads the shipped nginx-502 playbook with the seed checks', () => {
     const p = parsePlaybook(shipped, 'nginx-502.yaml');
     const ids = p.checks.map((c) => c.id);
-    for (const id of ['nginx_error_log', 'nginx_config', 'fpm_config', 'fpm_pools', 'sockets', 'fpm_socket_file', 'fpm_log', 'kernel_log', 'memory', 'fpm_status', 'http_probe', 'processes']) {
+    for (const id of [
+      'nginx_error_log',
+      'nginx_config',
+      'fpm_config',
+      'fpm_pools',
+      'sockets',
+      'fpm_socket_file',
+      'fpm_log',
+      'kernel_log',
+      'memory',
+      'fpm_status',
+      'http_probe',
+      'processes',
+    ]) {
       expect(ids).toContain(id);
     }
     expect(p.window).toBe('15m');
@@ -21,20 +34,46 @@ describe('parsePlaybook', () => {
   });
 
   it.each([
-    ['a write command', withCheck("  - { id: wipe, title: x, parse: raw, run: [rm, -rf, /var/log/nginx] }"), /check "wipe" is not read-only: program "rm"/],
+    [
+      'a write command',
+      withCheck('  - { id: wipe, title: x, parse: raw, run: [rm, -rf, /var/log/nginx] }'),
+      /check "wipe" is not read-only: program "rm"/,
+    ],
     ['a shell', withCheck("  - { id: sh, title: x, parse: raw, run: [sh, -c, 'tail /var/log/x'] }"), /check "sh" is not read-only/],
-    ['a pipe smuggled as an argument', withCheck("  - { id: pp, title: x, parse: raw, run: [tail, '/var/log/x | sh'] }"), /not read-only: tail: operand/],
+    [
+      'a pipe smuggled as an argument',
+      withCheck("  - { id: pp, title: x, parse: raw, run: [tail, '/var/log/x | sh'] }"),
+      /not read-only: tail: operand/,
+    ],
     ['follow mode', withCheck("  - { id: ff, title: x, parse: raw, run: [tail, -f, '{{nginx.errorLog}}'] }"), /flag "-f"/],
-    ['an unknown fact', withCheck("  - { id: uu, title: x, parse: raw, run: [cat, '{{nginx.secret}}'] }"), /unknown fact \{\{nginx.secret\}\}/],
-    ['a typo in a key', withCheck("  - { id: tt, title: x, parse: raw, run: [free], tiemout: 5s }"), /tiemout/],
-    ['a bad duration', withCheck("  - { id: dd, title: x, parse: raw, run: [free], timeout: soon }"), /duration/],
-    ['an unknown parser', withCheck("  - { id: kk, title: x, parse: magic, run: [free] }"), /parse/],
-    ['a duplicate id', withCheck("  - { id: aa, title: x, parse: raw, run: [free] }\n  - { id: aa, title: y, parse: raw, run: [free] }"), /appears twice/],
+    [
+      'an unknown fact',
+      withCheck("  - { id: uu, title: x, parse: raw, run: [cat, '{{nginx.secret}}'] }"),
+      /unknown fact \{\{nginx.secret\}\}/,
+    ],
+    ['a typo in a key', withCheck('  - { id: tt, title: x, parse: raw, run: [free], tiemout: 5s }'), /tiemout/],
+    ['a bad duration', withCheck('  - { id: dd, title: x, parse: raw, run: [free], timeout: soon }'), /duration/],
+    ['an unknown parser', withCheck('  - { id: kk, title: x, parse: magic, run: [free] }'), /parse/],
+    [
+      'a duplicate id',
+      withCheck('  - { id: aa, title: x, parse: raw, run: [free] }\n  - { id: aa, title: y, parse: raw, run: [free] }'),
+      /appears twice/,
+    ],
     ['not YAML', 'checks: [', /not valid YAML/],
-    ['an item field the list does not have', withCheck("  - { id: ii, title: x, parse: raw, each: nginx.errorLogs, run: [curl, '{{item.url}}'] }"), /unknown fact \{\{item.url\}\}/],
+    [
+      'an item field the list does not have',
+      withCheck("  - { id: ii, title: x, parse: raw, each: nginx.errorLogs, run: [curl, '{{item.url}}'] }"),
+      /unknown fact \{\{item.url\}\}/,
+    ],
     ['an item outside `each`', withCheck("  - { id: io, title: x, parse: raw, run: [tail, '{{item}}'] }"), /unknown fact \{\{item\}\}/],
     ['an unknown list', withCheck("  - { id: ul, title: x, parse: raw, each: nginx.everything, run: [tail, '{{item}}'] }"), /each/],
-    ['a probe writing a file', withCheck("  - { id: pw, title: x, parse: raw, each: site.vhosts, run: [curl, -o, /tmp/x, --resolve, '{{item.resolve}}', '{{item.url}}'] }"), /value of "-o"/],
+    [
+      'a probe writing a file',
+      withCheck(
+        "  - { id: pw, title: x, parse: raw, each: site.vhosts, run: [curl, -o, /tmp/x, --resolve, '{{item.resolve}}', '{{item.url}}'] }",
+      ),
+      /value of "-o"/,
+    ],
   ])('refuses %s with a clear message', (_name, text, message) => {
     expect(() => parsePlaybook(text, 'evil.yaml')).toThrow(message);
   });
@@ -52,7 +91,11 @@ describe('parsePlaybook', () => {
 describe('renderArgv with an each item', () => {
   const vhost = (values: Record<string, string>) => ({ list: 'site.vhosts' as const, item: { subject: 'shop', values } });
   it('fills the item fields', () => {
-    const r = renderArgv(['curl', '--resolve', '{{item.resolve}}', '{{item.url}}'], {}, vhost({ 'item.url': 'https://shop.example.com/', 'item.resolve': 'shop.example.com:443:127.0.0.1' }));
+    const r = renderArgv(
+      ['curl', '--resolve', '{{item.resolve}}', '{{item.url}}'],
+      {},
+      vhost({ 'item.url': 'https://shop.example.com/', 'item.resolve': 'shop.example.com:443:127.0.0.1' }),
+    );
     expect(r).toEqual({ ok: true, argv: ['curl', '--resolve', 'shop.example.com:443:127.0.0.1', 'https://shop.example.com/'] });
   });
   it.each([
@@ -91,6 +134,9 @@ describe('renderArgv with hostile facts', () => {
   });
 
   it('fills good facts', () => {
-    expect(renderArgv(['tail', '-n', '5', '{{fpm.errorLog}}'], { fpm: { errorLog: '/var/log/php8.2-fpm.log' } })).toEqual({ ok: true, argv: ['tail', '-n', '5', '/var/log/php8.2-fpm.log'] });
+    expect(renderArgv(['tail', '-n', '5', '{{fpm.errorLog}}'], { fpm: { errorLog: '/var/log/php8.2-fpm.log' } })).toEqual({
+      ok: true,
+      argv: ['tail', '-n', '5', '/var/log/php8.2-fpm.log'],
+    });
   });
 });

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { emptyPicture, type HostPicture } from '../../../src/core/discovery/host-picture.ts';
 import type { RemediationId } from '../../../src/core/causes.ts';
 import type { Facts } from '../../../src/core/facts.ts';
-import { inventoryRemediationPrograms, isAllowedRemediationCommand, planRemediation } from '../../../src/core/remediation/plan-remediation.ts';
+import {
+  inventoryRemediationPrograms,
+  isAllowedRemediationCommand,
+  planRemediation,
+} from '../../../src/core/remediation/plan-remediation.ts';
 
 const running = (): HostPicture => {
   const p = emptyPicture();
@@ -16,7 +20,10 @@ describe('planRemediation: restart_php_fpm', () => {
   it('is systemctl restart of the unit where systemd runs', () => {
     const facts: Facts = { systemd: true, fpm: { unit: 'php8.2-fpm.service' } };
     const plan = planRemediation('restart_php_fpm', running(), facts);
-    expect(plan).toEqual({ ok: true, steps: [expect.objectContaining({ argv: ['systemctl', 'restart', 'php8.2-fpm.service'], gate: true })] });
+    expect(plan).toEqual({
+      ok: true,
+      steps: [expect.objectContaining({ argv: ['systemctl', 'restart', 'php8.2-fpm.service'], gate: true })],
+    });
   });
 
   it('without systemd: TERM to the master, wait until that pid is gone, then the configured start command', () => {
@@ -109,33 +116,147 @@ describe('planRemediation with hostile inputs: never a plan that runs', () => {
   /** `refused`: the plan says no, with this reason; `gated`: the plan's step `argv` is refused by the final check. */
   type Outcome = { refused: RegExp } | { gated: string[] };
   const rows: [string, RemediationId, HostPicture, Facts, Outcome][] = [
-    ['a unit name that is an option', 'reload_php_fpm', picture(42), { systemd: true, fpm: { unit: '--now' } }, { gated: ['systemctl', 'reload', '--now'] }],
-    ['a unit name with shell syntax', 'restart_php_fpm', picture(42), { systemd: true, fpm: { unit: 'php.service; reboot' } }, { gated: ['systemctl', 'restart', 'php.service; reboot'] }],
-    ['a unit name with a newline', 'start_php_fpm', picture(), { systemd: true, fpm: { unit: 'php.service\nreboot' } }, { gated: ['systemctl', 'start', 'php.service\nreboot'] }],
-    ['two unit names in one', 'reload_nginx', picture(undefined, 7), { systemd: true, nginx: { unit: 'nginx.service other.service' } }, { gated: ['systemctl', 'reload', 'nginx.service other.service'] }],
+    [
+      'a unit name that is an option',
+      'reload_php_fpm',
+      picture(42),
+      { systemd: true, fpm: { unit: '--now' } },
+      { gated: ['systemctl', 'reload', '--now'] },
+    ],
+    [
+      'a unit name with shell syntax',
+      'restart_php_fpm',
+      picture(42),
+      { systemd: true, fpm: { unit: 'php.service; reboot' } },
+      { gated: ['systemctl', 'restart', 'php.service; reboot'] },
+    ],
+    [
+      'a unit name with a newline',
+      'start_php_fpm',
+      picture(),
+      { systemd: true, fpm: { unit: 'php.service\nreboot' } },
+      { gated: ['systemctl', 'start', 'php.service\nreboot'] },
+    ],
+    [
+      'two unit names in one',
+      'reload_nginx',
+      picture(undefined, 7),
+      { systemd: true, nginx: { unit: 'nginx.service other.service' } },
+      { gated: ['systemctl', 'reload', 'nginx.service other.service'] },
+    ],
     ['master pid -1 (every process)', 'reload_php_fpm', picture(-1), {}, { gated: ['kill', '-USR2', '-1'] }],
-    ['master pid 0 (the shell\'s own process group)', 'reload_php_fpm', picture(0), {}, { gated: ['kill', '-USR2', '0'] }],
+    ["master pid 0 (the shell's own process group)", 'reload_php_fpm', picture(0), {}, { gated: ['kill', '-USR2', '0'] }],
     ['master pid 1 (init)', 'restart_php_fpm', picture(1), { fpm: { startCommand: [FPM] } }, { gated: ['kill', '-TERM', '1'] }],
     ['master pid NaN', 'reload_nginx', picture(undefined, Number.NaN), {}, { gated: ['kill', '-HUP', 'NaN'] }],
     ['master pid past any pid_max', 'reload_nginx', picture(undefined, 1e9), {}, { gated: ['kill', '-HUP', '1000000000'] }],
     ['a fractional master pid', 'reload_php_fpm', picture(4.5), {}, { gated: ['kill', '-USR2', '4.5'] }],
-    ['a start command that is a shell', 'start_php_fpm', picture(), { fpm: { startCommand: ['/bin/sh', '-c', 'id'] } }, { refused: /absolute path of a php-fpm binary/ }],
-    ['a start command by bare name', 'start_php_fpm', picture(), { fpm: { startCommand: ['php-fpm8.2'] } }, { refused: /absolute path of a php-fpm binary/ }],
-    ['a start command with shell syntax', 'start_php_fpm', picture(), { fpm: { startCommand: [`${FPM};id`] } }, { refused: /absolute path of a php-fpm binary/ }],
+    [
+      'a start command that is a shell',
+      'start_php_fpm',
+      picture(),
+      { fpm: { startCommand: ['/bin/sh', '-c', 'id'] } },
+      { refused: /absolute path of a php-fpm binary/ },
+    ],
+    [
+      'a start command by bare name',
+      'start_php_fpm',
+      picture(),
+      { fpm: { startCommand: ['php-fpm8.2'] } },
+      { refused: /absolute path of a php-fpm binary/ },
+    ],
+    [
+      'a start command with shell syntax',
+      'start_php_fpm',
+      picture(),
+      { fpm: { startCommand: [`${FPM};id`] } },
+      { refused: /absolute path of a php-fpm binary/ },
+    ],
     ['an empty start command', 'start_php_fpm', picture(), { fpm: { startCommand: [] } }, { refused: /absolute path of a php-fpm binary/ }],
-    ['a start command in the foreground (-F)', 'start_php_fpm', picture(), { fpm: { startCommand: [FPM, '-F'] } }, { refused: /"-F" is not allowed/ }],
-    ['a start command setting ini values (-d)', 'start_php_fpm', picture(), { fpm: { startCommand: [FPM, '-d', 'auto_prepend_file=/tmp/x'] } }, { refused: /"-d" is not allowed/ }],
-    ['a relative config path', 'restart_php_fpm', picture(42), { fpm: { startCommand: [FPM, '--fpm-config', 'x.conf'] } }, { refused: /--fpm-config needs an absolute path/ }],
-    ['a config path with a space', 'start_php_fpm', picture(), { fpm: { startCommand: [FPM, '-y', '/etc/a b.conf'] } }, { refused: /-y needs an absolute path/ }],
-    ['an option missing its path', 'start_php_fpm', picture(), { fpm: { startCommand: [FPM, '-y'] } }, { refused: /-y needs an absolute path/ }],
-    ['an nginx config path with shell syntax', 'reload_nginx', picture(undefined, 7), { nginx: { conf: '/etc/nginx/n.conf;reboot' } }, { gated: ['/usr/sbin/nginx', '-t', '-c', '/etc/nginx/n.conf;reboot'] }],
-    ['an nginx config path with a space', 'reload_nginx', picture(undefined, 7), { nginx: { conf: '/etc/nginx/a b.conf' } }, { gated: ['/usr/sbin/nginx', '-t', '-c', '/etc/nginx/a b.conf'] }],
-    ['an nginx config "path" that is an option', 'reload_nginx', picture(undefined, 7), { nginx: { conf: '-s' } }, { gated: ['/usr/sbin/nginx', '-t', '-c', '-s'] }],
-    ['an nginx binary that is a shell', 'reload_nginx', picture(undefined, 7), { nginx: { binary: '/bin/sh' } }, { gated: ['/bin/sh', '-t'] }],
+    [
+      'a start command in the foreground (-F)',
+      'start_php_fpm',
+      picture(),
+      { fpm: { startCommand: [FPM, '-F'] } },
+      { refused: /"-F" is not allowed/ },
+    ],
+    [
+      'a start command setting ini values (-d)',
+      'start_php_fpm',
+      picture(),
+      { fpm: { startCommand: [FPM, '-d', 'auto_prepend_file=/tmp/x'] } },
+      { refused: /"-d" is not allowed/ },
+    ],
+    [
+      'a relative config path',
+      'restart_php_fpm',
+      picture(42),
+      { fpm: { startCommand: [FPM, '--fpm-config', 'x.conf'] } },
+      { refused: /--fpm-config needs an absolute path/ },
+    ],
+    [
+      'a config path with a space',
+      'start_php_fpm',
+      picture(),
+      { fpm: { startCommand: [FPM, '-y', '/etc/a b.conf'] } },
+      { refused: /-y needs an absolute path/ },
+    ],
+    [
+      'an option missing its path',
+      'start_php_fpm',
+      picture(),
+      { fpm: { startCommand: [FPM, '-y'] } },
+      { refused: /-y needs an absolute path/ },
+    ],
+    [
+      'an nginx config path with shell syntax',
+      'reload_nginx',
+      picture(undefined, 7),
+      { nginx: { conf: '/etc/nginx/n.conf;reboot' } },
+      { gated: ['/usr/sbin/nginx', '-t', '-c', '/etc/nginx/n.conf;reboot'] },
+    ],
+    [
+      'an nginx config path with a space',
+      'reload_nginx',
+      picture(undefined, 7),
+      { nginx: { conf: '/etc/nginx/a b.conf' } },
+      { gated: ['/usr/sbin/nginx', '-t', '-c', '/etc/nginx/a b.conf'] },
+    ],
+    [
+      'an nginx config "path" that is an option',
+      'reload_nginx',
+      picture(undefined, 7),
+      { nginx: { conf: '-s' } },
+      { gated: ['/usr/sbin/nginx', '-t', '-c', '-s'] },
+    ],
+    [
+      'an nginx binary that is a shell',
+      'reload_nginx',
+      picture(undefined, 7),
+      { nginx: { binary: '/bin/sh' } },
+      { gated: ['/bin/sh', '-t'] },
+    ],
     ['an nginx binary by bare name', 'reload_nginx', picture(undefined, 7), { nginx: { binary: 'nginx' } }, { gated: ['nginx', '-t'] }],
-    ['an nginx binary with a quote', 'reload_nginx', picture(undefined, 7), { nginx: { binary: '/usr/sbin/"nginx' } }, { gated: ['/usr/sbin/"nginx', '-t'] }],
-    ['php-fpm down: nothing to reload', 'reload_php_fpm', picture(), { systemd: true, fpm: { unit: 'php8.2-fpm.service' } }, { refused: /use start_php_fpm/ }],
-    ['php-fpm up: nothing to start', 'start_php_fpm', picture(42), { systemd: true, fpm: { unit: 'php8.2-fpm.service' } }, { refused: /already running/ }],
+    [
+      'an nginx binary with a quote',
+      'reload_nginx',
+      picture(undefined, 7),
+      { nginx: { binary: '/usr/sbin/"nginx' } },
+      { gated: ['/usr/sbin/"nginx', '-t'] },
+    ],
+    [
+      'php-fpm down: nothing to reload',
+      'reload_php_fpm',
+      picture(),
+      { systemd: true, fpm: { unit: 'php8.2-fpm.service' } },
+      { refused: /use start_php_fpm/ },
+    ],
+    [
+      'php-fpm up: nothing to start',
+      'start_php_fpm',
+      picture(42),
+      { systemd: true, fpm: { unit: 'php8.2-fpm.service' } },
+      { refused: /already running/ },
+    ],
     ['nginx down: nothing to reload', 'reload_nginx', picture(42), {}, { refused: /nginx is not running/ }],
   ];
 
@@ -162,7 +283,8 @@ describe('planRemediation with hostile inputs: never a plan that runs', () => {
     for (const [id, hostPicture, facts] of sound) {
       const plan = planRemediation(id, hostPicture, facts);
       if (!plan.ok) throw new Error(`${id} with ${JSON.stringify(facts)} was refused: ${plan.reason}`);
-      for (const s of plan.steps) expect({ argv: s.argv, allowed: isAllowedRemediationCommand(s.argv) }).toEqual({ argv: s.argv, allowed: true });
+      for (const s of plan.steps)
+        expect({ argv: s.argv, allowed: isAllowedRemediationCommand(s.argv) }).toEqual({ argv: s.argv, allowed: true });
     }
   });
 });

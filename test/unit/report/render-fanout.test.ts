@@ -5,10 +5,22 @@ import { validateBlocks } from '../../../src/dev/block-kit-rules.ts';
 
 const base = { target: 'web', requestedBy: { kind: 'user' as const, userId: 'U0ALICE' }, requestedAt: '2026-01-01T10:00:00.000Z' };
 
-const down = (host: string): FanoutHostView => ({ host, status: 'done', cause: 'php_fpm_down', title: 'PHP-FPM is not running', severity: 'critical' });
+const down = (host: string): FanoutHostView => ({
+  host,
+  status: 'done',
+  cause: 'php_fpm_down',
+  title: 'PHP-FPM is not running',
+  severity: 'critical',
+});
 const healthy = (host: string): FanoutHostView => ({ host, status: 'done', cause: 'healthy', title: 'No problem found', severity: 'info' });
 const unreachable = (host: string): FanoutHostView => ({ host, status: 'failed', errorCode: 'SSH_UNREACHABLE' });
-const overcommit = (host: string): FanoutHostView => ({ host, status: 'done', cause: 'memory_overcommit', title: 'Memory overcommitted', severity: 'warning' });
+const overcommit = (host: string): FanoutHostView => ({
+  host,
+  status: 'done',
+  cause: 'memory_overcommit',
+  title: 'Memory overcommitted',
+  severity: 'warning',
+});
 
 const name = (i: number): string => `web-${String(i).padStart(4, '0')}`;
 
@@ -27,13 +39,16 @@ function expectValid(m: SlackMessage): void {
   expect(JSON.stringify(m.blocks).length).toBeLessThan(50_000);
 }
 
-const sections = (m: SlackMessage): string[] => m.blocks.flatMap((b) => (b.type === 'section' && b.text !== undefined ? [b.text.text] : []));
+const sections = (m: SlackMessage): string[] =>
+  m.blocks.flatMap((b) => (b.type === 'section' && b.text !== undefined ? [b.text.text] : []));
 
 describe('the fan-out summary', () => {
   it('groups 100 hosts by verdict with counts, worst first', () => {
     const m = renderFanout({ ...base, hosts: fleet(100) });
     expectValid(m);
-    expect(m.text).toBe('502 diagnosis of web: 100/100 finished: 87 × `php_fpm_down`, 2 × unreachable, 1 × `memory_overcommit`, 10 × `healthy`');
+    expect(m.text).toBe(
+      '502 diagnosis of web: 100/100 finished: 87 × `php_fpm_down`, 2 × unreachable, 1 × `memory_overcommit`, 10 × `healthy`',
+    );
     const [counts, ...groups] = sections(m);
     expect(counts).toBe('*100/100 finished:* 87 × `php_fpm_down`, 2 × unreachable, 1 × `memory_overcommit`, 10 × `healthy`');
     expect(groups.map((g) => g.split('\n')[0])).toEqual([
@@ -68,8 +83,16 @@ describe('the fan-out summary', () => {
   });
 
   it('names the code of a host that could not be diagnosed for another reason', () => {
-    const groups = groupByVerdict([{ host: 'web-01', status: 'failed', errorCode: 'SSH_AUTH_FAILED' }, unreachable('web-02'), { host: 'web-03', status: 'failed' }]);
-    expect(groups.map((g) => `${g.hosts.length} × ${g.label}`).sort()).toEqual(['1 × could not diagnose', '1 × could not diagnose (`SSH_AUTH_FAILED`)', '1 × unreachable']);
+    const groups = groupByVerdict([
+      { host: 'web-01', status: 'failed', errorCode: 'SSH_AUTH_FAILED' },
+      unreachable('web-02'),
+      { host: 'web-03', status: 'failed' },
+    ]);
+    expect(groups.map((g) => `${g.hosts.length} × ${g.label}`).sort()).toEqual([
+      '1 × could not diagnose',
+      '1 × could not diagnose (`SSH_AUTH_FAILED`)',
+      '1 × unreachable',
+    ]);
   });
 
   it('escapes host text and links only a plain http(s) message link', () => {
@@ -87,7 +110,9 @@ describe('the fan-out summary', () => {
     // The header is plain_text, which Slack never reads as mrkdwn; everything else must be clean.
     const mrkdwn = JSON.stringify([m.text, m.blocks.filter((b) => b.type !== 'header')]);
     const tokens = mrkdwn.match(/<[^>]*>/g) ?? [];
-    expect(tokens.filter((t) => !/^<@U0ALICE>$|^<!date\^\d+\^[^|]*\|[^>]*>$/.test(t))).toEqual(['<https://acme.slack.com/archives/C0OPS/p1700000000000100|web-01>']);
+    expect(tokens.filter((t) => !/^<@U0ALICE>$|^<!date\^\d+\^[^|]*\|[^>]*>$/.test(t))).toEqual([
+      '<https://acme.slack.com/archives/C0OPS/p1700000000000100|web-01>',
+    ]);
     const text = JSON.stringify(m);
     expect(text).toContain('web-01> _(shared)_');
     expect(text).not.toContain('evil.example');

@@ -18,24 +18,45 @@ const verification = (title: string): Diagnosis => ({
 describe('renderRemediationNotice', () => {
   it('says how it went, with an icon, the approver as a mention and the verification', () => {
     const base = { remediation: 'reload_php_fpm' as const, approvedBy: 'U0APPROVER' };
-    expect(renderRemediationNotice({ ...base, result: { ok: false, steps: [], recovered: false, durationMs: 0, error: 'x' } })).toBe(':x: `reload_php_fpm` approved by <@U0APPROVER>: failed.');
-    expect(renderRemediationNotice({ ...base, result: { ok: true, steps: [], recovered: true, durationMs: 5, verification: verification('Healthy') } })).toBe(
+    expect(renderRemediationNotice({ ...base, result: { ok: false, steps: [], recovered: false, durationMs: 0, error: 'x' } })).toBe(
+      ':x: `reload_php_fpm` approved by <@U0APPROVER>: failed.',
+    );
+    expect(
+      renderRemediationNotice({
+        ...base,
+        result: { ok: true, steps: [], recovered: true, durationMs: 5, verification: verification('Healthy') },
+      }),
+    ).toBe(
       ':white_check_mark: `reload_php_fpm` approved by <@U0APPROVER>: done; the host recovered. Verification: Healthy (`php_fpm_down`).',
     );
-    expect(renderRemediationNotice({ ...base, result: { ok: true, steps: [], recovered: false, durationMs: 5 } })).toBe(':warning: `reload_php_fpm` approved by <@U0APPROVER>: done, but the verification still finds a problem.');
+    expect(renderRemediationNotice({ ...base, result: { ok: true, steps: [], recovered: false, durationMs: 5 } })).toBe(
+      ':warning: `reload_php_fpm` approved by <@U0APPROVER>: done, but the verification still finds a problem.',
+    );
   });
 
   it('names the vhosts of the stack that still fail, escaped (their names came from a host)', () => {
     const text = renderRemediationNotice({
       remediation: 'start_php_fpm',
       approvedBy: 'U0APPROVER',
-      result: { ok: true, steps: [], recovered: false, durationMs: 5, stillFailing: ['shop.example.com (HTTP 502)', '<!here> (no answer)'] },
+      result: {
+        ok: true,
+        steps: [],
+        recovered: false,
+        durationMs: 5,
+        stillFailing: ['shop.example.com (HTTP 502)', '<!here> (no answer)'],
+      },
     });
-    expect(text).toBe(':warning: `start_php_fpm` approved by <@U0APPROVER>: done, but the verification still finds a problem. Still failing: shop.example.com (HTTP 502), &lt;!here&gt; (no answer).');
+    expect(text).toBe(
+      ':warning: `start_php_fpm` approved by <@U0APPROVER>: done, but the verification still finds a problem. Still failing: shop.example.com (HTTP 502), &lt;!here&gt; (no answer).',
+    );
   });
 
   it('escapes the verification title (it came from a host) and never mentions a non-id', () => {
-    const text = renderRemediationNotice({ remediation: 'reload_nginx', approvedBy: '<!channel>', result: { ok: true, steps: [], recovered: false, durationMs: 5, verification: verification('<!here> *bold* <http://x|y>') } });
+    const text = renderRemediationNotice({
+      remediation: 'reload_nginx',
+      approvedBy: '<!channel>',
+      result: { ok: true, steps: [], recovered: false, durationMs: 5, verification: verification('<!here> *bold* <http://x|y>') },
+    });
     expect(text).not.toContain('<!channel>');
     expect(text).not.toContain('<!here>');
     expect(text).not.toContain('<http');

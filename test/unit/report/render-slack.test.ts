@@ -100,7 +100,13 @@ describe('escaping', () => {
 
 describe('renderFinding', () => {
   it('shows hostile host output as text: no mention, broadcast or link survives', () => {
-    const m = renderFinding({ host: 'web-01', index: 0, total: 1, finding: finding({ evidence: HOSTILE.split('\n'), title: `title ${HOSTILE}`, explanation: HOSTILE, nextSteps: [HOSTILE] }), buttons: [] });
+    const m = renderFinding({
+      host: 'web-01',
+      index: 0,
+      total: 1,
+      finding: finding({ evidence: HOSTILE.split('\n'), title: `title ${HOSTILE}`, explanation: HOSTILE, nextSteps: [HOSTILE] }),
+      buttons: [],
+    });
     expectValid(m);
     expect(rawTokens(m)).toEqual([]);
     expect(allText(m)).toContain('&lt;!channel&gt;');
@@ -113,7 +119,13 @@ describe('renderFinding', () => {
   it('fits 1 MB of evidence into marked excerpts within every limit', () => {
     const mb = 'x'.repeat(1024 * 1024);
     const lines = [mb, ...Array.from({ length: 5000 }, (_, i) => `line ${i} <!channel> ${'y'.repeat(200)}`)];
-    const m = renderFinding({ host: 'web-01', index: 0, total: 1, finding: finding({ evidence: lines }), buttons: [{ remediation: 'start_php_fpm', approvalId: 'd-1.0.start_php_fpm' }] });
+    const m = renderFinding({
+      host: 'web-01',
+      index: 0,
+      total: 1,
+      finding: finding({ evidence: lines }),
+      buttons: [{ remediation: 'start_php_fpm', approvalId: 'd-1.0.start_php_fpm' }],
+    });
     expectValid(m);
     expect(rawTokens(m)).toEqual([]);
     expect(JSON.stringify(m).length).toBeLessThan(20_000);
@@ -158,7 +170,9 @@ describe('renderFinding', () => {
     expect(button?.action_id).toBe('remediate:restart_php_fpm');
     expect(button?.text.text).toBe('Restart PHP-FPM');
     expect(button?.confirm?.title.text).toBe('Restart PHP-FPM on web-01?');
-    expect(button?.confirm?.text.text).toMatch(/^This restarts PHP-FPM \(systemctl restart, else stop and start\): requests in flight are dropped on \*web-01\*/);
+    expect(button?.confirm?.text.text).toMatch(
+      /^This restarts PHP-FPM \(systemctl restart, else stop and start\): requests in flight are dropped on \*web-01\*/,
+    );
   });
 
   it('shows who approved, the result and the verification in place of the buttons', () => {
@@ -175,7 +189,9 @@ describe('renderFinding', () => {
         status: 'succeeded',
         result: {
           ok: true,
-          steps: [{ command: 'sudo -n -- /usr/sbin/php-fpm8.2 --fpm-config /x', exitCode: 0, stdout: '', stderr: '<!channel> '.repeat(2000) }],
+          steps: [
+            { command: 'sudo -n -- /usr/sbin/php-fpm8.2 --fpm-config /x', exitCode: 0, stdout: '', stderr: '<!channel> '.repeat(2000) },
+          ],
           recovered: true,
           durationMs: 1500,
           verification: diagnosis([finding({ cause: 'healthy', severity: 'info', title: 'The site answers 200', remediations: [] })]),
@@ -205,7 +221,14 @@ describe('renderFinding', () => {
         status: 'failed',
         result: {
           ok: false,
-          steps: [{ command: 'sudo -n -- /usr/sbin/nginx -t', exitCode: 1, stdout: '\u001b]0;pwned\u0007\u001b[2Jok', stderr: 'nginx: [emerg] password=hunter2 in /etc/nginx/x.conf `````' }],
+          steps: [
+            {
+              command: 'sudo -n -- /usr/sbin/nginx -t',
+              exitCode: 1,
+              stdout: '\u001b]0;pwned\u0007\u001b[2Jok',
+              stderr: 'nginx: [emerg] password=hunter2 in /etc/nginx/x.conf `````',
+            },
+          ],
           recovered: false,
           durationMs: 300,
           error: 'test config: exit 1\nAuthorization: Bearer abc.def \u001b[31mred\u001b[0m ghp_abcdefghijklmnopqrstuvwxyz0123456789',
@@ -228,7 +251,15 @@ describe('renderFinding', () => {
 
 describe('renderRoot', () => {
   it('states the verdict, host, duration and requester', () => {
-    const m = renderRoot({ host: 'web-01', status: 'done', requestedBy: { kind: 'user', userId: 'U0ALICE' }, requestedAt: '2026-01-01T10:00:00.000Z', diagnosis: diagnosis([finding()]), joiners: [], notes: [] });
+    const m = renderRoot({
+      host: 'web-01',
+      status: 'done',
+      requestedBy: { kind: 'user', userId: 'U0ALICE' },
+      requestedAt: '2026-01-01T10:00:00.000Z',
+      diagnosis: diagnosis([finding()]),
+      joiners: [],
+      notes: [],
+    });
     expectValid(m);
     const text = allText(m);
     expect(text).toContain('web-01: PHP-FPM is down');
@@ -239,10 +270,33 @@ describe('renderRoot', () => {
 
   it('lists unread supplementary checks with what they could hide, and ignored look-alike masters, escaped', () => {
     const d = diagnosis([finding({ cause: 'healthy', severity: 'info', title: 'The site answers 200', remediations: [] })], {
-      gaps: [{ check: 'kernel_log', reason: 'could not read the kernel log: Operation not permitted <!here>', supplementary: true, couldHide: 'an OOM kill of php-fpm' }],
-      untrustedMasters: [{ pid: 4242, user: 'mallory', status: 'suspicious', title: 'nginx: master process /tmp/x/nginx <!channel>', why: 'looks like an nginx master but is owned by mallory' }],
+      gaps: [
+        {
+          check: 'kernel_log',
+          reason: 'could not read the kernel log: Operation not permitted <!here>',
+          supplementary: true,
+          couldHide: 'an OOM kill of php-fpm',
+        },
+      ],
+      untrustedMasters: [
+        {
+          pid: 4242,
+          user: 'mallory',
+          status: 'suspicious',
+          title: 'nginx: master process /tmp/x/nginx <!channel>',
+          why: 'looks like an nginx master but is owned by mallory',
+        },
+      ],
     });
-    const m = renderRoot({ host: 'web-01', status: 'done', requestedBy: { kind: 'user', userId: 'U0ALICE' }, requestedAt: '2026-01-01T10:00:00.000Z', diagnosis: d, joiners: [], notes: [] });
+    const m = renderRoot({
+      host: 'web-01',
+      status: 'done',
+      requestedBy: { kind: 'user', userId: 'U0ALICE' },
+      requestedAt: '2026-01-01T10:00:00.000Z',
+      diagnosis: d,
+      joiners: [],
+      notes: [],
+    });
     expectValid(m);
     expect(rawTokens(m)).toEqual([]);
     const text = allText(m);
@@ -254,15 +308,28 @@ describe('renderRoot', () => {
   });
 
   it('says which alert asked, escaping its labels, and never calls an incomplete diagnosis healthy', () => {
-    const d = diagnosis([finding({ cause: 'healthy', severity: 'info', title: 'No 502 evidence', remediations: [] })], { incomplete: true, gaps: [{ check: 'nginx_error_log', reason: 'Permission denied <!here>' }] });
+    const d = diagnosis([finding({ cause: 'healthy', severity: 'info', title: 'No 502 evidence', remediations: [] })], {
+      incomplete: true,
+      gaps: [{ check: 'nginx_error_log', reason: 'Permission denied <!here>' }],
+    });
     const m = renderRoot({
       host: 'web-01',
       status: 'done',
-      requestedBy: { kind: 'alert', source: 'alertmanager', alertName: 'Nginx502 <!channel>', labels: { instance: '<http://evil|x>' }, summary: '5xx > 5% <@U0123ABCD>' },
+      requestedBy: {
+        kind: 'alert',
+        source: 'alertmanager',
+        alertName: 'Nginx502 <!channel>',
+        labels: { instance: '<http://evil|x>' },
+        summary: '5xx > 5% <@U0123ABCD>',
+      },
       requestedAt: '2026-01-01T10:00:00.000Z',
       diagnosis: d,
       joiners: [{ kind: 'user', userId: 'U0ALICE' }],
-      notes: Array.from({ length: 100 }, (_, i) => ({ at: '2026-01-01T10:05:00.000Z', kind: 'firing' as const, text: `still firing ${i} <!channel>` })),
+      notes: Array.from({ length: 100 }, (_, i) => ({
+        at: '2026-01-01T10:05:00.000Z',
+        kind: 'firing' as const,
+        text: `still firing ${i} <!channel>`,
+      })),
     });
     expectValid(m);
     expect(rawTokens(m)).toEqual([]);
@@ -274,7 +341,15 @@ describe('renderRoot', () => {
   });
 
   it('explains a diagnosis that could not run', () => {
-    const m = renderRoot({ host: 'web-01', status: 'failed', requestedBy: { kind: 'user', userId: 'U0ALICE' }, requestedAt: '2026-01-01T10:00:00.000Z', error: { code: 'SSH_CONNECTION_REFUSED', message: 'connect ECONNREFUSED <!channel>', hint: 'check sshd' }, joiners: [], notes: [] });
+    const m = renderRoot({
+      host: 'web-01',
+      status: 'failed',
+      requestedBy: { kind: 'user', userId: 'U0ALICE' },
+      requestedAt: '2026-01-01T10:00:00.000Z',
+      error: { code: 'SSH_CONNECTION_REFUSED', message: 'connect ECONNREFUSED <!channel>', hint: 'check sshd' },
+      joiners: [],
+      notes: [],
+    });
     expectValid(m);
     expect(rawTokens(m)).toEqual([]);
     expect(allText(m)).toContain('SSH_CONNECTION_REFUSED');
@@ -283,14 +358,22 @@ describe('renderRoot', () => {
 
 describe('lists', () => {
   it('history escapes details and stays within limits', () => {
-    const entries = Array.from({ length: 500 }, (_, i) => ({ at: '2026-01-01T10:00:00.000Z', kind: 'refused', actor: 'U0ALICE', detail: `click ${i} <!channel> ${'z'.repeat(400)}` }));
+    const entries = Array.from({ length: 500 }, (_, i) => ({
+      at: '2026-01-01T10:00:00.000Z',
+      kind: 'refused',
+      actor: 'U0ALICE',
+      detail: `click ${i} <!channel> ${'z'.repeat(400)}`,
+    }));
     const m = renderHistory('web-01', entries);
     expectValid(m);
     expect(rawTokens(m)).toEqual([]);
   });
 
   it('evidence packing counts what it leaves out', () => {
-    const r = evidenceBlocks(Array.from({ length: 100 }, () => 'a'.repeat(100)), 1);
+    const r = evidenceBlocks(
+      Array.from({ length: 100 }, () => 'a'.repeat(100)),
+      1,
+    );
     expect(r.blocks).toHaveLength(1);
     expect(r.shownLines + r.cutLines).toBe(100);
     expect(r.cutLines).toBeGreaterThan(0);

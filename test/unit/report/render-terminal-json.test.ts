@@ -38,9 +38,13 @@ describe('renderTerminal', () => {
   it('puts the verdict first, then host and duration, the INCOMPLETE banner, evidence, steps and remediate hints', () => {
     const text = renderTerminal(fpmDown(), { color: false });
     const lines = text.split('\n');
-    expect(lines[0]).toMatch(/^✖ php_fpm_down: PHP-FPM is not running: nginx could not connect to unix:\S+ \(3 times in the last 15 min\)$/);
+    expect(lines[0]).toMatch(
+      /^✖ php_fpm_down: PHP-FPM is not running: nginx could not connect to unix:\S+ \(3 times in the last 15 min\)$/,
+    );
     expect(lines[1]).toBe('  host web-01 · playbook nginx-502 · 2.3 s · started 2026-11-23T23:09:51.000Z');
-    expect(text).toContain('  INCOMPLETE: 1 check of core evidence could not run; this is not a clean bill of health\n    - nginx_access_log: could not read the nginx access log: sudo: a password is required');
+    expect(text).toContain(
+      '  INCOMPLETE: 1 check of core evidence could not run; this is not a clean bill of health\n    - nginx_access_log: could not read the nginx access log: sudo: a password is required',
+    );
     expect(text).toContain(
       '  Not read (supplementary; the verdict stands, but these could hide a cause):\n    - kernel_log: could not read the kernel log: timed out after 10s (could hide an OOM kill of php-fpm by the kernel (oom_killed))',
     );
@@ -98,7 +102,12 @@ describe('renderJson', () => {
       incomplete: true,
       gaps: [
         { check: 'nginx_access_log', reason: 'could not read the nginx access log: sudo: a password is required' },
-        { check: 'kernel_log', reason: 'could not read the kernel log: timed out after 10s', supplementary: true, couldHide: 'an OOM kill of php-fpm by the kernel (oom_killed)' },
+        {
+          check: 'kernel_log',
+          reason: 'could not read the kernel log: timed out after 10s',
+          supplementary: true,
+          couldHide: 'an OOM kill of php-fpm by the kernel (oom_killed)',
+        },
       ],
       playbook: 'nginx-502',
       startedAt: '2026-11-23T23:09:51.000Z',
@@ -118,14 +127,24 @@ describe('renderJson', () => {
 
   it('on a host with several stacks, each finding says its stack and the key `medic remediate --stack` takes', () => {
     const d = fpmDown();
-    const f = { ...(d.findings[0] as Diagnosis['findings'][number]), stack: 'nginx /srv/b/nginx.conf + php-fpm /srv/b/php-fpm.conf', stackKey: '/srv/b/nginx.conf' };
+    const f = {
+      ...(d.findings[0] as Diagnosis['findings'][number]),
+      stack: 'nginx /srv/b/nginx.conf + php-fpm /srv/b/php-fpm.conf',
+      stackKey: '/srv/b/nginx.conf',
+    };
     const parsed = JSON.parse(renderJson({ ...d, findings: [f] })) as { findings: Record<string, unknown>[] };
-    expect(parsed.findings[0]).toMatchObject({ stack: 'nginx /srv/b/nginx.conf + php-fpm /srv/b/php-fpm.conf', stackKey: '/srv/b/nginx.conf' });
+    expect(parsed.findings[0]).toMatchObject({
+      stack: 'nginx /srv/b/nginx.conf + php-fpm /srv/b/php-fpm.conf',
+      stackKey: '/srv/b/nginx.conf',
+    });
   });
 
   it('keeps <!channel> as text for the Slack layer, and control characters cannot break the document', () => {
     const d = fpmDown();
-    const tricky: Diagnosis = { ...d, findings: [{ ...(d.findings[0] as Diagnosis['findings'][number]), evidence: ['GET /?x=<!channel>&y="q" \u0000\u001b[31m'] }] };
+    const tricky: Diagnosis = {
+      ...d,
+      findings: [{ ...(d.findings[0] as Diagnosis['findings'][number]), evidence: ['GET /?x=<!channel>&y="q" \u0000\u001b[31m'] }],
+    };
     const parsed = JSON.parse(renderJson(tricky)) as { findings: { evidence: string[] }[] };
     expect(parsed.findings[0]?.evidence).toEqual(['GET /?x=<!channel>&y="q" \\x00']);
   });

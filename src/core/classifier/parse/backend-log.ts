@@ -19,16 +19,39 @@ export interface BackendLogEntry extends Dated {
   event: BackendEvent;
 }
 
-const SIGNALS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15 };
+const SIGNALS: Readonly<Record<string, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGSEGV: 11,
+  SIGTERM: 15,
+};
 
 const EVENTS: readonly [RegExp, (m: RegExpExecArray) => BackendEvent][] = [
   [/\[CRITICAL\] WORKER TIMEOUT \(pid:(\d{1,9})\)/, (m) => ({ kind: 'worker_timeout', server: 'gunicorn', pid: Number(m[1]) })],
-  [/Worker with pid \d{1,9} was terminated due to signal (\d{1,2})/, (m) => ({ kind: 'worker_killed', server: 'gunicorn', signal: Number(m[1]) })],
+  [
+    /Worker with pid \d{1,9} was terminated due to signal (\d{1,2})/,
+    (m) => ({ kind: 'worker_killed', server: 'gunicorn', signal: Number(m[1]) }),
+  ],
   // Newer gunicorn names the signal: `Worker (pid:21) was sent SIGKILL! Perhaps out of memory?`
-  [/Worker \(pid:\d{1,9}\) was sent (SIG[A-Z]{2,8})!/, (m) => ({ kind: 'worker_killed', server: 'gunicorn', signal: SIGNALS[m[1] as string] ?? 0 })],
-  [/invalid request block size: (\d{1,9}) \(max (\d{1,9})\)/, (m) => ({ kind: 'request_too_big', server: 'uwsgi', size: Number(m[1]), max: Number(m[2]) })],
+  [
+    /Worker \(pid:\d{1,9}\) was sent (SIG[A-Z]{2,8})!/,
+    (m) => ({ kind: 'worker_killed', server: 'gunicorn', signal: SIGNALS[m[1] as string] ?? 0 }),
+  ],
+  [
+    /invalid request block size: (\d{1,9}) \(max (\d{1,9})\)/,
+    (m) => ({ kind: 'request_too_big', server: 'uwsgi', size: Number(m[1]), max: Number(m[2]) }),
+  ],
   [/invalid HTTP request size \(max (\d{1,9})\)/, (m) => ({ kind: 'request_too_big', server: 'uwsgi', max: Number(m[1]) })],
-  [/uWSGI listen queue of socket "([^"]{0,200})" \(fd: \d+\) full/, (m) => ({ kind: 'queue_full', server: 'uwsgi', socket: m[1] as string })],
+  [
+    /uWSGI listen queue of socket "([^"]{0,200})" \(fd: \d+\) full/,
+    (m) => ({ kind: 'queue_full', server: 'uwsgi', socket: m[1] as string }),
+  ],
   [/\*\*\* HARAKIRI ON WORKER/, () => ({ kind: 'harakiri', server: 'uwsgi' })],
 ];
 
@@ -47,7 +70,12 @@ export function parseBackendLog(text: string): BackendLogEntry[] {
     const entry: BackendLogEntry = { text: line, event: found };
     const iso = ISO_STAMP.exec(line);
     const g = iso === null ? GUNICORN_STAMP.exec(line) : null;
-    const at = iso !== null ? parseIsoStamp(iso) : g !== null ? Date.parse(`${g[1]}-${g[2]}-${g[3]}T${g[4]}:${g[5]}:${g[6]}${g[7]}:${g[8]}`) : undefined;
+    const at =
+      iso !== null
+        ? parseIsoStamp(iso)
+        : g !== null
+          ? Date.parse(`${g[1]}-${g[2]}-${g[3]}T${g[4]}:${g[5]}:${g[6]}${g[7]}:${g[8]}`)
+          : undefined;
     if (at !== undefined && !Number.isNaN(at)) entry.at = at;
     out.push(entry);
   }

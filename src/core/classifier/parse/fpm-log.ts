@@ -23,7 +23,8 @@ const SYSLOG_STAMP = /^(\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) \S+ [^:]+: (?:
 
 // `php_1  | ` (compose) and `2024-04-10T14:39:26.708084488Z ` (docker logs -t), in either order; the container
 // runtime's own files (CRI, /var/log/pods) add the stream and a partial-line flag: `… stderr F `.
-const CONTAINER_PREFIX = /^(?:[\w.-]{1,100} +\| )?(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}) (?:(?:stdout|stderr) [FP] )?)?(?:[\w.-]{1,100} +\| )?/;
+const CONTAINER_PREFIX =
+  /^(?:[\w.-]{1,100} +\| )?(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2}) (?:(?:stdout|stderr) [FP] )?)?(?:[\w.-]{1,100} +\| )?/;
 
 function event(message: string): FpmEvent {
   let m = /\[pool ([^[\]]+)\] server reached (?:pm\.)?max_children setting \((\d+)\)/.exec(message);
@@ -33,7 +34,9 @@ function event(message: string): FpmEvent {
   // request_terminate_timeout: the master kills a worker in the middle of its request.
   m = /\[pool ([^[\]]+)\] child (\d+), script '[^']*' \(request: "[^"]*"\) execution timed out/.exec(message);
   if (m !== null) return { kind: 'terminated', pool: m[1] as string, child: Number(m[2]) };
-  m = /\[pool ([^[\]]+)\] child (\d+), script '([^']{0,4096})' \(request: "[^"]*"\) executing too slow \((\d+(?:\.\d+)?) sec\)/.exec(message);
+  m = /\[pool ([^[\]]+)\] child (\d+), script '([^']{0,4096})' \(request: "[^"]*"\) executing too slow \((\d+(?:\.\d+)?) sec\)/.exec(
+    message,
+  );
   if (m !== null) return { kind: 'slow', pool: m[1] as string, child: Number(m[2]), script: m[3] as string, seconds: Number(m[4]) };
   m = /\[pool ([^[\]]+)\] seems busy/.exec(message);
   if (m !== null) return { kind: 'busy', pool: m[1] as string };
@@ -53,7 +56,8 @@ export function parseFpmLog(text: string, utcOffsetMinutes: number, now: number)
     const s = f === null ? SYSLOG_STAMP.exec(line) : null;
     if (f !== null) {
       const month = monthIndex(f[2] as string);
-      if (month !== undefined) at = localToEpoch(Number(f[3]), month, Number(f[1]), Number(f[4]), Number(f[5]), Number(f[6]), utcOffsetMinutes);
+      if (month !== undefined)
+        at = localToEpoch(Number(f[3]), month, Number(f[1]), Number(f[4]), Number(f[5]), Number(f[6]), utcOffsetMinutes);
       level = f[7] as string;
       rest = line.slice(f[0].length);
     } else if (s !== null) {

@@ -32,7 +32,8 @@ export function parseFpmSlowlog(text: string, utcOffsetMinutes: number): Slowlog
     if (h !== null) {
       current = { text: line, pool: h[7] as string, pid: Number(h[8]), frames: [] };
       const month = monthIndex(h[2] as string);
-      if (month !== undefined) current.at = localToEpoch(Number(h[3]), month, Number(h[1]), Number(h[4]), Number(h[5]), Number(h[6]), utcOffsetMinutes);
+      if (month !== undefined)
+        current.at = localToEpoch(Number(h[3]), month, Number(h[1]), Number(h[4]), Number(h[5]), Number(h[6]), utcOffsetMinutes);
       out.push(current);
       continue;
     }

@@ -54,7 +54,8 @@ export function parseKernelLog(text: string, now: number, utcOffsetMinutes: numb
     } else if (CTIME.test(line)) {
       const c = CTIME.exec(line) as RegExpExecArray;
       const month = monthIndex(c[1] as string);
-      if (month !== undefined) at = localToEpoch(Number(c[6]), month, Number(c[2]), Number(c[3]), Number(c[4]), Number(c[5]), utcOffsetMinutes);
+      if (month !== undefined)
+        at = localToEpoch(Number(c[6]), month, Number(c[2]), Number(c[3]), Number(c[4]), Number(c[5]), utcOffsetMinutes);
       rest = line.slice(c[0].length);
     } else if (sys !== null) {
       at = syslogToEpoch(sys[1] as string, Number(sys[2]), Number(sys[3]), Number(sys[4]), Number(sys[5]), now, utcOffsetMinutes);

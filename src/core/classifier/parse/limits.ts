@@ -13,10 +13,15 @@ export function parseLimits(text: string): LimitLine[] {
   for (const line of outputLines(text)) {
     const files = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)\s+files/.exec(line);
     if (files !== null) {
-      out.push({ kind: 'open_files', line: line.replace(/\s+/g, ' ').trim(), ...(files[1] === 'unlimited' ? {} : { soft: Number(files[1]) }) });
+      out.push({
+        kind: 'open_files',
+        line: line.replace(/\s+/g, ' ').trim(),
+        ...(files[1] === 'unlimited' ? {} : { soft: Number(files[1]) }),
+      });
       continue;
     }
-    if (/^\d{1,5}\s+\d{1,5}$/.test(line.trim())) out.push({ kind: 'port_range', line: `ip_local_port_range: ${line.trim().replace(/\s+/, ' ')}` });
+    if (/^\d{1,5}\s+\d{1,5}$/.test(line.trim()))
+      out.push({ kind: 'port_range', line: `ip_local_port_range: ${line.trim().replace(/\s+/, ' ')}` });
   }
   return out;
 }

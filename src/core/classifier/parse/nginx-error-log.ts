@@ -77,12 +77,16 @@ export const UPSTREAM_FAILURE =
  * of them because that was the request's phase, yet no backend failed and no 502 was answered.
  */
 const CLIENT_SIDE = /^(?:\w+\(\) reported that )?client (?:intended to send|prematurely closed|closed|timed out|sent)/;
-const ON_CLIENT_CONNECTION = /^\w+\(\) failed \(\d+: [^)]*\) while (?:reading client request|sending to client|sending response to client|SSL handshaking$)/;
+const ON_CLIENT_CONNECTION =
+  /^\w+\(\) failed \(\d+: [^)]*\) while (?:reading client request|sending to client|sending response to client|SSL handshaking$)/;
 
 export const isClientSide = (e: NginxErrorEntry): boolean => CLIENT_SIDE.test(e.message) || ON_CLIENT_CONNECTION.test(e.message);
 
 export const isUpstreamFailure = (e: NginxErrorEntry): boolean =>
-  ['error', 'crit', 'alert', 'emerg'].includes(e.level) && UPSTREAM_FAILURE.test(e.message) && !e.message.startsWith('FastCGI sent in stderr') && !isClientSide(e);
+  ['error', 'crit', 'alert', 'emerg'].includes(e.level) &&
+  UPSTREAM_FAILURE.test(e.message) &&
+  !e.message.startsWith('FastCGI sent in stderr') &&
+  !isClientSide(e);
 
 /** Is the entry's upstream php-fpm (FastCGI) rather than a proxied HTTP application? */
 export const isFastcgi = (e: NginxErrorEntry): boolean => e.scheme === 'fastcgi';

@@ -50,7 +50,12 @@ export function parseSecurityPolicy(text: string, into: SecurityPolicy = { boole
     }
     const avc = AVC.exec(t);
     if (avc === null) continue;
-    const denial: AvcDenial = { text: t, at: Number(avc[1]) * 1000 + Number((avc[2] ?? '0').padEnd(3, '0')), permission: (avc[3] as string).trim(), permissive: field(t, 'permissive') === '1' };
+    const denial: AvcDenial = {
+      text: t,
+      at: Number(avc[1]) * 1000 + Number((avc[2] ?? '0').padEnd(3, '0')),
+      permission: (avc[3] as string).trim(),
+      permissive: field(t, 'permissive') === '1',
+    };
     const comm = field(t, 'comm');
     if (comm !== undefined) denial.comm = comm;
     const dest = field(t, 'dest');

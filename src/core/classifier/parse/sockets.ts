@@ -26,7 +26,11 @@ export function parseSockets(text: string): ListeningSocket[] {
     const [netid, , recvQ, sendQ, local] = cols as [string, string, string, string, string];
     const s: ListeningSocket = { netid, recvQ: Number(recvQ), sendQ: Number(sendQ), local, line };
     // ss writes `127.0.0.53%lo:53` for addresses bound to an interface.
-    const endpoint = netid.startsWith('u_') ? (local.startsWith('/') ? parseFpmListen(local) : undefined) : parseFpmListen(local.replace(/%[^:\]]+/, ''));
+    const endpoint = netid.startsWith('u_')
+      ? local.startsWith('/')
+        ? parseFpmListen(local)
+        : undefined
+      : parseFpmListen(local.replace(/%[^:\]]+/, ''));
     if (endpoint !== undefined) s.endpoint = endpoint;
     const users = USERS.exec(line);
     if (users !== null) s.process = { name: users[1] as string, pid: Number(users[2]) };

@@ -26,11 +26,20 @@ export function allClear(ctx: ClassifierContext, others: readonly Finding[], inc
           ctx.probes.length === 1
             ? `The site answers ${probe.code} and nginx logged no 502/504 in the last ${window}`
             : `The site answers (${ctx.probes.length} probes, ${codes}) and nginx logged no 502/504 in the last ${window}`,
-        evidence: [...buildEvidence([], ctx.probes.map((p) => p.line)), ...buildEvidence([], notChecked)],
+        evidence: [
+          ...buildEvidence(
+            [],
+            ctx.probes.map((p) => p.line),
+          ),
+          ...buildEvidence([], notChecked),
+        ],
         explanation:
           'Nothing points at a current 502/504: PHP-FPM and the backends answer, and the logs of the window are clean.' +
-          (unread.length === 0 ? '' : ` Not read, which could hide a cause that is not a 502 yet: ${unread.map((g) => `${g.check} (${g.couldHide ?? 'a cause'})`).join('; ')}.`),
-        nextSteps: unread.length === 0 ? [] : ['Give medic what it could not read (see the supplementary checks) to rule those out as well'],
+          (unread.length === 0
+            ? ''
+            : ` Not read, which could hide a cause that is not a 502 yet: ${unread.map((g) => `${g.check} (${g.couldHide ?? 'a cause'})`).join('; ')}.`),
+        nextSteps:
+          unread.length === 0 ? [] : ['Give medic what it could not read (see the supplementary checks) to rule those out as well'],
         remediations: [],
         current: true,
       },

@@ -27,7 +27,13 @@ const keepsAlive = (ctx: ClassifierContext): boolean => ctx.picture.nginx.direct
 export const keepaliveMismatch: Rule = {
   cause: 'keepalive_mismatch',
   // A backend whose own log shows workers dying is upstream_reset's, keep-alive or not.
-  claims: (e, ctx) => isReset(e) && !isFastcgi(e) && keepsAlive(ctx) && ctx.probe !== undefined && probeAnswered(ctx.probe.code) && backendStory(ctx).lines.length === 0,
+  claims: (e, ctx) =>
+    isReset(e) &&
+    !isFastcgi(e) &&
+    keepsAlive(ctx) &&
+    ctx.probe !== undefined &&
+    probeAnswered(ctx.probe.code) &&
+    backendStory(ctx).lines.length === 0,
   evaluate(ctx, claimed) {
     const { current, old } = splitByTime(ctx, claimed);
     const findings: Finding[] = [];
@@ -38,20 +44,29 @@ export const keepaliveMismatch: Rule = {
       findings.push({
         cause: 'keepalive_mismatch',
         severity: 'warning',
-        title: `The backend ${who === undefined ? where : `${who} at ${where}`} closes kept-alive connections that nginx reuses (${plural(current.length, 'request')} reset in the last ${span(ctx.windowMs)}); the site answers ${ctx.probe?.code ?? ''}`.trimEnd(),
+        title:
+          `The backend ${who === undefined ? where : `${who} at ${where}`} closes kept-alive connections that nginx reuses (${plural(current.length, 'request')} reset in the last ${span(ctx.windowMs)}); the site answers ${ctx.probe?.code ?? ''}`.trimEnd(),
         evidence: buildEvidence(current, [...config, ...(ctx.probe === undefined ? [] : [ctx.probe.line])]),
         explanation:
-          'nginx keeps idle connections to this upstream open (keepalive) and reuses them; the backend closes idle connections after its own keep-alive timeout. When the backend\'s timeout is the shorter one, a request sent just as the backend closes is reset and answered 502, now and then, while the backend is healthy.',
+          "nginx keeps idle connections to this upstream open (keepalive) and reuses them; the backend closes idle connections after its own keep-alive timeout. When the backend's timeout is the shorter one, a request sent just as the backend closes is reset and answered 502, now and then, while the backend is healthy.",
         nextSteps: [
           "Make the backend's idle timeout longer than nginx's: Node server.keepAliveTimeout = 65000 (and headersTimeout above it), gunicorn --keep-alive 75, uWSGI http-keepalive",
-          'Or make nginx drop idle connections first: keepalive_timeout 4s; in the upstream block (nginx ≥ 1.15.3), below the backend\'s timeout',
+          "Or make nginx drop idle connections first: keepalive_timeout 4s; in the upstream block (nginx ≥ 1.15.3), below the backend's timeout",
           'Check that the location sends proxy_http_version 1.1; and proxy_set_header Connection ""; (keep-alive to upstreams needs both)',
         ],
         remediations: [],
         current: true,
       });
     } else if (old.length > 0) {
-      findings.push(historyFinding(ctx, 'keepalive_mismatch', `the backend ${listOf(endpointsOf(old))} closed kept-alive connections nginx reused`, old, config));
+      findings.push(
+        historyFinding(
+          ctx,
+          'keepalive_mismatch',
+          `the backend ${listOf(endpointsOf(old))} closed kept-alive connections nginx reused`,
+          old,
+          config,
+        ),
+      );
     }
     return findings;
   },

@@ -54,7 +54,9 @@ export const maxChildrenExhausted: Rule = {
     const poolText = first === undefined ? 'PHP-FPM' : `PHP-FPM pool ${clean(first, 80)}`;
     const supporting = [
       ...queued.flatMap((s) => [s.lines['pool'], s.lines['listen queue'], s.lines['max children reached']]),
-      ...counted.filter((s) => !queued.includes(s)).flatMap((s) => [s.lines['pool'], s.lines['max children reached'], s.lines['start since']]),
+      ...counted
+        .filter((s) => !queued.includes(s))
+        .flatMap((s) => [s.lines['pool'], s.lines['max children reached'], s.lines['start since']]),
       ...backlog.map((s) => s.line),
       ...pools.flatMap((p) => poolLines(p, ['pm', 'pm.max_children'])),
     ].filter((l): l is string => l !== undefined);
@@ -67,13 +69,23 @@ export const maxChildrenExhausted: Rule = {
     // Timeouts on a saturated pool's socket: the requests waited for a worker, not for slow code.
     const saturated = ctx.poolListens.filter((p) => poolNames.includes(p.pool.name)).map((p) => p.endpoint);
     const starved = ctx.errors.filter(
-      (e) => isCurrent(ctx, e) && /upstream timed out/.test(e.message) && e.endpoint !== undefined && saturated.some((l) => sameEndpoint(e.endpoint as Endpoint, l)),
+      (e) =>
+        isCurrent(ctx, e) &&
+        /upstream timed out/.test(e.message) &&
+        e.endpoint !== undefined &&
+        saturated.some((l) => sameEndpoint(e.endpoint as Endpoint, l)),
     );
     const window = span(ctx.windowMs);
     const explanation =
       'Every worker of the pool is busy, so new requests wait in the listen queue; when it overflows nginx gets refused (502) or gives up waiting (504). ' +
       'PHP-FPM is running, which makes this the "silent 502". The default pm.max_children = 5 is a placeholder, not a production value; slow requests make it worse.';
-    const base = { cause: 'max_children_exhausted' as const, explanation, nextSteps: steps, remediations: ['reload_php_fpm' as const], current: true };
+    const base = {
+      cause: 'max_children_exhausted' as const,
+      explanation,
+      nextSteps: steps,
+      remediations: ['reload_php_fpm' as const],
+      current: true,
+    };
     const name = `${poolText} ${limit === undefined ? 'is at pm.max_children' : `is at pm.max_children (${limit})`}`;
 
     if (eagain.length > 0 || queued.length > 0 || backlog.length > 0 || starved.length > 0) {

@@ -73,7 +73,8 @@ export const memoryOvercommit: Rule = {
     const unlimited = pools.filter((p) => !Number.isFinite(p.limit));
     const steps = pools.map((p) => {
       const where = p.pool.file === undefined ? `pool ${clean(p.pool.name, 80)}` : clean(p.pool.file, 200);
-      if (!Number.isFinite(p.limit)) return `Set a memory_limit for pool ${clean(p.pool.name, 80)} (php_admin_value[memory_limit] = 256M in ${where}): -1 lets one request take the whole host`;
+      if (!Number.isFinite(p.limit))
+        return `Set a memory_limit for pool ${clean(p.pool.name, 80)} (php_admin_value[memory_limit] = 256M in ${where}): -1 lets one request take the whole host`;
       const fit = Math.max(1, Math.floor((p.maxChildren * ram) / need));
       return `Lower pm.max_children in ${where} from ${p.maxChildren} to ${fit} (= ${formatBytes(ram)} × its share / memory_limit ${clean(p.limitText, 20)}), or lower memory_limit; then ${commands.reloadFpm(ctx)}`;
     });

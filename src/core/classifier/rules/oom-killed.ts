@@ -13,7 +13,10 @@ export function phpOomLines(ctx: ClassifierContext): KernelEntry[] {
   // A PHP CLI victim (cron, a reindex) is php_cli_oom's, not php-fpm's.
   const victims = ctx.kernel.filter((k) => k.victim !== undefined && isFpmProcess(k.victim.process));
   const invoked = ctx.kernel.filter(
-    (k) => k.invoked === true && k.at !== undefined && victims.some((v) => v.at !== undefined && Math.abs(v.at - (k.at as number)) <= REPORT_SPAN_MS),
+    (k) =>
+      k.invoked === true &&
+      k.at !== undefined &&
+      victims.some((v) => v.at !== undefined && Math.abs(v.at - (k.at as number)) <= REPORT_SPAN_MS),
   );
   return [...victims, ...invoked];
 }
@@ -25,7 +28,9 @@ function invokedAlone(ctx: ClassifierContext): KernelEntry[] {
       isCurrent(ctx, k) &&
       k.invoker !== undefined &&
       isFpmProcess(k.invoker) &&
-      !ctx.kernel.some((v) => v.victim !== undefined && (v.at === undefined || k.at === undefined || Math.abs(v.at - k.at) <= REPORT_SPAN_MS)),
+      !ctx.kernel.some(
+        (v) => v.victim !== undefined && (v.at === undefined || k.at === undefined || Math.abs(v.at - k.at) <= REPORT_SPAN_MS),
+      ),
   );
 }
 
@@ -39,7 +44,9 @@ export const oomKilled: Rule = {
     const findings: Finding[] = [];
     if (current.length > 0 || serviceOom) {
       const pids = [...new Set(current.flatMap((k) => (k.victim?.pid === undefined ? [] : [String(k.victim.pid)])))];
-      const signals = ctx.fpmLog.filter((l) => isCurrent(ctx, l) && l.event.kind === 'signal' && l.event.signal === 'SIGKILL').map((l) => l.text);
+      const signals = ctx.fpmLog
+        .filter((l) => isCurrent(ctx, l) && l.event.kind === 'signal' && l.event.signal === 'SIGKILL')
+        .map((l) => l.text);
       const memory = ['MemTotal', 'MemAvailable'].flatMap((k) => ctx.memory?.lines[k] ?? []);
       const down = ctx.fpmState !== 'running';
       findings.push({
@@ -51,7 +58,7 @@ export const oomKilled: Rule = {
             : 'systemd reports that PHP-FPM was killed by the OOM killer',
         evidence: buildEvidence(current, [...(ctx.fpmService?.lines ?? []), ...signals.reverse(), ...memory]),
         explanation:
-          'The host ran out of memory and the kernel killed PHP-FPM, silently from PHP-FPM\'s point of view; nginx then finds nothing to connect to, or a connection cut mid-request, and answers 502. ' +
+          "The host ran out of memory and the kernel killed PHP-FPM, silently from PHP-FPM's point of view; nginx then finds nothing to connect to, or a connection cut mid-request, and answers 502. " +
           'Starting or reloading PHP-FPM buys time; the fix is to make PHP fit in RAM: lower pm.max_children or memory_limit, add RAM, and keep cron and CLI jobs out of the web pool.',
         nextSteps: [
           down ? commands.startFpm(ctx) : commands.reloadFpm(ctx),
@@ -68,10 +75,16 @@ export const oomKilled: Rule = {
         cause: 'oom_killed',
         severity: 'warning',
         title: `PHP-FPM invoked the kernel OOM killer; the kernel log does not say which process was killed`,
-        evidence: buildEvidence(lines, ['MemTotal', 'MemAvailable'].flatMap((k) => ctx.memory?.lines[k] ?? [])),
+        evidence: buildEvidence(
+          lines,
+          ['MemTotal', 'MemAvailable'].flatMap((k) => ctx.memory?.lines[k] ?? []),
+        ),
         explanation:
           'A php-fpm process asked for memory the host did not have, and the kernel started its OOM killer. The line naming the victim is missing, so whether php-fpm itself was killed is not certain (lower confidence); the host ran out of memory either way.',
-        nextSteps: [`See the whole report: ${commands.oomCheck}`, 'Size the pool to the RAM: pm.max_children = (RAM left for PHP) / memory_limit'],
+        nextSteps: [
+          `See the whole report: ${commands.oomCheck}`,
+          'Size the pool to the RAM: pm.max_children = (RAM left for PHP) / memory_limit',
+        ],
         remediations: [],
         current: true,
       });

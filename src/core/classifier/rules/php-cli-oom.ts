@@ -11,7 +11,8 @@ const REPORT_SPAN_MS = 10_000;
 /** The OOM reports whose victim is the PHP command line: the kill, the summary, what invoked the killer. */
 function cliOomLines(ctx: ClassifierContext): KernelEntry[] {
   const victims = ctx.kernel.filter((k) => k.victim !== undefined && isPhpCli(k.victim.process));
-  const near = (k: KernelEntry): boolean => k.at !== undefined && victims.some((v) => v.at !== undefined && Math.abs(v.at - (k.at as number)) <= REPORT_SPAN_MS);
+  const near = (k: KernelEntry): boolean =>
+    k.at !== undefined && victims.some((v) => v.at !== undefined && Math.abs(v.at - (k.at as number)) <= REPORT_SPAN_MS);
   return [...victims, ...ctx.kernel.filter((k) => k.invoked === true && k.victim === undefined && near(k))];
 }
 
@@ -49,7 +50,9 @@ export const phpCliOom: Rule = {
         current: true,
       });
     } else if (old.length > 0) {
-      findings.push(historyFinding(ctx, 'php_cli_oom', 'the kernel OOM killer killed a PHP command-line process (a cron job or CLI task)', old));
+      findings.push(
+        historyFinding(ctx, 'php_cli_oom', 'the kernel OOM killer killed a PHP command-line process (a cron job or CLI task)', old),
+      );
     }
     return findings;
   },

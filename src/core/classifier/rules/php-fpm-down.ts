@@ -1,5 +1,19 @@
 import type { Finding } from '../../finding.ts';
-import { clean, commands, endpointsOf, fpmUnit, historyFinding, isConnectFailure, listenCheck, listOf, passLines, plural, poolFor, poolName, splitByTime } from '../advice.ts';
+import {
+  clean,
+  commands,
+  endpointsOf,
+  fpmUnit,
+  historyFinding,
+  isConnectFailure,
+  listenCheck,
+  listOf,
+  passLines,
+  plural,
+  poolFor,
+  poolName,
+  splitByTime,
+} from '../advice.ts';
 import { isCurrent, type ClassifierContext } from '../context.ts';
 import { buildEvidence } from '../evidence.ts';
 import { isFastcgi, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
@@ -14,13 +28,18 @@ const STOPPING = /exiting, bye-bye|Finishing \.\.\.|ERROR: |ALERT: |FPM initiali
 function supportingLines(ctx: ClassifierContext, entries: readonly NginxErrorEntry[]): string[] {
   // The sockets nginx connected to, or would connect to, and where the pools listen.
   const paths = new Set(
-    [...entries.map((e) => e.endpoint), ...ctx.picture.nginx.upstreams.map((u) => parseNginxTarget(u.target)), ...ctx.poolListens.map((p) => p.endpoint)].flatMap((e) =>
-      e?.kind === 'unix' ? [e.path] : [],
-    ),
+    [
+      ...entries.map((e) => e.endpoint),
+      ...ctx.picture.nginx.upstreams.map((u) => parseNginxTarget(u.target)),
+      ...ctx.poolListens.map((p) => p.endpoint),
+    ].flatMap((e) => (e?.kind === 'unix' ? [e.path] : [])),
   );
   const service = ctx.fpmService !== undefined && ctx.fpmService.active !== 'active' ? ctx.fpmService.lines : [];
   const sockets = ctx.socketFiles.filter((f) => f.missing && paths.has(f.path)).map((f) => f.line);
-  const fpmLog = ctx.fpmLog.filter((l) => isCurrent(ctx, l) && STOPPING.test(l.text)).map((l) => l.text).reverse();
+  const fpmLog = ctx.fpmLog
+    .filter((l) => isCurrent(ctx, l) && STOPPING.test(l.text))
+    .map((l) => l.text)
+    .reverse();
   return [...service, ...sockets, ...fpmLog];
 }
 
@@ -46,10 +65,13 @@ function otherFastcgiServer(ctx: ClassifierContext): string | undefined {
  */
 function deadFastcgiServer(ctx: ClassifierContext, endpoint: Endpoint | undefined, fpmBelongs: boolean): string | undefined {
   const named = endpoint?.kind === 'unix' ? OTHER_FASTCGI.exec(endpoint.path) : null;
-  if (named !== null && named !== undefined && endpoint?.kind === 'unix') return `${clean(named[1] as string, 60)} (its socket ${clean(endpoint.path, 200)})`;
+  if (named !== null && named !== undefined && endpoint?.kind === 'unix')
+    return `${clean(named[1] as string, 60)} (its socket ${clean(endpoint.path, 200)})`;
   if (fpmBelongs) return undefined;
   const unit = Object.entries(ctx.picture.units).find(([name]) => OTHER_FASTCGI.test(name) && !isFpmUnitName(name));
-  return unit === undefined ? undefined : `${clean(OTHER_FASTCGI.exec(unit[0])?.[1] ?? unit[0], 60)} (${clean(unit[0], 120)}, ${clean(unit[1], 20)})`;
+  return unit === undefined
+    ? undefined
+    : `${clean(OTHER_FASTCGI.exec(unit[0])?.[1] ?? unit[0], 60)} (${clean(unit[0], 120)}, ${clean(unit[1], 20)})`;
 }
 
 /**
@@ -100,11 +122,20 @@ export const phpFpmDown: Rule = {
 
     const usesFastcgi = ctx.picture.nginx.upstreams.some((u) => u.kind === 'fastcgi');
     const serviceDown = ctx.fpmService !== undefined && ['inactive', 'failed'].includes(ctx.fpmService.active ?? '');
-    const where = listOf(endpointsOf(local)) || listOf(ctx.picture.nginx.upstreams.filter((u) => u.kind === 'fastcgi').map((u) => clean(u.target, 200))) || 'its socket';
-    const steps = [commands.startFpm(ctx), `Find out why it stopped: ${commands.fpmLogs(ctx)}`, `Check whether the kernel killed it: ${commands.oomCheck}`];
+    const where =
+      listOf(endpointsOf(local)) ||
+      listOf(ctx.picture.nginx.upstreams.filter((u) => u.kind === 'fastcgi').map((u) => clean(u.target, 200))) ||
+      'its socket';
+    const steps = [
+      commands.startFpm(ctx),
+      `Find out why it stopped: ${commands.fpmLogs(ctx)}`,
+      `Check whether the kernel killed it: ${commands.oomCheck}`,
+    ];
     // systemd would have brought it back by itself with Restart=on-failure.
     if (ctx.fpmRestart?.value === 'no') {
-      steps.push(`Let systemd restart it when it dies: sudo systemctl edit ${clean(fpmUnit(ctx) ?? 'php-fpm', 120)} → [Service] Restart=on-failure (it is ${ctx.fpmRestart.line} now)`);
+      steps.push(
+        `Let systemd restart it when it dies: sudo systemctl edit ${clean(fpmUnit(ctx) ?? 'php-fpm', 120)} → [Service] Restart=on-failure (it is ${ctx.fpmRestart.line} now)`,
+      );
     }
 
     const other = otherFastcgiServer(ctx);
@@ -120,12 +151,11 @@ export const phpFpmDown: Rule = {
         severity: 'critical',
         title: `${name} at ${where} refuses connections (${plural(local.length, 'failure')} in the last ${window}); no PHP-FPM runs on this host`,
         evidence: buildEvidence(local, [...passLines(ctx, 'fastcgi', local[0]?.endpoint), ...supportingLines(ctx, local)]),
-        explanation:
-          `nginx passes these requests over FastCGI to ${where}, and nothing accepts there. No PHP-FPM runs on this host and ${other} is the FastCGI server here, so starting PHP-FPM is not the fix: start the FastCGI server that should listen there.`,
+        explanation: `nginx passes these requests over FastCGI to ${where}, and nothing accepts there. No PHP-FPM runs on this host and ${other} is the FastCGI server here, so starting PHP-FPM is not the fix: start the FastCGI server that should listen there.`,
         nextSteps: [
           `Start the FastCGI server that should listen on ${where} (its systemd unit, spawn-fcgi or supervisor entry)`,
           `Check that it listens: ${listenCheck(local[0]?.endpoint, where)}`,
-          "Read its own log for why it stopped",
+          'Read its own log for why it stopped',
         ],
         remediations: [],
         current: true,
@@ -146,8 +176,12 @@ export const phpFpmDown: Rule = {
             ? 'No PHP-FPM runs or is set up on this host (no pool, unit or config of it), so the server that should listen there may be another FastCGI server (php-cgi, spawn-fcgi, fcgiwrap, an application): find which one before starting anything.'
             : `That address belongs to ${dead}, not to PHP-FPM, so starting PHP-FPM is not the fix: start ${dead.slice(0, dead.indexOf(' ('))}.`),
         nextSteps: [
-          unit !== undefined ? `Start it: sudo systemctl start ${clean(unit, 120)}` : `Start the FastCGI server that should listen on ${where} (its systemd unit, spawn-fcgi or supervisor entry)`,
-          unit !== undefined ? `Find out why it stopped: sudo journalctl -u ${clean(unit, 120)} --since "1 hour ago" --no-pager` : 'Read its own log for why it stopped',
+          unit !== undefined
+            ? `Start it: sudo systemctl start ${clean(unit, 120)}`
+            : `Start the FastCGI server that should listen on ${where} (its systemd unit, spawn-fcgi or supervisor entry)`,
+          unit !== undefined
+            ? `Find out why it stopped: sudo journalctl -u ${clean(unit, 120)} --since "1 hour ago" --no-pager`
+            : 'Read its own log for why it stopped',
           `Check that it listens: ${listenCheck(local[0]?.endpoint, where)}`,
         ],
         remediations: [],
@@ -155,7 +189,8 @@ export const phpFpmDown: Rule = {
       });
     } else if (ctx.fpmState === 'down' && (local.length > 0 || (usesFastcgi && expected !== undefined) || serviceDown)) {
       // Without failures, a fastcgi_pass alone (fcgiwrap's host) does not make a stopped PHP-FPM a finding.
-      const failures = local.length > 0 ? `: nginx could not connect to ${where} (${plural(local.length, 'time')} in the last ${window})` : '';
+      const failures =
+        local.length > 0 ? `: nginx could not connect to ${where} (${plural(local.length, 'time')} in the last ${window})` : '';
       findings.push({
         cause: 'php_fpm_down',
         severity: 'critical',
@@ -194,7 +229,9 @@ export const phpFpmDown: Rule = {
         explanation: notListening
           ? `A php-fpm master runs${pool === undefined ? '' : ` and ${poolName(pool)} is configured to listen on ${where}`}, but the socket is not listening: the pool failed to start or its socket file was removed (another PHP version's package, a cleanup job).`
           : 'PHP-FPM was down (or restarting) when these requests came in, and runs now. If it stops again, its log and the kernel log say why.',
-        nextSteps: notListening ? [commands.reloadFpm(ctx), `Read why the pool did not bind: ${commands.fpmLogs(ctx)}`] : [`Read why it stopped: ${commands.fpmLogs(ctx)}`, `Check for the OOM killer: ${commands.oomCheck}`],
+        nextSteps: notListening
+          ? [commands.reloadFpm(ctx), `Read why the pool did not bind: ${commands.fpmLogs(ctx)}`]
+          : [`Read why it stopped: ${commands.fpmLogs(ctx)}`, `Check for the OOM killer: ${commands.oomCheck}`],
         remediations: notListening ? ['reload_php_fpm'] : [],
         current: true,
       });

@@ -42,11 +42,19 @@ function statusBursts(status: FpmStatus | undefined): string[] {
 /** Signs of bursts: the status page's, php-fpm's "reached pm.max_children", refusals and timeouts on the pool's socket. */
 function burstLines(ctx: ClassifierContext, pool: FpmPool, status: FpmStatus | undefined): string[] {
   const lines = statusBursts(status);
-  lines.push(...ctx.fpmLog.filter((l) => isCurrent(ctx, l) && l.event.kind === 'max_children' && l.event.pool === pool.name).map((l) => l.text));
+  lines.push(
+    ...ctx.fpmLog.filter((l) => isCurrent(ctx, l) && l.event.kind === 'max_children' && l.event.pool === pool.name).map((l) => l.text),
+  );
   const endpoint = ctx.poolListens.find((p) => p.pool === pool)?.endpoint;
   if (endpoint !== undefined) {
     // Refused (backlog full) or timed out on this pool's socket in the window.
-    const failed = ctx.errors.filter((e) => isCurrent(ctx, e) && e.endpoint !== undefined && sameEndpoint(e.endpoint, endpoint) && (e.errno === 11 || /upstream timed out/.test(e.message)));
+    const failed = ctx.errors.filter(
+      (e) =>
+        isCurrent(ctx, e) &&
+        e.endpoint !== undefined &&
+        sameEndpoint(e.endpoint, endpoint) &&
+        (e.errno === 11 || /upstream timed out/.test(e.message)),
+    );
     lines.push(...failed.slice(0, 3).map((e) => e.text));
   }
   return lines;
@@ -67,7 +75,9 @@ export function statusPageSteps(ctx: ClassifierContext): string[] {
   }
   // The pool serves a status page but no nginx location passes that path to it (discovery found none).
   if (ctx.fpmStatus.length === 0 && ctx.picture.nginx.configRead && ctx.picture.fpm.statusUrl === undefined) {
-    return [`pm.status_path = ${clean(withPath.statusPath as string, 100)} is set but no nginx location serves it: add ${location.replace('/fpm-status', clean(withPath.statusPath as string, 100))}, then ${commands.reloadNginx(ctx)}`];
+    return [
+      `pm.status_path = ${clean(withPath.statusPath as string, 100)} is set but no nginx location serves it: add ${location.replace('/fpm-status', clean(withPath.statusPath as string, 100))}, then ${commands.reloadNginx(ctx)}`,
+    ];
   }
   return [];
 }
@@ -99,18 +109,28 @@ export const poolTuning: Rule = {
         placeholder ? `pm.max_children is the default ${DEFAULT_MAX_CHILDREN}` : '',
       ].filter((p) => p !== '');
       const why = [
-        busy ? `At ${Math.round(BUSY_RATIO * 100)} % of pm.max_children the pool has almost no headroom: the next peak or a few slow requests take the last workers, requests queue in the listen backlog, and nginx answers 502/504 (max_children_exhausted).` : '',
+        busy
+          ? `At ${Math.round(BUSY_RATIO * 100)} % of pm.max_children the pool has almost no headroom: the next peak or a few slow requests take the last workers, requests queue in the listen backlog, and nginx answers 502/504 (max_children_exhausted).`
+          : '',
         ondemand
           ? `pm = ondemand keeps no idle workers: each burst waits while workers are spawned (and ${pool.lines['pm.process_idle_timeout'] === undefined ? 'they are killed again after pm.process_idle_timeout, 10s by default' : 'they are killed again after pm.process_idle_timeout'}), which cascades into 502s under load. It suits quiet sites, not production traffic: use pm = dynamic (or static) with spare servers for the bursts.`
           : '',
-        placeholder ? `pm.max_children = ${DEFAULT_MAX_CHILDREN} is php-fpm's placeholder, not a production value: five workers serve five requests at once, the sixth waits.` : '',
+        placeholder
+          ? `pm.max_children = ${DEFAULT_MAX_CHILDREN} is php-fpm's placeholder, not a production value: five workers serve five requests at once, the sixth waits.`
+          : '',
       ].filter((w) => w !== '');
       const steps = [
         `Size pm.max_children to the RAM in ${poolName(pool)}: (RAM left for PHP) / (average worker RSS under load, ps --no-headers -o rss -C php-fpm), with 10-15 % headroom; then ${commands.reloadFpm(ctx)}`,
-        ...(ondemand ? [`Switch ${poolName(pool)} to pm = dynamic with pm.start_servers, pm.min_spare_servers and pm.max_spare_servers sized for the bursts (or pm = static)`] : []),
+        ...(ondemand
+          ? [
+              `Switch ${poolName(pool)} to pm = dynamic with pm.start_servers, pm.min_spare_servers and pm.max_spare_servers sized for the bursts (or pm = static)`,
+            ]
+          : []),
         ...(ctx.picture.fpm.pools.some((p) => p.slowlogTimeout !== undefined && p.slowlogTimeout.trim() !== '0')
           ? []
-          : ['Find what keeps workers busy: request_slowlog_timeout = 5s and slowlog = /var/log/php-fpm-slow.log in the pool show the slow scripts\' stacks']),
+          : [
+              "Find what keeps workers busy: request_slowlog_timeout = 5s and slowlog = /var/log/php-fpm-slow.log in the pool show the slow scripts' stacks",
+            ]),
         'Alert before it happens: active processes > 80 % of pm.max_children, listen queue > 0 for 30 s, max children reached increasing',
         ...statusPageSteps(ctx),
       ];
@@ -127,7 +147,9 @@ export const poolTuning: Rule = {
           ...buildEvidence(bursts.map((text) => ({ text }))),
           ...(status === undefined ? [] : [`fpm-status pool ${clean(status.pool, 80)}:`]),
           ...supporting.map((l) => clean(l)),
-          ...(now !== undefined && busy ? [`(the status page's own request is one of the active processes: ${now.busy} others are busy)`] : []),
+          ...(now !== undefined && busy
+            ? [`(the status page's own request is one of the active processes: ${now.busy} others are busy)`]
+            : []),
         ],
         explanation: why.join(' '),
         nextSteps: steps,

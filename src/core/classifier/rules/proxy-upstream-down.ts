@@ -1,5 +1,17 @@
 import type { Finding } from '../../finding.ts';
-import { clean, endpointsOf, historyFinding, isConnectFailure, listenCheck, listenerAt, listenerName, listOf, passLines, plural, splitByTime } from '../advice.ts';
+import {
+  clean,
+  endpointsOf,
+  historyFinding,
+  isConnectFailure,
+  listenCheck,
+  listenerAt,
+  listenerName,
+  listOf,
+  passLines,
+  plural,
+  splitByTime,
+} from '../advice.ts';
 import type { ClassifierContext } from '../context.ts';
 import { buildEvidence } from '../evidence.ts';
 import { probeAnswered } from '../parse/http-probe.ts';
@@ -10,7 +22,11 @@ import type { Endpoint } from '../upstream-address.ts';
 
 /** Which directive sends there: proxy_pass for http(s)://, uwsgi_pass, grpc_pass, scgi_pass. */
 export const passOf = (e: NginxErrorEntry | undefined): string =>
-  e?.scheme === 'uwsgi' || e?.scheme === 'grpc' || e?.scheme === 'scgi' ? `${e.scheme}_pass` : e?.scheme === 'grpcs' ? 'grpc_pass' : 'proxy_pass';
+  e?.scheme === 'uwsgi' || e?.scheme === 'grpc' || e?.scheme === 'scgi'
+    ? `${e.scheme}_pass`
+    : e?.scheme === 'grpcs'
+      ? 'grpc_pass'
+      : 'proxy_pass';
 
 const isIpv6Loopback = (e: NginxErrorEntry): boolean => e.endpoint?.kind === 'tcp' && e.endpoint.host === '::1';
 
@@ -34,7 +50,11 @@ function ipv6Fallback(ctx: ClassifierContext, refused: readonly NginxErrorEntry[
     cause: 'proxy_upstream_down',
     severity: 'warning',
     title: `nginx tries the backend at [::1]:${port} first and is refused, then falls back to IPv4${answers ? `: the site answers ${ctx.probe?.code}` : ''} (${plural(refused.length, 'refusal')} in the last ${span(ctx.windowMs)})`,
-    evidence: buildEvidence(refused, [...passLines(ctx, 'proxy'), ...(twin === undefined ? [] : [twin.line]), ...(ctx.probe === undefined ? [] : [ctx.probe.line])]),
+    evidence: buildEvidence(refused, [
+      ...passLines(ctx, 'proxy'),
+      ...(twin === undefined ? [] : [twin.line]),
+      ...(ctx.probe === undefined ? [] : [ctx.probe.line]),
+    ]),
     explanation:
       'The upstream is a name (localhost) that resolves to both ::1 and 127.0.0.1. The backend listens on IPv4 only, so each request is first refused on [::1] and then served over 127.0.0.1. ' +
       'Nothing is down, but every refusal costs a connection attempt and fills the error log, and an upstream marked failed on [::1] can turn into 502s under load.',
@@ -65,7 +85,8 @@ export const proxyUpstreamDown: Rule = {
       const listener = listenerAt(ctx, endpoint);
       const listening = endpoint === undefined || ctx.sockets === undefined ? undefined : listener !== undefined;
       const who = listenerName(ctx, endpoint);
-      const now = listening === false ? '; nothing listens there now' : listening === true ? `; ${who ?? 'something'} listens there again now` : '';
+      const now =
+        listening === false ? '; nothing listens there now' : listening === true ? `; ${who ?? 'something'} listens there again now` : '';
       findings.push({
         cause: 'proxy_upstream_down',
         severity: 'critical',
@@ -83,7 +104,9 @@ export const proxyUpstreamDown: Rule = {
         current: true,
       });
     } else if (old.length > 0) {
-      findings.push(historyFinding(ctx, 'proxy_upstream_down', `the proxy_pass backend ${listOf(endpointsOf(old))} refused connections`, old));
+      findings.push(
+        historyFinding(ctx, 'proxy_upstream_down', `the proxy_pass backend ${listOf(endpointsOf(old))} refused connections`, old),
+      );
     }
     return findings;
   },

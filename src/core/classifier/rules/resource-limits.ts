@@ -33,21 +33,24 @@ const ADVICE: Record<Limit, { title: string; why: string; steps: (ctx: Classifie
     title: 'nginx ran out of file descriptors (24: Too many open files)',
     why: 'Each client connection and each upstream connection is a file descriptor; the worker hit its RLIMIT_NOFILE, so it cannot accept clients or open connections to the backend.',
     steps: (ctx) => [
-      'Raise the workers\' limit: worker_rlimit_nofile 65535; in the main context (at least 2 × worker_connections), then reload nginx',
+      "Raise the workers' limit: worker_rlimit_nofile 65535; in the main context (at least 2 × worker_connections), then reload nginx",
       `Under systemd also LimitNOFILE=65535 in a drop-in of nginx's unit; check what applies: grep 'Max open files' /proc/${ctx.picture.nginx.masterPid ?? '<nginx master pid>'}/limits`,
     ],
   },
   connections: {
     title: "nginx's workers ran out of connections (worker_connections are not enough)",
     why: 'worker_connections caps the connections of each worker, clients and upstreams together (a proxied request takes two). At the cap nginx drops new work, which clients see as errors or 502s.',
-    steps: () => ['Raise worker_connections in the events block (e.g. 4096) and worker_rlimit_nofile to at least twice that, then reload nginx', 'Look for what holds connections open (WebSockets, slow clients, slow backends)'],
+    steps: () => [
+      'Raise worker_connections in the events block (e.g. 4096) and worker_rlimit_nofile to at least twice that, then reload nginx',
+      'Look for what holds connections open (WebSockets, slow clients, slow backends)',
+    ],
   },
   backlog: {
     title: "the backend's listen queue is full (11: Resource temporarily unavailable)",
     why: "The backend's listening socket has no room left in its accept queue: every worker is busy and the backlog (gunicorn --backlog, uWSGI --listen, net.core.somaxconn) is full, so nginx cannot even connect.",
     steps: () => [
-      "Give the backend more workers or make its requests faster; raise its backlog (gunicorn --backlog 2048, uWSGI listen = 1024) together with net.core.somaxconn",
-      'Watch the queue: sudo ss -lnx (Recv-Q of the backend\'s socket) or ss -ltn for a TCP backend',
+      'Give the backend more workers or make its requests faster; raise its backlog (gunicorn --backlog 2048, uWSGI listen = 1024) together with net.core.somaxconn',
+      "Watch the queue: sudo ss -lnx (Recv-Q of the backend's socket) or ss -ltn for a TCP backend",
     ],
   },
 };
@@ -82,7 +85,10 @@ export const resourceLimits: Rule = {
         current: true,
       });
     }
-    if (current.length === 0 && old.length > 0) findings.push(historyFinding(ctx, 'resource_limits', 'nginx hit a connection limit (ports, file descriptors or worker_connections)', old, config));
+    if (current.length === 0 && old.length > 0)
+      findings.push(
+        historyFinding(ctx, 'resource_limits', 'nginx hit a connection limit (ports, file descriptors or worker_connections)', old, config),
+      );
     return findings;
   },
 };

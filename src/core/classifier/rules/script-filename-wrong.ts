@@ -41,7 +41,7 @@ export const scriptFilenameWrong: Rule = {
           'nginx builds SCRIPT_FILENAME from its own root ($document_root$fastcgi_script_name), and PHP-FPM looks for that path in its own filesystem. ' +
           'When nginx and PHP-FPM run in separate containers (or PHP-FPM is chrooted) the path does not exist for PHP-FPM, and every PHP request fails (nginx answers 404 "File not found." or 502).',
         nextSteps: [
-          'Set SCRIPT_FILENAME to the path as PHP-FPM sees it, e.g. fastcgi_param SCRIPT_FILENAME /var/www/html$fastcgi_script_name; (hard-code the PHP container\'s document root)',
+          "Set SCRIPT_FILENAME to the path as PHP-FPM sees it, e.g. fastcgi_param SCRIPT_FILENAME /var/www/html$fastcgi_script_name; (hard-code the PHP container's document root)",
           "Check that the script exists and is readable for the pool's user inside PHP-FPM's filesystem (and not excluded by chroot or open_basedir)",
           `Then ${commands.reloadNginx(ctx)}`,
         ],
@@ -49,7 +49,15 @@ export const scriptFilenameWrong: Rule = {
         current: true,
       });
     } else if (old.length > 0) {
-      findings.push(historyFinding(ctx, 'script_filename_wrong', 'PHP-FPM could not find the script in SCRIPT_FILENAME ("Primary script unknown")', old, config));
+      findings.push(
+        historyFinding(
+          ctx,
+          'script_filename_wrong',
+          'PHP-FPM could not find the script in SCRIPT_FILENAME ("Primary script unknown")',
+          old,
+          config,
+        ),
+      );
     }
     return findings;
   },

@@ -23,7 +23,10 @@ const APPARMOR = /apparmor="DENIED".*comm="nginx/;
  */
 export const selinuxDenied: Rule = {
   cause: 'selinux_denied',
-  claims: (e, ctx) => e.errno === 13 && /^connect\(\)/.test(e.message) && (e.endpoint?.kind === 'tcp' || (e.endpoint?.kind === 'unix' && unixDenials(ctx).length > 0)),
+  claims: (e, ctx) =>
+    e.errno === 13 &&
+    /^connect\(\)/.test(e.message) &&
+    (e.endpoint?.kind === 'tcp' || (e.endpoint?.kind === 'unix' && unixDenials(ctx).length > 0)),
   evaluate(ctx, claimed) {
     const { current, old } = splitByTime(ctx, claimed);
     const findings: Finding[] = [];
@@ -31,7 +34,9 @@ export const selinuxDenied: Rule = {
       const mode = ctx.security.selinux;
       const bool = ctx.security.booleans['httpd_can_network_connect'];
       const tcp = current.some((e) => e.endpoint?.kind === 'tcp');
-      const denials = ctx.security.denials.filter((d) => byNginx(d) && (tcp ? d.permission.includes('name_connect') : d.tclass !== 'tcp_socket'));
+      const denials = ctx.security.denials.filter(
+        (d) => byNginx(d) && (tcp ? d.permission.includes('name_connect') : d.tclass !== 'tcp_socket'),
+      );
       const recent = denials.filter((d) => isCurrent(ctx, d));
       const apparmor = ctx.kernel.filter((k) => APPARMOR.test(k.text));
       const where = listOf(endpointsOf(current));
@@ -50,7 +55,12 @@ export const selinuxDenied: Rule = {
       let explanation: string;
       let steps: string[];
       if (enforcing || denials.length > 0) {
-        const because = tcp && bool?.on === false ? ' (httpd_can_network_connect is off)' : denials.length > 0 ? ` (AVC denial: ${clean(denials[0]?.permission ?? '', 40)})` : '';
+        const because =
+          tcp && bool?.on === false
+            ? ' (httpd_can_network_connect is off)'
+            : denials.length > 0
+              ? ` (AVC denial: ${clean(denials[0]?.permission ?? '', 40)})`
+              : '';
         title = `SELinux stops nginx from connecting to ${where}${because}: ${plural(current.length, 'request')} refused in the last ${window}`;
         explanation = tcp
           ? 'SELinux confines nginx to the httpd_t domain, which may only connect to the ports labelled for web servers unless the httpd_can_network_connect boolean is on. ' +
@@ -68,13 +78,19 @@ export const selinuxDenied: Rule = {
             ];
       } else if (apparmor.length > 0) {
         title = `AppArmor stops nginx from connecting to ${where}: ${plural(current.length, 'request')} refused in the last ${window}`;
-        explanation = "nginx's AppArmor profile does not allow this connection, so the kernel answers (13: Permission denied) and nginx answers 502. The backend is probably fine.";
-        steps = ["Allow the connection in nginx's AppArmor profile (/etc/apparmor.d/), then reload it: sudo apparmor_parser -r <profile>", 'Or see which profile denies: sudo aa-status'];
+        explanation =
+          "nginx's AppArmor profile does not allow this connection, so the kernel answers (13: Permission denied) and nginx answers 502. The backend is probably fine.";
+        steps = [
+          "Allow the connection in nginx's AppArmor profile (/etc/apparmor.d/), then reload it: sudo apparmor_parser -r <profile>",
+          'Or see which profile denies: sudo aa-status',
+        ];
       } else {
         title = `nginx is denied connecting to ${where} (13: Permission denied): a security policy, not file permissions (${plural(current.length, 'request')} in the last ${window})`;
         explanation =
           'A TCP connection has no owner or mode to fix: (13: Permission denied) on connect() means the kernel refused it on behalf of a mandatory access control policy (SELinux on RHEL-family hosts, AppArmor on Debian/Ubuntu) or a local firewall rule. ' +
-          (mode?.mode === 'permissive' || mode?.mode === 'disabled' ? `SELinux is ${mode.mode} here, so look at AppArmor and the firewall.` : 'Whether SELinux enforces could not be read here.');
+          (mode?.mode === 'permissive' || mode?.mode === 'disabled'
+            ? `SELinux is ${mode.mode} here, so look at AppArmor and the firewall.`
+            : 'Whether SELinux enforces could not be read here.');
         steps = [
           'Check SELinux: getenforce; getsebool httpd_can_network_connect; sudo ausearch -m avc -ts recent',
           'On SELinux hosts: sudo setsebool -P httpd_can_network_connect 1',
@@ -92,7 +108,9 @@ export const selinuxDenied: Rule = {
         current: true,
       });
     } else if (old.length > 0) {
-      findings.push(historyFinding(ctx, 'selinux_denied', `nginx was denied connecting to ${listOf(endpointsOf(old))} by a security policy`, old));
+      findings.push(
+        historyFinding(ctx, 'selinux_denied', `nginx was denied connecting to ${listOf(endpointsOf(old))} by a security policy`, old),
+      );
     }
     return findings;
   },

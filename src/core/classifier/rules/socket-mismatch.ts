@@ -1,6 +1,17 @@
 import type { FpmPool } from '../../discovery/host-picture.ts';
 import type { Finding } from '../../finding.ts';
-import { clean, commands, endpointsOf, historyFinding, isConnectFailure, listOf, passLines, plural, poolLines, splitByTime } from '../advice.ts';
+import {
+  clean,
+  commands,
+  endpointsOf,
+  historyFinding,
+  isConnectFailure,
+  listOf,
+  passLines,
+  plural,
+  poolLines,
+  splitByTime,
+} from '../advice.ts';
 import type { ClassifierContext } from '../context.ts';
 import { buildEvidence, located } from '../evidence.ts';
 import { isFastcgi } from '../parse/nginx-error-log.ts';
@@ -23,14 +34,25 @@ function passTarget(e: Endpoint): string {
 }
 
 function listenLines(ctx: ClassifierContext): string[] {
-  return ctx.poolListens.flatMap(({ pool }) => poolLines(pool, ['listen']).concat(pool.lines.listen === undefined ? [located(`listen = ${pool.listen ?? ''}`, pool.file)] : []));
+  return ctx.poolListens.flatMap(({ pool }) =>
+    poolLines(pool, ['listen']).concat(pool.lines.listen === undefined ? [located(`listen = ${pool.listen ?? ''}`, pool.file)] : []),
+  );
 }
 
 function advice(ctx: ClassifierContext, targets: readonly string[]): { steps: string[]; listens: string } {
   const pools = ctx.poolListens;
-  const listens = listOf(pools.map((p) => clean(p.pool.listen ?? '', 200)), 3);
+  const listens = listOf(
+    pools.map((p) => clean(p.pool.listen ?? '', 200)),
+    3,
+  );
   const first = pools[0] as { pool: FpmPool; endpoint: Endpoint };
-  const files = [...new Set(ctx.picture.nginx.upstreams.filter((u) => u.kind === 'fastcgi' && targets.includes(formatTarget(u.target))).flatMap((u) => (u.file === undefined ? [] : [clean(u.file, 200)])))];
+  const files = [
+    ...new Set(
+      ctx.picture.nginx.upstreams
+        .filter((u) => u.kind === 'fastcgi' && targets.includes(formatTarget(u.target)))
+        .flatMap((u) => (u.file === undefined ? [] : [clean(u.file, 200)])),
+    ),
+  ];
   const where = files.length > 0 ? ` in ${listOf(files, 3)}` : '';
   const steps = [
     `Make fastcgi_pass${where} match listen = ${clean(first.pool.listen ?? '', 200)} (pool ${clean(first.pool.name, 80)}${first.pool.file === undefined ? '' : ` in ${clean(first.pool.file, 200)}`}): fastcgi_pass ${clean(passTarget(first.endpoint), 200)}; then reload nginx: ${commands.reloadNginx(ctx)}`,
@@ -45,7 +67,7 @@ const formatTarget = (target: string): string => {
 };
 
 const EXPLANATION =
-  "PHP-FPM is running, but not where nginx sends PHP requests: typically the socket path changed with a PHP upgrade (php7.4-fpm.sock → php8.2-fpm.sock), or one side uses TCP and the other a unix socket. The two must match exactly; nginx is just reporting that nothing answers at the old address.";
+  'PHP-FPM is running, but not where nginx sends PHP requests: typically the socket path changed with a PHP upgrade (php7.4-fpm.sock → php8.2-fpm.sock), or one side uses TCP and the other a unix socket. The two must match exactly; nginx is just reporting that nothing answers at the old address.';
 
 /** `socket_mismatch`: a php-fpm master runs, but nginx's fastcgi_pass target is none of its pools' `listen`. */
 export const socketMismatch: Rule = {
@@ -90,7 +112,10 @@ export const socketMismatch: Rule = {
           current: true,
         });
       }
-      if (old.length > 0) findings.push(historyFinding(ctx, 'socket_mismatch', `nginx passed PHP to ${listOf(endpointsOf(old))}, where no PHP-FPM pool listens now`, old));
+      if (old.length > 0)
+        findings.push(
+          historyFinding(ctx, 'socket_mismatch', `nginx passed PHP to ${listOf(endpointsOf(old))}, where no PHP-FPM pool listens now`, old),
+        );
     }
     return findings;
   },

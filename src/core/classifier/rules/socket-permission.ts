@@ -18,7 +18,9 @@ export const socketPermission: Rule = {
     const stat = ctx.socketFiles.find((f) => f.path === path && !f.missing && f.error === undefined);
     const supporting = [
       ...(stat === undefined ? [] : [stat.line]),
-      ...(pool === undefined ? [] : poolLines(pool, ['listen', 'listen.owner', 'listen.group', 'listen.mode', 'listen.acl_users', 'listen.acl_groups'])),
+      ...(pool === undefined
+        ? []
+        : poolLines(pool, ['listen', 'listen.owner', 'listen.group', 'listen.mode', 'listen.acl_users', 'listen.acl_groups'])),
     ];
     if (current.length > 0) {
       const worker = ctx.picture.nginx.workerUser;
@@ -42,14 +44,18 @@ export const socketPermission: Rule = {
               `Then restart php-fpm (restart_php_fpm: ${commands.restartFpm(ctx)}): a reload (${commands.reloadFpm(ctx)}) keeps the socket it inherited, with its old owner and mode, so it does not apply this fix; a restart drops requests in flight`,
               `Check: sudo -u ${user} test -w ${clean(path ?? '<socket>', 200)} && echo ok`,
             ]
-          : [`Give ${user} write access to ${clean(path ?? 'the socket', 200)} (owner, group or mode of the socket, set by the application that creates it)`],
+          : [
+              `Give ${user} write access to ${clean(path ?? 'the socket', 200)} (owner, group or mode of the socket, set by the application that creates it)`,
+            ],
         // Not reload_php_fpm: php-fpm re-executes on USR2 and keeps its inherited socket (proven
         // on the lab), so only a restart applies a listen.owner/mode change.
         remediations: fastcgi ? ['restart_php_fpm'] : [],
         current: true,
       });
     } else if (old.length > 0) {
-      findings.push(historyFinding(ctx, 'socket_permission', `nginx was denied access to the socket ${listOf(endpointsOf(old))}`, old, supporting));
+      findings.push(
+        historyFinding(ctx, 'socket_permission', `nginx was denied access to the socket ${listOf(endpointsOf(old))}`, old, supporting),
+      );
     }
     return findings;
   },

@@ -47,7 +47,12 @@ export function gatewayCounts(ctx: ClassifierContext): { text: string; lines: Da
  * `unknown_502`: current 502/504 evidence that no rule explains, with the evidence still shown;
  * and the verdict of a diagnosis that could not see enough (incomplete) and found nothing else.
  */
-export function unknown502(ctx: ClassifierContext, leftovers: readonly NginxErrorEntry[], others: readonly Finding[], gaps: readonly Gap[]): Finding[] {
+export function unknown502(
+  ctx: ClassifierContext,
+  leftovers: readonly NginxErrorEntry[],
+  others: readonly Finding[],
+  gaps: readonly Gap[],
+): Finding[] {
   const named = (lines: readonly Dated[], f: Finding): Finding => naming(ctx.picture, f, vhostsOf(lines));
   const { current, old } = splitByTime(ctx, leftovers.filter(isUpstreamFailure));
   const findings: Finding[] = [];
@@ -58,18 +63,25 @@ export function unknown502(ctx: ClassifierContext, leftovers: readonly NginxErro
 
   if (current.length > 0) {
     const first = [...current].sort((a, b) => (b.at ?? 0) - (a.at ?? 0))[0] as NginxErrorEntry;
-    findings.push(named(current, {
-      cause: 'unknown_502',
-      severity: 'critical',
-      title: `nginx logs upstream errors no rule explains: "${clean(first.message, 160)}" (${plural(current.length, 'line')} in the last ${window})`,
-      evidence: buildEvidence(current),
-      explanation: 'These upstream errors match none of the known causes. The lines themselves usually say which backend failed and how; read them, and the backend\'s own log at the same times.',
-      nextSteps: ['Read the backend\'s own log at the times of these lines', 'grep the nginx error log around them: sudo grep -n "upstream" <error log> | tail -50'],
-      remediations: [],
-      current: true,
-    }));
+    findings.push(
+      named(current, {
+        cause: 'unknown_502',
+        severity: 'critical',
+        title: `nginx logs upstream errors no rule explains: "${clean(first.message, 160)}" (${plural(current.length, 'line')} in the last ${window})`,
+        evidence: buildEvidence(current),
+        explanation:
+          "These upstream errors match none of the known causes. The lines themselves usually say which backend failed and how; read them, and the backend's own log at the same times.",
+        nextSteps: [
+          "Read the backend's own log at the times of these lines",
+          'grep the nginx error log around them: sudo grep -n "upstream" <error log> | tail -50',
+        ],
+        remediations: [],
+        current: true,
+      }),
+    );
   }
-  if (current.length === 0 && old.length > 0) findings.push(named(old, historyFinding(ctx, 'unknown_502', 'nginx logged upstream errors no rule explains', old)));
+  if (current.length === 0 && old.length > 0)
+    findings.push(named(old, historyFinding(ctx, 'unknown_502', 'nginx logged upstream errors no rule explains', old)));
 
   if (current.length > 0 || others.some(explainsNow)) return findings;
 
@@ -84,28 +96,33 @@ export function unknown502(ctx: ClassifierContext, leftovers: readonly NginxErro
   if (gateway.lines.length > 0 || probeFailed) {
     let what: string;
     if (probe?.code === 0) {
-      what = ctx.picture.nginx.running || ctx.picture.processes.length === 0 ? `the site does not answer (${clean(probe.error ?? 'no HTTP response', 160)})` : 'the site does not answer: nginx is not running';
+      what =
+        ctx.picture.nginx.running || ctx.picture.processes.length === 0
+          ? `the site does not answer (${clean(probe.error ?? 'no HTTP response', 160)})`
+          : 'the site does not answer: nginx is not running';
     } else if (probe !== undefined && probeFailed) {
       what = `the site answers ${probe.code}${gateway.text === '' ? '' : ` (nginx answered ${gateway.text} in the last ${window})`}, and no rule explains why`;
     } else {
       what = `nginx answered ${gateway.text} in the last ${window}, and no rule explains why`;
     }
-    findings.push(named([...gateway.lines, ...probeVhosts.map((server) => ({ text: '', server }))], {
-      cause: 'unknown_502',
-      severity: 'critical',
-      title: `${gapText}${what.charAt(0).toUpperCase()}${what.slice(1)}`,
-      evidence: buildEvidence(gateway.lines, [...probeLines, ...gapLines]),
-      explanation:
-        probe?.code === 0
-          ? 'curl got no HTTP answer at all: nginx is not running or not listening on the probed address, or something in between drops the connection. That is not a gateway error from the upstream.'
-          : `nginx answers 502/504, but its error log names no known cause${incomplete ? ' (or could not be read)' : ''}. The evidence is shown as is.`,
-      nextSteps: [
-        ...(incomplete ? ['Give the diagnosis what it could not read (see the gaps), then run it again'] : []),
-        'Read the nginx error log at the times of these requests: sudo grep -n "upstream" <error log> | tail -50',
-      ],
-      remediations: [],
-      current: true,
-    }));
+    findings.push(
+      named([...gateway.lines, ...probeVhosts.map((server) => ({ text: '', server }))], {
+        cause: 'unknown_502',
+        severity: 'critical',
+        title: `${gapText}${what.charAt(0).toUpperCase()}${what.slice(1)}`,
+        evidence: buildEvidence(gateway.lines, [...probeLines, ...gapLines]),
+        explanation:
+          probe?.code === 0
+            ? 'curl got no HTTP answer at all: nginx is not running or not listening on the probed address, or something in between drops the connection. That is not a gateway error from the upstream.'
+            : `nginx answers 502/504, but its error log names no known cause${incomplete ? ' (or could not be read)' : ''}. The evidence is shown as is.`,
+        nextSteps: [
+          ...(incomplete ? ['Give the diagnosis what it could not read (see the gaps), then run it again'] : []),
+          'Read the nginx error log at the times of these requests: sudo grep -n "upstream" <error log> | tail -50',
+        ],
+        remediations: [],
+        current: true,
+      }),
+    );
   } else if (incomplete) {
     findings.push({
       cause: 'unknown_502',
@@ -118,16 +135,18 @@ export function unknown502(ctx: ClassifierContext, leftovers: readonly NginxErro
       current: true,
     });
   } else if (probe !== undefined && probe.code >= 500) {
-    findings.push(named(probe.server === undefined ? [] : [{ text: '', server: probe.server }], {
-      cause: 'unknown_502',
-      severity: 'warning',
-      title: `The site answers HTTP ${probe.code}, not a 502/504 from the upstream`,
-      evidence: buildEvidence([], probeLines),
-      explanation: `${probe.code} is not a gateway error: it comes from the application (500) or from nginx's own limits or maintenance mode (503). Nothing in the logs points at the upstream.`,
-      nextSteps: ["Read the application's error log (PHP's error_log, the framework's log) for the failing requests"],
-      remediations: [],
-      current: true,
-    }));
+    findings.push(
+      named(probe.server === undefined ? [] : [{ text: '', server: probe.server }], {
+        cause: 'unknown_502',
+        severity: 'warning',
+        title: `The site answers HTTP ${probe.code}, not a 502/504 from the upstream`,
+        evidence: buildEvidence([], probeLines),
+        explanation: `${probe.code} is not a gateway error: it comes from the application (500) or from nginx's own limits or maintenance mode (503). Nothing in the logs points at the upstream.`,
+        nextSteps: ["Read the application's error log (PHP's error_log, the framework's log) for the failing requests"],
+        remediations: [],
+        current: true,
+      }),
+    );
   }
   return findings;
 }

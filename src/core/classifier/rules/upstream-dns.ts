@@ -10,7 +10,8 @@ import { span } from '../time.ts';
 
 // `backend.internal could not be resolved (3: Host not found)`, `no resolver defined to resolve api.example.com`,
 // `host not found in upstream "app:8000" in /etc/nginx/conf.d/app.conf:12` (at start or reload).
-const UNRESOLVED = /^(?:(\S{1,253}) could not be resolved \((\d+): [^)]*\)|no resolver defined to resolve "?([^\s",]{1,253})|host not found in (?:resolver|upstream) "([^"]{1,300})")/;
+const UNRESOLVED =
+  /^(?:(\S{1,253}) could not be resolved \((\d+): [^)]*\)|no resolver defined to resolve "?([^\s",]{1,253})|host not found in (?:resolver|upstream) "([^"]{1,300})")/;
 
 // `recv() failed (111: Connection refused) while resolving, resolver: 127.0.0.1:53`: the resolver itself does not answer.
 const RESOLVER_DOWN = /^\w{1,20}\(\) failed \(\d+: [^)]*\) while resolving, resolver: (\S{1,300})/;
@@ -73,11 +74,11 @@ function staleNameWarning(ctx: ClassifierContext, resolvers: readonly string[]):
     title: `nginx resolved ${listOf(names)} once, when it loaded its configuration: when ${names.length === 1 ? 'its address changes' : 'their addresses change'}, requests go to the old address (502) until nginx reloads`,
     evidence: buildEvidence([], [...new Set(once.map((o) => located(o.ref.line, o.ref.file))), ...resolvers]),
     explanation:
-      'nginx looks up a host name written in proxy_pass (or in an upstream block\'s server) once, when it starts or reloads, and keeps that address for as long as it runs. ' +
+      "nginx looks up a host name written in proxy_pass (or in an upstream block's server) once, when it starts or reloads, and keeps that address for as long as it runs. " +
       (resolvers.length === 0
         ? 'No resolver is configured (nginx -T has no resolver directive), so nothing makes it look again. '
         : 'A resolver is configured, but nginx uses it only for names in variables or servers marked resolve, which these are not. ') +
-      'When the backend moves (a container recreated, a cloud load balancer\'s addresses rotating, a DNS failover), nginx keeps connecting to the old address and answers 502. The site is not failing because of it now.',
+      "When the backend moves (a container recreated, a cloud load balancer's addresses rotating, a DNS failover), nginx keeps connecting to the old address and answers 502. The site is not failing because of it now.",
     nextSteps: steps,
     remediations: [],
     current: true,
@@ -123,7 +124,7 @@ export const upstreamDns: Rule = {
         ? 'proxy_pass uses a variable (or a name resolved per request), and nginx resolves such names at run time only through a `resolver` directive; without one every request to it fails with 502.'
         : atStart
           ? 'nginx resolves the names in proxy_pass and upstream blocks once, when it starts or reloads. It could not, so the configuration did not load (a reload keeps the old one, a start fails).'
-          : 'nginx asked its resolver for the backend\'s address and got no answer (Host not found, Server failure, or a timeout), so it has nowhere to send the request. A name resolved once at start goes stale when the backend\'s address changes (containers, cloud load balancers); resolving at run time needs a working resolver.';
+          : "nginx asked its resolver for the backend's address and got no answer (Host not found, Server failure, or a timeout), so it has nowhere to send the request. A name resolved once at start goes stale when the backend's address changes (containers, cloud load balancers); resolving at run time needs a working resolver.";
       findings.push({
         cause: 'upstream_dns',
         severity: 'critical',
@@ -131,7 +132,9 @@ export const upstreamDns: Rule = {
         evidence: buildEvidence(current, resolvers),
         explanation,
         nextSteps: noResolver
-          ? ['Add a resolver nginx can reach where the proxy_pass is: resolver 127.0.0.53 valid=30s; (systemd-resolved) or the VPC/cluster DNS, then reload nginx']
+          ? [
+              'Add a resolver nginx can reach where the proxy_pass is: resolver 127.0.0.53 valid=30s; (systemd-resolved) or the VPC/cluster DNS, then reload nginx',
+            ]
           : [
               `Check the name from the host: getent hosts ${names[0] ?? '<name>'} (and dig @<resolver> for nginx's resolver)`,
               'Fix the DNS record or the resolver; for backends whose address changes, resolve at run time: resolver … valid=30s; and server <name> resolve; in the upstream block (nginx ≥ 1.27.3) or proxy_pass with a variable',
@@ -145,7 +148,15 @@ export const upstreamDns: Rule = {
       if (stale !== undefined) findings.push(stale);
     }
     if (current.length === 0 && old.length > 0) {
-      findings.push(historyFinding(ctx, 'upstream_dns', `nginx could not resolve the backend ${listOf([...new Set(old.flatMap((e) => nameOf(e) ?? []))].map((n) => clean(n, 200)))}`, old, resolvers));
+      findings.push(
+        historyFinding(
+          ctx,
+          'upstream_dns',
+          `nginx could not resolve the backend ${listOf([...new Set(old.flatMap((e) => nameOf(e) ?? []))].map((n) => clean(n, 200)))}`,
+          old,
+          resolvers,
+        ),
+      );
     }
     return findings;
   },

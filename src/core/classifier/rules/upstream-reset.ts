@@ -16,7 +16,9 @@ const FATAL = new Set(['SIGSEGV', 'SIGBUS', 'SIGKILL', 'SIGABRT', 'SIGILL', 'SIG
 function unlogged(ctx: ClassifierContext): (FpmLogEntry | KernelEntry)[] {
   // Only while nginx's log is silent: its own lines, where there are some, tell the story better.
   if (ctx.errors.some((e) => isCurrent(ctx, e) && isUpstreamFailure(e))) return [];
-  const fpm = ctx.fpmLog.filter((l) => isCurrent(ctx, l) && ((l.event.kind === 'signal' && FATAL.has(l.event.signal)) || l.event.kind === 'terminated'));
+  const fpm = ctx.fpmLog.filter(
+    (l) => isCurrent(ctx, l) && ((l.event.kind === 'signal' && FATAL.has(l.event.signal)) || l.event.kind === 'terminated'),
+  );
   const kernel = ctx.kernel.filter((k) => isCurrent(ctx, k) && k.crashed !== undefined && isPhpProcess(k.crashed.process));
   return [...fpm, ...kernel];
 }
@@ -24,7 +26,10 @@ function unlogged(ctx: ClassifierContext): (FpmLogEntry | KernelEntry)[] {
 /** `upstream_reset`: the backend accepted the request and died or hung up before answering. */
 export const upstreamReset: Rule = {
   cause: 'upstream_reset',
-  claims: (e) => (e.errno === 104 && /upstream/.test(e.message)) || /upstream prematurely closed/.test(e.message) || (e.errno === 32 && /upstream/.test(e.message)),
+  claims: (e) =>
+    (e.errno === 104 && /upstream/.test(e.message)) ||
+    /upstream prematurely closed/.test(e.message) ||
+    (e.errno === 32 && /upstream/.test(e.message)),
   evaluate(ctx, claimed) {
     const { current, old } = splitByTime(ctx, claimed);
     const findings: Finding[] = [];
@@ -44,8 +49,10 @@ export const upstreamReset: Rule = {
         : signals.length > 0
           ? `PHP-FPM workers die mid-request (${signals.join(', ')}): ${plural(current.length, 'request')} cut off in the last ${window}`
           : `PHP-FPM closed connections mid-request: ${plural(current.length, 'request')} cut off in the last ${window}`;
-      if (signals.includes('SIGSEGV') || signals.includes('SIGBUS')) why.push('a segfault is usually a PHP extension or OPcache bug: find the script that triggers it and update the extension');
-      if (signals.includes('SIGKILL')) why.push('SIGKILL comes from the OOM killer, request_terminate_timeout or someone killing workers: check the kernel log');
+      if (signals.includes('SIGSEGV') || signals.includes('SIGBUS'))
+        why.push('a segfault is usually a PHP extension or OPcache bug: find the script that triggers it and update the extension');
+      if (signals.includes('SIGKILL'))
+        why.push('SIGKILL comes from the OOM killer, request_terminate_timeout or someone killing workers: check the kernel log');
       if (signals.includes('request_terminate_timeout')) why.push('request_terminate_timeout killed workers that ran too long');
       findings.push({
         cause: 'upstream_reset',
@@ -67,7 +74,13 @@ export const upstreamReset: Rule = {
       });
     } else if (unlogged(ctx).length > 0) {
       const lines = unlogged(ctx);
-      const what = [...new Set(lines.map((l) => ('event' in l && l.event.kind === 'signal' ? l.event.signal : 'event' in l ? 'request_terminate_timeout' : 'segfault')))];
+      const what = [
+        ...new Set(
+          lines.map((l) =>
+            'event' in l && l.event.kind === 'signal' ? l.event.signal : 'event' in l ? 'request_terminate_timeout' : 'segfault',
+          ),
+        ),
+      ];
       findings.push({
         cause: 'upstream_reset',
         severity: 'warning',
@@ -78,7 +91,7 @@ export const upstreamReset: Rule = {
         nextSteps: [
           `See which workers died and how: sudo grep -E 'exited on signal|execution timed out' ${clean(ctx.picture.fpm.errorLog ?? '/var/log/php8.2-fpm.log', 200)} | tail`,
           `Check for the OOM killer: ${commands.oomCheck}`,
-          "Check where nginx writes its error log (error_log in nginx -T) and whether it was rotated",
+          'Check where nginx writes its error log (error_log in nginx -T) and whether it was rotated',
         ],
         remediations: ['reload_php_fpm'],
         current: true,

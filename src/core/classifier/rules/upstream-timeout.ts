@@ -1,5 +1,15 @@
 import type { Finding } from '../../finding.ts';
-import { commands, directiveLines, endpointsOf, historyFinding, listenerName, listenerUnit, listOf, plural, splitByTime } from '../advice.ts';
+import {
+  commands,
+  directiveLines,
+  endpointsOf,
+  historyFinding,
+  listenerName,
+  listenerUnit,
+  listOf,
+  plural,
+  splitByTime,
+} from '../advice.ts';
 import { backendStory } from '../backend-story.ts';
 import { buildEvidence } from '../evidence.ts';
 import { isFastcgi, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
@@ -24,7 +34,8 @@ export function passModule(e: NginxErrorEntry): PassModule {
 }
 
 /** The timeout directives of the modules in play, as the operator would grep for them. */
-const timeoutDirectives = (modules: readonly PassModule[]): string[] => modules.flatMap((m) => [`${m}_read_timeout`, `${m}_connect_timeout`, `${m}_send_timeout`]);
+const timeoutDirectives = (modules: readonly PassModule[]): string[] =>
+  modules.flatMap((m) => [`${m}_read_timeout`, `${m}_connect_timeout`, `${m}_send_timeout`]);
 
 /** `upstream_timeout`: the backend is alive but did not answer in time (504). */
 export const upstreamTimeout: Rule = {
@@ -42,7 +53,9 @@ export const upstreamTimeout: Rule = {
       const reads = modules.map((m) => `${m}_read_timeout`);
       const read = listOf(reads);
       const endpoint = current[0]?.endpoint;
-      const backend = fastcgi ? { lines: [], why: [], steps: [] } : backendStory(ctx, ['worker_timeout', 'harakiri', 'queue_full'], listenerUnit(ctx, endpoint));
+      const backend = fastcgi
+        ? { lines: [], why: [], steps: [] }
+        : backendStory(ctx, ['worker_timeout', 'harakiri', 'queue_full'], listenerUnit(ctx, endpoint));
       // The application server by name (and unit) where `ss -p` saw it listen: never "PHP-FPM" for a proxied backend.
       const who = fastcgi ? undefined : listenerName(ctx, endpoint);
       const where = listOf(endpointsOf(current));
