@@ -446,7 +446,12 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
 
     await lab.repair('pool');
     const outcome = await remediateHost(
-      { host: unpinned(startFacts()), playbook, remediation: 'restart_php_fpm', stack: ours[0]?.stackKey },
+      {
+        host: unpinned(startFacts()),
+        playbook,
+        remediation: 'restart_php_fpm',
+        ...(ours[0]?.stackKey === undefined ? {} : { stack: ours[0].stackKey }),
+      },
       deps,
     );
     expect(outcome.ok, outcome.error).toBe(true);

@@ -22,8 +22,8 @@ export const RequesterSchema: z.ZodType<Requester> = z.discriminatedUnion('kind'
     source: z.string(),
     alertName: z.string(),
     labels: z.record(z.string(), z.string()),
-    summary: z.string().optional(),
-    alertCount: z.number().optional(),
+    summary: z.string().exactOptional(),
+    alertCount: z.number().exactOptional(),
   }),
 ]);
 
@@ -31,7 +31,7 @@ export const RootNoteSchema: z.ZodType<RootNote> = z.looseObject({
   at: z.string(),
   kind: z.enum(['firing', 'resolved', 'info']),
   text: z.string(),
-  mrkdwn: z.boolean().optional(),
+  mrkdwn: z.boolean().exactOptional(),
 });
 
 const FindingSchema: z.ZodType<Finding> = z.looseObject({
@@ -43,10 +43,10 @@ const FindingSchema: z.ZodType<Finding> = z.looseObject({
   nextSteps: z.array(z.string()),
   remediations: z.array(z.enum(REMEDIATION_IDS)),
   current: z.boolean(),
-  stack: z.string().optional(),
+  stack: z.string().exactOptional(),
   // The key a button's remediation names its stack by: it must survive the round trip through Redis.
-  stackKey: z.string().optional(),
-  vhosts: z.array(z.string()).optional(),
+  stackKey: z.string().exactOptional(),
+  vhosts: z.array(z.string()).exactOptional(),
 });
 
 export const DiagnosisSchema: z.ZodType<Diagnosis> = z.looseObject({
@@ -58,13 +58,18 @@ export const DiagnosisSchema: z.ZodType<Diagnosis> = z.looseObject({
   findings: z.array(FindingSchema),
   incomplete: z.boolean(),
   gaps: z.array(
-    z.looseObject({ check: z.string(), reason: z.string(), supplementary: z.boolean().optional(), couldHide: z.string().optional() }),
+    z.looseObject({
+      check: z.string(),
+      reason: z.string(),
+      supplementary: z.boolean().exactOptional(),
+      couldHide: z.string().exactOptional(),
+    }),
   ),
   untrustedMasters: z
     .array(
       z.looseObject({ pid: z.number(), user: z.string(), status: z.enum(['suspicious', 'container']), title: z.string(), why: z.string() }),
     )
-    .optional(),
+    .exactOptional(),
   facts: z.record(z.string(), z.unknown()),
   checks: z.array(z.looseObject({ id: z.string(), status: z.string(), durationMs: z.number(), truncated: z.boolean() })),
 });
@@ -72,22 +77,22 @@ export const DiagnosisSchema: z.ZodType<Diagnosis> = z.looseObject({
 export const RemediationResultSchema: z.ZodType<RemediationResultView> = z.looseObject({
   ok: z.boolean(),
   steps: z.array(z.looseObject({ command: z.string(), exitCode: z.number().nullable(), stdout: z.string(), stderr: z.string() })),
-  verification: DiagnosisSchema.optional(),
+  verification: DiagnosisSchema.exactOptional(),
   recovered: z.boolean(),
   durationMs: z.number(),
-  error: z.string().optional(),
-  stillFailing: z.array(z.string()).optional(),
+  error: z.string().exactOptional(),
+  stillFailing: z.array(z.string()).exactOptional(),
 });
 
 export const AuditEntrySchema: z.ZodType<AuditEntry> = z.looseObject({
   at: z.string(),
   kind: z.enum(AUDIT_KINDS),
-  host: z.string().optional(),
-  actor: z.string().optional(),
+  host: z.string().exactOptional(),
+  actor: z.string().exactOptional(),
   detail: z.string(),
-  diagnosisId: z.string().optional(),
-  approvalId: z.string().optional(),
-  data: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  diagnosisId: z.string().exactOptional(),
+  approvalId: z.string().exactOptional(),
+  data: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).exactOptional(),
 });
 
 export const DiagnosisRecordSchema: z.ZodType<DiagnosisRecord> = z.looseObject({
@@ -95,25 +100,25 @@ export const DiagnosisRecordSchema: z.ZodType<DiagnosisRecord> = z.looseObject({
   host: z.string(),
   playbook: z.string(),
   channel: z.string(),
-  rootTs: z.string().optional(),
-  threadTs: z.string().optional(),
+  rootTs: z.string().exactOptional(),
+  threadTs: z.string().exactOptional(),
   requestedBy: RequesterSchema,
   requestedAt: z.string(),
-  reason: z.string().optional(),
+  reason: z.string().exactOptional(),
   status: z.enum(['queued', 'running', 'done', 'failed']),
-  diagnosis: DiagnosisSchema.optional(),
-  error: z.looseObject({ code: z.string().optional(), message: z.string(), hint: z.string().optional() }).optional(),
+  diagnosis: DiagnosisSchema.exactOptional(),
+  error: z.looseObject({ code: z.string().exactOptional(), message: z.string(), hint: z.string().exactOptional() }).exactOptional(),
   joiners: z.array(RequesterSchema),
   notes: z.array(RootNoteSchema),
-  pendingSince: z.string().optional(),
+  pendingSince: z.string().exactOptional(),
   remediation: z
     .looseObject({
       remediation: z.enum(REMEDIATION_IDS),
       approvedBy: z.string(),
       status: z.enum(['running', 'succeeded', 'failed']),
-      recovered: z.boolean().optional(),
+      recovered: z.boolean().exactOptional(),
     })
-    .optional(),
+    .exactOptional(),
 });
 
 export const ApprovalRecordSchema: z.ZodType<ApprovalRecord> = z.object({
@@ -123,14 +128,14 @@ export const ApprovalRecordSchema: z.ZodType<ApprovalRecord> = z.object({
   remediation: z.enum(REMEDIATION_IDS),
   findingIndex: z.number().int().min(0),
   channel: z.string(),
-  messageTs: z.string().optional(),
-  requestedBy: z.string().optional(),
+  messageTs: z.string().exactOptional(),
+  requestedBy: z.string().exactOptional(),
   createdAt: z.string(),
   expiresAt: z.string(),
-  approvedBy: z.string().optional(),
-  approvedAt: z.string().optional(),
-  status: z.enum(['running', 'succeeded', 'failed']).optional(),
-  result: RemediationResultSchema.optional(),
+  approvedBy: z.string().exactOptional(),
+  approvedAt: z.string().exactOptional(),
+  status: z.enum(['running', 'succeeded', 'failed']).exactOptional(),
+  result: RemediationResultSchema.exactOptional(),
 });
 
 /** Parses `text` as JSON and then with `schema`; undefined when either fails. */

@@ -37,8 +37,9 @@ function parseNginxTitle(row: ProcessRow): MasterProcess {
   const m: MasterProcess = { kind: 'nginx', pid: row.pid, user: row.user };
   if (words[0] !== undefined && words[0] !== '') m.claimedBinary = words[0];
   for (let i = 1; i < words.length; i++) {
-    if (words[i] === '-c' && words[i + 1] !== undefined) m.conf = words[i + 1];
-    if (words[i] === '-p' && words[i + 1] !== undefined) m.prefix = words[i + 1];
+    const value = words[i + 1];
+    if (words[i] === '-c' && value !== undefined) m.conf = value;
+    if (words[i] === '-p' && value !== undefined) m.prefix = value;
   }
   return m;
 }

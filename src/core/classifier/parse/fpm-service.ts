@@ -19,7 +19,7 @@ export function parseFpmService(stdout: string, stderr: string): FpmService | un
   const notFound = /Unit (\S+) could not be found/.exec(stderr);
   if (notFound !== null) {
     service.notFound = true;
-    service.unit = notFound[1];
+    service.unit = notFound[1] as string;
     service.lines.push(notFound[0]);
     return service;
   }
@@ -27,14 +27,14 @@ export function parseFpmService(stdout: string, stderr: string): FpmService | un
   for (const line of outputLines(stdout)) {
     const t = line.trim();
     const head = /^[●○×*↻✗]?\s*(\S+\.service)\b/.exec(t);
-    if (head !== null && service.unit === undefined) service.unit = head[1];
+    if (head !== null && service.unit === undefined) service.unit = head[1] as string;
     const active = /^Active: (\S+)(?: \(([^)]+)\))?/.exec(t);
     if (active !== null) {
       seen = true;
-      service.active = active[1];
+      service.active = active[1] as string;
       const detail = active[2];
       const result = detail === undefined ? null : /^Result: (\S+)$/.exec(detail);
-      if (result !== null) service.result = result[1];
+      if (result !== null) service.result = result[1] as string;
       else if (detail !== undefined) service.sub = detail;
       service.lines.push(t);
     } else if (/^Main PID: /.test(t) || (/^Process: /.test(t) && /code=(?:killed|dumped)/.test(t))) {

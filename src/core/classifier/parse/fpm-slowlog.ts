@@ -32,14 +32,17 @@ export function parseFpmSlowlog(text: string, utcOffsetMinutes: number): Slowlog
     if (h !== null) {
       current = { text: line, pool: h[7] as string, pid: Number(h[8]), frames: [] };
       const month = monthIndex(h[2] as string);
-      if (month !== undefined)
-        current.at = localToEpoch(Number(h[3]), month, Number(h[1]), Number(h[4]), Number(h[5]), Number(h[6]), utcOffsetMinutes);
+      const at =
+        month === undefined
+          ? undefined
+          : localToEpoch(Number(h[3]), month, Number(h[1]), Number(h[4]), Number(h[5]), Number(h[6]), utcOffsetMinutes);
+      if (at !== undefined) current.at = at;
       out.push(current);
       continue;
     }
     if (current === undefined) continue;
     const script = /^script_filename = (.{1,4096})$/.exec(line);
-    if (script !== null) current.script = script[1];
+    if (script !== null) current.script = script[1] as string;
     else if (FRAME.test(line) && current.frames.length < MAX_FRAMES) current.frames.push(line);
   }
   return out;

@@ -68,7 +68,7 @@ export function parseKernelLog(text: string, now: number, utcOffsetMinutes: numb
     if (v !== undefined) entry.victim = v;
     const invoked = /^(\S+) invoked oom-killer:/.exec(message);
     if (invoked !== null || / invoked oom-killer:/.test(message)) entry.invoked = true;
-    if (invoked !== null) entry.invoker = invoked[1];
+    if (invoked !== null) entry.invoker = invoked[1] as string;
     // The kernel's do_trap() names the trap: `traps: php-fpm[169416] trap stack segment ip:…`, `trap invalid opcode`, `trap divide error`.
     const crash = /^(?:traps: )?([^\s[]{1,64})\[(\d{1,9})\](?::? segfault at | general protection | trap [a-z ]{1,40} ip:)/.exec(message);
     if (crash !== null) entry.crashed = { process: crash[1] as string, pid: Number(crash[2]) };
