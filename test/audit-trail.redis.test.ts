@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertIncidentStore } from '../src/adapters/alerts/alert-incident-store.ts';
 import { ApprovalStore } from '../src/adapters/store/approval-store.ts';
 import { AuditTrail } from '../src/adapters/store/audit-trail.ts';
 import { DiagnosisRecords } from '../src/adapters/store/diagnosis-records.ts';
@@ -104,6 +105,27 @@ describe('audit trail and approval records', () => {
     expect(await approvals.claim('a2', 'web-01', 'U0BOB', now)).toEqual({ ok: false, reason: 'stale' });
     expect(await approvals.markStarted('a1')).toBe(true);
     expect(await approvals.markStarted('a1')).toBe(false);
+  });
+
+  it('an alert incident reads back only when it parses: a damaged one is no incident', async () => {
+    const prefix = freshPrefix('incidents');
+    const store = new AlertIncidentStore({ redis, prefix });
+    const incident = {
+      key: 'web-01',
+      host: 'web-01',
+      channel: 'C1',
+      reportedAt: 1,
+      lastUpdateAt: 1,
+      heldBack: 0,
+      firing: ['fp1'],
+      alertNames: ['Site502'],
+    };
+    await store.save(incident);
+    expect(await store.get('web-01')).toEqual(incident);
+    for (const damaged of ['not json', JSON.stringify({ ...incident, firing: 'fp1' }), JSON.stringify({ key: 'web-01' })]) {
+      await redis.set(`${prefix}:alerts:incident:web-01`, damaged);
+      expect({ damaged, back: await store.get('web-01') }).toEqual({ damaged, back: undefined });
+    }
   });
 
   it('reads back only what parses: a damaged record is refused in words; a damaged joiner, note, audit entry or fan-out host is left out', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AlertIncident } from './alerts/plan-alert-incident.ts';
 import type { AuditEntry } from './audit-entry.ts';
 import { AUDIT_KINDS } from './audit-entry.ts';
 import { CAUSE_IDS, REMEDIATION_IDS, SEVERITIES } from './causes.ts';
@@ -136,6 +137,21 @@ export const ApprovalRecordSchema: z.ZodType<ApprovalRecord> = z.object({
   approvedAt: z.string().exactOptional(),
   status: z.enum(['running', 'succeeded', 'failed']).exactOptional(),
   result: RemediationResultSchema.exactOptional(),
+});
+
+export const AlertIncidentSchema: z.ZodType<AlertIncident> = z.looseObject({
+  key: z.string(),
+  host: z.string().exactOptional(),
+  channel: z.string(),
+  diagnosisId: z.string().exactOptional(),
+  rootTs: z.string().exactOptional(),
+  noticeText: z.string().exactOptional(),
+  reportedAt: z.number(),
+  lastUpdateAt: z.number(),
+  heldBack: z.number().int().min(0),
+  firing: z.array(z.string()),
+  alertNames: z.array(z.string()),
+  resolvedAt: z.number().exactOptional(),
 });
 
 /** Parses `text` as JSON and then with `schema`; undefined when either fails. */

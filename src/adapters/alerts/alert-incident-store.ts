@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AlertSource } from '../../core/alerts/alert-instance.ts';
 import type { AlertIncident } from '../../core/alerts/plan-alert-incident.ts';
+import { AlertIncidentSchema, parseStoredJson } from '../../core/stored-schemas.ts';
 import { withRedisLock } from '../store/redis-lock.ts';
 
 export interface AlertIncidentStoreOptions {
@@ -41,9 +42,10 @@ export class AlertIncidentStore {
     return `${this.#prefix}:incident:${key}`;
   }
 
+  /** The incident, or undefined when there is none or what is stored does not parse (a new report starts then). */
   async get(key: string): Promise<AlertIncident | undefined> {
     const raw = await this.#redis.get(this.#incidentKey(key));
-    return raw === null ? undefined : (JSON.parse(raw) as AlertIncident);
+    return raw === null ? undefined : parseStoredJson(AlertIncidentSchema, raw);
   }
 
   async save(incident: AlertIncident): Promise<void> {
