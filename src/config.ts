@@ -101,7 +101,7 @@ const ChannelId = z
   .regex(/^[CGD][A-Z0-9]{2,20}$|^#?[a-z0-9][a-z0-9._-]{0,79}$/, 'a channel id such as C0123ABCD or a channel name');
 
 export const ConfigSchema = z.object({
-  // ---- contract variables (shared/CONTRACT.md) ----
+  // ---- the public contract's variables (their names and meaning never change) ----
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')

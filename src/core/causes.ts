@@ -1,5 +1,5 @@
 /**
- * The public names of the contract (shared/CONTRACT.md): users script against these,
+ * The public names of the contract: users script against these,
  * so they never change spelling.
  */
 export const CAUSE_IDS = [

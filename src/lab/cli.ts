@@ -16,6 +16,7 @@ import { isAlive, sleep, stopPid, waitFor } from './pids.ts';
 import { LAB_HOST, untraversable } from './start-lab.ts';
 import { SCENARIO_NAMES, SCENARIOS, isScenarioName } from './scenarios.ts';
 import { SYSTEMD_HELP, systemdCommand } from './systemd-cli.ts';
+import { errorMessage } from '../errors.ts';
 
 const HELP = `The 502 lab: nginx, php-fpm 8.2, a Node backend and sshd on 127.0.0.1, broken on demand.
 
@@ -109,7 +110,7 @@ async function up(): Promise<number> {
       60_000,
     );
   } catch (e) {
-    err(`The lab did not start: ${(e as Error).message}. ${logPath}:`);
+    err(`The lab did not start: ${errorMessage(e)}. ${logPath}:`);
     err((await readFile(logPath, 'utf8')).slice(-3000));
     if (isAlive(pid)) await stopPid(pid);
     return 1;
@@ -228,6 +229,6 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  err(`lab: ${(e as Error).message}`);
+  err(`lab: ${errorMessage(e)}`);
   process.exitCode = 1;
 }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { chmod, chown, mkdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { sleep } from './pids.ts';
+import { errorMessage } from '../errors.ts';
 
 const run = promisify(execFile);
 
@@ -33,7 +34,7 @@ export async function ensureUser(name: string, shell: string): Promise<UnixUser>
       ]);
     } catch (e) {
       // 9: the user appeared meanwhile; 10: /etc/passwd was locked by another useradd. Both resolve by looking again.
-      if (attempt >= 20) throw new Error(`could not create the lab user ${name}: ${(e as Error).message}`, { cause: e });
+      if (attempt >= 20) throw new Error(`could not create the lab user ${name}: ${errorMessage(e)}`, { cause: e });
       await sleep(100);
     }
   }
@@ -66,7 +67,7 @@ async function usermod(args: string[]): Promise<void> {
       await run('/usr/sbin/usermod', args);
       return;
     } catch (e) {
-      if (attempt >= 20) throw new Error(`usermod ${args.join(' ')} failed: ${(e as Error).message}`, { cause: e });
+      if (attempt >= 20) throw new Error(`usermod ${args.join(' ')} failed: ${errorMessage(e)}`, { cause: e });
       await sleep(100);
     }
   }

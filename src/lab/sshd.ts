@@ -6,6 +6,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './free-port.ts';
+import { errorMessage } from '../errors.ts';
 
 const run = promisify(execFile);
 
@@ -181,7 +182,7 @@ async function launch(a: LaunchArgs): Promise<SshdHandle> {
     await waitForBanner(a.port, a.options.startTimeoutMs ?? 10_000, exited);
   } catch (e) {
     await stop();
-    throw new Error(`sshd did not start on 127.0.0.1:${a.port}: ${(e as Error).message}\n${log}`, { cause: e });
+    throw new Error(`sshd did not start on 127.0.0.1:${a.port}: ${errorMessage(e)}\n${log}`, { cause: e });
   }
   return {
     host: '127.0.0.1',

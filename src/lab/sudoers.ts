@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { NGINX_BINARY, fpmStartCommand, type LabLayout } from './lab-layout.ts';
+import { errorMessage } from '../errors.ts';
 
 const run = promisify(execFile);
 
@@ -52,7 +53,7 @@ export async function installSudoers(labId: string, text: string): Promise<strin
     await run('/usr/sbin/visudo', ['-cf', candidate]);
   } catch (e) {
     await rm(candidate, { force: true });
-    throw new Error(`visudo refused the lab's sudo rules: ${(e as { stderr?: string }).stderr ?? (e as Error).message}`, { cause: e });
+    throw new Error(`visudo refused the lab's sudo rules: ${(e as { stderr?: string }).stderr ?? errorMessage(e)}`, { cause: e });
   }
   await writeFile(path, text, { mode: 0o440 });
   await chmod(path, 0o440);

@@ -4,11 +4,12 @@
  * debootstrap overlap with other test files.
  */
 import { ensureDebianTree } from './systemd-host.ts';
+import { errorMessage } from '../errors.ts';
 
 try {
   const tree = await ensureDebianTree(undefined, (l) => process.stdout.write(`${l}\n`));
   process.stdout.write(`the Debian tree is ready: ${tree}\n`);
 } catch (e) {
-  process.stderr.write(`systemd lab: ${(e as Error).message}\n`);
+  process.stderr.write(`systemd lab: ${errorMessage(e)}\n`);
   process.exitCode = 1;
 }

@@ -20,6 +20,7 @@ import { renderDeploySudoers } from './deploy-sudoers.ts';
 import { freePort } from './free-port.ts';
 import { childrenOf, isAlive, sleep, stopPid, waitFor } from './pids.ts';
 import { generateKeyPair, knownHostsLine } from './sshd.ts';
+import { errorMessage } from '../errors.ts';
 
 const run = promisify(execFile);
 
@@ -361,7 +362,7 @@ export async function startSystemdHost(options: StartSystemdHostOptions = {}): P
       }
       await waitFor(`sshd on 127.0.0.1:${sshPort}`, async () => ((await portAccepts(sshPort)) ? true : undefined), 30_000);
     } catch (e) {
-      throw new Error(`the systemd lab host did not boot (systemd-nspawn -b): ${(e as Error).message}\nconsole:\n${await why()}`, {
+      throw new Error(`the systemd lab host did not boot (systemd-nspawn -b): ${errorMessage(e)}\nconsole:\n${await why()}`, {
         cause: e,
       });
     }
