@@ -160,6 +160,22 @@ const HEALTHY: LabSettings = {
 
 const home: Traffic = { path: '/', count: 3 };
 
+/** The shop vhost with its backend down while web-01 answers: its traffic, status and the line its own error log must show. */
+const SHOP_UPSTREAM_DOWN: Pick<Scenario, 'traffic' | 'status' | 'expect'> = {
+  traffic: [
+    { ...home, status: 200 },
+    { path: '/', count: 3, vhost: 'shop' },
+  ],
+  status: 502,
+  expect: [
+    {
+      log: 'shopError',
+      pattern:
+        /connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: shop\.lab\.test, .*upstream: "http:\/\/127\.0\.0\.1:\d+\/"/,
+    },
+  ],
+};
+
 const scenarios: Scenario[] = [
   {
     name: 'healthy',
@@ -362,18 +378,7 @@ const scenarios: Scenario[] = [
     summary: 'a second vhost, shop.lab.test on a TLS port with its own error log, has its proxy_pass backend down; web-01 is fine',
     cause: 'proxy_upstream_down',
     settings: { ...HEALTHY, shop: 'broken' },
-    traffic: [
-      { ...home, status: 200 },
-      { path: '/', count: 3, vhost: 'shop' },
-    ],
-    status: 502,
-    expect: [
-      {
-        log: 'shopError',
-        pattern:
-          /connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: shop\.lab\.test, .*upstream: "http:\/\/127\.0\.0\.1:\d+\/"/,
-      },
-    ],
+    ...SHOP_UPSTREAM_DOWN,
   },
   {
     name: 'container_masters',
@@ -418,18 +423,7 @@ const scenarios: Scenario[] = [
       "all at once: the look-alike masters of fake_masters, a broken second stack started first, both containers' masters, and the shop vhost on TLS with its backend down (web-01 answers 200)",
     cause: 'proxy_upstream_down',
     settings: { ...HEALTHY, intruders: true, secondStack: 'broken-first', containers: true, shop: 'broken' },
-    traffic: [
-      { ...home, status: 200 },
-      { path: '/', count: 3, vhost: 'shop' },
-    ],
-    status: 502,
-    expect: [
-      {
-        log: 'shopError',
-        pattern:
-          /connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: shop\.lab\.test, .*upstream: "http:\/\/127\.0\.0\.1:\d+\/"/,
-      },
-    ],
+    ...SHOP_UPSTREAM_DOWN,
   },
   {
     name: 'stray_fpm_beside_stack',
