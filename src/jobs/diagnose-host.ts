@@ -88,7 +88,8 @@ const usable = (r: CheckResult): boolean => r.status === 'ok' || (r.status === '
 
 function commandSpec(check: PlaybookCheck, argv: string[], host: TargetHost, playbook: Playbook): CommandSpec {
   const timeoutMs = parseDuration(check.timeout ?? playbook.defaultTimeout) ?? 10_000;
-  return { id: check.id, parse: check.parse, argv, sudo: check.sudo === true && host.sudo, timeoutMs };
+  // Allowlisted, so read-only: it may run in a shell the runner keeps open for such commands.
+  return { id: check.id, parse: check.parse, argv, sudo: check.sudo === true && host.sudo, timeoutMs, readOnly: true };
 }
 
 /**
@@ -188,7 +189,11 @@ async function runRound(
     const nonce = randomBytes(16).toString('hex');
     const argvs = specs.map(hostArgv);
     const timeoutMs = parseDuration(timeout) ?? 10_000;
-    const out = await runner.run(batchCommand(argvs, nonce), { timeoutMs, maxBytes: BATCH_BYTES_PER_COMMAND * specs.length });
+    const out = await runner.run(batchCommand(argvs, nonce), {
+      timeoutMs,
+      maxBytes: BATCH_BYTES_PER_COMMAND * specs.length,
+      readOnly: true,
+    });
     const parts = splitBatchOutput(out.stdout, out.stderr, nonce, specs.length);
     return Promise.all(
       group.map((r, i) => {

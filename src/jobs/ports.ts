@@ -31,6 +31,11 @@ export interface RunOptions {
   timeoutMs: number;
   /** Keep at most this many bytes of stdout and of stderr each. @defaultValue 1 MiB */
   maxBytes?: number;
+  /**
+   * The command only reads (an allowlisted check): the runner may run it in a shell it keeps
+   * open on the host for such commands, instead of a session of its own.
+   */
+  readOnly?: boolean;
 }
 
 /**

@@ -32,6 +32,8 @@ export interface CommandSpec {
   sudo: boolean;
   timeoutMs: number;
   maxBytes?: number;
+  /** An allowlisted check: see RunOptions.readOnly. */
+  readOnly?: boolean;
 }
 
 /**
@@ -43,10 +45,11 @@ export const hostArgv = (spec: CommandSpec): string[] => (spec.sudo ? ['sudo', '
 /** Runs one argv (already rendered and allowlisted) on a host and turns what came back into a CheckResult. */
 export async function runCommand(runner: CommandRunner, spec: CommandSpec): Promise<CheckResult> {
   const command = shellQuote(hostArgv(spec));
-  const out = await runner.run(
-    command,
-    spec.maxBytes === undefined ? { timeoutMs: spec.timeoutMs } : { timeoutMs: spec.timeoutMs, maxBytes: spec.maxBytes },
-  );
+  const out = await runner.run(command, {
+    timeoutMs: spec.timeoutMs,
+    ...(spec.maxBytes === undefined ? {} : { maxBytes: spec.maxBytes }),
+    ...(spec.readOnly === true ? { readOnly: true } : {}),
+  });
   return checkResult(spec, command, out);
 }
 

@@ -25,6 +25,11 @@ export class ChannelSlots {
     for (const w of this.waiting.splice(0)) w.fail(error);
   }
 
+  /** Slots free right now. */
+  get available(): number {
+    return this.free;
+  }
+
   get queued(): number {
     return this.waiting.length;
   }

@@ -5,6 +5,7 @@ import { errorMessage, MedicError } from '../../errors.ts';
 import type { CommandRunner, RunOptions, RunOutput } from '../../jobs/ports.ts';
 import { CappedOutput } from './capped-output.ts';
 import { ChannelSlots } from './channel-slots.ts';
+import { RemoteShell, SHELL_COMMAND, signalRemote } from './remote-shell.ts';
 
 export interface SshCommandRunnerOptions {
   /** `user@host:port`, for messages. */
@@ -27,11 +28,15 @@ const CLOSE_GRACE_MS = 2000;
  */
 const SLOT_GRACE_MS = 5000;
 const OPEN_RETRIES = 3;
+/** Remote shells kept open for read-only commands, at most (and never more than maxChannels). */
+const MAX_SHELLS = 4;
 
 /**
- * Runs commands over one authenticated SSH connection: one exec channel per command, at most
- * `maxChannels` at a time (OpenSSH refuses sessions beyond its MaxSessions, 10 by default), the
- * rest wait their turn.
+ * Runs commands over one authenticated SSH connection, at most `maxChannels` session channels
+ * at a time (OpenSSH refuses sessions beyond its MaxSessions, 10 by default); the rest wait
+ * their turn. A read-only command (`readOnly`) runs in one of a few remote shells kept open for
+ * the connection (see RemoteShell), any other command on an exec channel of its own. When the
+ * host's login runs no shell for us (a forced command, say), every command gets its own channel.
  */
 export class SshCommandRunner implements CommandRunner {
   readonly connectedAt: Date;
@@ -42,6 +47,12 @@ export class SshCommandRunner implements CommandRunner {
   private closing = false;
   /** Fails every command still running when the connection goes. */
   private readonly running = new Set<(e: MedicError) => void>();
+  private readonly shells: RemoteShell[] = [];
+  private shellsOpening = 0;
+  /** Set once a shell ended before running anything: this login does not give us one. */
+  private noShells = false;
+  private readonly shellWaiters: ((shell: RemoteShell | undefined) => void)[] = [];
+  private readonly maxShells: number;
 
   constructor(
     private readonly ssh: NodeSSH,
@@ -52,6 +63,7 @@ export class SshCommandRunner implements CommandRunner {
     this.connectedAt = o.connectedAt;
     this.connectMs = o.connectMs;
     this.slots = new ChannelSlots(o.maxChannels);
+    this.maxShells = Math.min(MAX_SHELLS, o.maxChannels);
     let reason = '';
     // After 'ready' node-ssh no longer listens for errors; without ours an error would crash the process.
     this.client.on('error', (e: Error) => {
@@ -62,6 +74,92 @@ export class SshCommandRunner implements CommandRunner {
 
   async run(command: string, options: RunOptions): Promise<RunOutput> {
     this.throwIfGone();
+    if (options.readOnly === true) {
+      const shell = await this.takeShell();
+      if (shell !== undefined) {
+        const out = await this.runInShell(shell, command, options);
+        if (out !== undefined) return out;
+      }
+    }
+    return this.runOnChannel(command, options);
+  }
+
+  /** Runs `command` in `shell`; undefined when the shell went before the command finished (run it on a channel). */
+  private async runInShell(shell: RemoteShell, command: string, options: RunOptions): Promise<RunOutput | undefined> {
+    let fail: (e: MedicError) => void = () => {};
+    const lost = new Promise<never>((_, reject) => {
+      fail = reject;
+      this.running.add(fail);
+    });
+    try {
+      const run = await Promise.race([shell.run(command, { ...options, maxBytes: options.maxBytes ?? this.o.defaultMaxBytes }), lost]);
+      if (run.kind === 'done') return run.output;
+      this.throwIfGone();
+      if (!run.started && !this.noShells) {
+        this.noShells = true;
+        this.o.logger?.debug(`no remote shell on ${this.o.where}: every command gets a channel of its own`);
+      }
+      return undefined;
+    } finally {
+      this.running.delete(fail);
+      this.giveBack(shell);
+    }
+  }
+
+  /** An idle shell, a new one (within maxShells), or the next one to come free; undefined when shells cannot be had. */
+  private async takeShell(): Promise<RemoteShell | undefined> {
+    if (this.noShells || this.closing) return undefined;
+    const idle = this.shells.find((s) => s.idle);
+    if (idle !== undefined) {
+      idle.take();
+      return idle;
+    }
+    this.forgetDeadShells();
+    if (this.shells.length + this.shellsOpening >= this.maxShells) {
+      return new Promise((resolve) => this.shellWaiters.push(resolve));
+    }
+    this.shellsOpening++;
+    try {
+      const release = await this.slots.acquire();
+      const shell = await this.openExec(SHELL_COMMAND, (channel) => RemoteShell.wrap(channel, release, SLOT_GRACE_MS)).then(
+        ({ result }) => result,
+        () => {
+          // Refused (MaxSessions, say): this command takes a channel of its own, with its retries.
+          release();
+          return undefined;
+        },
+      );
+      if (shell === undefined) return undefined;
+      shell.take();
+      this.shells.push(shell);
+      return shell;
+    } finally {
+      this.shellsOpening--;
+    }
+  }
+
+  /** A shell's command is done: hand the shell to a waiting command, or let the waiter open a new one if it died. */
+  private giveBack(shell: RemoteShell): void {
+    shell.release();
+    const next = this.shellWaiters.shift();
+    if (next === undefined) return;
+    if (shell.idle && !this.noShells) {
+      shell.take();
+      next(shell);
+    } else {
+      void this.takeShell().then(next, () => next(undefined));
+    }
+  }
+
+  private forgetDeadShells(): void {
+    for (let i = this.shells.length - 1; i >= 0; i--) if (!(this.shells[i] as RemoteShell).alive) this.shells.splice(i, 1);
+  }
+
+  /** Runs `command` on an exec channel of its own. */
+  private async runOnChannel(command: string, options: RunOptions): Promise<RunOutput> {
+    this.throwIfGone();
+    // Idle shells hold channel slots: give one back rather than wait for it.
+    if (this.slots.available === 0) this.shells.find((s) => s.idle)?.end();
     const release = await this.slots.acquire();
     let handedOver = false;
     try {
@@ -95,6 +193,8 @@ export class SshCommandRunner implements CommandRunner {
       this.client.once('close', () => resolve());
       setTimeout(resolve, CLOSE_GRACE_MS).unref();
     });
+    for (const waiter of this.shellWaiters.splice(0)) waiter(undefined);
+    for (const shell of this.shells) shell.end();
     this.ssh.dispose();
     await closed;
   }
@@ -121,6 +221,7 @@ export class SshCommandRunner implements CommandRunner {
     if (!this.closing) this.o.logger?.warn(`ssh connection lost: ${this.o.where}${reason ? `: ${reason}` : ''}`);
     for (const fail of this.running) fail(this.lost);
     this.running.clear();
+    for (const waiter of this.shellWaiters.splice(0)) waiter(undefined);
     this.slots.fail(this.lost);
   }
 
@@ -223,26 +324,5 @@ export class SshCommandRunner implements CommandRunner {
         finish();
       });
     });
-  }
-}
-
-/**
- * Sends an SSH "signal" request. ssh2's `channel.signal()` is a no-op once stdin got EOF (it
- * checks that the channel is still writable), so after `eof()` the protocol is asked directly.
- */
-function signalRemote(channel: ClientChannel, name: string): void {
-  const c = channel as unknown as {
-    outgoing?: { id?: number; state?: string };
-    _client?: { _protocol?: { signal?: (id: number, signal: string) => void } };
-  };
-  try {
-    const protocol = c._client?._protocol;
-    if (c.outgoing?.state === 'eof' && typeof c.outgoing.id === 'number' && typeof protocol?.signal === 'function') {
-      protocol.signal(c.outgoing.id, name);
-    } else {
-      channel.signal(name);
-    }
-  } catch {
-    // The channel or connection is already gone; closing it is all that is left to do.
   }
 }

@@ -1,0 +1,176 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
+import type { SshCommandRunner } from '../src/adapters/ssh/ssh-command-runner.ts';
+import { isAlive } from '../src/lab/pids.ts';
+import { type SshdHandle, startSshd } from '../src/lab/sshd.ts';
+import { targetFor } from './helpers/ssh-target.ts';
+import { sshTestUser } from './helpers/ssh-user.ts';
+
+// Read-only commands run in a few shells the runner keeps open on the host; every other command
+// gets a session channel of its own. `$$` in the framed subshell is the pid of the shell that runs it.
+const RO = { timeoutMs: 10_000, readOnly: true } as const;
+const T = { timeoutMs: 10_000 } as const;
+const shellPid = async (r: SshCommandRunner): Promise<number> => Number((await r.run('echo $$', RO)).stdout.trim());
+
+let sshd: SshdHandle;
+let runner: SshCommandRunner;
+
+beforeAll(async () => {
+  sshd = await startSshd({ user: await sshTestUser() });
+  runner = await new SshConnector().connect(targetFor(sshd));
+});
+
+afterAll(async () => {
+  await runner?.close();
+  await sshd?.stop();
+});
+
+describe('read-only commands in a long-lived remote shell', () => {
+  it('one after another they share one shell; commands of their own get a new session each', async () => {
+    const pids = [];
+    for (let i = 0; i < 5; i++) pids.push(await shellPid(runner));
+    expect(new Set(pids).size).toBe(1);
+    const own = [];
+    for (let i = 0; i < 3; i++) own.push(Number((await runner.run('echo $$', T)).stdout.trim()));
+    expect(new Set(own).size).toBe(3);
+    expect(own).not.toContain(pids[0]);
+  });
+
+  it('keeps stdout, stderr and the exit code apart, exactly as a session of its own would', async () => {
+    for (const command of ['echo out; echo err >&2; exit 3', "printf 'no newline'", "printf 'a\\n\\nb\\n\\n'", 'true', 'false']) {
+      const shared = await runner.run(command, RO);
+      const own = await runner.run(command, T);
+      expect({ ...shared, durationMs: 0 }).toEqual({ ...own, durationMs: 0 });
+    }
+    expect((await runner.run('echo out; echo err >&2; exit 3', RO)).exitCode).toBe(3);
+  });
+
+  it('a command cannot end the shell or change it for the next one', async () => {
+    const before = await shellPid(runner);
+    await runner.run('exit 7', RO);
+    await runner.run('cd /; X=changed; export X; umask 077', RO);
+    const after = await runner.run('echo "$(pwd) ${X-unset} $(umask)"; echo $$', RO);
+    const [state, pid] = after.stdout.trim().split('\n');
+    expect(state).not.toMatch(/^\/ /);
+    expect(state).toContain(' unset ');
+    expect(state).not.toMatch(/0077$/);
+    expect(Number(pid)).toBe(before);
+  });
+
+  it('gives each command an empty stdin: one that reads it cannot eat the commands after it', async () => {
+    const out = await runner.run('cat; echo done', RO);
+    expect(out).toMatchObject({ stdout: 'done\n', exitCode: 0, timedOut: false });
+    expect((await runner.run('echo next', RO)).stdout).toBe('next\n');
+  });
+
+  it('output that looks like a marker, binary output and a long output stay the command’s own', async () => {
+    const fake = "printf '\\n%s:%s\\n' 0123456789abcdef01234567 0; printf '\\n0123456789abcdef01234567:\\n' >&2; echo after";
+    for (const command of [fake, "printf '\\000\\377\\376'", 'seq 1 60000']) {
+      const shared = await runner.run(command, RO);
+      const own = await runner.run(command, T);
+      expect(shared.stdout).toBe(own.stdout);
+      expect(shared.stderr).toBe(own.stderr);
+      expect(shared.exitCode).toBe(0);
+    }
+  });
+
+  it('output past the cap is cut and marked; the shell goes with it and the next command gets a new one', async () => {
+    const before = await shellPid(runner);
+    const out = await runner.run('yes', { ...RO, maxBytes: 64 * 1024 });
+    expect(out.truncated).toBe(true);
+    expect(out.stdout).toContain('output truncated at 64 KiB');
+    expect(out.stdout.length).toBeLessThan(70 * 1024);
+    await expect.poll(() => isAlive(before), { timeout: 5000 }).toBe(false);
+    expect(await shellPid(runner)).not.toBe(before);
+  });
+
+  it('a command past its timeout is reported as such, its shell is killed on the host, and the next command runs', async () => {
+    const before = await shellPid(runner);
+    const out = await runner.run('sleep 30; echo never', { ...RO, timeoutMs: 500 });
+    expect(out).toMatchObject({ timedOut: true, stdout: '' });
+    await expect.poll(() => isAlive(before), { timeout: 5000 }).toBe(false);
+    expect((await runner.run('echo alive', RO)).stdout).toBe('alive\n');
+  });
+
+  it('runs side by side in at most four shells, the rest waiting their turn, all to completion', async () => {
+    const r = await new SshConnector().connect(targetFor(sshd));
+    try {
+      const outs = await Promise.all(Array.from({ length: 10 }, (_, i) => r.run(`sleep 0.2; echo $$ ${i}`, RO)));
+      expect(outs.map((o) => o.stdout.trim().split(' ')[1])).toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
+      const shells = new Set(outs.map((o) => o.stdout.split(' ')[0]));
+      expect(shells.size).toBeGreaterThan(1);
+      expect(shells.size).toBeLessThanOrEqual(4);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('idle shells give their session back to a command that needs its own, so a small channel limit never deadlocks', async () => {
+    const r = await new SshConnector({ maxChannels: 2 }).connect(targetFor(sshd));
+    try {
+      await Promise.all([r.run('sleep 0.2; echo a', RO), r.run('sleep 0.2; echo b', RO)]);
+      const own = await Promise.all([r.run('echo x', T), r.run('echo y', T)]);
+      expect(own.map((o) => o.stdout)).toEqual(['x\n', 'y\n']);
+      expect((await r.run('echo again', RO)).stdout).toBe('again\n');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('close() ends the shells on the host', async () => {
+    const r = await new SshConnector().connect(targetFor(sshd));
+    const pid = await shellPid(r);
+    expect(isAlive(pid)).toBe(true);
+    await r.close();
+    await expect.poll(() => isAlive(pid), { timeout: 5000 }).toBe(false);
+    await expect(r.run('echo', RO)).rejects.toMatchObject({ code: 'SSH_LOST' });
+  });
+});
+
+describe('a login that runs no shell for us', () => {
+  it('a forced command that refuses a bare shell: every command falls back to a session of its own, with its own result', async () => {
+    // A common narrow setup: the key may only run what a wrapper lets through.
+    const dir = await mkdtemp(join(tmpdir(), 'medic-forced-'));
+    await chmod(dir, 0o755);
+    const wrapper = join(dir, 'only-commands.sh');
+    await writeFile(
+      wrapper,
+      '#!/bin/sh\ncase "$SSH_ORIGINAL_COMMAND" in *"exec /bin/sh"*) echo "refused: no shells" >&2; exit 1 ;; esac\nexec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n',
+    );
+    await chmod(wrapper, 0o755);
+    const forced = await startSshd({ user: sshd.user, dir, extraConfig: [`ForceCommand ${wrapper}`] });
+    try {
+      const r = await new SshConnector().connect(targetFor(forced));
+      try {
+        const first = await r.run('echo out; echo err >&2; exit 3', RO);
+        expect(first).toMatchObject({ stdout: 'out\n', stderr: 'err\n', exitCode: 3 });
+        const pids = [];
+        for (let i = 0; i < 3; i++) pids.push(Number((await r.run('echo $$', RO)).stdout.trim()));
+        expect(new Set(pids).size).toBe(3);
+      } finally {
+        await r.close();
+      }
+    } finally {
+      await forced.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the connection lost while a shell runs a command: SSH_LOST, as for a session of its own', async () => {
+    const doomed = await startSshd({ user: sshd.user });
+    try {
+      const r = await new SshConnector().connect(targetFor(doomed));
+      const running = r.run('sleep 20', RO);
+      // Another shell answers while the first one runs the long command.
+      expect((await r.run('echo up', RO)).stdout).toBe('up\n');
+      void doomed.stop();
+      await expect(running).rejects.toMatchObject({ code: 'SSH_LOST' });
+      await r.close();
+    } finally {
+      await doomed.stop();
+    }
+  });
+});
