@@ -42,6 +42,8 @@ function memoByResult<T>(parse: (r: CheckResult) => T): (r: CheckResult) => T {
 }
 const processesOf = memoByResult((r) => parseProcesses(r.stdout, psColumns(r.command)));
 const nginxStatementsOf = memoByResult((r) => parseNginxDump(r.stdout));
+const mountsOf = memoByResult((r) => parseMountinfo(r.stdout));
+const cgroupOf = memoByResult((r) => parseCgroup(r.stdout));
 
 const usable = (r: CheckResult): boolean => r.status === 'ok' || (r.status === 'failed' && r.stdout.length > 0);
 
@@ -155,8 +157,8 @@ function masterPlaces(results: readonly CheckResult[]): { places: Map<number, Ma
   const own: OwnPlace = {};
   for (const r of results.filter((x) => (x.parse === 'cgroup' || x.parse === 'mountinfo') && usable(x))) {
     const place: MasterPlace = r.subject === undefined ? own : (places.get(Number(r.subject)) ?? {});
-    if (r.parse === 'cgroup') place.cgroup = parseCgroup(r.stdout);
-    else place.mounts = parseMountinfo(r.stdout);
+    if (r.parse === 'cgroup') place.cgroup = cgroupOf(r);
+    else place.mounts = mountsOf(r);
     if (r.subject !== undefined && /^\d{1,7}$/.test(r.subject)) places.set(Number(r.subject), place);
   }
   return { places, own };
