@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
@@ -10,10 +10,11 @@ import { getPlaybook, loadPlaybooks } from '../src/adapters/files/load-playbooks
 import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
 import { diagnoseHostDetailed } from '../src/jobs/diagnose-host.ts';
 import type { JobDeps, TargetHost } from '../src/jobs/ports.ts';
+import type { Playbook } from '../src/core/playbook/playbook-schema.ts';
 import type { Lab } from '../src/lab/lab.ts';
 import { type Row, median, ms } from './bench-table.ts';
 import { ansibleRunner, ansibleVersion, oneSessionScript, type RanCommand, runOneSession, runPerCommandSsh } from './baselines.ts';
-import { reapedChildrenCpuMs, waitForNoChildren } from './process-cpu.ts';
+import { type CpuMeter, cgroupCpuMeter, reapedChildrenCpuMs, waitForNoChildren } from './process-cpu.ts';
 // @ts-expect-error plain JavaScript (bin/ runs before any TypeScript loader); typed by its JSDoc
 import { chooseEntry } from '../bin/entry.js';
 
@@ -27,7 +28,7 @@ const run = promisify(execFile);
  * `medic diagnose web` over 100 inventory hosts that all point at the lab's sshd (one machine
  * does the work of 100: the client, sshd and every command share its cores), with the defaults.
  */
-async function benchFleet(lab: Lab, host: TargetHost, oneHostMs: number, count = 100): Promise<Row> {
+async function benchFleet(sshd: Target, host: TargetHost, oneHostMs: number, count = 100): Promise<Row> {
   const dir = await mkdtemp(join(tmpdir(), 'medic-bench-fleet-'));
   try {
     const fleet = join(dir, 'inventory.yaml');
@@ -35,14 +36,16 @@ async function benchFleet(lab: Lab, host: TargetHost, oneHostMs: number, count =
     const hosts = Object.fromEntries(Array.from({ length: count }, (_, i) => [`web-${String(i + 1).padStart(3, '0')}`, fields]));
     await writeFile(fleet, stringify({ hosts, groups: { web: ['web-*'] } }, { aliasDuplicateObjects: false }));
     let lines = 0;
-    const cost = await measure(lab.snapshot.sshd.pid, 1, async () => {
+    const cost = await measure(sshd, 1, async () => {
       const { stdout } = await run(process.execPath, ['bin/medic.js', 'diagnose', 'web', '--inventory', fleet, '--json'], {
         maxBuffer: 256 * 1024 * 1024,
       });
       lines = stdout.trimEnd().split('\n').length;
     });
+    // Both ends run here: the run cannot end before this machine's cores have done their work.
+    const floorMs = (cost.localCpuMs + cost.targetCpuMs) / cpus().length;
     return {
-      measure: `\`medic diagnose web\`: ${count} hosts (all the lab's sshd, so this machine runs both ends), defaults, a new process (${lines} results)`,
+      measure: `\`medic diagnose web\`: ${count} hosts (all the lab's sshd, so this machine runs both ends), defaults, a new process (${lines} results); CPU here ${ms(cost.localCpuMs)} + on the "hosts" ${ms(cost.targetCpuMs)}, so at least ${ms(floorMs)} on ${cpus().length} cores`,
       medic: ms(cost.timeMs),
       baseline: `${ms(oneHostMs)} (one host, a new process)`,
       ratio: `${(cost.timeMs / oneHostMs).toFixed(1)}x one host`,
@@ -57,7 +60,7 @@ async function benchFleet(lab: Lab, host: TargetHost, oneHostMs: number, count =
 export interface Cost {
   /** Median wall time, ms. */
   timeMs: number;
-  /** Mean CPU of the sshd session tree on the target (sshd, shells, sudo, the commands), ms. */
+  /** Mean CPU of everything the target's sshd ran (its connection processes, shells, sudo, the commands), ms. */
   targetCpuMs: number;
   /** Mean CPU on the diagnosing side (this process and the processes it waited for), ms. */
   localCpuMs: number;
@@ -73,9 +76,9 @@ const selfCpuMs = (): number => {
  * with what its sessions cost the target once they have exited.
  */
 /** {@link measure} of several ways, taken in turn within each round; one Cost per way. */
-async function interleaved(sshdPid: number, rounds: number, fns: readonly (() => Promise<unknown>)[]): Promise<Cost[]> {
+async function interleaved(target: Target, rounds: number, fns: readonly (() => Promise<unknown>)[]): Promise<Cost[]> {
   const runs: Cost[][] = fns.map(() => []);
-  for (let i = 0; i < rounds; i++) for (const [k, fn] of fns.entries()) runs[k]?.push(await measure(sshdPid, 1, fn));
+  for (let i = 0; i < rounds; i++) for (const [k, fn] of fns.entries()) runs[k]?.push(await measure(target, 1, fn));
   return runs.map((r) => ({
     timeMs: median(r.map((c) => c.timeMs)),
     targetCpuMs: r.reduce((a, c) => a + c.targetCpuMs, 0) / r.length,
@@ -83,20 +86,26 @@ async function interleaved(sshdPid: number, rounds: number, fns: readonly (() =>
   }));
 }
 
-export async function measure(sshdPid: number, rounds: number, fn: () => Promise<unknown>): Promise<Cost> {
+/** The lab's sshd: its pid, and the meter of the CPU of everything it runs. */
+interface Target {
+  pid: number;
+  meter: CpuMeter;
+}
+
+async function measure({ pid: sshdPid, meter }: Target, rounds: number, fn: () => Promise<unknown>): Promise<Cost> {
   const times: number[] = [];
   let target = 0;
   let local = 0;
   for (let i = 0; i < rounds; i++) {
     await waitForNoChildren(sshdPid);
-    const target0 = await reapedChildrenCpuMs(sshdPid);
+    const target0 = await meter.ms();
     const local0 = selfCpuMs() + (await reapedChildrenCpuMs('self'));
     const t0 = performance.now();
     await fn();
     times.push(performance.now() - t0);
     local += selfCpuMs() + (await reapedChildrenCpuMs('self')) - local0;
     await waitForNoChildren(sshdPid);
-    target += (await reapedChildrenCpuMs(sshdPid)) - target0;
+    target += (await meter.ms()) - target0;
   }
   return { timeMs: median(times), targetCpuMs: target / rounds, localCpuMs: local / rounds };
 }
@@ -118,8 +127,23 @@ export async function benchDiagnose(lab: Lab, options: { rounds?: number; fleet?
   const host: TargetHost = { name: 'web-01', ...(inventory.hosts['web-01'] as NonNullable<(typeof inventory.hosts)[string]>) };
   const playbook = getPlaybook(await loadPlaybooks(), 'nginx-502');
   const deps: JobDeps = { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() };
-  const sshdPid = lab.snapshot.sshd.pid;
+  const meter = await cgroupCpuMeter(lab.snapshot.sshd.pid);
+  try {
+    return await diagnoseRows(lab, { pid: lab.snapshot.sshd.pid, meter }, host, playbook, deps, rounds, options.fleet !== false);
+  } finally {
+    await meter.close();
+  }
+}
 
+async function diagnoseRows(
+  lab: Lab,
+  sshd: Target,
+  host: TargetHost,
+  playbook: Playbook,
+  deps: JobDeps,
+  rounds: number,
+  fleet: boolean,
+): Promise<Row[]> {
   const warm = await diagnoseHostDetailed({ host, playbook }, deps);
   // The command lines the host got (a batched wave runs several; each is listed as the check that ran it).
   const commands: RanCommand[] = warm.results
@@ -130,15 +154,15 @@ export async function benchDiagnose(lab: Lab, options: { rounds?: number; fleet?
   // Side by side: each round runs the warm worker, the new process and the script one after
   // another, so that a change of load on this shared machine weighs on all three alike.
   const script = oneSessionScript(commands);
-  const [medic, cli, oneSession] = (await interleaved(sshdPid, rounds, [
+  const [medic, cli, oneSession] = (await interleaved(sshd, rounds, [
     () => diagnoseHostDetailed({ host, playbook }, deps),
     () => run(process.execPath, ['bin/medic.js', 'diagnose', 'web-01', '--inventory', lab.inventoryPath, '--json']),
     () => runOneSession(host, script),
   ])) as [Cost, Cost, Cost];
   // The worker's CPU from back-to-back diagnoses, as a busy worker runs them: between the
   // interleaved runs above, other processes evict its caches and every figure grows.
-  const worker = await measure(sshdPid, rounds, () => diagnoseHostDetailed({ host, playbook }, deps));
-  const perCommand = await measure(sshdPid, 1, () => runPerCommandSsh(host, commands));
+  const worker = await measure(sshd, rounds, () => diagnoseHostDetailed({ host, playbook }, deps));
+  const perCommand = await measure(sshd, 1, () => runPerCommandSsh(host, commands));
 
   const rows: Row[] = [
     {
@@ -156,7 +180,7 @@ export async function benchDiagnose(lab: Lab, options: { rounds?: number; fleet?
       target: `<= the script: ${verdict(cli.timeMs <= oneSession.timeMs)}`,
     },
     {
-      measure: 'CPU on the target per diagnosis (sshd session tree: sshd, shells, sudo, commands)',
+      measure: `CPU on the target per diagnosis (everything the lab's sshd ran: its connection processes, shells, sudo, commands; ${sshd.meter.how})`,
       medic: ms(medic.targetCpuMs),
       baseline: `${ms(oneSession.targetCpuMs)} (the script)`,
       ratio: ratio(medic.targetCpuMs, oneSession.targetCpuMs),
@@ -185,7 +209,7 @@ export async function benchDiagnose(lab: Lab, options: { rounds?: number; fleet?
     },
   ];
 
-  if (options.fleet !== false) rows.push(await benchFleet(lab, host, cli.timeMs));
+  if (fleet) rows.push(await benchFleet(sshd, host, cli.timeMs));
 
   const ansible = await ansibleVersion();
   if (ansible === undefined) {
@@ -199,7 +223,7 @@ export async function benchDiagnose(lab: Lab, options: { rounds?: number; fleet?
   } else {
     const runner = await ansibleRunner(host, commands);
     try {
-      const a = await measure(sshdPid, 3, runner.run);
+      const a = await measure(sshd, 3, runner.run);
       rows.push({
         measure: `Ansible (${ansible}, raw tasks, pipelining, one multiplexed connection): time / target CPU (median of 3)`,
         medic: `${ms(medic.timeMs)} / ${ms(medic.targetCpuMs)}`,

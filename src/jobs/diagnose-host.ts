@@ -122,8 +122,8 @@ const BATCH_BYTES_PER_COMMAND = 1024 * 1024;
 
 /** Commands per batch below which a round's batch is not split. */
 const MIN_PER_BATCH = 3;
-/** Batches a round's commands are split into at most, run side by side. */
-const MAX_BATCHES = 3;
+/** Batches a round's commands are split into at most, run side by side (the SSH runner keeps two shells). */
+const MAX_BATCHES = 2;
 
 /**
  * A round's batchable commands as up to MAX_BATCHES batches of at least MIN_PER_BATCH commands,

@@ -15,12 +15,15 @@ export type ShellRun = { kind: 'done'; output: RunOutput } | { kind: 'gone'; sta
 
 /**
  * One long-lived `/bin/sh` on the host, over one SSH session channel, that runs read-only
- * commands one after another: a diagnosis sends about ten command lines in a few rounds, and a
- * session channel each costs a round trip, an sshd fork and a login shell on the host and about
- * 2 ms of ssh2's CPU here. Each command line is exactly what it would be on a channel of its
- * own (built by shellQuote or batchCommand), run in a subshell with stdin from /dev/null, so
- * that it cannot change the shell's state or read the commands that follow it; fixed `printf`
- * lines around it mark where its output begins and ends, and its exit status.
+ * commands one after another: a diagnosis sends about a dozen command lines in a few rounds,
+ * and a session each costs a round trip, an sshd fork and a login shell on the host (about 4 ms
+ * of its CPU) and about 1 ms of ssh2's CPU here. Each command line is exactly what it would be
+ * on a channel of its own (built by shellQuote or batchCommand from allowlisted argument
+ * arrays, none of which is a shell builtin that could change the shell), run as a group with
+ * stdin from /dev/null, so that it cannot read the commands that follow it; fixed `printf`
+ * lines around it mark where its output begins and ends, and its exit status. Not a subshell:
+ * that would cost the host a fork per command. Should a command end the shell anyway, the
+ * runner sees it go and runs the command on a channel of its own.
  *
  * The markers carry a random nonce per command that never appears in any process's arguments
  * (the command line reaches the shell on its stdin, and `printf` is a builtin), so what a
@@ -148,16 +151,16 @@ export class RemoteShell {
 }
 
 /**
- * The text the shell reads for one command: a begin marker on both streams, the command in a
- * subshell with no input, then an end marker on stdout carrying its exit status and one on
- * stderr. The command line is the last thing on its own line(s) inside the parentheses, so a
- * trailing comment or a line break in a quoted argument cannot reach the markers.
+ * The text the shell reads for one command: a begin marker on both streams, the command as a
+ * group with no input, then an end marker on stdout carrying its exit status and one on stderr.
+ * The command line stands on its own line(s) inside the braces, so a trailing comment or a line
+ * break in a quoted argument cannot reach the markers.
  */
 export function frameCommand(command: string, nonce: string): string {
   return [
-    `printf '%s\\n' ${nonce}; printf '%s\\n' ${nonce} >&2; (`,
+    `printf '%s\\n' ${nonce}; printf '%s\\n' ${nonce} >&2; {`,
     command,
-    `) </dev/null; printf '\\n%s:%s\\n' ${nonce} "$?"; printf '\\n%s:\\n' ${nonce} >&2`,
+    `} </dev/null; printf '\\n%s:%s\\n' ${nonce} "$?"; printf '\\n%s:\\n' ${nonce} >&2`,
     '',
   ].join('\n');
 }

@@ -28,8 +28,12 @@ const CLOSE_GRACE_MS = 2000;
  */
 const SLOT_GRACE_MS = 5000;
 const OPEN_RETRIES = 3;
-/** Remote shells kept open for read-only commands, at most (and never more than maxChannels). */
-const MAX_SHELLS = 4;
+/**
+ * Remote shells kept open for read-only commands, at most (and never more than maxChannels).
+ * Two: a diagnosis's slow readers and a probe that waits on the network run side by side, and
+ * each more costs the host a session (about 4 ms of its CPU).
+ */
+const MAX_SHELLS = 2;
 
 /**
  * Runs commands over one authenticated SSH connection, at most `maxChannels` session channels
