@@ -10,7 +10,7 @@ import { parseHttpProbe, type HttpProbe } from './parse/http-probe.ts';
 import { parseKernelLog, type KernelEntry } from './parse/kernel-log.ts';
 import { outputLines } from './parse/lines.ts';
 import { parseMeminfo, type MemInfo } from './parse/meminfo.ts';
-import { parseNginxAccessLog, type AccessEntry } from './parse/nginx-access-log.ts';
+import { GATEWAY_ERRORS, parseNginxAccessLog, type AccessEntry } from './parse/nginx-access-log.ts';
 import { parseNginxErrorLog, type NginxErrorEntry } from './parse/nginx-error-log.ts';
 import { parseSocketFile, type SocketFile } from './parse/socket-file.ts';
 import { parseBackendLog, type BackendLogEntry } from './parse/backend-log.ts';
@@ -32,6 +32,7 @@ export interface ClassifierContext {
   /** Lines at or after this instant are the current incident; older ones are history. */
   cutoff: number;
   errors: NginxErrorEntry[];
+  /** The access log's 502 and 504 lines. */
   access: AccessEntry[];
   fpmLog: FpmLogEntry[];
   kernel: KernelEntry[];
@@ -146,14 +147,16 @@ export function buildContext(input: ContextInput): ClassifierContext {
     now,
     windowMs: input.windowMs,
     cutoff: now - input.windowMs,
-    errors: of('nginx_error_log').flatMap((r) =>
-      parseNginxErrorLog(r.stdout, utcOffsetMinutes).map((e) =>
-        attribute(e, serverOfErrorLine(e.text) ?? soleWriter(picture, r.subject, 'errorLogs'), show),
-      ),
-    ),
-    access: of('nginx_access_log').flatMap((r) =>
-      parseNginxAccessLog(r.stdout).map((a) => attribute(a, soleWriter(picture, r.subject, 'accessLogs'), show)),
-    ),
+    errors: of('nginx_error_log').flatMap((r) => {
+      // The log's one writer, if it has one: the same for every line of it.
+      const writer = soleWriter(picture, r.subject, 'errorLogs');
+      return parseNginxErrorLog(r.stdout, utcOffsetMinutes).map((e) => attribute(e, serverOfErrorLine(e.text) ?? writer, show));
+    }),
+    // The rules read only the gateway errors of the access log (thousands of lines, mostly 200s).
+    access: of('nginx_access_log').flatMap((r) => {
+      const writer = soleWriter(picture, r.subject, 'accessLogs');
+      return parseNginxAccessLog(r.stdout, GATEWAY_ERRORS).map((a) => attribute(a, writer, show));
+    }),
     probes,
     fpmLog: of('fpm_log').flatMap((r) => parseFpmLog(r.stdout, utcOffsetMinutes, now)),
     kernel: of('kernel_log').flatMap((r) => parseKernelLog(r.stdout, now, utcOffsetMinutes)),

@@ -66,6 +66,18 @@ describe('other outputs', () => {
     );
   });
 
+  it('access log: only the statuses asked for, however the request or agent looks', () => {
+    const lines = [
+      '203.0.113.9 - - [23/Nov/2026:23:08:40 +0100] "GET /a HTTP/1.1" 200 5 "-" "agent \\" 502 "',
+      '203.0.113.9 - - [23/Nov/2026:23:08:41 +0100] "GET /\\" 504 x HTTP/1.1" 502 167 "-" "x"',
+      '203.0.113.9 - - [23/Nov/2026:23:08:42 +0100] "GET /c HTTP/1.1" 504 0 "-" "x"',
+      '203.0.113.9 - - [23/Nov/2026:23:08:43 +0100] "GET /d HTTP/1.1" 404 0 "-" "x"',
+    ].join('\n');
+    const all = parseNginxAccessLog(lines).map((a) => a.status);
+    expect(parseNginxAccessLog(lines, [502, 504]).map((a) => a.status)).toEqual(all.filter((s) => s === 502 || s === 504));
+    expect(all.filter((s) => s === 502 || s === 504)).toHaveLength(2);
+  });
+
   it('php-fpm log: max_children, signals and request_terminate_timeout kills', () => {
     const events = parseFpmLog(log('php-fpm.log'), 0, NOW.getTime()).map((e) => e.event.kind);
     expect(events.filter((k) => k === 'signal')).toHaveLength(3);
