@@ -10,7 +10,7 @@
 // in node_modules and is required when such a role starts: modules reached through `import()`
 // are only initialised when that import runs, so they cost a one-host command nothing.
 import { build, type Plugin } from 'esbuild';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
@@ -64,8 +64,54 @@ const ssh2Unused: Plugin = {
   },
 };
 
+/**
+ * A module that the one-host commands load but never call, replaced by a stand-in that requires
+ * the real one the first time it is called (in the bundle, a `require` runs where it is written).
+ * `stub` is the stand-in's source, in which `require(REAL)` is the real module.
+ */
+function onFirstUse(name: string, stub: string, options: { external?: boolean } = {}): Plugin {
+  const namespace = `${name}-on-first-use`;
+  const filter = new RegExp(`^${name}$`);
+  return {
+    name: namespace,
+    setup(b) {
+      b.onResolve({ filter }, (args) => {
+        if (args.namespace !== namespace) return { path: name, namespace, pluginData: args.resolveDir };
+        // From the stand-in: the real module, found from where it was first imported.
+        return options.external === true ? { path: name, external: true } : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace }, (args) => ({
+        contents: stub.replaceAll('require(REAL)', `require(${JSON.stringify(name)})`),
+        resolveDir: args.pluginData as string,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
+ * pino requires thread-stream (its transports' worker threads) when it loads, and with it
+ * worker_threads: a module resolution in node_modules, four files compiled without the code
+ * cache and two built-in modules, in every call. The command line writes its log to stderr
+ * synchronously and starts no transport; the server roles do (pino-pretty), and get the real
+ * thread-stream, required from node_modules (external: its worker is a file of its own) the
+ * first time one is created. A constructor that returns an object makes `new` return it.
+ */
+const threadStreamOnUse = onFirstUse(
+  'thread-stream',
+  'let Real; module.exports = function ThreadStream(options) { Real ??= require(REAL); return new Real(options); };',
+  { external: true },
+);
+
+/** node-ssh loads make-dir (and semver) for its directory downloads, which medic never does. */
+const makeDirOnUse = onFirstUse(
+  'make-dir',
+  'module.exports = function makeDir(...a) { return require(REAL)(...a); }; module.exports.sync = (...a) => require(REAL).sync(...a);',
+);
+
 await rm(out, { recursive: true, force: true });
-await build({
+const result = await build({
+  absWorkingDir: root,
   entryPoints: [join(root, 'src', 'cli', 'main.ts')],
   outfile,
   bundle: true,
@@ -80,9 +126,9 @@ await build({
     '@slack/bolt',
     '@slack/web-api',
     'prom-client',
-    // Started as worker threads from files of their own, found from their own folders.
+    // Started as worker threads from files of their own, found from their own folders
+    // (thread-stream through the plugin below, when a transport is first created).
     'pino-pretty',
-    'thread-stream',
     // Optional native add-ons ssh2 tries in a try/catch.
     'cpu-features',
     '*.node',
@@ -94,8 +140,15 @@ await build({
     MEDIC_PRECOMPILED_PLAYBOOKS: JSON.stringify(JSON.stringify(await precompilePlaybooks())),
   },
   banner: { js: 'const __medic_bundle_url = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [ssh2Unused],
+  plugins: [ssh2Unused, threadStreamOnUse, makeDirOnUse],
+  // A smaller file (1.8 MB instead of 2.6, no comments) is quicker to read and to load from
+  // the code cache on every call. Names are not minified: pino's error serializer, zod and
+  // ssh2 read constructors' names, and stack traces keep them (esbuild's keepNames would
+  // cost a defineProperty for every function it names, some in loops).
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: 'linked',
+  metafile: true,
   logLevel: 'warning',
 });
 // A path relative to one module would point elsewhere from dist/cli/: such files are found
@@ -107,4 +160,20 @@ if (/new URL\([^)]*__medic_bundle_url/.test(code)) {
   );
   process.exit(1);
 }
+// V8 keeps a source with any non-ASCII character as two bytes a character: twice the memory,
+// and slower to read and compile on every call. esbuild escapes strings but copies regular
+// expressions as they are written: write such characters as \u escapes there.
+const nonAscii = /[\u0080-\u{10ffff}]/u.exec(code);
+if (nonAscii !== null) {
+  console.error(
+    `build: dist/cli/medic.cjs holds a non-ASCII character (${JSON.stringify(code.slice(Math.max(0, nonAscii.index - 60), nonAscii.index + 20))}); write it as a \\u escape in the source.`,
+  );
+  process.exit(1);
+}
+// The source files the bundle was built from: bin/entry.js runs the sources instead while any
+// of them is newer than the bundle (or gone), without walking all of src/ on every call.
+const sources = Object.keys(result.metafile.inputs)
+  .filter((path) => path.startsWith('src/'))
+  .sort();
+await writeFile(join(out, 'medic.cjs.sources.json'), `${JSON.stringify(sources)}\n`);
 console.log(`built dist/cli/medic.cjs in ${Math.round(performance.now() - started)} ms`);

@@ -44,4 +44,37 @@ describe('which code `medic` runs', () => {
     await at('src/core/report/render.ts', 3000);
     expect(choose(url()).kind).toBe('source');
   });
+
+  describe('with the list of sources the build wrote', () => {
+    const built = async (sources: unknown) => {
+      await mkdir(join(root, 'dist', 'cli'), { recursive: true });
+      await writeFile(join(root, 'dist', 'cli', 'medic.cjs'), '');
+      await writeFile(join(root, 'dist', 'cli', 'medic.cjs.sources.json'), JSON.stringify(sources));
+      await at('dist/cli/medic.cjs', 2000);
+    };
+
+    it('runs the build while every listed source is older, whatever else src/ holds', async () => {
+      await built(['src/cli/main.ts']);
+      // Not part of the command line (e.g. the lab): not looked at.
+      await at('src/core/report/render.ts', 3000);
+      expect(choose(url())).toEqual({ kind: 'built', url: `${url().href}dist/cli/medic.cjs` });
+    });
+
+    it('runs the sources once a listed source is newer than the build', async () => {
+      await built(['src/cli/main.ts', 'src/core/report/render.ts']);
+      await at('src/core/report/render.ts', 3000);
+      expect(choose(url()).kind).toBe('source');
+    });
+
+    it('runs the sources when a listed source is gone', async () => {
+      await built(['src/cli/main.ts', 'src/core/report/gone.ts']);
+      expect(choose(url()).kind).toBe('source');
+    });
+
+    it('walks src/ when the list is not a list', async () => {
+      await built({ not: 'a list' });
+      await at('src/core/report/render.ts', 3000);
+      expect(choose(url()).kind).toBe('source');
+    });
+  });
 });

@@ -75,7 +75,8 @@ export function parseMeminfo(text: string): { totalBytes?: number; availableByte
 export function parseUnits(text: string): Record<string, string> {
   const units: Record<string, string> = {};
   for (const line of text.split('\n')) {
-    const m = /^\s*(?:[●*]\s*)?(\S+\.service)\s+\S+\s+(\S+)\s+(\S+)/.exec(line);
+    // systemd's status dot ● (\u25cf), escaped: the command line's bundle stays ASCII.
+    const m = /^\s*(?:[\u25cf*]\s*)?(\S+\.service)\s+\S+\s+(\S+)\s+(\S+)/.exec(line);
     if (m !== null) units[m[1] as string] = m[2] as string;
   }
   return units;

@@ -26,7 +26,8 @@ export function parseFpmService(stdout: string, stderr: string): FpmService | un
   let seen = false;
   for (const line of outputLines(stdout)) {
     const t = line.trim();
-    const head = /^[●○×*↻✗]?\s*(\S+\.service)\b/.exec(t);
+    // systemd's status marks ● ○ × ↻ ✗, escaped: the command line's bundle stays ASCII.
+    const head = /^[\u25cf\u25cb\u00d7*\u21bb\u2717]?\s*(\S+\.service)\b/.exec(t);
     if (head !== null && service.unit === undefined) service.unit = head[1] as string;
     const active = /^Active: (\S+)(?: \(([^)]+)\))?/.exec(t);
     if (active !== null) {
