@@ -1,7 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Playbook } from '../../core/playbook/playbook-schema.ts';
-import { parsePlaybook } from '../../core/playbook/parse-playbook.ts';
 import { errorMessage, MedicError } from '../../errors.ts';
 import { packageRoot } from './package-root.ts';
 import { precompiledPlaybook } from './precompiled-playbooks.ts';
@@ -24,7 +23,8 @@ export async function loadPlaybooks(dir: string = DEFAULT_PLAYBOOKS_DIR): Promis
   for (const file of entries) {
     const path = join(dir, file);
     const text = await readFile(path, 'utf8');
-    const playbook = precompiledPlaybook(text) ?? parsePlaybook(text, path);
+    // The parser (YAML and the playbook schema) loads only for a playbook the build did not see.
+    const playbook = precompiledPlaybook(text) ?? (await import('../../core/playbook/parse-playbook.ts')).parsePlaybook(text, path);
     if (out.has(playbook.name)) throw new MedicError('PLAYBOOK_INVALID', `${path}: playbook name "${playbook.name}" is used twice`);
     out.set(playbook.name, playbook);
   }
