@@ -12,6 +12,8 @@ export interface SshCommandRunnerOptions {
   where: string;
   maxChannels: number;
   defaultMaxBytes: number;
+  /** How long a read-only command waits for a busy shell before another opens for it. @defaultValue 100 */
+  shellPatienceMs?: number;
   /** When the connection became ready (after authentication). */
   connectedAt: Date;
   /** From the start of connect() to ready: TCP, key exchange and authentication. */
@@ -29,11 +31,12 @@ const CLOSE_GRACE_MS = 2000;
 const SLOT_GRACE_MS = 5000;
 const OPEN_RETRIES = 3;
 /**
- * Remote shells kept open for read-only commands, at most (and never more than maxChannels).
- * Two: a diagnosis's slow readers and a probe that waits on the network run side by side, and
- * each more costs the host a session (about 4 ms of its CPU).
+ * Remote shells kept open for read-only commands, at most (and never more than maxChannels);
+ * each costs the host a session (about 4 ms of its CPU), so another opens only for a command
+ * that waited a moment (shellPatienceMs) for a busy one (a probe that hangs, a slow reader).
  */
-const MAX_SHELLS = 2;
+const MAX_SHELLS = 3;
+const DEFAULT_SHELL_PATIENCE_MS = 100;
 
 /**
  * Runs commands over one authenticated SSH connection, at most `maxChannels` session channels
@@ -110,7 +113,12 @@ export class SshCommandRunner implements CommandRunner {
     }
   }
 
-  /** An idle shell, a new one (within maxShells), or the next one to come free; undefined when shells cannot be had. */
+  /**
+   * An idle shell; else the next one to come free, or a new one (within maxShells) once the
+   * wait passes the patience (shellPatienceMs); undefined when shells cannot be had. Most commands take a few
+   * milliseconds, so a host in good health is read through one shell, one session; a probe that
+   * hangs on a sick one does not hold the others up for more than the patience.
+   */
   private async takeShell(): Promise<RemoteShell | undefined> {
     if (this.noShells || this.closing) return undefined;
     const idle = this.shells.find((s) => s.idle);
@@ -119,9 +127,25 @@ export class SshCommandRunner implements CommandRunner {
       return idle;
     }
     this.forgetDeadShells();
-    if (this.shells.length + this.shellsOpening >= this.maxShells) {
-      return new Promise((resolve) => this.shellWaiters.push(resolve));
-    }
+    const room = (): boolean => this.shells.length + this.shellsOpening < this.maxShells && !this.noShells && !this.closing;
+    if (this.shells.length + this.shellsOpening === 0) return this.openShell();
+    return new Promise((resolve) => {
+      const waiter = (shell: RemoteShell | undefined): void => {
+        clearTimeout(timer);
+        resolve(shell);
+      };
+      this.shellWaiters.push(waiter);
+      const timer = setTimeout(() => {
+        const at = this.shellWaiters.indexOf(waiter);
+        if (at === -1 || !room()) return;
+        this.shellWaiters.splice(at, 1);
+        this.openShell().then(resolve, () => resolve(undefined));
+      }, this.o.shellPatienceMs ?? DEFAULT_SHELL_PATIENCE_MS);
+    });
+  }
+
+  /** A new shell, taken; undefined when the host refuses the session (the command then takes a channel of its own). */
+  private async openShell(): Promise<RemoteShell | undefined> {
     this.shellsOpening++;
     try {
       const release = await this.slots.acquire();

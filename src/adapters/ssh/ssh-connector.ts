@@ -43,6 +43,11 @@ export interface SshConnectorOptions {
    * @defaultValue 8
    */
   maxStartupsPerHost?: number;
+  /**
+   * How long a read-only command waits for the connection's busy remote shell before another
+   * opens for it (each costs the host a session). @defaultValue 100
+   */
+  shellPatienceMs?: number;
   /** Connection-level events (lost connections) at warn, connects at debug. */
   logger?: Logger;
 }
@@ -52,7 +57,7 @@ export type SshTarget = Pick<TargetHost, 'address' | 'port' | 'user' | 'privateK
 
 /** Opens verified, key-authenticated SSH connections with node-ssh (ssh2). */
 export class SshConnector implements HostConnector {
-  private readonly o: Required<Omit<SshConnectorOptions, 'logger'>> & { logger?: Logger };
+  private readonly o: Required<Omit<SshConnectorOptions, 'logger' | 'shellPatienceMs'>> & { logger?: Logger; shellPatienceMs?: number };
   /** Handshakes in flight per `address:port`; an entry goes when its last handshake ends. */
   private readonly startups = new Map<string, { slots: ChannelSlots; users: number }>();
 
@@ -65,6 +70,7 @@ export class SshConnector implements HostConnector {
       keepaliveIntervalMs: options.keepaliveIntervalMs ?? 3000,
       keepaliveCountMax: options.keepaliveCountMax ?? 3,
       maxStartupsPerHost: options.maxStartupsPerHost ?? 8,
+      ...(options.shellPatienceMs === undefined ? {} : { shellPatienceMs: options.shellPatienceMs }),
       ...(options.logger ? { logger: options.logger } : {}),
     };
   }
@@ -140,6 +146,7 @@ export class SshConnector implements HostConnector {
       where,
       maxChannels: this.o.maxChannels,
       defaultMaxBytes: this.o.defaultMaxBytes,
+      ...(this.o.shellPatienceMs === undefined ? {} : { shellPatienceMs: this.o.shellPatienceMs }),
       connectedAt: new Date(),
       connectMs,
       ...(this.o.logger ? { logger: this.o.logger } : {}),
