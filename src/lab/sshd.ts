@@ -152,10 +152,25 @@ async function launch(a: LaunchArgs): Promise<SshdHandle> {
   await writeFile(knownHostsPath, `${knownHostsLine('127.0.0.1', a.port, a.hostKey.publicKey)}\n`);
 
   const child = spawn(SSHD, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
+  // Keep the tail only (a long test run must not grow this without bound), trimmed now and then
+  // rather than on every chunk: copying 256 KiB per line of sshd's log cost the process that
+  // runs the lab (a benchmark, a test) a few hundred microseconds per connection.
+  const KEEP = 256 * 1024;
+  let chunks: string[] = [];
+  let size = 0;
   const append = (chunk: Buffer): void => {
-    // Keep the tail only: a long test run must not grow this without bound.
-    log = (log + chunk.toString('utf8')).slice(-256 * 1024);
+    const text = chunk.toString('utf8');
+    chunks.push(text);
+    size += text.length;
+    if (size > 2 * KEEP) {
+      chunks = [chunks.join('').slice(-KEEP)];
+      size = KEEP;
+    }
+  };
+  const tail = (): string => {
+    const text = chunks.join('');
+    chunks = [text];
+    return text.slice(-KEEP);
   };
   child.stdout.on('data', append);
   child.stderr.on('data', append);
@@ -182,7 +197,7 @@ async function launch(a: LaunchArgs): Promise<SshdHandle> {
     await waitForBanner(a.port, a.options.startTimeoutMs ?? 10_000, exited);
   } catch (e) {
     await stop();
-    throw new Error(`sshd did not start on 127.0.0.1:${a.port}: ${errorMessage(e)}\n${log}`, { cause: e });
+    throw new Error(`sshd did not start on 127.0.0.1:${a.port}: ${errorMessage(e)}\n${tail()}`, { cause: e });
   }
   return {
     host: '127.0.0.1',
@@ -194,7 +209,7 @@ async function launch(a: LaunchArgs): Promise<SshdHandle> {
     hostPublicKey: a.hostKey.publicKey,
     pid,
     dir: a.dir,
-    log: () => log,
+    log: tail,
     stop,
   };
 }
