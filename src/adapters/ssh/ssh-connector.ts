@@ -1,3 +1,4 @@
+import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import { homedir } from 'node:os';
@@ -208,8 +209,32 @@ function withoutSha1Signatures(key: ParsedKey): ParsedKey {
       ? (new Error(
           'refusing to sign with ssh-rsa (RSA with SHA-1): the server offers no rsa-sha2-256 or rsa-sha2-512; use an ed25519 key, or enable rsa-sha2 on the server',
         ) as unknown as Buffer)
-      : key.sign(data, algo);
+      : key.type === 'ssh-ed25519'
+        ? signEd25519(key, typeof data === 'string' ? Buffer.from(data) : data)
+        : key.sign(data, algo);
   return guarded;
+}
+
+/**
+ * The inventory's ed25519 keys, ready to sign: ssh2 signs with the key's PEM text, which
+ * crypto parses again on every connection (about 0.8 ms of CPU); the parsed key is kept.
+ */
+const signingKeys = new Map<string, KeyObject>();
+
+function signEd25519(key: ParsedKey, data: Buffer): Buffer {
+  try {
+    const pem = key.getPrivatePEM();
+    let keyObject = signingKeys.get(pem);
+    if (keyObject === undefined) {
+      // An inventory names a few keys; a worker that met many starts over rather than grow.
+      if (signingKeys.size >= 32) signingKeys.clear();
+      keyObject = createPrivateKey(pem);
+      signingKeys.set(pem, keyObject);
+    }
+    return cryptoSign(null, data, keyObject);
+  } catch (e) {
+    return e as Buffer;
+  }
 }
 
 /** `~` and `~/…` are the worker's home directory, as in ssh_config. */
