@@ -244,9 +244,12 @@ export async function remediateHost(request: RemediationRequest, deps: JobDeps):
       if (recovered || !ok || performance.now() > deadline) break;
       await sleep(500);
     }
-    if (recovered && verification.diagnosis.verdict.cause !== 'healthy') {
-      // The site answers, but the verification's own requests may have met the service while it
-      // was still coming up (php-fpm re-executes on a reload): judge once more from now on.
+    // The site answers, but the verification's own requests may have met the service while it
+    // was still coming up (php-fpm re-executes on a reload, and a restarted pool starts a few
+    // workers and queues the rest of a burst a moment): judge again from the next second on,
+    // until the verdict is healthy or the time for verifying has passed (once at least).
+    for (let tries = 0; recovered && verification.diagnosis.verdict.cause !== 'healthy'; tries++) {
+      if (tries > 0 && performance.now() > deadline) break;
       since = await nextSecond();
       verification = await diagnoseHostDetailed({ host, playbook, since }, deps, runner);
       checked = again(verification);
