@@ -291,7 +291,7 @@ export async function benchSlack(lab: Lab, options: { rounds?: number; concurren
           one,
         ),
         ackRow(
-          "  the same, each burst sent as soon as another burst is acked, while that one's work (Redis, queue, 100 response_url answers) runs in the same process",
+          "  the same, each burst sent as soon as another burst is acked, while that one's work (Redis, queue, 100 response_url answers) runs in the same process and its diagnosis in the worker",
           during,
         ),
         ackRow(
