@@ -68,15 +68,24 @@ export class AfterAcks {
     }
   }
 
-  /** Checks again when the quiet period or the oldest work's delay will be over. */
+  /**
+   * Checks again when the quiet period or the oldest work's delay will be over. A timer already
+   * set stays: later arrivals only put the end of the quiet later, and the check re-arms (one
+   * timer per burst, not one per request).
+   */
   private arm(): void {
     const first = this.waiting[0];
-    if (first === undefined) return;
+    if (first === undefined || this.timer !== undefined) return;
     const now = performance.now();
     const quietIn = this.lastArrival + this.quietMs - now;
     const overdueIn = first.at + this.maxDelayMs - now;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.check(), Math.max(0, Math.min(quietIn, overdueIn)));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.check();
+      },
+      Math.max(0, Math.min(quietIn, overdueIn)),
+    );
   }
 
   /**
