@@ -252,7 +252,13 @@ async function wireBot(
   bolt.app.error(async (error) => {
     logger.error({ err: error }, 'Slack listener failed');
   });
-  if (bolt.requestListener !== undefined) http.mountSlack(bolt.requestListener);
+  if (bolt.requestListener !== undefined) {
+    http.mountSlack(bolt.requestListener);
+    // Node accepts one connection per turn of its event loop: a burst of Slack's requests, each on
+    // a connection of its own, comes in one turn at a time. Work after earlier acks holds back
+    // from the first accepted connection on, before any request on it is read.
+    http.onConnection(() => afterAcks.arrived());
+  }
   for (const extend of deps.extensions ?? []) await extend({ http, service, config, logger, redis, metrics, inventory: deps.inventory });
   return service;
 }

@@ -51,14 +51,17 @@ describe('audit trail and approval records', () => {
     const records = new DiagnosisRecords(redis, keys);
     const approvals = new ApprovalStore(redis, keys);
     const now = new Date('2026-01-01T10:00:00Z');
-    const open = () =>
-      records.open({
+    const open = async () => {
+      const opened = await records.open({
         host: 'web-01',
         playbook: 'nginx-502',
         channel: 'C1',
         requestedBy: { kind: 'user', userId: 'U0ALICE' },
         requestedAt: now.toISOString(),
       });
+      if (opened.joined) throw new Error(`joined ${opened.record.id} instead of opening a diagnosis`);
+      return opened;
+    };
     const first = (await open()).record;
     const diagnosis = {
       host: 'web-01',
@@ -99,7 +102,6 @@ describe('audit trail and approval records', () => {
     expect(claims.filter((c) => !c.ok && c.reason === 'used')).toHaveLength(49);
     // The claim freed the host's dedup slot: the next request opens a fresh diagnosis.
     const second = await open();
-    expect(second.joined).toBe(false);
     await records.complete(second.record, diagnosis, 1);
     await approval('a2', first.id);
     expect(await approvals.claim('a2', 'web-01', 'U0BOB', now)).toEqual({ ok: false, reason: 'stale' });

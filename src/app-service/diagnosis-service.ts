@@ -109,24 +109,26 @@ export class DiagnosisService {
           ...(request.url !== undefined ? { url: request.url } : {}),
         }),
       );
-    let { record, joined } = await open();
+    let opened = await open();
     // Joined a diagnosis whose job is not confirmed queued yet: wait for it (milliseconds), so a
     // joiner never shares one that a Redis outage cut short; past the grace, take the slot over.
-    if (joined && record.pendingSince !== undefined && !(await this.confirmedSoon(record.id))) ({ record, joined } = await open());
-    if (joined) {
+    if (opened.joined && opened.record.pendingSince !== undefined && !(await this.confirmedSoon(opened.record.id))) opened = await open();
+    if (opened.joined) {
+      const joined = opened.record;
       await redisStep('the request was not recorded', async () => {
-        if (request.fanoutId !== undefined) await this.o.records.addFanout(record.id, request.fanoutId);
+        if (request.fanoutId !== undefined) await this.o.records.addFanout(joined.id, request.fanoutId);
         await this.o.audit.record({
           kind: 'joined',
           host: request.host,
           actor,
-          diagnosisId: record.id,
-          detail: `shares diagnosis ${record.id} (${record.status})`,
+          diagnosisId: joined.id,
+          detail: `shares diagnosis ${joined.id} (${joined.status})`,
         });
       });
-      await this.announceJoiner(record);
-      return this.ticket(record, true);
+      this.announceJoiner(joined.id);
+      return this.ticket(joined, true);
     }
+    const record = opened.record;
     // The job goes in before anything is posted: a Redis outage here leaves no message behind
     // (the requester is told, and the next request takes the unconfirmed slot over), and a
     // message, once posted, always has a job that brings it to a final state.
@@ -245,8 +247,8 @@ export class DiagnosisService {
     const deadline = Date.now() + PENDING_SLOT_MS + 200;
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 25));
-      const record = await redisStep('the diagnosis was not queued', () => this.o.records.get(id));
-      if (record === undefined) return false;
+      const record = await redisStep('the diagnosis was not queued', () => this.o.records.pendingSince(id));
+      if (!record.exists) return false;
       if (record.pendingSince === undefined) return true;
     }
     return false;
@@ -258,18 +260,18 @@ export class DiagnosisService {
    * Names the joiner on the shared report's root ("Also asked"). Coalesced: a burst of requests
    * for one host (an alert storm, a channel all typing at once) costs one chat.update, not one each.
    */
-  private async announceJoiner(record: DiagnosisRecord): Promise<void> {
-    if (this.refreshing.has(record.id)) return;
-    this.refreshing.add(record.id);
+  private announceJoiner(id: string): void {
+    if (this.refreshing.has(id)) return;
+    this.refreshing.add(id);
     setTimeout(() => {
-      this.refreshing.delete(record.id);
+      this.refreshing.delete(id);
       this.o.reporter
-        .refreshRoot(record.id)
-        .catch((e: unknown) => this.o.logger.warn({ err: e, diagnosisId: record.id }, 'could not name the joiner on the report'));
+        .refreshRoot(id)
+        .catch((e: unknown) => this.o.logger.warn({ err: e, diagnosisId: id }, 'could not name the joiner on the report'));
     }, 300).unref();
   }
 
-  private ticket(record: DiagnosisRecord, joined: boolean): DiagnosisTicket {
+  private ticket(record: Pick<DiagnosisRecord, 'id' | 'host' | 'channel' | 'status' | 'rootTs'>, joined: boolean): DiagnosisTicket {
     return {
       diagnosisId: record.id,
       host: record.host,

@@ -36,6 +36,7 @@ const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 export class MedicHttpServer {
   private readonly routes = new Map<string, RouteHandler>();
+  private readonly connectionListeners: (() => void)[] = [];
   private server: Server | undefined;
   private draining = false;
 
@@ -70,6 +71,12 @@ export class MedicHttpServer {
     return this;
   }
 
+  /** Told of every connection as it is accepted, before any request on it is read. */
+  onConnection(listener: () => void): this {
+    this.connectionListeners.push(listener);
+    return this;
+  }
+
   /** HTTP mode: Bolt's request listener answers POST /slack/events. */
   mountSlack(listener: RequestListener): this {
     return this.route('POST', '/slack/events', (req, res) => listener(req, res));
@@ -101,6 +108,7 @@ export class MedicHttpServer {
     // Slack waits 3 s for an ack; a client that sends nothing for long is dropped.
     server.requestTimeout = 30_000;
     server.headersTimeout = 10_000;
+    for (const listener of this.connectionListeners) server.on('connection', listener);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -1,6 +1,7 @@
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
+import { slackFetch } from './slack-fetch.ts';
 import { slackLoggerFrom } from './slack-web-client.ts';
 
 export type BoltApp = App;
@@ -45,6 +46,8 @@ export function createBoltApp(o: BoltAppOptions): BoltHandle {
     slackApiUrl: o.apiUrl,
     retryConfig: { retries: 3, factor: 2, minTimeout: 200, maxTimeout: 5000 },
     rejectRateLimitedCalls: true,
+    // Web API calls and respond() (response_url) on node:http keep-alive, not undici: see slack-fetch.ts.
+    fetch: slackFetch,
   };
   if (o.mode === 'http') {
     const receiver = new HTTPReceiver({

@@ -66,75 +66,80 @@ export function registerRemediationAction(app: BoltApp, deps: RemediationActionD
   const afterAcks = deps.afterAcks ?? new AfterAcks();
   app.action(ACTION, async ({ ack, body, action, respond }) => {
     await ack();
-    await afterAcks.wait();
-    const userId = body.user.id;
-    const approvalId = action.type === 'button' ? action.value : undefined;
-    const refuse = async (
-      reason: RefusalReason,
-      approval?: ApprovalRecord,
-      extra: { approvers?: string; approvedBy?: string } = {},
-    ): Promise<void> => {
-      deps.onRefusal?.(reason);
-      await deps.audit.record({
-        kind: 'refused',
-        ...(approval !== undefined ? { host: approval.host, approvalId: approval.id, diagnosisId: approval.diagnosisId } : {}),
-        actor: userId,
-        detail: `${approval?.remediation ?? 'remediation'} click refused: ${reason}`,
-        data: { reason },
-      });
-      await respond({ response_type: 'ephemeral', replace_original: false, text: explain(reason, approval, extra) });
-    };
-    if (approvalId === undefined || approvalId === '') return refuse('malformed');
-    let claimed: ApprovalRecord | undefined;
-    try {
-      const approval = await deps.approvals.get(approvalId);
-      if (approval === undefined) return refuse('missing');
-      if (!(await deps.approvers.isApprover(userId))) return refuse('not_approver', approval, { approvers: deps.approvers.describe() });
-      if (deps.twoPersonRule && approval.requestedBy === userId) return refuse('own_request', approval);
-      const claim = await deps.approvals.claim(approval.id, approval.host, userId, deps.now());
-      if (!claim.ok) return refuse(claim.reason, approval, claim.reason === 'used' ? { approvedBy: claim.approvedBy } : {});
+    return afterAcks.run(async () => {
+      const userId = body.user.id;
+      const approvalId = action.type === 'button' ? action.value : undefined;
+      const refuse = async (
+        reason: RefusalReason,
+        approval?: ApprovalRecord,
+        extra: { approvers?: string; approvedBy?: string } = {},
+      ): Promise<void> => {
+        deps.onRefusal?.(reason);
+        await deps.audit.record({
+          kind: 'refused',
+          ...(approval !== undefined ? { host: approval.host, approvalId: approval.id, diagnosisId: approval.diagnosisId } : {}),
+          actor: userId,
+          detail: `${approval?.remediation ?? 'remediation'} click refused: ${reason}`,
+          data: { reason },
+        });
+        await respond({ response_type: 'ephemeral', replace_original: false, text: explain(reason, approval, extra) });
+      };
+      if (approvalId === undefined || approvalId === '') return refuse('malformed');
+      let claimed: ApprovalRecord | undefined;
+      try {
+        const approval = await deps.approvals.get(approvalId);
+        if (approval === undefined) return refuse('missing');
+        if (!(await deps.approvers.isApprover(userId))) return refuse('not_approver', approval, { approvers: deps.approvers.describe() });
+        if (deps.twoPersonRule && approval.requestedBy === userId) return refuse('own_request', approval);
+        const claim = await deps.approvals.claim(approval.id, approval.host, userId, deps.now());
+        if (!claim.ok) return refuse(claim.reason, approval, claim.reason === 'used' ? { approvedBy: claim.approvedBy } : {});
 
-      claimed = approval;
-      deps.onApproval?.(approval.remediation);
-      await deps.audit.record({
-        kind: 'approval',
-        host: approval.host,
-        actor: userId,
-        approvalId: approval.id,
-        diagnosisId: approval.diagnosisId,
-        detail: `${approval.remediation} approved`,
-        data: { remediation: approval.remediation },
+        claimed = approval;
+        deps.onApproval?.(approval.remediation);
+        await deps.audit.record({
+          kind: 'approval',
+          host: approval.host,
+          actor: userId,
+          approvalId: approval.id,
+          diagnosisId: approval.diagnosisId,
+          detail: `${approval.remediation} approved`,
+          data: { remediation: approval.remediation },
+        });
+        await deps.records.setRemediation(approval.diagnosisId, {
+          remediation: approval.remediation,
+          approvedBy: userId,
+          status: 'running',
+        });
+        await enqueueRemediate(deps.queues, {
+          approvalId: approval.id,
+          diagnosisId: approval.diagnosisId,
+          host: approval.host,
+          remediation: approval.remediation,
+          approvedBy: userId,
+        });
+      } catch (e) {
+        const err = asRedisError(e, claimed === undefined ? 'the click was not taken' : 'the approved remediation was not queued');
+        deps.logger.error({ err: e, approvalId }, 'could not take the click');
+        const what = isMedicError(err) ? `\`${err.code}\` ${escapeMrkdwn(err.message)}` : 'The click could not be taken.';
+        const next =
+          claimed === undefined
+            ? ' Click again once it is back.'
+            : ` Run \`/502 diagnose ${escapeMrkdwn(claimed.host)}\` for fresh buttons once it is back.`;
+        await respond({ response_type: 'ephemeral', replace_original: false, text: `:x: ${what}${next}` }).catch(() => undefined);
+        return;
+      }
+      const approval = claimed;
+      await respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: `:white_check_mark: Approved: \`${approval.remediation}\` on *${escapeMrkdwn(approval.host)}* is queued; the message shows its progress and verification.`,
       });
-      await deps.records.setRemediation(approval.diagnosisId, { remediation: approval.remediation, approvedBy: userId, status: 'running' });
-      await enqueueRemediate(deps.queues, {
-        approvalId: approval.id,
-        diagnosisId: approval.diagnosisId,
-        host: approval.host,
-        remediation: approval.remediation,
-        approvedBy: userId,
-      });
-    } catch (e) {
-      const err = asRedisError(e, claimed === undefined ? 'the click was not taken' : 'the approved remediation was not queued');
-      deps.logger.error({ err: e, approvalId }, 'could not take the click');
-      const what = isMedicError(err) ? `\`${err.code}\` ${escapeMrkdwn(err.message)}` : 'The click could not be taken.';
-      const next =
-        claimed === undefined
-          ? ' Click again once it is back.'
-          : ` Run \`/502 diagnose ${escapeMrkdwn(claimed.host)}\` for fresh buttons once it is back.`;
-      await respond({ response_type: 'ephemeral', replace_original: false, text: `:x: ${what}${next}` }).catch(() => undefined);
-      return;
-    }
-    const approval = claimed;
-    await respond({
-      response_type: 'ephemeral',
-      replace_original: false,
-      text: `:white_check_mark: Approved: \`${approval.remediation}\` on *${escapeMrkdwn(approval.host)}* is queued; the message shows its progress and verification.`,
+      try {
+        await deps.reporter.refreshFinding(approval.id);
+        await deps.reporter.refreshRoot(approval.diagnosisId);
+      } catch (e) {
+        deps.logger.warn({ err: e, approvalId: approval.id }, 'approved, but the message could not be updated');
+      }
     });
-    try {
-      await deps.reporter.refreshFinding(approval.id);
-      await deps.reporter.refreshRoot(approval.diagnosisId);
-    } catch (e) {
-      deps.logger.warn({ err: e, approvalId: approval.id }, 'approved, but the message could not be updated');
-    }
   });
 }

@@ -63,17 +63,19 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
         return ack(ephemeral(renderHelp()));
       case 'invalid':
         await ack(ephemeral(renderHelp(parsed.message)));
-        return deps.audit.record({ kind: 'refused', actor: command.user_id, detail: `invalid command: ${command.text.slice(0, 200)}` });
+        return afterAcks.run(() =>
+          deps.audit.record({ kind: 'refused', actor: command.user_id, detail: `invalid command: ${command.text.slice(0, 200)}` }),
+        );
       case 'hosts':
         return ack(ephemeral(renderHosts(Object.keys(inventory.hosts).sort(), inventory.groups)));
       case 'history': {
         if (!Object.hasOwn(inventory.hosts, parsed.host))
           return ack(ephemeral(renderNotice(escapeMrkdwn(unknownHostMessage(inventory, parsed.host)))));
         await ack();
-        await afterAcks.wait();
-        const entries = await deps.audit.history(parsed.host, 25, ['check']);
-        await respond(ephemeral(renderHistory(parsed.host, entries)));
-        return;
+        return afterAcks.run(async () => {
+          const entries = await deps.audit.history(parsed.host, 25, ['check']);
+          await respond(ephemeral(renderHistory(parsed.host, entries)));
+        });
       }
       case 'diagnose': {
         try {
@@ -82,33 +84,30 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
         } catch (e) {
           if (!isMedicError(e) || (e.code !== 'HOST_UNKNOWN' && e.code !== 'HOST_PATTERN_REFUSED')) throw e;
           await ack(ephemeral(renderNotice(`:grey_question: ${escapeMrkdwn(e.message)}\nTry \`/502 hosts\`.`)));
-          return deps.audit.record({
-            kind: 'refused',
-            actor: command.user_id,
-            detail: `diagnose ${parsed.target}: ${e.code === 'HOST_UNKNOWN' ? 'not in the inventory' : 'pattern refused'}`,
-          });
+          const detail = `diagnose ${parsed.target}: ${e.code === 'HOST_UNKNOWN' ? 'not in the inventory' : 'pattern refused'}`;
+          return afterAcks.run(() => deps.audit.record({ kind: 'refused', actor: command.user_id, detail }));
         }
         await ack();
-        await afterAcks.wait();
-        try {
-          const { tickets } = await deps.service.requestTarget({
-            target: parsed.target,
-            channel: command.channel_id,
-            requestedBy: user,
-            ...(parsed.reason !== undefined ? { reason: parsed.reason } : {}),
-            ...(parsed.url !== undefined ? { url: parsed.url } : {}),
-          });
-          await respond(ephemeral(renderNotice(queuedAnswer(tickets, command.channel_id))));
-        } catch (e) {
-          deps.logger.error({ err: e, target: parsed.target }, 'could not queue the diagnosis');
-          const hint =
-            slackProblem(e) ??
-            (isMedicError(e)
-              ? `\`${e.code}\` ${escapeMrkdwn(e.message)}`
-              : `Could not queue the diagnosis: ${escapeMrkdwn(errorMessage(e))}`);
-          await respond(ephemeral(renderNotice(`:x: ${hint}`)));
-        }
-        return;
+        return afterAcks.run(async () => {
+          try {
+            const { tickets } = await deps.service.requestTarget({
+              target: parsed.target,
+              channel: command.channel_id,
+              requestedBy: user,
+              ...(parsed.reason !== undefined ? { reason: parsed.reason } : {}),
+              ...(parsed.url !== undefined ? { url: parsed.url } : {}),
+            });
+            await respond(ephemeral(renderNotice(queuedAnswer(tickets, command.channel_id))));
+          } catch (e) {
+            deps.logger.error({ err: e, target: parsed.target }, 'could not queue the diagnosis');
+            const hint =
+              slackProblem(e) ??
+              (isMedicError(e)
+                ? `\`${e.code}\` ${escapeMrkdwn(e.message)}`
+                : `Could not queue the diagnosis: ${escapeMrkdwn(errorMessage(e))}`);
+            await respond(ephemeral(renderNotice(`:x: ${hint}`)));
+          }
+        });
       }
     }
   });

@@ -6,11 +6,23 @@ import type { Diagnosis } from '../../core/finding.ts';
 import { DiagnosisRecordSchema, parseStoredJson, RequesterSchema, RootNoteSchema } from '../../core/stored-schemas.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
-export interface OpenResult {
-  record: DiagnosisRecord;
-  /** True when the host already had a diagnosis running or just finished, and this request shares it. */
-  joined: boolean;
-}
+/** What a request that joins a diagnosis needs of it: its answer says where the report is and how far it got. */
+export type DiagnosisHead = Pick<DiagnosisRecord, 'id' | 'host' | 'channel' | 'status' | 'rootTs' | 'pendingSince'>;
+
+/**
+ * A new diagnosis (its whole record), or the one running or finished within the dedup window
+ * that this request shares (`joined`; its head: a burst of joiners must not each read back the
+ * record, its joiners and its findings).
+ */
+export type OpenResult = { record: DiagnosisRecord; joined: false } | { record: DiagnosisHead; joined: true };
+
+const HeadSchema = z.object({
+  host: z.string(),
+  channel: z.string(),
+  status: z.enum(['queued', 'running', 'done', 'failed']),
+  rootTs: z.string().optional(),
+  pendingSince: z.string().optional(),
+});
 
 /** How long a record (and its buttons' context) is kept. */
 const RECORD_TTL_MS = 14 * 24 * 3600 * 1000;
@@ -26,6 +38,7 @@ const RUNNING_DEDUP_MS = 10 * 60 * 1000;
 export const PENDING_SLOT_MS = 1000;
 
 const JSON_FIELDS = ['requestedBy', 'diagnosis', 'error', 'remediation'] as const;
+const HEAD_FIELDS = ['host', 'channel', 'status', 'rootTs', 'pendingSince'] as const;
 
 /** JSON as stored, or the raw text when it is not JSON (the record's schema then says what is wrong). */
 function parseJson(text: string): unknown {
@@ -44,6 +57,8 @@ export const newDiagnosisId = (): string => `d-${randomBytes(10).toString('hex')
  * read, so they are built from the prefix (a single Redis, not a cluster, is what BullMQ asks
  * for anyway). A live slot whose record is gone (expired), or whose job was never confirmed
  * queued within the grace (`pendingSince`, Redis's own clock), is taken over rather than joined.
+ * A join answers with the joined record's id and head fields (in HEAD_FIELDS' order, false for
+ * a missing one); an open answers false.
  */
 const OPEN = `
 local t = redis.call('TIME')
@@ -55,7 +70,9 @@ if cur and redis.call('EXISTS', ARGV[5] .. ':diag:' .. cur) == 1 then
     local joiners = ARGV[5] .. ':diag:' .. cur .. ':joiners'
     redis.call('RPUSH', joiners, ARGV[4])
     redis.call('PEXPIRE', joiners, ARGV[3])
-    return cur
+    local head = redis.call('HMGET', ARGV[5] .. ':diag:' .. cur, 'host', 'channel', 'status', 'rootTs', 'pendingSince')
+    table.insert(head, 1, cur)
+    return head
   end
 end
 redis.call('HSET', KEYS[2], 'pendingSince', nowMs, unpack(ARGV, 7))
@@ -86,7 +103,7 @@ export class DiagnosisRecords {
     const id = options.id ?? newDiagnosisId();
     const record: DiagnosisRecord = { ...input, id, status: 'queued', joiners: [], notes: [] };
     const fields = Object.entries(this.fields(record)).flat();
-    const existing = (await this.redis.eval(
+    const joined = (await this.redis.eval(
       OPEN,
       2,
       this.keys.dedup(input.host),
@@ -98,11 +115,27 @@ export class DiagnosisRecords {
       this.keys.prefix,
       String(PENDING_SLOT_MS),
       ...fields,
-    )) as string | null;
-    if (existing === null) return { record, joined: false };
-    const found = await this.get(existing);
-    if (found === undefined) throw new Error(`diagnosis ${existing} holds ${input.host}'s slot but has no record`);
-    return { record: found, joined: true };
+    )) as (string | null)[] | null;
+    if (joined === null) return { record, joined: false };
+    const [existing, ...values] = joined;
+    const parsed = HeadSchema.safeParse(Object.fromEntries(HEAD_FIELDS.flatMap((k, i) => (values[i] == null ? [] : [[k, values[i]]]))));
+    if (!parsed.success) throw new Error(`diagnosis ${existing} in Redis is not a diagnosis record: ${z.prettifyError(parsed.error)}`);
+    const { rootTs, pendingSince, ...head } = parsed.data;
+    return {
+      record: {
+        id: existing as string,
+        ...head,
+        ...(rootTs !== undefined ? { rootTs } : {}),
+        ...(pendingSince !== undefined ? { pendingSince } : {}),
+      },
+      joined: true,
+    };
+  }
+
+  /** Whether the record is there, and since when its job waits to be confirmed queued (none once it is). */
+  async pendingSince(id: string): Promise<{ exists: boolean; pendingSince?: string }> {
+    const [found, pending] = await this.redis.hmget(this.keys.diagnosis(id), 'id', 'pendingSince');
+    return { exists: found !== null, ...(pending != null ? { pendingSince: pending } : {}) };
   }
 
   private fields(record: DiagnosisRecord): Record<string, string> {
