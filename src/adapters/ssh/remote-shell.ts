@@ -94,8 +94,11 @@ export class RemoteShell {
   run(command: string, options: RunOptions & { maxBytes: number }): Promise<ShellRun> {
     if (this.gone) return Promise.resolve({ kind: 'gone', started: this.ranOne });
     const nonce = randomBytes(12).toString('hex');
-    const stdout = new Frame(nonce, options.maxBytes, true);
-    const stderr = new Frame(nonce, options.maxBytes, false);
+    // Only a new shell can print something of its own first (the login's rc files): the first
+    // command marks where its output begins, later ones begin right after the one before ended.
+    const marked = !this.ranOne;
+    const stdout = new Frame(nonce, options.maxBytes, true, marked);
+    const stderr = new Frame(nonce, options.maxBytes, false, marked);
     const started = performance.now();
     return new Promise<ShellRun>((resolve) => {
       let settled = false;
@@ -145,20 +148,21 @@ export class RemoteShell {
       this.onGone = () => settle({ kind: 'gone', started: this.ranOne || stdout.begun });
       this.channel.on('data', onOut);
       this.channel.stderr.on('data', onErr);
-      this.channel.write(frameCommand(command, nonce));
+      this.channel.write(frameCommand(command, nonce, marked));
     });
   }
 }
 
 /**
- * The text the shell reads for one command: a begin marker on both streams, the command as a
+ * The text the shell reads for one command: a begin marker on both streams (`marked`: the
+ * shell's first command; see RemoteShell.run), the command as a
  * group with no input, then an end marker on stdout carrying its exit status and one on stderr.
  * The command line stands on its own line(s) inside the braces, so a trailing comment or a line
  * break in a quoted argument cannot reach the markers.
  */
-export function frameCommand(command: string, nonce: string): string {
+export function frameCommand(command: string, nonce: string, marked = true): string {
   return [
-    `printf '%s\\n' ${nonce}; printf '%s\\n' ${nonce} >&2; {`,
+    marked ? `printf '%s\\n' ${nonce}; printf '%s\\n' ${nonce} >&2; {` : '{',
     command,
     `} </dev/null; printf '\\n%s:%s\\n' ${nonce} "$?"; printf '\\n%s:\\n' ${nonce} >&2`,
     '',
@@ -185,7 +189,9 @@ class Frame {
     nonce: string,
     maxBytes: number,
     private readonly withStatus: boolean,
+    marked: boolean,
   ) {
+    this.begun = !marked;
     this.begin = Buffer.from(`${nonce}\n`);
     this.end = Buffer.from(`\n${nonce}:`);
     this.out = new CappedOutput(maxBytes);
