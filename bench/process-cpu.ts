@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 
 /** Linux reports process times in clock ticks of USER_HZ, which is 100 on every architecture Node runs on. */
 const TICK_MS = 10;
@@ -70,18 +70,17 @@ export interface CpuMeter {
  * back to the listener's reaped children (undercounting, and saying so) when no cgroup can be made.
  */
 export async function cgroupCpuMeter(pid: number): Promise<CpuMeter> {
-  const { mkdir, rmdir, writeFile, readFile: read, access } = await import('node:fs/promises');
   const name = `medic-bench-${process.pid}-${pid}`;
   const layouts = [
     {
       root: '/sys/fs/cgroup/cpuacct',
       how: 'cgroup v1 cpuacct',
-      usage: async (dir: string) => Number(await read(`${dir}/cpuacct.usage`, 'utf8')) / 1e6,
+      usage: async (dir: string) => Number(await readFile(`${dir}/cpuacct.usage`, 'utf8')) / 1e6,
     },
     ...['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].map((root) => ({
       root,
       how: 'cgroup v2 cpu.stat',
-      usage: async (dir: string) => Number(/^usage_usec (\d+)$/m.exec(await read(`${dir}/cpu.stat`, 'utf8'))?.[1]) / 1e3,
+      usage: async (dir: string) => Number(/^usage_usec (\d+)$/m.exec(await readFile(`${dir}/cpu.stat`, 'utf8'))?.[1]) / 1e3,
     })),
   ];
   for (const layout of layouts) {
@@ -99,7 +98,7 @@ export async function cgroupCpuMeter(pid: number): Promise<CpuMeter> {
       how: layout.how,
       ms: () => layout.usage(dir),
       close: async () => {
-        const left = (await read(`${dir}/cgroup.procs`, 'utf8').catch(() => '')).split('\n').filter((s) => s !== '');
+        const left = (await readFile(`${dir}/cgroup.procs`, 'utf8').catch(() => '')).split('\n').filter((s) => s !== '');
         for (const p of left) await writeFile(`${layout.root}/cgroup.procs`, p).catch(() => undefined);
         await rmdir(dir).catch(() => undefined);
       },

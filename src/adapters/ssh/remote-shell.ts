@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ClientChannel } from 'ssh2';
 import type { RunOptions, RunOutput } from '../../jobs/ports.ts';
 import { CappedOutput } from './capped-output.ts';
+import { signalRemote } from './signal-remote.ts';
 
 /** What the remote shell's channel runs: a plain POSIX shell reading commands from stdin. */
 export const SHELL_COMMAND = 'exec /bin/sh';
@@ -160,7 +161,7 @@ export class RemoteShell {
  * The command line stands on its own line(s) inside the braces, so a trailing comment or a line
  * break in a quoted argument cannot reach the markers.
  */
-export function frameCommand(command: string, nonce: string, marked = true): string {
+function frameCommand(command: string, nonce: string, marked = true): string {
   return [
     marked ? `printf '%s\\n' ${nonce}; printf '%s\\n' ${nonce} >&2; {` : '{',
     command,
@@ -246,26 +247,5 @@ class Frame {
     const keep = Math.min(data.length, this.end.length - 1);
     this.out.push(data.subarray(0, data.length - keep));
     this.held = data.subarray(data.length - keep);
-  }
-}
-
-/**
- * Sends an SSH "signal" request. ssh2's `channel.signal()` is a no-op once stdin got EOF (it
- * checks that the channel is still writable), so after `eof()` the protocol is asked directly.
- */
-export function signalRemote(channel: ClientChannel, name: string): void {
-  const c = channel as unknown as {
-    outgoing?: { id?: number; state?: string };
-    _client?: { _protocol?: { signal?: (id: number, signal: string) => void } };
-  };
-  try {
-    const protocol = c._client?._protocol;
-    if (c.outgoing?.state === 'eof' && typeof c.outgoing.id === 'number' && typeof protocol?.signal === 'function') {
-      protocol.signal(c.outgoing.id, name);
-    } else {
-      channel.signal(name);
-    }
-  } catch {
-    // The channel or connection is already gone; closing it is all that is left to do.
   }
 }

@@ -5,7 +5,8 @@ import { errorMessage, MedicError } from '../../errors.ts';
 import type { CommandRunner, RunOptions, RunOutput } from '../../jobs/ports.ts';
 import { CappedOutput } from './capped-output.ts';
 import { ChannelSlots } from './channel-slots.ts';
-import { RemoteShell, SHELL_COMMAND, signalRemote } from './remote-shell.ts';
+import { RemoteShell, SHELL_COMMAND } from './remote-shell.ts';
+import { signalRemote } from './signal-remote.ts';
 
 export interface SshCommandRunnerOptions {
   /** `user@host:port`, for messages. */
