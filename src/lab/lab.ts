@@ -141,7 +141,7 @@ export class Lab {
     }
     await startNginx(this.layout, this.state.nginxPort, (await this.user(this.state.loginUser)).gid);
     const backendUp = (await livePid(this.layout.backendPidFile)) !== undefined;
-    if (s.backend === 'stopped' && backendUp) await stopBackend(this.layout);
+    if (s.backend === 'stopped' && backendUp) await stopBackend(this.layout, this.state.backendPort);
     if (s.backend === 'running' && !backendUp) await this.startBackend();
 
     if (s.secondStack === 'broken-last') await this.startSecondStack();
@@ -238,7 +238,7 @@ export class Lab {
     await this.releaseHeld();
     await stopNginx(this.layout);
     await stopFpm(this.layout);
-    await stopBackend(this.layout);
+    await stopBackend(this.layout, this.state.backendPort);
     await stopIntruders(this.layout);
     await stopContainers(this.layout, this.state.id);
     await this.stopSecondStack();

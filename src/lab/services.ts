@@ -113,8 +113,15 @@ export async function startBackend(
   }
 }
 
-export async function stopBackend(layout: LabLayout): Promise<void> {
+/**
+ * Stops the Node backend and waits until its port refuses connections. Node is multi-threaded:
+ * its main thread shows as a zombie while the other threads still hold the listening socket, and
+ * a request that lands in that moment is reset instead of refused.
+ */
+export async function stopBackend(layout: LabLayout, port: number): Promise<void> {
   const pid = await livePid(layout.backendPidFile);
   if (pid !== undefined) await stopPid(pid, 'SIGTERM');
   await rm(layout.backendPidFile, { force: true });
+  if (pid !== undefined)
+    await waitFor(`port ${port} to close after the Node backend stopped`, async () => ((await portOpen(port)) ? undefined : true), 5000);
 }

@@ -9,7 +9,7 @@ import { ago } from './time.ts';
 import { clean } from './wording.ts';
 
 export { clean, listOf, plural } from './wording.ts';
-import { formatEndpoint, parseNginxTarget, sameEndpoint, type Endpoint } from './upstream-address.ts';
+import { formatEndpoint, isLocalEndpoint, parseNginxTarget, sameEndpoint, type Endpoint } from './upstream-address.ts';
 
 /** Shared pieces of the rules: splitting old from current, config lines for evidence, the commands people run. */
 
@@ -26,6 +26,26 @@ const CONNECT_ERRNOS = new Set([2, 101, 111, 113]);
 /** nginx could not connect at all (not a timeout, not a permission problem, not a full backlog). */
 export const isConnectFailure = (e: NginxErrorEntry): boolean =>
   (/^connect\(\)/.test(e.message) && e.errno !== undefined && CONNECT_ERRNOS.has(e.errno)) || /^no live upstreams/.test(e.message);
+
+/**
+ * A request cut off mid-request by a backend on this host that refused connections from then on
+ * and listens nowhere now: the backend went down with that request in flight (a stop or a crash
+ * resets what it had accepted), and down is what to fix. A backend that listens again now is
+ * not this: resets between refusals there are a crash loop, upstream_reset's story.
+ */
+export function wentDownAfter(ctx: ClassifierContext, e: NginxErrorEntry): boolean {
+  const at = e.endpoint;
+  if (at === undefined || at.kind === 'name' || ctx.sockets === undefined || !isLocalEndpoint(at, [])) return false;
+  if (listenerAt(ctx, at) !== undefined) return false;
+  return ctx.errors.some(
+    (r) =>
+      r.endpoint !== undefined &&
+      isConnectFailure(r) &&
+      isCurrent(ctx, r) &&
+      (r.at ?? 0) >= (e.at ?? Number.POSITIVE_INFINITY) &&
+      sameEndpoint(r.endpoint, at),
+  );
+}
 
 /** The distinct upstreams of some entries, most recent first: `unix:/run/php/php8.2-fpm.sock`, `127.0.0.1:3000`. */
 export function endpointsOf(entries: readonly NginxErrorEntry[]): string[] {

@@ -56,6 +56,33 @@ interface Expected {
   not?: CauseId[];
 }
 
+/**
+ * Lines the lab's proxy_upstream_down scenario wrote on a CI run (its dir, ports and times): the
+ * Node backend was stopped while a request reached it, so nginx logged one reset and then
+ * refusals. `listening`: what ss shows at the backend's port now (undefined: ss did not run).
+ */
+function STOPPING(o: { listening: boolean | undefined; keepalive?: boolean }): Case {
+  const proxy = {
+    kind: 'proxy' as const,
+    target: 'http://127.0.0.1:38813',
+    file: `${T}/nginx.conf`,
+    line: 'proxy_pass http://127.0.0.1:38813;',
+  };
+  const keepalive = { name: 'keepalive', value: '8', file: `${T}/nginx.conf`, line: 'keepalive 8;' };
+  const ss =
+    output('ss-running.txt') +
+    (o.listening === true ? 'tcp   LISTEN 0      511                                    127.0.0.1:38813  0.0.0.0:*\n' : '');
+  return {
+    picture: picture({ upstreams: [NGINX_UPSTREAMS.fpm, proxy], directives: o.keepalive === true ? [keepalive] : [] }),
+    results: [
+      ...baseResults('ok'),
+      errorLog('lab-proxy-stopping.error.log'),
+      ...(o.listening === undefined ? [] : [result('sockets', ss)]),
+    ],
+    now: new Date('2026-11-26T00:43:01Z'),
+  };
+}
+
 const CASES: { name: string; input: Case; expect: Expected }[] = [
   {
     name: 'php_fpm_down: php-fpm stopped, nginx gets (2: No such file) on its unix socket',
@@ -160,6 +187,41 @@ const CASES: { name: string; input: Case; expect: Expected }[] = [
       remediations: [],
       not: ['php_fpm_down', 'socket_mismatch'],
     },
+  },
+  {
+    name: 'a proxy backend stopped with a request in flight: one reset, then refusals, nothing listens now: proxy_upstream_down, the reset in its evidence',
+    input: STOPPING({ listening: false }),
+    expect: {
+      verdict: 'proxy_upstream_down',
+      title:
+        /^The proxy_pass backend 127\.0\.0\.1:38813 refuses connections \(3 requests failed in the last 15 min; nothing listens there now\)$/,
+      evidence: [
+        line('lab-proxy-stopping.error.log', /\*4 connect\(\) failed \(111/),
+        line('lab-proxy-stopping.error.log', /\*6 connect\(\) failed \(111/),
+        line('lab-proxy-stopping.error.log', /\*2 recv\(\) failed \(104/),
+        `${T}/nginx.conf: proxy_pass http://127.0.0.1:38813;`,
+      ],
+      not: ['upstream_reset', 'keepalive_mismatch'],
+    },
+  },
+  {
+    name: 'the same lines with nginx keeping connections alive and the site answering: still proxy_upstream_down, not a keep-alive race',
+    input: STOPPING({ listening: false, keepalive: true }),
+    expect: { verdict: 'proxy_upstream_down', not: ['upstream_reset', 'keepalive_mismatch'] },
+  },
+  {
+    name: 'the same lines while the backend listens again now (a crash loop): the reset stays upstream_reset, ahead of the refusals',
+    input: STOPPING({ listening: true }),
+    expect: {
+      verdict: 'upstream_reset',
+      title: /closed connections mid-request \(1 request in the last 15 min\)$/,
+      also: ['proxy_upstream_down'],
+    },
+  },
+  {
+    name: 'the same lines with no ss output: whether it is down now is unknown, so the reset is not folded into the refusals',
+    input: STOPPING({ listening: undefined }),
+    expect: { verdict: 'upstream_reset', also: ['proxy_upstream_down'] },
   },
   {
     name: 'listen = <port> (all addresses) is where fastcgi_pass 127.0.0.1:<port> goes: no mismatch; php-fpm listens again now',

@@ -88,5 +88,9 @@ export const isUpstreamFailure = (e: NginxErrorEntry): boolean =>
   !e.message.startsWith('FastCGI sent in stderr') &&
   !isClientSide(e);
 
+/** The upstream took the request and reset or closed the connection before answering it. */
+export const isMidRequestClose = (e: NginxErrorEntry): boolean =>
+  ((e.errno === 104 || e.errno === 32) && /upstream/.test(e.message)) || /upstream prematurely closed/.test(e.message);
+
 /** Is the entry's upstream php-fpm (FastCGI) rather than a proxied HTTP application? */
 export const isFastcgi = (e: NginxErrorEntry): boolean => e.scheme === 'fastcgi';

@@ -1,5 +1,5 @@
 import type { Finding } from '../../finding.ts';
-import { directiveLines, endpointsOf, historyFinding, listenerName, listOf, plural, splitByTime } from '../advice.ts';
+import { directiveLines, endpointsOf, historyFinding, listenerName, listOf, plural, splitByTime, wentDownAfter } from '../advice.ts';
 import type { ClassifierContext } from '../context.ts';
 import { backendStory } from '../backend-story.ts';
 import { buildEvidence } from '../evidence.ts';
@@ -26,10 +26,12 @@ const keepsAlive = (ctx: ClassifierContext): boolean => ctx.picture.nginx.direct
  */
 export const keepaliveMismatch: Rule = {
   cause: 'keepalive_mismatch',
-  // A backend whose own log shows workers dying is upstream_reset's, keep-alive or not.
+  // A backend whose own log shows workers dying is upstream_reset's, keep-alive or not; one that
+  // went down after the reset is proxy_upstream_down's.
   claims: (e, ctx) =>
     isReset(e) &&
     !isFastcgi(e) &&
+    !wentDownAfter(ctx, e) &&
     keepsAlive(ctx) &&
     ctx.probe !== undefined &&
     probeAnswered(ctx.probe.code) &&

@@ -11,11 +11,12 @@ import {
   passLines,
   plural,
   splitByTime,
+  wentDownAfter,
 } from '../advice.ts';
-import type { ClassifierContext } from '../context.ts';
+import { isCurrent, type ClassifierContext } from '../context.ts';
 import { buildEvidence } from '../evidence.ts';
 import { probeAnswered } from '../parse/http-probe.ts';
-import { isFastcgi, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
+import { isFastcgi, isMidRequestClose, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
 import type { Rule } from '../rule.ts';
 import { span } from '../time.ts';
 import type { Endpoint } from '../upstream-address.ts';
@@ -79,6 +80,8 @@ export const proxyUpstreamDown: Rule = {
       const refused = current.filter((e) => /^connect\(\)/.test(e.message));
       const fallback = ipv6Fallback(ctx, refused);
       if (fallback !== undefined && refused.length === current.length) return [fallback];
+      // Requests the backend cut off as it went down, before the refusals began.
+      const cutOff = ctx.errors.filter((e) => !isFastcgi(e) && isMidRequestClose(e) && isCurrent(ctx, e) && wentDownAfter(ctx, e));
       const named = endpointsOf(refused.length > 0 ? refused : current);
       const where = listOf(named);
       const endpoint = (refused[0] ?? current[0])?.endpoint;
@@ -90,10 +93,16 @@ export const proxyUpstreamDown: Rule = {
       findings.push({
         cause: 'proxy_upstream_down',
         severity: 'critical',
-        title: `The ${passOf(refused[0] ?? current[0])} backend ${where} refuses connections (${plural(current.length, 'request')} failed in the last ${span(ctx.windowMs)}${now})`,
-        evidence: buildEvidence(current, [...passLines(ctx, 'proxy', endpoint), ...(listener === undefined ? [] : [listener.line])]),
+        title: `The ${passOf(refused[0] ?? current[0])} backend ${where} refuses connections (${plural(current.length + cutOff.length, 'request')} failed in the last ${span(ctx.windowMs)}${now})`,
+        evidence: buildEvidence(
+          [...current, ...cutOff],
+          [...passLines(ctx, 'proxy', endpoint), ...(listener === undefined ? [] : [listener.line])],
+        ),
         explanation:
           'nginx proxies these requests to an application server (Node.js, Gunicorn, uWSGI…) and nothing accepts the connection: the application is stopped, crashed, or listens on another port. ' +
+          (cutOff.length > 0
+            ? `It went down with ${plural(cutOff.length, 'request')} in flight, which it cut off mid-request just before the refusals began. `
+            : '') +
           'Fix the upstream, not nginx: nginx is just the messenger.',
         nextSteps: [
           `Start the application that should listen on ${where} (its systemd unit, pm2, supervisor or container)`,

@@ -1,11 +1,22 @@
 import type { Finding } from '../../finding.ts';
-import { clean, commands, endpointsOf, historyFinding, listenerName, listenerUnit, listOf, plural, splitByTime } from '../advice.ts';
+import {
+  clean,
+  commands,
+  endpointsOf,
+  historyFinding,
+  listenerName,
+  listenerUnit,
+  listOf,
+  plural,
+  splitByTime,
+  wentDownAfter,
+} from '../advice.ts';
 import { backendStory } from '../backend-story.ts';
 import { isCurrent, type ClassifierContext } from '../context.ts';
 import type { FpmLogEntry } from '../parse/fpm-log.ts';
 import { isPhpProcess, type KernelEntry } from '../parse/kernel-log.ts';
 import { buildEvidence } from '../evidence.ts';
-import { isFastcgi, isUpstreamFailure } from '../parse/nginx-error-log.ts';
+import { isFastcgi, isMidRequestClose, isUpstreamFailure } from '../parse/nginx-error-log.ts';
 import type { Rule } from '../rule.ts';
 import { span } from '../time.ts';
 
@@ -26,12 +37,12 @@ function unlogged(ctx: ClassifierContext): (FpmLogEntry | KernelEntry)[] {
 /** `upstream_reset`: the backend accepted the request and died or hung up before answering. */
 export const upstreamReset: Rule = {
   cause: 'upstream_reset',
-  claims: (e) =>
-    (e.errno === 104 && /upstream/.test(e.message)) ||
-    /upstream prematurely closed/.test(e.message) ||
-    (e.errno === 32 && /upstream/.test(e.message)),
+  claims: isMidRequestClose,
   evaluate(ctx, claimed) {
-    const { current, old } = splitByTime(ctx, claimed);
+    const split = splitByTime(ctx, claimed);
+    const old = split.old;
+    // Resets from a backend that then went down are proxy_upstream_down's evidence, not a crash story.
+    const current = split.current.filter((e) => !wentDownAfter(ctx, e));
     const findings: Finding[] = [];
     const deaths = ctx.fpmLog.filter((l) => l.event.kind === 'signal' || l.event.kind === 'terminated');
     if (current.length > 0) {
