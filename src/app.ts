@@ -14,6 +14,7 @@ import { registerRemediationAction } from './adapters/slack/remediation-action-l
 import { SlackBudget, type SlackBudgetOptions } from './adapters/slack/slack-budget.ts';
 import { SlackReporter } from './adapters/slack/slack-reporter.ts';
 import { createSlackWebClient } from './adapters/slack/slack-web-client.ts';
+import { slashCommandFastPath } from './adapters/slack/slash-command-fast-path.ts';
 import { registerSlashCommand } from './adapters/slack/slash-command-listener.ts';
 import { ApprovalStore } from './adapters/store/approval-store.ts';
 import { AuditTrail } from './adapters/store/audit-trail.ts';
@@ -227,7 +228,7 @@ async function wireBot(
   if (!approvers.configured) logger.warn('MEDIC_APPROVERS is empty: nobody can approve remediations');
   // One for both listeners: a burst of commands and clicks is acked before any of its work starts.
   const afterAcks = new AfterAcks();
-  registerSlashCommand(bolt.app, {
+  const handleCommand = registerSlashCommand(bolt.app, {
     service,
     audit,
     inventory: deps.inventory,
@@ -253,7 +254,15 @@ async function wireBot(
     logger.error({ err: error }, 'Slack listener failed');
   });
   if (bolt.requestListener !== undefined) {
-    http.mountSlack(bolt.requestListener);
+    http.mountSlack(
+      slashCommandFastPath({
+        bolt: bolt.requestListener,
+        signingSecret: config.SLACK_SIGNING_SECRET as string,
+        command: '/502',
+        handle: handleCommand,
+        logger,
+      }),
+    );
     // Node accepts one connection per turn of its event loop: a burst of Slack's requests, each on
     // a connection of its own, comes in one turn at a time. Work after earlier acks holds back
     // from the first accepted connection on, before any request on it is read.

@@ -85,6 +85,26 @@ describe('the /502 command (bot only, real Bolt, real Redis)', () => {
     expect(await h.app.queues.diagnose.count()).toBe(1);
   });
 
+  it('refuses a request signed more than 5 minutes ahead, a repeated field and an oversized body; leaves ssl_check to Bolt', async () => {
+    const body = commandBody('diagnose web-01');
+    const ahead = Math.floor(Date.now() / 1000) + 5 * 60 + 5;
+    const future = await post(body, { 'x-slack-request-timestamp': String(ahead), 'x-slack-signature': sign(body, ahead) });
+    expect(future.status).toBe(401);
+    // Signed correctly, but with a second text: which one Slack meant is not for us to pick.
+    const now = Math.floor(Date.now() / 1000);
+    const twice = `${body}&text=diagnose+db-01`;
+    const repeated = await post(twice, { 'x-slack-request-timestamp': String(now), 'x-slack-signature': sign(twice, now) });
+    expect(repeated.status).toBe(400);
+    const huge = `${body}&filler=${'a'.repeat(2 * 1024 * 1024)}`;
+    const oversized = await post(huge, { 'x-slack-request-timestamp': String(now), 'x-slack-signature': sign(huge, now) });
+    expect(oversized.status).toBe(413);
+    // Slack's SSL check of the command's URL: unsigned, answered 200 by Bolt.
+    const ssl = await post('ssl_check=1&token=x', {});
+    expect(ssl.status).toBe(200);
+    expect(await h.app.queues.diagnose.count()).toBe(0);
+    expect(h.standIn.callsOf('chat.postMessage')).toEqual([]);
+  });
+
   it('help, hosts, unknown subcommands and unknown hosts are answered in the ack, listing what exists', async () => {
     const help = await h.command('help');
     expect(help.status).toBe(200);

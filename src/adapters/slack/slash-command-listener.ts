@@ -1,3 +1,4 @@
+import type { SlashCommand } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Inventory } from '../../core/inventory/inventory-schema.ts';
 import { resolveHosts, unknownHostMessage } from '../../core/inventory/resolve-hosts.ts';
@@ -25,6 +26,17 @@ export interface SlashCommandDeps {
 
 type Reply = SlackMessage & { response_type: 'ephemeral' };
 
+/** What answering one slash command needs, from Bolt's listener or from the HTTP fast path. */
+export interface SlashCommandArgs {
+  command: Pick<SlashCommand, 'text' | 'user_id' | 'channel_id'>;
+  /** Slack's ack: the HTTP response (or Socket Mode envelope), with the ephemeral answer when there is one. */
+  ack: (reply?: Reply) => Promise<void>;
+  /** A later answer through the command's response_url. */
+  respond: (reply: Reply) => Promise<unknown>;
+}
+
+export type SlashCommandHandler = (args: SlashCommandArgs) => Promise<void>;
+
 const ephemeral = (m: SlackMessage): Reply => ({ ...m, response_type: 'ephemeral' });
 
 /** What the requester is told once the work is queued (ephemeral, via response_url). */
@@ -47,13 +59,22 @@ function slackProblem(e: unknown): string | undefined {
 }
 
 /**
- * `/502 …`. Always acks at once (Slack allows 3 s): answers that need nothing but memory (help,
+ * `/502 …`, registered with Bolt (Socket Mode, and HTTP requests the fast path leaves to Bolt);
+ * returns the handler, which the HTTP fast path (slash-command-fast-path.ts) calls itself.
+ * Always acks at once (Slack allows 3 s): answers that need nothing but memory (help,
  * hosts, unknown hosts) are the ack itself; anything touching Redis or Slack happens after the
  * ack and answers through response_url. The text only ever selects an inventory host.
  */
-export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void {
+export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): SlashCommandHandler {
+  const handle = slashCommandHandler(deps);
+  app.command(deps.command ?? '/502', ({ command, ack, respond }) => handle({ command, ack, respond }));
+  return handle;
+}
+
+/** The answer to `/502 …`, whichever way the command arrived (see registerSlashCommand). */
+export function slashCommandHandler(deps: SlashCommandDeps): SlashCommandHandler {
   const afterAcks = deps.afterAcks ?? new AfterAcks();
-  app.command(deps.command ?? '/502', async ({ command, ack, respond }) => {
+  return async ({ command, ack, respond }) => {
     const parsed = parseSlashCommand(command.text ?? '');
     deps.onCommand?.(parsed.kind);
     const user = { kind: 'user' as const, userId: command.user_id };
@@ -110,5 +131,5 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): void
         });
       }
     }
-  });
+  };
 }
