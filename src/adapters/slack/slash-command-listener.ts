@@ -72,7 +72,7 @@ export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): Slas
 }
 
 /** The answer to `/502 …`, whichever way the command arrived (see registerSlashCommand). */
-export function slashCommandHandler(deps: SlashCommandDeps): SlashCommandHandler {
+function slashCommandHandler(deps: SlashCommandDeps): SlashCommandHandler {
   const afterAcks = deps.afterAcks ?? new AfterAcks();
   return async ({ command, ack, respond }) => {
     const parsed = parseSlashCommand(command.text ?? '');
