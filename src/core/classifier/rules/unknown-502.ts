@@ -5,6 +5,7 @@ import { isCurrent, type ClassifierContext } from '../context.ts';
 import { buildEvidence, type Dated } from '../evidence.ts';
 import { isGatewayError } from '../parse/nginx-access-log.ts';
 import { isUpstreamFailure, type NginxErrorEntry } from '../parse/nginx-error-log.ts';
+import { protocolHint } from '../protocol-errors.ts';
 import { span } from '../time.ts';
 import { naming, vhostsOf } from '../vhosts.ts';
 
@@ -62,7 +63,9 @@ export function unknown502(
   const gapLines = gaps.map((g) => `${g.check}: ${g.reason}`);
 
   if (current.length > 0) {
-    const first = [...current].sort((a, b) => (b.at ?? 0) - (a.at ?? 0))[0] as NginxErrorEntry;
+    const newestFirst = [...current].sort((a, b) => (b.at ?? 0) - (a.at ?? 0));
+    const first = newestFirst[0] as NginxErrorEntry;
+    const hint = protocolHint(ctx, newestFirst);
     findings.push(
       named(current, {
         cause: 'unknown_502',
@@ -70,8 +73,9 @@ export function unknown502(
         title: `nginx logs upstream errors no rule explains: "${clean(first.message, 160)}" (${plural(current.length, 'line')} in the last ${window})`,
         evidence: buildEvidence(current),
         explanation:
+          hint?.explanation ??
           "These upstream errors match none of the known causes. The lines themselves usually say which backend failed and how; read them, and the backend's own log at the same times.",
-        nextSteps: [
+        nextSteps: hint?.nextSteps ?? [
           "Read the backend's own log at the times of these lines",
           'grep the nginx error log around them: sudo grep -n "upstream" <error log> | tail -50',
         ],
