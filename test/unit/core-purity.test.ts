@@ -43,9 +43,12 @@ export function isForbidden(specifier: string): boolean {
   return IO_PACKAGES.some((p) => specifier === p || specifier.startsWith(`${p}/`));
 }
 
-/** Uses of the clock, the environment, randomness or the console (not in comments). */
+/** Uses of the clock, the environment, randomness or the console (not in comments, nor in quoted strings: `'process.max'` is a php-fpm setting). */
 export function impurities(source: string): string[] {
-  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  const code = source
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/(^|[^:'"`])\/\/.*$/gm, '$1')
+    .replace(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"/g, "''");
   const patterns = [
     /\bprocess\.\w+/g,
     /\bDate\.now\s*\(/g,
@@ -96,6 +99,9 @@ describe('src/core is pure', () => {
     ).toEqual([]);
     expect(['zod', 'yaml', '../causes.ts', 'node:url', 'node:path'].filter(isForbidden)).toEqual([]);
     expect(impurities('const t = Date.now(); // new Date()\nconst e = process.env.X;')).toEqual(['process.env', 'Date.now(']);
+    // A quoted string is text, not a use; a template literal is still read (its expressions run).
+    expect(impurities("const k = 'process.max'; const q = \"it's process.env\";")).toEqual([]);
+    expect(impurities('const t = `${process.env.X}`;')).toEqual(['process.env']);
   });
 
   it('finds the core sources', () => {

@@ -323,6 +323,7 @@ export function discover(results: readonly CheckResult[], overrides: Facts, sele
     if (summary.errorLog !== undefined) picture.fpm.errorLog = summary.errorLog;
     if (summary.pidFile !== undefined) picture.fpm.pidFile = summary.pidFile;
     if (summary.iniMemoryLimit !== undefined) picture.fpm.iniMemoryLimit = summary.iniMemoryLimit;
+    if (summary.processMax !== undefined) picture.fpm.processMax = summary.processMax;
     const errorLog = safePath(summary.errorLog);
     if (errorLog !== undefined) fpmFacts.errorLog = errorLog;
     const pidFile = safePath(summary.pidFile);

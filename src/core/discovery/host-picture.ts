@@ -123,6 +123,8 @@ export interface FpmPicture {
   pidFile?: string;
   /** memory_limit from php.ini, as written. */
   iniMemoryLimit?: string;
+  /** The [global] `process.max` line, when php-fpm.conf sets one: a cap on the workers of all pools together. */
+  processMax?: { value: number; line: string; file: string };
   /** True when the php-fpm configuration was read. */
   configRead: boolean;
   /** Where the status page is served (a pool's pm.status_path that an nginx location passes to php-fpm). */

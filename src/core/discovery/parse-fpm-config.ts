@@ -8,6 +8,8 @@ export interface FpmConfigSummary {
   pools: FpmPool[];
   /** memory_limit from php.ini, as written. */
   iniMemoryLimit?: string;
+  /** `process.max` of the [global] section: all pools' workers together (0 or unset: no limit). */
+  processMax?: { value: number; line: string; file: string };
 }
 
 const POOL_KEYS: Record<string, keyof FpmPool> = {
@@ -62,6 +64,7 @@ export function parseFpmConfig(grepOutput: string): FpmConfigSummary {
       if (key === 'error_log') summary.errorLog = value;
       else if (key === 'pid') summary.pidFile = value;
       else if (key === 'include') summary.includes.push(value);
+      else if (key === 'process.max' && /^\d+$/.test(value)) summary.processMax = { value: Number(value), line, file };
       continue;
     }
     let pool = pools.get(section);

@@ -7,6 +7,8 @@ export type FpmEvent =
   | { kind: 'signal'; pool: string; child: number; signal: string }
   | { kind: 'terminated'; pool: string; child: number }
   | { kind: 'busy'; pool: string }
+  /** The [global] process.max was reached: no pool may start another worker. */
+  | { kind: 'process_max' }
   /** request_slowlog_timeout: a request ran longer, and its stack went to the slow log. */
   | { kind: 'slow'; pool: string; child: number; script: string; seconds: number }
   | { kind: 'other' };
@@ -38,6 +40,7 @@ function event(message: string): FpmEvent {
     message,
   );
   if (m !== null) return { kind: 'slow', pool: m[1] as string, child: Number(m[2]), script: m[3] as string, seconds: Number(m[4]) };
+  if (message.startsWith('The maximum number of processes has been reached')) return { kind: 'process_max' };
   m = /\[pool ([^[\]]+)\] seems busy/.exec(message);
   if (m !== null) return { kind: 'busy', pool: m[1] as string };
   return { kind: 'other' };

@@ -2,13 +2,16 @@ import type { FpmPool } from '../../discovery/host-picture.ts';
 import type { Finding } from '../../finding.ts';
 import { clean, commands, historyFinding, plural, poolLines, splitByTime } from '../advice.ts';
 import { isCurrent, type ClassifierContext } from '../context.ts';
-import { buildEvidence } from '../evidence.ts';
+import { buildEvidence, located } from '../evidence.ts';
 import type { ListeningSocket } from '../parse/sockets.ts';
 import type { Rule } from '../rule.ts';
 import { span } from '../time.ts';
 import { sameEndpoint, type Endpoint } from '../upstream-address.ts';
 
 const MB = 1024 * 1024;
+
+/** php-fpm's [global] cap on the workers of all pools together. */
+const PROCESS_MAX = 'process.max';
 
 /** A pm.max_children the host's memory can carry: (MemAvailable + the workers' RSS now) × 0.9 / average worker RSS. */
 function suggestion(ctx: ClassifierContext): string | undefined {
@@ -30,6 +33,13 @@ export const maxChildrenExhausted: Rule = {
     const { current: eagain, old: oldEagain } = splitByTime(ctx, claimed);
     const reached = ctx.fpmLog.filter((l) => l.event.kind === 'max_children');
     const { current: logNow, old: logOld } = splitByTime(ctx, reached);
+    // php-fpm's [global] process.max caps all pools' workers together, below what each pool allows.
+    const { current: capNow, old: capOld } = splitByTime(
+      ctx,
+      ctx.fpmLog.filter((l) => l.event.kind === 'process_max'),
+    );
+    const cap = ctx.picture.fpm.processMax;
+    const capped = capNow.length > 0;
     const queued = ctx.fpmStatus.filter((s) => (s.listenQueue ?? 0) > 0);
     const counted = ctx.fpmStatus.filter((s) => (s.maxChildrenReached ?? 0) > 0);
     const poolsAt = (s: ListeningSocket): string[] => {
@@ -59,9 +69,15 @@ export const maxChildrenExhausted: Rule = {
         .flatMap((s) => [s.lines['pool'], s.lines['max children reached'], s.lines['start since']]),
       ...backlog.map((s) => s.line),
       ...pools.flatMap((p) => poolLines(p, ['pm', 'pm.max_children'])),
+      ...(capped && cap !== undefined ? [located(cap.line, cap.file)] : []),
     ].filter((l): l is string => l !== undefined);
     const hint = suggestion(ctx);
     const steps = [
+      ...(capped
+        ? [
+            `Raise ${PROCESS_MAX} in the [global] section of ${clean(cap?.file ?? ctx.picture.fpm.conf ?? 'php-fpm.conf', 200)} (it caps the workers of all pools together; 0 is no cap), or lower the pools' pm.max_children to fit under it, then ${commands.reloadFpm(ctx)}`,
+          ]
+        : []),
       `Raise pm.max_children${pools[0]?.file === undefined ? '' : ` in ${clean(pools[0].file, 200)}`}${hint === undefined ? ' as far as RAM allows (RAM left for PHP / average worker RSS)' : ` to ${hint}`}, then ${commands.reloadFpm(ctx)}`,
       'Find what keeps workers busy: request_slowlog_timeout = 5s and slowlog in the pool show the slow scripts',
     ];
@@ -86,7 +102,11 @@ export const maxChildrenExhausted: Rule = {
       remediations: ['reload_php_fpm' as const],
       current: true,
     };
-    const name = `${poolText} ${limit === undefined ? 'is at pm.max_children' : `is at pm.max_children (${limit})`}`;
+    const capText = `its global ${PROCESS_MAX}${cap === undefined ? '' : ` (${cap.value})`}`;
+    const name =
+      capped && logNow.length === 0
+        ? `PHP-FPM is at ${capText}`
+        : `${poolText} ${limit === undefined ? 'is at pm.max_children' : `is at pm.max_children (${limit})`}`;
 
     if (eagain.length > 0 || queued.length > 0 || backlog.length > 0 || starved.length > 0) {
       const effects = [
@@ -97,7 +117,17 @@ export const maxChildrenExhausted: Rule = {
         ...base,
         severity: 'critical',
         title: `${name}: requests queue${effects.length > 0 ? `; ${effects.join(', ')} in the last ${window}` : ' right now'}`,
-        evidence: buildEvidence([...logNow, ...eagain, ...starved], supporting),
+        evidence: buildEvidence([...logNow, ...capNow, ...eagain, ...starved], supporting),
+      });
+    } else if (capped && logNow.length === 0) {
+      findings.push({
+        ...base,
+        severity: 'warning',
+        title: `PHP-FPM reached ${capText} in the last ${window}: no pool could start another worker, and requests had to wait`,
+        evidence: buildEvidence(capNow, supporting),
+        explanation:
+          "php-fpm's [global] process.max caps the workers of all pools together: once reached, the master starts no more workers, even where a pool's pm.max_children would allow more. New requests wait in the listen queue; when it overflows nginx gets refused (502) or gives up waiting (504). " +
+          "With pm = static and process.max equal to the pools' total, php-fpm also writes this line each time it replaces a worker.",
       });
     } else if (logNow.length > 0) {
       // Requests queued but were served: slow, not failing (yet).
@@ -105,7 +135,7 @@ export const maxChildrenExhausted: Rule = {
         ...base,
         severity: 'warning',
         title: `${poolText} reached pm.max_children${limit === undefined ? '' : ` (${limit})`} in the last ${window}: requests had to queue`,
-        evidence: buildEvidence(logNow, supporting),
+        evidence: buildEvidence([...logNow, ...capNow], supporting),
       });
     } else if (counted.length > 0) {
       const s = counted[0] as (typeof counted)[number];
@@ -116,8 +146,10 @@ export const maxChildrenExhausted: Rule = {
         evidence: buildEvidence([], supporting),
         explanation: `The status page counts the times every worker was busy since the pool started. Nothing waits now, but under the next peak requests will queue and then fail. ${explanation}`,
       });
-    } else if (logOld.length > 0 || oldEagain.length > 0) {
-      findings.push(historyFinding(ctx, 'max_children_exhausted', `${poolText} reached pm.max_children`, [...logOld, ...oldEagain]));
+    } else if (logOld.length > 0 || oldEagain.length > 0 || capOld.length > 0) {
+      const what =
+        logOld.length > 0 || oldEagain.length > 0 ? `${poolText} reached pm.max_children` : 'PHP-FPM reached its global process.max';
+      findings.push(historyFinding(ctx, 'max_children_exhausted', what, [...logOld, ...oldEagain, ...capOld]));
     }
     return findings;
   },
