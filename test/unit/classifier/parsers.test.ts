@@ -160,6 +160,11 @@ describe('other outputs', () => {
       listenQueue: 3,
       maxChildrenReached: 7,
     });
+    // ?full: the pool's own fields, not those of the processes listed after it (each has its own `start since`).
+    const full = parseFpmStatus(output('fpm-status-full.txt'));
+    expect(full).toMatchObject({ pool: 'www', startSince: 14, activeProcesses: 1, totalProcesses: 2 });
+    expect(full?.lines['start since']).toBe('start since:          14');
+    expect(full?.lines['pid']).toBeUndefined();
     expect(parseFpmStatus('File not found.\n')).toBeUndefined();
     expect(parseFpmStatus('<html><head><title>502 Bad Gateway</title></head></html>')).toBeUndefined();
   });

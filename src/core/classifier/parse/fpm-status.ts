@@ -24,8 +24,12 @@ const NUMBERS: Record<string, keyof FpmStatus> = {
   'start since': 'startSince',
 };
 
+/** `?full` lists each process after a line of asterisks, with fields of its own (`start since`, `pid`, …). */
+const PROCESS_BLOCK = /^\*{3,}$/;
+
 /**
- * Reads php-fpm's status page, plain text (`pool: www`, `listen queue: 0`, …) or `?json`.
+ * Reads php-fpm's status page, plain text (`pool: www`, `listen queue: 0`, …) or `?json`: the
+ * pool's fields only, not those of the processes that `?full` lists after them.
  * Anything else (nginx's 404 page, "File not found.", a curl error) gives undefined.
  */
 export function parseFpmStatus(text: string): FpmStatus | undefined {
@@ -42,6 +46,7 @@ export function parseFpmStatus(text: string): FpmStatus | undefined {
     }
   } else {
     for (const line of outputLines(text)) {
+      if (PROCESS_BLOCK.test(line.trim())) break;
       const m = /^([a-z][a-z ]*[a-z]):\s+(\S.*)?$/.exec(line.trim());
       if (m !== null) fields.set(m[1] as string, { value: (m[2] ?? '').trim(), line: line.trim() });
     }
