@@ -6,8 +6,10 @@ import { errorMessage } from './errors.ts';
 /**
  * MEDIC_HTTP_PROCESSES > 1: `medic bot` (or `medic start`) runs that many processes sharing one
  * port (node:cluster). Each is a whole medic process; everything they share is in Redis, as
- * between machines. Bolt spends about 0.4 ms of CPU on each request before its ack, so one
- * process acks a burst of 100 commands in 40-60 ms; more processes spread the burst over cores.
+ * between machines. A `/502` command costs one process about 0.3 ms of CPU before its ack
+ * (slash-command-fast-path.ts), so one process acks a burst of 100 in 40-50 ms on an idle core;
+ * more processes spread the work after the acks over cores, but the primary accepts every
+ * connection, so on a machine of two cores they do not ack a burst sooner.
  *
  * The primary only supervises: it starts the processes, reports once all listen, replaces one
  * that dies (giving up on a crash loop), sums their metrics for /metrics, and on SIGTERM or
