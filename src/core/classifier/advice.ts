@@ -27,24 +27,38 @@ const CONNECT_ERRNOS = new Set([2, 101, 111, 113]);
 export const isConnectFailure = (e: NginxErrorEntry): boolean =>
   (/^connect\(\)/.test(e.message) && e.errno !== undefined && CONNECT_ERRNOS.has(e.errno)) || /^no live upstreams/.test(e.message);
 
+/** Per diagnosis: each upstream nginx could not connect to in the window, and when it last could not. */
+const refusedUpstreams = new WeakMap<ClassifierContext, Map<string, { endpoint: Endpoint; latest: number }>>();
+
+function lastRefusals(ctx: ClassifierContext): Map<string, { endpoint: Endpoint; latest: number }> {
+  let byEndpoint = refusedUpstreams.get(ctx);
+  if (byEndpoint !== undefined) return byEndpoint;
+  byEndpoint = new Map();
+  for (const r of ctx.errors) {
+    if (r.endpoint === undefined || !isConnectFailure(r) || !isCurrent(ctx, r)) continue;
+    const key = formatEndpoint(r.endpoint);
+    const known = byEndpoint.get(key);
+    if (known === undefined) byEndpoint.set(key, { endpoint: r.endpoint, latest: r.at ?? 0 });
+    else known.latest = Math.max(known.latest, r.at ?? 0);
+  }
+  refusedUpstreams.set(ctx, byEndpoint);
+  return byEndpoint;
+}
+
 /**
  * A request cut off mid-request by a backend on this host that refused connections from then on
  * and listens nowhere now: the backend went down with that request in flight (a stop or a crash
  * resets what it had accepted), and down is what to fix. A backend that listens again now is
- * not this: resets between refusals there are a crash loop, upstream_reset's story.
+ * not this: resets between refusals there are a crash loop, upstream_reset's story. The rules
+ * ask this of every reset in the log, so the refusals are gathered once per diagnosis.
  */
 export function wentDownAfter(ctx: ClassifierContext, e: NginxErrorEntry): boolean {
   const at = e.endpoint;
   if (at === undefined || at.kind === 'name' || ctx.sockets === undefined || !isLocalEndpoint(at, [])) return false;
   if (listenerAt(ctx, at) !== undefined) return false;
-  return ctx.errors.some(
-    (r) =>
-      r.endpoint !== undefined &&
-      isConnectFailure(r) &&
-      isCurrent(ctx, r) &&
-      (r.at ?? 0) >= (e.at ?? Number.POSITIVE_INFINITY) &&
-      sameEndpoint(r.endpoint, at),
-  );
+  const since = e.at ?? Number.POSITIVE_INFINITY;
+  for (const r of lastRefusals(ctx).values()) if (r.latest >= since && sameEndpoint(r.endpoint, at)) return true;
+  return false;
 }
 
 /** The distinct upstreams of some entries, most recent first: `unix:/run/php/php8.2-fpm.sock`, `127.0.0.1:3000`. */
