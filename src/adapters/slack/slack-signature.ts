@@ -13,6 +13,11 @@ export interface SignedSlackRequest {
   timestamp: string | undefined;
 }
 
+/** Slack's request signature, v0: `v0=` and the hex HMAC-SHA256 of `v0:{timestamp}:{body}` under the signing secret. */
+export function slackSignature(signingSecret: string, timestamp: string, body: string): string {
+  return `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+}
+
 /**
  * Slack's request signing, v0: `v0=` HMAC-SHA256 of `v0:{timestamp}:{body}` under the signing
  * secret, and a timestamp within 5 minutes of ours (either way: a clock ahead of Slack's is not a
@@ -24,6 +29,6 @@ export function isSignedBySlack(signingSecret: string, r: SignedSlackRequest, no
   if (r.timestamp === undefined || r.signature === undefined) return false;
   if (!TIMESTAMP.test(r.timestamp) || !SIGNATURE.test(r.signature)) return false;
   if (Math.abs(Math.floor(nowMs / 1000) - Number(r.timestamp)) > MAX_SKEW_SEC) return false;
-  const ours = createHmac('sha256', signingSecret).update(`v0:${r.timestamp}:${r.body}`).digest();
-  return timingSafeEqual(ours, Buffer.from(r.signature.slice(3), 'hex'));
+  // Both are `v0=` and 64 lowercase hex digits (SIGNATURE above), so of the same length.
+  return timingSafeEqual(Buffer.from(slackSignature(signingSecret, r.timestamp, r.body)), Buffer.from(r.signature));
 }
