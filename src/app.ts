@@ -15,7 +15,7 @@ import { SlackBudget, type SlackBudgetOptions } from './adapters/slack/slack-bud
 import { SlackReporter } from './adapters/slack/slack-reporter.ts';
 import { createSlackWebClient } from './adapters/slack/slack-web-client.ts';
 import { slashCommandFastPath } from './adapters/slack/slash-command-fast-path.ts';
-import { registerSlashCommand } from './adapters/slack/slash-command-listener.ts';
+import { registerSlashCommand, SLASH_COMMAND } from './adapters/slack/slash-command-listener.ts';
 import { ApprovalStore } from './adapters/store/approval-store.ts';
 import { AuditTrail } from './adapters/store/audit-trail.ts';
 import { DiagnosisRecords } from './adapters/store/diagnosis-records.ts';
@@ -258,7 +258,7 @@ async function wireBot(
       slashCommandFastPath({
         bolt: bolt.requestListener,
         signingSecret: config.SLACK_SIGNING_SECRET as string,
-        command: '/502',
+        command: SLASH_COMMAND,
         handle: handleCommand,
         logger,
       }),

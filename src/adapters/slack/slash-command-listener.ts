@@ -17,12 +17,15 @@ export interface SlashCommandDeps {
   audit: AuditTrail;
   inventory: () => Inventory;
   logger: Logger;
-  /** @defaultValue '/502' */
+  /** @defaultValue SLASH_COMMAND */
   command?: string;
   onCommand?: (subcommand: string) => void;
   /** Where work waits until a burst of commands has been acked. @defaultValue a fresh AfterAcks */
   afterAcks?: AfterAcks;
 }
+
+/** The slash command the Slack app declares (slack-app-manifest.yaml). */
+export const SLASH_COMMAND = '/502';
 
 type Reply = SlackMessage & { response_type: 'ephemeral' };
 
@@ -67,7 +70,7 @@ function slackProblem(e: unknown): string | undefined {
  */
 export function registerSlashCommand(app: BoltApp, deps: SlashCommandDeps): SlashCommandHandler {
   const handle = slashCommandHandler(deps);
-  app.command(deps.command ?? '/502', ({ command, ack, respond }) => handle({ command, ack, respond }));
+  app.command(deps.command ?? SLASH_COMMAND, ({ command, ack, respond }) => handle({ command, ack, respond }));
   return handle;
 }
 
