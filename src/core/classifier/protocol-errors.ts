@@ -9,7 +9,8 @@ export interface ProtocolHint {
 }
 
 const where = (e: NginxErrorEntry): string => endpointsOf([e])[0] ?? 'the upstream';
-const listening = (e: NginxErrorEntry): string => `See what listens there: ${listenCheck(e.endpoint, clean(where(e), 200))}`;
+/** The `ss` command that shows what listens where the line says nginx connected. */
+const listenCommand = (e: NginxErrorEntry): string => listenCheck(e.endpoint, clean(where(e), 200));
 
 /**
  * nginx read the backend's answer and could not make sense of it. Each message below is one
@@ -24,7 +25,7 @@ const HINTS: { pattern: RegExp; hint: (e: NginxErrorEntry, ctx: ClassifierContex
         `The answer from ${where(e)} does not begin with an HTTP status line, so nginx cannot read it as HTTP and answers 502. ` +
         'What listens there does not speak HTTP/1.x to nginx (a FastCGI or uWSGI server behind proxy_pass, an HTTP/2-only or gRPC server, a TLS port behind http://), or the application writes bytes before its status line.',
       nextSteps: [
-        listening(e),
+        `See what listens there: ${listenCommand(e)}`,
         'Match the directive to what the backend speaks: fastcgi_pass for php-fpm, uwsgi_pass for a uWSGI socket, grpc_pass for gRPC, proxy_pass https:// for a TLS port',
         "Read the backend's own log at the times of these lines",
       ],
@@ -58,7 +59,7 @@ const HINTS: { pattern: RegExp; hint: (e: NginxErrorEntry, ctx: ClassifierContex
         nextSteps: [
           `Read php-fpm's log and PHP's error log at these times for fatal errors: ${commands.fpmLogs(ctx)}`,
           'If an extension was added or updated lately, disable it and try again',
-          `Check that fastcgi_pass reaches php-fpm: ${listenCheck(e.endpoint, clean(where(e), 200))}`,
+          `Check that fastcgi_pass reaches php-fpm: ${listenCommand(e)}`,
         ],
       };
     },
