@@ -11,6 +11,7 @@ import { errorMessage, MedicError } from '../../errors.ts';
 import type { HostConnector, TargetHost } from '../../jobs/ports.ts';
 import { type ConnectTarget, mapConnectError } from './connect-error.ts';
 import { ChannelSlots } from './channel-slots.ts';
+import { ignoreHostKeyAnnouncements } from './host-key-announcements.ts';
 import { HostKeyVerifier } from './host-key-verifier.ts';
 import { SshCommandRunner } from './ssh-command-runner.ts';
 
@@ -131,7 +132,10 @@ export class SshConnector implements HostConnector {
       // that opens and never answers (SSH_NOT_ANSWERING) are told apart. Opened once a start-up
       // slot is free, so a waiting connection does not count against sshd's MaxStartups.
       sock = await openTcp(host.address, port, this.o.connectTimeoutMs, target, signal);
-      await ssh.connect({ ...config, sock });
+      const connecting = ssh.connect({ ...config, sock });
+      // node-ssh creates ssh2's client and calls its connect() before its first await.
+      ignoreHostKeyAnnouncements(ssh.connection);
+      await connecting;
     } catch (e) {
       sock?.destroy();
       signal?.throwIfAborted();
