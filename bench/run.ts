@@ -19,9 +19,9 @@ const loadAverage = async (): Promise<string> =>
   (await readFile('/proc/loadavg', 'utf8').catch(() => '')).split(' ').slice(0, 3).join(' ') || 'unknown';
 console.log(`load average at the start (1, 5, 15 min): ${await loadAverage()}; ${cpus().length} CPUs`);
 const rows: Row[] = [];
-const lab = await startLab();
+const lab = await startLab({ stockHostKeys: true });
 try {
-  console.log(`lab up (${lab.dir}); measuring…`);
+  console.log(`lab up (${lab.dir}; sshd with the host keys of a stock server: RSA, ECDSA, Ed25519); measuring…`);
   // The fleet row is taken beside the one-host figures it is compared with.
   if (wanted('diagnose') || wanted('fleet')) rows.push(...(await benchDiagnose(lab, { fleet: wanted('fleet') })));
   if (wanted('hostile')) rows.push(...(await benchHostileInput()));

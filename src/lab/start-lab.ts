@@ -1,7 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { totalmem, tmpdir } from 'node:os';
 import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { Inventory } from '../core/inventory/inventory-schema.ts';
 import { Lab, newLabId } from './lab.ts';
@@ -16,6 +18,8 @@ import { startSshd } from './sshd.ts';
 import { installSudoers, removeSudoers, renderSudoers } from './sudoers.ts';
 import { makeShopCertificate } from './tls-cert.ts';
 import { loopbackName } from './loopback-name.ts';
+
+const execFileAsync = promisify(execFile);
 
 /** Options of {@link startLab}. */
 export interface StartLabOptions {
@@ -35,6 +39,13 @@ export interface StartLabOptions {
   fastcgiTcpPort?: number;
   /** Recorded in the state so that `npm run lab -- down` can stop the process that owns sshd. */
   daemonPid?: number;
+  /**
+   * sshd gets the host keys a stock Debian or Ubuntu server has (RSA 3072, ECDSA P-256 and
+   * Ed25519) instead of Ed25519 alone. sshd loads them all for every connection and lists them
+   * after login, so a host shaped like this costs more per connection; the benchmark uses it.
+   * Off by default: an RSA key takes a second or more to generate. @defaultValue false
+   */
+  stockHostKeys?: boolean;
 }
 
 export const LAB_HOST = 'web-01';
@@ -86,7 +97,11 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   let sshd: Awaited<ReturnType<typeof startSshd>> | undefined;
   let lab: Lab | undefined;
   try {
-    sshd = await startSshd({ user: login.name, dir: layout.sshDir });
+    sshd = await startSshd({
+      user: login.name,
+      dir: layout.sshDir,
+      ...(options.stockHostKeys === true ? { extraConfig: await stockHostKeys(layout.sshDir) } : {}),
+    });
     const handle = sshd;
     const state: LabState = {
       ...state0,
@@ -135,4 +150,21 @@ async function writeInventory(lab: Lab, hostName: string): Promise<void> {
   Inventory.parse(inventory);
   const header = `# Written by the gateway-medic lab (src/lab) for the stack under ${s.dir}.\n# Try: npx medic diagnose ${hostName} --inventory ${lab.inventoryPath}\n`;
   await writeFile(lab.inventoryPath, header + stringify(inventory), { mode: 0o644 });
+}
+
+/** RSA 3072 and ECDSA host keys in `dir` (the Ed25519 one is startSshd's), as sshd_config lines. */
+async function stockHostKeys(dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const lines: string[] = [];
+  for (const [type, bits] of [
+    ['rsa', '3072'],
+    ['ecdsa', '256'],
+  ] as const) {
+    const path = join(dir, `ssh_host_${type}_key`);
+    await rm(path, { force: true });
+    await rm(`${path}.pub`, { force: true });
+    await execFileAsync('/usr/bin/ssh-keygen', ['-q', '-t', type, '-b', bits, '-N', '', '-C', 'medic-lab-host', '-f', path]);
+    lines.push(`HostKey ${path}`);
+  }
+  return lines;
 }
