@@ -88,7 +88,9 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
   let runner: CommandRunner;
 
   beforeAll(async () => {
-    lab = await startLab();
+    // Host keys like a stock server's (RSA, ECDSA, Ed25519): every scenario is read over an sshd
+    // that loads and announces several, as real hosts do, not only the Ed25519 key other labs get.
+    lab = await startLab({ stockHostKeys: true });
     const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
     host = { ...(inventory.hosts[LAB_HOST] as NonNullable<(typeof inventory.hosts)[string]>), name: LAB_HOST };
     playbook = parsePlaybook(await readFile('playbooks/nginx-502.yaml', 'utf8'), 'playbooks/nginx-502.yaml');
@@ -121,6 +123,15 @@ describe('the 502 lab: medic diagnoses every scenario on real nginx, php-fpm and
       }
     });
   }
+
+  it("the lab host's sshd has a stock server's three host keys, and the diagnoses below run over it", async () => {
+    const config = await readFile(`${lab.dir}/ssh/sshd_config`, 'utf8');
+    const keys = config.split('\n').filter((l) => /^HostKey\s/.test(l));
+    expect(keys.map((l) => /ssh_host_(\w+)_key$/.exec(l)?.[1]).sort()).toEqual(['ecdsa', 'ed25519', 'rsa']);
+    const types = await Promise.all(keys.map(async (l) => (await readFile(`${l.slice('HostKey '.length)}.pub`, 'utf8')).split(' ')[0]));
+    expect(types.sort()).toEqual(['ecdsa-sha2-nistp256', 'ssh-ed25519', 'ssh-rsa']);
+    expect((await runner.run('echo ok', { timeoutMs: 10_000, readOnly: true })).stdout.trim()).toBe('ok');
+  });
 
   it('vhost_tls_upstream_down: the broken TLS vhost is named in the verdict, its own log line is the evidence, its probe over TLS got the 502 and the fine vhost a 200; every report names it', async () => {
     const outcome = await lab.applyScenario('vhost_tls_upstream_down');
