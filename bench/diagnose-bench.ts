@@ -35,6 +35,7 @@ const run = promisify(execFile);
 /** Diagnoses a worker has run before its CPU is measured settled, and how many are then measured. */
 const SETTLED_AFTER = 100;
 const SETTLED_RUNS = 40;
+/** Worker processes measured one after another (what V8 optimises differs between them). */
 const WORKER_PROCESSES = 3;
 
 /**

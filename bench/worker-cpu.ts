@@ -3,7 +3,7 @@
 // would be counted as the worker's. Run by diagnose-bench.ts as
 //   node --import tsx bench/worker-cpu.ts INVENTORY HOST EARLY SETTLED_AFTER SETTLED_RUNS
 // and prints one JSON line: the mean CPU per diagnosis (this process, all its threads) over
-// diagnoses 4..3+EARLY of the process, and over SETTLED_RUNS diagnoses after SETTLED_AFTER.
+// the EARLY diagnoses after the first WARM_UP of the process, and over SETTLED_RUNS diagnoses after SETTLED_AFTER.
 import { pino } from 'pino';
 import { loadInventory } from '../src/adapters/files/load-inventory.ts';
 import { getPlaybook, loadPlaybooks } from '../src/adapters/files/load-playbooks.ts';
@@ -23,6 +23,8 @@ const host: TargetHost = { name: hostName, ...fields };
 const playbook = getPlaybook(await loadPlaybooks(), 'nginx-502');
 const deps: JobDeps = { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() };
 
+/** Diagnoses run before the early figure: the first ones compile everything. */
+const WARM_UP = 3;
 let done = 0;
 const diagnose = async (): Promise<void> => {
   await diagnoseHostDetailed({ host, playbook }, deps);
@@ -36,9 +38,9 @@ async function cpuPer(n: number): Promise<number> {
   return (used.user + used.system) / 1000 / n;
 }
 
-for (let i = 0; i < 3; i++) await diagnose();
+for (let i = 0; i < WARM_UP; i++) await diagnose();
 const earlyMs = await cpuPer(Number(early));
 const earlyTo = done;
 while (done < Number(settledAfter)) await diagnose();
 const settledMs = await cpuPer(Number(settledRuns));
-process.stdout.write(`${JSON.stringify({ earlyMs, earlyFrom: 4, earlyTo, settledMs, settledAfter: Number(settledAfter) })}\n`);
+process.stdout.write(`${JSON.stringify({ earlyMs, earlyFrom: WARM_UP + 1, earlyTo, settledMs, settledAfter: Number(settledAfter) })}\n`);

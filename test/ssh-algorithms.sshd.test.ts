@@ -1,16 +1,12 @@
-import { execFile } from 'node:child_process';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
 import { MedicError } from '../src/errors.ts';
-import { type SshdHandle, startSshd } from '../src/lab/sshd.ts';
+import { generateKeyPair, type SshdHandle, startSshd } from '../src/lab/sshd.ts';
 import { targetFor } from './helpers/ssh-target.ts';
 import { sshTestUser } from './helpers/ssh-user.ts';
-
-const run = promisify(execFile);
 
 /**
  * A real sshd that signs its host key only with `ssh-rsa` (RSA with SHA-1): medic must not
@@ -22,8 +18,7 @@ describe('ssh-rsa (SHA-1) signatures are never offered', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'medic-sshd-rsa-'));
-    const rsaKey = join(dir, 'ssh_host_rsa_key');
-    await run('/usr/bin/ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsaKey]);
+    const rsaKey = (await generateKeyPair(dir, 'ssh_host_rsa_key', { type: 'rsa', bits: 2048 })).privateKeyPath;
     sshd = await startSshd({ user: await sshTestUser(), dir, extraConfig: [`HostKey ${rsaKey}`, 'HostKeyAlgorithms ssh-rsa'] });
   });
 
@@ -57,8 +52,7 @@ describe('an RSA user key signs with SHA-2 only', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'medic-rsa-user-'));
-    rsaClientKey = join(dir, 'client_rsa');
-    await run('/usr/bin/ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsaClientKey]);
+    rsaClientKey = (await generateKeyPair(dir, 'client_rsa', { type: 'rsa', bits: 2048 })).privateKeyPath;
   });
 
   afterAll(async () => {
@@ -112,10 +106,8 @@ describe("sshd's host key announcement is not answered", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'medic-sshd-hostkeys-'));
-    const rsaKey = join(dir, 'ssh_host_rsa_key');
-    const ecdsaKey = join(dir, 'ssh_host_ecdsa_key');
-    await run('/usr/bin/ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsaKey]);
-    await run('/usr/bin/ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', ecdsaKey]);
+    const rsaKey = (await generateKeyPair(dir, 'ssh_host_rsa_key', { type: 'rsa', bits: 2048 })).privateKeyPath;
+    const ecdsaKey = (await generateKeyPair(dir, 'ssh_host_ecdsa_key', { type: 'ecdsa' })).privateKeyPath;
     // DEBUG3: sshd logs the keys it announces and every global request it gets.
     sshd = await startSshd({
       user: await sshTestUser(),

@@ -53,14 +53,22 @@ export interface SshdHandle {
 export interface KeyPair {
   privateKeyPath: string;
   publicKeyPath: string;
-  /** `ssh-ed25519 AAAA… comment` */
+  /** `ssh-ed25519 AAAA… comment` (or the key's own type) */
   publicKey: string;
 }
 
-/** Creates an ed25519 key pair without a passphrase at `dir/name` and `dir/name.pub`. */
-export async function generateKeyPair(dir: string, name: string): Promise<KeyPair> {
+/** The kind of key generateKeyPair makes: ssh-keygen's `-t`, and `-b` where it applies. */
+export interface KeyKind {
+  /** @defaultValue 'ed25519' */
+  type?: 'ed25519' | 'rsa' | 'ecdsa';
+  bits?: number;
+}
+
+/** Creates a key pair (ed25519 unless `kind` says) without a passphrase at `dir/name` and `dir/name.pub`. */
+export async function generateKeyPair(dir: string, name: string, kind: KeyKind = {}): Promise<KeyPair> {
   const privateKeyPath = join(dir, name);
-  await run(SSH_KEYGEN, ['-q', '-t', 'ed25519', '-N', '', '-C', `medic-lab-${name}`, '-f', privateKeyPath]);
+  const bits = kind.bits === undefined ? [] : ['-b', String(kind.bits)];
+  await run(SSH_KEYGEN, ['-q', '-t', kind.type ?? 'ed25519', ...bits, '-N', '', '-C', `medic-lab-${name}`, '-f', privateKeyPath]);
   const publicKey = (await readFile(`${privateKeyPath}.pub`, 'utf8')).trim();
   return { privateKeyPath, publicKeyPath: `${privateKeyPath}.pub`, publicKey };
 }

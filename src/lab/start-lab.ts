@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { totalmem, tmpdir } from 'node:os';
 import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { Inventory } from '../core/inventory/inventory-schema.ts';
 import { Lab, newLabId } from './lab.ts';
@@ -14,12 +12,10 @@ import { freePort } from './free-port.ts';
 import { prepareTree } from './prepare-tree.ts';
 import { portOpen } from './services.ts';
 import { reapOrphanedLabs } from './reap-labs.ts';
-import { startSshd } from './sshd.ts';
+import { generateKeyPair, startSshd } from './sshd.ts';
 import { installSudoers, removeSudoers, renderSudoers } from './sudoers.ts';
 import { makeShopCertificate } from './tls-cert.ts';
 import { loopbackName } from './loopback-name.ts';
-
-const execFileAsync = promisify(execFile);
 
 /** Options of {@link startLab}. */
 export interface StartLabOptions {
@@ -155,16 +151,7 @@ async function writeInventory(lab: Lab, hostName: string): Promise<void> {
 /** RSA 3072 and ECDSA host keys in `dir` (the Ed25519 one is startSshd's), as sshd_config lines. */
 async function stockHostKeys(dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const lines: string[] = [];
-  for (const [type, bits] of [
-    ['rsa', '3072'],
-    ['ecdsa', '256'],
-  ] as const) {
-    const path = join(dir, `ssh_host_${type}_key`);
-    await rm(path, { force: true });
-    await rm(`${path}.pub`, { force: true });
-    await execFileAsync('/usr/bin/ssh-keygen', ['-q', '-t', type, '-b', bits, '-N', '', '-C', 'medic-lab-host', '-f', path]);
-    lines.push(`HostKey ${path}`);
-  }
-  return lines;
+  const rsa = await generateKeyPair(dir, 'ssh_host_rsa_key', { type: 'rsa', bits: 3072 });
+  const ecdsa = await generateKeyPair(dir, 'ssh_host_ecdsa_key', { type: 'ecdsa', bits: 256 });
+  return [rsa, ecdsa].map((k) => `HostKey ${k.privateKeyPath}`);
 }

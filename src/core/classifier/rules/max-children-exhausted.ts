@@ -40,6 +40,8 @@ export const maxChildrenExhausted: Rule = {
     );
     const cap = ctx.picture.fpm.processMax;
     const capped = capNow.length > 0;
+    // The global cap alone: no pool logged reaching its own pm.max_children in the window.
+    const capOnly = capped && logNow.length === 0;
     const queued = ctx.fpmStatus.filter((s) => (s.listenQueue ?? 0) > 0);
     const counted = ctx.fpmStatus.filter((s) => (s.maxChildrenReached ?? 0) > 0);
     const poolsAt = (s: ListeningSocket): string[] => {
@@ -103,10 +105,9 @@ export const maxChildrenExhausted: Rule = {
       current: true,
     };
     const capText = `its global ${PROCESS_MAX}${cap === undefined ? '' : ` (${cap.value})`}`;
-    const name =
-      capped && logNow.length === 0
-        ? `PHP-FPM is at ${capText}`
-        : `${poolText} ${limit === undefined ? 'is at pm.max_children' : `is at pm.max_children (${limit})`}`;
+    const name = capOnly
+      ? `PHP-FPM is at ${capText}`
+      : `${poolText} ${limit === undefined ? 'is at pm.max_children' : `is at pm.max_children (${limit})`}`;
 
     if (eagain.length > 0 || queued.length > 0 || backlog.length > 0 || starved.length > 0) {
       const effects = [
@@ -119,7 +120,7 @@ export const maxChildrenExhausted: Rule = {
         title: `${name}: requests queue${effects.length > 0 ? `; ${effects.join(', ')} in the last ${window}` : ' right now'}`,
         evidence: buildEvidence([...logNow, ...capNow, ...eagain, ...starved], supporting),
       });
-    } else if (capped && logNow.length === 0) {
+    } else if (capOnly) {
       findings.push({
         ...base,
         severity: 'warning',
