@@ -205,6 +205,41 @@ describe('medic playbooks', () => {
   });
 });
 
+describe('the bin as `medic` runs it (through its first line)', () => {
+  const bin = join(process.cwd(), 'bin/medic.js');
+  // Node warns at start-up, before any JavaScript, when NODE_EXTRA_CA_CERTS names a file it cannot load.
+  const CA_WARNING = /Ignoring extra certs from/;
+
+  it('starts Node without NODE_EXTRA_CA_CERTS for the commands that make no TLS connection, and keeps it for the rest', async () => {
+    const withBadCa = { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'no-such-ca.pem') } };
+    const hosts = await promisify(execFile)(bin, ['hosts', '--inventory', inventory], withBadCa);
+    expect(hosts.stdout).toMatch(/^web-01 /m);
+    expect(hosts.stderr).not.toMatch(CA_WARNING);
+    const diagnosed = await promisify(execFile)(bin, ['diagnose', 'web-01', '--inventory', inventory, '--json'], withBadCa);
+    expect(JSON.parse(diagnosed.stdout)).toMatchObject({ host: 'web-01' });
+    expect(diagnosed.stderr).not.toMatch(CA_WARNING);
+    // The bot talks to Slack over TLS: it keeps the variable (its --help starts the same Node).
+    const bot = await promisify(execFile)(bin, ['start', '--help'], withBadCa);
+    expect(bot.stdout).toMatch(/^Usage: medic start/);
+    expect(bot.stderr).toMatch(CA_WARNING);
+    // Node started by hand reads the file whatever the command: the warning above is Node's own.
+    const byNode = await promisify(execFile)(process.execPath, [bin, 'hosts', '--inventory', inventory], withBadCa);
+    expect(byNode.stderr).toMatch(CA_WARNING);
+  });
+
+  it('passes every argument through unchanged: spaces, quotes and shell syntax reach medic as text', async () => {
+    const odd = join(dir, `in ventory "$(touch pwned)" ; \`id\` *.yaml`);
+    await writeFile(odd, await readFile(inventory, 'utf8'));
+    const { stdout } = await promisify(execFile)(bin, ['hosts', '--inventory', odd, '--json'], { cwd: dir });
+    expect(JSON.parse(stdout)).toMatchObject({ hosts: expect.anything() });
+    await expect(readFile(join(dir, 'pwned'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(promisify(execFile)(bin, ['diagnose', 'web-01;id', '--inventory', odd], { cwd: dir })).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('web-01;id') as unknown,
+    });
+  });
+});
+
 describe('help', () => {
   it.each(['diagnose', 'remediate', 'hosts', 'playbooks', 'start', 'bot', 'worker'])('medic %s --help', async (cmd) => {
     const r = await medic([cmd, '--help']);
