@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
 import type { SshCommandRunner } from '../src/adapters/ssh/ssh-command-runner.ts';
 import { MedicError } from '../src/errors.ts';
@@ -253,6 +253,43 @@ describe('connection failures, each with its own code', () => {
     const e = await connectError(targetFor(sshd, { privateKeyPath: locked }));
     expect(e.code).toBe('SSH_KEY_UNREADABLE');
     expect(e.message).toContain('passphrase');
+  });
+});
+
+describe("a process's first connection", () => {
+  // It loads the SSH library while TCP opens (later ones check the key before connecting): a
+  // module graph of its own, as in a new `medic` process.
+  async function freshConnector(): Promise<SshConnector> {
+    vi.resetModules();
+    const fresh = await import('../src/adapters/ssh/ssh-connector.ts');
+    return new fresh.SshConnector();
+  }
+
+  it('connects and runs a command', async () => {
+    const r = await (await freshConnector()).connect(targetFor(sshd));
+    try {
+      expect((await r.run('id -un', T)).stdout).toBe(`${sshd.user}\n`);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('a private key that is not a key fails as SSH_KEY_UNREADABLE, and the TCP connection opened meanwhile is closed', async () => {
+    const garbage = join(sshd.dir, 'garbage-key-first');
+    await writeFile(garbage, 'this is not a key\n');
+    const closedEarly = (): number => sshd.log().split('kex_exchange_identification: Connection closed by remote host').length;
+    const before = closedEarly();
+    const error = await (await freshConnector()).connect(targetFor(sshd, { privateKeyPath: garbage })).then(
+      async (r) => {
+        await r.close();
+        return undefined;
+      },
+      (e: unknown) => e as { code?: string; message?: string },
+    );
+    expect(error?.code).toBe('SSH_KEY_UNREADABLE');
+    expect(error?.message).toContain('garbage-key-first');
+    // sshd saw the connection end before a word of SSH: nothing of it is left on the host.
+    await expect.poll(closedEarly, { timeout: 5000 }).toBe(before + 1);
   });
 });
 

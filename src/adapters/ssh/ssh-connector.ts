@@ -2,11 +2,9 @@ import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypt
 import { readFile } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import { homedir } from 'node:os';
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import type { Logger } from 'pino';
-// ssh2 is CommonJS: its named exports are only reachable through the default import under ESM.
-import ssh2 from 'ssh2';
-import type { ConnectConfig, ParsedKey, PublicKeyAuthMethod } from 'ssh2';
+import type { ConnectConfig, ParsedKey, PublicKeyAuthMethod, utils as Ssh2Utils } from 'ssh2';
 import { errorMessage, MedicError } from '../../errors.ts';
 import type { HostConnector, TargetHost } from '../../jobs/ports.ts';
 import { type ConnectTarget, mapConnectError } from './connect-error.ts';
@@ -91,8 +89,10 @@ export class SshConnector implements HostConnector {
       connectTimeoutMs: this.o.connectTimeoutMs,
       handshakeTimeoutMs: this.o.handshakeTimeoutMs,
     };
-    const privateKey = await readPrivateKey(privateKeyPath, target);
+    const keyText = await readPrivateKeyText(privateKeyPath, target);
     const knownHosts = await readKnownHosts(knownHostsPath, target);
+    // Checked before anything touches the network once the SSH library is loaded (see below).
+    let privateKey = sshLibrary === undefined ? undefined : parsePrivateKey(sshLibrary, keyText, privateKeyPath, target);
     const verifier = new HostKeyVerifier({
       host: host.address,
       port,
@@ -101,7 +101,6 @@ export class SshConnector implements HostConnector {
       knownHostsMissing: knownHosts.missing,
     });
 
-    const publickey: PublicKeyAuthMethod = { type: 'publickey', username: host.user, key: withoutSha1Signatures(privateKey) };
     const config: ConnectConfig & { privateKey?: never } = {
       host: host.address,
       port,
@@ -113,12 +112,10 @@ export class SshConnector implements HostConnector {
       algorithms: {
         serverHostKey: verifier.preferredAlgorithms() as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']>,
       },
-      // Only the key from the inventory: no agent, no password, no keyboard-interactive.
-      authHandler: [publickey],
     };
 
-    const ssh = new NodeSSH();
     let sock: Socket | undefined;
+    let ssh: NodeSSH | undefined;
     const onAbort = (): void => {
       sock?.destroy();
     };
@@ -131,8 +128,27 @@ export class SshConnector implements HostConnector {
       // TCP first, on its own clock, so that a port that never opens (SSH_CONNECT_TIMEOUT) and one
       // that opens and never answers (SSH_NOT_ANSWERING) are told apart. Opened once a start-up
       // slot is free, so a waiting connection does not count against sshd's MaxStartups.
-      sock = await openTcp(host.address, port, this.o.connectTimeoutMs, target, signal);
-      const connecting = ssh.connect({ ...config, sock });
+      const tcp = openTcp(host.address, port, this.o.connectTimeoutMs, target, signal);
+      // A process's first connection loads the SSH library (ssh2 and node-ssh, tens of
+      // milliseconds of a new `medic`) while TCP opens and sshd prepares its banner.
+      let lib = sshLibrary;
+      if (lib === undefined) {
+        tcp.catch(() => undefined);
+        lib = await loadSshLibrary();
+      }
+      if (privateKey === undefined) {
+        try {
+          privateKey = parsePrivateKey(lib, keyText, privateKeyPath, target);
+        } catch (e) {
+          void tcp.then((s) => s.destroy()).catch(() => undefined);
+          throw e;
+        }
+      }
+      sock = await tcp;
+      const publickey: PublicKeyAuthMethod = { type: 'publickey', username: host.user, key: withoutSha1Signatures(privateKey) };
+      ssh = new lib.NodeSSH();
+      // Only the key from the inventory: no agent, no password, no keyboard-interactive.
+      const connecting = ssh.connect({ ...config, authHandler: [publickey], sock });
       // node-ssh creates ssh2's client and calls its connect() before its first await.
       ignoreHostKeyAnnouncements(ssh.connection);
       await connecting;
@@ -248,10 +264,25 @@ export function expandHome(path: string, home: string = homedir()): string {
   return path;
 }
 
-async function readPrivateKey(path: string, t: ConnectTarget): Promise<ParsedKey> {
-  let text: string;
+/**
+ * ssh2 (CommonJS: its named exports are only reachable through its default export under ESM) and
+ * node-ssh, loaded on the first connection: see connect().
+ */
+interface SshLibrary {
+  NodeSSH: typeof NodeSSH;
+  utils: typeof Ssh2Utils;
+}
+let sshLibrary: SshLibrary | undefined;
+
+async function loadSshLibrary(): Promise<SshLibrary> {
+  const [{ NodeSSH: nodeSsh }, ssh2] = await Promise.all([import('node-ssh'), import('ssh2')]);
+  sshLibrary ??= { NodeSSH: nodeSsh, utils: ssh2.default.utils };
+  return sshLibrary;
+}
+
+async function readPrivateKeyText(path: string, t: ConnectTarget): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (e) {
     throw new MedicError(
       'SSH_KEY_UNREADABLE',
@@ -259,7 +290,10 @@ async function readPrivateKey(path: string, t: ConnectTarget): Promise<ParsedKey
       { cause: e },
     );
   }
-  const parsed = ssh2.utils.parseKey(text);
+}
+
+function parsePrivateKey(lib: SshLibrary, text: string, path: string, t: ConnectTarget): ParsedKey {
+  const parsed = lib.utils.parseKey(text);
   if (parsed instanceof Error) {
     const encrypted = /passphrase|encrypted/i.test(parsed.message);
     throw new MedicError(
