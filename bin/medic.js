@@ -1,9 +1,10 @@
 #!/bin/sh
-//usr/bin/env true; case "$1" in diagnose | remediate | hosts | playbooks) unset NODE_EXTRA_CA_CERTS ;; esac; exec node "$0" "$@"
+//usr/bin/env true; case "$1" in diagnose | remediate | hosts | playbooks | --help | -h | "") unset NODE_EXTRA_CA_CERTS ;; esac; exec node "$0" "$@"
 // The line above is a comment to Node and, run as `medic` (through the first line), the launcher:
-// commands that make no TLS connection start Node without NODE_EXTRA_CA_CERTS, which Node 20
-// otherwise reads and parses before any JavaScript runs (with its own root certificates: tens of
-// milliseconds of every call). Node started any other way (`node bin/medic.js`) keeps it.
+// the commands that make no TLS connection, and the usage text, start Node without
+// NODE_EXTRA_CA_CERTS, which Node 20 otherwise reads and parses, with its own root certificates,
+// before any JavaScript runs: tens of milliseconds of every call. The bot's roles keep it, and so
+// does Node started any other way (`node bin/medic.js`).
 // The `medic` command line: the precompiled dist/cli/medic.cjs when it is up to date (`npm ci`
 // builds it), else the TypeScript sources through tsx, so that an edit is never run stale.
 import { chooseEntry } from './entry.js';
