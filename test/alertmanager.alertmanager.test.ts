@@ -15,6 +15,7 @@ import { startLab } from '../src/lab/start-lab.ts';
 import { startAlertmanager, type AlertmanagerHandle, type PostableAlert } from './helpers/alertmanager.ts';
 import { freshPrefix, startRedis, type RedisHandle } from './helpers/redis.ts';
 import { BOT_TOKEN, blockText, LogCapture, loopbackEnv } from './helpers/slack.ts';
+import { startTogether } from './helpers/start-together.ts';
 
 /*
  * Alert-triggered reports end to end: a real Prometheus Alertmanager posts to the real bot
@@ -37,7 +38,7 @@ let am: AlertmanagerHandle;
 const logs = new LogCapture();
 
 beforeAll(async () => {
-  [redis, lab, standIn] = await Promise.all([startRedis(), startLab(), new SlackStandIn({ botToken: BOT_TOKEN }).start()]);
+  [redis, lab, standIn] = await startTogether(startRedis(), startLab(), new SlackStandIn({ botToken: BOT_TOKEN }).start());
   const labInventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
   const web01 = labInventory.hosts['web-01'];
   if (web01 === undefined) throw new Error('the lab inventory has no web-01');

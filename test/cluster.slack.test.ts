@@ -10,6 +10,7 @@ import { signSlackRequest } from '../src/dev/slack-signing.ts';
 import { SlackStandIn } from '../src/dev/slack-stand-in.ts';
 import { freshPrefix, startRedis, type RedisHandle } from './helpers/redis.ts';
 import { BOT_TOKEN, CHANNEL, SIGNING_SECRET, eventually, loopbackEnv } from './helpers/slack.ts';
+import { startTogether } from './helpers/start-together.ts';
 
 const MEDIC = new URL('../bin/medic.js', import.meta.url).pathname;
 
@@ -53,7 +54,7 @@ describe('MEDIC_HTTP_PROCESSES: several bot processes share one port', { timeout
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    [redis, standIn] = await Promise.all([startRedis(), new SlackStandIn({ botToken: BOT_TOKEN }).start()]);
+    [redis, standIn] = await startTogether(startRedis(), new SlackStandIn({ botToken: BOT_TOKEN }).start());
     dir = await mkdtemp(join(tmpdir(), 'medic-cluster-'));
     inventoryPath = join(dir, 'inventory.yaml');
     const host = (address: string) => ({

@@ -10,6 +10,7 @@ import { startLab } from '../src/lab/start-lab.ts';
 import { startProcess, type ProcessHandle } from '../src/main.ts';
 import { freshPrefix, startRedis, type RedisHandle } from './helpers/redis.ts';
 import { BOT_TOKEN, CHANNEL, SIGNING_SECRET, blockText, eventually, loopbackEnv, roots } from './helpers/slack.ts';
+import { startTogether } from './helpers/start-together.ts';
 
 const MEDIC = new URL('../bin/medic.js', import.meta.url).pathname;
 
@@ -80,7 +81,7 @@ describe('operations: readiness, and graceful shutdown on SIGTERM', () => {
   const handles: ProcessHandle[] = [];
 
   beforeAll(async () => {
-    [redis, lab] = await Promise.all([startRedis(), startLab()]);
+    [redis, lab] = await startTogether(startRedis(), startLab());
     standIn = await new SlackStandIn({ botToken: BOT_TOKEN }).start();
     await lab.applyScenario('php_fpm_down');
     relay = await slowRelay(lab.snapshot.sshd.port);

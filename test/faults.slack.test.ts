@@ -24,6 +24,7 @@ import { childrenOf, signalPid } from '../src/lab/pids.ts';
 import { startLab } from '../src/lab/start-lab.ts';
 import { freshPrefix, startPersistentRedis, type PersistentRedis } from './helpers/redis.ts';
 import { BOT_TOKEN, blockText, CHANNEL, eventually, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
+import { startTogether } from './helpers/start-together.ts';
 
 /**
  * A connector to the real lab host that can run something (a Redis restart) at the first
@@ -111,7 +112,7 @@ describe('faults at each step of a request: Redis, then the host', () => {
   }
 
   beforeAll(async () => {
-    [redis, lab] = await Promise.all([startPersistentRedis(), startLab()]);
+    [redis, lab] = await startTogether(startPersistentRedis(), startLab());
     standIn = await new SlackStandIn({ botToken: BOT_TOKEN }).start();
     await lab.applyScenario('php_fpm_down');
     inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);

@@ -12,6 +12,7 @@ import { startLab } from '../src/lab/start-lab.ts';
 import { startRedis, type RedisHandle } from './helpers/redis.ts';
 import { medic } from './helpers/run-cli.ts';
 import { blockText, CHANNEL, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
+import { startTogether } from './helpers/start-together.ts';
 
 /**
  * The public URL that failed, end to end: `medic diagnose --url` and `/502 diagnose <host> <url>`
@@ -27,7 +28,7 @@ describe('the public URL behind a CDN, probed on the origin', () => {
   let unreachableInventory: string;
 
   beforeAll(async () => {
-    [redis, lab] = await Promise.all([startRedis(), startLab()]);
+    [redis, lab] = await startTogether(startRedis(), startLab());
     const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
     h = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks: await loadPlaybooks(), connector: new SshConnector() });
     await lab.applyScenario('vhost_tls_upstream_down');

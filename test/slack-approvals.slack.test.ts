@@ -10,6 +10,7 @@ import type { Lab } from '../src/lab/lab.ts';
 import { startLab } from '../src/lab/start-lab.ts';
 import { startRedis, type RedisHandle } from './helpers/redis.ts';
 import { BOT_TOKEN, blockText, buttonsOf, CHANNEL, eventually, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
+import { startTogether } from './helpers/start-together.ts';
 
 const START = 'remediate:start_php_fpm';
 
@@ -73,7 +74,7 @@ describe('remediation approvals', { timeout: 300_000 }, () => {
       .then((p) => String(p.body.text));
 
   beforeAll(async () => {
-    [redis, lab] = await Promise.all([startRedis(), startLab()]);
+    [redis, lab] = await startTogether(startRedis(), startLab());
     standIn = await new SlackStandIn({ botToken: BOT_TOKEN, userGroups: { S0ONCALL: ['U0BOB', 'U0CAROL'] } }).start();
     inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
     h = await startSlackHarness({

@@ -11,6 +11,7 @@ import type { Lab } from '../src/lab/lab.ts';
 import { startLab } from '../src/lab/start-lab.ts';
 import { startRedis, type RedisHandle } from './helpers/redis.ts';
 import { BOT_TOKEN, CHANNEL, blockText, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
+import { startTogether } from './helpers/start-together.ts';
 
 /**
  * A fan-out at fleet scale under Slack's rate limits, enforced by the stand-in (method tiers,
@@ -39,7 +40,7 @@ describe('a fan-out under Slack rate limits', () => {
   };
 
   beforeAll(async () => {
-    [redis, lab] = await Promise.all([startRedis(), startLab()]);
+    [redis, lab] = await startTogether(startRedis(), startLab());
     const base = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
     if (base.hosts['web-01'] === undefined) throw new Error('the lab inventory has no web-01');
     web01 = base.hosts['web-01'];

@@ -8,6 +8,7 @@ import type { Lab } from '../src/lab/lab.ts';
 import { startLab } from '../src/lab/start-lab.ts';
 import { startRedis, type RedisHandle } from './helpers/redis.ts';
 import { blockText, CHANNEL, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
+import { startTogether } from './helpers/start-together.ts';
 
 /** Raw `<…>` tokens in what was posted, other than the ones the bot writes itself. */
 function foreignTokens(value: unknown): string[] {
@@ -32,7 +33,7 @@ describe('hostile host output', () => {
   let h: SlackHarness;
 
   beforeAll(async () => {
-    [redis, lab] = await Promise.all([startRedis(), startLab()]);
+    [redis, lab] = await startTogether(startRedis(), startLab());
     const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
     h = await startSlackHarness({ redisUrl: redis.url, inventory, playbooks: await loadPlaybooks(), connector: new SshConnector() });
   });

@@ -10,6 +10,7 @@ import { startLab } from '../src/lab/start-lab.ts';
 import { startRedis, type RedisHandle } from './helpers/redis.ts';
 import type { StoredMessage } from '../src/dev/slack-stand-in.ts';
 import { blockText, buttonsOf, CHANNEL, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
+import { startTogether } from './helpers/start-together.ts';
 
 /**
  * `/502 diagnose` end to end: a signed slash command to the real Bolt app, a real BullMQ worker,
@@ -24,7 +25,7 @@ describe('/502 diagnose posts a threaded report of a real host', () => {
   let h: SlackHarness;
 
   beforeAll(async () => {
-    [redis, lab] = await Promise.all([startRedis(), startLab()]);
+    [redis, lab] = await startTogether(startRedis(), startLab());
     const base = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
     const web01 = base.hosts['web-01'];
     if (web01 === undefined) throw new Error('the lab inventory has no web-01');

@@ -9,6 +9,7 @@ import { isAlive, livePid } from '../src/lab/pids.ts';
 import { startLab } from '../src/lab/start-lab.ts';
 import { startRedis, type RedisHandle } from './helpers/redis.ts';
 import { BOT_TOKEN, blockText, buttonsOf, CHANNEL, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
+import { startTogether } from './helpers/start-together.ts';
 
 const RESTART = 'remediate:restart_php_fpm';
 
@@ -25,7 +26,7 @@ describe('restart_php_fpm from Slack: the socket_permission fix', () => {
   let reply: StoredMessage;
 
   beforeAll(async () => {
-    [redis, lab] = await Promise.all([startRedis(), startLab()]);
+    [redis, lab] = await startTogether(startRedis(), startLab());
     standIn = await new SlackStandIn({ botToken: BOT_TOKEN }).start();
     const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
     h = await startSlackHarness({

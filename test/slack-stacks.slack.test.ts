@@ -10,6 +10,7 @@ import { isAlive, livePid } from '../src/lab/pids.ts';
 import { LAB_HOST, startLab } from '../src/lab/start-lab.ts';
 import { startRedis, type RedisHandle } from './helpers/redis.ts';
 import { BOT_TOKEN, blockText, buttonsOf, CHANNEL, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
+import { startTogether } from './helpers/start-together.ts';
 
 const RESTART = 'remediate:restart_php_fpm';
 
@@ -27,7 +28,7 @@ describe('a button on a host with two php-fpm masters acts on the stack of its f
   let reply: StoredMessage;
 
   beforeAll(async () => {
-    [redis, lab] = await Promise.all([startRedis(), startLab()]);
+    [redis, lab] = await startTogether(startRedis(), startLab());
     standIn = await new SlackStandIn({ botToken: BOT_TOKEN }).start();
     const parsed = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
     const host = parsed.hosts[LAB_HOST] as NonNullable<Inventory['hosts'][string]>;

@@ -13,6 +13,7 @@ import { startLab } from '../src/lab/start-lab.ts';
 import { freshPrefix, startRedis, type RedisHandle } from './helpers/redis.ts';
 import { livePid } from '../src/lab/pids.ts';
 import { BOT_TOKEN, blockText, buttonsOf, CHANNEL, eventually, roots, startSlackHarness, type SlackHarness } from './helpers/slack.ts';
+import { startTogether } from './helpers/start-together.ts';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./helpers/slack-worker-process.ts', import.meta.url));
 const MEDIC_BIN = fileURLToPath(new URL('../bin/medic.js', import.meta.url));
@@ -74,7 +75,7 @@ describe('workers that stop mid-job', { timeout: 300_000 }, () => {
   }
 
   beforeAll(async () => {
-    [redis, lab] = await Promise.all([startRedis(), startLab()]);
+    [redis, lab] = await startTogether(startRedis(), startLab());
     standIn = await new SlackStandIn({ botToken: BOT_TOKEN }).start();
     await lab.applyScenario('php_fpm_down');
     const inventory = parseInventory(await readFile(lab.inventoryPath, 'utf8'), lab.inventoryPath);
