@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,7 +122,7 @@ describe("sshd's host key announcement is not answered", () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it('sshd announces its three host keys; medic asks for no proof of them, and runs commands as usual', async () => {
+  it('sshd announces its three host keys; medic asks for no proof of them, acknowledges the announcement with an IGNORE, and runs commands as usual', async () => {
     const runner = await new SshConnector().connect(targetFor(sshd));
     try {
       expect((await runner.run('echo ok', { timeoutMs: 10_000, readOnly: true })).stdout.trim()).toBe('ok');
@@ -134,14 +135,43 @@ describe("sshd's host key announcement is not answered", () => {
     expect(log).toMatch(/notify_hostkeys: sent 3 hostkeys/);
     expect(log).not.toMatch(/hostkeys-prove/);
     expect(log).not.toMatch(/server_input_hostkeys_prove/);
+    // Acknowledged with an SSH_MSG_IGNORE (type 2): without a packet back, the TCP ACK of the
+    // announcement is one the kernel delays, and sshd (Nagle on) holds its next packet for it.
+    const announced = log.search(/send packet: type 80\b/);
+    expect(announced).toBeGreaterThan(-1);
+    expect(log.slice(announced)).toMatch(/receive packet: type 2\b/);
+  });
+
+  it('the check above can fail: ssh2 left to itself answers with a proof request, and sends no IGNORE', async () => {
+    const log0 = sshd.log().length;
+    const ssh2 = (await import('ssh2')).default;
+    const target = targetFor(sshd);
+    const client = new ssh2.Client();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('error', reject);
+        client.once('ready', () =>
+          client.exec('true', (e, channel) => {
+            if (e !== undefined) return reject(e);
+            channel.once('close', () => resolve()).resume();
+          }),
+        );
+        client.connect({ host: target.address, port: target.port, username: target.user, privateKey: readFileSync(target.privateKeyPath) });
+      });
+    } finally {
+      client.end();
+    }
+    const log = (await waitForLog(sshd, /server_input_channel_req: channel \d+ request exec/, log0)).slice(log0);
+    expect(log).toMatch(/send packet: type 80\b/);
+    expect(log).not.toMatch(/receive packet: type 2\b/);
   });
 });
 
-async function waitForLog(sshd: SshdHandle, line: RegExp): Promise<string> {
+async function waitForLog(sshd: SshdHandle, line: RegExp, from = 0): Promise<string> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const log = sshd.log();
-    if (line.test(log)) return log;
+    if (line.test(log.slice(from))) return log;
     if (Date.now() > deadline) throw new Error(`sshd never logged ${String(line)}:\n${log}`);
     await new Promise((r) => setTimeout(r, 50));
   }
