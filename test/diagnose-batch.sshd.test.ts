@@ -1,4 +1,6 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -143,6 +145,56 @@ checks:
       expect(own).not.toContain(`cat ${dir}/a.log`);
     } finally {
       await runner.close();
+    }
+  });
+
+  it('a check discovery does not read (an HTTP probe) does not hold up the next round; results keep the order checks started in', async () => {
+    // The probe's answer is held until the second round's check has finished: were the second
+    // round to wait for the probe, curl would give up after its 5 s and the probe would fail.
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const server = createServer((_req, res) => {
+      void released.then(() => res.end('ok'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const rounds = `
+name: background-probe
+title: Background probe
+checks:
+  - { id: probe, title: probe, parse: http_probe, timeout: 8s, run: [curl, -sS, -o, /dev/null, -m, '5', -w, 'http_code=%{http_code}', 'http://127.0.0.1:${port}/'] }
+  - { id: systemd, title: service manager, parse: systemd_probe, run: [ls, -d, ${dir}] }
+  - { id: after, title: second round, parse: raw, when: systemd, run: [cat, ${dir}/a.log] }
+`;
+    const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'background-probe', facts: {} };
+    const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
+    const finished: string[] = [];
+    try {
+      const out = await diagnoseHostDetailed(
+        { host, playbook: parsePlaybook(rounds, 'background.yaml') },
+        {
+          connector: new SshConnector(),
+          logger: pino({ level: 'silent' }),
+          now: () => new Date(),
+          onProgress: (e) => {
+            if (e.kind !== 'check-finished') return;
+            finished.push(e.check);
+            if (e.check === 'after') release();
+          },
+        },
+        runner,
+      );
+      expect(finished).toEqual(['systemd', 'after', 'probe']);
+      expect(out.results.map((r) => [r.id, r.status])).toEqual([
+        ['systemd', 'ok'],
+        ['probe', 'ok'],
+        ['after', 'ok'],
+      ]);
+      expect(out.results.find((r) => r.id === 'probe')?.stdout).toBe('http_code=200');
+    } finally {
+      release();
+      await runner.close();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

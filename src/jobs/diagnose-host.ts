@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CheckResult } from '../core/check-result.ts';
 import { classify, type Classification } from '../core/classifier/classify.ts';
-import { discover, type Discovery, type StackSelection } from '../core/discovery/discover.ts';
+import { DISCOVERY_INPUTS, discover, type Discovery, type StackSelection } from '../core/discovery/discover.ts';
 import { pairStacks, type Backend, type FpmSide, type Listener, type NginxSide, type Stack } from '../core/discovery/pair-stacks.ts';
 import { selectStacks } from '../core/discovery/select-stacks.ts';
 import { stackFacts } from '../core/discovery/stack-facts.ts';
@@ -152,23 +152,30 @@ function runsOf(check: PlaybookCheck, discovery: Discovery, inventory: Facts): R
   }));
 }
 
+/** Checks sent to the host together: one batch, or one check alone. `done` gives their results in `members`' order. */
+interface Unit {
+  members: Ready[];
+  done: Promise<CheckResult[]>;
+}
+
 /**
- * Runs one round of checks. The primaries go to the host in batches (one SSH session, one shell
- * each; see batchCommand), grouped by timeout: those with the playbook's default timeout
+ * Starts one round of checks. The primaries go to the host in batches (one SSH session, one
+ * shell each; see batchCommand), grouped by timeout: those with the playbook's default timeout
  * together, split in a few batches side by side when there are many (see batchGroups), and
  * those with a timeout of their own together by that timeout, beside them, so that a check
  * bounded to a few seconds is never held up by the default batch. Network probes (curl) each
- * run on a channel of their own: they wait on the network, and one that hangs on a sick host
- * must not hold up the others. So does a check alone in its group. A command a batch did not
- * finish (timeout, output cap) runs again alone.
+ * run on their own: they wait on the network, and one that hangs on a sick host must not hold
+ * up the others. So does a check alone in its group. A command a batch did not finish
+ * (timeout, output cap) runs again alone. Returns the round's units, and its checks in the
+ * order their results are reported (the batched ones first, each part in the round's order).
  */
-async function runRound(
+function startRound(
   ready: Ready[],
   host: TargetHost,
   playbook: Playbook,
   runner: CommandRunner,
   onResult: (r: CheckResult) => void,
-): Promise<CheckResult[]> {
+): { units: Unit[]; order: Ready[] } {
   const alone = (r: Ready, first?: CheckResult): Promise<CheckResult> =>
     runCheck(r.check, r.tries, host, playbook, runner, first).then((res) => {
       if (r.subject !== undefined) res.subject = r.subject;
@@ -213,14 +220,11 @@ async function runRound(
   const groups = [...byTimeout].flatMap(([timeout, members]) =>
     (timeout === playbook.defaultTimeout ? batchGroups(members) : [members]).map((g) => ({ g, timeout })),
   );
-  const batchable = groups.flatMap(({ g }) => g);
-  const batched = Promise.all(groups.map(({ g, timeout }) => oneBatch(g, timeout))).then((done) => {
-    const flat = done.flat();
-    const of = new Map(batchable.map((r, i) => [r, flat[i] as CheckResult]));
-    return ready.filter((r) => of.has(r)).map((r) => of.get(r) as CheckResult);
-  });
-  const [fromBatch, fromOthers] = await Promise.all([batched, Promise.all(others.map((r) => alone(r)))]);
-  return [...fromBatch, ...fromOthers];
+  const units: Unit[] = [
+    ...groups.map(({ g, timeout }) => ({ members: g, done: oneBatch(g, timeout) })),
+    ...others.map((r) => ({ members: [r], done: alone(r).then((res) => [res]) })),
+  ];
+  return { units, order: [...ready.filter((r) => !others.includes(r)), ...others] };
 }
 
 /**
@@ -307,10 +311,16 @@ async function runRounds(
   seed: readonly CheckResult[] = [],
 ): Promise<{ results: CheckResult[]; discovery: Discovery }> {
   const progress = deps.onProgress ?? (() => {});
-  const results: CheckResult[] = [...seed];
+  // Every result with its place in the report: the order checks were started in (see startRound).
+  let placed = 0;
+  const landed: { at: number; result: CheckResult }[] = seed.map((result) => ({ at: placed++, result }));
+  const inOrder = (): CheckResult[] => landed.toSorted((a, b) => a.at - b.at).map((l) => l.result);
+  // Units whose checks discovery does not read (logs, probes…) run on while later rounds start.
+  const running: Promise<void>[] = [];
+  let runningFailed: { error: unknown } | undefined;
   const seeded = new Set(seed.map((r) => r.id));
   let pending = checks.filter((c) => !seeded.has(c.id));
-  let discovery = discover(results, overrides, selection);
+  let discovery = discover(inOrder(), overrides, selection);
   let finalRound = false;
   for (;;) {
     const ready: Ready[] = [];
@@ -344,7 +354,7 @@ async function runRounds(
     }
     finalRound = false;
     for (const { check } of ready) progress({ kind: 'check-started', host: host.name, check: check.id });
-    const round = await runRound(ready, host, playbook, runner, (result) => {
+    const { units, order } = startRound(ready, host, playbook, runner, (result) => {
       progress({ kind: 'check-finished', host: host.name, check: result.id, status: result.status, durationMs: result.durationMs });
       deps.logger.debug(
         {
@@ -358,11 +368,32 @@ async function runRounds(
         'check finished',
       );
     });
-    results.push(...round);
+    const at = new Map(order.map((r) => [r, placed++]));
+    const land = (unit: Unit) => (results: CheckResult[]) => {
+      results.forEach((result, i) => landed.push({ at: at.get(unit.members[i] as Ready) as number, result }));
+    };
+    // The next round waits only for what discovery reads: nothing else can change which checks
+    // run next or how (discover() ignores it), so the rest runs on beside the next rounds.
+    const awaited: Promise<void>[] = [];
+    for (const unit of units) {
+      if (unit.members.some((r) => DISCOVERY_INPUTS.has(r.check.parse))) awaited.push(unit.done.then(land(unit)));
+      else {
+        running.push(
+          unit.done.then(land(unit), (error: unknown) => {
+            runningFailed ??= { error };
+          }),
+        );
+      }
+    }
+    await Promise.all(awaited);
+    if (runningFailed !== undefined) throw runningFailed.error;
     const done = new Set(ready.map((r) => r.check.id));
     pending = pending.filter((c) => !done.has(c.id));
-    discovery = discover(results, overrides, selection);
+    discovery = discover(inOrder(), overrides, selection);
   }
+  await Promise.all(running);
+  if (runningFailed !== undefined) throw runningFailed.error;
+  const results = inOrder();
   for (const check of pending) {
     const cond = conditionHolds(check, discovery.facts);
     if (cond === false) results.push(skipped(check, check.when === 'systemd' ? 'the host does not run systemd' : 'the host runs systemd'));

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../check-result.ts';
+import type { CheckResult, ParserKind } from '../check-result.ts';
 import { isSafePath, mergeFacts, type Facts } from '../facts.ts';
 import { SYSTEM_PROGRAM_DIRS } from '../playbook/allowlist.ts';
 import { emptyPicture, isFpmUnitName, type HostPicture } from './host-picture.ts';
@@ -44,6 +44,29 @@ const processesOf = memoByResult((r) => parseProcesses(r.stdout, psColumns(r.com
 const nginxStatementsOf = memoByResult((r) => parseNginxDump(r.stdout));
 const mountsOf = memoByResult((r) => parseMountinfo(r.stdout));
 const cgroupOf = memoByResult((r) => parseCgroup(r.stdout));
+
+/**
+ * The only results discovery reads: what runs where (the process list, systemd, sockets, each
+ * master's cgroup and mounts), how nginx and php-fpm are configured, the host's clock and memory.
+ * Logs, probes, limits and the rest are the classifier's alone: discover() drops them before it
+ * looks, so a check of another kind can never change which checks run next or with what, and
+ * the next round need not wait for it (see runRounds).
+ */
+export const DISCOVERY_INPUTS: ReadonlySet<ParserKind> = new Set<ParserKind>([
+  'processes',
+  'systemd_probe',
+  'units',
+  'unit_pids',
+  'cgroup',
+  'mountinfo',
+  'sockets',
+  'backend_unit',
+  'nginx_config',
+  'fpm_config',
+  'php_info',
+  'host_time',
+  'memory',
+]);
 
 const usable = (r: CheckResult): boolean => r.status === 'ok' || (r.status === 'failed' && r.stdout.length > 0);
 
@@ -197,7 +220,8 @@ function originItems(facts: Facts, notChecked: string[]): EachItems['site.origin
   return [{ subject: parsed.value.url, values: { 'item.url': parsed.value.url, 'item.resolve': parsed.value.resolve } }];
 }
 
-export function discover(results: readonly CheckResult[], overrides: Facts, selection?: StackSelection): Discovery {
+export function discover(all: readonly CheckResult[], overrides: Facts, selection?: StackSelection): Discovery {
+  const results = all.filter((r) => DISCOVERY_INPUTS.has(r.parse));
   const picture = emptyPicture();
   const found: Facts = { nginx: {}, fpm: {}, site: {}, kernel: {} };
   const nginxFacts = found.nginx as NonNullable<Facts['nginx']>;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { CheckResult, ParserKind } from '../../../src/core/check-result.ts';
-import { discover, parseHostTime, parseMeminfo, parseUnits } from '../../../src/core/discovery/discover.ts';
+import { PARSER_KINDS, type CheckResult, type ParserKind } from '../../../src/core/check-result.ts';
+import { LIST_SOURCES, MASTER_PLACE_KINDS } from '../../../src/core/playbook/each-lists.ts';
+import { DISCOVERY_INPUTS, discover, parseHostTime, parseMeminfo, parseUnits } from '../../../src/core/discovery/discover.ts';
 import { parseFpmConfig } from '../../../src/core/discovery/parse-fpm-config.ts';
 import { parseNginxDump, summarizeNginxConfig } from '../../../src/core/discovery/parse-nginx-config.ts';
 
@@ -140,6 +141,26 @@ describe('discover', () => {
     expect(d.picture.memTotalBytes).toBe(24576000 * 1024);
     expect(d.hostNow?.toISOString()).toBe('2026-11-23T21:30:01.000Z');
     expect(d.utcOffsetMinutes).toBe(60);
+  });
+
+  it('reads only its inputs: a result of any other kind, whatever it says, changes nothing', () => {
+    const before = discover(all, {});
+    const others = PARSER_KINDS.filter((k) => !DISCOVERY_INPUTS.has(k));
+    expect(others.length).toBeGreaterThan(10);
+    // Every other kind, each carrying text discovery would act on were it read as an input.
+    const posing = others.flatMap((kind) =>
+      all.map((r) => ({ ...r, id: `${kind}_as_${r.id}`, parse: kind, stdout: fixture('ps-second-stack.txt') + r.stdout })),
+    );
+    expect(discover([...posing, ...all], {})).toEqual(before);
+    expect(discover([...all, ...posing], {})).toEqual(before);
+    // The same text as an input does change it: the comparison above can fail.
+    const asInput = result('processes', 'processes', fixture('ps-second-stack.txt'));
+    expect(discover([...all, asInput], {})).not.toEqual(before);
+  });
+
+  it("counts among its inputs every kind a list or a master's place is discovered from", () => {
+    const sources = [...Object.values(LIST_SOURCES).flat(), ...MASTER_PLACE_KINDS];
+    for (const kind of sources) expect(DISCOVERY_INPUTS.has(kind), kind).toBe(true);
   });
 
   it('with the config pinned by the inventory, picks that nginx and php-fpm among several', () => {
