@@ -122,7 +122,7 @@ const BATCH_BYTES_PER_COMMAND = 1024 * 1024;
 
 /** Commands per batch below which a round's batch is not split. */
 const MIN_PER_BATCH = 3;
-/** Batches a round's commands are split into at most: side by side when the host is slow to answer the first (see the SSH runner's shells). */
+/** Batches a round's commands are split into at most: side by side, each in a shell of its own (see the SSH runner's shells). */
 const MAX_BATCHES = 2;
 
 /**

@@ -33,10 +33,14 @@ const SLOT_GRACE_MS = 5000;
 const OPEN_RETRIES = 3;
 /**
  * Remote shells kept open for read-only commands, at most (and never more than maxChannels);
- * each costs the host a session (about 4 ms of its CPU), so another opens only for a command
- * that waited a moment (shellPatienceMs) for a busy one (a probe that hangs, a slow reader).
+ * each costs the host a session (about 4 ms of its CPU). The first EAGER_SHELLS open as soon as
+ * commands want them: a diagnosis sends its rounds as two batches side by side, and the second
+ * would otherwise wait for the first (about 20 ms of a round on the lab). One more opens only
+ * for a command that waited a moment (shellPatienceMs) for a busy one (a probe that hangs, a
+ * slow reader).
  */
 const MAX_SHELLS = 3;
+const EAGER_SHELLS = 2;
 const DEFAULT_SHELL_PATIENCE_MS = 100;
 
 /**
@@ -115,9 +119,10 @@ export class SshCommandRunner implements CommandRunner {
   }
 
   /**
-   * An idle shell; else the next one to come free, or a new one (within maxShells) once the
-   * wait passes the patience (shellPatienceMs); undefined when shells cannot be had. Most commands take a few
-   * milliseconds, so a host in good health is read through one shell, one session; a probe that
+   * An idle shell; else a new one while fewer than EAGER_SHELLS are open; else the next one to
+   * come free, or a new one (within maxShells) once the wait passes the patience
+   * (shellPatienceMs); undefined when shells cannot be had. Most commands take a few
+   * milliseconds, so a host in good health is read through one or two shells; a probe that
    * hangs on a sick one does not hold the others up for more than the patience.
    */
   private async takeShell(): Promise<RemoteShell | undefined> {
@@ -129,7 +134,7 @@ export class SshCommandRunner implements CommandRunner {
     }
     this.forgetDeadShells();
     const room = (): boolean => this.shells.length + this.shellsOpening < this.maxShells && !this.noShells && !this.closing;
-    if (this.shells.length + this.shellsOpening === 0) return this.openShell();
+    if (this.shells.length + this.shellsOpening < Math.min(EAGER_SHELLS, this.maxShells)) return this.openShell();
     return new Promise((resolve) => {
       const waiter = (shell: RemoteShell | undefined): void => {
         clearTimeout(timer);
