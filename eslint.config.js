@@ -29,6 +29,12 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
+    // The bin launchers are CommonJS (bin/package.json): Node starts a CommonJS entry sooner.
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The demo page's scripts run in the browser.
     files: ['src/demo/page/**/*.js'],
     languageOptions: { globals: globals.browser },

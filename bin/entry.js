@@ -1,9 +1,10 @@
 // Which code `medic` runs: the precompiled command line (dist/cli/medic.cjs, built by `npm run build`,
 // which `npm ci` runs) while it is newer than every source file, else the TypeScript sources
 // through tsx. Plain JavaScript: it runs before any loader is registered.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+'use strict';
+const { readdirSync, readFileSync, statSync } = require('node:fs');
+const { join } = require('node:path');
+const { fileURLToPath } = require('node:url');
 
 /** Newest modification time of the files below `dir`, in ms (0 when there are none). */
 function newest(dir) {
@@ -44,7 +45,7 @@ function newestSource(rootDir, built) {
  * @param {URL} root the package's folder, ending in `/`
  * @returns {{ kind: 'built' | 'source', url: string }}
  */
-export function chooseEntry(root) {
+function chooseEntry(root) {
   const built = new URL('dist/cli/medic.cjs', root);
   const source = { kind: 'source', url: new URL('src/cli/main.ts', root).href };
   let builtAt;
@@ -55,3 +56,5 @@ export function chooseEntry(root) {
   }
   return newestSource(fileURLToPath(root), built) > builtAt ? source : { kind: 'built', url: built.href };
 }
+
+module.exports = { chooseEntry };

@@ -5,11 +5,12 @@
 // match, a cache that cannot be read or written (a read-only install) is simply not used, and
 // `npm run build` removes it with the rest of dist/cli/. Plain JavaScript: it runs before any
 // loader is registered.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+'use strict';
+const { readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname } = require('node:path');
+const { fileURLToPath } = require('node:url');
+const { Script } = require('node:vm');
 
 /** Commands whose code differs enough to keep a cache each; anything else shares one. */
 const CACHED_COMMANDS = new Set(['diagnose', 'remediate', 'hosts', 'playbooks', 'start', 'bot', 'worker']);
@@ -22,7 +23,7 @@ const CACHED_COMMANDS = new Set(['diagnose', 'remediate', 'hosts', 'playbooks', 
  * @param {readonly string[]} argv the command line (its first word picks the cache)
  * @returns {{ exports: { runCli: Function }, saveCache: () => void }}
  */
-export function loadBundle(url, argv) {
+function loadBundle(url, argv) {
   const file = fileURLToPath(url);
   const command = argv[0] !== undefined && CACHED_COMMANDS.has(argv[0]) ? argv[0] : 'other';
   const cacheFile = `${file}.${command}.v8cache`;
@@ -35,8 +36,8 @@ export function loadBundle(url, argv) {
   // The same wrapper Node gives a CommonJS module.
   const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`;
   const script = new Script(source, { filename: file, ...(cachedData ? { cachedData } : {}) });
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+  const bundle = { exports: {} };
+  script.runInThisContext()(bundle.exports, createRequire(file), bundle, file, dirname(file));
   const saveCache = () => {
     if (cachedData !== undefined && !script.cachedDataRejected) return;
     try {
@@ -48,5 +49,7 @@ export function loadBundle(url, argv) {
       // Read-only or full: run without a cache.
     }
   };
-  return { exports: module.exports, saveCache };
+  return { exports: bundle.exports, saveCache };
 }
+
+module.exports = { loadBundle };
