@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -67,6 +67,46 @@ async function benchFleet(sshd: Target, host: TargetHost, oneHostMs: number, cou
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The pids whose parent is `pid` (from /proc). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // The fields after the command (which may hold spaces and parentheses): state, then ppid.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === pid) out.push(Number(entry));
+  }
+  return out;
+}
+
+/**
+ * A sick host: its site accepts connections and never answers (the lab's nginx workers stopped
+ * with SIGSTOP), so every HTTP probe waits out curl's own limit (`-m 5`; the status page `-m 3`).
+ * `medic diagnose` as a new process, against the same command lines one after another in one
+ * session (the script's probes wait in turn).
+ */
+async function benchHungSite(lab: Lab, sshd: Target, host: TargetHost, script: string, cliArgs: readonly string[]): Promise<Row> {
+  const master = (await lab.status()).nginx;
+  const workers = master === undefined ? [] : await childrenOf(master);
+  const measureName = "a site that accepts connections and never answers (the lab's nginx workers stopped): time to findings, 1 run";
+  if (workers.length === 0) return { measure: measureName, medic: 'skipped: no nginx worker found', baseline: '', ratio: '', target: '' };
+  for (const pid of workers) process.kill(pid, 'SIGSTOP');
+  try {
+    const cli = await measure(sshd, 1, () => run('bin/medic.js', [...cliArgs]));
+    const oneSession = await measure(sshd, 1, () => runOneSession(host, script));
+    return {
+      measure: `${measureName}: \`medic diagnose --json\`, a new process`,
+      medic: ms(cli.timeMs),
+      baseline: `${ms(oneSession.timeMs)} (the one-session script, OpenSSH's default key exchange)`,
+      ratio: faster(cli.timeMs, oneSession.timeMs),
+      target: '',
+    };
+  } finally {
+    for (const pid of workers) process.kill(pid, 'SIGCONT');
   }
 }
 
@@ -327,6 +367,7 @@ async function diagnoseRows(
     },
   ];
 
+  rows.push(await benchHungSite(lab, sshd, host, script, cliArgs));
   if (fleet) rows.push(await benchFleet(sshd, host, cli.timeMs));
 
   const ansible = await ansibleVersion();
