@@ -197,4 +197,44 @@ checks:
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  it('a connection lost while such a check still runs fails the diagnosis with the loss, after the next round has finished', async () => {
+    // The probe is never answered; the connection goes once the second round's check is done.
+    const server = createServer(() => {});
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const rounds = `
+name: background-lost
+title: Background lost
+checks:
+  - { id: probe, title: probe, parse: http_probe, timeout: 8s, run: [curl, -sS, -o, /dev/null, -m, '5', -w, 'http_code=%{http_code}', 'http://127.0.0.1:${port}/'] }
+  - { id: systemd, title: service manager, parse: systemd_probe, run: [ls, -d, ${dir}] }
+  - { id: after, title: second round, parse: raw, when: systemd, run: [cat, ${dir}/a.log] }
+`;
+    const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'background-lost', facts: {} };
+    const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
+    const finished: string[] = [];
+    try {
+      const diagnosis = diagnoseHostDetailed(
+        { host, playbook: parsePlaybook(rounds, 'lost.yaml') },
+        {
+          connector: new SshConnector(),
+          logger: pino({ level: 'silent' }),
+          now: () => new Date(),
+          onProgress: (e) => {
+            if (e.kind !== 'check-finished') return;
+            finished.push(e.check);
+            if (e.check === 'after') void runner.close();
+          },
+        },
+        runner,
+      );
+      await expect(diagnosis).rejects.toMatchObject({ code: 'SSH_LOST' });
+      expect(finished).toEqual(['systemd', 'after']);
+    } finally {
+      await runner.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });
