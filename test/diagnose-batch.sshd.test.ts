@@ -86,6 +86,33 @@ describe('diagnosis rounds as one batch over a real sshd', () => {
     }
   });
 
+  it('a host that allows one session (MaxSessions 1) is diagnosed through that one shell, every check with its result', async () => {
+    const tight = await startSshd({ user: sshd.user, extraConfig: ['MaxSessions 1'] });
+    try {
+      const host: TargetHost = { name: 'tight', ...targetFor(tight), sudo: false, playbook: 'batch-test', facts: {} };
+      const runner = new RecordingRunner(await new SshConnector().connect(targetFor(tight)));
+      try {
+        const out = await diagnoseHostDetailed(
+          { host, playbook: parsePlaybook(playbook(dir), 'batch.yaml') },
+          { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() },
+          runner,
+        );
+        expect(out.results.map((r) => [r.id, r.status])).toEqual([
+          ['host_time', 'ok'],
+          ['log_a', 'ok'],
+          ['log_b', 'ok'],
+          ['missing', 'ok'],
+          ['own_timeout', 'ok'],
+        ]);
+        expect(out.results.find((r) => r.id === 'missing')?.stdout).toBe('line b\n');
+      } finally {
+        await runner.close();
+      }
+    } finally {
+      await tight.stop();
+    }
+  });
+
   it('a round of many commands goes out as a few batches side by side, each result still its own and in the order of the round', async () => {
     for (let i = 0; i < 7; i++) await writeFile(join(dir, `c${i}.log`), `line${i}\n`);
     const many = `

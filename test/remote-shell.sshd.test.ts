@@ -107,6 +107,26 @@ describe('read-only commands in a long-lived remote shell', () => {
     }
   });
 
+  it('a host that allows one session (MaxSessions 1): read-only commands side by side all run, in the one shell it gives', async () => {
+    const tight = await startSshd({ user: sshd.user, extraConfig: ['MaxSessions 1'] });
+    try {
+      const r = await new SshConnector().connect(targetFor(tight));
+      try {
+        // The second asks for a shell of its own at once and is refused: it waits for the first.
+        const outs = await Promise.all(Array.from({ length: 4 }, (_, i) => r.run(`sleep 0.2; echo $$ ${i}`, RO)));
+        expect(outs.map((o) => o.stdout.trim().split(' ')[1])).toEqual(['0', '1', '2', '3']);
+        expect(new Set(outs.map((o) => o.stdout.split(' ')[0])).size).toBe(1);
+        // And later rounds do not ask again.
+        const again = await Promise.all([r.run('echo $$', RO), r.run('echo $$', RO)]);
+        expect(new Set(again.map((o) => o.stdout.trim())).size).toBe(1);
+      } finally {
+        await r.close();
+      }
+    } finally {
+      await tight.stop();
+    }
+  });
+
   it('a command that hangs does not hold up the others: past the patience they get another shell, three at most', async () => {
     const r = await new SshConnector({ shellPatienceMs: 50 }).connect(targetFor(sshd));
     try {

@@ -64,7 +64,8 @@ export class SshCommandRunner implements CommandRunner {
   /** Set once a shell ended before running anything: this login does not give us one. */
   private noShells = false;
   private readonly shellWaiters: ((shell: RemoteShell | undefined) => void)[] = [];
-  private readonly maxShells: number;
+  /** Lowered to the shells the host gave when it refuses another session. */
+  private maxShells: number;
 
   constructor(
     private readonly ssh: NodeSSH,
@@ -123,7 +124,9 @@ export class SshCommandRunner implements CommandRunner {
    * come free, or a new one (within maxShells) once the wait passes the patience
    * (shellPatienceMs); undefined when shells cannot be had. Most commands take a few
    * milliseconds, so a host in good health is read through one or two shells; a probe that
-   * hangs on a sick one does not hold the others up for more than the patience.
+   * hangs on a sick one does not hold the others up for more than the patience. A host that
+   * refuses another session (its MaxSessions) gets no more asks: commands wait for the shells it
+   * gave.
    */
   private async takeShell(): Promise<RemoteShell | undefined> {
     if (this.noShells || this.closing) return undefined;
@@ -133,9 +136,23 @@ export class SshCommandRunner implements CommandRunner {
       return idle;
     }
     this.forgetDeadShells();
+    if (this.shells.length + this.shellsOpening < Math.min(EAGER_SHELLS, this.maxShells)) {
+      const opened = await this.openShell();
+      if (opened !== undefined || !this.shellsToCome()) return opened;
+    }
+    return this.waitForShell();
+  }
+
+  /** The next shell to come free, or past the patience a new one if there is room (see takeShell). */
+  private waitForShell(): Promise<RemoteShell | undefined> {
     const room = (): boolean => this.shells.length + this.shellsOpening < this.maxShells && !this.noShells && !this.closing;
-    if (this.shells.length + this.shellsOpening < Math.min(EAGER_SHELLS, this.maxShells)) return this.openShell();
     return new Promise((resolve) => {
+      // A shell may have come free while this command asked the host for another.
+      const idle = this.shells.find((s) => s.idle);
+      if (idle !== undefined) {
+        idle.take();
+        return resolve(idle);
+      }
       const waiter = (shell: RemoteShell | undefined): void => {
         clearTimeout(timer);
         resolve(shell);
@@ -145,31 +162,47 @@ export class SshCommandRunner implements CommandRunner {
         const at = this.shellWaiters.indexOf(waiter);
         if (at === -1 || !room()) return;
         this.shellWaiters.splice(at, 1);
-        this.openShell().then(resolve, () => resolve(undefined));
+        this.openShell().then(
+          (shell) => (shell !== undefined || !this.shellsToCome() ? resolve(shell) : resolve(this.waitForShell())),
+          () => resolve(undefined),
+        );
       }, this.o.shellPatienceMs ?? DEFAULT_SHELL_PATIENCE_MS);
     });
   }
 
-  /** A new shell, taken; undefined when the host refuses the session (the command then takes a channel of its own). */
+  /**
+   * A new shell, taken; undefined when the host refuses the session. The host then gets no more
+   * asks than the shells it gave (and is giving), and the command waits for one of those; with
+   * none, it (and any command waiting) takes a channel of its own, with its retries.
+   */
   private async openShell(): Promise<RemoteShell | undefined> {
     this.shellsOpening++;
+    let shell: RemoteShell | undefined;
     try {
       const release = await this.slots.acquire();
-      const shell = await this.openExec(SHELL_COMMAND, (channel) => RemoteShell.wrap(channel, release, SLOT_GRACE_MS)).then(
+      shell = await this.openExec(SHELL_COMMAND, (channel) => RemoteShell.wrap(channel, release, SLOT_GRACE_MS)).then(
         ({ result }) => result,
         () => {
-          // Refused (MaxSessions, say): this command takes a channel of its own, with its retries.
           release();
+          // Refused (MaxSessions, say); this ask is still counted among the opening ones.
+          this.maxShells = Math.max(1, this.shells.filter((sh) => sh.alive).length + this.shellsOpening - 1);
           return undefined;
         },
       );
-      if (shell === undefined) return undefined;
-      shell.take();
-      this.shells.push(shell);
-      return shell;
+      if (shell !== undefined) {
+        shell.take();
+        this.shells.push(shell);
+      }
     } finally {
       this.shellsOpening--;
     }
+    if (shell === undefined && !this.shellsToCome()) for (const waiter of this.shellWaiters.splice(0)) waiter(undefined);
+    return shell;
+  }
+
+  /** Is a shell open, or being opened, that a command could wait for? */
+  private shellsToCome(): boolean {
+    return this.shellsOpening > 0 || this.shells.some((s) => s.alive);
   }
 
   /** A shell's command is done: hand the shell to a waiting command, or let the waiter open a new one if it died. */
