@@ -127,6 +127,25 @@ describe('read-only commands in a long-lived remote shell', () => {
     }
   });
 
+  it('a host whose sessions the idle shells hold (MaxSessions 2): a command of its own still runs, an idle shell making room', async () => {
+    const tight = await startSshd({ user: sshd.user, extraConfig: ['MaxSessions 2'] });
+    try {
+      const r = await new SshConnector().connect(targetFor(tight));
+      try {
+        // Two read-only commands side by side: two shells, both idle afterwards.
+        const shells = await Promise.all([r.run('sleep 0.2; echo $$', RO), r.run('sleep 0.2; echo $$', RO)]);
+        expect(new Set(shells.map((o) => o.stdout)).size).toBe(2);
+        // A remediation, say: a session of its own, which the host refuses while both shells run.
+        expect((await r.run('echo own', T)).stdout).toBe('own\n');
+        expect((await r.run('echo $$', RO)).stdout).toMatch(/^\d+\n$/);
+      } finally {
+        await r.close();
+      }
+    } finally {
+      await tight.stop();
+    }
+  });
+
   it('a command that hangs does not hold up the others: past the patience they get another shell, three at most', async () => {
     const r = await new SshConnector({ shellPatienceMs: 50 }).connect(targetFor(sshd));
     try {

@@ -237,7 +237,14 @@ export class SshCommandRunner implements CommandRunner {
           return this.collect(channel, options, release);
         }).catch(async (e: unknown) => {
           if (this.lost || this.closing || attempt >= OPEN_RETRIES) throw this.channelError(e);
-          // A server still tearing down closed channels may refuse a new one for a moment.
+          // The host's sessions may all be taken (its MaxSessions): an idle shell gives its own
+          // back, and no more shells than those left are asked for. A server still tearing down
+          // closed channels may also refuse a new one for a moment.
+          const idle = this.shells.find((sh) => sh.idle);
+          if (idle !== undefined) {
+            idle.end();
+            this.maxShells = Math.max(1, this.shells.filter((sh) => sh.alive && sh !== idle).length);
+          }
           await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
           return undefined;
         });
