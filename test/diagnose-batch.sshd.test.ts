@@ -1,5 +1,5 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshConnector } from '../src/adapters/ssh/ssh-connector.ts';
 import { parsePlaybook } from '../src/core/playbook/parse-playbook.ts';
 import { diagnoseHostDetailed } from '../src/jobs/diagnose-host.ts';
-import type { CommandRunner, RunOptions, RunOutput, TargetHost } from '../src/jobs/ports.ts';
+import type { CommandRunner, JobDeps, RunOptions, RunOutput, TargetHost } from '../src/jobs/ports.ts';
 import { startSshd, type SshdHandle } from '../src/lab/sshd.ts';
 import { targetFor } from './helpers/ssh-target.ts';
 import { sshTestUser } from './helpers/ssh-user.ts';
@@ -55,16 +55,38 @@ checks:
   - { id: own_timeout, title: own timeout, parse: raw, timeout: 5s, run: [ls, -d, ${d}] }
 `;
 
+/**
+ * A playbook of two rounds: an HTTP probe of `port` (a kind discovery does not read) and a
+ * service-manager probe, then a check that waits for the latter (`when: systemd`).
+ */
+const probeThenRound = (name: string, port: number): string => `
+name: ${name}
+title: ${name}
+checks:
+  - { id: probe, title: probe, parse: http_probe, timeout: 8s, run: [curl, -sS, -o, /dev/null, -m, '5', -w, 'http_code=%{http_code}', 'http://127.0.0.1:${port}/'] }
+  - { id: systemd, title: service manager, parse: systemd_probe, run: [ls, -d, ${dir}] }
+  - { id: after, title: second round, parse: raw, when: systemd, run: [cat, ${dir}/a.log] }
+`;
+
+/** What a diagnosis needs besides the runner; `onFinished` hears each check as it finishes. */
+const jobDeps = (onFinished?: (check: string) => void): JobDeps => ({
+  connector: new SshConnector(),
+  logger: pino({ level: 'silent' }),
+  now: () => new Date(),
+  ...(onFinished === undefined ? {} : { onProgress: (e) => (e.kind === 'check-finished' ? onFinished(e.check) : undefined) }),
+});
+
+async function listenOnLoopback(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
 describe('diagnosis rounds as one batch over a real sshd', () => {
   it('one command line for the round, its own channel for a check with its own timeout, fallbacks together; each result apart', async () => {
     const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-test', facts: {} };
     const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
     try {
-      const out = await diagnoseHostDetailed(
-        { host, playbook: parsePlaybook(playbook(dir), 'batch.yaml') },
-        { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() },
-        runner,
-      );
+      const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(playbook(dir), 'batch.yaml') }, jobDeps(), runner);
       const byId = new Map(out.results.map((r) => [r.id, r]));
       expect(byId.get('log_a')).toMatchObject({ status: 'ok', stdout: 'line a\n', exitCode: 0, command: `cat ${dir}/a.log` });
       expect(byId.get('log_b')).toMatchObject({ status: 'ok', stdout: 'line b\n' });
@@ -92,11 +114,7 @@ describe('diagnosis rounds as one batch over a real sshd', () => {
       const host: TargetHost = { name: 'tight', ...targetFor(tight), sudo: false, playbook: 'batch-test', facts: {} };
       const runner = new RecordingRunner(await new SshConnector().connect(targetFor(tight)));
       try {
-        const out = await diagnoseHostDetailed(
-          { host, playbook: parsePlaybook(playbook(dir), 'batch.yaml') },
-          { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() },
-          runner,
-        );
+        const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(playbook(dir), 'batch.yaml') }, jobDeps(), runner);
         expect(out.results.map((r) => [r.id, r.status])).toEqual([
           ['host_time', 'ok'],
           ['log_a', 'ok'],
@@ -124,11 +142,7 @@ ${Array.from({ length: 7 }, (_, i) => `  - { id: c${i}, title: c${i}, parse: raw
     const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-split', facts: {} };
     const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
     try {
-      const out = await diagnoseHostDetailed(
-        { host, playbook: parsePlaybook(many, 'split.yaml') },
-        { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() },
-        runner,
-      );
+      const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(many, 'split.yaml') }, jobDeps(), runner);
       expect(out.results.map((r) => [r.id, r.status, r.stdout])).toEqual(
         Array.from({ length: 7 }, (_, i) => [`c${i}`, 'ok', `line${i}\n`]),
       );
@@ -155,11 +169,7 @@ checks:
     const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'batch-timeouts', facts: {} };
     const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
     try {
-      const out = await diagnoseHostDetailed(
-        { host, playbook: parsePlaybook(timed, 'timeouts.yaml') },
-        { connector: new SshConnector(), logger: pino({ level: 'silent' }), now: () => new Date() },
-        runner,
-      );
+      const out = await diagnoseHostDetailed({ host, playbook: parsePlaybook(timed, 'timeouts.yaml') }, jobDeps(), runner);
       expect(out.results.map((r) => [r.id, r.stdout])).toEqual([
         ['d0', 'line a\n'],
         ['d1', 'line b\n'],
@@ -183,32 +193,18 @@ checks:
     const server = createServer((_req, res) => {
       void released.then(() => res.end('ok'));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
-    const rounds = `
-name: background-probe
-title: Background probe
-checks:
-  - { id: probe, title: probe, parse: http_probe, timeout: 8s, run: [curl, -sS, -o, /dev/null, -m, '5', -w, 'http_code=%{http_code}', 'http://127.0.0.1:${port}/'] }
-  - { id: systemd, title: service manager, parse: systemd_probe, run: [ls, -d, ${dir}] }
-  - { id: after, title: second round, parse: raw, when: systemd, run: [cat, ${dir}/a.log] }
-`;
+    const port = await listenOnLoopback(server);
+    const rounds = probeThenRound('background-probe', port);
     const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'background-probe', facts: {} };
     const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
     const finished: string[] = [];
     try {
       const out = await diagnoseHostDetailed(
-        { host, playbook: parsePlaybook(rounds, 'background.yaml') },
-        {
-          connector: new SshConnector(),
-          logger: pino({ level: 'silent' }),
-          now: () => new Date(),
-          onProgress: (e) => {
-            if (e.kind !== 'check-finished') return;
-            finished.push(e.check);
-            if (e.check === 'after') release();
-          },
-        },
+        { host, playbook: parsePlaybook(rounds, 'background-probe.yaml') },
+        jobDeps((check) => {
+          finished.push(check);
+          if (check === 'after') release();
+        }),
         runner,
       );
       expect(finished).toEqual(['systemd', 'after', 'probe']);
@@ -228,32 +224,18 @@ checks:
   it('a connection lost while such a check still runs fails the diagnosis with the loss, after the next round has finished', async () => {
     // The probe is never answered; the connection goes once the second round's check is done.
     const server = createServer(() => {});
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
-    const rounds = `
-name: background-lost
-title: Background lost
-checks:
-  - { id: probe, title: probe, parse: http_probe, timeout: 8s, run: [curl, -sS, -o, /dev/null, -m, '5', -w, 'http_code=%{http_code}', 'http://127.0.0.1:${port}/'] }
-  - { id: systemd, title: service manager, parse: systemd_probe, run: [ls, -d, ${dir}] }
-  - { id: after, title: second round, parse: raw, when: systemd, run: [cat, ${dir}/a.log] }
-`;
+    const port = await listenOnLoopback(server);
+    const rounds = probeThenRound('background-lost', port);
     const host: TargetHost = { name: 'batch', ...targetFor(sshd), sudo: false, playbook: 'background-lost', facts: {} };
     const runner = new RecordingRunner(await new SshConnector().connect(targetFor(sshd)));
     const finished: string[] = [];
     try {
       const diagnosis = diagnoseHostDetailed(
-        { host, playbook: parsePlaybook(rounds, 'lost.yaml') },
-        {
-          connector: new SshConnector(),
-          logger: pino({ level: 'silent' }),
-          now: () => new Date(),
-          onProgress: (e) => {
-            if (e.kind !== 'check-finished') return;
-            finished.push(e.check);
-            if (e.check === 'after') void runner.close();
-          },
-        },
+        { host, playbook: parsePlaybook(rounds, 'background-lost.yaml') },
+        jobDeps((check) => {
+          finished.push(check);
+          if (check === 'after') void runner.close();
+        }),
         runner,
       );
       await expect(diagnosis).rejects.toMatchObject({ code: 'SSH_LOST' });
