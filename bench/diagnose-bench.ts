@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,7 +22,7 @@ import {
   runPerCommandSsh,
   SAME_KEX_AS_MEDIC,
 } from './baselines.ts';
-import { type CpuMeter, cgroupCpuMeter, reapedChildrenCpuMs, waitForNoChildren } from './process-cpu.ts';
+import { type CpuMeter, cgroupCpuMeter, childPids, reapedChildrenCpuMs, waitForNoChildren } from './process-cpu.ts';
 // @ts-expect-error plain JavaScript (bin/ runs before any TypeScript loader); typed by its JSDoc
 import { chooseEntry } from '../bin/entry.js';
 
@@ -70,19 +70,6 @@ async function benchFleet(sshd: Target, host: TargetHost, oneHostMs: number, cou
   }
 }
 
-/** The pids whose parent is `pid` (from /proc). */
-async function childrenOf(pid: number): Promise<number[]> {
-  const out: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    // The fields after the command (which may hold spaces and parentheses): state, then ppid.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid === pid) out.push(Number(entry));
-  }
-  return out;
-}
-
 /**
  * A sick host: its site accepts connections and never answers (the lab's nginx workers stopped
  * with SIGSTOP), so every HTTP probe waits out curl's own limit (`-m 5`; the status page `-m 3`).
@@ -91,7 +78,7 @@ async function childrenOf(pid: number): Promise<number[]> {
  */
 async function benchHungSite(lab: Lab, sshd: Target, host: TargetHost, script: string, cliArgs: readonly string[]): Promise<Row> {
   const master = (await lab.status()).nginx;
-  const workers = master === undefined ? [] : await childrenOf(master);
+  const workers = master === undefined ? [] : await childPids(master);
   const measureName = "a site that accepts connections and never answers (the lab's nginx workers stopped): time to findings, 1 run";
   if (workers.length === 0) return { measure: measureName, medic: 'skipped: no nginx worker found', baseline: '', ratio: '', target: '' };
   for (const pid of workers) process.kill(pid, 'SIGSTOP');

@@ -21,7 +21,8 @@ export async function reapedChildrenCpuMs(pid: number | 'self'): Promise<number>
   return (Number(f[13]) + Number(f[14])) * TICK_MS;
 }
 
-async function childPids(pid: number): Promise<number[]> {
+/** The pids of `pid`'s child processes (Linux's /proc/<pid>/task/<pid>/children). */
+export async function childPids(pid: number): Promise<number[]> {
   const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
   return text
     .split(' ')
