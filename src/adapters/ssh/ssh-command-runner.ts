@@ -130,16 +130,10 @@ export class SshCommandRunner implements CommandRunner {
    */
   private async takeShell(): Promise<RemoteShell | undefined> {
     if (this.noShells || this.closing) return undefined;
-    const idle = this.shells.find((s) => s.idle);
-    if (idle !== undefined) {
-      idle.take();
-      return idle;
-    }
+    const idle = this.takeIdleShell();
+    if (idle !== undefined) return idle;
     this.forgetDeadShells();
-    if (this.shells.length + this.shellsOpening < Math.min(EAGER_SHELLS, this.maxShells)) {
-      const opened = await this.openShell();
-      if (opened !== undefined || !this.shellsToCome()) return opened;
-    }
+    if (this.shells.length + this.shellsOpening < Math.min(EAGER_SHELLS, this.maxShells)) return this.openShellOrWait();
     return this.waitForShell();
   }
 
@@ -148,11 +142,8 @@ export class SshCommandRunner implements CommandRunner {
     const room = (): boolean => this.shells.length + this.shellsOpening < this.maxShells && !this.noShells && !this.closing;
     return new Promise((resolve) => {
       // A shell may have come free while this command asked the host for another.
-      const idle = this.shells.find((s) => s.idle);
-      if (idle !== undefined) {
-        idle.take();
-        return resolve(idle);
-      }
+      const idle = this.takeIdleShell();
+      if (idle !== undefined) return resolve(idle);
       const waiter = (shell: RemoteShell | undefined): void => {
         clearTimeout(timer);
         resolve(shell);
@@ -162,12 +153,22 @@ export class SshCommandRunner implements CommandRunner {
         const at = this.shellWaiters.indexOf(waiter);
         if (at === -1 || !room()) return;
         this.shellWaiters.splice(at, 1);
-        this.openShell().then(
-          (shell) => (shell !== undefined || !this.shellsToCome() ? resolve(shell) : resolve(this.waitForShell())),
-          () => resolve(undefined),
-        );
+        this.openShellOrWait().then(resolve, () => resolve(undefined));
       }, this.o.shellPatienceMs ?? DEFAULT_SHELL_PATIENCE_MS);
     });
+  }
+
+  /** An idle shell, taken; undefined when none is idle. */
+  private takeIdleShell(): RemoteShell | undefined {
+    const idle = this.shells.find((s) => s.idle);
+    idle?.take();
+    return idle;
+  }
+
+  /** A new shell; when the host refuses it, the next of the shells it gave (or is giving) to come free. */
+  private async openShellOrWait(): Promise<RemoteShell | undefined> {
+    const opened = await this.openShell();
+    return opened !== undefined || !this.shellsToCome() ? opened : this.waitForShell();
   }
 
   /**
